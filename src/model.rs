@@ -1,0 +1,504 @@
+//! Domain types shared by every module: ids, chat messages, channels, summaries, schedules, jobs.
+//!
+//! Nothing here depends on serenity, redb or async-openai; adapters convert at their edge.
+
+use std::fmt;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+macro_rules! snowflake {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.trim().parse().map(Self)
+            }
+        }
+    };
+}
+
+snowflake!(
+    /// A Discord guild (server) id.
+    GuildId
+);
+snowflake!(
+    /// A Discord channel or thread id.
+    ChannelId
+);
+snowflake!(
+    /// A Discord message id.
+    MessageId
+);
+snowflake!(
+    /// A Discord user id.
+    UserId
+);
+
+/// Milliseconds since the Unix epoch, UTC. The one time type stored and compared everywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current time.
+    pub fn now() -> Self {
+        Self(Utc::now().timestamp_millis())
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// This instant as a chrono value (clamped to the epoch if out of range).
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(self.0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    /// Parse an RFC 3339 / ISO 8601 timestamp such as `2024-03-01T12:00:00.123+00:00`.
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .map(|d| Self(d.timestamp_millis()))
+    }
+
+    /// This instant minus a number of hours.
+    #[must_use]
+    pub fn minus_hours(self, hours: u32) -> Self {
+        Self(self.0 - i64::from(hours) * 3_600_000)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_datetime().format("%Y-%m-%d %H:%M UTC"))
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(d: DateTime<Utc>) -> Self {
+        Self(d.timestamp_millis())
+    }
+}
+
+/// What kind of Discord message this is; only the kinds that matter for summaries are named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum MessageKind {
+    /// An ordinary message.
+    #[default]
+    Default,
+    /// A reply to another message (see [`ChatMessage::reply_to`]).
+    Reply,
+    /// "X joined the server".
+    MemberJoin,
+    /// "X pinned a message".
+    ChannelPinned,
+    /// "X started a thread".
+    ThreadCreated,
+    /// The response to a slash command.
+    ChatInputCommand,
+    /// Any other system message.
+    Other,
+}
+
+impl MessageKind {
+    /// True for system notices (joins, pins, ...) that carry no discussion.
+    pub fn is_system(self) -> bool {
+        matches!(
+            self,
+            Self::MemberJoin | Self::ChannelPinned | Self::ThreadCreated | Self::Other
+        )
+    }
+}
+
+/// The author of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    /// Discord user id.
+    pub id: UserId,
+    /// Account name (`name` in exports, `username` on the gateway).
+    pub name: String,
+    /// Server nickname or global display name, when different from `name`.
+    pub display_name: Option<String>,
+    /// True for bots and webhooks.
+    pub is_bot: bool,
+}
+
+impl Author {
+    /// The name to show: nickname/display name if present, otherwise the account name.
+    pub fn shown_name(&self) -> &str {
+        self.display_name
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(&self.name)
+    }
+}
+
+/// A file attached to a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The file name as uploaded.
+    pub file_name: String,
+    /// Where Discord serves it.
+    pub url: String,
+}
+
+/// One chat message, as stored and summarized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Message id (a snowflake; orders messages in a channel).
+    pub id: MessageId,
+    /// Channel or thread the message is in.
+    pub channel_id: ChannelId,
+    /// Guild, when known (None for DMs or exports without one).
+    pub guild_id: Option<GuildId>,
+    /// Who wrote it.
+    pub author: Author,
+    /// When it was sent.
+    pub timestamp: Timestamp,
+    /// When it was last edited, if ever.
+    pub edited_at: Option<Timestamp>,
+    /// What kind of message.
+    pub kind: MessageKind,
+    /// Text content (may be empty for attachment-only messages).
+    pub content: String,
+    /// The message this one replies to.
+    pub reply_to: Option<MessageId>,
+    /// Attached files.
+    pub attachments: Vec<Attachment>,
+    /// Total reaction count over all emoji.
+    pub reaction_count: u32,
+    /// True when pinned.
+    pub pinned: bool,
+}
+
+impl ChatMessage {
+    /// The last time the content changed: the edit time, or the send time.
+    pub fn version(&self) -> Timestamp {
+        self.edited_at.unwrap_or(self.timestamp)
+    }
+}
+
+/// Which prompt and section set a channel gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// Ordinary discussion.
+    #[default]
+    General,
+    /// Development channel: adds a "Code Changes" section.
+    Dev,
+}
+
+impl ChannelKind {
+    /// Guess the kind from a channel's name and topic (`dev`, `code`, `eng`, `backend`, ...).
+    pub fn guess(name: &str, topic: Option<&str>) -> Self {
+        const DEV_WORDS: &[&str] = &[
+            "dev",
+            "code",
+            "eng",
+            "engineering",
+            "backend",
+            "frontend",
+            "programming",
+            "pr",
+            "commits",
+            "ci",
+            "build",
+            "rust",
+            "api",
+            "infra",
+            "ops",
+        ];
+        let text = format!("{} {}", name, topic.unwrap_or("")).to_lowercase();
+        let is_dev = text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| DEV_WORDS.contains(&w) || w.starts_with("develop"));
+        if is_dev {
+            Self::Dev
+        } else {
+            Self::General
+        }
+    }
+}
+
+/// What is known about a channel (from the gateway, REST or an export).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    /// Channel id.
+    pub id: ChannelId,
+    /// Guild it belongs to.
+    pub guild_id: Option<GuildId>,
+    /// Guild name, when known.
+    pub guild_name: Option<String>,
+    /// Channel name (without `#`).
+    pub name: String,
+    /// Channel topic.
+    pub topic: Option<String>,
+    /// Parent channel for threads.
+    pub parent_id: Option<ChannelId>,
+}
+
+/// A half-open time window `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    /// Inclusive start.
+    pub start: Timestamp,
+    /// Exclusive end.
+    pub end: Timestamp,
+}
+
+impl TimeWindow {
+    /// The last `hours` hours up to `end`.
+    pub fn last_hours(end: Timestamp, hours: u32) -> Self {
+        Self {
+            start: end.minus_hours(hours),
+            end,
+        }
+    }
+
+    /// True when `t` lies inside the window.
+    pub fn contains(&self, t: Timestamp) -> bool {
+        t >= self.start && t < self.end
+    }
+}
+
+/// The sections of a summary, in display order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionKind {
+    /// Key Discussion Points.
+    KeyPoints,
+    /// Important Decisions/Outcomes.
+    Decisions,
+    /// Action Items.
+    ActionItems,
+    /// Open Questions.
+    OpenQuestions,
+    /// Technical Details.
+    Technical,
+    /// Code Changes (dev channels).
+    CodeChanges,
+    /// Links shared.
+    Links,
+}
+
+impl SectionKind {
+    /// Every section, in display order.
+    pub const ALL: [Self; 7] = [
+        Self::KeyPoints,
+        Self::Decisions,
+        Self::ActionItems,
+        Self::OpenQuestions,
+        Self::Technical,
+        Self::CodeChanges,
+        Self::Links,
+    ];
+
+    /// The heading shown to users.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::KeyPoints => "Key Discussion Points",
+            Self::Decisions => "Important Decisions/Outcomes",
+            Self::ActionItems => "Action Items",
+            Self::OpenQuestions => "Open Questions",
+            Self::Technical => "Technical Details",
+            Self::CodeChanges => "Code Changes",
+            Self::Links => "Links",
+        }
+    }
+}
+
+/// One bullet point of a summary, with the messages it comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    /// The text of the point (Markdown inline).
+    pub text: String,
+    /// Messages this point is based on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<MessageId>,
+}
+
+/// A titled list of points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    /// Which section.
+    pub kind: SectionKind,
+    /// Its points (a section with none is not shown).
+    pub points: Vec<Point>,
+}
+
+/// Tokens spent on one summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    /// Prompt (input) tokens.
+    pub prompt_tokens: u64,
+    /// Completion (output) tokens.
+    pub completion_tokens: u64,
+}
+
+impl TokenUsage {
+    /// Sum of prompt and completion tokens.
+    pub fn total(self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+impl std::ops::AddAssign for TokenUsage {
+    fn add_assign(&mut self, rhs: Self) {
+        self.prompt_tokens += rhs.prompt_tokens;
+        self.completion_tokens += rhs.completion_tokens;
+    }
+}
+
+/// A finished summary of one channel window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The channel summarized.
+    pub channel: ChannelInfo,
+    /// The window covered.
+    pub window: TimeWindow,
+    /// Messages in the window that were considered.
+    pub message_count: usize,
+    /// Distinct participants (shown names), most active first.
+    pub participants: Vec<String>,
+    /// Non-empty sections in display order.
+    pub sections: Vec<Section>,
+    /// `builtin` or `openai`.
+    pub provider: String,
+    /// Model name (`extractive-v1` for builtin).
+    pub model: String,
+    /// Tokens spent (zero for builtin).
+    pub usage: TokenUsage,
+    /// True when served from the cache.
+    pub cached: bool,
+    /// Set when the configured LLM failed and the builtin engine stood in: the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+    /// When the summary was made.
+    pub created_at: Timestamp,
+}
+
+/// The Discord jump link to a message.
+pub fn jump_link(guild: Option<GuildId>, channel: ChannelId, message: MessageId) -> String {
+    let guild = guild.map_or_else(|| "@me".to_string(), |g| g.to_string());
+    format!("https://discord.com/channels/{guild}/{channel}/{message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_kind_guess() {
+        assert_eq!(ChannelKind::guess("dev-chat", None), ChannelKind::Dev);
+        assert_eq!(
+            ChannelKind::guess("general", Some("backend talk")),
+            ChannelKind::Dev
+        );
+        assert_eq!(
+            ChannelKind::guess("general", Some("hello")),
+            ChannelKind::General
+        );
+        assert_eq!(ChannelKind::guess("development", None), ChannelKind::Dev);
+        assert_eq!(
+            ChannelKind::guess("devoted-fans", None),
+            ChannelKind::General
+        );
+    }
+
+    #[test]
+    fn timestamps_parse_and_links_render() {
+        let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00.500+00:00").expect("parses");
+        assert_eq!(t.millis(), 1_709_294_400_500);
+        assert!(Timestamp::parse_rfc3339("yesterday").is_none());
+        assert_eq!(
+            jump_link(Some(GuildId(1)), ChannelId(2), MessageId(3)),
+            "https://discord.com/channels/1/2/3"
+        );
+    }
+}
+
+/// A stored digest schedule (filled in by the scheduler issue; stored by `store::schedules`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Schedule id (assigned by the store).
+    pub id: u64,
+    /// Guild the schedule belongs to.
+    pub guild_id: GuildId,
+    /// Channels summarized.
+    pub source_channels: Vec<ChannelId>,
+    /// Channel the digest is posted to.
+    pub target_channel: ChannelId,
+    /// Cron expression as the user wrote it.
+    pub cron: String,
+    /// IANA time zone name.
+    pub timezone: String,
+    /// Window in hours; None means "since the previous run" (24 h for the first).
+    pub window_hours: Option<u32>,
+    /// Prompt variant override.
+    pub kind: Option<ChannelKind>,
+    /// Output language.
+    pub language: Option<String>,
+    /// Paused schedules do not fire.
+    pub enabled: bool,
+    /// Who created it (user id, or a label such as `cli`).
+    pub created_by: String,
+    /// Last fire time.
+    pub last_run: Option<Timestamp>,
+    /// Next fire time.
+    pub next_run: Option<Timestamp>,
+}
+
+/// State of a queued job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a worker (possibly until `next_attempt_at`).
+    Queued,
+    /// Claimed by a worker.
+    Running,
+    /// Finished successfully.
+    Done,
+    /// Gave up after the last attempt.
+    Failed,
+}
+
+/// A durable job in the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Job id (assigned by the store, increasing).
+    pub id: u64,
+    /// Job kind, e.g. `summary_request` or `digest`.
+    pub kind: String,
+    /// Kind-specific parameters as JSON text.
+    pub payload: String,
+    /// Current state.
+    pub state: JobState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Earliest time the next attempt may start (also the lease expiry while running).
+    pub next_attempt_at: Timestamp,
+    /// When it was enqueued.
+    pub created_at: Timestamp,
+    /// Last state change.
+    pub updated_at: Timestamp,
+    /// Last error, for failed attempts.
+    pub last_error: Option<String>,
+    /// Result (JSON text) when done.
+    pub result: Option<String>,
+}

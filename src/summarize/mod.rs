@@ -1,0 +1,64 @@
+//! Summarization: window selection, prompts, token budgets, map-reduce over an LLM, the builtin
+//! extractive engine, rendering, and the engine that ties them to the cache.
+
+pub mod budget;
+pub mod builtin;
+pub mod engine;
+pub mod mapreduce;
+pub mod prompt;
+pub mod render;
+
+use crate::llm::{BoxFuture, LlmError};
+use crate::model::{ChannelInfo, ChannelKind, ChatMessage, Section, TimeWindow, TokenUsage};
+
+/// Everything a summarizer needs to summarize one window of one channel.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryInput<'a> {
+    /// The channel (name and topic go into the prompt and header).
+    pub channel: &'a ChannelInfo,
+    /// General or dev: picks the prompt and the section set.
+    pub kind: ChannelKind,
+    /// The window being summarized.
+    pub window: TimeWindow,
+    /// Messages in the window, oldest first, deleted ones already removed.
+    pub messages: &'a [ChatMessage],
+    /// Output language (e.g. `German`, `fr`); None means the language of the chat.
+    pub language: Option<&'a str>,
+}
+
+/// Progress of a multi-part summary: part `done` of `total` finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Parts finished.
+    pub done: usize,
+    /// Parts in all (chunk summaries plus combining passes).
+    pub total: usize,
+}
+
+/// Callback for progress reports (Discord edits its deferred reply with them).
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
+
+/// What a summarizer produces; the engine adds header data, caching and labels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// Non-empty sections in display order.
+    pub sections: Vec<Section>,
+    /// Tokens spent.
+    pub usage: TokenUsage,
+}
+
+/// A way of summarizing: the builtin extractive engine or an LLM with map-reduce.
+pub trait Summarizer: Send + Sync {
+    /// `builtin` or the LLM provider name.
+    fn provider(&self) -> &str;
+    /// Model name (`extractive-v1` for builtin).
+    fn model(&self) -> &str;
+    /// Version of the prompts/algorithm, part of cache keys.
+    fn version(&self) -> &str;
+    /// Summarize one window.
+    fn summarize<'a>(
+        &'a self,
+        input: SummaryInput<'a>,
+        progress: ProgressFn<'a>,
+    ) -> BoxFuture<'a, Result<Draft, LlmError>>;
+}
