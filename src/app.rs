@@ -1,1 +1,159 @@
-//! (in progress)
+//! Wiring: builds the summary engine from the configuration, and runs the appliance (`run`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::commands::{open_store, Context, Failure};
+use crate::config::{Config, LlmProvider, Scope};
+use crate::llm::openai::{OpenAiClient, OpenAiOptions};
+use crate::model::{ChannelInfo, ChannelKind, Timestamp};
+use crate::store::Store;
+use crate::summarize::builtin::BuiltinSummarizer;
+use crate::summarize::engine::{CachePolicy, Engine};
+use crate::summarize::mapreduce::{LlmOptions, LlmSummarizer};
+use crate::summarize::prompt::Templates;
+
+/// How often `run` applies retention and purges expired keys.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// Build the summary engine the configuration asks for. With `fallback`, an LLM failure falls
+/// back to the builtin summarizer (labelled as such). With a store, summaries are cached and token
+/// usage recorded there.
+pub fn build_engine(
+    config: &Config,
+    store: Option<Arc<Store>>,
+    fallback: bool,
+) -> anyhow::Result<Engine> {
+    let builtin: Arc<BuiltinSummarizer> = Arc::new(BuiltinSummarizer::new());
+    let mut engine = match config.llm.provider {
+        LlmProvider::Builtin => Engine::new(builtin),
+        LlmProvider::OpenAi => {
+            let llm = &config.llm;
+            let client = OpenAiClient::new(OpenAiOptions {
+                base_url: llm.base_url.clone(),
+                api_key: (!llm.api_key.is_empty()).then(|| llm.api_key.clone()),
+                model: llm.model.clone(),
+                timeout: llm.timeout,
+                max_retries: llm.max_retries,
+                ..OpenAiOptions::default()
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let templates = Templates::load(config.summary.prompts_dir.as_deref())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let summarizer = LlmSummarizer::new(
+                Arc::new(client),
+                templates,
+                LlmOptions {
+                    context_tokens: llm.context_tokens,
+                    max_tokens: llm.max_tokens,
+                    temperature: llm.temperature,
+                    concurrency: llm.concurrency,
+                },
+            );
+            let engine = Engine::new(Arc::new(summarizer));
+            if fallback {
+                engine.with_fallback(builtin)
+            } else {
+                engine
+            }
+        }
+    };
+    if let Some(store) = store {
+        let cache = CachePolicy {
+            ttl: config.cache.ttl,
+            max_entries: config.cache.max_entries,
+        };
+        engine = engine
+            .with_store(store, Some(cache))
+            .with_daily_token_budget(config.llm.daily_token_budget);
+    }
+    Ok(engine)
+}
+
+/// The prompt variant for a channel: forced by `summary.dev_channels` / `general_channels`, else
+/// guessed from its name and topic.
+pub fn channel_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
+    if config.summary.dev_channels.contains(&channel.id.0) {
+        ChannelKind::Dev
+    } else if config.summary.general_channels.contains(&channel.id.0) {
+        ChannelKind::General
+    } else {
+        ChannelKind::guess(&channel.name, channel.topic.as_deref())
+    }
+}
+
+/// `summarybot run`: validate everything, take the database lock, run until SIGINT/SIGTERM.
+pub fn run_command(ctx: &Context) -> Result<(), Failure> {
+    let config = ctx.config(Scope::Full)?;
+    ctx.init_logging(&config);
+    let store = Arc::new(open_store(&config)?);
+    // Fail at start, not at the first request, when the LLM settings cannot work.
+    build_engine(&config, Some(Arc::clone(&store)), true)
+        .map_err(|e| Failure::Usage(format!("{e:#}")))?;
+    let rt = crate::commands::runtime()?;
+    rt.block_on(serve(&config, &store))?;
+    drop(store);
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
+    tracing::info!(
+        version = crate::VERSION_LINE,
+        database = %config.storage.path.display(),
+        provider = ?config.llm.provider,
+        "summarybot started"
+    );
+    let missing = [
+        (config.discord.enabled, "Discord bot"),
+        (config.webhook.enabled, "webhook server"),
+        (config.scheduler.enabled, "digest scheduler"),
+    ];
+    for (enabled, part) in missing {
+        if enabled {
+            tracing::warn!("the {part} is not available in this build yet; it is skipped");
+        }
+    }
+    tracing::info!("ready");
+    let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => maintenance(config, store),
+            signal = shutdown_signal() => {
+                signal?;
+                tracing::info!("shutdown requested");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Apply retention and purge expired idempotency keys; failures are logged, not fatal.
+fn maintenance(config: &Config, store: &Store) {
+    let now = Timestamp::now();
+    let days = config.storage.retention_days;
+    if days > 0 {
+        let cutoff = Timestamp(now.millis() - i64::from(days) * 86_400_000);
+        match store.prune_messages_before(cutoff) {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "retention applied"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "retention failed"),
+        }
+    }
+    if let Err(e) = store.purge_expired_idempotency_keys(now) {
+        tracing::error!(error = %e, "purging idempotency keys failed");
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

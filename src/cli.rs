@@ -1,1 +1,261 @@
-//! (in progress)
+//! Command-line definitions (clap derive). No I/O here: `main` parses, `commands` acts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Self-hosted Discord summary bot: one binary, one database file, any OpenAI-compatible LLM or a
+/// built-in offline summarizer.
+#[derive(Debug, Parser)]
+#[command(name = "summarybot", version = crate::VERSION_LINE, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: $SUMMARYBOT_CONFIG, ./summarybot.toml, /etc/summarybot/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log level: trace, debug, info, warn, error (overrides the config file and LOG_LEVEL).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    /// Log format (overrides the config file).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the appliance: Discord bot, webhook server, scheduler and job workers.
+    Run,
+    /// Summarize messages from an export file or from the database, and print the summary.
+    Summarize(SummarizeArgs),
+    /// Load DiscordChatExporter JSON exports into the database.
+    Import(ImportArgs),
+    /// Manage scheduled digests.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// Create, validate or show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Inspect or maintain the database.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Show LLM token usage per server and day.
+    Usage(UsageArgs),
+    /// Webhook helpers.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Update summarybot to the latest signed release.
+    Update(UpdateArgs),
+    /// Print shell completions to stdout.
+    Completions {
+        /// Shell to generate completions for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Where the messages come from and which window to summarize.
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// A DiscordChatExporter JSON export to summarize (no database needed).
+    #[arg(long, short = 'i', value_name = "FILE", conflicts_with = "channel")]
+    pub input: Option<PathBuf>,
+
+    /// A channel or thread id whose stored messages to summarize.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "ID",
+        required_unless_present = "input"
+    )]
+    pub channel: Option<u64>,
+
+    /// Summarize the last N hours (1-8760). Default: 24 for --channel, the whole file for --input.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8760),
+          conflicts_with_all = ["since", "until"])]
+    pub hours: Option<u32>,
+
+    /// Window start, RFC 3339 (e.g. 2024-03-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Window end, RFC 3339 (default: now, or the end of the file).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Summarizer to use (overrides llm.provider).
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Markdown)]
+    pub format: OutputFormat,
+
+    /// Write the summary in this language (e.g. "German").
+    #[arg(long, value_name = "LANGUAGE")]
+    pub language: Option<String>,
+
+    /// Prompt and section set (default: from config, else guessed from the channel name/topic).
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+
+    /// Do not read or write the summary cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Fail (exit 1) when the LLM fails instead of falling back to the builtin summarizer.
+    #[arg(long)]
+    pub no_fallback: bool,
+}
+
+/// Summarizer choice on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    /// The built-in offline extractive summarizer.
+    Builtin,
+    /// The configured OpenAI-compatible endpoint.
+    Openai,
+}
+
+/// Channel kind on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// Ordinary discussion.
+    General,
+    /// Development channel (adds Code Changes).
+    Dev,
+}
+
+/// How to print a summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Markdown with sections and jump links.
+    Markdown,
+    /// JSON with sections, citations, model, usage and cache flag.
+    Json,
+    /// Plain text.
+    Text,
+}
+
+/// Import arguments.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Export files (DiscordChatExporter JSON).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Schedule management.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Add a digest schedule.
+    Add(ScheduleAddArgs),
+    /// List schedules.
+    List,
+    /// Remove a schedule.
+    Remove {
+        /// Schedule id (see `schedule list`).
+        id: u64,
+    },
+    /// Pause a schedule.
+    Pause {
+        /// Schedule id.
+        id: u64,
+    },
+    /// Resume a paused schedule.
+    Resume {
+        /// Schedule id.
+        id: u64,
+    },
+}
+
+/// Arguments of `schedule add`.
+#[derive(Debug, Args)]
+pub struct ScheduleAddArgs {
+    /// Guild (server) id.
+    #[arg(long)]
+    pub guild: u64,
+    /// Channel to summarize (repeat for several).
+    #[arg(long = "channel", required = true)]
+    pub channels: Vec<u64>,
+    /// Channel to post the digest to.
+    #[arg(long)]
+    pub post_to: u64,
+    /// Cron expression, e.g. "0 9 * * 1-5" or "@daily".
+    #[arg(long)]
+    pub cron: String,
+    /// IANA time zone, e.g. Europe/Berlin.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    /// Window in hours (default: since the previous run).
+    #[arg(long)]
+    pub hours: Option<u32>,
+}
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented example configuration (never overwrites an existing file).
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "summarybot.toml")]
+        path: PathBuf,
+    },
+    /// Validate the configuration: exit 0, or print every problem and exit 2.
+    Check,
+    /// Print the effective configuration (file + .env + environment), secrets as ***.
+    Show,
+}
+
+/// Database commands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Tables, row counts and file size.
+    Stats,
+    /// Delete messages older than storage.retention_days, and expired cache and idempotency entries.
+    Prune,
+}
+
+/// Usage report arguments.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Days to show, ending today.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+}
+
+/// Webhook helpers.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Print the `sha256=<hex>` signature of a request body, for calling the webhook with curl.
+    Sign {
+        /// The webhook secret (default: webhook.secret from the configuration).
+        #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// File holding the exact body to sign (default: standard input).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+/// Self-update arguments.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Only check whether an update is available.
+    #[arg(long)]
+    pub check: bool,
+}

@@ -14,3 +14,14 @@ pub mod model;
 pub mod secret;
 pub mod store;
 pub mod summarize;
+pub mod webhook;
+
+/// `--version` text: version, git commit and target triple.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SUMMARYBOT_GIT_COMMIT"),
+    ", ",
+    env!("SUMMARYBOT_TARGET"),
+    ")"
+);

@@ -1,1 +1,204 @@
-//! (in progress)
+//! Subcommand implementations: each turns parsed CLI arguments into calls on the library.
+
+mod config_cmd;
+mod db_cmd;
+mod import_cmd;
+mod schedule_cmd;
+mod summarize_cmd;
+mod usage_cmd;
+mod webhook_cmd;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, LogFormatArg};
+use crate::config::{self, Config, LoadOptions, Scope};
+use crate::logging;
+use crate::store::Store;
+
+/// Where production secrets are mounted (Docker/Podman/systemd credentials).
+const SECRETS_DIR: &str = "/run/secrets";
+
+/// Why a command failed; decides the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad arguments or configuration: exit 2.
+    Usage(String),
+    /// The command ran and failed: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl Failure {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage(_) => ExitCode::from(2),
+            Self::Runtime(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usage(msg) => f.write_str(msg),
+            // `{:#}` prints the whole context chain on one line: "loading X: file not found".
+            Self::Runtime(err) => write!(f, "{err:#}"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Runtime(err)
+    }
+}
+
+/// What every command may need: the global flags and the process environment.
+pub struct Context {
+    config_path: Option<PathBuf>,
+    log_level: Option<String>,
+    log_format: Option<LogFormatArg>,
+    env: HashMap<String, String>,
+    cwd: PathBuf,
+}
+
+impl Context {
+    /// Build the context from the parsed command line and the real process environment.
+    pub fn from_cli(cli: &Cli) -> Self {
+        Self {
+            config_path: cli.config.clone(),
+            log_level: cli.log_level.clone(),
+            log_format: cli.log_format,
+            env: std::env::vars().collect(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+
+    /// Load the configuration (file, `.env`, environment, secret files) and validate it for `scope`.
+    /// Every problem is reported at once, as a usage failure (exit 2).
+    pub fn config(&self, scope: Scope) -> Result<Config, Failure> {
+        self.config_with(scope, |_| {})
+    }
+
+    /// Like [`Context::config`], applying command-line overrides before validation.
+    pub fn config_with(
+        &self,
+        scope: Scope,
+        overrides: impl FnOnce(&mut Config),
+    ) -> Result<Config, Failure> {
+        let mut loaded = self.load()?;
+        overrides(&mut loaded.config);
+        let problems = loaded.config.validate(scope);
+        if problems.is_empty() {
+            Ok(loaded.config)
+        } else {
+            Err(Failure::Usage(problem_report(
+                loaded.path.as_deref(),
+                &problems,
+            )))
+        }
+    }
+
+    /// Load without validating (for `config show` and `config check`).
+    fn load(&self) -> Result<config::Loaded, Failure> {
+        let opts = LoadOptions {
+            explicit_path: self.config_path.as_deref(),
+            env: &self.env,
+            cwd: &self.cwd,
+            secrets_dir: Path::new(SECRETS_DIR),
+        };
+        config::load(&opts).map_err(|e| Failure::Usage(e.to_string()))
+    }
+
+    /// Start logging at the level from `--log-level`, else the config; format likewise.
+    pub fn init_logging(&self, config: &Config) {
+        let level = self
+            .log_level
+            .as_deref()
+            .and_then(|l| config::LogLevel::parse(l).ok())
+            .unwrap_or(config.logging.level);
+        let format = match self.log_format {
+            Some(LogFormatArg::Json) => logging::Format::Json,
+            Some(LogFormatArg::Text) => logging::Format::Text,
+            None => match config.logging.format {
+                config::LogFormat::Json => logging::Format::Json,
+                config::LogFormat::Text => logging::Format::Text,
+            },
+        };
+        logging::init(level.as_filter(), format);
+    }
+
+    /// Reject a `--log-level` that is not a level, before anything else runs.
+    fn check_flags(&self) -> Result<(), Failure> {
+        if let Some(level) = &self.log_level {
+            config::LogLevel::parse(level)
+                .map_err(|e| Failure::Usage(format!("--log-level: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// "configuration problems in X:" followed by one line per problem.
+fn problem_report(path: Option<&Path>, problems: &[config::Problem]) -> String {
+    let source = path.map_or_else(
+        || "defaults and environment (no config file found)".to_string(),
+        |p| p.display().to_string(),
+    );
+    let mut out = format!(
+        "{} configuration problem{} in {source}:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        out.push_str("\n  - ");
+        out.push_str(&p.to_string());
+    }
+    out
+}
+
+/// Open the database named by the configuration, with a message that says what to do on failure.
+pub fn open_store(config: &Config) -> Result<Store, Failure> {
+    Store::open(&config.storage.path).map_err(|e| {
+        Failure::Runtime(anyhow::anyhow!(
+            "cannot open the database {}: {e}",
+            config.storage.path.display()
+        ))
+    })
+}
+
+/// A single-purpose tokio runtime for commands that do async work.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("summarybot")
+        .build()
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot start the async runtime: {e}")))
+}
+
+/// Run the parsed command.
+pub fn execute(cli: Cli) -> Result<(), Failure> {
+    let ctx = Context::from_cli(&cli);
+    ctx.check_flags()?;
+    match cli.command {
+        Command::Run => crate::app::run_command(&ctx),
+        Command::Summarize(args) => summarize_cmd::run(&ctx, &args),
+        Command::Import(args) => import_cmd::run(&ctx, &args),
+        Command::Schedule(cmd) => schedule_cmd::run(&ctx, &cmd),
+        Command::Config(cmd) => config_cmd::run(&ctx, &cmd),
+        Command::Db(cmd) => db_cmd::run(&ctx, &cmd),
+        Command::Usage(args) => usage_cmd::run(&ctx, &args),
+        Command::Webhook(cmd) => webhook_cmd::run(&ctx, &cmd),
+        Command::Update(_) => Err(Failure::Runtime(anyhow::anyhow!(
+            "self-update is not available in this build yet; download the new release from the \
+             project's releases page and replace the binary"
+        ))),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "summarybot", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}

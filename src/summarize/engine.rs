@@ -1,1 +1,291 @@
-//! (in progress)
+//! The summary engine: cache lookup, daily token budget, the configured summarizer, the builtin
+//! fallback when the LLM fails, usage accounting, and the header data of a [`Summary`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use crate::llm::LlmError;
+use crate::model::{ChannelInfo, ChannelKind, ChatMessage, Summary, TimeWindow, Timestamp};
+use crate::store::{Store, StoreError};
+
+use super::{ProgressFn, Summarizer, SummaryInput};
+
+/// Cache settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// How long a summary stays fresh.
+    pub ttl: Duration,
+    /// Most summaries kept; the oldest are evicted first.
+    pub max_entries: usize,
+}
+
+/// One summary request.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The channel summarized.
+    pub channel: ChannelInfo,
+    /// Prompt/section variant.
+    pub kind: ChannelKind,
+    /// Window covered (shown in the header).
+    pub window: TimeWindow,
+    /// Messages in the window, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Output language.
+    pub language: Option<String>,
+    /// Read and write the cache (when the engine has one).
+    pub use_cache: bool,
+}
+
+/// Why the engine could not produce a summary.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The LLM failed and fallback is off.
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Produces summaries; cheap to share behind an `Arc`.
+pub struct Engine {
+    primary: Arc<dyn Summarizer>,
+    fallback: Option<Arc<dyn Summarizer>>,
+    store: Option<Arc<Store>>,
+    cache: Option<CachePolicy>,
+    daily_token_budget: u64,
+}
+
+impl Engine {
+    /// An engine that summarizes with `primary` and nothing else.
+    pub fn new(primary: Arc<dyn Summarizer>) -> Self {
+        Self {
+            primary,
+            fallback: None,
+            store: None,
+            cache: None,
+            daily_token_budget: 0,
+        }
+    }
+
+    /// Use `fallback` (the builtin engine) when the primary summarizer fails.
+    #[must_use]
+    pub fn with_fallback(mut self, fallback: Arc<dyn Summarizer>) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
+    /// Record usage in `store`, and cache summaries there when `cache` is given.
+    #[must_use]
+    pub fn with_store(mut self, store: Arc<Store>, cache: Option<CachePolicy>) -> Self {
+        self.store = Some(store);
+        self.cache = cache;
+        self
+    }
+
+    /// Refuse LLM calls once a guild used `tokens` today (0 = unlimited). Needs a store.
+    #[must_use]
+    pub fn with_daily_token_budget(mut self, tokens: u64) -> Self {
+        self.daily_token_budget = tokens;
+        self
+    }
+
+    /// The primary summarizer's provider name.
+    pub fn provider(&self) -> &str {
+        self.primary.provider()
+    }
+
+    /// Summarize one window: from the cache when fresh, else with the primary summarizer, else
+    /// (on LLM failure) with the fallback, labelled with the reason.
+    pub async fn summarize(
+        &self,
+        req: &Request,
+        progress: ProgressFn<'_>,
+    ) -> Result<Summary, EngineError> {
+        let now = Timestamp::now();
+        if req.messages.is_empty() {
+            return Ok(self.assemble(req, &*self.primary, super::Draft::empty(), now));
+        }
+        let key = cache_key(&*self.primary, req);
+        if let Some(hit) = self.cache_lookup(req, &key, now)? {
+            return Ok(hit);
+        }
+        let input = SummaryInput {
+            channel: &req.channel,
+            kind: req.kind,
+            window: req.window,
+            messages: &req.messages,
+            language: req.language.as_deref(),
+        };
+        let attempt = match self.check_budget(req) {
+            Ok(()) => self.primary.summarize(input, progress).await,
+            Err(e) => Err(e),
+        };
+        match attempt {
+            Ok(draft) => {
+                self.record_usage(req, &*self.primary, draft.usage)?;
+                let summary = self.assemble(req, &*self.primary, draft, now);
+                self.cache_store(req, &key, &summary, now)?;
+                Ok(summary)
+            }
+            Err(err) => {
+                let Some(fallback) = &self.fallback else {
+                    return Err(err.into());
+                };
+                tracing::warn!(
+                    channel_id = %req.channel.id,
+                    error = %err,
+                    "LLM summary failed; using the builtin summarizer"
+                );
+                let draft = fallback.summarize(input, progress).await?;
+                let mut summary = self.assemble(req, &**fallback, draft, now);
+                summary.fallback_reason = Some(err.to_string());
+                Ok(summary)
+            }
+        }
+    }
+
+    fn cache_lookup(
+        &self,
+        req: &Request,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<Summary>, EngineError> {
+        let (Some(store), Some(_), true) = (&self.store, &self.cache, req.use_cache) else {
+            return Ok(None);
+        };
+        Ok(store.cached_summary(key, now)?.map(|mut s| {
+            // The key covers the messages, not the window bounds: a later "last 24 h" request
+            // over the same messages is the same summary, shown with the requested window.
+            s.window = req.window;
+            s.cached = true;
+            s
+        }))
+    }
+
+    fn cache_store(
+        &self,
+        req: &Request,
+        key: &str,
+        summary: &Summary,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let (Some(store), Some(policy), true) = (&self.store, &self.cache, req.use_cache) else {
+            return Ok(());
+        };
+        let ttl_ms = i64::try_from(policy.ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires = Timestamp(now.millis().saturating_add(ttl_ms));
+        store.cache_summary(key, summary, expires, policy.max_entries)?;
+        Ok(())
+    }
+
+    /// Refuse before calling an LLM when the guild's daily budget would be exceeded.
+    fn check_budget(&self, req: &Request) -> Result<(), LlmError> {
+        let (Some(store), budget) = (&self.store, self.daily_token_budget) else {
+            return Ok(());
+        };
+        if budget == 0 || self.primary.provider() == super::BUILTIN_PROVIDER {
+            return Ok(());
+        }
+        let today = Utc::now().date_naive();
+        let used = store
+            .usage_on(req.channel.guild_id, today)
+            .map(|u| u.total())
+            .unwrap_or(0);
+        let estimate = estimate_tokens(&req.messages);
+        if used.saturating_add(estimate) > budget {
+            return Err(LlmError::BudgetExceeded { used, budget });
+        }
+        Ok(())
+    }
+
+    fn record_usage(
+        &self,
+        req: &Request,
+        summarizer: &dyn Summarizer,
+        usage: crate::model::TokenUsage,
+    ) -> Result<(), EngineError> {
+        if let (Some(store), true) = (&self.store, usage.total() > 0) {
+            store.add_usage(
+                req.channel.guild_id,
+                Utc::now().date_naive(),
+                summarizer.provider(),
+                summarizer.model(),
+                usage,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn assemble(
+        &self,
+        req: &Request,
+        summarizer: &dyn Summarizer,
+        draft: super::Draft,
+        now: Timestamp,
+    ) -> Summary {
+        Summary {
+            channel: req.channel.clone(),
+            window: req.window,
+            message_count: req.messages.len(),
+            participants: participants(&req.messages),
+            sections: draft.sections,
+            provider: summarizer.provider().to_string(),
+            model: summarizer.model().to_string(),
+            usage: draft.usage,
+            cached: false,
+            fallback_reason: None,
+            created_at: now,
+        }
+    }
+}
+
+/// A rough token estimate (4 characters a token, as OpenAI's rule of thumb) used only for the
+/// budget pre-check; the real count comes from the provider.
+fn estimate_tokens(messages: &[ChatMessage]) -> u64 {
+    let chars: usize = messages.iter().map(|m| m.content.len() + 24).sum();
+    (chars / 4) as u64
+}
+
+/// Distinct human participants by shown name, most active first (ties by name).
+pub fn participants(messages: &[ChatMessage]) -> Vec<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for m in messages {
+        if !m.author.is_bot && !m.kind.is_system() {
+            *counts.entry(m.author.shown_name()).or_default() += 1;
+        }
+    }
+    let mut names: Vec<(&str, usize)> = counts.into_iter().collect();
+    names.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    names.into_iter().map(|(n, _)| n.to_string()).collect()
+}
+
+/// The cache key: a hash of provider, model, prompt version, options, and the id and last edit
+/// time of every message in the window. An edit or delete changes the key, so the old entry goes stale.
+pub fn cache_key(summarizer: &dyn Summarizer, req: &Request) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        "summarybot-cache-v1",
+        summarizer.provider(),
+        summarizer.model(),
+        summarizer.version(),
+        match req.kind {
+            ChannelKind::General => "general",
+            ChannelKind::Dev => "dev",
+        },
+        req.language.as_deref().unwrap_or(""),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.update(req.channel.id.0.to_le_bytes());
+    for m in &req.messages {
+        h.update(m.id.0.to_le_bytes());
+        h.update(m.version().millis().to_le_bytes());
+    }
+    crate::webhook::signature::to_hex(&h.finalize())
+}

@@ -47,6 +47,19 @@ pub struct Draft {
     pub usage: TokenUsage,
 }
 
+impl Draft {
+    /// A draft with no sections and no usage (an empty window).
+    pub fn empty() -> Self {
+        Self {
+            sections: Vec::new(),
+            usage: TokenUsage::default(),
+        }
+    }
+}
+
+/// Provider name of the builtin extractive summarizer.
+pub const BUILTIN_PROVIDER: &str = "builtin";
+
 /// A way of summarizing: the builtin extractive engine or an LLM with map-reduce.
 pub trait Summarizer: Send + Sync {
     /// `builtin` or the LLM provider name.

@@ -1,0 +1,3 @@
+//! Webhook support: request signing and verification (the HTTP server lands with the webhook issue).
+
+pub mod signature;

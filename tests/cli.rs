@@ -1,0 +1,407 @@
+//! Black-box tests of the real `summarybot` binary: exit codes, config commands, offline
+//! summaries of the bundled export, import into a real database, the database lock.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/examples/dev-channel-export.json"
+);
+
+/// A temp working directory and a command builder with a clean environment, so no variable of
+/// the machine running the tests (an OPENAI_API_KEY, say) changes the outcome.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("binary runs")
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A config valid for `run` with no credentials: Discord off, builtin summarizer.
+const OFFLINE_RUN_CONFIG: &str = r#"
+[discord]
+enabled = false
+
+[scheduler]
+enabled = false
+
+[storage]
+path = "db/summarybot.redb"
+"#;
+
+#[test]
+fn version_names_version_commit_and_target() {
+    let out = Sandbox::new().run(&["--version"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    assert!(text.contains("commit "), "{text}");
+    assert!(text.contains("linux"), "{text}");
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let out = Sandbox::new().run(&["--help"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for sub in [
+        "run",
+        "summarize",
+        "import",
+        "schedule",
+        "config",
+        "db",
+        "usage",
+        "webhook",
+        "update",
+        "completions",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(sub)),
+            "missing {sub} in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run(&["no-such-command"]).status.code(), Some(2));
+    assert_eq!(
+        sb.run(&["summarize", "--hours", "0", "-i", "x.json"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = sb.run(&["--log-level", "loud", "db", "stats"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--log-level"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_explicit_config_is_a_config_error() {
+    let out = Sandbox::new().run(&["--config", "nope.toml", "config", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_init_writes_once_and_never_overwrites() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["config", "init", "my.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = std::fs::read_to_string(sb.path().join("my.toml")).expect("written");
+    assert!(written.contains("[discord]") && written.contains("[llm]"));
+
+    sb.write("my.toml", "# my edits\n");
+    let again = sb.run(&["config", "init", "my.toml"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let kept = std::fs::read_to_string(sb.path().join("my.toml")).expect("still there");
+    assert_eq!(kept, "# my edits\n");
+}
+
+#[test]
+fn config_check_reports_every_problem_at_once() {
+    let sb = Sandbox::new();
+    sb.write(
+        "summarybot.toml",
+        r#"
+environment = "production"
+debug = true
+
+[discord]
+token = "short"
+
+[llm]
+temperature = 3.5
+max_tokens = 50
+
+[webhook]
+enabled = true
+port = 80
+secret = "tooshort"
+"#,
+    );
+    let out = sb
+        .cmd(&["config", "check"])
+        .env("OPENAI_MAX_TOKENS", "lots")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for needle in [
+        "debug",
+        "discord.token",
+        "llm.temperature",
+        "webhook.port",
+        "webhook.secret",
+        "OPENAI_MAX_TOKENS",
+    ] {
+        assert!(err.contains(needle), "missing {needle} in:\n{err}");
+    }
+    assert!(!err.contains("short\""), "a secret value leaked:\n{err}");
+}
+
+#[test]
+fn config_check_rejects_unknown_keys() {
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", "[llm]\nmodle = \"gpt-4o\"\n");
+    let out = sb.run(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("modle"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_check_accepts_a_complete_config() {
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let out = sb.run(&["config", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("configuration OK"));
+}
+
+#[test]
+fn config_show_hides_secrets_from_file_and_env() {
+    let sb = Sandbox::new();
+    let token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I-fake-token";
+    sb.write(
+        "summarybot.toml",
+        &format!("[discord]\ntoken = \"{token}\"\n"),
+    );
+    let key = "sk-test-0123456789abcdefghijklmnopqrstuvwxyz0123";
+    let out = sb
+        .cmd(&["config", "show"])
+        .env("OPENAI_API_KEY", key)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        !text.contains(token) && !text.contains(key),
+        "secret leaked:\n{text}"
+    );
+    assert!(text.contains("***"));
+}
+
+#[test]
+fn summarize_the_bundled_export_offline() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["summarize", "--input", SAMPLE]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("## Key Discussion Points"), "{text}");
+    assert!(
+        text.contains("https://discord.com/channels/"),
+        "no jump links:\n{text}"
+    );
+    // Offline summarizing writes no database next to the user's files.
+    assert!(!sb.path().join("data").exists());
+}
+
+#[test]
+fn summarize_json_carries_sections_citations_and_model() {
+    let out = Sandbox::new().run(&["summarize", "--input", SAMPLE, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["provider"], "builtin");
+    assert_eq!(json["cached"], false);
+    assert!(json["message_count"].as_u64().unwrap_or(0) >= 250, "{json}");
+    assert!(!json["sections"].as_array().expect("sections").is_empty());
+}
+
+#[test]
+fn summarize_a_malformed_export_names_the_file_and_position() {
+    let sb = Sandbox::new();
+    let path = sb.write("broken.json", "{\n  \"messages\": [ {\"id\": \"1\", }\n");
+    let out = sb.run(&["summarize", "--input", path.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("broken.json") && err.contains("line"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn summarize_rejects_a_bad_window() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["summarize", "-i", SAMPLE, "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--since"), "{}", stderr(&out));
+}
+
+#[test]
+fn import_then_summarize_from_the_database_uses_the_cache() {
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let out = sb.run(&["import", SAMPLE]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("imported"), "{}", stdout(&out));
+
+    let stats = sb.run(&["db", "stats"]);
+    assert!(stats.status.success(), "{}", stderr(&stats));
+    assert!(stdout(&stats).contains("messages"), "{}", stdout(&stats));
+
+    let export: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(SAMPLE).expect("sample")).expect("json");
+    let channel = export["channel"]["id"]
+        .as_str()
+        .expect("channel id")
+        .to_string();
+    let args = [
+        "summarize",
+        "--channel",
+        &channel,
+        "--since",
+        "2000-01-01T00:00:00Z",
+        "--format",
+        "json",
+    ];
+    let first = sb.run(&args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
+    assert_eq!(first["cached"], false);
+    assert!(first["message_count"].as_u64().unwrap_or(0) >= 250);
+
+    let second = sb.run(&args);
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).expect("json");
+    assert_eq!(second["cached"], true, "second run should hit the cache");
+    assert_eq!(first["sections"], second["sections"]);
+
+    let prune = sb.run(&["db", "prune"]);
+    assert!(prune.status.success(), "{}", stderr(&prune));
+}
+
+#[test]
+fn webhook_sign_prints_the_github_style_signature() {
+    let sb = Sandbox::new();
+    let body = sb.write("body.json", "what do ya want for nothing?");
+    let out = sb.run(&[
+        "webhook",
+        "sign",
+        "--secret",
+        "Jefe",
+        "--file",
+        body.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+    let missing = sb.run(&["webhook", "sign", "--file", "body.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("--secret"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = Sandbox::new().run(&["completions", "bash"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("summarybot"));
+}
+
+/// A running `summarybot run`, killed on drop.
+struct Running {
+    child: Child,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `run` and wait (by reading its log, no fixed sleep) until it says it is ready.
+fn start_run(sb: &Sandbox) -> Running {
+    let mut child = sb
+        .cmd(&["run"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("ready") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("`run` did not become ready");
+    Running { child }
+}
+
+#[test]
+fn a_second_run_on_the_same_database_fails_fast_and_sigterm_stops_cleanly() {
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let mut first = start_run(&sb);
+
+    let second = sb.run(&["run"]);
+    assert_eq!(second.status.code(), Some(1));
+    let err = stderr(&second);
+    assert!(err.contains("already in use"), "{err}");
+
+    let pid = first.child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = first.child.wait().expect("wait");
+    assert_eq!(exit.code(), Some(0), "SIGTERM should stop `run` cleanly");
+}
