@@ -227,6 +227,11 @@ async fn insufficient_quota_is_not_retried() {
     assert_eq!(error, LlmError::QuotaExhausted);
     assert!(error.to_string().contains("insufficient_quota"));
     assert_attempts(&fake, &client, 1);
+    assert_eq!(
+        fake.pending_faults(),
+        2,
+        "only one scripted answer was used"
+    );
 }
 
 #[tokio::test]
@@ -313,6 +318,21 @@ async fn malformed_json_is_reported_without_retry() {
 }
 
 #[tokio::test]
+async fn oversized_answer_is_refused() {
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::Reply("x".repeat(9 * 1024 * 1024)));
+    let client = client(&fake);
+    let error = run(&client).await.0.expect_err("too large");
+    assert_eq!(
+        error,
+        LlmError::Malformed {
+            detail: "the answer is larger than 8 MiB".into()
+        }
+    );
+    assert_attempts(&fake, &client, 1);
+}
+
+#[tokio::test]
 async fn empty_choices_are_malformed() {
     let fake = FakeOpenAi::start();
     fake.push_fault(Fault::EmptyChoices);
@@ -341,7 +361,7 @@ async fn connection_refused_is_unreachable_after_retries() {
             detail,
         } => {
             assert_eq!(url, &base_url);
-            assert!(!detail.is_empty());
+            assert!(detail.contains("refused"), "{detail}");
         }
         other => panic!("expected Unreachable, got {other:?}"),
     }

@@ -36,6 +36,9 @@ use crate::llm::{
 use crate::model::TokenUsage;
 use crate::secret::Secret;
 
+/// Largest answer accepted; a summary is a few KiB, so more means a misbehaving server.
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
 /// Longest connect phase allowed, whatever the request timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -201,10 +204,7 @@ impl OpenAiClient {
             .map_err(|e| (transport_failure(e), None))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| (transport_failure(e), None))?;
+        let text = read_body(response).await.map_err(|f| (f, None))?;
         tracing::debug!(
             attempt = number,
             status,
@@ -346,6 +346,21 @@ fn estimate_usage(request: &CompletionRequest, answer: &str) -> TokenUsage {
     }
 }
 
+/// The answer body as text, refusing more than [`MAX_BODY_BYTES`].
+async fn read_body(mut response: reqwest::Response) -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_failure)? {
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Failure::Malformed(format!(
+                "the answer is larger than {} MiB",
+                MAX_BODY_BYTES / (1024 * 1024)
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// A transport error as a retryable failure, described by its cause chain.
 fn transport_failure(error: reqwest::Error) -> Failure {
     if error.is_timeout() {
@@ -355,7 +370,8 @@ fn transport_failure(error: reqwest::Error) -> Failure {
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&error);
     while let Some(cause) = source {
         let text = cause.to_string();
-        if !parts.contains(&text) {
+        // hyper's "client error (Connect)" wrapper adds nothing for a user.
+        if !text.starts_with("client error") && !parts.contains(&text) {
             parts.push(text);
         }
         source = cause.source();
