@@ -394,3 +394,49 @@ async fn fake_lists_models_and_answers_unknown_routes_with_404() {
     assert_eq!(fake.requests().len(), 2);
     assert!(fake.chat_requests().is_empty());
 }
+
+/// A log sink shared with the test.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_attempts_but_never_the_key_or_the_prompt() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = FakeOpenAi::start();
+    fake.push_faults([Fault::ServerError(502), Fault::InvalidApiKey]);
+    let client = client(&fake);
+    let error = run(&client).await.0.expect_err("bad key after a retry");
+    assert_eq!(error, LlmError::Unauthorized { status: 401 });
+
+    let text = String::from_utf8(logs.0.lock().expect("log lock").clone()).expect("utf-8 logs");
+    assert!(text.contains("retrying"), "a retry is logged: {text}");
+    assert!(text.contains("status=502"), "the status is logged: {text}");
+    assert!(!text.contains("sk-test-key"), "the key leaked: {text}");
+    assert!(
+        !text.contains("ship on friday"),
+        "the prompt leaked: {text}"
+    );
+    assert!(
+        !text.contains("summarize Discord"),
+        "the prompt leaked: {text}"
+    );
+}
