@@ -77,8 +77,19 @@ async fn success_returns_content_usage_and_sends_model_and_key() {
     let completion = result.expect("success");
 
     assert!(completion.text.contains(FAKE_MARKER), "{}", completion.text);
-    assert!(completion.text.contains("## Key Discussion Points"));
-    assert!(completion.text.contains("[m1]"));
+    for heading in [
+        "## Key Discussion Points",
+        "## Important Decisions/Outcomes",
+        "## Action Items",
+        "## Technical Details",
+    ] {
+        assert!(completion.text.contains(heading), "{heading} missing");
+    }
+    assert!(
+        completion.text.contains("[m1] [m2] [m3]"),
+        "{}",
+        completion.text
+    );
     let sent = &fake.chat_requests()[0];
     let (prompt, answer) = fake_usage(&sent.json, &completion.text);
     assert_eq!(
