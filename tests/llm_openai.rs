@@ -451,3 +451,29 @@ async fn logs_attempts_but_never_the_key_or_the_prompt() {
         "the prompt leaked: {text}"
     );
 }
+
+#[tokio::test]
+async fn list_models_checks_the_endpoint() {
+    let fake = FakeOpenAi::start();
+    let client = client(&fake);
+    assert_eq!(
+        client.list_models().await.expect("models"),
+        vec!["fake-model".to_owned()]
+    );
+    let sent = &fake.requests()[0];
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("GET", "/v1/models")
+    );
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-test-key"));
+    assert_eq!(client.attempts_made(), 0, "only chat attempts are counted");
+
+    let wrong_root = OpenAiClient::new(options(format!("{}/v2", fake.root_url()))).expect("valid");
+    let error = wrong_root.list_models().await.expect_err("no such route");
+    assert_eq!(
+        error,
+        LlmError::NotFound {
+            model: "gpt-test".into()
+        }
+    );
+}

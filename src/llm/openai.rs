@@ -83,7 +83,8 @@ impl Default for OpenAiOptions {
 #[derive(Debug)]
 pub struct OpenAiClient {
     http: reqwest::Client,
-    endpoint: reqwest::Url,
+    chat_url: reqwest::Url,
+    models_url: reqwest::Url,
     api_key: Option<Secret>,
     model: String,
     policy: RetryPolicy,
@@ -97,7 +98,8 @@ impl OpenAiClient {
     /// http(s) URL, the model name is empty, the timeout is zero, or TLS cannot be set up.
     pub fn new(opts: OpenAiOptions) -> Result<Self, LlmError> {
         let base_url = opts.base_url.trim().trim_end_matches('/').to_owned();
-        let endpoint = endpoint_url(&base_url)?;
+        let chat_url = endpoint_url(&base_url, "chat/completions")?;
+        let models_url = endpoint_url(&base_url, "models")?;
         let model = opts.model.trim().to_owned();
         if model.is_empty() {
             return Err(LlmError::NotFound { model });
@@ -119,7 +121,8 @@ impl OpenAiClient {
             .map_err(|e| unreachable(format!("could not set up the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            endpoint,
+            chat_url,
+            models_url,
             api_key: opts.api_key.filter(|k| !k.is_empty()),
             policy: RetryPolicy {
                 max_retries: opts.max_retries,
@@ -181,7 +184,24 @@ impl OpenAiClient {
         }
     }
 
-    /// One HTTP attempt. On failure, returns why and the wait the server asked for.
+    /// List the model ids the endpoint offers (`GET {base_url}/models`), for a configuration
+    /// check. One attempt, no retries; not counted by [`Self::attempts_made`].
+    pub async fn list_models(&self) -> Result<Vec<String>, LlmError> {
+        let answer = self
+            .exchange(self.http.get(self.models_url.clone()))
+            .await
+            .map_err(|f| f.into_error(&self.context, Duration::ZERO))?;
+        if !answer.is_success() {
+            let wait = retry::retry_after(&answer.headers, SystemTime::now());
+            return Err(
+                retry::classify(answer.status, &answer.headers, &answer.text)
+                    .into_error(&self.context, wait.unwrap_or(Duration::ZERO)),
+            );
+        }
+        parse_models(&answer.text).map_err(|f| f.into_error(&self.context, Duration::ZERO))
+    }
+
+    /// One chat-completion attempt. On failure, returns why and the wait the server asked for.
     async fn attempt(
         &self,
         body: &[u8],
@@ -189,33 +209,56 @@ impl OpenAiClient {
     ) -> Result<Completion, (Failure, Option<Duration>)> {
         let number = self.attempts.fetch_add(1, Ordering::Relaxed) + 1;
         let started = Instant::now();
-        let mut builder = self
+        let builder = self
             .http
-            .post(self.endpoint.clone())
+            .post(self.chat_url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "application/json")
             .body(body.to_vec());
-        if let Some(key) = &self.api_key {
-            builder = builder.bearer_auth(key.expose());
-        }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| (transport_failure(e), None))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = read_body(response).await.map_err(|f| (f, None))?;
+        let answer = self.exchange(builder).await.map_err(|f| (f, None))?;
         tracing::debug!(
             attempt = number,
-            status,
+            status = answer.status,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "LLM attempt answered"
         );
-        if (200..300).contains(&status) {
-            return parse_completion(&text, request).map_err(|f| (f, None));
+        if answer.is_success() {
+            return parse_completion(&answer.text, request).map_err(|f| (f, None));
         }
-        let failure = retry::classify(status, &headers, &text);
-        Err((failure, retry::retry_after(&headers, SystemTime::now())))
+        let failure = retry::classify(answer.status, &answer.headers, &answer.text);
+        Err((
+            failure,
+            retry::retry_after(&answer.headers, SystemTime::now()),
+        ))
+    }
+
+    /// Send one request (adding the key, if any) and read the whole answer.
+    async fn exchange(&self, builder: reqwest::RequestBuilder) -> Result<Answer, Failure> {
+        let mut builder = builder.header(reqwest::header::ACCEPT, "application/json");
+        if let Some(key) = &self.api_key {
+            builder = builder.bearer_auth(key.expose());
+        }
+        let response = builder.send().await.map_err(transport_failure)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = read_body(response).await?;
+        Ok(Answer {
+            status,
+            headers,
+            text,
+        })
+    }
+}
+
+/// A whole HTTP answer.
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
     }
 }
 
@@ -233,13 +276,13 @@ impl ChatModel for OpenAiClient {
     }
 }
 
-/// `{base_url}/chat/completions`, refusing anything but http(s).
-fn endpoint_url(base_url: &str) -> Result<reqwest::Url, LlmError> {
+/// `{base_url}/{path}`, refusing anything but http(s).
+fn endpoint_url(base_url: &str, path: &str) -> Result<reqwest::Url, LlmError> {
     let invalid = |why: &str| LlmError::Unreachable {
         base_url: base_url.to_owned(),
         detail: format!("{why}: check llm.base_url (e.g. https://api.openai.com/v1)"),
     };
-    let url = reqwest::Url::parse(&format!("{base_url}/chat/completions"))
+    let url = reqwest::Url::parse(&format!("{base_url}/{path}"))
         .map_err(|e| invalid(&format!("not a valid URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(invalid("not an http:// or https:// URL"));
@@ -330,6 +373,21 @@ fn parse_completion(body: &str, request: &CompletionRequest) -> Result<Completio
         },
     );
     Ok(Completion { text, usage })
+}
+
+/// `{"data":[{"id":..},..]}` → the ids.
+fn parse_models(body: &str) -> Result<Vec<String>, Failure> {
+    #[derive(Deserialize)]
+    struct List {
+        data: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        id: String,
+    }
+    let list: List = serde_json::from_str(body)
+        .map_err(|e| Failure::Malformed(format!("not a model list ({e})")))?;
+    Ok(list.data.into_iter().map(|m| m.id).collect())
 }
 
 /// One token per four characters, rounded up, when the provider reports no usage.
@@ -503,7 +561,7 @@ mod tests {
         })
         .expect("valid");
         assert_eq!(
-            client.endpoint.as_str(),
+            client.chat_url.as_str(),
             "http://127.0.0.1:8080/v1/chat/completions"
         );
         assert!(client.api_key.is_none(), "an empty key sends no header");
