@@ -1,7 +1,8 @@
 //! The OpenAI-compatible chat-completion client (OpenAI, Ollama, llama.cpp, vLLM, OpenRouter)
 //! with timeouts and retries.
 //!
-//! Design choice: async-openai 0.43 keeps its own retry middleware and, more importantly, drops
+//! Design choice: async-openai 0.43 wraps every call of its default client in its own retry
+//! layer (`OpenAIRetryLayer`, retrying 429s itself) and, more importantly, drops
 //! the response headers of failed calls (its `ApiError` carries the status and the parsed body
 //! only), so `Retry-After` / `retry-after-ms` could not be honoured through it. This client
 //! therefore uses async-openai's *request* type (`CreateChatCompletionRequest`) to produce the
