@@ -75,8 +75,8 @@ pub enum LlmError {
         /// Configured model.
         model: String,
     },
-    /// 400: the request was refused.
-    #[error("the LLM provider refused the request (400): {detail}")]
+    /// 400 (or another non-retryable 4xx): the request was refused.
+    #[error("the LLM provider refused the request: {detail}")]
     BadRequest {
         /// Provider's message.
         detail: String,
@@ -105,6 +105,12 @@ pub enum LlmError {
     #[error("the LLM provider sent an answer that could not be read: {detail}")]
     Malformed {
         /// What was wrong.
+        detail: String,
+    },
+    /// The LLM settings cannot work (bad URL, empty model, zero timeout).
+    #[error("the LLM settings are invalid: {detail}")]
+    Config {
+        /// What to fix.
         detail: String,
     },
     /// The per-guild daily token budget would be exceeded.

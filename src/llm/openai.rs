@@ -103,16 +103,18 @@ impl OpenAiClient {
         let models_url = endpoint_url(&base_url, "models")?;
         let model = opts.model.trim().to_owned();
         if model.is_empty() {
-            return Err(LlmError::NotFound { model });
+            return Err(LlmError::Config {
+                detail: "llm.model is empty: name the model to use (e.g. gpt-4o-mini, llama3.1)".into(),
+            });
         }
         let unreachable = |detail: String| LlmError::Unreachable {
             base_url: base_url.clone(),
             detail,
         };
         if opts.timeout.is_zero() {
-            return Err(unreachable(
-                "the request timeout is zero: check llm.timeout".into(),
-            ));
+            return Err(LlmError::Config {
+                detail: "llm.timeout is zero: use e.g. \"30s\"".into(),
+            });
         }
         let http = reqwest::Client::builder()
             .timeout(opts.timeout)
@@ -279,9 +281,8 @@ impl ChatModel for OpenAiClient {
 
 /// `{base_url}/{path}`, refusing anything but http(s).
 fn endpoint_url(base_url: &str, path: &str) -> Result<reqwest::Url, LlmError> {
-    let invalid = |why: &str| LlmError::Unreachable {
-        base_url: base_url.to_owned(),
-        detail: format!("{why}: check llm.base_url (e.g. https://api.openai.com/v1)"),
+    let invalid = |why: &str| LlmError::Config {
+        detail: format!("llm.base_url {base_url:?} is {why} (e.g. https://api.openai.com/v1)"),
     };
     let url = reqwest::Url::parse(&format!("{base_url}/{path}"))
         .map_err(|e| invalid(&format!("not a valid URL ({e})")))?;
@@ -533,24 +534,24 @@ mod tests {
             ..OpenAiOptions::default()
         });
         assert!(
-            matches!(&bad_url, Err(LlmError::Unreachable { detail, .. }) if detail.contains("llm.base_url")),
+            matches!(&bad_url, Err(LlmError::Config { detail }) if detail.contains("llm.base_url")),
             "{bad_url:?}"
         );
         let ftp = OpenAiClient::new(OpenAiOptions {
             base_url: "ftp://h/v1".into(),
             ..OpenAiOptions::default()
         });
-        assert!(matches!(ftp, Err(LlmError::Unreachable { .. })));
+        assert!(matches!(ftp, Err(LlmError::Config { .. })));
         let no_model = OpenAiClient::new(OpenAiOptions {
             model: "  ".into(),
             ..OpenAiOptions::default()
         });
-        assert!(matches!(no_model, Err(LlmError::NotFound { .. })));
+        assert!(matches!(no_model, Err(LlmError::Config { .. })));
         let zero = OpenAiClient::new(OpenAiOptions {
             timeout: Duration::ZERO,
             ..OpenAiOptions::default()
         });
-        assert!(matches!(zero, Err(LlmError::Unreachable { .. })));
+        assert!(matches!(zero, Err(LlmError::Config { .. })));
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &str) -> Failure {
         401 | 403 => Failure::Unauthorized(status),
         404 => Failure::NotFound,
         408 | 409 | 500..=599 => Failure::Server(status),
-        400 => Failure::BadRequest(info.detail(body)),
+        400 => Failure::BadRequest(format!("HTTP 400: {}", info.detail(body))),
         401..=499 => Failure::BadRequest(format!("HTTP {status}: {}", info.detail(body))),
         _ => Failure::Malformed(format!(
             "unexpected HTTP status {status}{}",
@@ -359,7 +359,7 @@ mod tests {
             r#"{"error":{"message":"max_tokens is too large","type":"invalid_request_error"}}"#;
         assert_eq!(
             classify(400, &none, bad),
-            Failure::BadRequest("max_tokens is too large".into())
+            Failure::BadRequest("HTTP 400: max_tokens is too large".into())
         );
         assert_eq!(
             classify(422, &none, r#"{"detail":"field required"}"#),
@@ -375,16 +375,16 @@ mod tests {
         else {
             panic!("expected BadRequest")
         };
-        assert_eq!(d, "model is required");
+        assert_eq!(d, "HTTP 400: model is required");
         let long = "x".repeat(1000);
         let Failure::BadRequest(d) = classify(400, &none, &long) else {
             panic!("expected BadRequest")
         };
-        assert_eq!(d.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert_eq!(d.chars().count(), "HTTP 400: ".len() + MAX_DETAIL_CHARS + 1);
         let Failure::BadRequest(d) = classify(400, &none, "") else {
             panic!("expected BadRequest")
         };
-        assert_eq!(d, "no details given");
+        assert_eq!(d, "HTTP 400: no details given");
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! End to end: the real binary summarizing the bundled export through the fake OpenAI-compatible
+//! server over real HTTP, including the fallback and the user-facing failure messages.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use support::fake_openai::{Fault, FakeOpenAi};
+
+const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/examples/dev-channel-export.json"
+);
+
+fn summarize(dir: &Path, fake: &FakeOpenAi, extra: &[&str]) -> Output {
+    let config = format!(
+        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"llama3.1\"\ntimeout = \"2s\"\nmax_retries = 1\n",
+        fake.base_url()
+    );
+    std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
+    Command::new(BIN)
+        .args(["summarize", "--input", SAMPLE])
+        .args(extra)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn prints_the_llm_summary_with_jump_links() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    let out = summarize(dir.path(), &fake, &["--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["provider"], "openai");
+    assert_eq!(json["model"], "llama3.1");
+    assert!(json["usage"]["prompt_tokens"].as_u64().unwrap_or(0) > 0, "{json}");
+    let text = json.to_string();
+    assert!(text.contains("fake-openai"), "not the fake's summary: {text}");
+    assert!(text.contains("https://discord.com/channels/"), "no citations: {text}");
+
+    let requests = fake.requests();
+    assert!(!requests.is_empty());
+    let prompt = requests[0].body.to_string();
+    assert!(prompt.contains("[m1]"), "messages are not labelled: {prompt}");
+    assert!(
+        requests.iter().all(|r| r.authorization.is_none()),
+        "no key configured, none must be sent"
+    );
+}
+
+#[test]
+fn a_rejected_key_falls_back_to_the_builtin_summary_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::InvalidApiKey);
+    let out = summarize(dir.path(), &fake, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("API key was rejected"), "{text}");
+    assert!(text.contains("## "), "no builtin summary: {text}");
+    assert_eq!(fake.requests().len(), 1, "401 must not be retried");
+}
+
+#[test]
+fn without_fallback_the_user_gets_the_clear_message_and_exit_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::InsufficientQuota);
+    let out = summarize(dir.path(), &fake, &["--no-fallback"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no credits left"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("{\""), "raw dump: {err}");
+    assert_eq!(fake.requests().len(), 1, "insufficient_quota must not be retried");
+}
