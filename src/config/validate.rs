@@ -1,6 +1,7 @@
 //! The validation rules. Every rule runs, so one call reports every problem; each names the key,
 //! the offending value (never a secret's) and the env var it came from.
 
+use std::fmt;
 use std::time::Duration;
 
 use super::duration::format_duration;
@@ -37,14 +38,11 @@ impl Checker<'_> {
         }
     }
 
-    fn range<T: PartialOrd + ToString + Copy>(&mut self, key: &str, value: T, min: T, max: T) {
+    /// Report unless `min <= value <= max`. `Debug` formatting keeps floats as `0.0`.
+    fn range<T: PartialOrd + fmt::Debug + Copy>(&mut self, key: &str, value: T, min: T, max: T) {
         if value < min || value > max {
-            let message = format!(
-                "must be between {} and {}",
-                min.to_string(),
-                max.to_string()
-            );
-            self.report(key, Some(value.to_string()), message);
+            let message = format!("must be between {min:?} and {max:?}");
+            self.report(key, Some(format!("{value:?}")), message);
         }
     }
 
