@@ -168,7 +168,7 @@ pub(crate) fn apply(loader: &mut Loader, vars: &HashMap<String, String>, layer: 
             let file_var = format!("{name}{FILE_SUFFIX}");
             if let Some(path) = vars.get(&file_var).filter(|v| !v.is_empty()) {
                 let source = format!("{} = {path}", origin(&file_var));
-                match read_secret_file(Path::new(path)) {
+                match read_secret_file(&loader.resolve(path)) {
                     Ok(secret) => loader.set(key, Input::Text(&secret), Some(source)),
                     Err(err) => loader.problem(
                         Problem::new(key.path, format!("cannot read the secret file: {err}"))

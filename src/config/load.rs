@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
 
 use super::env::{self, CONFIG_PATH};
@@ -62,13 +63,17 @@ pub struct Loaded {
 /// Find and read the config file and apply every overlay. Does not validate.
 pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, ConfigError> {
     let path = locate(opts)?;
-    let mut loader = Loader::default();
+    let mut loader = Loader::new(opts.cwd);
     if let Some(path) = &path {
         let text = read(path)?;
         let table: Table = toml::from_str(&text).map_err(|err| ConfigError::Parse {
             path: path.clone(),
             message: err.to_string().trim_end().to_owned(),
         })?;
+        loader.file = Some(SourceFile {
+            label: path.display().to_string(),
+            text,
+        });
         loader.apply_table(&table);
     }
     let dotenv = path
@@ -117,14 +122,63 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
+/// The config file's text, kept to point problems at a line.
+struct SourceFile {
+    label: String,
+    text: String,
+}
+
+impl SourceFile {
+    /// `"<file> line N"` for the dotted key `path`, when the key is found in the file.
+    fn locate(&self, path: &str) -> Option<String> {
+        let root = DeTable::parse(&self.text).ok()?;
+        let mut table = root.get_ref();
+        let mut parts = path.split('.').peekable();
+        while let Some(part) = parts.next() {
+            let (key, value) = table.iter().find(|(key, _)| key.get_ref() == part)?;
+            if parts.peek().is_none() {
+                let line = self.text[..key.span().start].matches('\n').count() + 1;
+                return Some(format!("{} line {line}", self.label));
+            }
+            let DeValue::Table(inner) = value.get_ref() else {
+                return None;
+            };
+            table = inner;
+        }
+        None
+    }
+}
+
 /// The config being built, with what was set explicitly (for the derived defaults).
-#[derive(Default)]
 pub(crate) struct Loader {
     config: Config,
     explicit: HashSet<&'static str>,
+    /// Base for relative secret-file paths.
+    cwd: PathBuf,
+    /// The config file, once read.
+    file: Option<SourceFile>,
 }
 
 impl Loader {
+    fn new(cwd: &Path) -> Self {
+        Self {
+            config: Config::default(),
+            explicit: HashSet::new(),
+            cwd: cwd.to_path_buf(),
+            file: None,
+        }
+    }
+
+    /// `path` resolved against the working directory given to [`load`].
+    pub(crate) fn resolve(&self, path: &str) -> PathBuf {
+        self.cwd.join(path)
+    }
+
+    /// Where in the config file `key` is, for problems with file values.
+    fn file_location(&self, key: &str) -> Option<String> {
+        self.file.as_ref().and_then(|file| file.locate(key))
+    }
+
     /// Store one raw value; a value that does not convert becomes a problem naming the key,
     /// the value (never for secrets) and its source.
     pub(crate) fn set(&mut self, key: &'static KeyDef, input: Input<'_>, source: Option<String>) {
@@ -137,6 +191,7 @@ impl Loader {
                 };
             }
             Err(message) => {
+                let source = source.or_else(|| self.file_location(key.path));
                 let mut problem = Problem::new(key.path, message).with_source(source);
                 if !key.is_secret() {
                     problem.value = Some(match input {
@@ -169,10 +224,9 @@ impl Loader {
 
     fn apply_section(&mut self, section: &str, value: &Value) {
         let Some(table) = value.as_table() else {
-            self.problem(Problem::new(
-                section,
-                format!("must be a [{section}] table, found {}", value.type_str()),
-            ));
+            let message = format!("must be a [{section}] table, found {}", value.type_str());
+            let source = self.file_location(section);
+            self.problem(Problem::new(section, message).with_source(source));
             return;
         };
         for (name, value) in table {
@@ -193,7 +247,8 @@ impl Loader {
         let hint = hint
             .map(|known| format!("; did you mean `{known}`?"))
             .unwrap_or_default();
-        self.problem(Problem::new(path, format!("unknown {what}{hint}")));
+        let source = self.file_location(path);
+        self.problem(Problem::new(path, format!("unknown {what}{hint}")).with_source(source));
     }
 
     /// Apply `.env` if it exists; its bad lines become problems.

@@ -271,9 +271,12 @@ fn bad_dotenv_lines_are_problems() {
 #[test]
 fn secrets_come_from_file_vars_trimmed() {
     let fx = Fixture::new();
-    let token = fx.write("token.txt", &format!("{DISCORD_TOKEN_VALUE}\n"));
-    let token = token.to_string_lossy().into_owned();
-    let config = fx.load(&[("DISCORD_TOKEN", "ignored"), ("DISCORD_TOKEN_FILE", &token)]);
+    fx.write("token.txt", &format!("{DISCORD_TOKEN_VALUE}\n"));
+    // A relative path is resolved against the working directory given to `load`.
+    let config = fx.load(&[
+        ("DISCORD_TOKEN", "ignored"),
+        ("DISCORD_TOKEN_FILE", "token.txt"),
+    ]);
     assert_eq!(config.discord.token.expose(), DISCORD_TOKEN_VALUE);
     assert!(config
         .origin("discord.token")
@@ -369,22 +372,42 @@ fn env_value_that_does_not_parse_is_collected_with_other_problems() {
 #[test]
 fn unknown_keys_and_sections_suggest_the_intended_one() {
     let fx = Fixture::new();
-    fx.write(
+    let file = fx.write(
         "summarybot.toml",
         "enviroment = \"staging\"\n[llm]\nmodle = \"x\"\n[llms]\nmodel = \"y\"\n[cache]\nbogus_thing = 1\n",
     );
     let problems = fx
         .load(&[("SUMMARYBOT_LLM__MODLE", "x")])
         .validate(Scope::Offline);
-    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let found: Vec<(&str, &str, Option<&str>)> = problems
+        .iter()
+        .map(|p| (p.key.as_str(), p.message.as_str(), p.source.as_deref()))
+        .collect();
+    let at = |line: usize| format!("{} line {line}", file.display());
     assert_eq!(
-        lines,
+        found,
         [
-            "cache.bogus_thing: unknown key",
-            "enviroment: unknown key; did you mean `environment`?",
-            "llm.modle: unknown key; did you mean `llm.model`?",
-            "llms: unknown section; did you mean `llm`?",
-            "SUMMARYBOT_LLM__MODLE: unknown setting; did you mean SUMMARYBOT_LLM__MODEL?",
+            ("cache.bogus_thing", "unknown key", Some(at(7).as_str())),
+            (
+                "enviroment",
+                "unknown key; did you mean `environment`?",
+                Some(at(1).as_str())
+            ),
+            (
+                "llm.modle",
+                "unknown key; did you mean `llm.model`?",
+                Some(at(3).as_str())
+            ),
+            (
+                "llms",
+                "unknown section; did you mean `llm`?",
+                Some(at(4).as_str())
+            ),
+            (
+                "SUMMARYBOT_LLM__MODLE",
+                "unknown setting; did you mean SUMMARYBOT_LLM__MODEL?",
+                None
+            ),
         ]
     );
 }
@@ -400,6 +423,8 @@ fn file_value_of_the_wrong_type_is_a_problem_naming_the_key() {
     assert_eq!(keys_of(&problems), ["cache.ttl", "debug", "llm"]);
     assert!(problems[1].message.contains("expected true or false"));
     assert!(problems[2].message.contains("must be a [llm] table"));
+    let source = problems[0].source.as_deref().unwrap_or_default();
+    assert!(source.ends_with("summarybot.toml line 4"), "{source}");
 }
 
 // ---- validation rules, each with a bad value ----
