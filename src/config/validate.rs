@@ -303,3 +303,44 @@ fn is_ed25519_base64(key: &str) -> bool {
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '+' || ch == '/')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_host_extracts_the_host() {
+        assert_eq!(
+            http_host("https://api.openai.com/v1"),
+            Some("api.openai.com")
+        );
+        assert_eq!(http_host("HTTP://localhost:11434/v1"), Some("localhost"));
+        assert_eq!(http_host("http://user@[::1]:8080/x"), Some("[::1]"));
+        assert_eq!(http_host("http://example.com?q=1"), Some("example.com"));
+        for bad in [
+            "ftp://x",
+            "api.openai.com",
+            "https://",
+            "http:///path",
+            "https://a b",
+        ] {
+            assert_eq!(http_host(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ed25519_keys_are_44_base64_characters() {
+        assert!(is_ed25519_base64(
+            "GJ0pB8nEsuRt/ZuDqNHpn3j0OXyWaBbg4cErdfTPv6Q="
+        ));
+        assert!(!is_ed25519_base64(
+            "GJ0pB8nEsuRt/ZuDqNHpn3j0OXyWaBbg4cErdfTPv6Q"
+        ));
+        assert!(!is_ed25519_base64(
+            "GJ0pB8nEsuRt/ZuDqNHpn3j0OXyWaBbg4cErdfTP=6Q="
+        ));
+        assert!(!is_ed25519_base64(
+            "GJ0pB8nEsuRt/ZuDqNHpn3j0OXyWaBbg4cErdfTPv6!="
+        ));
+    }
+}
