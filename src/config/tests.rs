@@ -649,3 +649,26 @@ fn redacted_toml_loads_back_to_the_same_settings() {
     assert_eq!(back.validate(Scope::Offline), []);
     assert_eq!(back.to_redacted_toml(), config.to_redacted_toml());
 }
+
+#[test]
+fn rule_violations_name_the_env_var_the_value_came_from() {
+    let fx = Fixture::new();
+    fx.write(".env", "DEBUG=true\n");
+    let config = fx.load(&[("OPENAI_TEMPERATURE", "3.5"), ("ENVIRONMENT", "production")]);
+    let lines: Vec<String> = config
+        .validate(Scope::Offline)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "debug = true (from DEBUG in {}): must be false in production",
+                fx.path(".env").display()
+            ),
+            "llm.temperature = 3.5 (from OPENAI_TEMPERATURE): must be between 0.0 and 2.0"
+                .to_owned(),
+        ]
+    );
+}
