@@ -1,0 +1,466 @@
+//! Configuration: typed settings, loading (TOML file → `.env` → process environment → secret
+//! files), validation that reports every problem at once, and secret redaction.
+//!
+//! The value is built once by [`load`], checked by [`Config::validate`] and then passed explicitly;
+//! there is no global. Loading never stops at a bad value: a file key or env var that does not
+//! parse becomes a [`Problem`] kept inside the [`Config`] and returned by [`Config::validate`]
+//! together with the rule violations, so the user sees everything to fix in one run. Only a
+//! missing explicit file, an unreadable file and TOML syntax errors abort [`load`].
+
+mod duration;
+pub mod env;
+mod input;
+mod keys;
+mod load;
+mod types;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::model::{ChannelId, GuildId};
+use crate::secret::Secret;
+
+pub use duration::{format_duration, parse_duration};
+pub use load::{load, LoadOptions, Loaded, DEFAULT_SECRETS_DIR, SEARCH_PATHS};
+pub use types::{Environment, LlmProvider, LogFormat, LogLevel, ShardSpec};
+
+/// The shipped example configuration: every key, its env var, default and rule.
+pub const EXAMPLE: &str = include_str!("../../assets/config.example.toml");
+
+/// Default database path in development and staging.
+pub const DEV_STORAGE_PATH: &str = "./data/summarybot.redb";
+/// Default database path in production.
+pub const PROD_STORAGE_PATH: &str = "/var/lib/summarybot/summarybot.redb";
+
+/// The whole validated-once configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// Deployment environment (`environment`).
+    pub environment: Environment,
+    /// Extra diagnostics; forbidden in production (`debug`).
+    pub debug: bool,
+    /// `[discord]`: the gateway bot.
+    pub discord: DiscordConfig,
+    /// `[llm]`: the summarizer backend.
+    pub llm: LlmConfig,
+    /// `[summary]`: prompt and channel choices.
+    pub summary: SummaryConfig,
+    /// `[webhook]`: the signed HTTP trigger.
+    pub webhook: WebhookConfig,
+    /// `[storage]`: the redb database.
+    pub storage: StorageConfig,
+    /// `[cache]`: the summary cache.
+    pub cache: CacheConfig,
+    /// `[scheduler]`: scheduled summaries.
+    pub scheduler: SchedulerConfig,
+    /// `[logging]`: tracing output.
+    pub logging: LoggingConfig,
+    /// `[update]`: self-update.
+    pub update: UpdateConfig,
+    /// Problems found while loading (unknown keys, values that do not parse); reported by
+    /// [`Config::validate`].
+    #[serde(skip)]
+    load_problems: Vec<Problem>,
+    /// Where a key's value came from when not the config file (env var name or secret file),
+    /// so problems can name it.
+    #[serde(skip)]
+    origins: BTreeMap<&'static str, String>,
+}
+
+/// `[discord]` settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscordConfig {
+    /// Connect to Discord at all (`discord.enabled`).
+    pub enabled: bool,
+    /// Bot token (`DISCORD_TOKEN`).
+    pub token: Secret,
+    /// Guilds the bot serves; empty = every guild it is in.
+    pub guild_ids: Vec<GuildId>,
+    /// Prefix for text commands.
+    pub command_prefix: String,
+    /// REST API base URL (a fake server's URL in tests).
+    pub api_base_url: String,
+    /// Which shards this process runs; `None` = all (Discord's recommendation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardSpec>,
+}
+
+/// `[llm]` settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct LlmConfig {
+    /// Which summarizer runs; defaults to `openai` when an API key is set, else `builtin`.
+    pub provider: LlmProvider,
+    /// API key (`OPENAI_API_KEY`); may be empty for local OpenAI-compatible servers.
+    pub api_key: Secret,
+    /// OpenAI-compatible API base URL.
+    pub base_url: String,
+    /// Model name.
+    pub model: String,
+    /// Maximum completion tokens per call.
+    pub max_tokens: u32,
+    /// Sampling temperature, 0.0–2.0.
+    pub temperature: f32,
+    /// Per-request timeout.
+    #[serde(serialize_with = "duration::serialize")]
+    pub timeout: Duration,
+    /// Retries after a failed call, 1–10.
+    pub max_retries: u32,
+    /// The model's context window in tokens; must exceed `max_tokens + 512`.
+    pub context_tokens: u32,
+    /// Tokens allowed per UTC day; 0 = unlimited.
+    pub daily_token_budget: u64,
+    /// Parallel chunk calls, 1–16.
+    pub concurrency: usize,
+}
+
+/// `[summary]` settings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SummaryConfig {
+    /// Language to write summaries in; `None` = the conversation's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Directory whose prompt files override the built-in ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompts_dir: Option<PathBuf>,
+    /// Channels always summarized with the development prompt.
+    pub dev_channels: Vec<ChannelId>,
+    /// Channels always summarized with the general prompt.
+    pub general_channels: Vec<ChannelId>,
+    /// Channels never stored or summarized.
+    pub exclude_channels: Vec<ChannelId>,
+}
+
+/// `[webhook]` settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookConfig {
+    /// Start the HTTP server.
+    pub enabled: bool,
+    /// Listen address.
+    pub host: String,
+    /// Listen port, 1024–65535.
+    pub port: u16,
+    /// HMAC-SHA256 signing secret, at least 32 characters.
+    pub secret: Secret,
+    /// Optional extra `Authorization: Bearer` token; empty = not required.
+    pub bearer_token: Secret,
+    /// Accepted requests per minute per client.
+    pub rate_limit_per_minute: u32,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Accepted clock skew of signed requests, 1s–1h.
+    #[serde(serialize_with = "duration::serialize")]
+    pub timestamp_tolerance: Duration,
+}
+
+/// `[storage]` settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageConfig {
+    /// The redb file.
+    pub path: PathBuf,
+    /// Days messages are kept; 0 = forever.
+    pub retention_days: u32,
+}
+
+/// `[cache]` settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheConfig {
+    /// How long a cached summary stays valid (at least 60s).
+    #[serde(serialize_with = "duration::serialize")]
+    pub ttl: Duration,
+    /// Most cached summaries kept (at least 10).
+    pub max_entries: usize,
+}
+
+/// `[scheduler]` settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchedulerConfig {
+    /// Run scheduled summaries.
+    pub enabled: bool,
+    /// After downtime, runs missed within this window are run once.
+    #[serde(serialize_with = "duration::serialize")]
+    pub catch_up: Duration,
+}
+
+/// `[logging]` settings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoggingConfig {
+    /// Minimum level.
+    pub level: LogLevel,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// `[update]` settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateConfig {
+    /// Check for a newer release at start-up.
+    pub check_on_start: bool,
+    /// GitHub `owner/name` releases come from.
+    pub repository: String,
+    /// GitHub API base URL.
+    pub api_base_url: String,
+    /// Base64 ed25519 public keys accepted for release signatures.
+    pub verifying_keys: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            debug: false,
+            discord: DiscordConfig::default(),
+            llm: LlmConfig::default(),
+            summary: SummaryConfig::default(),
+            webhook: WebhookConfig::default(),
+            storage: StorageConfig::default(),
+            cache: CacheConfig::default(),
+            scheduler: SchedulerConfig::default(),
+            logging: LoggingConfig::default(),
+            update: UpdateConfig::default(),
+            load_problems: Vec::new(),
+            origins: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: Secret::default(),
+            guild_ids: Vec::new(),
+            command_prefix: "!".to_owned(),
+            api_base_url: "https://discord.com/api".to_owned(),
+            shards: None,
+        }
+    }
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            provider: LlmProvider::Builtin,
+            api_key: Secret::default(),
+            base_url: "https://api.openai.com/v1".to_owned(),
+            model: "gpt-4o-mini".to_owned(),
+            max_tokens: 1000,
+            temperature: 0.3,
+            timeout: Duration::from_secs(30),
+            max_retries: 3,
+            context_tokens: 16_000,
+            daily_token_budget: 0,
+            concurrency: 4,
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+            secret: Secret::default(),
+            bearer_token: Secret::default(),
+            rate_limit_per_minute: 30,
+            max_body_bytes: 1_048_576,
+            timestamp_tolerance: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            path: StorageConfig::default_path(Environment::Development),
+            retention_days: 90,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The database path used when none is configured in `environment`.
+    pub fn default_path(environment: Environment) -> PathBuf {
+        PathBuf::from(match environment {
+            Environment::Production => PROD_STORAGE_PATH,
+            Environment::Development | Environment::Staging => DEV_STORAGE_PATH,
+        })
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(3600),
+            max_entries: 1000,
+        }
+    }
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            catch_up: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        Self {
+            check_on_start: false,
+            repository: "summarybot/summarybot".to_owned(),
+            api_base_url: "https://api.github.com".to_owned(),
+            verifying_keys: Vec::new(),
+        }
+    }
+}
+
+/// Which checks [`Config::validate`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything, for `run` and `config check`.
+    Full,
+    /// Skips credentials of services that are not started (Discord token, webhook secret), for
+    /// `summarize`, `import`, `db`, `schedule` and `webhook sign`. An OpenAI key is still required
+    /// when `llm.provider = "openai"`.
+    Offline,
+}
+
+impl Config {
+    /// Every problem in this configuration: those found while loading plus every rule
+    /// violation for `scope`. Empty means valid.
+    pub fn validate(&self, scope: Scope) -> Vec<Problem> {
+        validate::check(self, scope)
+    }
+
+    /// `Ok(self)` when [`Config::validate`] finds nothing, else [`ConfigError::Invalid`].
+    pub fn validated(self, scope: Scope) -> Result<Self, ConfigError> {
+        let problems = self.validate(scope);
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// The effective configuration as TOML, secrets shown as `***` (unset ones as `""`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string(self)
+            .unwrap_or_else(|err| format!("# the configuration could not be rendered: {err}\n"))
+    }
+
+    /// The env var or secret file a key's value came from, if not the config file or a default.
+    pub fn origin(&self, key: &str) -> Option<&str> {
+        self.origins.get(key).map(String::as_str)
+    }
+}
+
+/// Write [`EXAMPLE`] to `path`. Never overwrites: an existing file gives
+/// [`std::io::ErrorKind::AlreadyExists`].
+pub fn write_example(path: &Path) -> Result<(), std::io::Error> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(EXAMPLE.as_bytes())?;
+    file.sync_all()
+}
+
+/// One thing wrong with the configuration, naming the key and where its value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `llm.temperature` (or a file/env location for syntax problems).
+    pub key: String,
+    /// The rule that is broken, e.g. `must be between 0.0 and 2.0`.
+    pub message: String,
+    /// The offending value, never set for secrets.
+    pub value: Option<String>,
+    /// The env var (or file) the value came from, when not the config file.
+    pub source: Option<String>,
+}
+
+impl Problem {
+    /// A problem with `key` and `message` only.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+            value: None,
+            source: None,
+        }
+    }
+
+    /// Attach the offending value (shown as `key = value`).
+    #[must_use]
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// Attach where the value came from (shown as `(from SOURCE)`).
+    #[must_use]
+    pub fn with_source(mut self, source: Option<impl Into<String>>) -> Self {
+        self.source = source.map(Into::into);
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key)?;
+        if let Some(value) = &self.value {
+            write!(f, " = {value}")?;
+        }
+        if let Some(source) = &self.source {
+            write!(f, " (from {source})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Why the configuration could not be loaded or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// An explicitly named config file does not exist.
+    #[error("config file {} not found: check the --config option or SUMMARYBOT_CONFIG", path.display())]
+    NotFound {
+        /// The path that was asked for.
+        path: PathBuf,
+    },
+    /// A config, `.env` or secret file exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML.
+    #[error("{}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message with line and column.
+        message: String,
+    },
+    /// The configuration loaded but breaks rules; each problem names its key.
+    #[error("invalid configuration ({} problem{}):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, list(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests;

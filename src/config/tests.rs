@@ -1,0 +1,674 @@
+//! Tests of the whole config layer: loading from files and overlays, the example file, every
+//! validation rule with a bad value, and redaction.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use super::*;
+
+/// A temp working dir with an optional secrets dir; loads with a given env.
+struct Fixture {
+    dir: TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn try_load(
+        &self,
+        explicit: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Result<Loaded, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let secrets = self.path("secrets");
+        load(&LoadOptions {
+            explicit_path: explicit,
+            env: &env,
+            cwd: self.dir.path(),
+            secrets_dir: &secrets,
+        })
+    }
+
+    fn load(&self, env: &[(&str, &str)]) -> Config {
+        self.try_load(None, env).expect("loads").config
+    }
+}
+
+fn keys_of(problems: &[Problem]) -> Vec<&str> {
+    problems.iter().map(|p| p.key.as_str()).collect()
+}
+
+const DISCORD_TOKEN_VALUE: &str = "discord-token-0123456789-0123456789-0123456789-0123";
+const OPENAI_KEY_VALUE: &str = "sk-openai-0123456789-0123456789-0123456789";
+const WEBHOOK_SECRET_VALUE: &str = "webhook-secret-0123456789-0123456789";
+
+// ---- file lookup ----
+
+#[test]
+fn no_file_gives_defaults_that_pass_offline_validation() {
+    let fx = Fixture::new();
+    let loaded = fx.try_load(None, &[]).expect("loads");
+    assert_eq!(loaded.path, None);
+    let config = loaded.config;
+    assert_eq!(config.llm.model, "gpt-4o-mini");
+    assert_eq!(config.llm.provider, LlmProvider::Builtin);
+    assert_eq!(config.storage.path, PathBuf::from(DEV_STORAGE_PATH));
+    assert_eq!(config.cache.ttl, Duration::from_secs(3600));
+    assert_eq!(config.validate(Scope::Offline), []);
+    assert_eq!(keys_of(&config.validate(Scope::Full)), ["discord.token"]);
+    assert_eq!(Config::default().validate(Scope::Offline), []);
+}
+
+#[test]
+fn explicit_or_env_named_file_must_exist() {
+    let fx = Fixture::new();
+    let missing = fx.path("nope.toml");
+    assert!(matches!(
+        fx.try_load(Some(&missing), &[]),
+        Err(ConfigError::NotFound { path }) if path == missing
+    ));
+    assert!(matches!(
+        fx.try_load(None, &[("SUMMARYBOT_CONFIG", "nope.toml")]),
+        Err(ConfigError::NotFound { path }) if path == missing
+    ));
+}
+
+#[test]
+fn lookup_order_is_explicit_then_env_then_cwd() {
+    let fx = Fixture::new();
+    let local = fx.write("summarybot.toml", "[llm]\nmodel = \"local\"\n");
+    let named = fx.write("named.toml", "[llm]\nmodel = \"named\"\n");
+    let explicit = fx.write("explicit.toml", "[llm]\nmodel = \"explicit\"\n");
+    let found = fx.try_load(None, &[]).expect("loads");
+    assert_eq!(
+        (found.path, found.config.llm.model.as_str()),
+        (Some(local), "local")
+    );
+    let via_env = fx
+        .try_load(None, &[("SUMMARYBOT_CONFIG", "named.toml")])
+        .expect("loads");
+    assert_eq!(via_env.path, Some(named));
+    let via_flag = fx
+        .try_load(Some(&explicit), &[("SUMMARYBOT_CONFIG", "named.toml")])
+        .expect("loads");
+    assert_eq!(via_flag.config.llm.model, "explicit");
+}
+
+#[test]
+fn toml_syntax_error_names_file_line_and_column() {
+    let fx = Fixture::new();
+    let path = fx.write("bad.toml", "[llm]\nmodel = \"x\"\ntemperature = = 3\n");
+    let err = fx.try_load(Some(&path), &[]).expect_err("syntax error");
+    let ConfigError::Parse { path: at, message } = &err else {
+        panic!("expected a parse error, got {err:?}");
+    };
+    assert_eq!(at, &path);
+    assert!(message.contains("line 3"), "{message}");
+    assert!(message.contains("column"), "{message}");
+    assert!(err.to_string().starts_with(&path.display().to_string()));
+}
+
+#[test]
+fn a_directory_is_not_a_config_file() {
+    let fx = Fixture::new();
+    let dir = fx.path("dir.toml");
+    std::fs::create_dir(&dir).expect("mkdir");
+    assert!(matches!(
+        fx.try_load(Some(&dir), &[]),
+        Err(ConfigError::NotFound { .. })
+    ));
+}
+
+// ---- the example file ----
+
+#[test]
+fn example_loads_and_passes_offline_validation() {
+    let fx = Fixture::new();
+    let path = fx.path("example.toml");
+    write_example(&path).expect("written");
+    let config = fx.try_load(Some(&path), &[]).expect("loads").config;
+    assert_eq!(config.validate(Scope::Offline), []);
+}
+
+/// Uncomment `# key = value` lines so optional keys are checked too.
+fn uncommented_example() -> String {
+    EXAMPLE
+        .lines()
+        .map(|line| {
+            let rest = line.strip_prefix("# ").unwrap_or(line);
+            let is_key = rest
+                .split_once(" = ")
+                .is_some_and(|(name, _)| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            if is_key {
+                rest
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn example_documents_exactly_the_real_keys() {
+    let text = uncommented_example();
+    let table: toml::Table = toml::from_str(&text).expect("uncommented example parses");
+    let mut documented: Vec<String> = Vec::new();
+    for (name, value) in &table {
+        match value.as_table() {
+            Some(section) => documented.extend(section.keys().map(|k| format!("{name}.{k}"))),
+            None => documented.push(name.clone()),
+        }
+    }
+    documented.sort();
+    let mut real: Vec<String> = keys::KEYS.iter().map(|k| k.path.to_owned()).collect();
+    real.sort();
+    assert_eq!(documented, real);
+
+    let fx = Fixture::new();
+    let path = fx.write("full.toml", &text);
+    let config = fx.try_load(Some(&path), &[]).expect("loads").config;
+    assert_eq!(config.validate(Scope::Offline), []);
+    assert_eq!(config.discord.shards.map(|s| s.total), Some(16));
+}
+
+#[test]
+fn write_example_never_overwrites() {
+    let fx = Fixture::new();
+    let path = fx.write("mine.toml", "debug = true\n");
+    let err = write_example(&path).expect_err("exists");
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        "debug = true\n"
+    );
+}
+
+// ---- overlays ----
+
+#[test]
+fn overlay_precedence_is_file_then_dotenv_then_env() {
+    let fx = Fixture::new();
+    fx.write(
+        "summarybot.toml",
+        "[llm]\nmodel = \"from-file\"\nmax_tokens = 500\ntemperature = 0.1\n",
+    );
+    fx.write(".env", "OPENAI_MODEL=from-dotenv\nOPENAI_MAX_TOKENS=600\n");
+    let config = fx.load(&[("OPENAI_MODEL", "from-env")]);
+    assert_eq!(config.llm.model, "from-env");
+    assert_eq!(config.llm.max_tokens, 600);
+    assert!((config.llm.temperature - 0.1).abs() < f32::EPSILON);
+    assert_eq!(config.origin("llm.model"), Some("OPENAI_MODEL"));
+    assert!(config
+        .origin("llm.max_tokens")
+        .is_some_and(|o| o.starts_with("OPENAI_MAX_TOKENS in ")
+            && o.ends_with(&format!("{}", fx.path(".env").display()))));
+    assert_eq!(config.origin("llm.temperature"), None);
+}
+
+#[test]
+fn prefixed_name_beats_well_known_name_and_empty_means_unset() {
+    let fx = Fixture::new();
+    let config = fx.load(&[
+        ("OPENAI_MODEL", "short"),
+        ("SUMMARYBOT_LLM__MODEL", "prefixed"),
+        ("SUMMARYBOT_ENVIRONMENT", "staging"),
+        ("WEBHOOK_HOST", ""),
+        ("CACHE_TTL", "7200"),
+        ("DISCORD_GUILD_IDS", "11, 22"),
+    ]);
+    assert_eq!(config.llm.model, "prefixed");
+    assert_eq!(config.environment, Environment::Staging);
+    assert_eq!(config.webhook.host, "127.0.0.1");
+    assert_eq!(config.cache.ttl, Duration::from_secs(7200));
+    assert_eq!(config.discord.guild_ids, [GuildId(11), GuildId(22)]);
+}
+
+#[test]
+fn dotenv_sits_next_to_the_config_file() {
+    let fx = Fixture::new();
+    let path = fx.write("conf/bot.toml", "");
+    fx.write("conf/.env", "export OPENAI_MODEL='next-to-file'\n");
+    fx.write(".env", "OPENAI_MODEL=in-cwd\n");
+    let config = fx.try_load(Some(&path), &[]).expect("loads").config;
+    assert_eq!(config.llm.model, "next-to-file");
+}
+
+#[test]
+fn bad_dotenv_lines_are_problems() {
+    let fx = Fixture::new();
+    fx.write(".env", "OPENAI_MODEL=ok\nthis is not a variable\n");
+    let config = fx.load(&[]);
+    let problems = config.validate(Scope::Offline);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].key.ends_with(".env line 2"), "{}", problems[0]);
+    assert_eq!(config.llm.model, "ok");
+}
+
+#[test]
+fn secrets_come_from_file_vars_trimmed() {
+    let fx = Fixture::new();
+    fx.write("token.txt", &format!("{DISCORD_TOKEN_VALUE}\n"));
+    // A relative path is resolved against the working directory given to `load`.
+    let config = fx.load(&[
+        ("DISCORD_TOKEN", "ignored"),
+        ("DISCORD_TOKEN_FILE", "token.txt"),
+    ]);
+    assert_eq!(config.discord.token.expose(), DISCORD_TOKEN_VALUE);
+    assert!(config
+        .origin("discord.token")
+        .is_some_and(|o| o.starts_with("DISCORD_TOKEN_FILE")));
+    assert_eq!(config.validate(Scope::Full), []);
+}
+
+#[test]
+fn missing_secret_file_is_a_problem_naming_the_variable() {
+    let fx = Fixture::new();
+    let missing = fx.path("absent");
+    let config = fx.load(&[("WEBHOOK_SECRET_FILE", &missing.to_string_lossy())]);
+    let problems = config.validate(Scope::Offline);
+    assert_eq!(keys_of(&problems), ["webhook.secret"]);
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("(from WEBHOOK_SECRET_FILE"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn secrets_dir_is_used_in_production_only_when_unset() {
+    let fx = Fixture::new();
+    fx.write("secrets/discord_token", &format!("{DISCORD_TOKEN_VALUE}\n"));
+    fx.write("secrets/openai_api_key", OPENAI_KEY_VALUE);
+    let dev = fx.load(&[]);
+    assert!(dev.discord.token.is_empty());
+    let prod = fx.load(&[
+        ("ENVIRONMENT", "production"),
+        ("OPENAI_API_KEY", "sk-from-env"),
+    ]);
+    assert_eq!(prod.discord.token.expose(), DISCORD_TOKEN_VALUE);
+    assert_eq!(prod.llm.api_key.expose(), "sk-from-env");
+    assert_eq!(prod.storage.path, PathBuf::from(PROD_STORAGE_PATH));
+    assert!(prod
+        .origin("discord.token")
+        .is_some_and(|o| o.ends_with("discord_token")));
+}
+
+#[test]
+fn provider_defaults_to_openai_only_when_a_key_is_set() {
+    let fx = Fixture::new();
+    assert_eq!(fx.load(&[]).llm.provider, LlmProvider::Builtin);
+    let with_key = fx.load(&[("OPENAI_API_KEY", OPENAI_KEY_VALUE)]);
+    assert_eq!(with_key.llm.provider, LlmProvider::OpenAi);
+    assert_eq!(with_key.validate(Scope::Offline), []);
+    let pinned = fx.load(&[
+        ("OPENAI_API_KEY", OPENAI_KEY_VALUE),
+        ("SUMMARYBOT_LLM__PROVIDER", "builtin"),
+    ]);
+    assert_eq!(pinned.llm.provider, LlmProvider::Builtin);
+}
+
+#[test]
+fn env_value_that_does_not_parse_is_collected_with_other_problems() {
+    let fx = Fixture::new();
+    fx.write("summarybot.toml", "[webhook]\nport = 80\n");
+    let config = fx.load(&[
+        ("OPENAI_TEMPERATURE", "abc"),
+        ("ENVIRONMENT", "prod"),
+        ("LOG_LEVEL", "verbose"),
+        ("DISCORD_GUILD_IDS", "1,two"),
+        ("SUMMARYBOT_DISCORD__SHARDS", "4-2/8"),
+        ("SUMMARYBOT_LOGGING__FORMAT", "xml"),
+    ]);
+    let problems = config.validate(Scope::Offline);
+    assert_eq!(
+        keys_of(&problems),
+        [
+            "environment",
+            "discord.guild_ids",
+            "discord.shards",
+            "llm.temperature",
+            "logging.level",
+            "logging.format",
+            "webhook.port"
+        ]
+    );
+    assert_eq!(
+        problems[3].to_string(),
+        "llm.temperature = \"abc\" (from OPENAI_TEMPERATURE): expected a number such as 0.3"
+    );
+    assert_eq!(
+        problems[0].to_string(),
+        "environment = \"prod\" (from ENVIRONMENT): must be one of development, staging, production"
+    );
+    assert!(problems[1].message.contains("`two`"));
+}
+
+#[test]
+fn unknown_keys_and_sections_suggest_the_intended_one() {
+    let fx = Fixture::new();
+    let file = fx.write(
+        "summarybot.toml",
+        "enviroment = \"staging\"\n[llm]\nmodle = \"x\"\n[llms]\nmodel = \"y\"\n[cache]\nbogus_thing = 1\n",
+    );
+    let problems = fx
+        .load(&[("SUMMARYBOT_LLM__MODLE", "x")])
+        .validate(Scope::Offline);
+    let found: Vec<(&str, &str, Option<&str>)> = problems
+        .iter()
+        .map(|p| (p.key.as_str(), p.message.as_str(), p.source.as_deref()))
+        .collect();
+    let at = |line: usize| format!("{} line {line}", file.display());
+    assert_eq!(
+        found,
+        [
+            ("cache.bogus_thing", "unknown key", Some(at(7).as_str())),
+            (
+                "enviroment",
+                "unknown key; did you mean `environment`?",
+                Some(at(1).as_str())
+            ),
+            (
+                "llm.modle",
+                "unknown key; did you mean `llm.model`?",
+                Some(at(3).as_str())
+            ),
+            (
+                "llms",
+                "unknown section; did you mean `llm`?",
+                Some(at(4).as_str())
+            ),
+            (
+                "SUMMARYBOT_LLM__MODLE",
+                "unknown setting; did you mean SUMMARYBOT_LLM__MODEL?",
+                None
+            ),
+        ]
+    );
+}
+
+#[test]
+fn file_value_of_the_wrong_type_is_a_problem_naming_the_key() {
+    let fx = Fixture::new();
+    fx.write(
+        "summarybot.toml",
+        "debug = \"yes\"\nllm = 3\n[cache]\nttl = \"10 parsecs\"\n",
+    );
+    let problems = fx.load(&[]).validate(Scope::Offline);
+    assert_eq!(keys_of(&problems), ["cache.ttl", "debug", "llm"]);
+    assert!(problems[1].message.contains("expected true or false"));
+    assert!(problems[2].message.contains("must be a [llm] table"));
+    let source = problems[0].source.as_deref().unwrap_or_default();
+    assert!(source.ends_with("summarybot.toml line 4"), "{source}");
+}
+
+// ---- validation rules, each with a bad value ----
+
+/// Apply `change` to a config valid in both scopes and return the problem keys for `scope`.
+fn problems_after(scope: Scope, change: impl FnOnce(&mut Config)) -> Vec<String> {
+    let mut config = valid_config();
+    assert_eq!(config.validate(Scope::Full), [], "baseline must be valid");
+    change(&mut config);
+    config.validate(scope).into_iter().map(|p| p.key).collect()
+}
+
+fn valid_config() -> Config {
+    let mut config = Config::default();
+    config.discord.token = Secret::new(DISCORD_TOKEN_VALUE);
+    config
+}
+
+#[test]
+fn every_rule_rejects_a_bad_value() {
+    type Change = fn(&mut Config);
+    let cases: &[(&str, Change)] = &[
+        ("discord.token", |c| c.discord.token = Secret::new("short")),
+        ("discord.command_prefix", |c| {
+            c.discord.command_prefix = "a b".into();
+        }),
+        ("discord.api_base_url", |c| {
+            c.discord.api_base_url = "discord.com/api".into();
+        }),
+        ("debug", |c| {
+            c.environment = Environment::Production;
+            c.debug = true;
+        }),
+        ("llm.api_key", |c| {
+            c.llm.provider = LlmProvider::OpenAi;
+            c.llm.api_key = Secret::new("sk-too-short");
+        }),
+        ("llm.model", |c| {
+            c.llm.provider = LlmProvider::OpenAi;
+            c.llm.base_url = "http://localhost:11434/v1".into();
+            c.llm.model = " ".into();
+        }),
+        ("llm.base_url", |c| {
+            c.llm.base_url = "ftp://example.com".into();
+        }),
+        ("llm.max_tokens", |c| c.llm.max_tokens = 99),
+        ("llm.max_tokens", |c| c.llm.max_tokens = 2001),
+        ("llm.temperature", |c| c.llm.temperature = 2.5),
+        ("llm.temperature", |c| c.llm.temperature = -0.1),
+        ("llm.timeout", |c| {
+            c.llm.timeout = Duration::from_millis(500);
+        }),
+        ("llm.max_retries", |c| c.llm.max_retries = 0),
+        ("llm.max_retries", |c| c.llm.max_retries = 11),
+        ("llm.context_tokens", |c| c.llm.context_tokens = 1512),
+        ("llm.concurrency", |c| c.llm.concurrency = 0),
+        ("llm.concurrency", |c| c.llm.concurrency = 17),
+        ("summary.language", |c| {
+            c.summary.language = Some(" ".into());
+        }),
+        ("summary.dev_channels", |c| {
+            c.summary.dev_channels = vec![ChannelId(5)];
+            c.summary.general_channels = vec![ChannelId(5)];
+        }),
+        ("webhook.secret", |c| {
+            c.webhook.enabled = true;
+            c.webhook.secret = Secret::new("0123456789012345678901234567890");
+        }),
+        ("webhook.bearer_token", |c| {
+            c.webhook.bearer_token = Secret::new("short");
+        }),
+        ("webhook.host", |c| c.webhook.host = String::new()),
+        ("webhook.port", |c| c.webhook.port = 1023),
+        ("webhook.rate_limit_per_minute", |c| {
+            c.webhook.rate_limit_per_minute = 0;
+        }),
+        ("webhook.max_body_bytes", |c| c.webhook.max_body_bytes = 10),
+        ("webhook.timestamp_tolerance", |c| {
+            c.webhook.timestamp_tolerance = Duration::ZERO;
+        }),
+        ("webhook.timestamp_tolerance", |c| {
+            c.webhook.timestamp_tolerance = Duration::from_secs(3601);
+        }),
+        ("storage.path", |c| c.storage.path = PathBuf::new()),
+        ("cache.ttl", |c| c.cache.ttl = Duration::from_secs(59)),
+        ("cache.max_entries", |c| c.cache.max_entries = 9),
+        ("scheduler.catch_up", |c| {
+            c.scheduler.catch_up = Duration::from_secs(8 * 86_400);
+        }),
+        ("update.repository", |c| {
+            c.update.repository = "no-slash".into();
+        }),
+        ("update.api_base_url", |c| {
+            c.update.api_base_url = "github".into();
+        }),
+        ("update.verifying_keys", |c| {
+            c.update.verifying_keys = vec!["not-a-key".into()];
+        }),
+    ];
+    for (key, change) in cases {
+        assert_eq!(
+            problems_after(Scope::Full, change),
+            [*key],
+            "rule for {key}"
+        );
+    }
+}
+
+#[test]
+fn range_message_matches_the_documented_form() {
+    let mut config = valid_config();
+    config.llm.temperature = 3.5;
+    let problems = config.validate(Scope::Full);
+    assert_eq!(
+        problems[0].to_string(),
+        "llm.temperature = 3.5: must be between 0.0 and 2.0"
+    );
+}
+
+#[test]
+fn offline_scope_skips_credentials_of_services_not_started() {
+    let skip = |c: &mut Config| {
+        c.discord.token = Secret::default();
+        c.webhook.enabled = true;
+    };
+    assert_eq!(problems_after(Scope::Offline, skip), Vec::<String>::new());
+    assert_eq!(
+        problems_after(Scope::Full, skip),
+        ["discord.token", "webhook.secret"]
+    );
+    let openai = |c: &mut Config| c.llm.provider = LlmProvider::OpenAi;
+    assert_eq!(problems_after(Scope::Offline, openai), ["llm.api_key"]);
+}
+
+#[test]
+fn local_openai_compatible_servers_need_no_key() {
+    let local = |c: &mut Config| {
+        c.llm.provider = LlmProvider::OpenAi;
+        c.llm.base_url = "http://127.0.0.1:11434/v1".into();
+    };
+    assert_eq!(problems_after(Scope::Full, local), Vec::<String>::new());
+}
+
+#[test]
+fn rules_pass_at_their_boundaries() {
+    let edges = |c: &mut Config| {
+        c.llm.max_tokens = 2000;
+        c.llm.context_tokens = 2513;
+        c.llm.temperature = 2.0;
+        c.llm.max_retries = 10;
+        c.llm.concurrency = 16;
+        c.webhook.port = 65535;
+        c.webhook.timestamp_tolerance = Duration::from_secs(3600);
+        c.cache.ttl = Duration::from_secs(60);
+        c.cache.max_entries = 10;
+        c.update.verifying_keys = vec!["MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqo=".into()];
+    };
+    assert_eq!(problems_after(Scope::Full, edges), Vec::<String>::new());
+}
+
+#[test]
+fn secret_problems_never_show_the_value() {
+    let mut config = valid_config();
+    config.webhook.enabled = true;
+    config.webhook.secret = Secret::new("tiny-secret-value");
+    let problems = config.validate(Scope::Full);
+    let text = problems[0].to_string();
+    assert!(!text.contains("tiny-secret-value"), "{text}");
+    assert!(text.contains("it has 17"), "{text}");
+}
+
+#[test]
+fn invalid_error_lists_every_problem() {
+    let mut config = valid_config();
+    config.llm.max_tokens = 5;
+    config.cache.max_entries = 1;
+    let err = config.validated(Scope::Full).expect_err("invalid");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("invalid configuration (2 problems):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  - llm.max_tokens = 5: must be between 100 and 2000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  - cache.max_entries = 1: must be at least 10"),
+        "{text}"
+    );
+}
+
+// ---- redaction ----
+
+#[test]
+fn debug_and_show_never_reveal_secrets() {
+    let mut config = valid_config();
+    config.llm.api_key = Secret::new(OPENAI_KEY_VALUE);
+    config.webhook.secret = Secret::new(WEBHOOK_SECRET_VALUE);
+    let debug = format!("{config:?}");
+    let shown = config.to_redacted_toml();
+    for secret in [DISCORD_TOKEN_VALUE, OPENAI_KEY_VALUE, WEBHOOK_SECRET_VALUE] {
+        assert!(!debug.contains(secret));
+        assert!(!shown.contains(secret));
+    }
+    assert!(shown.contains("token = \"***\""), "{shown}");
+    assert!(shown.contains("bearer_token = \"\""), "{shown}");
+    assert!(shown.contains("ttl = \"1h\""), "{shown}");
+}
+
+#[test]
+fn redacted_toml_loads_back_to_the_same_settings() {
+    let fx = Fixture::new();
+    let mut config = valid_config();
+    config.discord.shards = Some("0-1/2".parse().expect("spec"));
+    config.discord.guild_ids = vec![GuildId(42)];
+    config.llm.timeout = Duration::from_millis(1500);
+    config.summary.language = Some("French".into());
+    config.logging.level = LogLevel::Warn;
+    let path = fx.write("shown.toml", &config.to_redacted_toml());
+    let back = fx.try_load(Some(&path), &[]).expect("loads").config;
+    assert_eq!(back.validate(Scope::Offline), []);
+    assert_eq!(back.to_redacted_toml(), config.to_redacted_toml());
+}
+
+#[test]
+fn rule_violations_name_the_env_var_the_value_came_from() {
+    let fx = Fixture::new();
+    fx.write(".env", "DEBUG=true\n");
+    let config = fx.load(&[("OPENAI_TEMPERATURE", "3.5"), ("ENVIRONMENT", "production")]);
+    let lines: Vec<String> = config
+        .validate(Scope::Offline)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "debug = true (from DEBUG in {}): must be false in production",
+                fx.path(".env").display()
+            ),
+            "llm.temperature = 3.5 (from OPENAI_TEMPERATURE): must be between 0.0 and 2.0"
+                .to_owned(),
+        ]
+    );
+}
