@@ -75,9 +75,9 @@ pub fn build_engine(
 /// The prompt variant for a channel: forced by `summary.dev_channels` / `general_channels`, else
 /// guessed from its name and topic.
 pub fn channel_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
-    if config.summary.dev_channels.contains(&channel.id.0) {
+    if config.summary.dev_channels.contains(&channel.id) {
         ChannelKind::Dev
-    } else if config.summary.general_channels.contains(&channel.id.0) {
+    } else if config.summary.general_channels.contains(&channel.id) {
         ChannelKind::General
     } else {
         ChannelKind::guess(&channel.name, channel.topic.as_deref())

@@ -45,12 +45,12 @@ fn prints_the_llm_summary_with_jump_links() {
     assert!(text.contains("fake-openai"), "not the fake's summary: {text}");
     assert!(text.contains("https://discord.com/channels/"), "no citations: {text}");
 
-    let requests = fake.requests();
+    let requests = fake.chat_requests();
     assert!(!requests.is_empty());
-    let prompt = requests[0].body.to_string();
+    let prompt = requests[0].prompt_text();
     assert!(prompt.contains("[m1]"), "messages are not labelled: {prompt}");
     assert!(
-        requests.iter().all(|r| r.authorization.is_none()),
+        requests.iter().all(|r| r.header("authorization").is_none()),
         "no key configured, none must be sent"
     );
 }
@@ -65,7 +65,7 @@ fn a_rejected_key_falls_back_to_the_builtin_summary_with_the_reason() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("API key was rejected"), "{text}");
     assert!(text.contains("## "), "no builtin summary: {text}");
-    assert_eq!(fake.requests().len(), 1, "401 must not be retried");
+    assert_eq!(fake.chat_requests().len(), 1, "401 must not be retried");
 }
 
 #[test]
@@ -78,5 +78,5 @@ fn without_fallback_the_user_gets_the_clear_message_and_exit_1() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no credits left"), "{err}");
     assert!(!err.contains("panicked") && !err.contains("{\""), "raw dump: {err}");
-    assert_eq!(fake.requests().len(), 1, "insufficient_quota must not be retried");
+    assert_eq!(fake.chat_requests().len(), 1, "insufficient_quota must not be retried");
 }

@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
             &ReadOptions { progress: true },
             BATCH,
             |channel, batch| -> Result<(), String> {
-                if excluded.contains(&channel.id.0) {
+                if excluded.contains(&channel.id) {
                     return Ok(());
                 }
                 if !channel_saved {
@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
             },
         )
         .map_err(|e| Failure::Runtime(e.into()))?;
-        if excluded.contains(&channel.id.0) {
+        if excluded.contains(&channel.id) {
             println!(
                 "{}: skipped: channel #{} ({}) is in summary.exclude_channels",
                 path.display(),

@@ -118,7 +118,7 @@ impl Context {
         let level = self
             .log_level
             .as_deref()
-            .and_then(|l| config::LogLevel::parse(l).ok())
+            .and_then(|l| l.parse::<config::LogLevel>().ok())
             .unwrap_or(config.logging.level);
         let format = match self.log_format {
             Some(LogFormatArg::Json) => logging::Format::Json,
