@@ -134,7 +134,8 @@ impl Context {
     /// Reject a `--log-level` that is not a level, before anything else runs.
     fn check_flags(&self) -> Result<(), Failure> {
         if let Some(level) = &self.log_level {
-            config::LogLevel::parse(level)
+            level
+                .parse::<config::LogLevel>()
                 .map_err(|e| Failure::Usage(format!("--log-level: {e}")))?;
         }
         Ok(())
