@@ -297,8 +297,10 @@ fn parse_file(path: &Path, opts: ReadOptions, sink: &mut Sink<'_>) -> Result<Par
         source,
     };
     let file = File::open(path).map_err(io_err)?;
-    let size = file.metadata().map_err(io_err)?.len();
-    if size == 0 {
+    let meta = file.metadata().map_err(io_err)?;
+    // Pipes and other special files report no size: read them without a known total.
+    let size = if meta.is_file() { meta.len() } else { 0 };
+    if meta.is_file() && size == 0 {
         return Err(ImportError::NotAnExport {
             path: path.to_path_buf(),
             reason: "the file is empty".into(),

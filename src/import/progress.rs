@@ -80,13 +80,13 @@ impl Drop for Progress {
     }
 }
 
-/// Render `label [#####-----]  45%  4.5/10.0 MB` for `read` of `total` bytes.
+/// Render `label [#####-----]  45%  4.5/10.0 MB` for `read` of `total` bytes, or
+/// `label 4.5 MB read` when the total is unknown (0, e.g. a pipe).
 pub(super) fn render_line(label: &str, read: u64, total: u64) -> String {
-    let fraction = if total == 0 {
-        1.0
-    } else {
-        (read as f64 / total as f64).clamp(0.0, 1.0)
-    };
+    if total == 0 {
+        return format!("{label} {:.1} MB read", read as f64 / 1_000_000.0);
+    }
+    let fraction = (read as f64 / total as f64).clamp(0.0, 1.0);
     let filled = ((fraction * BAR_WIDTH as f64).round() as usize).min(BAR_WIDTH);
     format!(
         "{label} [{}{}] {:>3}% {:.1}/{:.1} MB",
@@ -135,7 +135,7 @@ mod tests {
                 "-".repeat(15)
             )
         );
-        assert!(render_line("e", 0, 0).contains("100%"));
+        assert_eq!(render_line("pipe", 2_500_000, 0), "pipe 2.5 MB read");
         assert!(
             render_line("o", 20, 10).contains("100%"),
             "clamped past the end"
