@@ -282,7 +282,7 @@ fn assert_json_error(name: &str, want_line: usize, hint: &str) {
 #[test]
 fn malformed_files_name_file_line_and_column() {
     assert_json_error("truncated.json", 54, "ends too early");
-    assert_json_error("not-json.json", 1, "export the channel again");
+    assert_json_error("not-json.json", 1, "--format Json");
     assert_json_error("syntax-error.json", 5, "expected");
 }
 
@@ -317,6 +317,28 @@ fn json_that_is_not_an_export_is_rejected() {
     let scalar = dir.path().join("scalar.json");
     std::fs::write(&scalar, "\"hello\"").expect("write");
     assert_not_export(&scalar, "string");
+}
+
+#[test]
+fn byte_order_mark_is_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bom.json");
+    std::fs::write(
+        &path,
+        "\u{feff}{\"channel\":{\"id\":\"3\",\"name\":\"bom\"},\"messages\":[{\"id\":\"1\",\"timestamp\":\"2025-01-01T00:00:00Z\"}]}",
+    )
+    .expect("write");
+    let export = read_export(&path, &QUIET).expect("BOM is skipped");
+    assert_eq!(export.channel.name, "bom");
+    assert_eq!(export.messages.len(), 1);
+}
+
+#[test]
+fn a_directory_is_an_io_error_saying_what_to_give() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = read_export(dir.path(), &QUIET).expect_err("directory");
+    assert!(matches!(err, ImportError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("directory"), "{err}");
 }
 
 #[test]

@@ -220,8 +220,8 @@ fn flat_time(t: Option<DceTime>) -> Option<Timestamp> {
     t.and_then(|t| t.0)
 }
 
-/// Build the channel description from the export's `channel` and `guild` objects.
-/// A missing channel id falls back to `fallback_id` (see [`super::fallback_channel`]).
+/// Build the channel description from the export's `channel` and `guild` objects; a missing
+/// channel id or name comes from `fallback` (derived from the file name by the caller).
 pub(super) fn channel_info(
     channel: &DceChannel,
     guild: Option<&DceGuild>,

@@ -17,7 +17,7 @@ mod progress;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -259,14 +259,9 @@ struct State<'s, 'k> {
 
 impl State<'_, '_> {
     fn current_channel(&self) -> ChannelInfo {
-        match &self.channel {
-            Some(ch) => dce::channel_info(ch, self.guild.as_ref(), &self.fallback),
-            None => ChannelInfo {
-                guild_id: None,
-                guild_name: self.guild.as_ref().and_then(|g| g.name.clone()),
-                ..self.fallback.clone()
-            },
-        }
+        let none = DceChannel::default();
+        let channel = self.channel.as_ref().unwrap_or(&none);
+        dce::channel_info(channel, self.guild.as_ref(), &self.fallback)
     }
 
     fn accept(&mut self, msg: Option<DceMessage>) -> Result<(), String> {
@@ -296,24 +291,12 @@ fn parse_file(path: &Path, opts: ReadOptions, sink: &mut Sink<'_>) -> Result<Par
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io_err)?;
-    let meta = file.metadata().map_err(io_err)?;
-    // Pipes and other special files report no size: read them without a known total.
-    let size = if meta.is_file() { meta.len() } else { 0 };
-    if meta.is_file() && size == 0 {
-        return Err(ImportError::NotAnExport {
-            path: path.to_path_buf(),
-            reason: "the file is empty".into(),
-        });
-    }
-    let label = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let mut progress = Progress::new(opts.progress, size, &label);
-    let reader = CountingReader::new(file, &mut progress);
-    let mut de =
-        serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_BUFFER, reader));
+    let (file, size) = open_export(path)?;
+    let mut progress = Progress::new(opts.progress, size, &file_label(path));
+    let mut reader =
+        BufReader::with_capacity(READ_BUFFER, CountingReader::new(file, &mut progress));
+    let first_byte = skip_bom(&mut reader).map_err(io_err)?;
+    let mut de = serde_json::Deserializer::from_reader(reader);
     let mut state = State {
         fallback: fallback_channel(path),
         guild: None,
@@ -329,7 +312,7 @@ fn parse_file(path: &Path, opts: ReadOptions, sink: &mut Sink<'_>) -> Result<Par
         .and_then(|()| de.end());
     drop(de);
     if let Err(err) = result {
-        return Err(classify(path, err, state.abort.take()));
+        return Err(classify(path, err, state.abort.take(), first_byte));
     }
     if !state.saw_messages {
         return Err(ImportError::NotAnExport {
@@ -348,8 +331,63 @@ fn parse_file(path: &Path, opts: ReadOptions, sink: &mut Sink<'_>) -> Result<Par
     })
 }
 
-/// Turn a parse failure into the error the user sees.
-fn classify(path: &Path, err: serde_json::Error, abort: Option<Abort>) -> ImportError {
+/// Open the export and find its size (0 for pipes and other special files, whose size is
+/// unknown). An empty regular file is rejected here.
+fn open_export(path: &Path) -> Result<(File, u64), ImportError> {
+    let io_err = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if meta.is_dir() {
+        return Err(io_err(io::Error::other(
+            "this is a directory; give the path of one exported .json file",
+        )));
+    }
+    if !meta.is_file() {
+        return Ok((file, 0));
+    }
+    if meta.len() == 0 {
+        return Err(ImportError::NotAnExport {
+            path: path.to_path_buf(),
+            reason: "the file is empty".into(),
+        });
+    }
+    Ok((file, meta.len()))
+}
+
+/// The file name shown on the progress bar.
+fn file_label(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Skip a UTF-8 byte order mark (left by some Windows editors) and return the first
+/// non-whitespace byte of the input, if the first buffer holds one.
+fn skip_bom(reader: &mut impl BufRead) -> io::Result<Option<u8>> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if reader.fill_buf()?.starts_with(BOM) {
+        reader.consume(BOM.len());
+    }
+    Ok(reader
+        .fill_buf()?
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace()))
+}
+
+/// Turn a parse failure into the error the user sees. `first_byte` is the first non-blank byte
+/// of the file: anything but `{` or `[` means the file is not JSON at all (e.g. DCE's HTML, TXT
+/// or CSV formats).
+fn classify(
+    path: &Path,
+    err: serde_json::Error,
+    abort: Option<Abort>,
+    first_byte: Option<u8>,
+) -> ImportError {
     let path = path.to_path_buf();
     match abort {
         Some(Abort::NotAnExport(reason)) => ImportError::NotAnExport { path, reason },
@@ -363,6 +401,10 @@ fn classify(path: &Path, err: serde_json::Error, abort: Option<Abort>) -> Import
             let message = if err.is_eof() {
                 "the file ends too early (truncated download or interrupted export?); \
                  export the channel again"
+                    .to_string()
+            } else if err.is_syntax() && !matches!(first_byte, Some(b'{' | b'[')) {
+                "this is not JSON (HTML, TXT and CSV exports cannot be imported); \
+                 export the channel again with DiscordChatExporter's `--format Json`"
                     .to_string()
             } else {
                 let text = err.to_string();
@@ -672,9 +714,31 @@ mod tests {
     }
 
     #[test]
+    fn bom_is_skipped_and_first_byte_found() {
+        let mut with_bom = &b"\xEF\xBB\xBF  \n{\"messages\":[]}"[..];
+        assert_eq!(skip_bom(&mut with_bom).expect("read"), Some(b'{'));
+        assert!(with_bom.starts_with(b"  \n{"));
+        let mut html = &b"<!DOCTYPE html>"[..];
+        assert_eq!(skip_bom(&mut html).expect("read"), Some(b'<'));
+        let mut blank = &b"   "[..];
+        assert_eq!(skip_bom(&mut blank).expect("read"), None);
+    }
+
+    #[test]
+    fn non_json_input_gets_a_format_hint() {
+        let err =
+            serde_json::from_str::<serde_json::Value>("Porchlight - dev\n==").expect_err("bad");
+        let text = classify(Path::new("dev.txt"), err, None, Some(b'P')).to_string();
+        assert!(
+            text.contains("not JSON") && text.contains("--format Json"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn json_error_message_drops_serde_position_suffix() {
         let err = serde_json::from_str::<serde_json::Value>("{\"a\": tru}").expect_err("bad");
-        let e = classify(Path::new("f.json"), err, None);
+        let e = classify(Path::new("f.json"), err, None, Some(b'{'));
         let text = e.to_string();
         assert!(text.starts_with("f.json:1:"), "{text}");
         assert!(!text.contains(" at line "), "{text}");
