@@ -195,6 +195,17 @@ pub(super) struct DceReference {
     pub(super) message_id: Option<Snowflake>,
 }
 
+/// `forwardedMessage` of a forward (newer exports): the forwarded text lives here and the
+/// forwarding message's own `content` is empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(super) struct DceForwarded {
+    pub(super) content: Option<String>,
+}
+
+/// Prefix marking text taken from a forwarded message.
+const FORWARDED_PREFIX: &str = "(forwarded) ";
+
 /// One element of `messages`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -210,6 +221,22 @@ pub(super) struct DceMessage {
     pub(super) attachments: Option<Vec<DceAttachment>>,
     pub(super) reactions: Option<Vec<DceReaction>>,
     pub(super) reference: Option<DceReference>,
+    pub(super) forwarded_message: Option<DceForwarded>,
+}
+
+/// The message's own text, or for a forward (empty own text) the forwarded text, marked.
+fn message_text(own: Option<String>, forwarded: Option<DceForwarded>) -> String {
+    let own = own.unwrap_or_default();
+    if !own.trim().is_empty() {
+        return own;
+    }
+    match forwarded
+        .and_then(|f| f.content)
+        .filter(|c| !c.trim().is_empty())
+    {
+        Some(text) => format!("{FORWARDED_PREFIX}{text}"),
+        None => own,
+    }
 }
 
 fn flat(id: Option<Snowflake>) -> Option<u64> {
@@ -314,7 +341,7 @@ impl DceMessage {
             timestamp,
             edited_at: flat_time(self.timestamp_edited),
             kind,
-            content: self.content.unwrap_or_default(),
+            content: message_text(self.content, self.forwarded_message),
             reply_to,
             attachments: self
                 .attachments
@@ -430,6 +457,22 @@ mod tests {
         .expect("ok");
         assert_eq!(m.kind, MessageKind::Reply);
         assert_eq!(m.reply_to, Some(MessageId(1)));
+    }
+
+    #[test]
+    fn forwarded_text_is_used_when_own_content_is_empty() {
+        let m = convert(
+            r#"{"id":"1","timestamp":"2025-01-01T00:00:00Z","content":"",
+            "forwardedMessage":{"timestamp":"2024-12-31T00:00:00Z","content":"release is out"}}"#,
+        )
+        .expect("ok");
+        assert_eq!(m.content, "(forwarded) release is out");
+        let own = convert(
+            r#"{"id":"1","timestamp":"2025-01-01T00:00:00Z","content":"look",
+            "forwardedMessage":{"content":"release is out"}}"#,
+        )
+        .expect("ok");
+        assert_eq!(own.content, "look");
     }
 
     #[test]
