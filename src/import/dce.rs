@@ -422,6 +422,14 @@ mod tests {
     }
 
     #[test]
+    fn local_offsets_and_long_fractions_are_normalised_to_utc() {
+        let m =
+            convert(r#"{"id":"1","timestamp":"2024-03-01T14:00:00.1234567+02:00"}"#).expect("ok");
+        assert_eq!(m.timestamp.millis(), 1_709_294_400_123);
+        assert!(convert(r#"{"id":-5,"timestamp":"2024-03-01T12:00:00Z"}"#).is_none());
+    }
+
+    #[test]
     fn nickname_equal_to_name_is_not_a_display_name() {
         let m = convert(
             r#"{"id":1,"timestamp":1000,"author":{"id":"2","name":"bob","nickname":"bob"}}"#,
