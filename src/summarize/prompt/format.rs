@@ -2,6 +2,8 @@
 //! with the text flattened and anything that could pass for framing neutralized.
 
 use std::collections::HashMap;
+
+use chrono::{Datelike, Timelike};
 use std::fmt::Write as _;
 
 use super::{CHAT_LOG_TAG, SUMMARIES_TAG};
@@ -30,7 +32,15 @@ pub fn format_messages(messages: &[ChatMessage]) -> Vec<String> {
 }
 
 fn format_one(i: usize, m: &ChatMessage, index: &HashMap<MessageId, usize>) -> String {
-    let time = m.timestamp.to_datetime().format("%Y-%m-%d %H:%M");
+    let t = m.timestamp.to_datetime();
+    let time = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    );
     let name = neutralize(&flatten(m.author.shown_name()).replace(':', "꞉"));
     let mut line = format!("[m{}] {time} {name}", i + 1);
     if m.author.is_bot {
@@ -57,19 +67,35 @@ fn format_one(i: usize, m: &ChatMessage, index: &HashMap<MessageId, usize>) -> S
     line
 }
 
-/// Text on one line: line breaks become [`LINE_BREAK`], other whitespace runs one space.
+/// Text on one line: line breaks become [`LINE_BREAK`], other whitespace runs one space,
+/// leading and trailing whitespace is dropped.
 fn flatten(text: &str) -> String {
-    text.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(LINE_BREAK)
+    let mut out = String::with_capacity(text.len());
+    // Whitespace seen since the last word: none, blanks only, or a line break.
+    let mut gap: Option<bool> = None;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            let newline = c == '\n';
+            gap = Some(gap.unwrap_or(false) || newline);
+            continue;
+        }
+        if let Some(newline) = gap.take() {
+            if !out.is_empty() {
+                out.push_str(if newline { LINE_BREAK } else { " " });
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Defuse text that could be mistaken for framing: the data-block tags (`<chat_log>`,
 /// `</partial_summaries>`, any case) get a look-alike `‹`, and message labels such as `[m12]`
 /// become `[ m12]` so a message cannot forge or claim another message's id.
 pub(crate) fn neutralize(text: &str) -> String {
+    if !text.contains(['<', '[']) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find(['<', '[']) {
