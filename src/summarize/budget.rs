@@ -40,6 +40,12 @@ pub enum Encoding {
 impl Encoding {
     /// The encoding for a model name such as `gpt-4o-mini`, `openai/gpt-4-turbo` or `llama3:8b`.
     pub fn for_model(model: &str) -> Self {
+        Self::known(model).unwrap_or(Self::O200k)
+    }
+
+    /// The encoding of an OpenAI model family, or `None` for other models (whose own
+    /// tokenizer tiktoken can only approximate).
+    pub fn known(model: &str) -> Option<Self> {
         const O200K: &[&str] = &[
             "gpt-4o",
             "chatgpt-4o",
@@ -65,11 +71,11 @@ impl Encoding {
             .trim()
             .to_ascii_lowercase();
         if O200K.iter().any(|p| name.starts_with(p)) {
-            Self::O200k
+            Some(Self::O200k)
         } else if CL100K.iter().any(|p| name.starts_with(p)) {
-            Self::Cl100k
+            Some(Self::Cl100k)
         } else {
-            Self::O200k
+            None
         }
     }
 

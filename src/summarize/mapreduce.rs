@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::budget::{self, chunk_counts, count_tokens, fit_with_cap};
+use super::budget::{self, chunk_counts, count_tokens, fit_with_cap, Encoding};
 use super::prompt::{
     format_messages, parse_answer, parse_indexed, render_indexed, ChunkNote, PromptContext,
     Templates, PROMPT_VERSION,
@@ -271,12 +271,18 @@ impl LlmSummarizer {
     }
 
     /// Tokens left for chat data after the answer budget, the prompt overhead and a safety
-    /// margin (other models' tokenizers count differently from tiktoken).
+    /// margin: 5% for OpenAI models, 25% for others, whose tokenizers (Llama, Mistral, Qwen...)
+    /// can count noticeably more tokens than tiktoken's estimate.
     fn data_room(&self, overhead: usize) -> Result<usize, LlmError> {
         let context = self.opts.context_tokens;
         let after_output = context.saturating_sub(self.opts.max_tokens as usize);
         let room = after_output.saturating_sub(overhead);
-        let room = room - room / 20;
+        let margin = if Encoding::known(self.model.model()).is_some() {
+            room / 20
+        } else {
+            room / 4
+        };
+        let room = room - margin;
         if room < MIN_DATA_TOKENS {
             return Err(LlmError::BadRequest {
                 detail: format!(

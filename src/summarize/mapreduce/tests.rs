@@ -25,6 +25,7 @@ enum Script {
 }
 
 struct FakeModel {
+    name: &'static str,
     script: Script,
     requests: Mutex<Vec<CompletionRequest>>,
     in_flight: AtomicUsize,
@@ -33,7 +34,12 @@ struct FakeModel {
 
 impl FakeModel {
     fn new(script: Script) -> Arc<Self> {
+        Self::named(MODEL, script)
+    }
+
+    fn named(name: &'static str, script: Script) -> Arc<Self> {
         Arc::new(Self {
+            name,
             script,
             requests: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
@@ -83,7 +89,7 @@ impl ChatModel for FakeModel {
     }
 
     fn model(&self) -> &'static str {
-        MODEL
+        self.name
     }
 
     fn complete(&self, request: CompletionRequest) -> BoxFuture<'_, Result<Completion, LlmError>> {
@@ -455,4 +461,44 @@ async fn injected_text_stays_inside_the_data_block() {
     assert!(open < evil && evil < close);
     assert_eq!(user.matches("<chat_log>").count(), 1);
     assert_eq!(user.matches("</chat_log>").count(), 1);
+}
+
+#[tokio::test]
+async fn huge_message_is_cut_to_fit_a_chunk() {
+    let fake = FakeModel::new(Script::Normal { bullets: 1 });
+    let summarizer = LlmSummarizer::new(fake.clone(), Templates::builtin(), tiny(2));
+    let mut msgs = messages(60);
+    msgs[30].content = format!("START {} END", "stack trace line ".repeat(20_000));
+    let (draft, _) = summarize(&summarizer, &msgs).await;
+    draft.unwrap();
+    let requests = fake.requests();
+    for r in &requests {
+        assert!(prompt_tokens(r) + 300 <= 1_500);
+    }
+    let with_huge: Vec<_> = requests
+        .iter()
+        .filter(|r| r.messages[1].content.contains("[m31] "))
+        .collect();
+    assert_eq!(
+        with_huge.len(),
+        1,
+        "message m31 is kept, in exactly one chunk"
+    );
+    let user = &with_huge[0].messages[1].content;
+    assert!(user.contains("START stack trace line") && user.contains("stack trace line END"));
+    assert!(user.contains(" … ") && user.contains("had their middle removed"));
+}
+
+#[tokio::test]
+async fn unknown_models_get_a_wider_safety_margin() {
+    let msgs = messages(300);
+    let mut chunks = Vec::new();
+    for name in [MODEL, "llama3.1:8b"] {
+        let fake = FakeModel::named(name, Script::Normal { bullets: 1 });
+        let summarizer = LlmSummarizer::new(fake.clone(), Templates::builtin(), tiny(2));
+        let (draft, _) = summarize(&summarizer, &msgs).await;
+        draft.unwrap();
+        chunks.push(fake.requests().iter().filter(|r| !is_combine(r)).count());
+    }
+    assert!(chunks[1] > chunks[0], "{chunks:?}");
 }
