@@ -2,7 +2,7 @@
 //! (chunk summaries in parallel with bounded concurrency, then combining passes that keep the
 //! `[mN]` citations), with progress reports, summed token usage and a budget-guard hook.
 
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use super::budget::{self, chunk_counts, count_tokens, fit_with_cap, Encoding};
 use super::prompt::{
-    format_messages, parse_answer, parse_indexed, render_indexed, ChunkNote, PromptContext,
+    format_messages, parse_answer_within, parse_indexed, render_indexed, ChunkNote, PromptContext,
     Templates, PROMPT_VERSION,
 };
 use super::{Draft, Progress, ProgressFn, Summarizer, SummaryInput};
@@ -137,6 +137,8 @@ impl LlmSummarizer {
             budget::default_line_cap(room),
         );
         let offset = fitted.dropped_oldest;
+        // Message numbers the model sees; citations of anything else are invented.
+        let shown = offset + 1..=lines.len();
         tracing::debug!(
             messages = lines.len(),
             kept = fitted.lines.len(),
@@ -157,7 +159,7 @@ impl LlmSummarizer {
             let estimate = map_overhead + fitted.tokens;
             let mut done = run.call_all(vec![(prompt, estimate)]).await?;
             let text = done.pop().map(|c| c.text).unwrap_or_default();
-            let sections = parse_answer(&text, &ids).map_err(malformed)?;
+            let sections = parse_answer_within(&text, &ids, shown).map_err(malformed)?;
             return Ok(run.finish(sections));
         }
 
@@ -184,9 +186,13 @@ impl LlmSummarizer {
             })
             .collect();
         let answers = run.call_all(requests).await?;
-        let summaries = canonical_summaries(&answers, ids.len());
-        let text = self.reduce(&mut run, summaries, ids.len()).await?;
-        let sections = parse_answer(&text, &ids).map_err(malformed)?;
+        let chunk_numbers: Vec<_> = ranges
+            .iter()
+            .map(|r| offset + r.start + 1..=offset + r.end)
+            .collect();
+        let summaries = canonical_summaries(&answers, &chunk_numbers);
+        let text = self.reduce(&mut run, summaries, &shown).await?;
+        let sections = parse_answer_within(&text, &ids, shown).map_err(malformed)?;
         Ok(run.finish(sections))
     }
 
@@ -196,7 +202,7 @@ impl LlmSummarizer {
         &self,
         run: &mut Run<'_>,
         mut summaries: Vec<String>,
-        id_count: usize,
+        shown: &RangeInclusive<usize>,
     ) -> Result<String, LlmError> {
         let model = run.model_name;
         let part_tokens = count_tokens(model, "### Part 999\n") + budget::SEPARATOR_TOKENS;
@@ -255,7 +261,9 @@ impl LlmSummarizer {
                     (prompt, overhead + range_tokens(&counts, g))
                 })
                 .collect();
-            let mut merged = canonical_summaries(&run.call_all(calls).await?, id_count).into_iter();
+            let answers = run.call_all(calls).await?;
+            let allowed = vec![shown.clone(); answers.len()];
+            let mut merged = canonical_summaries(&answers, &allowed).into_iter();
             // Keep the groups in window order.
             summaries = groups
                 .iter()
@@ -417,13 +425,15 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Chunk answers as canonical Markdown; answers without usable points are skipped (a part of
-/// the chat with nothing worth reporting), the rest keep their order.
-fn canonical_summaries(answers: &[Completion], id_count: usize) -> Vec<String> {
+/// Answers as canonical Markdown, each keeping only citations of the message numbers its
+/// prompt showed (`allowed[i]` for answer `i`). Answers without usable points are skipped (a
+/// part of the chat with nothing worth reporting); the rest keep their order.
+fn canonical_summaries(answers: &[Completion], allowed: &[RangeInclusive<usize>]) -> Vec<String> {
     answers
         .iter()
+        .zip(allowed)
         .enumerate()
-        .filter_map(|(i, c)| match parse_indexed(&c.text, id_count) {
+        .filter_map(|(i, (c, allowed))| match parse_indexed(&c.text, allowed) {
             Ok(sections) => Some(render_indexed(&sections)),
             Err(e) => {
                 tracing::warn!(part = i + 1, error = %e, "skipping an unusable partial summary");

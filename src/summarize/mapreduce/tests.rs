@@ -18,6 +18,8 @@ enum Script {
     /// Map answers with `bullets` points citing the first and last message of the chunk;
     /// combine answers merge all citations into one point.
     Normal { bullets: usize },
+    /// Like `Normal` with one bullet, plus a bullet citing messages outside the chunk.
+    Stray,
     /// Every answer is unusable.
     Garbage,
     /// Every call fails.
@@ -56,7 +58,7 @@ impl FakeModel {
         match self.script {
             Script::Fail => Err(LlmError::ServerError { status: 503 }),
             Script::Garbage => Ok("```\n```\n## Key Discussion Points\n- None\n".to_string()),
-            Script::Normal { .. } if user.contains("<partial_summaries>") => {
+            Script::Normal { .. } | Script::Stray if user.contains("<partial_summaries>") => {
                 let cites = labels_in(user).iter().fold(String::new(), |mut acc, n| {
                     let _ = write!(acc, "[m{n}]");
                     acc
@@ -64,6 +66,13 @@ impl FakeModel {
                 let parts = user.matches("### Part ").count();
                 Ok(format!(
                     "## Key Discussion Points\n- merged {parts} parts {cites}\n"
+                ))
+            }
+            Script::Stray => {
+                let labels = chat_labels(user);
+                let (first, last) = (labels[0], labels[labels.len() - 1]);
+                Ok(format!(
+                    "## Key Discussion Points\n- part {first} to {last} [m{first}]\n- stray [m200][m9999]\n"
                 ))
             }
             Script::Normal { bullets } => {
@@ -501,4 +510,33 @@ async fn unknown_models_get_a_wider_safety_margin() {
         chunks.push(fake.requests().iter().filter(|r| !is_combine(r)).count());
     }
     assert!(chunks[1] > chunks[0], "{chunks:?}");
+}
+
+#[tokio::test]
+async fn citations_outside_the_prompt_are_dropped() {
+    let fake = FakeModel::new(Script::Stray);
+    let summarizer = LlmSummarizer::new(fake.clone(), Templates::builtin(), tiny(2));
+    let msgs = messages(200);
+    let (draft, _) = summarize(&summarizer, &msgs).await;
+    let draft = draft.unwrap();
+    let requests = fake.requests();
+    let combine = requests.iter().find(|r| is_combine(r)).unwrap();
+    let parts: Vec<&str> = combine.messages[1]
+        .content
+        .split("### Part ")
+        .skip(1)
+        .collect();
+    assert!(parts.len() >= 3);
+    let (last, earlier) = parts.split_last().unwrap();
+    assert!(last.contains("[m200]"), "the last chunk really shows m200");
+    for part in earlier {
+        assert!(!part.contains("[m200]"), "{part}");
+        assert!(
+            part.contains("- stray\n"),
+            "the point stays, without the invented citations"
+        );
+    }
+    assert!(!combine.messages[1].content.contains("9999"));
+    let cited = &draft.sections[0].points[0].citations;
+    assert!(cited.contains(&msgs[199].id) && cited.contains(&msgs[0].id));
 }

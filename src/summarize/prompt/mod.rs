@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 pub use format::format_messages;
 pub use parse::{parse_answer, ParseError};
-pub(crate) use parse::{parse_indexed, render_indexed};
+pub(crate) use parse::{parse_answer_within, parse_indexed, render_indexed};
 
 use crate::llm::{PromptMessage, Role};
 use crate::model::{ChannelInfo, ChannelKind, SectionKind, TimeWindow};

@@ -2,6 +2,7 @@
 //! tolerant of the ways models deviate from the requested format.
 
 use std::fmt::Write as _;
+use std::ops::RangeInclusive;
 
 use crate::model::{MessageId, Point, Section, SectionKind};
 
@@ -42,7 +43,18 @@ pub(crate) struct IndexedSection {
 /// Text before the first heading, or an answer without headings, goes to Key Discussion Points.
 /// Placeholder points such as "None" are skipped. An answer with no points is an error.
 pub fn parse_answer(text: &str, ids: &[MessageId]) -> Result<Vec<Section>, ParseError> {
-    let sections = parse_indexed(text, ids.len())?;
+    parse_answer_within(text, ids, 1..=ids.len())
+}
+
+/// [`parse_answer`] accepting only citations of message numbers in `allowed` (those the model
+/// was shown); numbers outside `1..=ids.len()` are never accepted.
+pub(crate) fn parse_answer_within(
+    text: &str,
+    ids: &[MessageId],
+    allowed: RangeInclusive<usize>,
+) -> Result<Vec<Section>, ParseError> {
+    let allowed = (*allowed.start()).max(1)..=(*allowed.end()).min(ids.len());
+    let sections = parse_indexed(text, &allowed)?;
     Ok(sections
         .into_iter()
         .map(|s| Section {
@@ -59,10 +71,10 @@ pub fn parse_answer(text: &str, ids: &[MessageId]) -> Result<Vec<Section>, Parse
         .collect())
 }
 
-/// [`parse_answer`] with citations kept as message numbers `1..=id_count`.
+/// [`parse_answer`] with citations kept as message numbers, accepting only those in `allowed`.
 pub(crate) fn parse_indexed(
     text: &str,
-    id_count: usize,
+    allowed: &RangeInclusive<usize>,
 ) -> Result<Vec<IndexedSection>, ParseError> {
     if text.trim().is_empty() {
         return Err(ParseError::Empty);
@@ -93,7 +105,7 @@ pub(crate) fn parse_indexed(
             None => (line, false),
         };
         let continuation = !is_bullet && last_was_bullet && raw.starts_with([' ', '\t']);
-        let (clean, cites) = extract_citations(body, id_count);
+        let (clean, cites) = extract_citations(body, allowed);
         let section = section_mut(&mut sections, current);
         match section.points.last_mut() {
             Some(point) if continuation => {
@@ -393,7 +405,7 @@ fn strip_numbering(line: &str) -> Option<&str> {
 
 /// Remove citation groups from a point, returning the cleaned text and the valid message
 /// numbers cited (deduplicated, in order).
-fn extract_citations(text: &str, id_count: usize) -> (String, Vec<usize>) {
+fn extract_citations(text: &str, allowed: &RangeInclusive<usize>) -> (String, Vec<usize>) {
     let mut clean = String::with_capacity(text.len());
     let mut cites: Vec<usize> = Vec::new();
     let mut rest = text;
@@ -410,7 +422,7 @@ fn extract_citations(text: &str, id_count: usize) -> (String, Vec<usize>) {
             .and_then(|end| citation_group(&after[..end]).map(|n| (end, n)));
         if let Some((end, numbers)) = group {
             for n in numbers {
-                if (1..=id_count).contains(&n) && !cites.contains(&n) {
+                if allowed.contains(&n) && !cites.contains(&n) {
                     cites.push(n);
                 }
             }
@@ -602,8 +614,10 @@ mod tests {
 
     #[test]
     fn brackets_that_are_not_citations_stay() {
-        let (text, cites) =
-            extract_citations("see [the docs](https://x) and (maybe) [m1] arr[0]", 1);
+        let (text, cites) = extract_citations(
+            "see [the docs](https://x) and (maybe) [m1] arr[0]",
+            &(1..=1),
+        );
         assert_eq!(text, "see [the docs](https://x) and (maybe) arr[0]");
         assert_eq!(cites, vec![1]);
     }
@@ -628,12 +642,14 @@ mod tests {
     #[test]
     fn render_round_trips() {
         let answer = "## Action Items\n- do it [m2]\n## Key Discussion Points\n- talk [m1][m3]";
-        let parsed = parse_indexed(answer, 3).unwrap();
+        let parsed = parse_indexed(answer, &(1..=3)).unwrap();
         let rendered = render_indexed(&parsed);
         assert_eq!(
             rendered,
             "## Key Discussion Points\n- talk [m1][m3]\n\n## Action Items\n- do it [m2]"
         );
-        assert_eq!(parse_indexed(&rendered, 3).unwrap(), parsed);
+        assert_eq!(parse_indexed(&rendered, &(1..=3)).unwrap(), parsed);
+        let narrow = parse_answer_within(answer, &ids(3), 2..=9).unwrap();
+        assert_eq!(narrow[0].points[0].citations, vec![MessageId(1003)]);
     }
 }
