@@ -141,7 +141,10 @@ pub fn fit_with_cap(
     let mut used = 0usize;
     let mut cut = 0usize;
     for line in lines.iter().rev() {
-        let room = budget_tokens.saturating_sub(used + SEPARATOR_TOKENS);
+        if used + SEPARATOR_TOKENS > budget_tokens {
+            break;
+        }
+        let room = budget_tokens - used - SEPARATOR_TOKENS;
         let limit = line_cap.min(room);
         let (text, tokens, was_cut) = match measure_within(bpe, line, limit) {
             Measured::Fits(tokens) => (line.clone(), tokens, false),
@@ -479,6 +482,12 @@ mod tests {
         let zero = fit_to_budget(MODEL, &lines, 0);
         assert!(zero.lines.is_empty());
         assert_eq!(zero.dropped_oldest, 100);
+        let empty = vec![String::new(); 5];
+        for budget in 0..7 {
+            let fit = fit_to_budget(MODEL, &empty, budget);
+            assert_eq!(fit.lines.len(), budget.min(5));
+            assert!(fit.tokens <= budget);
+        }
     }
 
     #[test]
