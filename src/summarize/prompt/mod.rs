@@ -5,6 +5,7 @@
 //! in a separate user message between tags, built here, so an override template cannot weaken the
 //! framing of untrusted data.
 
+mod cite;
 mod format;
 mod parse;
 
