@@ -15,7 +15,9 @@ use super::prompt::{
 };
 use super::{Draft, Progress, ProgressFn, Summarizer, SummaryInput};
 use crate::llm::{BoxFuture, ChatModel, Completion, CompletionRequest, LlmError, PromptMessage};
-use crate::model::{MessageId, TokenUsage};
+use crate::model::{
+    ChannelId, ChannelInfo, ChannelKind, MessageId, TimeWindow, Timestamp, TokenUsage,
+};
 
 /// Tokens the chat format adds around each prompt message, and to prime the reply.
 const PER_MESSAGE_TOKENS: usize = 4;
@@ -99,6 +101,37 @@ impl LlmSummarizer {
     /// The options in use.
     pub fn options(&self) -> &LlmOptions {
         &self.opts
+    }
+
+    /// Tokens of chat data one prompt can carry with these options and templates (for a
+    /// channel with a short name and no topic). Call it at startup: an error says which option
+    /// to change when `context_tokens` is too small for `max_tokens` plus the prompt.
+    pub fn data_tokens(&self) -> Result<usize, LlmError> {
+        let channel = ChannelInfo {
+            id: ChannelId(0),
+            guild_id: None,
+            guild_name: None,
+            name: "general".into(),
+            topic: None,
+            parent_id: None,
+        };
+        let ctx = PromptContext {
+            channel: &channel,
+            kind: ChannelKind::Dev,
+            window: TimeWindow {
+                start: Timestamp(0),
+                end: Timestamp(0),
+            },
+            language: None,
+        };
+        let note = ChunkNote {
+            part: Some((self.opts.max_chunks, self.opts.max_chunks)),
+            omitted_oldest: 1_000_000,
+            cut: 1,
+        };
+        let prompt = self.templates.map_prompt(&ctx, &[], &note);
+        let overhead = prompt_overhead(self.model.model(), &prompt);
+        self.data_room(overhead)
     }
 
     async fn run(
@@ -360,13 +393,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Tokens a prompt takes besides its data: its text plus the chat format's framing.
+    /// Tokens a prompt takes besides its data.
     fn overhead(&self, prompt: &[PromptMessage]) -> usize {
-        prompt
-            .iter()
-            .map(|m| count_tokens(self.model_name, &m.content) + PER_MESSAGE_TOKENS)
-            .sum::<usize>()
-            + REPLY_PRIMING_TOKENS
+        prompt_overhead(self.model_name, prompt)
     }
 
     /// Run the prompts (with their estimated prompt tokens) with at most `concurrency` in
@@ -441,6 +470,15 @@ fn canonical_summaries(answers: &[Completion], allowed: &[RangeInclusive<usize>]
             }
         })
         .collect()
+}
+
+/// Tokens of a prompt: its text plus the chat format's framing.
+fn prompt_overhead(model: &str, prompt: &[PromptMessage]) -> usize {
+    prompt
+        .iter()
+        .map(|m| count_tokens(model, &m.content) + PER_MESSAGE_TOKENS)
+        .sum::<usize>()
+        + REPLY_PRIMING_TOKENS
 }
 
 /// Tokens of a range of lines, separators included.

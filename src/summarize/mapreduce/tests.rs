@@ -449,6 +449,11 @@ async fn empty_window_and_too_small_context() {
         "{err}"
     );
     assert!(fake.requests().is_empty());
+    let startup = summarizer.data_tokens().unwrap_err().to_string();
+    assert!(startup.contains("context_tokens (800)"), "{startup}");
+    let fine = LlmSummarizer::new(fake.clone(), Templates::builtin(), LlmOptions::default());
+    let room = fine.data_tokens().unwrap();
+    assert!((100_000..126_000).contains(&room), "{room}");
 }
 
 #[tokio::test]
