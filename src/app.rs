@@ -50,8 +50,13 @@ pub fn build_engine(
                     max_tokens: llm.max_tokens,
                     temperature: llm.temperature,
                     concurrency: llm.concurrency,
+                    ..LlmOptions::default()
                 },
             );
+            // Reject a context too small for max_tokens plus the prompt now, not per request.
+            summarizer
+                .data_tokens()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let engine = Engine::new(Arc::new(summarizer));
             if fallback {
                 engine.with_fallback(builtin)

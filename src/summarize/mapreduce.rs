@@ -325,7 +325,7 @@ impl LlmSummarizer {
         };
         let room = room - margin;
         if room < MIN_DATA_TOKENS {
-            return Err(LlmError::BadRequest {
+            return Err(LlmError::Config {
                 detail: format!(
                     "llm.context_tokens ({context}) leaves no room for chat messages after \
                      llm.max_tokens ({}) and the prompt ({overhead} tokens): raise context_tokens \
