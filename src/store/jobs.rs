@@ -26,7 +26,7 @@ fn state_code(state: JobState) -> u8 {
 
 /// The job's queue index key: while pending, its next attempt (or lease expiry); once
 /// finished, the time it finished (for pruning).
-fn queue_key(job: &Job) -> (u8, i64, u64) {
+pub(super) fn queue_key(job: &Job) -> (u8, i64, u64) {
     let time = match job.state {
         JobState::Queued | JobState::Running => job.next_attempt_at.0,
         JobState::Done | JobState::Failed => job.updated_at.0,

@@ -13,6 +13,7 @@ mod schedules;
 mod schema;
 mod summaries;
 mod usage;
+mod verify;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, W
 
 pub use schema::SCHEMA_VERSION;
 pub use usage::UsageRow;
+pub use verify::ConsistencyReport;
 
 /// Page cache size: small enough for a Raspberry Pi, large enough for a day of a busy channel.
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
