@@ -45,21 +45,41 @@ impl Store {
         payload: &str,
         now: Timestamp,
     ) -> Result<Job, StoreError> {
+        let mut jobs = self.enqueue_jobs(&[(kind, payload)], now)?;
+        jobs.pop().ok_or(StoreError::Database {
+            detail: "enqueueing one job returned none".to_string(),
+        })
+    }
+
+    /// Add several queued `(kind, payload)` jobs, due now, in ONE durable transaction (group
+    /// commit for bursts of webhook deliveries). Returns them in order, with their ids.
+    pub fn enqueue_jobs(
+        &self,
+        jobs: &[(&str, &str)],
+        now: Timestamp,
+    ) -> Result<Vec<Job>, StoreError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
         self.write(|txn| {
-            let job = Job {
-                id: next_id(txn, ID_COUNTER)?,
-                kind: kind.to_string(),
-                payload: payload.to_string(),
-                state: JobState::Queued,
-                attempts: 0,
-                next_attempt_at: now,
-                created_at: now,
-                updated_at: now,
-                last_error: None,
-                result: None,
-            };
-            save(txn, None, &job)?;
-            Ok(job)
+            let mut out = Vec::with_capacity(jobs.len());
+            for &(kind, payload) in jobs {
+                let job = Job {
+                    id: next_id(txn, ID_COUNTER)?,
+                    kind: kind.to_string(),
+                    payload: payload.to_string(),
+                    state: JobState::Queued,
+                    attempts: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                    updated_at: now,
+                    last_error: None,
+                    result: None,
+                };
+                save(txn, None, &job)?;
+                out.push(job);
+            }
+            Ok(out)
         })
     }
 
@@ -283,6 +303,21 @@ mod tests {
             .is_none());
         assert_eq!(s.job_count(JobState::Running).expect("count"), 2);
         assert_eq!(s.job_count(JobState::Queued).expect("count"), 1);
+    }
+
+    #[test]
+    fn batch_enqueue_assigns_increasing_ids_in_one_go() {
+        let (_d, s) = temp_store();
+        assert!(s.enqueue_jobs(&[], Timestamp(0)).expect("empty").is_empty());
+        let jobs = s
+            .enqueue_jobs(&[("a", "1"), ("b", "2"), ("c", "3")], Timestamp(7))
+            .expect("enqueue");
+        let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        assert_eq!(s.job(2).expect("get").expect("present").kind, "b");
+        assert_eq!(s.job_count(JobState::Queued).expect("count"), 3);
+        let first = s.claim_next_job(Timestamp(7), LEASE).expect("claim");
+        assert_eq!(first.map(|j| j.kind), Some("a".to_string()));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Messages: keyed `(channel, timestamp, id)` for one-scan window reads, plus an id index for
 //! edits and deletes; retention pruning.
 
+use std::ops::RangeBounds;
+
 use redb::{ReadableTable, Table};
 
-use super::schema::{MESSAGES, MESSAGE_IDS};
+use super::schema::{CHANNELS, MESSAGES, MESSAGE_IDS};
 use super::{codec, summaries, OrStore, Store, StoreError};
 use crate::model::{ChannelId, ChatMessage, MessageId, TimeWindow, Timestamp};
 
@@ -165,6 +167,24 @@ impl Store {
         })
     }
 
+    /// Forget a channel entirely (deleted channel, or an admin's request): its messages, its
+    /// metadata and its cached summaries, in one transaction. Returns how many messages went.
+    pub fn forget_channel(&self, channel: ChannelId) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let mut messages = txn.open_table(MESSAGES).or_store()?;
+            let mut ids = txn.open_table(MESSAGE_IDS).or_store()?;
+            let all = (channel.0, i64::MIN, 0)..=(channel.0, i64::MAX, u64::MAX);
+            let doomed = keys_in(&messages, all)?;
+            let removed = remove_keys(&mut messages, &mut ids, &doomed)?;
+            txn.open_table(CHANNELS)
+                .or_store()?
+                .remove(channel.0)
+                .or_store()?;
+            summaries::invalidate_channel(txn, channel)?;
+            Ok(removed)
+        })
+    }
+
     /// Retention: delete every message sent before `cutoff`, in one transaction. Returns the count.
     pub fn prune_messages_before(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         self.write(|txn| {
@@ -173,12 +193,9 @@ impl Store {
             let mut pruned = 0;
             let mut next_channel = first_channel_from(&messages, 0)?;
             while let Some(channel) = next_channel {
-                let doomed = keys_before(&messages, channel, cutoff)?;
-                for &(c, ts, id) in &doomed {
-                    messages.remove((c, ts, id)).or_store()?;
-                    ids.remove((c, id)).or_store()?;
-                }
-                pruned += doomed.len() as u64;
+                let old = (channel, i64::MIN, 0)..(channel, cutoff.0, 0);
+                let doomed = keys_in(&messages, old)?;
+                pruned += remove_keys(&mut messages, &mut ids, &doomed)?;
                 next_channel = match channel.checked_add(1) {
                     Some(after) => first_channel_from(&messages, after)?,
                     None => None,
@@ -230,17 +247,29 @@ fn first_channel_from(messages: &MessageTable<'_>, from: u64) -> Result<Option<u
     Ok(first.map(|(key, _)| key.value().0))
 }
 
-/// Keys of the channel's messages sent before `cutoff`.
-fn keys_before(
+/// Keys of the messages in `range`.
+fn keys_in(
     messages: &MessageTable<'_>,
-    channel: u64,
-    cutoff: Timestamp,
+    range: impl RangeBounds<(u64, i64, u64)>,
 ) -> Result<Vec<(u64, i64, u64)>, StoreError> {
     messages
-        .range((channel, i64::MIN, 0)..(channel, cutoff.0, 0))
+        .range(range)
         .or_store()?
         .map(|entry| Ok(entry.or_store()?.0.value()))
         .collect()
+}
+
+/// Remove these messages and their index rows. Returns the count.
+fn remove_keys(
+    messages: &mut MessageTable<'_>,
+    ids: &mut IdTable<'_>,
+    keys: &[(u64, i64, u64)],
+) -> Result<u64, StoreError> {
+    for &(channel, ts, id) in keys {
+        messages.remove((channel, ts, id)).or_store()?;
+        ids.remove((channel, id)).or_store()?;
+    }
+    Ok(keys.len() as u64)
 }
 
 /// The id index points at a message that is not there.
@@ -401,6 +430,22 @@ pub(crate) mod tests {
             );
         }
         assert_eq!(s.prune_messages_before(Timestamp(150)).expect("prune"), 0);
+    }
+
+    #[test]
+    fn forget_channel_removes_everything_of_that_channel_only() {
+        let (_d, s) = temp_store();
+        let batch = [
+            msg(1, 1, i64::MIN, "very old"),
+            msg(1, 2, i64::MAX, "far future"),
+            msg(1, 3, 0, "now"),
+            msg(2, 4, 0, "other"),
+        ];
+        s.upsert_messages(&batch).expect("upsert");
+        assert_eq!(s.forget_channel(ChannelId(1)).expect("forget"), 3);
+        assert_eq!(s.message_count(ChannelId(1)).expect("count"), 0);
+        assert_eq!(s.message_count(ChannelId(2)).expect("count"), 1);
+        assert!(s.check_consistency().expect("check").is_ok());
     }
 
     #[test]
