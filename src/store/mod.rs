@@ -228,13 +228,27 @@ impl Store {
         self.db.close().or_store()
     }
 
-    /// Sizes and row counts of every table.
-    pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        let file_bytes = fs::metadata(&self.path)
+    /// Shrink the file after large deletions (retention, `forget_channel`). Needs exclusive
+    /// access, so run it at startup or from the CLI, before sharing the store. Returns the
+    /// bytes saved.
+    pub fn compact(&mut self) -> Result<u64, StoreError> {
+        let before = self.file_bytes()?;
+        while self.db.compact().or_store()? {}
+        Ok(before.saturating_sub(self.file_bytes()?))
+    }
+
+    /// The file's current size on disk.
+    fn file_bytes(&self) -> Result<u64, StoreError> {
+        fs::metadata(&self.path)
+            .map(|m| m.len())
             .map_err(|e| StoreError::Io {
                 detail: format!("{}: {e}", self.path.display()),
-            })?
-            .len();
+            })
+    }
+
+    /// Sizes and row counts of every table.
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let file_bytes = self.file_bytes()?;
         self.read(|txn| {
             let schema_version = schema::version(txn)?.unwrap_or(0);
             let mut tables = Vec::new();
@@ -377,6 +391,40 @@ mod tests {
         fs::write(&damaged, &flipped).expect("write");
         let err = Store::open_verified(&damaged).expect_err("damaged pages refused");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn compaction_shrinks_after_pruning() {
+        let (_d, mut store) = temp_store();
+        let text = "a fairly long message body ".repeat(8);
+        for chunk in 0..10_u64 {
+            let msgs: Vec<_> = (0..500)
+                .map(|i| {
+                    super::messages::tests::msg(
+                        1,
+                        chunk * 500 + i + 1,
+                        (chunk * 500 + i) as i64,
+                        &text,
+                    )
+                })
+                .collect();
+            store.upsert_messages(&msgs).expect("upsert");
+        }
+        assert_eq!(
+            store
+                .prune_messages_before(crate::model::Timestamp(4_900))
+                .expect("prune"),
+            4_900
+        );
+        let saved = store.compact().expect("compact");
+        assert!(saved > 0, "compaction saved nothing");
+        assert_eq!(
+            store
+                .message_count(crate::model::ChannelId(1))
+                .expect("count"),
+            100
+        );
+        assert!(store.check_consistency().expect("check").is_ok());
     }
 
     #[test]
