@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is opened once per process and shared as `Arc<Store>`. Every write is one durable
 //! transaction (callers batch for throughput); values are postcard with a leading format-version
-//! byte ([`codec`]); the schema version is checked and migrated on open ([`schema`]).
+//! byte (`codec.rs`); the schema version is checked and migrated on open (`schema.rs`).
 
 mod channels;
 mod codec;
@@ -341,6 +341,13 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::temp_store;
     use super::*;
+
+    #[test]
+    fn store_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Store>();
+        shared::<StoreError>();
+    }
 
     #[test]
     fn a_file_that_is_not_a_database_is_refused_clearly() {

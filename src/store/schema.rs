@@ -6,7 +6,7 @@ use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{OrStore, StoreError};
 
-/// The schema version this build writes. Bump it and add a step to [`migrate`] when tables change.
+/// The schema version this build writes. Bump it and add a migration step when tables change.
 pub const SCHEMA_VERSION: u64 = 1;
 
 /// Bookkeeping: schema version and id counters.
