@@ -1,0 +1,399 @@
+//! The durable job queue: jobs by id plus a `(state, time, id)` index, so claiming the next due
+//! job (or recovering one whose worker died) is one range scan.
+
+use std::time::Duration;
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::schema::{next_id, JOBS, JOB_QUEUE};
+use super::{codec, OrStore, Store, StoreError};
+use crate::model::{Job, JobState, Timestamp};
+
+/// Record name used in decode errors.
+const WHAT: &str = "job";
+/// Meta counter of job ids.
+const ID_COUNTER: &str = "next_job_id";
+
+/// The index's state byte.
+fn state_code(state: JobState) -> u8 {
+    match state {
+        JobState::Queued => 0,
+        JobState::Running => 1,
+        JobState::Done => 2,
+        JobState::Failed => 3,
+    }
+}
+
+/// The job's queue index key: while pending, its next attempt (or lease expiry); once
+/// finished, the time it finished (for pruning).
+pub(super) fn queue_key(job: &Job) -> (u8, i64, u64) {
+    let time = match job.state {
+        JobState::Queued | JobState::Running => job.next_attempt_at.0,
+        JobState::Done | JobState::Failed => job.updated_at.0,
+    };
+    (state_code(job.state), time, job.id)
+}
+
+/// The queue index inside a write transaction.
+type QueueTable<'t> = Table<'t, (u8, i64, u64), ()>;
+
+impl Store {
+    /// Add a queued job, due now.
+    pub fn enqueue_job(
+        &self,
+        kind: &str,
+        payload: &str,
+        now: Timestamp,
+    ) -> Result<Job, StoreError> {
+        let mut jobs = self.enqueue_jobs(&[(kind, payload)], now)?;
+        jobs.pop().ok_or(StoreError::Database {
+            detail: "enqueueing one job returned none".to_string(),
+        })
+    }
+
+    /// Add several queued `(kind, payload)` jobs, due now, in ONE durable transaction (group
+    /// commit for bursts of webhook deliveries). Returns them in order, with their ids.
+    pub fn enqueue_jobs(
+        &self,
+        jobs: &[(&str, &str)],
+        now: Timestamp,
+    ) -> Result<Vec<Job>, StoreError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|txn| {
+            let mut out = Vec::with_capacity(jobs.len());
+            for &(kind, payload) in jobs {
+                let job = Job {
+                    id: next_id(txn, ID_COUNTER)?,
+                    kind: kind.to_string(),
+                    payload: payload.to_string(),
+                    state: JobState::Queued,
+                    attempts: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                    updated_at: now,
+                    last_error: None,
+                    result: None,
+                };
+                save(txn, None, &job)?;
+                out.push(job);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Claim the job due first: a queued job whose next attempt is due, or a running one whose
+    /// lease expired (its worker died). It becomes running with `attempts + 1` and a lease
+    /// until `now + lease`.
+    pub fn claim_next_job(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        self.write(|txn| {
+            let due = {
+                let queue = txn.open_table(JOB_QUEUE).or_store()?;
+                let queued = first_due(&queue, JobState::Queued, now)?;
+                let expired = first_due(&queue, JobState::Running, now)?;
+                match (queued, expired) {
+                    (Some(q), Some(r)) => Some(if (r.1, r.2) < (q.1, q.2) { r } else { q }),
+                    (q, r) => q.or(r),
+                }
+            };
+            let Some((_, _, id)) = due else {
+                return Ok(None);
+            };
+            let old = load(txn, id)?;
+            let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+            let job = Job {
+                state: JobState::Running,
+                attempts: old.attempts.saturating_add(1),
+                next_attempt_at: Timestamp(now.0.saturating_add(lease_ms)),
+                updated_at: now,
+                ..old.clone()
+            };
+            save(txn, Some(&old), &job)?;
+            Ok(Some(job))
+        })
+    }
+
+    /// Mark a job done with its result (JSON text).
+    pub fn complete_job(&self, id: u64, result: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.update_job(id, |job| {
+            job.state = JobState::Done;
+            job.result = Some(result.to_string());
+            job.updated_at = now;
+        })
+    }
+
+    /// Record a failed attempt: `Some(retry_at)` queues it again for then, `None` fails it for good.
+    pub fn fail_job(
+        &self,
+        id: u64,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.update_job(id, |job| {
+            job.last_error = Some(error.to_string());
+            job.updated_at = now;
+            match retry_at {
+                Some(at) => {
+                    job.state = JobState::Queued;
+                    job.next_attempt_at = at;
+                }
+                None => job.state = JobState::Failed,
+            }
+        })
+    }
+
+    /// One job by id.
+    pub fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(JOBS).or_store()?;
+            let value = table.get(id).or_store()?;
+            value.map(|v| codec::decode(WHAT, v.value())).transpose()
+        })
+    }
+
+    /// The `limit` most recently enqueued jobs, newest first.
+    pub fn recent_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(JOBS).or_store()?;
+            table
+                .iter()
+                .or_store()?
+                .rev()
+                .take(limit)
+                .map(|e| codec::decode(WHAT, e.or_store()?.1.value()))
+                .collect()
+        })
+    }
+
+    /// How many jobs are in `state`.
+    pub fn job_count(&self, state: JobState) -> Result<u64, StoreError> {
+        self.read(|txn| {
+            let queue = txn.open_table(JOB_QUEUE).or_store()?;
+            let code = state_code(state);
+            let mut count = 0;
+            for entry in queue
+                .range((code, i64::MIN, 0)..=(code, i64::MAX, u64::MAX))
+                .or_store()?
+            {
+                entry.or_store()?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    /// Retention: delete done and failed jobs that finished before `cutoff`. Returns the count.
+    pub fn prune_finished_jobs(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let mut queue = txn.open_table(JOB_QUEUE).or_store()?;
+            let mut jobs = txn.open_table(JOBS).or_store()?;
+            let mut pruned = 0;
+            for state in [JobState::Done, JobState::Failed] {
+                let code = state_code(state);
+                let range = (code, i64::MIN, 0)..(code, cutoff.0, 0);
+                for entry in queue.extract_from_if(range, |_, ()| true).or_store()? {
+                    let id = entry.or_store()?.0.value().2;
+                    jobs.remove(id).or_store()?;
+                    pruned += 1;
+                }
+            }
+            Ok(pruned)
+        })
+    }
+
+    /// Load a job, change it with `f`, and save it with its index row moved.
+    fn update_job(&self, id: u64, f: impl FnOnce(&mut Job)) -> Result<(), StoreError> {
+        self.write(|txn| {
+            let old = load(txn, id)?;
+            let mut job = old.clone();
+            f(&mut job);
+            save(txn, Some(&old), &job)
+        })
+    }
+}
+
+/// The earliest index row of `state` whose time is at or before `now`.
+fn first_due(
+    queue: &QueueTable<'_>,
+    state: JobState,
+    now: Timestamp,
+) -> Result<Option<(u8, i64, u64)>, StoreError> {
+    let code = state_code(state);
+    let first = queue
+        .range((code, i64::MIN, 0)..=(code, now.0, u64::MAX))
+        .or_store()?
+        .next()
+        .transpose()
+        .or_store()?;
+    Ok(first.map(|(key, _)| key.value()))
+}
+
+/// Read a job inside a write transaction; a missing id is [`StoreError::JobNotFound`].
+fn load(txn: &WriteTransaction, id: u64) -> Result<Job, StoreError> {
+    let table = txn.open_table(JOBS).or_store()?;
+    let value = table.get(id).or_store()?;
+    match value {
+        Some(v) => codec::decode(WHAT, v.value()),
+        None => Err(StoreError::JobNotFound { id }),
+    }
+}
+
+/// Write `job` and move its index row from where `old` had it.
+fn save(txn: &WriteTransaction, old: Option<&Job>, job: &Job) -> Result<(), StoreError> {
+    let bytes = codec::encode(WHAT, job)?;
+    let mut queue = txn.open_table(JOB_QUEUE).or_store()?;
+    if let Some(old) = old {
+        queue.remove(queue_key(old)).or_store()?;
+    }
+    queue.insert(queue_key(job), ()).or_store()?;
+    txn.open_table(JOBS)
+        .or_store()?
+        .insert(job.id, bytes.as_slice())
+        .or_store()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+
+    const LEASE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn claims_oldest_due_first_and_nothing_when_empty() {
+        let (_d, s) = temp_store();
+        assert!(s
+            .claim_next_job(Timestamp(0), LEASE)
+            .expect("claim")
+            .is_none());
+        let a = s
+            .enqueue_job("digest", "{}", Timestamp(10))
+            .expect("enqueue");
+        let b = s
+            .enqueue_job("digest", "{}", Timestamp(5))
+            .expect("enqueue");
+        let c = s
+            .enqueue_job("digest", "{}", Timestamp(50))
+            .expect("enqueue");
+        assert_eq!((a.id, b.id, c.id), (1, 2, 3));
+        let first = s
+            .claim_next_job(Timestamp(20), LEASE)
+            .expect("claim")
+            .expect("job");
+        assert_eq!(first.id, b.id);
+        assert_eq!((first.state, first.attempts), (JobState::Running, 1));
+        assert_eq!(first.next_attempt_at, Timestamp(60_020));
+        assert_eq!(
+            s.claim_next_job(Timestamp(20), LEASE)
+                .expect("claim")
+                .map(|j| j.id),
+            Some(a.id)
+        );
+        // c is not due yet.
+        assert!(s
+            .claim_next_job(Timestamp(20), LEASE)
+            .expect("claim")
+            .is_none());
+        assert_eq!(s.job_count(JobState::Running).expect("count"), 2);
+        assert_eq!(s.job_count(JobState::Queued).expect("count"), 1);
+    }
+
+    #[test]
+    fn batch_enqueue_assigns_increasing_ids_in_one_go() {
+        let (_d, s) = temp_store();
+        assert!(s.enqueue_jobs(&[], Timestamp(0)).expect("empty").is_empty());
+        let jobs = s
+            .enqueue_jobs(&[("a", "1"), ("b", "2"), ("c", "3")], Timestamp(7))
+            .expect("enqueue");
+        let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        assert_eq!(s.job(2).expect("get").expect("present").kind, "b");
+        assert_eq!(s.job_count(JobState::Queued).expect("count"), 3);
+        let first = s.claim_next_job(Timestamp(7), LEASE).expect("claim");
+        assert_eq!(first.map(|j| j.kind), Some("a".to_string()));
+    }
+
+    #[test]
+    fn expired_lease_is_recovered() {
+        let (_d, s) = temp_store();
+        let j = s
+            .enqueue_job("summary_request", "{\"c\":1}", Timestamp(0))
+            .expect("enqueue");
+        s.claim_next_job(Timestamp(0), LEASE)
+            .expect("claim")
+            .expect("job");
+        assert!(s
+            .claim_next_job(Timestamp(59_999), LEASE)
+            .expect("claim")
+            .is_none());
+        let again = s
+            .claim_next_job(Timestamp(60_000), LEASE)
+            .expect("claim")
+            .expect("recovered");
+        assert_eq!(
+            (again.id, again.attempts, again.payload.as_str()),
+            (j.id, 2, "{\"c\":1}")
+        );
+    }
+
+    #[test]
+    fn retry_then_final_failure_then_success_path() {
+        let (_d, s) = temp_store();
+        let j = s
+            .enqueue_job("digest", "{}", Timestamp(0))
+            .expect("enqueue");
+        s.claim_next_job(Timestamp(0), LEASE).expect("claim");
+        s.fail_job(j.id, "429", Some(Timestamp(1000)), Timestamp(1))
+            .expect("fail");
+        let queued = s.job(j.id).expect("get").expect("present");
+        assert_eq!(
+            (queued.state, queued.last_error.as_deref()),
+            (JobState::Queued, Some("429"))
+        );
+        assert!(s
+            .claim_next_job(Timestamp(999), LEASE)
+            .expect("claim")
+            .is_none());
+        s.claim_next_job(Timestamp(1000), LEASE)
+            .expect("claim")
+            .expect("retried");
+        s.fail_job(j.id, "gave up", None, Timestamp(1001))
+            .expect("fail");
+        assert_eq!(
+            s.job(j.id).expect("get").expect("present").state,
+            JobState::Failed
+        );
+        assert!(s
+            .claim_next_job(Timestamp(i64::MAX), LEASE)
+            .expect("claim")
+            .is_none());
+
+        let k = s
+            .enqueue_job("digest", "{}", Timestamp(2000))
+            .expect("enqueue");
+        s.claim_next_job(Timestamp(2000), LEASE).expect("claim");
+        s.complete_job(k.id, "{\"ok\":true}", Timestamp(2001))
+            .expect("complete");
+        let done = s.job(k.id).expect("get").expect("present");
+        assert_eq!(
+            (done.state, done.result.as_deref()),
+            (JobState::Done, Some("{\"ok\":true}"))
+        );
+        assert_eq!(s.recent_jobs(1).expect("recent")[0].id, k.id);
+        assert_eq!(s.recent_jobs(10).expect("recent").len(), 2);
+        assert!(matches!(
+            s.complete_job(99, "", Timestamp(0)),
+            Err(StoreError::JobNotFound { id: 99 })
+        ));
+        assert_eq!(s.prune_finished_jobs(Timestamp(2001)).expect("prune"), 1);
+        assert!(s.job(j.id).expect("get").is_none());
+        assert_eq!(s.prune_finished_jobs(Timestamp(2002)).expect("prune"), 1);
+    }
+}

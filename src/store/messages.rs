@@ -1,0 +1,477 @@
+//! Messages: keyed `(channel, timestamp, id)` for one-scan window reads, plus an id index for
+//! edits and deletes; retention pruning.
+
+use std::ops::RangeBounds;
+
+use redb::{ReadableTable, Table};
+
+use super::schema::{CHANNELS, MESSAGES, MESSAGE_IDS};
+use super::{codec, summaries, OrStore, Store, StoreError};
+use crate::model::{ChannelId, ChatMessage, MessageId, TimeWindow, Timestamp};
+
+/// Record name used in decode errors.
+const WHAT: &str = "message";
+
+/// The messages table inside a write transaction.
+type MessageTable<'t> = Table<'t, (u64, i64, u64), &'static [u8]>;
+/// The id index inside a write transaction.
+type IdTable<'t> = Table<'t, (u64, u64), i64>;
+
+impl Store {
+    /// Store a batch of messages in ONE durable transaction (group commit). A message whose id
+    /// is already stored replaces it, moving it if its timestamp changed. Returns how many were written.
+    pub fn upsert_messages(&self, msgs: &[ChatMessage]) -> Result<usize, StoreError> {
+        if msgs.is_empty() {
+            return Ok(0);
+        }
+        self.write(|txn| {
+            let mut messages = txn.open_table(MESSAGES).or_store()?;
+            let mut ids = txn.open_table(MESSAGE_IDS).or_store()?;
+            for msg in msgs {
+                let bytes = codec::encode(WHAT, msg)?;
+                let (channel, id, ts) = (msg.channel_id.0, msg.id.0, msg.timestamp.0);
+                let previous = ids.insert((channel, id), ts).or_store()?.map(|v| v.value());
+                if let Some(old_ts) = previous.filter(|&old| old != ts) {
+                    messages.remove((channel, old_ts, id)).or_store()?;
+                }
+                messages
+                    .insert((channel, ts, id), bytes.as_slice())
+                    .or_store()?;
+            }
+            Ok(msgs.len())
+        })
+    }
+
+    /// Apply an edit. Returns false when the message is unknown or already has a newer version.
+    /// A successful edit invalidates the channel's cached summaries (they may quote the old text).
+    pub fn edit_message(
+        &self,
+        channel: ChannelId,
+        id: MessageId,
+        content: &str,
+        edited_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write(|txn| {
+            let mut messages = txn.open_table(MESSAGES).or_store()?;
+            let ids = txn.open_table(MESSAGE_IDS).or_store()?;
+            let Some(ts) = ids.get((channel.0, id.0)).or_store()?.map(|v| v.value()) else {
+                return Ok(false);
+            };
+            let key = (channel.0, ts, id.0);
+            let Some(mut msg) = read_message(&messages, key)? else {
+                return Err(index_mismatch(channel, id));
+            };
+            if msg.version() > edited_at {
+                return Ok(false);
+            }
+            content.clone_into(&mut msg.content);
+            msg.edited_at = Some(edited_at);
+            messages
+                .insert(key, codec::encode(WHAT, &msg)?.as_slice())
+                .or_store()?;
+            summaries::invalidate_channel(txn, channel)?;
+            Ok(true)
+        })
+    }
+
+    /// Delete messages by id; unknown ids are skipped. Invalidates the channel's cached
+    /// summaries when anything was deleted. Returns how many were deleted.
+    pub fn delete_messages(
+        &self,
+        channel: ChannelId,
+        ids: &[MessageId],
+    ) -> Result<usize, StoreError> {
+        self.write(|txn| {
+            let mut messages = txn.open_table(MESSAGES).or_store()?;
+            let mut index = txn.open_table(MESSAGE_IDS).or_store()?;
+            let mut deleted = 0;
+            for id in ids {
+                if remove_by_id(&mut messages, &mut index, channel, *id)? {
+                    deleted += 1;
+                }
+            }
+            if deleted > 0 {
+                summaries::invalidate_channel(txn, channel)?;
+            }
+            Ok(deleted)
+        })
+    }
+
+    /// The channel's messages in `[window.start, window.end)`, oldest first.
+    pub fn messages_in(
+        &self,
+        channel: ChannelId,
+        window: TimeWindow,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        if window.end <= window.start {
+            return Ok(Vec::new());
+        }
+        self.read(|txn| {
+            let messages = txn.open_table(MESSAGES).or_store()?;
+            let range = (channel.0, window.start.0, 0)..(channel.0, window.end.0, 0);
+            messages
+                .range(range)
+                .or_store()?
+                .map(|entry| {
+                    let (_, value) = entry.or_store()?;
+                    codec::decode(WHAT, value.value())
+                })
+                .collect()
+        })
+    }
+
+    /// One message by id, if stored.
+    pub fn message(
+        &self,
+        channel: ChannelId,
+        id: MessageId,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        self.read(|txn| {
+            let ids = txn.open_table(MESSAGE_IDS).or_store()?;
+            let Some(ts) = ids.get((channel.0, id.0)).or_store()?.map(|v| v.value()) else {
+                return Ok(None);
+            };
+            let messages = txn.open_table(MESSAGES).or_store()?;
+            read_message(&messages, (channel.0, ts, id.0))?
+                .map(Some)
+                .ok_or_else(|| index_mismatch(channel, id))
+        })
+    }
+
+    /// The send time of the channel's newest stored message.
+    pub fn latest_message_time(&self, channel: ChannelId) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|txn| {
+            let messages = txn.open_table(MESSAGES).or_store()?;
+            let range = (channel.0, i64::MIN, 0)..=(channel.0, i64::MAX, u64::MAX);
+            let last = messages
+                .range(range)
+                .or_store()?
+                .next_back()
+                .transpose()
+                .or_store()?;
+            Ok(last.map(|(key, _)| Timestamp(key.value().1)))
+        })
+    }
+
+    /// Number of stored messages in the channel (all time).
+    pub fn message_count(&self, channel: ChannelId) -> Result<u64, StoreError> {
+        self.read(|txn| {
+            let ids = txn.open_table(MESSAGE_IDS).or_store()?;
+            let range = (channel.0, 0)..=(channel.0, u64::MAX);
+            let mut count = 0;
+            for entry in ids.range(range).or_store()? {
+                entry.or_store()?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    /// Forget a channel entirely (deleted channel, or an admin's request): its messages, its
+    /// metadata and its cached summaries, in one transaction. Returns how many messages went.
+    pub fn forget_channel(&self, channel: ChannelId) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let mut messages = txn.open_table(MESSAGES).or_store()?;
+            let mut ids = txn.open_table(MESSAGE_IDS).or_store()?;
+            let all = (channel.0, i64::MIN, 0)..=(channel.0, i64::MAX, u64::MAX);
+            let doomed = keys_in(&messages, all)?;
+            let removed = remove_keys(&mut messages, &mut ids, &doomed)?;
+            txn.open_table(CHANNELS)
+                .or_store()?
+                .remove(channel.0)
+                .or_store()?;
+            summaries::invalidate_channel(txn, channel)?;
+            Ok(removed)
+        })
+    }
+
+    /// Retention: delete every message sent before `cutoff`, in one transaction. Returns the count.
+    pub fn prune_messages_before(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let mut messages = txn.open_table(MESSAGES).or_store()?;
+            let mut ids = txn.open_table(MESSAGE_IDS).or_store()?;
+            let mut pruned = 0;
+            let mut next_channel = first_channel_from(&messages, 0)?;
+            while let Some(channel) = next_channel {
+                let old = (channel, i64::MIN, 0)..(channel, cutoff.0, 0);
+                let doomed = keys_in(&messages, old)?;
+                pruned += remove_keys(&mut messages, &mut ids, &doomed)?;
+                next_channel = match channel.checked_add(1) {
+                    Some(after) => first_channel_from(&messages, after)?,
+                    None => None,
+                };
+            }
+            Ok(pruned)
+        })
+    }
+}
+
+/// Decode the message at `key`, if present.
+fn read_message(
+    messages: &impl ReadableTable<(u64, i64, u64), &'static [u8]>,
+    key: (u64, i64, u64),
+) -> Result<Option<ChatMessage>, StoreError> {
+    messages
+        .get(key)
+        .or_store()?
+        .map(|v| codec::decode(WHAT, v.value()))
+        .transpose()
+}
+
+/// Remove one message and its index entry; false when the id is unknown.
+fn remove_by_id(
+    messages: &mut MessageTable<'_>,
+    index: &mut IdTable<'_>,
+    channel: ChannelId,
+    id: MessageId,
+) -> Result<bool, StoreError> {
+    let Some(ts) = index
+        .remove((channel.0, id.0))
+        .or_store()?
+        .map(|v| v.value())
+    else {
+        return Ok(false);
+    };
+    messages.remove((channel.0, ts, id.0)).or_store()?;
+    Ok(true)
+}
+
+/// The first channel id ≥ `from` that has messages.
+fn first_channel_from(messages: &MessageTable<'_>, from: u64) -> Result<Option<u64>, StoreError> {
+    let first = messages
+        .range((from, i64::MIN, 0)..)
+        .or_store()?
+        .next()
+        .transpose()
+        .or_store()?;
+    Ok(first.map(|(key, _)| key.value().0))
+}
+
+/// Keys of the messages in `range`.
+fn keys_in(
+    messages: &MessageTable<'_>,
+    range: impl RangeBounds<(u64, i64, u64)>,
+) -> Result<Vec<(u64, i64, u64)>, StoreError> {
+    messages
+        .range(range)
+        .or_store()?
+        .map(|entry| Ok(entry.or_store()?.0.value()))
+        .collect()
+}
+
+/// Remove these messages and their index rows. Returns the count.
+fn remove_keys(
+    messages: &mut MessageTable<'_>,
+    ids: &mut IdTable<'_>,
+    keys: &[(u64, i64, u64)],
+) -> Result<u64, StoreError> {
+    for &(channel, ts, id) in keys {
+        messages.remove((channel, ts, id)).or_store()?;
+        ids.remove((channel, id)).or_store()?;
+    }
+    Ok(keys.len() as u64)
+}
+
+/// The id index points at a message that is not there.
+fn index_mismatch(channel: ChannelId, id: MessageId) -> StoreError {
+    StoreError::Corrupt {
+        detail: format!(
+            "the index lists message {id} in channel {channel} but the message is missing"
+        ),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{Author, MessageKind, UserId};
+    use crate::store::test_support::temp_store;
+
+    /// A plain message for tests.
+    pub fn msg(channel: u64, id: u64, ts: i64, content: &str) -> ChatMessage {
+        ChatMessage {
+            id: MessageId(id),
+            channel_id: ChannelId(channel),
+            guild_id: None,
+            author: Author {
+                id: UserId(9),
+                name: "ann".into(),
+                display_name: None,
+                is_bot: false,
+            },
+            timestamp: Timestamp(ts),
+            edited_at: None,
+            kind: MessageKind::Default,
+            content: content.into(),
+            reply_to: None,
+            attachments: Vec::new(),
+            reaction_count: 0,
+            pinned: false,
+        }
+    }
+
+    fn window(start: i64, end: i64) -> TimeWindow {
+        TimeWindow {
+            start: Timestamp(start),
+            end: Timestamp(end),
+        }
+    }
+
+    fn ids(v: &[ChatMessage]) -> Vec<u64> {
+        v.iter().map(|m| m.id.0).collect()
+    }
+
+    #[test]
+    fn window_scan_is_half_open_and_per_channel() {
+        let (_d, s) = temp_store();
+        let batch = vec![
+            msg(1, 10, 100, "a"),
+            msg(1, 11, 200, "b"),
+            msg(1, 12, 300, "c"),
+            msg(2, 13, 200, "other channel"),
+            msg(1, 14, 200, "same time"),
+        ];
+        assert_eq!(s.upsert_messages(&batch).expect("upsert"), 5);
+        let got = s.messages_in(ChannelId(1), window(100, 300)).expect("scan");
+        assert_eq!(ids(&got), vec![10, 11, 14]);
+        assert_eq!(got[0], batch[0]);
+        assert_eq!(
+            ids(&s.messages_in(ChannelId(1), window(101, 301)).expect("scan")),
+            vec![11, 14, 12]
+        );
+        assert!(s
+            .messages_in(ChannelId(1), window(300, 300))
+            .expect("scan")
+            .is_empty());
+        assert!(s
+            .messages_in(ChannelId(3), window(0, 1000))
+            .expect("scan")
+            .is_empty());
+        assert_eq!(
+            s.latest_message_time(ChannelId(1)).expect("latest"),
+            Some(Timestamp(300))
+        );
+        assert_eq!(s.latest_message_time(ChannelId(3)).expect("latest"), None);
+        assert_eq!(s.upsert_messages(&[]).expect("empty"), 0);
+    }
+
+    #[test]
+    fn reupsert_replaces_and_moves() {
+        let (_d, s) = temp_store();
+        s.upsert_messages(&[msg(1, 10, 100, "old")])
+            .expect("upsert");
+        s.upsert_messages(&[msg(1, 10, 500, "new")])
+            .expect("upsert");
+        let all = s.messages_in(ChannelId(1), window(0, 1000)).expect("scan");
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].timestamp, all[0].content.as_str()),
+            (Timestamp(500), "new")
+        );
+        assert_eq!(s.message_count(ChannelId(1)).expect("count"), 1);
+    }
+
+    #[test]
+    fn edit_and_delete_by_id() {
+        let (_d, s) = temp_store();
+        s.upsert_messages(&[msg(1, 10, 100, "hello"), msg(1, 11, 200, "bye")])
+            .expect("upsert");
+        assert!(s
+            .edit_message(ChannelId(1), MessageId(10), "hello!", Timestamp(150))
+            .expect("edit"));
+        let m = s
+            .message(ChannelId(1), MessageId(10))
+            .expect("get")
+            .expect("present");
+        assert_eq!(
+            (m.content.as_str(), m.edited_at),
+            ("hello!", Some(Timestamp(150)))
+        );
+        // A stale edit event is ignored; an unknown id reports false.
+        assert!(!s
+            .edit_message(ChannelId(1), MessageId(10), "older", Timestamp(120))
+            .expect("edit"));
+        assert!(!s
+            .edit_message(ChannelId(1), MessageId(99), "x", Timestamp(150))
+            .expect("edit"));
+        assert_eq!(
+            s.delete_messages(ChannelId(1), &[MessageId(10), MessageId(99)])
+                .expect("delete"),
+            1
+        );
+        assert_eq!(
+            ids(&s.messages_in(ChannelId(1), window(0, 1000)).expect("scan")),
+            vec![11]
+        );
+        assert!(s
+            .message(ChannelId(1), MessageId(10))
+            .expect("get")
+            .is_none());
+    }
+
+    #[test]
+    fn prune_removes_old_messages_in_every_channel() {
+        let (_d, s) = temp_store();
+        let batch: Vec<_> = (0..30_u64)
+            .map(|i| msg(i % 3 + 1, i + 1, (i as i64) * 10, "x"))
+            .chain([msg(u64::MAX, 1000, 5, "edge channel")])
+            .collect();
+        s.upsert_messages(&batch).expect("upsert");
+        // Timestamps 0..=140 (15 messages) plus the edge channel's one are before 150.
+        assert_eq!(s.prune_messages_before(Timestamp(150)).expect("prune"), 16);
+        for c in 1..=3 {
+            let left = s
+                .messages_in(ChannelId(c), window(i64::MIN, i64::MAX))
+                .expect("scan");
+            assert!(left.iter().all(|m| m.timestamp >= Timestamp(150)));
+            assert_eq!(
+                s.message_count(ChannelId(c)).expect("count"),
+                left.len() as u64
+            );
+        }
+        assert_eq!(s.prune_messages_before(Timestamp(150)).expect("prune"), 0);
+    }
+
+    #[test]
+    fn forget_channel_removes_everything_of_that_channel_only() {
+        let (_d, s) = temp_store();
+        let batch = [
+            msg(1, 1, i64::MIN, "very old"),
+            msg(1, 2, i64::MAX, "far future"),
+            msg(1, 3, 0, "now"),
+            msg(2, 4, 0, "other"),
+        ];
+        s.upsert_messages(&batch).expect("upsert");
+        assert_eq!(s.forget_channel(ChannelId(1)).expect("forget"), 3);
+        assert_eq!(s.message_count(ChannelId(1)).expect("count"), 0);
+        assert_eq!(s.message_count(ChannelId(2)).expect("count"), 1);
+        assert!(s.check_consistency().expect("check").is_ok());
+    }
+
+    #[test]
+    fn corrupt_value_is_an_error_not_a_panic() {
+        let (_d, s) = temp_store();
+        s.upsert_messages(&[msg(1, 10, 100, "fine")])
+            .expect("upsert");
+        s.write(|txn| {
+            let mut t = txn.open_table(MESSAGES).or_store()?;
+            t.insert((1, 100, 10), [1_u8, 0xff, 0xff, 0xff].as_slice())
+                .or_store()?;
+            Ok(())
+        })
+        .expect("corrupt it");
+        let err = s
+            .messages_in(ChannelId(1), window(0, 1000))
+            .expect_err("decode fails");
+        assert!(
+            matches!(
+                err,
+                StoreError::Decode {
+                    what: "message",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! Stored digest schedules, keyed by an id the store assigns.
+
+use redb::ReadableTable;
+
+use super::schema::{next_id, SCHEDULES};
+use super::{codec, OrStore, Store, StoreError};
+use crate::model::Schedule;
+
+/// Record name used in decode errors.
+const WHAT: &str = "schedule";
+/// Meta counter of schedule ids (never reused, even after a delete).
+const ID_COUNTER: &str = "next_schedule_id";
+
+impl Store {
+    /// Store a new schedule; its `id` field is ignored and the assigned id returned.
+    pub fn insert_schedule(&self, s: &Schedule) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let id = next_id(txn, ID_COUNTER)?;
+            let stored = Schedule { id, ..s.clone() };
+            let bytes = codec::encode(WHAT, &stored)?;
+            txn.open_table(SCHEDULES)
+                .or_store()?
+                .insert(id, bytes.as_slice())
+                .or_store()?;
+            Ok(id)
+        })
+    }
+
+    /// Replace the schedule with `s.id`. Returns false (and stores nothing) when it does not exist.
+    pub fn update_schedule(&self, s: &Schedule) -> Result<bool, StoreError> {
+        let bytes = codec::encode(WHAT, s)?;
+        self.write(|txn| {
+            let mut table = txn.open_table(SCHEDULES).or_store()?;
+            if table.get(s.id).or_store()?.is_none() {
+                return Ok(false);
+            }
+            table.insert(s.id, bytes.as_slice()).or_store()?;
+            Ok(true)
+        })
+    }
+
+    /// One schedule by id.
+    pub fn schedule(&self, id: u64) -> Result<Option<Schedule>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(SCHEDULES).or_store()?;
+            let value = table.get(id).or_store()?;
+            value.map(|v| codec::decode(WHAT, v.value())).transpose()
+        })
+    }
+
+    /// Every schedule, by id.
+    pub fn schedules(&self) -> Result<Vec<Schedule>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(SCHEDULES).or_store()?;
+            table
+                .iter()
+                .or_store()?
+                .map(|e| codec::decode(WHAT, e.or_store()?.1.value()))
+                .collect()
+        })
+    }
+
+    /// Delete a schedule. Returns false when it did not exist.
+    pub fn delete_schedule(&self, id: u64) -> Result<bool, StoreError> {
+        self.write(|txn| {
+            let removed = txn
+                .open_table(SCHEDULES)
+                .or_store()?
+                .remove(id)
+                .or_store()?
+                .is_some();
+            Ok(removed)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{ChannelId, ChannelKind, GuildId, Schedule, Timestamp};
+    use crate::store::test_support::temp_store;
+
+    fn schedule() -> Schedule {
+        Schedule {
+            id: 0,
+            guild_id: GuildId(1),
+            source_channels: vec![ChannelId(2), ChannelId(3)],
+            target_channel: ChannelId(4),
+            cron: "0 9 * * *".into(),
+            timezone: "Europe/Paris".into(),
+            window_hours: Some(24),
+            kind: Some(ChannelKind::Dev),
+            language: None,
+            enabled: true,
+            created_by: "cli".into(),
+            last_run: None,
+            next_run: Some(Timestamp(5)),
+        }
+    }
+
+    #[test]
+    fn crud_and_ids_not_reused() {
+        let (_d, s) = temp_store();
+        let a = s.insert_schedule(&schedule()).expect("insert");
+        let b = s.insert_schedule(&schedule()).expect("insert");
+        assert_eq!((a, b), (1, 2));
+        let mut got = s.schedule(a).expect("get").expect("present");
+        assert_eq!(
+            got,
+            Schedule {
+                id: a,
+                ..schedule()
+            }
+        );
+        got.enabled = false;
+        assert!(s.update_schedule(&got).expect("update"));
+        assert!(!s
+            .update_schedule(&Schedule {
+                id: 99,
+                ..schedule()
+            })
+            .expect("update"));
+        assert_eq!(
+            s.schedules()
+                .expect("list")
+                .iter()
+                .map(|x| (x.id, x.enabled))
+                .collect::<Vec<_>>(),
+            vec![(1, false), (2, true)]
+        );
+        assert!(s.delete_schedule(b).expect("delete"));
+        assert!(!s.delete_schedule(b).expect("delete again"));
+        assert_eq!(s.insert_schedule(&schedule()).expect("insert"), 3);
+        assert!(s.schedule(99).expect("get").is_none());
+    }
+}

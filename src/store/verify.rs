@@ -1,0 +1,245 @@
+//! Consistency check: every index agrees with the table it indexes (after a crash, for `doctor`).
+
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
+
+use super::schema::{
+    IDEMPOTENCY, IDEMPOTENCY_EXPIRY, JOBS, JOB_QUEUE, MESSAGES, MESSAGE_IDS, SUMMARIES,
+    SUMMARY_CHANNELS, SUMMARY_EXPIRY, SUMMARY_ORDER,
+};
+use super::{codec, jobs, OrStore, Store, StoreError};
+use crate::model::{ChatMessage, Job};
+
+/// At most this many problems are listed; the count is still exact.
+const MAX_LISTED: usize = 50;
+
+/// What [`Store::check_consistency`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsistencyReport {
+    /// Stored messages.
+    pub messages: u64,
+    /// Stored jobs.
+    pub jobs: u64,
+    /// Cached summaries.
+    pub cached_summaries: u64,
+    /// Idempotency keys.
+    pub idempotency_keys: u64,
+    /// Number of problems found.
+    pub problem_count: u64,
+    /// Descriptions of the first problems found.
+    pub problems: Vec<String>,
+}
+
+impl ConsistencyReport {
+    /// True when no problem was found.
+    pub fn is_ok(&self) -> bool {
+        self.problem_count == 0
+    }
+
+    /// Record one problem.
+    fn problem(&mut self, text: String) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_LISTED {
+            self.problems.push(text);
+        }
+    }
+
+    /// Record a problem when an index's row count differs from its table's.
+    fn same_len(&mut self, index: &str, index_rows: u64, table: &str, table_rows: u64) {
+        if index_rows != table_rows {
+            self.problem(format!(
+                "{index} has {index_rows} rows but {table} has {table_rows}"
+            ));
+        }
+    }
+}
+
+impl Store {
+    /// Check, in one snapshot, that every value decodes and every index agrees with its table.
+    /// Reading fails only on I/O; damaged records are reported as problems.
+    pub fn check_consistency(&self) -> Result<ConsistencyReport, StoreError> {
+        self.read(|txn| {
+            let mut report = ConsistencyReport::default();
+            check_messages(txn, &mut report)?;
+            check_jobs(txn, &mut report)?;
+            check_summaries(txn, &mut report)?;
+            check_idempotency(txn, &mut report)?;
+            Ok(report)
+        })
+    }
+}
+
+/// Messages against their id index.
+fn check_messages(txn: &ReadTransaction, report: &mut ConsistencyReport) -> Result<(), StoreError> {
+    let messages = txn.open_table(MESSAGES).or_store()?;
+    let ids = txn.open_table(MESSAGE_IDS).or_store()?;
+    for entry in messages.iter().or_store()? {
+        let (key, value) = entry.or_store()?;
+        let (channel, ts, id) = key.value();
+        report.messages += 1;
+        match codec::decode::<ChatMessage>("message", value.value()) {
+            Ok(m) if (m.channel_id.0, m.timestamp.0, m.id.0) == (channel, ts, id) => {}
+            Ok(_) => report.problem(format!(
+                "message {id} in channel {channel} is stored under the wrong key"
+            )),
+            Err(e) => report.problem(format!("message {id} in channel {channel}: {e}")),
+        }
+        let indexed = ids.get((channel, id)).or_store()?.map(|v| v.value());
+        if indexed != Some(ts) {
+            report.problem(format!(
+                "message {id} in channel {channel} at {ts} is indexed at {indexed:?}"
+            ));
+        }
+    }
+    report.same_len(
+        "message_ids",
+        ids.len().or_store()?,
+        "messages",
+        report.messages,
+    );
+    Ok(())
+}
+
+/// Jobs against the queue index.
+fn check_jobs(txn: &ReadTransaction, report: &mut ConsistencyReport) -> Result<(), StoreError> {
+    let table = txn.open_table(JOBS).or_store()?;
+    let queue = txn.open_table(JOB_QUEUE).or_store()?;
+    for entry in table.iter().or_store()? {
+        let (key, value) = entry.or_store()?;
+        let id = key.value();
+        report.jobs += 1;
+        match codec::decode::<Job>("job", value.value()) {
+            Ok(job) if job.id != id => {
+                report.problem(format!("job {id} holds the record of job {}", job.id));
+            }
+            Ok(job) => {
+                if queue.get(jobs::queue_key(&job)).or_store()?.is_none() {
+                    report.problem(format!(
+                        "job {id} ({:?}) is missing from the queue index",
+                        job.state
+                    ));
+                }
+            }
+            Err(e) => report.problem(format!("job {id}: {e}")),
+        }
+    }
+    report.same_len("job_queue", queue.len().or_store()?, "jobs", report.jobs);
+    Ok(())
+}
+
+/// Cached summaries against their three indexes.
+fn check_summaries(
+    txn: &ReadTransaction,
+    report: &mut ConsistencyReport,
+) -> Result<(), StoreError> {
+    let table = txn.open_table(SUMMARIES).or_store()?;
+    let order = txn.open_table(SUMMARY_ORDER).or_store()?;
+    let channels = txn.open_table(SUMMARY_CHANNELS).or_store()?;
+    let expiry = txn.open_table(SUMMARY_EXPIRY).or_store()?;
+    for entry in table.iter().or_store()? {
+        let (key, value) = entry.or_store()?;
+        let (seq, channel, expires_at, _) = value.value();
+        report.cached_summaries += 1;
+        let ordered = order
+            .get(seq)
+            .or_store()?
+            .is_some_and(|k| k.value() == key.value());
+        if !ordered
+            || channels.get((channel, seq)).or_store()?.is_none()
+            || expiry.get((expires_at, seq)).or_store()?.is_none()
+        {
+            report.problem(format!(
+                "cached summary {:?} is missing from an index",
+                key.value()
+            ));
+        }
+    }
+    let rows = report.cached_summaries;
+    report.same_len("summary_order", order.len().or_store()?, "summaries", rows);
+    report.same_len(
+        "summary_channels",
+        channels.len().or_store()?,
+        "summaries",
+        rows,
+    );
+    report.same_len(
+        "summary_expiry",
+        expiry.len().or_store()?,
+        "summaries",
+        rows,
+    );
+    Ok(())
+}
+
+/// Idempotency keys against their expiry index.
+fn check_idempotency(
+    txn: &ReadTransaction,
+    report: &mut ConsistencyReport,
+) -> Result<(), StoreError> {
+    let keys = txn.open_table(IDEMPOTENCY).or_store()?;
+    let expiry = txn.open_table(IDEMPOTENCY_EXPIRY).or_store()?;
+    for entry in keys.iter().or_store()? {
+        let (key, value) = entry.or_store()?;
+        report.idempotency_keys += 1;
+        let (expires_at, _) = value.value();
+        if expiry.get((expires_at, key.value())).or_store()?.is_none() {
+            report.problem(format!(
+                "idempotency key {:?} is missing from the expiry index",
+                key.value()
+            ));
+        }
+    }
+    let rows = report.idempotency_keys;
+    report.same_len(
+        "idempotency_expiry",
+        expiry.len().or_store()?,
+        "idempotency",
+        rows,
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::Timestamp;
+    use crate::store::messages::tests::msg;
+    use crate::store::test_support::temp_store;
+
+    #[test]
+    fn healthy_store_is_consistent_and_damage_is_reported() {
+        let (_d, s) = temp_store();
+        s.upsert_messages(&[msg(1, 1, 10, "a"), msg(1, 2, 20, "b")])
+            .expect("upsert");
+        let job = s
+            .enqueue_job("digest", "{}", Timestamp(0))
+            .expect("enqueue");
+        s.claim_next_job(Timestamp(0), Duration::from_secs(1))
+            .expect("claim");
+        s.claim_idempotency_key("k", "v", Timestamp(9), Timestamp(0))
+            .expect("claim");
+        let report = s.check_consistency().expect("check");
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(
+            (report.messages, report.jobs, report.idempotency_keys),
+            (2, 1, 1)
+        );
+
+        s.write(|txn| {
+            txn.open_table(MESSAGE_IDS)
+                .or_store()?
+                .remove((1, 2))
+                .or_store()?;
+            txn.open_table(JOB_QUEUE)
+                .or_store()?
+                .insert((0, 5, job.id), ())
+                .or_store()?;
+            Ok(())
+        })
+        .expect("damage");
+        let report = s.check_consistency().expect("check");
+        assert!(!report.is_ok());
+        assert_eq!(report.problem_count, 3, "{report:?}");
+    }
+}
