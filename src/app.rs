@@ -46,7 +46,7 @@ pub fn build_engine(
                 Arc::new(client),
                 templates,
                 LlmOptions {
-                    context_tokens: llm.context_tokens,
+                    context_tokens: llm.context_tokens as usize,
                     max_tokens: llm.max_tokens,
                     temperature: llm.temperature,
                     concurrency: llm.concurrency,
