@@ -3,17 +3,29 @@
 //! The binary (`src/main.rs`) only parses the command line and calls into this library, so
 //! every capability is reachable from tests.
 
+/// Wiring: the engine from the configuration, and the `run` loop.
 pub mod app;
+/// Command-line definitions.
 pub mod cli;
+/// One function per subcommand.
 pub mod commands;
+/// Settings: file, `.env`, environment and secret files; validation; redaction.
 pub mod config;
+/// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
+/// The `ChatModel` trait and the OpenAI-compatible client with retries.
 pub mod llm;
+/// tracing setup: text or JSON lines on stderr.
 pub mod logging;
+/// Domain types shared by every module.
 pub mod model;
+/// A string type that never prints its value.
 pub mod secret;
+/// The redb database: the only module that touches redb.
 pub mod store;
+/// Summaries: engine, builtin summarizer, prompts, token budget, map-reduce, rendering.
 pub mod summarize;
+/// Webhook request signatures.
 pub mod webhook;
 
 /// `--version` text: version, git commit and target triple.
