@@ -1,0 +1,1 @@
+//! Discord embeds: splitting a summary into embeds and messages within Discord limits.

@@ -1,0 +1,3 @@
+//! Rendering of summaries: Markdown, plain text, JSON and Discord embeds.
+
+mod embeds;
