@@ -79,7 +79,25 @@ const AGREEMENTS: &[&str] = &[
     "ship it",
     "yes",
     "yep",
-    "same",
+];
+
+/// Phrases that make a message a proposal someone can agree to.
+const PROPOSALS: &[&str] = &[
+    "should we",
+    "shall we",
+    "let's",
+    "lets ",
+    "how about",
+    "what about",
+    "i propose",
+    "proposal",
+    "i suggest",
+    "we could",
+    "we should",
+    "why don't we",
+    "can we",
+    "could we",
+    "i'd go with",
 ];
 
 const SELF_ACTIONS: &[&str] = &[
@@ -95,6 +113,11 @@ const REQUESTS: &[&str] = &["can you ", "could you ", "would you ", "please "];
 
 const TASK_MARKERS: &[&str] = &["todo", "to-do", "action item", "assigned to", "will handle"];
 
+/// Messages cited per link (the first shares).
+const LINK_CITATIONS: usize = 5;
+/// People named per link before "+N".
+const LINK_SHARERS: usize = 3;
+
 const CHANGE_MARKERS: &[&str] = &[
     "pull request",
     "pr #",
@@ -104,7 +127,9 @@ const CHANGE_MARKERS: &[&str] = &[
     "commit",
     "branch",
     "released",
-    "release",
+    "release v",
+    "new release",
+    "releasing",
     "tagged",
     "deployed",
     "/pull/",
@@ -237,8 +262,8 @@ fn agreed_parent<'m, 'a>(
         return None;
     }
     let parent = by_id.get(&m.raw.reply_to?)?;
-    (parent.human && parent.raw.author.id != m.raw.author.id && parent.words.len() >= 2)
-        .then_some(*parent)
+    let proposal = find_any(&parent.lower, PROPOSALS).is_some();
+    (proposal && parent.human && parent.raw.author.id != m.raw.author.id).then_some(*parent)
 }
 
 /// Who will do what: "I'll ...", "@name can you ...", "TODO ...", "assigned to ...".
@@ -478,7 +503,7 @@ pub(crate) fn links(msgs: &[Msg<'_>]) -> Vec<Candidate> {
             });
             let entry = &mut shared[slot];
             entry.score += 1.0 + m.score;
-            if !entry.citations.contains(&m.raw.id) {
+            if !entry.citations.contains(&m.raw.id) && entry.citations.len() < LINK_CITATIONS {
                 entry.citations.push(m.raw.id);
             }
             if !entry.sharers.iter().any(|s| s == m.author) {
@@ -490,7 +515,14 @@ pub(crate) fn links(msgs: &[Msg<'_>]) -> Vec<Candidate> {
         .into_iter()
         .map(|s| {
             let label = s.label.replace(['[', ']'], "");
-            let text = format!("{label} — {} (shared by {})", s.url, s.sharers.join(", "));
+            let more = s.sharers.len().saturating_sub(LINK_SHARERS);
+            let more = if more > 0 {
+                format!(" +{more}")
+            } else {
+                String::new()
+            };
+            let sharers = s.sharers[..s.sharers.len().min(LINK_SHARERS)].join(", ");
+            let text = format!("{label} — {} (shared by {sharers}{more})", s.url);
             Candidate::new(s.score, s.order, text, s.citations)
         })
         .collect()
