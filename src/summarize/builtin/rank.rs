@@ -1,9 +1,10 @@
 //! Ranking for the builtin summarizer: TF-IDF centrality (cosine similarity of each text unit to
-//! the window's centroid, linear in the number of words) combined with engagement and recency.
+//! the centroid of all the others, linear in the number of words) combined with engagement and
+//! recency.
 
 use std::collections::HashMap;
 
-/// Cosine similarity of each document's TF-IDF vector to the centroid of all of them, in `[0, 1]`.
+/// Cosine similarity of each document's TF-IDF vector to the centroid of the others, in `[0, 1]`.
 /// Documents are lists of content words; an empty document scores 0. Runs in time linear in the
 /// total number of words.
 pub(crate) fn centrality(docs: &[Vec<String>]) -> Vec<f32> {
@@ -30,14 +31,25 @@ pub(crate) fn centrality(docs: &[Vec<String>]) -> Vec<f32> {
             centroid[id] += weight;
         }
     }
-    let norm = centroid.iter().map(|w| w * w).sum::<f32>().sqrt();
-    if norm == 0.0 {
-        return vec![0.0; docs.len()];
-    }
+    let norm_sq = centroid.iter().map(|w| w * w).sum::<f32>();
     vectors
         .iter()
-        .map(|v| v.iter().map(|&(id, w)| w * centroid[id]).sum::<f32>() / norm)
+        .map(|v| leave_one_out_cosine(v, &centroid, norm_sq))
         .collect()
+}
+
+/// Cosine similarity of a unit vector `v` to the sum of all the others (`centroid - v`), so a
+/// document is not rewarded for agreeing with itself.
+fn leave_one_out_cosine(v: &[(usize, f32)], centroid: &[f32], norm_sq: f32) -> f32 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let dot: f32 = v.iter().map(|&(id, w)| w * centroid[id]).sum();
+    let rest_norm_sq = norm_sq - 2.0 * dot + 1.0;
+    if rest_norm_sq <= 1e-6 {
+        return 0.0;
+    }
+    ((dot - 1.0) / rest_norm_sq.sqrt()).clamp(0.0, 1.0)
 }
 
 /// Smoothed IDF per term id, from documents given as sorted term ids.
@@ -90,14 +102,14 @@ pub(crate) struct Signals {
 }
 
 /// Final score of a message: centrality weighted by engagement, a mild recency boost and a
-/// penalty for messages of fewer than six content words.
+/// penalty for messages of fewer than eight content words.
 pub(crate) fn combine(centrality: f32, signals: &Signals) -> f32 {
     let engagement = 1.0
         + 0.35 * (signals.replies as f32).ln_1p()
         + 0.25 * (signals.reactions as f32).ln_1p()
         + if signals.pinned { 0.5 } else { 0.0 };
     let recency = 0.9 + 0.2 * signals.position;
-    let length = (signals.words as f32 / 6.0).min(1.0);
+    let length = (signals.words as f32 / 8.0).min(1.0);
     (centrality + 0.05) * engagement * recency * length
 }
 
