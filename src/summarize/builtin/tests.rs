@@ -275,3 +275,81 @@ fn extract_sentences_returns_top_sentences_in_order() {
     assert!(top.iter().all(|s| s.to_lowercase().contains("budget")));
     assert_eq!(extract_sentences(&chat.messages, 10).len(), 5);
 }
+
+#[test]
+fn random_markup_never_panics_and_citations_are_real() {
+    const PIECES: &[&str] = &[
+        "<@12>",
+        "<@!3>",
+        "<#4>",
+        "<:x:5>",
+        "<a:y:6>",
+        "<t:99:R>",
+        "<",
+        ">",
+        "@",
+        "`",
+        "```",
+        "[",
+        "]",
+        "(",
+        ")",
+        "](",
+        ":",
+        "?",
+        ".",
+        "!",
+        "İ",
+        "ß",
+        "😀",
+        "\n",
+        " ",
+        "http://",
+        "https://a.io/",
+        "I'll ",
+        "can you ",
+        "agreed",
+        "todo",
+        "merged ",
+        "assigned to ",
+        "v1.2.3",
+        "src/a.rs",
+        "word",
+        "Should we ",
+        "let's ",
+        "é́",
+        "—",
+    ];
+    let mut seed = 0x1234_5678_9ABC_DEF1_u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut chat = Chat::new();
+    for i in 0..400 {
+        let content: String = (0..next(30)).map(|_| PIECES[next(PIECES.len())]).collect();
+        let user = next(6) as u64;
+        let id = chat.say(user, &format!("U{user}"), &content);
+        if i > 0 && next(3) == 0 {
+            let to = MessageId(1000 + next(i) as u64);
+            if let Some(m) = chat.messages.last_mut() {
+                m.reply_to = Some(to);
+            }
+        }
+        assert_eq!(id, MessageId(1000 + i as u64));
+    }
+    let ids: Vec<MessageId> = chat.messages.iter().map(|m| m.id).collect();
+    let draft = run(&chat.messages, ChannelKind::Dev);
+    for section in &draft.sections {
+        assert!(!section.points.is_empty() && section.points.len() <= 10);
+        for point in &section.points {
+            assert!(!point.text.trim().is_empty());
+            assert!(!point.citations.is_empty());
+            assert!(point.citations.iter().all(|c| ids.contains(c)));
+        }
+    }
+    assert!(draft.sections.len() >= 3, "{draft:?}");
+    assert!(extract_sentences(&chat.messages, 5).len() <= 5);
+}
