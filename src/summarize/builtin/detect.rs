@@ -2,7 +2,7 @@
 //! points for one section (key points, decisions, action items, open questions, technical
 //! details, code changes, links).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::text::{self, POINT_CHARS};
 use super::Msg;
@@ -207,10 +207,15 @@ fn sentences_of<'a>(m: &'a Msg<'_>) -> impl Iterator<Item = (&'a str, String)> {
 }
 
 /// The most central messages of the window, as attributed, trimmed points.
-pub(crate) fn key_points(msgs: &[Msg<'_>], pool: usize) -> Vec<Candidate> {
+/// Messages in `skip` are left out; at most `pool` candidates are made.
+pub(crate) fn key_points(
+    msgs: &[Msg<'_>],
+    pool: usize,
+    skip: &HashSet<MessageId>,
+) -> Vec<Candidate> {
     let mut ranked: Vec<&Msg<'_>> = msgs
         .iter()
-        .filter(|m| m.human && m.words.len() >= 3)
+        .filter(|m| m.human && m.words.len() >= 3 && !skip.contains(&m.raw.id))
         .collect();
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     ranked
@@ -575,11 +580,7 @@ fn url_key(url: &str) -> String {
 
 /// The message text without its URLs, or the URL's host when nothing else is said.
 fn surrounding_label(prose: &str, url: &str) -> String {
-    let without: String = prose
-        .split_whitespace()
-        .filter(|w| !w.contains("://"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let without = text::without_urls(prose);
     let without = without.trim_matches(|c: char| matches!(c, ':' | '-' | '—' | ' '));
     if without.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
         text::shorten(without, 100)

@@ -6,7 +6,7 @@ mod detect;
 mod rank;
 mod text;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::llm::{BoxFuture, LlmError};
 use crate::model::{ChannelKind, ChatMessage, MessageId, Point, Section, SectionKind, TokenUsage};
@@ -39,35 +39,68 @@ impl BuiltinSummarizer {
     /// Summarize a window synchronously (the work is CPU-only and fast).
     pub fn summarize_now(&self, input: SummaryInput<'_>) -> Draft {
         let msgs = prepare(input.messages);
-        let mut sections = Vec::new();
-        for kind in SectionKind::ALL {
-            let candidates = match kind {
-                SectionKind::KeyPoints => detect::key_points(&msgs, 8 * key_point_cap(&msgs)),
-                SectionKind::Decisions => detect::decisions(&msgs),
-                SectionKind::ActionItems => detect::action_items(&msgs),
-                SectionKind::OpenQuestions => detect::open_questions(&msgs),
-                SectionKind::Technical => detect::technical(&msgs),
-                SectionKind::CodeChanges if input.kind == ChannelKind::Dev => {
-                    detect::code_changes(&msgs)
-                }
-                SectionKind::CodeChanges => Vec::new(),
-                SectionKind::Links => detect::links(&msgs),
-            };
-            let cap = match kind {
-                SectionKind::KeyPoints => key_point_cap(&msgs),
-                SectionKind::Links => 10,
-                SectionKind::ActionItems | SectionKind::CodeChanges => 7,
-                _ => 5,
-            };
-            let points = select(candidates, cap);
-            if !points.is_empty() {
-                sections.push(Section { kind, points });
-            }
+        let mut sections: Vec<Section> = SectionKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                let candidates = match kind {
+                    SectionKind::KeyPoints => return None,
+                    SectionKind::Decisions => detect::decisions(&msgs),
+                    SectionKind::ActionItems => detect::action_items(&msgs),
+                    SectionKind::OpenQuestions => detect::open_questions(&msgs),
+                    SectionKind::Technical => detect::technical(&msgs),
+                    SectionKind::CodeChanges if input.kind != ChannelKind::Dev => return None,
+                    SectionKind::CodeChanges => detect::code_changes(&msgs),
+                    SectionKind::Links => detect::links(&msgs),
+                };
+                let points = select(candidates, section_cap(kind));
+                (!points.is_empty()).then_some(Section { kind, points })
+            })
+            .collect();
+        let key_points = key_points(&msgs, &sections);
+        if !key_points.is_empty() {
+            sections.insert(
+                0,
+                Section {
+                    kind: SectionKind::KeyPoints,
+                    points: key_points,
+                },
+            );
         }
         Draft {
             sections,
             usage: TokenUsage::default(),
         }
+    }
+}
+
+/// Most points of a section other than key points.
+fn section_cap(kind: SectionKind) -> usize {
+    match kind {
+        SectionKind::Links => 10,
+        SectionKind::ActionItems | SectionKind::CodeChanges => 7,
+        _ => 5,
+    }
+}
+
+/// Key points from the most central messages not already shown as a decision, action item or
+/// open question (unless nothing else is left).
+fn key_points(msgs: &[Msg<'_>], sections: &[Section]) -> Vec<Point> {
+    let cap = key_point_cap(msgs);
+    let shown: HashSet<MessageId> = sections
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.kind,
+                SectionKind::Decisions | SectionKind::ActionItems | SectionKind::OpenQuestions
+            )
+        })
+        .flat_map(|s| s.points.iter().flat_map(|p| p.citations.iter().copied()))
+        .collect();
+    let fresh = select(detect::key_points(msgs, 8 * cap, &shown), cap);
+    if fresh.is_empty() {
+        select(detect::key_points(msgs, 8 * cap, &HashSet::new()), cap)
+    } else {
+        fresh
     }
 }
 
@@ -164,7 +197,7 @@ fn prepare(messages: &[ChatMessage]) -> Vec<Msg<'_>> {
             let prose = prose_of(&full);
             let human = is_human(raw);
             let words = if human {
-                text::content_words(&prose).collect()
+                text::content_words(&text::without_urls(&prose)).collect()
             } else {
                 Vec::new()
             };

@@ -124,6 +124,14 @@ pub(crate) fn without_code_blocks(s: &str) -> String {
     out
 }
 
+/// The text without its URLs (words containing `://`), so links do not count as topic words.
+pub(crate) fn without_urls(s: &str) -> String {
+    s.split_whitespace()
+        .filter(|w| !w.contains("://"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Collapse every run of whitespace (newlines included) into one space, trimmed.
 pub(crate) fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
