@@ -106,7 +106,6 @@ const SELF_ACTIONS: &[&str] = &[
     "i'm going to ",
     "i am going to ",
     "i can take ",
-    "let me ",
 ];
 
 const REQUESTS: &[&str] = &["can you ", "could you ", "would you ", "please "];

@@ -25,6 +25,7 @@ pub const PROVIDER: &str = "builtin";
 pub const VERSION: &str = "1";
 
 /// The offline extractive summarizer. Deterministic: the same messages give the same draft.
+/// Being extractive, it quotes the chat in its own language; `SummaryInput::language` is ignored.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BuiltinSummarizer {
     _private: (),

@@ -353,3 +353,48 @@ fn random_markup_never_panics_and_citations_are_real() {
     assert!(draft.sections.len() >= 3, "{draft:?}");
     assert!(extract_sentences(&chat.messages, 5).len() <= 5);
 }
+
+#[test]
+fn action_items_are_attributed_to_the_right_person() {
+    let mut chat = Chat::new();
+    let report = chat.say(
+        1,
+        "Alex",
+        "The nightly backup job failed again on the storage box.",
+    );
+    let ask = chat.reply(
+        report,
+        2,
+        "Sam",
+        "Could you rerun the backup job with verbose logging?",
+    );
+    chat.say(
+        3,
+        "Kim",
+        "Let me know if the storage box needs more disk space.",
+    );
+    let todo = chat.say(
+        3,
+        "Kim",
+        "TODO: rotate the backup credentials, assigned to @Sam",
+    );
+    chat.say(1, "Alex", "Should I'll really do that?");
+    let draft = run(&chat.messages, ChannelKind::General);
+    let actions = section(&draft, SectionKind::ActionItems);
+    let texts: Vec<(&str, &[MessageId])> = actions
+        .iter()
+        .map(|p| (p.text.as_str(), p.citations.as_slice()))
+        .collect();
+    assert_eq!(actions.len(), 2, "{texts:?}");
+    assert!(
+        actions[0]
+            .text
+            .starts_with("**Alex** to rerun the backup job")
+            && actions[0].citations == vec![ask],
+        "{texts:?}"
+    );
+    assert!(
+        actions[1].text.starts_with("**Sam**: TODO: rotate") && actions[1].citations == vec![todo],
+        "{texts:?}"
+    );
+}
