@@ -329,3 +329,41 @@ fn a_single_huge_point_is_split_on_words() {
         .flat_map(|m| &m.embeds)
         .any(|e| e.description.contains("wö ") || e.description.contains(" rd")));
 }
+
+#[test]
+fn continuation_embeds_are_labelled_and_footed() {
+    let points = (0..400)
+        .map(|i| Point {
+            text: format!("point number {i} with a few words of text to fill the embed"),
+            citations: vec![MessageId(i)],
+        })
+        .collect();
+    let mut s = summary(vec![Section {
+        kind: SectionKind::KeyPoints,
+        points,
+    }]);
+    s.fallback_reason = Some("timeout".to_string());
+    let out = embeds(&s, "builtin");
+    check_limits(&out);
+    check_nothing_lost(&s, &out);
+    assert!(out.len() >= 2);
+    let all: Vec<&Embed> = out.iter().flat_map(|m| &m.embeds).collect();
+    assert!(all[0]
+        .description
+        .contains("⚠️ The LLM could not be used (timeout)"));
+    assert!(all.iter().all(|e| e.color == 0x00FA_A61A));
+    assert_eq!(all.iter().filter(|e| e.url.is_some()).count(), 1);
+    assert_eq!(out[1].embeds[0].title, "Summary of #general (continued)");
+    for message in &out {
+        let (last, rest) = message.embeds.split_last().expect("non-empty");
+        assert_eq!(last.footer.as_deref(), Some("builtin"));
+        assert!(rest.iter().all(|e| e.footer.is_none()));
+        assert!(rest.iter().skip(1).all(|e| e.title.is_empty()));
+    }
+    let point_lines = all
+        .iter()
+        .flat_map(|e| e.description.lines())
+        .filter(|l| l.starts_with("• "))
+        .count();
+    assert_eq!(point_lines, 400, "a point was split although it fits");
+}
