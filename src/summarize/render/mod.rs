@@ -1,0 +1,303 @@
+//! Rendering of a finished [`Summary`]: Markdown, plain text, JSON and Discord embeds. Citations
+//! are numbered in order of first appearance, the same numbers in every format.
+
+mod embeds;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::model::{
+    jump_link, ChannelInfo, MessageId, SectionKind, Summary, TimeWindow, Timestamp, TokenUsage,
+};
+
+pub use embeds::{
+    embeds, Embed, EmbedMessage, DESCRIPTION_MAX, EMBEDS_PER_MESSAGE, FOOTER_MAX, MESSAGE_MAX,
+    TITLE_MAX,
+};
+
+/// Participants named in the header before "(+N)".
+const SHOWN_PARTICIPANTS: usize = 3;
+
+/// Markdown: a header line, a fallback note when the LLM failed, then `## Section` lists of
+/// points each followed by numbered jump links. Empty sections are omitted.
+pub fn markdown(summary: &Summary) -> String {
+    let numbers = CitationNumbers::new(summary);
+    let mut lines = vec![format!(
+        "**#{}** · {}",
+        escape(&summary.channel.name),
+        header_tail(summary)
+    )];
+    if let Some(reason) = &summary.fallback_reason {
+        lines.push(String::new());
+        lines.push(format!("> ⚠️ {}", fallback_note(reason)));
+    }
+    for section in summary.sections.iter().filter(|s| !s.points.is_empty()) {
+        lines.push(String::new());
+        lines.push(format!("## {}", section.kind.title()));
+        for point in &section.points {
+            let cites: String = point.citations.iter().fold(String::new(), |mut s, &id| {
+                let _ = write!(s, " [{}]({})", numbers.number(id), numbers.link(id));
+                s
+            });
+            lines.push(format!("- {}{cites}", one_line(&point.text)));
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Plain text for terminals and logs: no Markdown, citations as `[n]` with a source list at the end.
+pub fn plain_text(summary: &Summary) -> String {
+    let numbers = CitationNumbers::new(summary);
+    let mut lines = vec![format!(
+        "#{} · {}",
+        summary.channel.name,
+        header_tail_plain(summary)
+    )];
+    if let Some(reason) = &summary.fallback_reason {
+        lines.push(format!("Note: {}", fallback_note(reason)));
+    }
+    for section in summary.sections.iter().filter(|s| !s.points.is_empty()) {
+        lines.push(String::new());
+        lines.push(section.kind.title().to_string());
+        for point in &section.points {
+            let cites: String = point.citations.iter().fold(String::new(), |mut s, &id| {
+                let _ = write!(s, " [{}]", numbers.number(id));
+                s
+            });
+            lines.push(format!(
+                "  - {}{cites}",
+                strip_markdown(&one_line(&point.text))
+            ));
+        }
+    }
+    if !numbers.order.is_empty() {
+        lines.push(String::new());
+        lines.push("Sources:".to_string());
+        for (i, id) in numbers.order.iter().enumerate() {
+            lines.push(format!("  [{}] {}", i + 1, numbers.link(*id)));
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Pretty JSON: every [`Summary`] field, with each citation expanded to its number and jump link.
+pub fn json(summary: &Summary) -> String {
+    let numbers = CitationNumbers::new(summary);
+    let sections = summary
+        .sections
+        .iter()
+        .map(|s| JsonSection {
+            kind: s.kind,
+            title: s.kind.title(),
+            points: s
+                .points
+                .iter()
+                .map(|p| JsonPoint {
+                    text: &p.text,
+                    citations: p
+                        .citations
+                        .iter()
+                        .map(|&id| JsonCitation {
+                            number: numbers.number(id),
+                            message_id: id,
+                            link: numbers.link(id),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let doc = JsonSummary {
+        channel: &summary.channel,
+        window: &summary.window,
+        message_count: summary.message_count,
+        participants: &summary.participants,
+        sections,
+        provider: &summary.provider,
+        model: &summary.model,
+        usage: &summary.usage,
+        cached: summary.cached,
+        fallback_reason: summary.fallback_reason.as_deref(),
+        created_at: summary.created_at,
+    };
+    // Every field is a string, number, bool or a struct of those: serializing cannot fail.
+    serde_json::to_string_pretty(&doc)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot render summary as JSON: {e}\"}}"))
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    channel: &'a ChannelInfo,
+    window: &'a TimeWindow,
+    message_count: usize,
+    participants: &'a [String],
+    sections: Vec<JsonSection<'a>>,
+    provider: &'a str,
+    model: &'a str,
+    usage: &'a TokenUsage,
+    cached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback_reason: Option<&'a str>,
+    created_at: Timestamp,
+}
+
+#[derive(Serialize)]
+struct JsonSection<'a> {
+    kind: SectionKind,
+    title: &'static str,
+    points: Vec<JsonPoint<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPoint<'a> {
+    text: &'a str,
+    citations: Vec<JsonCitation>,
+}
+
+#[derive(Serialize)]
+struct JsonCitation {
+    number: usize,
+    message_id: MessageId,
+    link: String,
+}
+
+/// Citation numbers in order of first appearance, and the jump links they stand for.
+pub(crate) struct CitationNumbers<'a> {
+    summary: &'a Summary,
+    order: Vec<MessageId>,
+    numbers: HashMap<MessageId, usize>,
+}
+
+impl<'a> CitationNumbers<'a> {
+    pub(crate) fn new(summary: &'a Summary) -> Self {
+        let mut order = Vec::new();
+        let mut numbers = HashMap::new();
+        let cited = summary
+            .sections
+            .iter()
+            .flat_map(|s| &s.points)
+            .flat_map(|p| &p.citations);
+        for &id in cited {
+            numbers.entry(id).or_insert_with(|| {
+                order.push(id);
+                order.len()
+            });
+        }
+        Self {
+            summary,
+            order,
+            numbers,
+        }
+    }
+
+    /// The 1-based number of a cited message (0 for a message never cited).
+    pub(crate) fn number(&self, id: MessageId) -> usize {
+        self.numbers.get(&id).copied().unwrap_or(0)
+    }
+
+    /// The jump link of a message of the summarized channel.
+    pub(crate) fn link(&self, id: MessageId) -> String {
+        let channel = &self.summary.channel;
+        jump_link(channel.guild_id, channel.id, id)
+    }
+}
+
+/// "<window> · N messages · participants: A, B, C (+4)" with names escaped for Markdown.
+fn header_tail(summary: &Summary) -> String {
+    header_parts(summary, escape)
+}
+
+fn header_tail_plain(summary: &Summary) -> String {
+    header_parts(summary, str::to_string)
+}
+
+fn header_parts(summary: &Summary, name: fn(&str) -> String) -> String {
+    let count = summary.message_count;
+    let mut out = format!(
+        "{} · {count} message{}",
+        window_text(&summary.window),
+        if count == 1 { "" } else { "s" }
+    );
+    if !summary.participants.is_empty() {
+        let shown: Vec<String> = summary
+            .participants
+            .iter()
+            .take(SHOWN_PARTICIPANTS)
+            .map(|p| name(p))
+            .collect();
+        let _ = write!(out, " · participants: {}", shown.join(", "));
+        let more = summary
+            .participants
+            .len()
+            .saturating_sub(SHOWN_PARTICIPANTS);
+        if more > 0 {
+            let _ = write!(out, " (+{more})");
+        }
+    }
+    out
+}
+
+/// `2024-03-01 12:00 – 2024-03-02 12:00 UTC`.
+pub(crate) fn window_text(window: &TimeWindow) -> String {
+    let fmt = "%Y-%m-%d %H:%M";
+    format!(
+        "{} – {} UTC",
+        window.start.to_datetime().format(fmt),
+        window.end.to_datetime().format(fmt)
+    )
+}
+
+/// The note shown when the builtin summarizer stood in for a failed LLM.
+pub(crate) fn fallback_note(reason: &str) -> String {
+    format!(
+        "The LLM could not be used ({}), so this is the offline builtin summary.",
+        one_line(reason)
+    )
+}
+
+/// Collapse whitespace and newlines into single spaces.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Escape the Markdown characters Discord interprets in names.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '_' | '~' | '`' | '|' | '>' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Remove bold/italic/code markers and turn `[label](url)` into `label (url)`.
+pub(crate) fn strip_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find('[') {
+        let link = rest[open..].find("](").and_then(|mid| {
+            let close = rest[open + mid..].find(')')? + open + mid;
+            Some((open + mid, close))
+        });
+        match link {
+            Some((mid, close)) if !rest[open + 1..mid].contains('[') => {
+                out.push_str(&rest[..open]);
+                let _ = write!(out, "{} ({})", &rest[open + 1..mid], &rest[mid + 2..close]);
+                rest = &rest[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace("**", "").replace("__", "").replace('`', "")
+}
+
+#[cfg(test)]
+mod tests;
