@@ -1,6 +1,5 @@
-//! Detectors of the builtin summarizer: each turns the window's messages into scored candidate
-//! points for one section (key points, decisions, action items, open questions, technical
-//! details, code changes, links).
+//! Detectors of the builtin summarizer: scored candidate points for key points, decisions,
+//! action items and open questions, and the marker matching shared with `code` and `links`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -37,7 +36,8 @@ impl Candidate {
         }
     }
 
-    fn from_msg(m: &Msg<'_>, bonus: f32, body: &str) -> Self {
+    /// An attributed point `**Author**: body` (trimmed) citing message `m`.
+    pub fn from_msg(m: &Msg<'_>, bonus: f32, body: &str) -> Self {
         let text = format!("**{}**: {}", m.author, text::shorten(body, POINT_CHARS));
         Self::new(m.score + bonus, m.index, text, vec![m.raw.id])
     }
@@ -112,70 +112,8 @@ const REQUESTS: &[&str] = &["can you ", "could you ", "would you ", "please "];
 
 const TASK_MARKERS: &[&str] = &["todo", "to-do", "action item", "assigned to", "will handle"];
 
-/// Messages cited per link (the first shares).
-const LINK_CITATIONS: usize = 5;
-/// People named per link before "+N".
-const LINK_SHARERS: usize = 3;
-
-const CHANGE_MARKERS: &[&str] = &[
-    "pull request",
-    "pr #",
-    "pr#",
-    "merged",
-    "merge ",
-    "commit",
-    "branch",
-    "released",
-    "release v",
-    "new release",
-    "releasing",
-    "tagged",
-    "deployed",
-    "/pull/",
-    "/commit/",
-    "rebased",
-    "cherry-pick",
-    "pushed",
-];
-
-const ERROR_MARKERS: &[&str] = &[
-    "traceback (most recent call last)",
-    "panicked at",
-    "exception",
-    "error:",
-    "error[e",
-    "stack trace",
-    "segfault",
-    "fatal:",
-];
-
-const COMMANDS: &[&str] = &[
-    "$ ",
-    "apt ",
-    "cargo ",
-    "curl ",
-    "docker ",
-    "git ",
-    "go ",
-    "kubectl ",
-    "make ",
-    "npm ",
-    "pip ",
-    "pnpm ",
-    "python ",
-    "rustup ",
-    "sudo ",
-    "systemctl ",
-    "yarn ",
-];
-
-const FILE_EXTENSIONS: &[&str] = &[
-    "c", "cfg", "cpp", "css", "go", "h", "html", "ini", "java", "js", "json", "kt", "lock", "md",
-    "py", "rb", "rs", "sh", "sql", "toml", "ts", "tsx", "yaml", "yml",
-];
-
 /// Byte offset of the first occurrence of `marker` in `lower` that starts on a word boundary.
-fn find_marker(lower: &str, marker: &str) -> Option<usize> {
+pub(super) fn find_marker(lower: &str, marker: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(pos) = lower[from..].find(marker).map(|p| p + from) {
         let boundary = lower[..pos]
@@ -191,7 +129,7 @@ fn find_marker(lower: &str, marker: &str) -> Option<usize> {
 }
 
 /// The first marker found in `lower` and its offset.
-fn find_any<'m>(lower: &str, markers: &[&'m str]) -> Option<(usize, &'m str)> {
+pub(super) fn find_any<'m>(lower: &str, markers: &[&'m str]) -> Option<(usize, &'m str)> {
     markers
         .iter()
         .filter_map(|m| find_marker(lower, m).map(|pos| (pos, *m)))
@@ -199,7 +137,7 @@ fn find_any<'m>(lower: &str, markers: &[&'m str]) -> Option<(usize, &'m str)> {
 }
 
 /// The sentences of a message's prose, with their ASCII-lowercase forms.
-fn sentences_of<'a>(m: &'a Msg<'_>) -> impl Iterator<Item = (&'a str, String)> {
+pub(super) fn sentences_of<'a>(m: &'a Msg<'_>) -> impl Iterator<Item = (&'a str, String)> {
     text::sentences(&m.prose)
         .into_iter()
         .map(|s| (s, s.to_ascii_lowercase()))
@@ -369,226 +307,6 @@ fn answered_next(m: &Msg<'_>, next: Option<&Msg<'_>>) -> bool {
     })
 }
 
-/// Code blocks, errors, commands, file paths and versions.
-pub(crate) fn technical(msgs: &[Msg<'_>]) -> Vec<Candidate> {
-    msgs.iter()
-        .filter(|m| m.human)
-        .filter_map(|m| {
-            technical_point(m).map(|(bonus, text)| {
-                let text = format!("**{}** {}", m.author, text);
-                Candidate::new(m.score + bonus, m.index, text, vec![m.raw.id])
-            })
-        })
-        .collect()
-}
-
-/// What the message contributes technically, phrased after the author's name, with a bonus.
-fn technical_point(m: &Msg<'_>) -> Option<(f32, String)> {
-    let code = |s: &str| format!("`{}`", text::shorten(&s.replace('`', "'"), 100));
-    if let Some(line) = error_line(&m.full) {
-        return Some((1.0, format!("reported an error: {}", code(line))));
-    }
-    if let Some((lang, first)) = code_block(&m.full) {
-        let what = if lang.is_empty() {
-            "a snippet".to_string()
-        } else {
-            format!("a {lang} snippet")
-        };
-        let context = if m.words.len() >= 3 {
-            format!(" ({})", text::shorten(&m.prose, 120))
-        } else {
-            String::new()
-        };
-        return Some((0.8, format!("shared {what}{context}: {}", code(first))));
-    }
-    if let Some(cmd) = command(&m.full) {
-        return Some((0.6, format!("ran/suggested {}", code(cmd))));
-    }
-    let has_tech = m.prose.contains('`') || m.prose.split_whitespace().any(is_path_or_version);
-    has_tech.then(|| {
-        (
-            0.4,
-            format!("noted: {}", text::shorten(&m.prose, POINT_CHARS)),
-        )
-    })
-}
-
-/// The first line that looks like an error or stack trace.
-fn error_line(full: &str) -> Option<&str> {
-    full.lines()
-        .map(|l| l.trim().trim_matches('`'))
-        .find(|l| find_any(&l.to_ascii_lowercase(), ERROR_MARKERS).is_some())
-        .filter(|l| !l.is_empty())
-}
-
-/// The language tag and first non-empty line of the first fenced code block.
-fn code_block(full: &str) -> Option<(&str, &str)> {
-    let body = full.split("```").nth(1)?;
-    let (tag, rest) = body.split_once('\n').unwrap_or(("", body));
-    let tag = tag.trim();
-    let is_tag = !tag.is_empty() && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '+');
-    let (lang, code) = if is_tag { (tag, rest) } else { ("", body) };
-    let first = code.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some((lang, first))
-}
-
-/// A shell command: a line or inline code span starting with `$ ` or a known tool.
-fn command(full: &str) -> Option<&str> {
-    let inline = full.split('`').skip(1).step_by(2);
-    let lines = full.lines();
-    inline.chain(lines).map(str::trim).find(|s| {
-        let lower = s.to_ascii_lowercase();
-        COMMANDS.iter().any(|c| lower.starts_with(c)) && s.split_whitespace().count() >= 2
-    })
-}
-
-/// `src/main.rs`, `config.toml`, `v1.2.3`, `2.0.1`.
-fn is_path_or_version(word: &str) -> bool {
-    let word = word
-        .trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '\'' | '!' | '?'));
-    let word = word.strip_suffix('.').unwrap_or(word);
-    if word.contains("://") {
-        return false;
-    }
-    let version = word.strip_prefix('v').unwrap_or(word);
-    let parts: Vec<&str> = version.split('.').collect();
-    let is_version = parts.len() >= 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let is_file = word.rsplit_once('.').is_some_and(|(stem, ext)| {
-        !stem.is_empty() && FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
-    });
-    let is_path = word.matches('/').count() >= 2 && word.chars().all(|c| !c.is_whitespace());
-    is_version || is_file || is_path
-}
-
-/// Pull requests, commits, merges, branches and releases (CI bot messages included).
-pub(crate) fn code_changes(msgs: &[Msg<'_>]) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for m in msgs
-        .iter()
-        .filter(|m| m.human || (m.raw.author.is_bot && !m.raw.kind.is_system()))
-    {
-        let found = sentences_of(m).find(|(_, lower)| find_any(lower, CHANGE_MARKERS).is_some());
-        if let Some((sentence, _)) = found {
-            let bot_bonus = if m.human { 0.5 } else { 0.3 };
-            out.push(Candidate::from_msg(m, bot_bonus, sentence));
-        }
-    }
-    out
-}
-
-/// Every distinct URL, labelled with its Markdown label or the text around it, citing each share.
-pub(crate) fn links(msgs: &[Msg<'_>]) -> Vec<Candidate> {
-    struct Shared {
-        url: String,
-        label: String,
-        order: usize,
-        score: f32,
-        citations: Vec<MessageId>,
-        sharers: Vec<String>,
-    }
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut shared: Vec<Shared> = Vec::new();
-    for m in msgs.iter().filter(|m| m.human) {
-        for (url, label) in urls(&m.full) {
-            let key = url_key(url);
-            let slot = *by_key.entry(key).or_insert_with(|| {
-                shared.push(Shared {
-                    url: url.to_string(),
-                    label: label.map_or_else(|| surrounding_label(&m.prose, url), str::to_string),
-                    order: m.index,
-                    score: 0.0,
-                    citations: Vec::new(),
-                    sharers: Vec::new(),
-                });
-                shared.len() - 1
-            });
-            let entry = &mut shared[slot];
-            entry.score += 1.0 + m.score;
-            if !entry.citations.contains(&m.raw.id) && entry.citations.len() < LINK_CITATIONS {
-                entry.citations.push(m.raw.id);
-            }
-            if !entry.sharers.iter().any(|s| s == m.author) {
-                entry.sharers.push(m.author.to_string());
-            }
-        }
-    }
-    shared
-        .into_iter()
-        .map(|s| {
-            let label = s.label.replace(['[', ']'], "");
-            let more = s.sharers.len().saturating_sub(LINK_SHARERS);
-            let more = if more > 0 {
-                format!(" +{more}")
-            } else {
-                String::new()
-            };
-            let sharers = s.sharers[..s.sharers.len().min(LINK_SHARERS)].join(", ");
-            let text = format!("{label} — {} (shared by {sharers}{more})", s.url);
-            Candidate::new(s.score, s.order, text, s.citations)
-        })
-        .collect()
-}
-
-/// URLs in a text with their Markdown label when written as `[label](url)`.
-fn urls(full: &str) -> Vec<(&str, Option<&str>)> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(start) = ["https://", "http://"]
-        .iter()
-        .filter_map(|p| full[from..].find(p))
-        .min()
-        .map(|p| p + from)
-    {
-        let len = full[start..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`'))
-            .unwrap_or(full.len() - start);
-        let mut url =
-            full[start..start + len].trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '*']);
-        let label = full[..start]
-            .strip_suffix("](")
-            .and_then(|before| before.rfind('[').map(|open| &before[open + 1..]));
-        if label.is_some() || (url.ends_with(')') && !url.contains('(')) {
-            url = url.strip_suffix(')').unwrap_or(url);
-        }
-        if url.len() > "https://".len() + 2 {
-            out.push((url, label.filter(|l| !l.trim().is_empty())));
-        }
-        from = start + len;
-    }
-    out
-}
-
-/// A URL normalized for de-duplication: lowercase scheme and host, no fragment, no trailing slash.
-fn url_key(url: &str) -> String {
-    let url = url.split('#').next().unwrap_or(url);
-    let url = url.trim_end_matches('/');
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = host.to_ascii_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host);
-    let scheme = if scheme.eq_ignore_ascii_case("http") {
-        "https"
-    } else {
-        scheme
-    };
-    format!("{}://{host}/{path}", scheme.to_ascii_lowercase())
-}
-
-/// The message text without its URLs, or the URL's host when nothing else is said.
-fn surrounding_label(prose: &str, url: &str) -> String {
-    let without = text::without_urls(prose);
-    let without = without.trim_matches(|c: char| matches!(c, ':' | '-' | '—' | ' '));
-    if without.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
-        text::shorten(without, 100)
-    } else {
-        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-        rest.split('/').next().unwrap_or(rest).to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,52 +316,6 @@ mod tests {
         assert_eq!(find_marker("we disagreed", "agreed"), None);
         assert_eq!(find_marker("ok agreed", "agreed"), Some(3));
         assert_eq!(find_marker("we'll use redis", "we'll use"), Some(0));
-    }
-
-    #[test]
-    fn urls_are_found_and_labelled() {
-        let found = urls("see [the docs](https://a.io/x) and (https://b.io/y). <https://c.io>");
-        assert_eq!(
-            found,
-            vec![
-                ("https://a.io/x", Some("the docs")),
-                ("https://b.io/y", None),
-                ("https://c.io", None)
-            ]
-        );
-        assert_eq!(
-            url_key("http://WWW.A.io/x/#frag"),
-            url_key("https://a.io/x")
-        );
-        assert_ne!(url_key("https://a.io/X"), url_key("https://a.io/x"));
-    }
-
-    #[test]
-    fn tech_words() {
-        assert!(is_path_or_version("src/main.rs"));
-        assert!(is_path_or_version("v1.2.3,"));
-        assert!(is_path_or_version("Cargo.toml."));
-        assert!(!is_path_or_version("e.g."));
-        assert!(!is_path_or_version("https://a.io/x/y"));
-        assert!(!is_path_or_version("and/or"));
-    }
-
-    #[test]
-    fn code_blocks_and_commands() {
-        assert_eq!(
-            code_block("look:\n```rust\nfn main() {}\n```"),
-            Some(("rust", "fn main() {}"))
-        );
-        assert_eq!(code_block("```let x = 1;```"), Some(("", "let x = 1;")));
-        assert_eq!(
-            command("try `cargo build --release` now"),
-            Some("cargo build --release")
-        );
-        assert_eq!(command("the git history"), None);
-        assert_eq!(
-            error_line("it fails\nthread 'main' panicked at src/x.rs:3"),
-            Some("thread 'main' panicked at src/x.rs:3")
-        );
     }
 
     #[test]

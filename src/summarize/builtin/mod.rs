@@ -2,7 +2,9 @@
 //! centrality, replies, reactions and recency, detects decisions, action items, open questions,
 //! technical details, code changes and links, and fills the summary sections with cited points.
 
+mod code;
 mod detect;
+mod links;
 mod rank;
 mod text;
 
@@ -48,10 +50,10 @@ impl BuiltinSummarizer {
                     SectionKind::Decisions => detect::decisions(&msgs),
                     SectionKind::ActionItems => detect::action_items(&msgs),
                     SectionKind::OpenQuestions => detect::open_questions(&msgs),
-                    SectionKind::Technical => detect::technical(&msgs),
+                    SectionKind::Technical => code::technical(&msgs),
                     SectionKind::CodeChanges if input.kind != ChannelKind::Dev => return None,
-                    SectionKind::CodeChanges => detect::code_changes(&msgs),
-                    SectionKind::Links => detect::links(&msgs),
+                    SectionKind::CodeChanges => code::code_changes(&msgs),
+                    SectionKind::Links => links::links(&msgs),
                 };
                 let points = select(candidates, section_cap(kind));
                 (!points.is_empty()).then_some(Section { kind, points })
