@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use support::fake_openai::{Fault, FakeOpenAi};
+use support::fake_openai::{FakeOpenAi, Fault};
 
 const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
 const SAMPLE: &str = concat!(
@@ -36,19 +36,35 @@ fn prints_the_llm_summary_with_jump_links() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeOpenAi::start();
     let out = summarize(dir.path(), &fake, &["--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["provider"], "openai");
     assert_eq!(json["model"], "llama3.1");
-    assert!(json["usage"]["prompt_tokens"].as_u64().unwrap_or(0) > 0, "{json}");
+    assert!(
+        json["usage"]["prompt_tokens"].as_u64().unwrap_or(0) > 0,
+        "{json}"
+    );
     let text = json.to_string();
-    assert!(text.contains("fake-openai"), "not the fake's summary: {text}");
-    assert!(text.contains("https://discord.com/channels/"), "no citations: {text}");
+    assert!(
+        text.contains("fake-openai"),
+        "not the fake's summary: {text}"
+    );
+    assert!(
+        text.contains("https://discord.com/channels/"),
+        "no citations: {text}"
+    );
 
     let requests = fake.chat_requests();
     assert!(!requests.is_empty());
     let prompt = requests[0].prompt_text();
-    assert!(prompt.contains("[m1]"), "messages are not labelled: {prompt}");
+    assert!(
+        prompt.contains("[m1]"),
+        "messages are not labelled: {prompt}"
+    );
     assert!(
         requests.iter().all(|r| r.header("authorization").is_none()),
         "no key configured, none must be sent"
@@ -61,7 +77,11 @@ fn a_rejected_key_falls_back_to_the_builtin_summary_with_the_reason() {
     let fake = FakeOpenAi::start();
     fake.push_fault(Fault::InvalidApiKey);
     let out = summarize(dir.path(), &fake, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("API key was rejected"), "{text}");
     assert!(text.contains("## "), "no builtin summary: {text}");
@@ -77,6 +97,13 @@ fn without_fallback_the_user_gets_the_clear_message_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no credits left"), "{err}");
-    assert!(!err.contains("panicked") && !err.contains("{\""), "raw dump: {err}");
-    assert_eq!(fake.chat_requests().len(), 1, "insufficient_quota must not be retried");
+    assert!(
+        !err.contains("panicked") && !err.contains("{\""),
+        "raw dump: {err}"
+    );
+    assert_eq!(
+        fake.chat_requests().len(),
+        1,
+        "insufficient_quota must not be retried"
+    );
 }

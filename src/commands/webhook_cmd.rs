@@ -26,17 +26,14 @@ pub fn run(ctx: &Context, cmd: &WebhookCommand) -> Result<(), Failure> {
             config.webhook.secret.expose().to_string()
         }
     };
-    let body = match file {
-        Some(path) => {
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
-        }
-        None => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .context("cannot read the body from standard input")?;
-            buf
-        }
+    let body = if let Some(path) = file {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+    } else {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read the body from standard input")?;
+        buf
     };
     println!("{}", signature::sign_header(secret.as_bytes(), &body));
     Ok(())

@@ -104,7 +104,8 @@ impl OpenAiClient {
         let model = opts.model.trim().to_owned();
         if model.is_empty() {
             return Err(LlmError::Config {
-                detail: "llm.model is empty: name the model to use (e.g. gpt-4o-mini, llama3.1)".into(),
+                detail: "llm.model is empty: name the model to use (e.g. gpt-4o-mini, llama3.1)"
+                    .into(),
             });
         }
         let unreachable = |detail: String| LlmError::Unreachable {

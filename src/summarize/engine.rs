@@ -108,7 +108,12 @@ impl Engine {
     ) -> Result<Summary, EngineError> {
         let now = Timestamp::now();
         if req.messages.is_empty() {
-            return Ok(self.assemble(req, &*self.primary, super::Draft::empty(), now));
+            return Ok(Self::assemble(
+                req,
+                &*self.primary,
+                super::Draft::empty(),
+                now,
+            ));
         }
         let key = cache_key(&*self.primary, req);
         if let Some(hit) = self.cache_lookup(req, &key, now)? {
@@ -128,7 +133,7 @@ impl Engine {
         match attempt {
             Ok(draft) => {
                 self.record_usage(req, &*self.primary, draft.usage)?;
-                let summary = self.assemble(req, &*self.primary, draft, now);
+                let summary = Self::assemble(req, &*self.primary, draft, now);
                 self.cache_store(req, &key, &summary, now)?;
                 Ok(summary)
             }
@@ -142,7 +147,7 @@ impl Engine {
                     "LLM summary failed; using the builtin summarizer"
                 );
                 let draft = fallback.summarize(input, progress).await?;
-                let mut summary = self.assemble(req, &**fallback, draft, now);
+                let mut summary = Self::assemble(req, &**fallback, draft, now);
                 summary.fallback_reason = Some(err.to_string());
                 Ok(summary)
             }
@@ -194,8 +199,7 @@ impl Engine {
         let today = Utc::now().date_naive();
         let used = store
             .usage_on(req.channel.guild_id, today)
-            .map(|u| u.total())
-            .unwrap_or(0);
+            .map_or(0, crate::model::TokenUsage::total);
         let estimate = estimate_tokens(&req.messages);
         if used.saturating_add(estimate) > budget {
             return Err(LlmError::BudgetExceeded { used, budget });
@@ -222,7 +226,6 @@ impl Engine {
     }
 
     fn assemble(
-        &self,
         req: &Request,
         summarizer: &dyn Summarizer,
         draft: super::Draft,

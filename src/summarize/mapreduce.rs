@@ -502,5 +502,4 @@ fn malformed(e: super::prompt::ParseError) -> LlmError {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests;
