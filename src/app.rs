@@ -121,16 +121,18 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
             tracing::warn!("the {part} is not available in this build yet; it is skipped");
         }
     }
+    // Listen before saying "ready": a signal that arrives with no listener would be lost.
+    let shutdown = shutdown_signal()?;
+    tokio::pin!(shutdown);
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
         tokio::select! {
-            _ = ticker.tick() => maintenance(config, store),
-            signal = shutdown_signal() => {
-                signal?;
+            () = &mut shutdown => {
                 tracing::info!("shutdown requested");
                 return Ok(());
             }
+            _ = ticker.tick() => maintenance(config, store),
         }
     }
 }
@@ -152,13 +154,15 @@ fn maintenance(config: &Config, store: &Store) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot listen for SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
+/// A future that resolves on SIGINT or SIGTERM. The handlers are installed when this returns.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }

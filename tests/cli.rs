@@ -264,7 +264,10 @@ fn summarize_a_malformed_export_names_the_file_and_position() {
     let out = sb.run(&["summarize", "--input", path.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("broken.json") && err.contains("line"), "{err}");
+    assert!(
+        err.contains("broken.json:2:"),
+        "no file:line:column in {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 

@@ -1,13 +1,13 @@
 //! Crash safety and process locking of the store, with real child processes.
 //!
-//! The test binary re-runs itself as the child (an `#[ignore]`d test selected by name), handing
-//! it the database path through the child's environment only. The child writes batches forever
+//! This file has its own `main` (`harness = false`): the binary re-runs itself as the child,
+//! handing it its role and the database path through the child's environment only. The child writes batches forever
 //! and acknowledges each on stdout once `upsert_messages` returned; the parent SIGKILLs it at a
 //! pseudo-random moment and checks that every acknowledged batch survived, whole.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ use summarybot::store::{Store, StoreError};
 
 /// Environment variable carrying the database path to the child.
 const DB_ENV: &str = "SUMMARYBOT_TEST_CRASH_DB";
+/// Environment variable naming the child's role: `writer` or `lock`.
+const ROLE_ENV: &str = "SUMMARYBOT_TEST_CRASH_ROLE";
 /// Messages per acknowledged batch.
 const BATCH: u64 = 200;
 /// Kill-and-check rounds.
@@ -56,17 +58,11 @@ fn everything() -> TimeWindow {
     }
 }
 
-/// Start this test binary running the ignored test `name` with the database at `db`.
-fn spawn_child(name: &str, db: &Path) -> Child {
+/// Start this test binary as a child in `role` with the database at `db`.
+fn spawn_child(role: &str, db: &Path) -> Child {
     Command::new(std::env::current_exe().expect("test binary path"))
-        .args([
-            "--ignored",
-            "--exact",
-            name,
-            "--nocapture",
-            "--test-threads=1",
-        ])
         .env(DB_ENV, db)
+        .env(ROLE_ENV, role)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -125,13 +121,9 @@ impl Rng {
     }
 }
 
-#[test]
-#[ignore = "child process of killed_writer_loses_no_acknowledged_batch"]
-fn crash_child_writer() {
-    let Some(db) = child_db() else {
-        panic!("run only as the child of killed_writer_loses_no_acknowledged_batch");
-    };
-    let store = Store::open(&db).expect("child opens the store");
+/// Child role `writer`: write acknowledged batches until killed.
+fn crash_child_writer(db: &Path) {
+    let store = Store::open(db).expect("child opens the store");
     let stored = store.message_count(CHANNEL).expect("count");
     let mut batch = stored / BATCH;
     let mut out = std::io::stdout();
@@ -146,7 +138,6 @@ fn crash_child_writer() {
     }
 }
 
-#[test]
 fn killed_writer_loses_no_acknowledged_batch() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("crash.redb");
@@ -154,7 +145,7 @@ fn killed_writer_loses_no_acknowledged_batch() {
     let mut acked = 0_u64;
     let started = Instant::now();
     for round in 0..ROUNDS {
-        let mut child = spawn_child("crash_child_writer", &db);
+        let mut child = spawn_child("writer", &db);
         let (lines, reader) = read_lines(child.stdout.take().expect("child stdout"));
         // Ready once the child acknowledged its first batch of this round.
         let first = wait_for(&lines, ack_number);
@@ -198,24 +189,19 @@ fn killed_writer_loses_no_acknowledged_batch() {
     );
 }
 
-#[test]
-#[ignore = "child process of second_process_gets_locked_error"]
-fn lock_child_holder() {
-    let Some(db) = child_db() else {
-        panic!("run only as the child of second_process_gets_locked_error");
-    };
-    let _store = Store::open(&db).expect("child opens the store");
+/// Child role `lock`: hold the database open until stdin closes.
+fn lock_child_holder(db: &Path) {
+    let _store = Store::open(db).expect("child opens the store");
     println!("ready");
     // Hold the database until the parent closes our stdin.
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
 }
 
-#[test]
 fn second_process_gets_locked_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("locked.redb");
-    let mut child = spawn_child("lock_child_holder", &db);
+    let mut child = spawn_child("lock", &db);
     let (lines, reader) = read_lines(child.stdout.take().expect("child stdout"));
     wait_for(&lines, |l| l.trim_end().ends_with("ready").then_some(()));
 
@@ -234,4 +220,54 @@ fn second_process_gets_locked_error() {
     child.wait().expect("child exits");
     reader.join().expect("reader thread");
     Store::open(&db).expect("opens once the other process is gone");
+}
+
+/// Run as a child when the environment says so; otherwise run every test (optionally filtered by
+/// a name given on the command line) and print a libtest-style summary line.
+fn main() -> ExitCode {
+    if let Some(db) = child_db() {
+        match std::env::var(ROLE_ENV).as_deref() {
+            Ok("writer") => crash_child_writer(&db),
+            Ok("lock") => lock_child_holder(&db),
+            other => panic!("unknown child role {other:?}"),
+        }
+        return ExitCode::SUCCESS;
+    }
+    let tests: [(&str, fn()); 2] = [
+        (
+            "killed_writer_loses_no_acknowledged_batch",
+            killed_writer_loses_no_acknowledged_batch,
+        ),
+        (
+            "second_process_gets_locked_error",
+            second_process_gets_locked_error,
+        ),
+    ];
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in tests {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let ok = std::panic::catch_unwind(test).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    println!();
+    println!(
+        "test result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out",
+        if failed == 0 { "ok" } else { "FAILED" }
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

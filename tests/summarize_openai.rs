@@ -14,9 +14,20 @@ const SAMPLE: &str = concat!(
     "/assets/examples/dev-channel-export.json"
 );
 
+/// Summarize the sample through the fake with the whole window in one call.
 fn summarize(dir: &Path, fake: &FakeOpenAi, extra: &[&str]) -> Output {
+    summarize_with_context(dir, fake, 128_000, extra)
+}
+
+fn summarize_with_context(
+    dir: &Path,
+    fake: &FakeOpenAi,
+    context_tokens: u32,
+    extra: &[&str],
+) -> Output {
     let config = format!(
-        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"llama3.1\"\ntimeout = \"2s\"\nmax_retries = 1\n",
+        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"llama3.1\"\n\
+         timeout = \"2s\"\nmax_retries = 1\ncontext_tokens = {context_tokens}\n",
         fake.base_url()
     );
     std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
@@ -105,5 +116,38 @@ fn without_fallback_the_user_gets_the_clear_message_and_exit_1() {
         fake.chat_requests().len(),
         1,
         "insufficient_quota must not be retried"
+    );
+}
+
+#[test]
+fn a_window_larger_than_the_context_is_summarized_map_reduce_into_one_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    let out = summarize_with_context(dir.path(), &fake, 6_000, &["--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["provider"], "openai", "{json}");
+    let requests = fake.chat_requests();
+    assert!(
+        requests.len() >= 3,
+        "expected chunk calls plus a combining call, got {}",
+        requests.len()
+    );
+    // Every chunk prompt fits the small context (4 characters a token is generous for English).
+    for r in &requests {
+        assert!(
+            r.prompt_text().len() < 6_000 * 4,
+            "a prompt overflows the context"
+        );
+    }
+    // One summary comes out, with the usage of every call added up.
+    let prompt_tokens = json["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
+    assert!(
+        prompt_tokens > 6_000,
+        "usage not summed over calls: {prompt_tokens}"
     );
 }
