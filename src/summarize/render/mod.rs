@@ -33,6 +33,10 @@ pub fn markdown(summary: &Summary) -> String {
         lines.push(String::new());
         lines.push(format!("> ⚠️ {}", fallback_note(reason)));
     }
+    if let Some(note) = empty_note(summary) {
+        lines.push(String::new());
+        lines.push(format!("_{note}_"));
+    }
     for section in summary.sections.iter().filter(|s| !s.points.is_empty()) {
         lines.push(String::new());
         lines.push(format!("## {}", section.kind.title()));
@@ -58,6 +62,10 @@ pub fn plain_text(summary: &Summary) -> String {
     if let Some(reason) = &summary.fallback_reason {
         lines.push(format!("Note: {}", fallback_note(reason)));
     }
+    if let Some(note) = empty_note(summary) {
+        lines.push(String::new());
+        lines.push(note.to_string());
+    }
     for section in summary.sections.iter().filter(|s| !s.points.is_empty()) {
         lines.push(String::new());
         lines.push(section.kind.title().to_string());
@@ -80,6 +88,17 @@ pub fn plain_text(summary: &Summary) -> String {
         }
     }
     lines.join("\n") + "\n"
+}
+
+/// What to say instead of sections when there are none.
+pub fn empty_note(summary: &Summary) -> Option<&'static str> {
+    if summary.sections.iter().any(|s| !s.points.is_empty()) {
+        None
+    } else if summary.message_count == 0 {
+        Some("No messages in this window.")
+    } else {
+        Some("Nothing in this window stood out enough to summarize.")
+    }
 }
 
 /// Pretty JSON: every [`Summary`] field, with each citation expanded to its number and jump link.

@@ -367,3 +367,15 @@ fn continuation_embeds_are_labelled_and_footed() {
         .count();
     assert_eq!(point_lines, 400, "a point was split although it fits");
 }
+
+#[test]
+fn an_empty_window_says_so_instead_of_showing_nothing() {
+    let mut empty = summary(Vec::new());
+    empty.message_count = 0;
+    assert!(markdown(&empty).contains("_No messages in this window._"));
+    assert!(plain_text(&empty).contains("No messages in this window."));
+    empty.message_count = 3;
+    assert!(markdown(&empty).contains("stood out"));
+    assert_eq!(empty_note(&small()), None);
+    assert!(!markdown(&small()).contains("No messages"));
+}
