@@ -292,3 +292,242 @@ pub fn cache_key(summarizer: &dyn Summarizer, req: &Request) -> String {
     }
     crate::webhook::signature::to_hex(&h.finalize())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::llm::BoxFuture;
+    use crate::model::{
+        Author, ChannelId, GuildId, MessageId, MessageKind, Point, Section, SectionKind,
+        TokenUsage, UserId,
+    };
+    use crate::store::test_support::temp_store;
+    use crate::summarize::{Draft, Progress};
+
+    /// A summarizer that counts its calls and answers with a fixed point or a scripted error.
+    struct Counting {
+        provider: &'static str,
+        calls: AtomicUsize,
+        fail_with: Mutex<Option<LlmError>>,
+    }
+
+    impl Counting {
+        fn new(provider: &'static str) -> Arc<Self> {
+            Arc::new(Self {
+                provider,
+                calls: AtomicUsize::new(0),
+                fail_with: Mutex::new(None),
+            })
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Summarizer for Counting {
+        fn provider(&self) -> &str {
+            self.provider
+        }
+        fn model(&self) -> &str {
+            "test-model"
+        }
+        fn version(&self) -> &str {
+            "t1"
+        }
+        fn summarize<'a>(
+            &'a self,
+            input: SummaryInput<'a>,
+            _progress: ProgressFn<'a>,
+        ) -> BoxFuture<'a, Result<Draft, LlmError>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let failure = self.fail_with.lock().expect("lock").clone();
+            let text = format!("{} saw {} messages", self.provider, input.messages.len());
+            let first = input.messages[0].id;
+            Box::pin(async move {
+                if let Some(err) = failure {
+                    return Err(err);
+                }
+                Ok(Draft {
+                    sections: vec![Section {
+                        kind: SectionKind::KeyPoints,
+                        points: vec![Point {
+                            text,
+                            citations: vec![first],
+                        }],
+                    }],
+                    usage: TokenUsage {
+                        prompt_tokens: 100,
+                        completion_tokens: 20,
+                    },
+                })
+            })
+        }
+    }
+
+    fn message(id: u64, author: &str, is_bot: bool) -> ChatMessage {
+        ChatMessage {
+            id: MessageId(id),
+            channel_id: ChannelId(7),
+            guild_id: Some(GuildId(1)),
+            author: Author {
+                id: UserId(id % 3 + 1),
+                name: author.to_string(),
+                display_name: None,
+                is_bot,
+            },
+            timestamp: Timestamp(1_700_000_000_000 + id as i64 * 1000),
+            edited_at: None,
+            kind: MessageKind::Default,
+            content: format!("message {id} about the release"),
+            reply_to: None,
+            attachments: Vec::new(),
+            reaction_count: 0,
+            pinned: false,
+        }
+    }
+
+    fn request(messages: Vec<ChatMessage>) -> Request {
+        Request {
+            channel: ChannelInfo {
+                id: ChannelId(7),
+                guild_id: Some(GuildId(1)),
+                guild_name: None,
+                name: "general".into(),
+                topic: None,
+                parent_id: None,
+            },
+            kind: ChannelKind::General,
+            window: TimeWindow {
+                start: Timestamp(0),
+                end: Timestamp(i64::MAX),
+            },
+            messages,
+            language: None,
+            use_cache: true,
+        }
+    }
+
+    fn no_progress() -> impl Fn(Progress) + Send + Sync {
+        |_| {}
+    }
+
+    const CACHE: CachePolicy = CachePolicy {
+        ttl: Duration::from_secs(3600),
+        max_entries: 100,
+    };
+
+    fn run(engine: &Engine, req: &Request) -> Result<Summary, EngineError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(engine.summarize(req, &no_progress()))
+    }
+
+    #[test]
+    fn cache_hit_then_stale_after_edit_and_delete() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let primary = Counting::new("llm");
+        let engine = Engine::new(primary.clone()).with_store(Arc::clone(&store), Some(CACHE));
+        let msgs = vec![message(1, "ana", false), message(2, "bo", false)];
+        store.upsert_messages(&msgs).expect("store");
+
+        let first = run(&engine, &request(msgs.clone())).expect("summary");
+        assert!(!first.cached);
+        let second = run(&engine, &request(msgs.clone())).expect("summary");
+        assert!(second.cached, "same messages → cache hit");
+        assert_eq!(second.sections, first.sections);
+        assert_eq!(primary.calls(), 1);
+
+        // An edit changes the message version: the cached summary is stale.
+        let mut edited = msgs.clone();
+        edited[1].content = "message 2, corrected".into();
+        edited[1].edited_at = Some(Timestamp(1_800_000_000_000));
+        let third = run(&engine, &request(edited)).expect("summary");
+        assert!(!third.cached);
+        assert_eq!(primary.calls(), 2);
+
+        // A deleted message leaves a different set of messages: stale again.
+        let fourth = run(&engine, &request(vec![msgs[0].clone()])).expect("summary");
+        assert!(!fourth.cached);
+        assert_eq!(primary.calls(), 3);
+
+        // Without use_cache the engine neither reads nor writes the cache.
+        let mut uncached = request(msgs);
+        uncached.use_cache = false;
+        assert!(!run(&engine, &uncached).expect("summary").cached);
+        assert_eq!(primary.calls(), 4);
+    }
+
+    #[test]
+    fn llm_failure_falls_back_with_the_reason_or_errors_without_fallback() {
+        let primary = Counting::new("llm");
+        *primary.fail_with.lock().expect("lock") = Some(LlmError::Unauthorized { status: 401 });
+        let fallback = Counting::new("builtin");
+        let engine = Engine::new(primary.clone()).with_fallback(fallback.clone());
+        let summary = run(&engine, &request(vec![message(1, "ana", false)])).expect("fallback");
+        assert_eq!(summary.provider, "builtin");
+        let reason = summary.fallback_reason.expect("labelled");
+        assert!(reason.contains("API key was rejected"), "{reason}");
+        assert_eq!(fallback.calls(), 1);
+
+        let strict = Engine::new(primary);
+        let err = run(&strict, &request(vec![message(1, "ana", false)])).expect_err("no fallback");
+        assert!(matches!(
+            err,
+            EngineError::Llm(LlmError::Unauthorized { .. })
+        ));
+    }
+
+    #[test]
+    fn daily_budget_is_enforced_before_calling_the_llm_and_usage_recorded() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let primary = Counting::new("openai");
+        let fallback = Counting::new("builtin");
+        let engine = Engine::new(primary.clone())
+            .with_fallback(fallback.clone())
+            .with_store(Arc::clone(&store), None)
+            .with_daily_token_budget(125);
+        let today = Utc::now().date_naive();
+
+        let ok = run(&engine, &request(vec![message(1, "ana", false)])).expect("summary");
+        assert_eq!(ok.provider, "openai");
+        let used = store.usage_on(Some(GuildId(1)), today).expect("usage");
+        assert_eq!(used.total(), 120, "usage of the call is recorded");
+
+        // 120 used + the estimate for the next window exceeds 125: refused before the call.
+        let refused = run(&engine, &request(vec![message(2, "bo", false)])).expect("fallback");
+        assert_eq!(primary.calls(), 1, "the LLM must not be called over budget");
+        assert_eq!(refused.provider, "builtin");
+        assert!(refused
+            .fallback_reason
+            .expect("labelled")
+            .contains("daily LLM token budget"));
+    }
+
+    #[test]
+    fn empty_windows_make_no_call_and_participants_skip_bots() {
+        let primary = Counting::new("llm");
+        let engine = Engine::new(primary.clone());
+        let empty = run(&engine, &request(Vec::new())).expect("summary");
+        assert_eq!(empty.message_count, 0);
+        assert!(empty.sections.is_empty());
+        assert_eq!(primary.calls(), 0);
+
+        let msgs = vec![
+            message(1, "bo", false),
+            message(2, "ana", false),
+            message(3, "ana", false),
+            message(4, "ci-bot", true),
+        ];
+        assert_eq!(
+            participants(&msgs),
+            vec!["ana".to_string(), "bo".to_string()]
+        );
+    }
+}
