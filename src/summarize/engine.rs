@@ -332,10 +332,10 @@ mod tests {
         fn provider(&self) -> &str {
             self.provider
         }
-        fn model(&self) -> &str {
+        fn model(&self) -> &'static str {
             "test-model"
         }
-        fn version(&self) -> &str {
+        fn version(&self) -> &'static str {
             "t1"
         }
         fn summarize<'a>(
