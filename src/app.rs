@@ -92,7 +92,7 @@ pub fn channel_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
 /// `summarybot run`: validate everything, take the database lock, run until SIGINT/SIGTERM.
 pub fn run_command(ctx: &Context) -> Result<(), Failure> {
     let config = ctx.config(Scope::Full)?;
-    ctx.init_logging(&config);
+    let _log = ctx.init_logging(&config);
     let store = Arc::new(open_store(&config)?);
     // Fail at start, not at the first request, when the LLM settings cannot work.
     build_engine(&config, Some(Arc::clone(&store)), true)

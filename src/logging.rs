@@ -26,6 +26,7 @@ pub fn init(level: &str, format: Format) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
     };
 }

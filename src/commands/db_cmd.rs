@@ -9,7 +9,7 @@ use super::{open_store, Context, Failure};
 /// Run a `db` subcommand.
 pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<(), Failure> {
     let config = ctx.config(Scope::Offline)?;
-    ctx.init_logging(&config);
+    let _log = ctx.init_logging(&config);
     let store = open_store(&config)?;
     match cmd {
         DbCommand::Stats => {

@@ -12,7 +12,7 @@ const BATCH: usize = 2_000;
 /// Run `import`.
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     let config = ctx.config(Scope::Offline)?;
-    ctx.init_logging(&config);
+    let _log = ctx.init_logging(&config);
     let store = open_store(&config)?;
     let excluded = &config.summary.exclude_channels;
     for path in &args.files {

@@ -63,6 +63,7 @@ pub struct Context {
     log_format: Option<LogFormatArg>,
     env: HashMap<String, String>,
     cwd: PathBuf,
+    command: &'static str,
 }
 
 impl Context {
@@ -74,6 +75,7 @@ impl Context {
             log_format: cli.log_format,
             env: std::env::vars().collect(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            command: command_name(&cli.command),
         }
     }
 
@@ -113,8 +115,10 @@ impl Context {
         config::load(&opts).map_err(|e| Failure::Usage(e.to_string()))
     }
 
-    /// Start logging at the level from `--log-level`, else the config; format likewise.
-    pub fn init_logging(&self, config: &Config) {
+    /// Start logging at the level from `--log-level`, else the config; format likewise. Returns
+    /// the entered `command` span, so every log line of the command carries `command=<name>`.
+    #[must_use = "the span ends when the returned guard is dropped"]
+    pub fn init_logging(&self, config: &Config) -> tracing::span::EnteredSpan {
         let level = self
             .log_level
             .as_deref()
@@ -129,6 +133,7 @@ impl Context {
             },
         };
         logging::init(level.as_filter(), format);
+        tracing::info_span!("cmd", command = self.command).entered()
     }
 
     /// Reject a `--log-level` that is not a level, before anything else runs.
@@ -139,6 +144,22 @@ impl Context {
                 .map_err(|e| Failure::Usage(format!("--log-level: {e}")))?;
         }
         Ok(())
+    }
+}
+
+/// The subcommand's name for log fields.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Run => "run",
+        Command::Summarize(_) => "summarize",
+        Command::Import(_) => "import",
+        Command::Schedule(_) => "schedule",
+        Command::Config(_) => "config",
+        Command::Db(_) => "db",
+        Command::Usage(_) => "usage",
+        Command::Webhook(_) => "webhook",
+        Command::Update(_) => "update",
+        Command::Completions { .. } => "completions",
     }
 }
 

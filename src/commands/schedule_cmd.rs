@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, cmd: &ScheduleCommand) -> Result<(), Failure> {
         )));
     }
     let config = ctx.config(Scope::Offline)?;
-    ctx.init_logging(&config);
+    let _log = ctx.init_logging(&config);
     let store = open_store(&config)?;
     match cmd {
         ScheduleCommand::Add(_) => Ok(()),

@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
         Some(ProviderArg::Openai) => c.llm.provider = LlmProvider::OpenAi,
         None => {}
     })?;
-    ctx.init_logging(&config);
+    let _log = ctx.init_logging(&config);
 
     let (request, store) =
         match (&args.input, args.channel) {

@@ -10,7 +10,7 @@ use super::{open_store, Context, Failure};
 /// Print the usage table for the last `args.days` days.
 pub fn run(ctx: &Context, args: &UsageArgs) -> Result<(), Failure> {
     let config = ctx.config(Scope::Offline)?;
-    ctx.init_logging(&config);
+    let _log = ctx.init_logging(&config);
     let store = open_store(&config)?;
     let today = Utc::now().date_naive();
     let from = today
