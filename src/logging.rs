@@ -1,5 +1,7 @@
 //! Logging setup: tracing to stderr, human text by default or JSON lines.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Output format of log lines.
@@ -18,6 +20,8 @@ pub fn init(level: &str, format: Format) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: journald and log files get plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     // try_init fails only when a subscriber is already installed (tests); that is fine.
     let _ = match format {
