@@ -29,7 +29,9 @@ const CHANGE_MARKERS: &[&str] = &[
 const ERROR_MARKERS: &[&str] = &[
     "traceback (most recent call last)",
     "panicked at",
-    "exception",
+    "exception:",
+    "exception in thread",
+    "uncaught exception",
     "error:",
     "error[e",
     "stack trace",
