@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 macro_rules! snowflake {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
+        ///
+        /// In JSON (and other human-readable formats) it is a string, as in Discord's API, because
+        /// snowflakes exceed the 2^53 integers that JavaScript and jq read exactly; in the
+        /// database's compact encoding it is a plain `u64`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(pub u64);
 
         impl fmt::Display for $name {
@@ -26,7 +29,52 @@ macro_rules! snowflake {
                 s.trim().parse().map(Self)
             }
         }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.collect_str(&self.0)
+                } else {
+                    s.serialize_u64(self.0)
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                if d.is_human_readable() {
+                    d.deserialize_any(SnowflakeVisitor).map(Self)
+                } else {
+                    u64::deserialize(d).map(Self)
+                }
+            }
+        }
     };
+}
+
+/// Accepts a snowflake written as a JSON string of digits or as a number.
+struct SnowflakeVisitor;
+
+impl serde::de::Visitor<'_> for SnowflakeVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Discord id (a string of digits or a number)")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| E::custom(format!("a Discord id cannot be negative: {v}")))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u64, E> {
+        v.trim()
+            .parse()
+            .map_err(|_| E::custom(format!("not a Discord id: {v:?}")))
+    }
 }
 
 snowflake!(
@@ -418,6 +466,27 @@ mod tests {
         assert_eq!(
             ChannelKind::guess("devoted-fans", None),
             ChannelKind::General
+        );
+    }
+
+    #[test]
+    fn ids_are_strings_in_json_and_u64_in_the_database_encoding() {
+        let id = MessageId(1_572_157_665_105_281_025);
+        assert_eq!(
+            serde_json::to_string(&id).expect("json"),
+            "\"1572157665105281025\""
+        );
+        let back: MessageId = serde_json::from_str("\"1572157665105281025\"").expect("string");
+        assert_eq!(back, id);
+        let number: MessageId = serde_json::from_str("42").expect("number");
+        assert_eq!(number, MessageId(42));
+        assert!(serde_json::from_str::<MessageId>("\"abc\"").is_err());
+        assert!(serde_json::from_str::<MessageId>("-1").is_err());
+        let bytes = postcard::to_allocvec(&id).expect("postcard");
+        assert!(bytes.len() <= 10, "compact varint, not a string");
+        assert_eq!(
+            postcard::from_bytes::<MessageId>(&bytes).expect("decode"),
+            id
         );
     }
 

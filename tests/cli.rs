@@ -408,3 +408,19 @@ fn a_second_run_on_the_same_database_fails_fast_and_sigterm_stops_cleanly() {
     let exit = first.child.wait().expect("wait");
     assert_eq!(exit.code(), Some(0), "SIGTERM should stop `run` cleanly");
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_crash_the_command() {
+    // `summarybot summarize ... | head -1`: stdout closes after the first line.
+    let sb = Sandbox::new();
+    let mut child = sb
+        .cmd(&["summarize", "--input", SAMPLE])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}

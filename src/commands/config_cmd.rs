@@ -3,6 +3,7 @@
 use crate::cli::ConfigCommand;
 use crate::config::{self, Scope};
 
+use super::output::outln;
 use super::{problem_report, Context, Failure};
 
 /// Run a `config` subcommand.
@@ -10,7 +11,7 @@ pub fn run(ctx: &Context, cmd: &ConfigCommand) -> Result<(), Failure> {
     match cmd {
         ConfigCommand::Init { path } => match config::write_example(path) {
             Ok(()) => {
-                println!(
+                outln!(
                     "wrote {} — fill in discord.token (and llm settings), then run `summarybot config check`",
                     path.display()
                 );
@@ -35,7 +36,7 @@ pub fn run(ctx: &Context, cmd: &ConfigCommand) -> Result<(), Failure> {
                     || "defaults (no config file found)".to_string(),
                     |p| p.display().to_string(),
                 );
-                println!("configuration OK ({source})");
+                outln!("configuration OK ({source})");
                 Ok(())
             } else {
                 Err(Failure::Usage(problem_report(
@@ -47,16 +48,14 @@ pub fn run(ctx: &Context, cmd: &ConfigCommand) -> Result<(), Failure> {
         ConfigCommand::Show => {
             let loaded = ctx.load()?;
             if let Some(path) = &loaded.path {
-                println!(
+                outln!(
                     "# effective configuration from {} + .env + environment",
                     path.display()
                 );
             } else {
-                println!(
-                    "# effective configuration: defaults + environment (no config file found)"
-                );
+                outln!("# effective configuration: defaults + environment (no config file found)");
             }
-            print!("{}", loaded.config.to_redacted_toml());
+            super::output::write(&loaded.config.to_redacted_toml());
             Ok(())
         }
     }

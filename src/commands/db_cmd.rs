@@ -4,6 +4,7 @@ use crate::cli::DbCommand;
 use crate::config::Scope;
 use crate::model::Timestamp;
 
+use super::output::outln;
 use super::{open_store, Context, Failure};
 
 /// Run a `db` subcommand.
@@ -14,13 +15,13 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<(), Failure> {
     match cmd {
         DbCommand::Stats => {
             let stats = store.stats().map_err(anyhow::Error::from)?;
-            println!("database:       {}", stats.path.display());
-            println!("file size:      {}", human_bytes(stats.file_bytes));
-            println!("schema version: {}", stats.schema_version);
-            println!();
-            println!("{:<24} {:>12}", "table", "rows");
+            outln!("database:       {}", stats.path.display());
+            outln!("file size:      {}", human_bytes(stats.file_bytes));
+            outln!("schema version: {}", stats.schema_version);
+            outln!();
+            outln!("{:<24} {:>12}", "table", "rows");
             for (name, rows) in &stats.tables {
-                println!("{name:<24} {rows:>12}");
+                outln!("{name:<24} {rows:>12}");
             }
             Ok(())
         }
@@ -28,7 +29,7 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<(), Failure> {
             let now = Timestamp::now();
             let days = config.storage.retention_days;
             let pruned = if days == 0 {
-                println!("storage.retention_days = 0: messages are kept forever");
+                outln!("storage.retention_days = 0: messages are kept forever");
                 0
             } else {
                 let cutoff = Timestamp(now.millis() - i64::from(days) * 86_400_000);
@@ -39,7 +40,7 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<(), Failure> {
             let keys = store
                 .purge_expired_idempotency_keys(now)
                 .map_err(anyhow::Error::from)?;
-            println!(
+            outln!(
                 "pruned {pruned} message(s) older than {days} day(s) and {keys} expired idempotency key(s)"
             );
             Ok(())

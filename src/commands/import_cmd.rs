@@ -4,6 +4,7 @@ use crate::cli::ImportArgs;
 use crate::config::Scope;
 use crate::import::{self, ReadOptions};
 
+use super::output::outln;
 use super::{open_store, Context, Failure};
 
 /// Messages written per database transaction while importing.
@@ -36,7 +37,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         )
         .map_err(|e| Failure::Runtime(e.into()))?;
         if excluded.contains(&channel.id) {
-            println!(
+            outln!(
                 "{}: skipped: channel #{} ({}) is in summary.exclude_channels",
                 path.display(),
                 channel.name,
@@ -44,7 +45,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
             );
             continue;
         }
-        println!(
+        outln!(
             "{}: imported {stored} message(s) into #{} ({}); {} duplicate(s), {} unreadable message(s) skipped",
             path.display(),
             channel.name,

@@ -3,6 +3,7 @@
 mod config_cmd;
 mod db_cmd;
 mod import_cmd;
+pub mod output;
 mod schedule_cmd;
 mod summarize_cmd;
 mod usage_cmd;
@@ -219,7 +220,9 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         ))),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "summarybot", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "summarybot", &mut script);
+            output::write(&String::from_utf8_lossy(&script));
             Ok(())
         }
     }

@@ -7,6 +7,7 @@ use crate::cli::ScheduleCommand;
 use crate::config::Scope;
 use crate::store::Store;
 
+use super::output::outln;
 use super::{open_store, Context, Failure};
 
 /// Run a `schedule` subcommand.
@@ -25,7 +26,7 @@ pub fn run(ctx: &Context, cmd: &ScheduleCommand) -> Result<(), Failure> {
         ScheduleCommand::List => list(&store),
         ScheduleCommand::Remove { id } => {
             if store.delete_schedule(*id).map_err(anyhow::Error::from)? {
-                println!("removed schedule {id}");
+                outln!("removed schedule {id}");
                 Ok(())
             } else {
                 Err(not_found(*id))
@@ -39,16 +40,21 @@ pub fn run(ctx: &Context, cmd: &ScheduleCommand) -> Result<(), Failure> {
 fn list(store: &Store) -> Result<(), Failure> {
     let schedules = store.schedules().map_err(anyhow::Error::from)?;
     if schedules.is_empty() {
-        println!("no schedules");
+        outln!("no schedules");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:>4}  {:<8} {:<20} {:<16} {:<22} {:<20}",
-        "id", "state", "cron", "zone", "channels -> target", "next run"
+        "id",
+        "state",
+        "cron",
+        "zone",
+        "channels -> target",
+        "next run"
     );
     for s in schedules {
         let channels: Vec<String> = s.source_channels.iter().map(ToString::to_string).collect();
-        println!(
+        outln!(
             "{:>4}  {:<8} {:<20} {:<16} {:<22} {:<20}",
             s.id,
             if s.enabled { "active" } else { "paused" },
@@ -70,7 +76,7 @@ fn set_enabled(store: &Store, id: u64, enabled: bool) -> Result<(), Failure> {
     store
         .update_schedule(&schedule)
         .map_err(anyhow::Error::from)?;
-    println!(
+    outln!(
         "schedule {id} {}",
         if enabled { "resumed" } else { "paused" }
     );

@@ -14,6 +14,7 @@ use crate::store::Store;
 use crate::summarize::engine::Request;
 use crate::summarize::{render, Progress};
 
+use super::output::outln;
 use super::{open_store, Context, Failure};
 
 /// Run `summarize`.
@@ -66,7 +67,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
         OutputFormat::Json => render::json(&summary),
         OutputFormat::Text => render::plain_text(&summary),
     };
-    println!("{}", text.trim_end());
+    outln!("{}", text.trim_end());
     Ok(())
 }
 

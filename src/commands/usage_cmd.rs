@@ -5,6 +5,7 @@ use chrono::{Days, Utc};
 use crate::cli::UsageArgs;
 use crate::config::Scope;
 
+use super::output::outln;
 use super::{open_store, Context, Failure};
 
 /// Print the usage table for the last `args.days` days.
@@ -18,19 +19,24 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> Result<(), Failure> {
         .unwrap_or(today);
     let rows = store.usage_rows(from, today).map_err(anyhow::Error::from)?;
     if rows.is_empty() {
-        println!("no LLM usage recorded from {from} to {today}");
+        outln!("no LLM usage recorded from {from} to {today}");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<20} {:<10} {:<10} {:<24} {:>12} {:>12}",
-        "guild", "day", "provider", "model", "prompt", "completion"
+        "guild",
+        "day",
+        "provider",
+        "model",
+        "prompt",
+        "completion"
     );
     let mut total_in = 0;
     let mut total_out = 0;
     for row in &rows {
         total_in += row.usage.prompt_tokens;
         total_out += row.usage.completion_tokens;
-        println!(
+        outln!(
             "{:<20} {:<10} {:<10} {:<24} {:>12} {:>12}",
             row.guild.map_or_else(|| "-".to_string(), |g| g.to_string()),
             row.day,
@@ -40,10 +46,10 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> Result<(), Failure> {
             row.usage.completion_tokens
         );
     }
-    println!("total: {total_in} prompt + {total_out} completion tokens");
+    outln!("total: {total_in} prompt + {total_out} completion tokens");
     let budget = config.llm.daily_token_budget;
     if budget > 0 {
-        println!("daily budget per server: {budget} tokens");
+        outln!("daily budget per server: {budget} tokens");
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::cli::WebhookCommand;
 use crate::config::Scope;
 use crate::webhook::signature;
 
+use super::output::outln;
 use super::{Context, Failure};
 
 /// Run a `webhook` subcommand.
@@ -35,6 +36,6 @@ pub fn run(ctx: &Context, cmd: &WebhookCommand) -> Result<(), Failure> {
             .context("cannot read the body from standard input")?;
         buf
     };
-    println!("{}", signature::sign_header(secret.as_bytes(), &body));
+    outln!("{}", signature::sign_header(secret.as_bytes(), &body));
     Ok(())
 }
