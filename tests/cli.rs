@@ -424,3 +424,16 @@ fn a_reader_that_goes_away_does_not_crash_the_command() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+#[test]
+fn summarizing_a_channel_that_was_never_stored_says_so() {
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let out = sb.run(&["summarize", "--channel", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not in the database"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
         match (&args.input, args.channel) {
             (Some(path), _) => {
                 let export = import::read_export(path, &ReadOptions { progress: true })
-                    .map_err(|e| Failure::Runtime(e.into()))?;
+                    .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
                 let window = window_for_export(args, &export.messages)?;
                 let messages = in_window(export.messages, window);
                 (
@@ -168,16 +168,25 @@ fn from_store(
     let messages = store
         .messages_in(channel, window)
         .context("cannot read stored messages")?;
-    let info = store
+    let known = store
         .channel(channel)
-        .context("cannot read channel metadata")?
-        .unwrap_or_else(|| ChannelInfo {
-            id: channel,
-            guild_id: messages.first().and_then(|m| m.guild_id),
-            guild_name: None,
-            name: channel.to_string(),
-            topic: None,
-            parent_id: None,
-        });
+        .context("cannot read channel metadata")?;
+    if known.is_none()
+        && messages.is_empty()
+        && store.latest_message_time(channel).ok().flatten().is_none()
+    {
+        return Err(Failure::Usage(format!(
+            "channel {channel} is not in the database: import an export of it (`summarybot import FILE`) \
+             or let the bot read it first"
+        )));
+    }
+    let info = known.unwrap_or_else(|| ChannelInfo {
+        id: channel,
+        guild_id: messages.first().and_then(|m| m.guild_id),
+        guild_name: None,
+        name: channel.to_string(),
+        topic: None,
+        parent_id: None,
+    });
     Ok((info, messages))
 }

@@ -234,11 +234,13 @@ fn header_tail_plain(summary: &Summary) -> String {
 
 fn header_parts(summary: &Summary, name: fn(&str) -> String) -> String {
     let count = summary.message_count;
-    let mut out = format!(
-        "{} · {count} message{}",
-        window_text(&summary.window),
-        if count == 1 { "" } else { "s" }
-    );
+    let plural = if count == 1 { "" } else { "s" };
+    // An empty window (e.g. an export without messages) has no meaningful time span to show.
+    let mut out = if summary.window.start >= summary.window.end {
+        format!("{count} message{plural}")
+    } else {
+        format!("{} · {count} message{plural}", window_text(&summary.window))
+    };
     if !summary.participants.is_empty() {
         let shown: Vec<String> = summary
             .participants
