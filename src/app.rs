@@ -72,7 +72,7 @@ pub fn build_engine(
         };
         engine = engine
             .with_store(store, Some(cache))
-            .with_daily_token_budget(config.llm.daily_token_budget);
+            .with_daily_token_budget(config.llm.daily_token_budget, config.llm.max_tokens);
     }
     Ok(engine)
 }
@@ -108,7 +108,7 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     tracing::info!(
         version = crate::VERSION_LINE,
         database = %config.storage.path.display(),
-        provider = ?config.llm.provider,
+        provider = config.llm.provider.as_str(),
         "summarybot started"
     );
     let missing = [

@@ -56,7 +56,16 @@ pub fn run(ctx: &Context, cmd: &ConfigCommand) -> Result<(), Failure> {
                 outln!("# effective configuration: defaults + environment (no config file found)");
             }
             super::output::write(&loaded.config.to_redacted_toml());
-            Ok(())
+            // Values that did not parse are shown at their defaults above: say so, and fail.
+            let problems = loaded.config.validate(Scope::Offline);
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::Usage(problem_report(
+                    loaded.path.as_deref(),
+                    &problems,
+                )))
+            }
         }
     }
 }

@@ -105,6 +105,13 @@ fn locate(opts: &LoadOptions<'_>) -> Result<Option<PathBuf>, ConfigError> {
         let path = opts.cwd.join(path);
         return if path.is_file() {
             Ok(Some(path))
+        } else if path.exists() {
+            Err(ConfigError::Io {
+                path,
+                source: std::io::Error::other(
+                    "not a regular file (a directory or a device?): give the path of the TOML file",
+                ),
+            })
         } else {
             Err(ConfigError::NotFound { path })
         };

@@ -367,7 +367,13 @@ impl Config {
 /// Write [`EXAMPLE`] to `path`. Never overwrites: an existing file gives
 /// [`std::io::ErrorKind::AlreadyExists`].
 pub fn write_example(path: &Path) -> Result<(), std::io::Error> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    // 0600: the file is meant to hold the Discord token and API keys.
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(EXAMPLE.as_bytes())?;
     file.sync_all()
 }

@@ -136,10 +136,11 @@ fn a_directory_is_not_a_config_file() {
     let fx = Fixture::new();
     let dir = fx.path("dir.toml");
     std::fs::create_dir(&dir).expect("mkdir");
-    assert!(matches!(
-        fx.try_load(Some(&dir), &[]),
-        Err(ConfigError::NotFound { .. })
-    ));
+    let err = fx
+        .try_load(Some(&dir), &[])
+        .expect_err("a directory is refused");
+    assert!(matches!(err, ConfigError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
 }
 
 // ---- the example file ----

@@ -31,6 +31,16 @@ pub enum LlmProvider {
     OpenAi,
 }
 
+impl LlmProvider {
+    /// The name used in the config file: `builtin` or `openai`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Builtin => "builtin",
+            Self::OpenAi => "openai",
+        }
+    }
+}
+
 /// Minimum log level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]

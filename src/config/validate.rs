@@ -81,6 +81,20 @@ impl Checker<'_> {
     }
 }
 
+/// An IP address, or a host name of letters, digits, `-` and `.`.
+fn is_bind_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<std::net::IpAddr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+            }))
+}
+
 /// The host of an `http(s)://` URL, or `None` when `url` is not one.
 fn http_host(url: &str) -> Option<&str> {
     let lower = url.trim().to_ascii_lowercase();
@@ -216,10 +230,10 @@ fn webhook(c: &mut Checker<'_>, scope: Scope) {
         );
     }
     c.ensure(
-        !webhook.host.trim().is_empty(),
+        is_bind_host(&webhook.host),
         "webhook.host",
-        "\"\"".to_owned(),
-        "must be an address such as 127.0.0.1",
+        format!("{:?}", webhook.host),
+        "must be an IP address or host name to listen on, such as 127.0.0.1, 0.0.0.0 or ::",
     );
     c.range("webhook.port", webhook.port, 1024, 65535);
     c.ensure(
@@ -342,5 +356,27 @@ mod tests {
         assert!(!is_ed25519_base64(
             "GJ0pB8nEsuRt/ZuDqNHpn3j0OXyWaBbg4cErdfTPv6!="
         ));
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::is_bind_host;
+
+    #[test]
+    fn bind_hosts() {
+        for good in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "::",
+            "[::1]",
+            "localhost",
+            "bot.example.org",
+        ] {
+            assert!(is_bind_host(good), "{good}");
+        }
+        for bad in ["", "not a host!!", "a..b", "http://x", "256.1.1.1.1 x"] {
+            assert!(!is_bind_host(bad), "{bad}");
+        }
     }
 }

@@ -113,13 +113,19 @@ pub enum LlmError {
         /// What to fix.
         detail: String,
     },
-    /// The per-guild daily token budget would be exceeded.
-    #[error("this server's daily LLM token budget is used up ({used} of {budget} tokens); it resets at midnight UTC")]
+    /// The per-guild daily token budget does not cover this summary.
+    #[error(
+        "this summary needs about {needed} LLM tokens, but this server has {} of its daily {budget} left \
+         ({used} used today; the budget resets at midnight UTC)",
+        budget.saturating_sub(*used)
+    )]
     BudgetExceeded {
         /// Tokens used today.
         used: u64,
         /// Daily budget.
         budget: u64,
+        /// Estimated tokens this summary needs.
+        needed: u64,
     },
 }
 

@@ -171,7 +171,7 @@ impl OpenAiClient {
             ) {
                 Decision::Retry(wait) => {
                     tracing::warn!(
-                        reason = ?failure,
+                        reason = %failure,
                         wait_ms = wait.as_millis() as u64,
                         retry = retries_done + 1,
                         max_retries = self.policy.max_retries,
@@ -181,7 +181,7 @@ impl OpenAiClient {
                     retries_done += 1;
                 }
                 Decision::GiveUp(error) => {
-                    tracing::warn!(reason = ?failure, attempts = retries_done + 1, "LLM call failed");
+                    tracing::warn!(reason = %failure, attempts = retries_done + 1, "LLM call failed");
                     return Err(error);
                 }
             }

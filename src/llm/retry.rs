@@ -46,6 +46,23 @@ pub enum Failure {
     Malformed(String),
 }
 
+impl std::fmt::Display for Failure {
+    /// A short log description of one failed attempt.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::RateLimited => f.write_str("rate limited (429)"),
+            Self::QuotaExhausted => f.write_str("out of credits"),
+            Self::Unauthorized(status) => write!(f, "key rejected ({status})"),
+            Self::NotFound => f.write_str("model or URL not found (404)"),
+            Self::BadRequest(detail) => write!(f, "request refused: {detail}"),
+            Self::Server(status) => write!(f, "server error ({status})"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Unreachable(detail) => write!(f, "unreachable: {detail}"),
+            Self::Malformed(detail) => write!(f, "unreadable answer: {detail}"),
+        }
+    }
+}
+
 impl Failure {
     /// Whether another attempt may succeed.
     pub fn is_retryable(&self) -> bool {

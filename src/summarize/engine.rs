@@ -58,6 +58,7 @@ pub struct Engine {
     store: Option<Arc<Store>>,
     cache: Option<CachePolicy>,
     daily_token_budget: u64,
+    max_output_tokens: u64,
 }
 
 impl Engine {
@@ -69,6 +70,7 @@ impl Engine {
             store: None,
             cache: None,
             daily_token_budget: 0,
+            max_output_tokens: 0,
         }
     }
 
@@ -87,10 +89,12 @@ impl Engine {
         self
     }
 
-    /// Refuse LLM calls once a guild used `tokens` today (0 = unlimited). Needs a store.
+    /// Refuse LLM calls that would take a guild past `tokens` today (0 = unlimited). Needs a
+    /// store. `max_output_tokens` is reserved for each answer in the estimate.
     #[must_use]
-    pub fn with_daily_token_budget(mut self, tokens: u64) -> Self {
+    pub fn with_daily_token_budget(mut self, tokens: u64, max_output_tokens: u32) -> Self {
         self.daily_token_budget = tokens;
+        self.max_output_tokens = u64::from(max_output_tokens);
         self
     }
 
@@ -200,9 +204,14 @@ impl Engine {
         let used = store
             .usage_on(req.channel.guild_id, today)
             .map_or(0, crate::model::TokenUsage::total);
-        let estimate = estimate_tokens(&req.messages);
-        if used.saturating_add(estimate) > budget {
-            return Err(LlmError::BudgetExceeded { used, budget });
+        let needed =
+            estimate_tokens(&req.messages) + PROMPT_OVERHEAD_TOKENS + self.max_output_tokens;
+        if used.saturating_add(needed) > budget {
+            return Err(LlmError::BudgetExceeded {
+                used,
+                budget,
+                needed,
+            });
         }
         Ok(())
     }
@@ -246,6 +255,9 @@ impl Engine {
         }
     }
 }
+
+/// Tokens of instructions around the chat log in a prompt (the templates are about this size).
+const PROMPT_OVERHEAD_TOKENS: u64 = 600;
 
 /// A rough token estimate (4 characters a token, as OpenAI's rule of thumb) used only for the
 /// budget pre-check; the real count comes from the provider.
@@ -492,7 +504,7 @@ mod tests {
         let engine = Engine::new(primary.clone())
             .with_fallback(fallback.clone())
             .with_store(Arc::clone(&store), None)
-            .with_daily_token_budget(125);
+            .with_daily_token_budget(125 + PROMPT_OVERHEAD_TOKENS + 50, 50);
         let today = Utc::now().date_naive();
 
         let ok = run(&engine, &request(vec![message(1, "ana", false)])).expect("summary");
@@ -500,14 +512,15 @@ mod tests {
         let used = store.usage_on(Some(GuildId(1)), today).expect("usage");
         assert_eq!(used.total(), 120, "usage of the call is recorded");
 
-        // 120 used + the estimate for the next window exceeds 125: refused before the call.
+        // 120 used + the estimate for the next window (its messages, the prompt, 50 output tokens)
+        // exceeds the budget: refused before the call.
         let refused = run(&engine, &request(vec![message(2, "bo", false)])).expect("fallback");
         assert_eq!(primary.calls(), 1, "the LLM must not be called over budget");
         assert_eq!(refused.provider, "builtin");
         assert!(refused
             .fallback_reason
             .expect("labelled")
-            .contains("daily LLM token budget"));
+            .contains("of its daily"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::ops::{Range, RangeInclusive};
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -417,18 +418,22 @@ impl<'a> Run<'a> {
             let model = Arc::clone(&self.model);
             let guard = self.guard.clone();
             let semaphore = Arc::clone(&self.semaphore);
-            tasks.spawn(async move {
-                let _permit = semaphore
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| LlmError::Malformed {
-                        detail: "the summary was cancelled".into(),
-                    })?;
-                if let Some(guard) = &guard {
-                    guard(estimate)?;
+            tasks.spawn(
+                async move {
+                    let _permit =
+                        semaphore
+                            .acquire_owned()
+                            .await
+                            .map_err(|_| LlmError::Malformed {
+                                detail: "the summary was cancelled".into(),
+                            })?;
+                    if let Some(guard) = &guard {
+                        guard(estimate)?;
+                    }
+                    model.complete(request).await.map(|c| (index, c))
                 }
-                model.complete(request).await.map(|c| (index, c))
-            });
+                .in_current_span(),
+            );
         }
         let mut answers: Vec<Option<Completion>> = vec![None; count];
         while let Some(joined) = tasks.join_next().await {

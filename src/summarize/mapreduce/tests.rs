@@ -396,6 +396,7 @@ async fn budget_guard_refusal_stops_before_calling() {
             Err(LlmError::BudgetExceeded {
                 used: 10,
                 budget: 10,
+                needed: 5,
             })
         }));
     let (result, reports) = summarize(&summarizer, &messages(5)).await;
@@ -403,7 +404,8 @@ async fn budget_guard_refusal_stops_before_calling() {
         result,
         Err(LlmError::BudgetExceeded {
             used: 10,
-            budget: 10
+            budget: 10,
+            needed: 5,
         })
     );
     assert!(fake.requests().is_empty());
