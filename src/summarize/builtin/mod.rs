@@ -24,7 +24,7 @@ pub const MODEL: &str = "extractive-v1";
 pub const PROVIDER: &str = "builtin";
 
 /// Algorithm version, part of cache keys; bump when the output changes.
-pub const VERSION: &str = "1";
+pub const VERSION: &str = "2";
 
 /// The offline extractive summarizer. Deterministic: the same messages give the same draft.
 /// Being extractive, it quotes the chat in its own language; `SummaryInput::language` is ignored.
@@ -60,6 +60,7 @@ impl BuiltinSummarizer {
             })
             .collect();
         let key_points = key_points(&msgs, &sections);
+        drop_repeats_of(&key_points, &mut sections);
         if !key_points.is_empty() {
             sections.insert(
                 0,
@@ -74,6 +75,26 @@ impl BuiltinSummarizer {
             usage: TokenUsage::default(),
         }
     }
+}
+
+/// Technical details and code changes that only restate a key point are left out: the same
+/// message shown three times in one summary is noise.
+fn drop_repeats_of(key_points: &[Point], sections: &mut Vec<Section>) {
+    let cited: HashSet<MessageId> = key_points
+        .iter()
+        .flat_map(|p| p.citations.iter().copied())
+        .collect();
+    for section in sections.iter_mut() {
+        if matches!(
+            section.kind,
+            SectionKind::Technical | SectionKind::CodeChanges
+        ) {
+            section
+                .points
+                .retain(|p| !p.citations.iter().all(|id| cited.contains(id)));
+        }
+    }
+    sections.retain(|s| !s.points.is_empty());
 }
 
 /// Most points of a section other than key points.

@@ -398,3 +398,30 @@ fn action_items_are_attributed_to_the_right_person() {
         "{texts:?}"
     );
 }
+
+#[test]
+fn technical_points_that_only_restate_a_key_point_are_dropped() {
+    let point = |text: &str, ids: &[u64]| Point {
+        text: text.into(),
+        citations: ids.iter().copied().map(MessageId).collect(),
+    };
+    let key = vec![point("the plan", &[1]), point("the fix", &[2])];
+    let mut sections = vec![
+        Section {
+            kind: SectionKind::Technical,
+            points: vec![point("plan again", &[1]), point("a stack trace", &[3])],
+        },
+        Section {
+            kind: SectionKind::CodeChanges,
+            points: vec![point("fix again", &[2])],
+        },
+        Section {
+            kind: SectionKind::Links,
+            points: vec![point("link in the plan", &[1])],
+        },
+    ];
+    drop_repeats_of(&key, &mut sections);
+    let kinds: Vec<SectionKind> = sections.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, vec![SectionKind::Technical, SectionKind::Links]);
+    assert_eq!(sections[0].points, vec![point("a stack trace", &[3])]);
+}
