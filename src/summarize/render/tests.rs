@@ -111,7 +111,7 @@ fn json_expands_citations() {
     assert_eq!(value["usage"]["prompt_tokens"], 0);
     let cite = &value["sections"][0]["points"][0]["citations"][1];
     assert_eq!(cite["number"], 2);
-    assert_eq!(cite["message_id"], 6);
+    assert_eq!(cite["message_id"], "6", "ids are strings in JSON");
     assert_eq!(cite["link"], "https://discord.com/channels/11/22/6");
     assert_eq!(value["sections"][2]["title"], "Action Items");
     assert!(value.get("fallback_reason").is_none());
