@@ -271,7 +271,7 @@ impl ApiErrorInfo {
     /// The provider's message, or the start of the raw body, on one line and bounded.
     fn detail(&self, body: &str) -> String {
         let text = self.message.as_deref().unwrap_or(body);
-        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let one_line = crate::text::one_line(text);
         if one_line.is_empty() {
             return "no details given".to_owned();
         }

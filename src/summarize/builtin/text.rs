@@ -132,17 +132,7 @@ pub(crate) fn without_urls(s: &str) -> String {
         .join(" ")
 }
 
-/// Collapse every run of whitespace (newlines included) into one space, trimmed.
-pub(crate) fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
+pub(crate) use crate::text::one_line;
 
 /// Split text into sentences on `.`, `!`, `?` followed by whitespace, and on newlines.
 /// Abbreviations such as `Mr.` or `e.g.` do not end a sentence.

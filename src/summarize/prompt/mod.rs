@@ -379,10 +379,7 @@ fn push_data_block(out: &mut String, tag: &str, lines: &[String]) {
 /// Metadata text reduced to one line of at most `max_chars` characters, with framing tags
 /// neutralized (it comes from users: channel topics, names, the language option).
 fn one_line(text: &str, max_chars: usize) -> String {
-    let flat: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let flat: String = crate::text::one_line(text)
         .chars()
         .take(max_chars)
         .collect();

@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+pub(crate) use crate::text::one_line;
+
 use crate::model::{
     jump_link, ChannelInfo, MessageId, SectionKind, Summary, TimeWindow, Timestamp, TokenUsage,
 };
@@ -276,11 +278,6 @@ pub(crate) fn fallback_note(reason: &str) -> String {
         "The LLM could not be used ({}), so this is the offline builtin summary.",
         one_line(reason)
     )
-}
-
-/// Collapse whitespace and newlines into single spaces.
-pub(crate) fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Escape the Markdown characters Discord interprets in names.
