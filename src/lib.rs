@@ -25,6 +25,8 @@ pub mod secret;
 pub mod store;
 /// Summaries: engine, builtin summarizer, prompts, token budget, map-reduce, rendering.
 pub mod summarize;
+/// Self-update from signed GitHub releases.
+pub mod update;
 /// Webhook request signatures.
 pub mod webhook;
 
