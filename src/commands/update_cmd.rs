@@ -17,6 +17,10 @@ use crate::update::{self, InstallOutcome, UpdateSettings};
 /// The systemd unit `--restart` restarts (installed by install.sh / packaging/).
 const SERVICE: &str = "summarybot.service";
 
+/// Environment variable naming the root under which container markers and package databases are
+/// looked for (default `/`): for tests and for updating a binary inside a chroot.
+const SYSTEM_ROOT_VAR: &str = "SUMMARYBOT_SYSTEM_ROOT";
+
 /// How long the health check may take in total per step.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -30,13 +34,16 @@ pub fn run(ctx: &Context, args: &UpdateArgs) -> Result<(), Failure> {
         println!("{report}");
         return Ok(());
     }
-    install(&settings, args.restart)
+    let root = ctx
+        .env
+        .get(SYSTEM_ROOT_VAR)
+        .map_or_else(|| PathBuf::from("/"), PathBuf::from);
+    install(&settings, &root, args.restart)
 }
 
 /// Preflight, install, then say what happens next.
-fn install(settings: &UpdateSettings, restart: bool) -> Result<(), Failure> {
-    update::preflight(&settings.install_path, Path::new("/"))
-        .map_err(|e| Failure::Runtime(e.into()))?;
+fn install(settings: &UpdateSettings, root: &Path, restart: bool) -> Result<(), Failure> {
+    update::preflight(&settings.install_path, root).map_err(|e| Failure::Runtime(e.into()))?;
     match settings.install().map_err(|e| Failure::Runtime(e.into()))? {
         InstallOutcome::UpToDate => {
             println!("summarybot {} is up to date", settings.current_version);
