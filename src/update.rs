@@ -16,6 +16,12 @@ pub const BUILTIN_VERIFYING_KEYS: &[&str] = &[];
 /// Name of the executable inside every release archive (at the archive's root).
 pub const BIN_NAME: &str = "summarybot";
 
+/// The release archive for `target`: `summarybot-<target>.tar.gz` (install.sh uses the same name,
+/// and `<name>.sha256` beside it).
+pub fn asset_name(target: &str) -> String {
+    format!("{BIN_NAME}-{target}.tar.gz")
+}
+
 /// Files whose presence means "running inside a container" (Docker, Podman).
 const CONTAINER_MARKERS: &[&str] = &[".dockerenv", "run/.containerenv"];
 
@@ -328,6 +334,9 @@ impl UpdateSettings {
             .show_download_progress(false)
             .show_output(false)
             .no_confirm(true);
+        // Exactly our archive: a plain "name contains the target" match could pick the .sha256.
+        let wanted = asset_name(&self.target);
+        builder.asset_matcher(move |assets| assets.iter().find(|a| a.name() == wanted).cloned());
         if let Some(token) = &self.token {
             builder.auth_token(token);
         }

@@ -260,3 +260,44 @@ fn install_sh_is_shellcheck_clean_when_shellcheck_exists() {
     };
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn systemd_unit_is_hardened() {
+    let unit = std::fs::read_to_string(repo_file("packaging/summarybot.service")).expect("unit");
+    let value = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+            .map(str::trim)
+    };
+    assert_eq!(value("ProtectSystem"), Some("strict"));
+    assert_eq!(value("NoNewPrivileges"), Some("yes"));
+    assert_eq!(value("PrivateTmp"), Some("yes"));
+    assert_eq!(value("CapabilityBoundingSet"), Some(""));
+    assert_eq!(value("Restart"), Some("on-failure"));
+    assert_eq!(value("StateDirectory"), Some("summarybot"));
+    assert_eq!(value("User"), Some("summarybot"));
+    // Above the 20 s graceful-shutdown deadline.
+    let stop = value("TimeoutStopSec").expect("TimeoutStopSec");
+    let secs: u32 = stop.trim_end_matches('s').parse().expect("seconds");
+    assert!(secs > 20, "TimeoutStopSec={stop}");
+}
+
+#[test]
+fn systemd_unit_passes_systemd_analyze_verify_when_available() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let unit = std::fs::read_to_string(repo_file("packaging/summarybot.service"))
+        .expect("unit")
+        .replace("/usr/local/bin/summarybot", BIN);
+    let path = dir.path().join("summarybot.service");
+    std::fs::write(&path, unit).expect("write unit");
+    let Ok(out) = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+    else {
+        eprintln!("systemd-analyze not installed: skipped");
+        return;
+    };
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.stderr.is_empty(), "warnings: {}", text(&out));
+}

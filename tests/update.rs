@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use support::fake_github::{public_key_base64, sign, signing_key, tar_gz, FakeGithub};
+use support::fake_github::{public_key_base64, sha256_hex, sign, signing_key, tar_gz, FakeGithub};
 
 const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
 const REPO: &str = "acme/summarybot";
@@ -28,6 +28,16 @@ fn target() -> String {
 
 fn asset_name() -> String {
     format!("summarybot-{}.tar.gz", target())
+}
+
+/// The release's assets: a checksum file listed first (its name also contains the target, so
+/// the updater must pick the archive by exact name), then the archive.
+fn assets(archive: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    let sums = format!("{}  {}\n", sha256_hex(&archive), asset_name());
+    vec![
+        (format!("{}.sha256", asset_name()), sums.into_bytes()),
+        (asset_name(), archive),
+    ]
 }
 
 /// A temp dir holding a config and a copy of the real binary (the one that gets replaced).
@@ -103,10 +113,8 @@ fn good_key() -> String {
 #[test]
 fn check_prints_current_and_latest() {
     let sb = Sandbox::new(&[good_key()]);
-    sb.gh.publish(
-        "v99.0.0",
-        vec![(asset_name(), signed_release(1, NEW_BINARY))],
-    );
+    sb.gh
+        .publish("v99.0.0", assets(signed_release(1, NEW_BINARY)));
     let out = sb.run(Path::new(BIN), &["update", "--check"]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
@@ -123,10 +131,8 @@ fn check_prints_current_and_latest() {
 #[test]
 fn signed_release_replaces_the_binary_and_asks_for_a_restart() {
     let sb = Sandbox::new(&[good_key()]);
-    sb.gh.publish(
-        "v99.0.0",
-        vec![(asset_name(), signed_release(1, NEW_BINARY))],
-    );
+    sb.gh
+        .publish("v99.0.0", assets(signed_release(1, NEW_BINARY)));
     let out = sb.run_copy(&["update"]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
@@ -145,12 +151,10 @@ fn pinned_version_installs_that_release() {
     let sb = Sandbox::new(&[good_key()]);
     sb.gh.publish(
         "v98.0.0",
-        vec![(asset_name(), signed_release(1, b"#!/bin/sh\necho old\n"))],
+        assets(signed_release(1, b"#!/bin/sh\necho old\n")),
     );
-    sb.gh.publish(
-        "v99.0.0",
-        vec![(asset_name(), signed_release(1, NEW_BINARY))],
-    );
+    sb.gh
+        .publish("v99.0.0", assets(signed_release(1, NEW_BINARY)));
     let out = sb.run_copy(&["update", "--version", "98.0.0"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
@@ -173,7 +177,7 @@ fn tampered_archive_is_refused() {
     let mut archive = signed_release(1, NEW_BINARY);
     // Flip a byte inside the signed gzip payload (the signature block is appended at the end).
     archive[20] ^= 0x55;
-    sb.gh.publish("v99.0.0", vec![(asset_name(), archive)]);
+    sb.gh.publish("v99.0.0", assets(archive));
     assert_refused(&sb, "signature is missing or does not match");
 }
 
@@ -181,27 +185,23 @@ fn tampered_archive_is_refused() {
 fn unsigned_archive_is_refused() {
     let sb = Sandbox::new(&[good_key()]);
     let archive = tar_gz(&[("summarybot", NEW_BINARY, 0o755)]);
-    sb.gh.publish("v99.0.0", vec![(asset_name(), archive)]);
+    sb.gh.publish("v99.0.0", assets(archive));
     assert_refused(&sb, "signature is missing or does not match");
 }
 
 #[test]
 fn archive_signed_by_another_key_is_refused() {
     let sb = Sandbox::new(&[good_key()]);
-    sb.gh.publish(
-        "v99.0.0",
-        vec![(asset_name(), signed_release(2, NEW_BINARY))],
-    );
+    sb.gh
+        .publish("v99.0.0", assets(signed_release(2, NEW_BINARY)));
     assert_refused(&sb, "signature is missing or does not match");
 }
 
 #[test]
 fn no_verifying_key_is_refused_before_downloading() {
     let sb = Sandbox::new(&[]);
-    sb.gh.publish(
-        "v99.0.0",
-        vec![(asset_name(), signed_release(1, NEW_BINARY))],
-    );
+    sb.gh
+        .publish("v99.0.0", assets(signed_release(1, NEW_BINARY)));
     assert_refused(&sb, "update.verifying_keys");
     assert!(sb.gh.requests().iter().all(|p| !p.starts_with("/assets/")));
 }
@@ -220,7 +220,7 @@ fn up_to_date_changes_nothing() {
     let sb = Sandbox::new(&[good_key()]);
     sb.gh.publish(
         &format!("v{CURRENT}"),
-        vec![(asset_name(), signed_release(1, NEW_BINARY))],
+        assets(signed_release(1, NEW_BINARY)),
     );
     let out = sb.run_copy(&["update"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -231,10 +231,8 @@ fn up_to_date_changes_nothing() {
 #[test]
 fn container_is_refused() {
     let sb = Sandbox::new(&[good_key()]);
-    sb.gh.publish(
-        "v99.0.0",
-        vec![(asset_name(), signed_release(1, NEW_BINARY))],
-    );
+    sb.gh
+        .publish("v99.0.0", assets(signed_release(1, NEW_BINARY)));
     std::fs::write(sb.dir.path().join(".dockerenv"), b"").expect("marker");
     assert_refused(&sb, "pull the new image");
     assert!(
