@@ -3,11 +3,14 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use self_update::backends::github;
 use self_update::errors::Error as SuError;
 use self_update::update::UpdateStrategy;
 use self_update::VerifyingKey;
+
+use crate::config::Config;
 
 /// Base64 ed25519 public keys of the official release signing key(s), compiled in. Keys from
 /// `update.verifying_keys` are added to these. Empty until the project publishes a signing key.
@@ -310,6 +313,21 @@ fn tag_for(version: &str) -> String {
 }
 
 impl UpdateSettings {
+    /// Settings for this build from the `[update]` configuration: the running version and
+    /// target, replacing `install_path`, authenticated with `token` when given.
+    pub fn from_config(config: &Config, install_path: PathBuf, token: Option<String>) -> Self {
+        Self {
+            repository: config.update.repository.clone(),
+            api_base_url: config.update.api_base_url.clone(),
+            verifying_keys: config.update.verifying_keys.clone(),
+            current_version: env!("CARGO_PKG_VERSION").to_owned(),
+            target: env!("SUMMARYBOT_TARGET").to_owned(),
+            install_path,
+            pin: None,
+            token,
+        }
+    }
+
     fn owner_and_name(&self) -> Result<(&str, &str), UpdateError> {
         self.repository
             .split_once('/')
@@ -424,6 +442,79 @@ impl UpdateSettings {
     }
 }
 
+/// How the running service watches for releases (`update.check_interval`, `update.auto`).
+#[derive(Clone, Debug)]
+pub struct WatchPolicy {
+    /// Time between checks; must be non-zero.
+    pub interval: Duration,
+    /// Install newer releases instead of only logging them.
+    pub auto: bool,
+    /// Check once right away (`update.check_on_start`) instead of after the first interval.
+    pub check_now: bool,
+    /// Root for the container/package preflight (`/` in production).
+    pub root: PathBuf,
+}
+
+/// Periodic release check for `summarybot run`: logs once per newer version found, and with
+/// `auto` installs it (signature enforced, same refusals as `summarybot update`) and logs that a
+/// restart is needed. Never returns: abort the task (or drop the runtime) to stop it. Network
+/// work runs on the blocking pool.
+pub async fn watch(settings: UpdateSettings, policy: WatchPolicy) {
+    let mut announced: Option<String> = None;
+    let mut first = true;
+    loop {
+        if !(first && policy.check_now) {
+            tokio::time::sleep(policy.interval).await;
+        }
+        first = false;
+        let worker = settings.clone();
+        let root = policy.root.clone();
+        let auto = policy.auto;
+        let outcome = tokio::task::spawn_blocking(move || watch_step(&worker, &root, auto)).await;
+        match outcome {
+            Ok(Ok(report)) => {
+                if let Some(message) = announcement(announced.as_deref(), &report) {
+                    tracing::info!(target: "summarybot::update", "{message}");
+                    announced = report.latest;
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(target: "summarybot::update", "update check: {e}"),
+            Err(e) => tracing::warn!(target: "summarybot::update", "update check task: {e}"),
+        }
+    }
+}
+
+/// One check, plus the install when `auto` and a newer release exists.
+fn watch_step(
+    settings: &UpdateSettings,
+    root: &Path,
+    auto: bool,
+) -> Result<CheckReport, UpdateError> {
+    let report = settings.check()?;
+    if auto && report.update_available {
+        preflight(&settings.install_path, root)?;
+        if let InstallOutcome::Updated(version) = settings.install()? {
+            tracing::warn!(
+                target: "summarybot::update",
+                "installed summarybot {version} over {}; restart the service to run it",
+                settings.install_path.display()
+            );
+        }
+    }
+    Ok(report)
+}
+
+/// The log line for a newer release not announced yet.
+fn announcement(previous: Option<&str>, report: &CheckReport) -> Option<String> {
+    let latest = report.latest.as_deref()?;
+    (report.update_available && previous != Some(latest)).then(|| {
+        format!(
+            "summarybot {latest} is available (running {}): run `summarybot update`",
+            report.current
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +595,27 @@ mod tests {
         let bin = root.path().join("no/such/dir/summarybot");
         let err = preflight(&bin, root.path()).expect_err("unwritable");
         assert!(matches!(err, UpdateError::NotWritable { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_newer_release_is_announced_once() {
+        let report = CheckReport {
+            current: "0.1.0".into(),
+            latest: Some("0.2.0".into()),
+            update_available: true,
+        };
+        assert!(announcement(None, &report).is_some_and(|m| m.contains("0.2.0")));
+        assert_eq!(announcement(Some("0.2.0"), &report), None);
+        let newer = CheckReport {
+            latest: Some("0.3.0".into()),
+            ..report.clone()
+        };
+        assert!(announcement(Some("0.2.0"), &newer).is_some());
+        let current = CheckReport {
+            update_available: false,
+            ..report
+        };
+        assert_eq!(announcement(None, &current), None);
     }
 
     #[test]

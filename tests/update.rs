@@ -240,3 +240,41 @@ fn container_is_refused() {
         "nothing fetched in a container"
     );
 }
+
+#[test]
+fn watch_with_auto_installs_a_newer_release() {
+    use std::time::{Duration, Instant};
+    use summarybot::update::{watch, UpdateSettings, WatchPolicy};
+
+    let sb = Sandbox::new(&[good_key()]);
+    sb.gh
+        .publish("v99.0.0", assets(signed_release(1, NEW_BINARY)));
+    let target_file = sb.dir.path().join("bin/summarybot");
+    let settings = UpdateSettings {
+        repository: REPO.to_owned(),
+        api_base_url: sb.gh.api_url(),
+        verifying_keys: vec![good_key()],
+        current_version: CURRENT.to_owned(),
+        target: target(),
+        install_path: target_file.clone(),
+        pin: None,
+        token: None,
+    };
+    let policy = WatchPolicy {
+        interval: Duration::from_secs(3600),
+        auto: true,
+        check_now: true,
+        root: sb.dir.path().to_path_buf(),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let task = runtime.spawn(watch(settings, policy));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read(&target_file).expect("read") != NEW_BINARY {
+        assert!(
+            Instant::now() < deadline,
+            "watch did not install the release"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    task.abort();
+}

@@ -69,7 +69,7 @@ fn install(settings: &UpdateSettings, root: &Path, restart: bool) -> Result<(), 
 }
 
 /// The settings the updater needs, from the configuration and the environment.
-pub fn settings(
+fn settings(
     ctx: &Context,
     config: &Config,
     install_path: PathBuf,
@@ -79,14 +79,8 @@ pub fn settings(
         .iter()
         .find_map(|name| ctx.env.get(*name).filter(|v| !v.is_empty()).cloned());
     UpdateSettings {
-        repository: config.update.repository.clone(),
-        api_base_url: config.update.api_base_url.clone(),
-        verifying_keys: config.update.verifying_keys.clone(),
-        current_version: env!("CARGO_PKG_VERSION").to_owned(),
-        target: env!("SUMMARYBOT_TARGET").to_owned(),
-        install_path,
         pin,
-        token,
+        ..UpdateSettings::from_config(config, install_path, token)
     }
 }
 
