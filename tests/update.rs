@@ -278,3 +278,38 @@ fn watch_with_auto_installs_a_newer_release() {
     }
     task.abort();
 }
+
+/// `summarybot healthcheck` (lives beside `update` in update_cmd.rs): exit 0 on 200, 1 otherwise.
+#[test]
+fn healthcheck_exits_by_the_health_status() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    let sb = Sandbox::new(&[]);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::fs::write(
+        sb.dir.path().join("summarybot.toml"),
+        format!("[discord]\nenabled = false\n\n[webhook]\nhost = \"127.0.0.1\"\nport = {port}\n"),
+    )
+    .expect("config");
+    let server = std::thread::spawn(move || {
+        for answer in ["200 OK", "503 Service Unavailable"] {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let mut buf = [0u8; 1024];
+            let n = conn.read(&mut buf).expect("read");
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /health HTTP/1.1\r\n"));
+            conn.write_all(format!("HTTP/1.1 {answer}\r\ncontent-length: 0\r\n\r\n").as_bytes())
+                .expect("write");
+        }
+    });
+    let healthy = sb.run(Path::new(BIN), &["healthcheck"]);
+    assert!(healthy.status.success(), "{}", text(&healthy));
+    let sick = sb.run(Path::new(BIN), &["healthcheck"]);
+    assert_eq!(sick.status.code(), Some(1), "{}", text(&sick));
+    assert!(text(&sick).contains("HTTP 503"), "{}", text(&sick));
+    server.join().expect("server thread");
+    // Nothing listening any more.
+    let down = sb.run(Path::new(BIN), &["healthcheck"]);
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down));
+}
