@@ -375,7 +375,7 @@ impl UpdateSettings {
         }
     }
 
-    /// Ask the releases API for the newest release with an asset for this target.
+    /// Ask the releases API for the newest release and compare it with the running version.
     pub fn check(&self) -> Result<CheckReport, UpdateError> {
         let updater = self
             .builder()?
