@@ -40,7 +40,13 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-	sed -n '2,24p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//'
+	if [ -f "$0" ] && head -n 2 "$0" | grep -q 'summarybot installer'; then
+		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+	else
+		say "usage: install.sh [--version X] [--base-url URL] [--root DIR] [--prefix DIR]"
+		say "                  [--target TRIPLE] [--pubkey FILE] [--no-start] [--dry-run]"
+		say "                  [--uninstall] [--purge]"
+	fi
 	exit 0
 }
 
