@@ -301,3 +301,35 @@ fn systemd_unit_passes_systemd_analyze_verify_when_available() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(out.stderr.is_empty(), "warnings: {}", text(&out));
 }
+
+#[test]
+fn non_root_without_sudo_is_refused_for_the_real_root() {
+    // Needs to start as root to become `nobody`, and no sudo to fall back on; else skipped.
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let has = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !is_root || !has("su") || has("sudo") {
+        eprintln!("needs root, su and no sudo: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("install.sh");
+    std::fs::copy(repo_file("install.sh"), &script).expect("copy");
+    let mut perms = std::fs::metadata(dir.path()).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(dir.path(), perms).expect("chmod");
+    let command = format!("sh {} --dry-run --target {TARGET}", script.display());
+    let out = Command::new("su")
+        .args(["nobody", "-s", "/bin/sh", "-c", &command])
+        .output()
+        .expect("su runs");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("needs root"), "{}", text(&out));
+}
