@@ -296,9 +296,14 @@ fn healthcheck_exits_by_the_health_status() {
     let server = std::thread::spawn(move || {
         for answer in ["200 OK", "503 Service Unavailable"] {
             let (mut conn, _) = listener.accept().expect("accept");
+            let mut request = Vec::new();
             let mut buf = [0u8; 1024];
-            let n = conn.read(&mut buf).expect("read");
-            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /health HTTP/1.1\r\n"));
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = conn.read(&mut buf).expect("read");
+                assert!(n > 0, "request ended early");
+                request.extend_from_slice(&buf[..n]);
+            }
+            assert!(String::from_utf8_lossy(&request).starts_with("GET /health HTTP/1.1\r\n"));
             conn.write_all(format!("HTTP/1.1 {answer}\r\ncontent-length: 0\r\n\r\n").as_bytes())
                 .expect("write");
         }

@@ -149,10 +149,10 @@ fn get_status(host: &str, port: u16, path: &str) -> anyhow::Result<u16> {
     } else {
         format!("{bare}:{port}")
     };
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n\r\n"
-    )?;
+    // One write: `write!` on an unbuffered stream would send the request in pieces.
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut head = [0u8; 64];
     let mut len = 0;
     while len < head.len() {
@@ -201,8 +201,15 @@ mod tests {
         let port = listener.local_addr().expect("addr").port();
         std::thread::spawn(move || {
             if let Ok((mut conn, _)) = listener.accept() {
+                // Read the whole request: closing with unread data would reset the connection.
+                let mut request = Vec::new();
                 let mut buf = [0u8; 512];
-                let _ = conn.read(&mut buf);
+                while !request.ends_with(b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let _ = conn.write_all(answer.as_bytes());
             }
         });
