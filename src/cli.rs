@@ -60,6 +60,9 @@ pub enum Command {
     Webhook(WebhookCommand),
     /// Update summarybot to the latest signed release.
     Update(UpdateArgs),
+    /// Exit 0 when the local webhook server answers `GET /health` with 200 (for container
+    /// health checks), 1 otherwise.
+    Healthcheck,
     /// Print shell completions to stdout.
     Completions {
         /// Shell to generate completions for.
@@ -255,7 +258,13 @@ pub enum WebhookCommand {
 /// Self-update arguments.
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// Only check whether an update is available.
+    /// Only check whether an update is available: print the current and latest versions.
     #[arg(long)]
     pub check: bool,
+    /// Install exactly this release (e.g. 1.2.3) instead of the newest.
+    #[arg(long, value_name = "X.Y.Z", conflicts_with = "check")]
+    pub version: Option<String>,
+    /// After a successful update, restart the systemd service (`systemctl restart summarybot`).
+    #[arg(long, conflicts_with = "check")]
+    pub restart: bool,
 }

@@ -27,6 +27,8 @@ pub mod store;
 pub mod summarize;
 /// Small shared text helpers.
 pub mod text;
+/// Self-update from signed GitHub releases.
+pub mod update;
 /// Webhook request signatures.
 pub mod webhook;
 

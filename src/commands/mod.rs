@@ -6,6 +6,7 @@ mod import_cmd;
 pub mod output;
 mod schedule_cmd;
 mod summarize_cmd;
+mod update_cmd;
 mod usage_cmd;
 mod webhook_cmd;
 
@@ -160,6 +161,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Usage(_) => "usage",
         Command::Webhook(_) => "webhook",
         Command::Update(_) => "update",
+        Command::Healthcheck => "healthcheck",
         Command::Completions { .. } => "completions",
     }
 }
@@ -214,10 +216,8 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Db(cmd) => db_cmd::run(&ctx, &cmd),
         Command::Usage(args) => usage_cmd::run(&ctx, &args),
         Command::Webhook(cmd) => webhook_cmd::run(&ctx, &cmd),
-        Command::Update(_) => Err(Failure::Runtime(anyhow::anyhow!(
-            "self-update is not available in this build yet; download the new release from the \
-             project's releases page and replace the binary"
-        ))),
+        Command::Update(args) => update_cmd::run(&ctx, &args),
+        Command::Healthcheck => update_cmd::healthcheck(&ctx),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

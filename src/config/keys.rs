@@ -118,6 +118,8 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("update.repository" => update.repository),
     key!("update.api_base_url" => update.api_base_url),
     key!("update.verifying_keys" => update.verifying_keys),
+    key!("update.check_interval" => update.check_interval),
+    key!("update.auto" => update.auto),
 ];
 
 /// The key with this dotted path.

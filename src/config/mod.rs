@@ -208,6 +208,11 @@ pub struct UpdateConfig {
     pub api_base_url: String,
     /// Base64 ed25519 public keys accepted for release signatures.
     pub verifying_keys: Vec<String>,
+    /// How often the running service checks for a newer release (0 = never).
+    #[serde(serialize_with = "duration::serialize")]
+    pub check_interval: Duration,
+    /// Install newer signed releases automatically (otherwise only log that one exists).
+    pub auto: bool,
 }
 
 impl Default for Config {
@@ -320,6 +325,8 @@ impl Default for UpdateConfig {
             repository: "summarybot/summarybot".to_owned(),
             api_base_url: "https://api.github.com".to_owned(),
             verifying_keys: Vec::new(),
+            check_interval: Duration::ZERO,
+            auto: false,
         }
     }
 }

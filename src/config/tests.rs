@@ -524,6 +524,10 @@ fn every_rule_rejects_a_bad_value() {
         ("update.verifying_keys", |c| {
             c.update.verifying_keys = vec!["not-a-key".into()];
         }),
+        ("update.check_interval", |c| {
+            c.update.check_interval = Duration::from_secs(60);
+        }),
+        ("update.auto", |c| c.update.auto = true),
     ];
     for (key, change) in cases {
         assert_eq!(

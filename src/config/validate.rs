@@ -297,6 +297,20 @@ fn update(c: &mut Checker<'_>) {
         "must be a GitHub \"owner/name\"",
     );
     c.url("update.api_base_url", &update.api_base_url);
+    if !update.check_interval.is_zero() {
+        c.duration_range(
+            "update.check_interval",
+            update.check_interval,
+            Duration::from_secs(3600),
+            Duration::from_secs(30 * 86_400),
+        );
+    }
+    c.ensure(
+        !update.auto || !update.check_interval.is_zero(),
+        "update.auto",
+        "true".to_owned(),
+        "needs update.check_interval (e.g. \"1d\"): automatic updates happen at each check",
+    );
     for key in &update.verifying_keys {
         c.ensure(
             is_ed25519_base64(key),

@@ -1,0 +1,335 @@
+//! Black-box tests of install.sh: a fake release (tarball of the real binary and unit files, plus
+//! its .sha256) served from a local fake GitHub, installed into a temporary root: install,
+//! re-run (upgrade keeps the config), checksum mismatch (nothing installed), dry run,
+//! uninstall (keeps config and data) and purge.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use support::fake_github::{sha256_hex, tar_gz, FakeGithub};
+
+const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn asset() -> String {
+    format!("summarybot-{TARGET}.tar.gz")
+}
+
+/// The release tarball, built once per test binary (the debug binary is large).
+fn tarball() -> &'static [u8] {
+    static TARBALL: OnceLock<Vec<u8>> = OnceLock::new();
+    TARBALL.get_or_init(|| {
+        let read = |p: &Path| std::fs::read(p).expect("read release file");
+        let bin = read(Path::new(BIN));
+        let unit = read(&repo_file("packaging/summarybot.service"));
+        let users = read(&repo_file("packaging/summarybot.sysusers"));
+        let tmpfiles = read(&repo_file("packaging/summarybot.tmpfiles"));
+        tar_gz(&[
+            ("summarybot", &bin, 0o755),
+            ("summarybot.service", &unit, 0o644),
+            ("summarybot.sysusers", &users, 0o644),
+            ("summarybot.tmpfiles", &tmpfiles, 0o644),
+        ])
+    })
+}
+
+fn release(checksum_ok: bool) -> Vec<(String, Vec<u8>)> {
+    let bytes = tarball().to_vec();
+    let mut hex = sha256_hex(&bytes);
+    if !checksum_ok {
+        hex = sha256_hex(b"something else");
+    }
+    vec![
+        (asset(), bytes),
+        (
+            format!("{}.sha256", asset()),
+            format!("{hex}  {}\n", asset()).into_bytes(),
+        ),
+    ]
+}
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+    gh: FakeGithub,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let sb = Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            gh: FakeGithub::start("acme/summarybot"),
+        };
+        std::fs::create_dir(sb.root()).expect("mkdir root");
+        sb
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn at(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    fn install(&self, extra: &[&str]) -> Output {
+        let root = self.root();
+        let base = self.gh.releases_url();
+        let mut args = vec![
+            "--root",
+            root.to_str().expect("utf-8 path"),
+            "--base-url",
+            &base,
+            "--target",
+            TARGET,
+        ];
+        args.extend_from_slice(extra);
+        Command::new("sh")
+            .arg(repo_file("install.sh"))
+            .args(&args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("sh runs")
+    }
+
+    /// Every file under the root, relative.
+    fn files(&self) -> Vec<String> {
+        fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, base, out);
+                } else {
+                    let rel = path.strip_prefix(base).expect("under base");
+                    out.push(rel.display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root(), &self.root(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn installed(sb: &Sandbox, extra: &[&str]) -> String {
+    let out = sb.install(extra);
+    let all = text(&out);
+    assert!(out.status.success(), "install failed: {all}");
+    all
+}
+
+#[test]
+fn installs_binary_config_data_and_unit_into_the_root() {
+    let sb = Sandbox::new();
+    sb.gh.publish("v0.1.0", release(true));
+    let all = installed(&sb, &[]);
+    // `latest` uses GitHub's /releases/latest/download/ layout.
+    assert!(sb
+        .gh
+        .requests()
+        .iter()
+        .any(|p| p.contains("/releases/latest/download/")));
+    let bin = sb.at("usr/local/bin/summarybot");
+    let version = Command::new(&bin).arg("--version").output().expect("runs");
+    assert!(version.status.success());
+    assert!(sb.at("etc/summarybot/config.toml").is_file());
+    assert!(sb.at("var/lib/summarybot").is_dir());
+    let unit = std::fs::read_to_string(sb.at("etc/systemd/system/summarybot.service"))
+        .expect("unit installed");
+    assert!(unit.contains("ExecStart=/usr/local/bin/summarybot run"));
+    assert!(sb.at("usr/lib/sysusers.d/summarybot.conf").is_file());
+    assert!(sb.at("usr/lib/tmpfiles.d/summarybot.conf").is_file());
+    // Incomplete config: says what to fill in; no user or systemctl in a temp root.
+    assert!(all.contains("Checksum OK"), "{all}");
+    assert!(all.contains("not complete yet"), "{all}");
+    assert!(all.contains("discord.token"), "{all}");
+    assert!(all.contains("Skipping system user creation"), "{all}");
+}
+
+#[test]
+fn rerun_upgrades_and_keeps_the_config() {
+    let sb = Sandbox::new();
+    sb.gh.publish("v0.1.0", release(true));
+    installed(&sb, &["--version", "0.1.0"]);
+    let config = sb.at("etc/summarybot/config.toml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str("\n# edited by the admin\n");
+    std::fs::write(&config, &text).expect("edit config");
+    sb.gh.publish("v0.2.0", release(true));
+    let all = installed(&sb, &["--version", "v0.2.0"]);
+    assert!(all.contains("Upgrading"), "{all}");
+    assert!(all.contains("Keeping existing"), "{all}");
+    assert_eq!(std::fs::read_to_string(&config).expect("config"), text);
+    assert!(sb
+        .gh
+        .requests()
+        .iter()
+        .any(|p| p.ends_with(&format!("/releases/download/v0.2.0/{}", asset()))));
+}
+
+#[test]
+fn checksum_mismatch_installs_nothing() {
+    let sb = Sandbox::new();
+    sb.gh.publish("v0.1.0", release(false));
+    let out = sb.install(&[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("checksum mismatch"), "{}", text(&out));
+    assert_eq!(sb.files(), Vec::<String>::new());
+}
+
+#[test]
+fn missing_release_fails_clearly() {
+    let sb = Sandbox::new();
+    let out = sb.install(&["--version", "9.9.9"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("download failed"), "{}", text(&out));
+    assert_eq!(sb.files(), Vec::<String>::new());
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let sb = Sandbox::new();
+    sb.gh.publish("v0.1.0", release(true));
+    let out = sb.install(&["--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Plan:"), "{}", text(&out));
+    assert_eq!(sb.files(), Vec::<String>::new());
+    assert!(sb.gh.requests().is_empty(), "a dry run downloads nothing");
+}
+
+#[test]
+fn uninstall_keeps_config_and_data_and_purge_removes_them() {
+    let sb = Sandbox::new();
+    sb.gh.publish("v0.1.0", release(true));
+    installed(&sb, &[]);
+    std::fs::write(sb.at("var/lib/summarybot/summarybot.redb"), b"data").expect("data");
+    let all = installed(&sb, &["--uninstall"]);
+    assert!(all.contains("Kept"), "{all}");
+    assert!(!sb.at("usr/local/bin/summarybot").exists());
+    assert!(!sb.at("etc/systemd/system/summarybot.service").exists());
+    assert!(sb.at("etc/summarybot/config.toml").is_file());
+    assert!(sb.at("var/lib/summarybot/summarybot.redb").is_file());
+    installed(&sb, &["--purge"]);
+    assert!(!sb.at("etc/summarybot").exists());
+    assert!(!sb.at("var/lib/summarybot").exists());
+}
+
+#[test]
+fn unsupported_options_and_relative_roots_are_refused() {
+    let sb = Sandbox::new();
+    let out = sb.install(&["--frobnicate"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unknown option"), "{}", text(&out));
+    let out = Command::new("sh")
+        .arg(repo_file("install.sh"))
+        .args(["--root", "relative/dir", "--dry-run"])
+        .output()
+        .expect("sh runs");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("absolute path"), "{}", text(&out));
+}
+
+#[test]
+fn install_sh_is_shellcheck_clean_when_shellcheck_exists() {
+    let Ok(out) = Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .arg(repo_file("install.sh"))
+        .output()
+    else {
+        eprintln!("shellcheck not installed: skipped");
+        return;
+    };
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn systemd_unit_is_hardened() {
+    let unit = std::fs::read_to_string(repo_file("packaging/summarybot.service")).expect("unit");
+    let value = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+            .map(str::trim)
+    };
+    assert_eq!(value("ProtectSystem"), Some("strict"));
+    assert_eq!(value("NoNewPrivileges"), Some("yes"));
+    assert_eq!(value("PrivateTmp"), Some("yes"));
+    assert_eq!(value("CapabilityBoundingSet"), Some(""));
+    assert_eq!(value("Restart"), Some("on-failure"));
+    assert_eq!(value("StateDirectory"), Some("summarybot"));
+    assert_eq!(value("User"), Some("summarybot"));
+    // Above the 20 s graceful-shutdown deadline.
+    let stop = value("TimeoutStopSec").expect("TimeoutStopSec");
+    let secs: u32 = stop.trim_end_matches('s').parse().expect("seconds");
+    assert!(secs > 20, "TimeoutStopSec={stop}");
+}
+
+#[test]
+fn systemd_unit_passes_systemd_analyze_verify_when_available() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let unit = std::fs::read_to_string(repo_file("packaging/summarybot.service"))
+        .expect("unit")
+        .replace("/usr/local/bin/summarybot", BIN);
+    let path = dir.path().join("summarybot.service");
+    std::fs::write(&path, unit).expect("write unit");
+    let Ok(out) = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+    else {
+        eprintln!("systemd-analyze not installed: skipped");
+        return;
+    };
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.stderr.is_empty(), "warnings: {}", text(&out));
+}
+
+#[test]
+fn non_root_without_sudo_is_refused_for_the_real_root() {
+    // Needs to start as root to become `nobody`, and no sudo to fall back on; else skipped.
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let has = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !is_root || !has("su") || has("sudo") {
+        eprintln!("needs root, su and no sudo: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("install.sh");
+    std::fs::copy(repo_file("install.sh"), &script).expect("copy");
+    let mut perms = std::fs::metadata(dir.path()).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(dir.path(), perms).expect("chmod");
+    let command = format!("sh {} --dry-run --target {TARGET}", script.display());
+    let out = Command::new("su")
+        .args(["nobody", "-s", "/bin/sh", "-c", &command])
+        .output()
+        .expect("su runs");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("needs root"), "{}", text(&out));
+}
