@@ -39,7 +39,7 @@ fn message(channel: u64, n: u64, total: u64, day_end: i64) -> ChatMessage {
         content: format!(
             "message {n}: a typical chat line about the deploy, the review queue and lunch plans"
         ),
-        reply_to: (n % 5 == 0 && n > 0).then(|| MessageId(channel * 10_000_000 + n)),
+        reply_to: (n.is_multiple_of(5) && n > 0).then(|| MessageId(channel * 10_000_000 + n)),
         attachments: Vec::new(),
         reaction_count: (n % 3) as u32,
         pinned: false,

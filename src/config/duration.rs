@@ -61,7 +61,7 @@ pub fn format_duration(duration: Duration) -> String {
     UNITS
         .iter()
         .rev()
-        .find(|(_, ms)| millis % u128::from(*ms) == 0)
+        .find(|(_, ms)| millis.is_multiple_of(u128::from(*ms)))
         .map_or_else(
             || format!("{millis}ms"),
             |(suffix, ms)| format!("{}{suffix}", millis / u128::from(*ms)),
