@@ -11,10 +11,10 @@ pub mod cli;
 pub mod commands;
 /// Settings: file, `.env`, environment and secret files; validation; redaction.
 pub mod config;
-/// The durable job queue: group-commit enqueue and the worker pool.
-pub mod jobs;
 /// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
+/// The durable job queue: group-commit enqueue and the worker pool.
+pub mod jobs;
 /// The `ChatModel` trait and the OpenAI-compatible client with retries.
 pub mod llm;
 /// tracing setup: text or JSON lines on stderr.

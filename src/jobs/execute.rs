@@ -47,7 +47,9 @@ pub(super) async fn run(
     match job.kind.as_str() {
         SUMMARY_REQUEST => {
             let payload: SummaryJob = serde_json::from_str(&job.payload).map_err(|e| {
-                JobError::permanent(format!("the stored summary_request payload is invalid: {e}"))
+                JobError::permanent(format!(
+                    "the stored summary_request payload is invalid: {e}"
+                ))
             })?;
             summary_request(config, store, publisher, stats, &payload).await
         }
@@ -84,7 +86,10 @@ async fn summary_request(
         channel,
         window,
         messages,
-        language: job.language.clone().or_else(|| config.summary.language.clone()),
+        language: job
+            .language
+            .clone()
+            .or_else(|| config.summary.language.clone()),
         use_cache: true,
     };
     let summary = engine
@@ -96,7 +101,9 @@ async fn summary_request(
         publisher
             .post_summary(channel, &summary)
             .await
-            .map_err(|e| JobError::transient(format!("posting to channel {channel} failed: {e}")))?;
+            .map_err(|e| {
+                JobError::transient(format!("posting to channel {channel} failed: {e}"))
+            })?;
     }
     Ok(render::json(&summary))
 }

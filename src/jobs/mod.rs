@@ -27,8 +27,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Posts a finished summary to a Discord channel (implemented by the Discord bot).
 pub trait Publisher: Send + Sync {
     /// Post `summary` to `channel`; the error text is recorded on the job.
-    fn post_summary(&self, channel: ChannelId, summary: &Summary)
-        -> BoxFuture<'_, Result<(), String>>;
+    fn post_summary(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+    ) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// The stored payload of a `summary_request` job: the window is fixed when the request is

@@ -113,12 +113,12 @@ fn commit_loop(store: &Store, wake: &Notify, rx: &Receiver<Submission>) {
                 Err(_) => break,
             }
         }
-        commit(store, wake, batch);
+        commit(store, wake, &batch);
     }
 }
 
 /// Write one batch and answer every submitter.
-fn commit(store: &Store, wake: &Notify, batch: Vec<Submission>) {
+fn commit(store: &Store, wake: &Notify, batch: &[Submission]) {
     let jobs: Vec<KeyedJob<'_>> = batch
         .iter()
         .map(|s| KeyedJob {
@@ -141,7 +141,7 @@ fn commit(store: &Store, wake: &Notify, batch: Vec<Submission>) {
         Err(e) => {
             tracing::error!(error = %e, jobs = batch.len(), "enqueueing jobs failed");
             let err = EnqueueError::Store(e.to_string());
-            for submission in &batch {
+            for submission in batch {
                 let _ = submission.reply.send(Err(err.clone()));
             }
         }

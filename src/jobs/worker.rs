@@ -75,7 +75,10 @@ impl WorkerPool {
     ) -> Result<WorkerPool, crate::store::StoreError> {
         let requeued = store.requeue_running_jobs(Timestamp::now())?;
         if requeued > 0 {
-            tracing::info!(jobs = requeued, "requeued jobs interrupted by the last shutdown");
+            tracing::info!(
+                jobs = requeued,
+                "requeued jobs interrupted by the last shutdown"
+            );
         }
         let shared = Arc::new(Shared {
             config: config.clone(),
@@ -100,7 +103,9 @@ impl WorkerPool {
         let _ = self.stop.send(true);
         let all_done = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(deadline, all_done).await.is_err() {
-            tracing::warn!("jobs still running at the shutdown deadline stay queued for the next start");
+            tracing::warn!(
+                "jobs still running at the shutdown deadline stay queued for the next start"
+            );
             self.tasks.abort_all();
         }
     }
@@ -137,22 +142,28 @@ async fn claim(shared: &Arc<Shared>) -> Result<Option<Job>, String> {
 /// Run one claimed job and record its outcome.
 async fn run_one(shared: &Arc<Shared>, job: Job) {
     shared.stats.busy.fetch_add(1, Ordering::Relaxed);
-    let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind);
-    let outcome = {
-        let _enter = span.enter();
-        tracing::info!(attempt = job.attempts, "job started");
-        drop(_enter);
-        execute::run(&shared.config, &shared.store, shared.publisher.as_deref(), &shared.stats, &job).await
-    };
+    tracing::info!(job_id = job.id, kind = %job.kind, attempt = job.attempts, "job started");
+    let outcome = execute::run(
+        &shared.config,
+        &shared.store,
+        shared.publisher.as_deref(),
+        &shared.stats,
+        &job,
+    )
+    .await;
     shared.stats.busy.fetch_sub(1, Ordering::Relaxed);
     let (label, write) = record(shared, &job, outcome);
     shared.stats.record_outcome(&job.kind, label);
     let store = Arc::clone(&shared.store);
     let saved = tokio::task::spawn_blocking(move || write(&store)).await;
-    match saved {
-        Ok(Ok(())) => tracing::info!(job_id = job.id, outcome = label, "job finished"),
-        Ok(Err(e)) => tracing::error!(job_id = job.id, error = %e, "recording the job outcome failed"),
-        Err(e) => tracing::error!(job_id = job.id, error = %e, "recording the job outcome failed"),
+    let failure = match saved {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    match failure {
+        None => tracing::info!(job_id = job.id, outcome = label, "job finished"),
+        Some(error) => tracing::error!(job_id = job.id, %error, "recording the job outcome failed"),
     }
 }
 
@@ -164,7 +175,10 @@ fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'s
     let id = job.id;
     let now = Timestamp::now();
     match outcome {
-        Ok(result) => ("done", Box::new(move |s: &Store| s.complete_job(id, &result, now))),
+        Ok(result) => (
+            "done",
+            Box::new(move |s: &Store| s.complete_job(id, &result, now)),
+        ),
         Err(e) => {
             let give_up = !e.retryable || job.attempts >= shared.options.max_attempts;
             let message = if give_up && e.retryable {
@@ -174,11 +188,17 @@ fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'s
             };
             tracing::warn!(job_id = id, error = %message, give_up, "job attempt failed");
             if give_up {
-                ("failed", Box::new(move |s: &Store| s.fail_job(id, &message, None, now)))
+                (
+                    "failed",
+                    Box::new(move |s: &Store| s.fail_job(id, &message, None, now)),
+                )
             } else {
                 let delay = backoff(job.attempts, random_fraction(id, job.attempts));
                 let at = Timestamp(now.0.saturating_add(millis(delay)));
-                ("retry", Box::new(move |s: &Store| s.fail_job(id, &message, Some(at), now)))
+                (
+                    "retry",
+                    Box::new(move |s: &Store| s.fail_job(id, &message, Some(at), now)),
+                )
             }
         }
     }

@@ -61,7 +61,8 @@ pub(super) fn claim_in(
         expiry.remove((old_expiry, key)).or_store()?;
     }
     let value = value()?;
-    keys.insert(key, (expires_at.0, value.as_str())).or_store()?;
+    keys.insert(key, (expires_at.0, value.as_str()))
+        .or_store()?;
     expiry.insert((expires_at.0, key), ()).or_store()?;
     Ok(None)
 }

@@ -546,7 +546,10 @@ mod tests {
             .enqueue_job_with_key(&keyed("b", "y"), Timestamp(1_000))
             .expect("enqueue");
         assert_eq!((fresh.job_id, fresh.duplicate), (3, false));
-        assert!(s.enqueue_jobs_with_keys(&[], Timestamp(0)).expect("empty").is_empty());
+        assert!(s
+            .enqueue_jobs_with_keys(&[], Timestamp(0))
+            .expect("empty")
+            .is_empty());
     }
 
     #[test]

@@ -84,7 +84,11 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -125,7 +129,13 @@ mod tests {
 
     #[test]
     fn base64_round_trips_and_matches_rfc4648() {
-        for (plain, coded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64_encode(plain.as_bytes()), coded);
             assert_eq!(base64_decode(coded).as_deref(), Some(plain.as_bytes()));
         }
@@ -149,8 +159,14 @@ mod tests {
         let key = secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         let good = sign(&key, "id1", 1000, b"body");
         let list = format!("v1,AAAA {good} v2,zzz");
-        assert_eq!(verify(&key, "id1", "1000", &list, b"body", 1000, 300), Ok(()));
-        assert_eq!(verify(&key, "id1", "1000", &good, b"body", 1300, 300), Ok(()));
+        assert_eq!(
+            verify(&key, "id1", "1000", &list, b"body", 1000, 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&key, "id1", "1000", &good, b"body", 1300, 300),
+            Ok(())
+        );
         assert_eq!(
             verify(&key, "id1", "1000", &good, b"body", 1301, 300),
             Err(StandardError::OutOfTolerance(-301))
@@ -159,10 +175,22 @@ mod tests {
             verify(&key, "id1", "1000", &good, b"body", 699, 300),
             Err(StandardError::OutOfTolerance(301))
         );
-        assert_eq!(verify(&key, "id2", "1000", &good, b"body", 1000, 300), Err(StandardError::Mismatch));
-        assert_eq!(verify(&key, "id1", "1000", &good, b"bodx", 1000, 300), Err(StandardError::Mismatch));
-        assert_eq!(verify(&key, "id1", "soon", &good, b"body", 1000, 300), Err(StandardError::BadTimestamp));
-        assert_eq!(verify(&key, "id1", "1000", "", b"body", 1000, 300), Err(StandardError::Mismatch));
+        assert_eq!(
+            verify(&key, "id2", "1000", &good, b"body", 1000, 300),
+            Err(StandardError::Mismatch)
+        );
+        assert_eq!(
+            verify(&key, "id1", "1000", &good, b"bodx", 1000, 300),
+            Err(StandardError::Mismatch)
+        );
+        assert_eq!(
+            verify(&key, "id1", "soon", &good, b"body", 1000, 300),
+            Err(StandardError::BadTimestamp)
+        );
+        assert_eq!(
+            verify(&key, "id1", "1000", "", b"body", 1000, 300),
+            Err(StandardError::Mismatch)
+        );
         assert_eq!(secret_key("plain-secret"), b"plain-secret".to_vec());
     }
 }
