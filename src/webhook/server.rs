@@ -18,11 +18,9 @@ use crate::jobs::{Committer, JobStats, PoolOptions, Publisher, WorkerPool};
 use crate::store::Store;
 
 /// Request-handling threads (bounded: a flood cannot create more).
-const HTTP_THREADS: usize = 8;
+const HTTP_THREADS: usize = 16;
 /// How often the accept loop checks for shutdown.
 const POLL: Duration = Duration::from_millis(100);
-/// Idempotency keys are remembered this long.
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +56,10 @@ pub fn start(
 ) -> Result<WebServer, StartError> {
     let wake = Arc::new(Notify::new());
     let stats = Arc::new(JobStats::default());
-    let options = PoolOptions::default();
+    let options = PoolOptions {
+        workers: config.webhook.workers,
+        max_attempts: config.webhook.max_attempts,
+    };
     let workers = options.workers;
     let pool = WorkerPool::start(
         config,
@@ -79,7 +80,7 @@ pub fn start(
         bearer_token: web.bearer_token.expose().to_string(),
         max_body_bytes: web.max_body_bytes,
         tolerance: web.timestamp_tolerance,
-        idempotency_ttl: IDEMPOTENCY_TTL,
+        idempotency_ttl: web.idempotency_ttl,
         store: Arc::clone(store),
         enqueuer,
         limiter: RateLimiter::new(web.rate_limit_per_minute),
