@@ -35,6 +35,8 @@ pub struct PoolOptions {
     pub workers: usize,
     /// Attempts before a job fails for good.
     pub max_attempts: u32,
+    /// First retry delay, doubled per attempt (with jitter, capped at 15 min).
+    pub backoff_base: Duration,
 }
 
 impl Default for PoolOptions {
@@ -42,6 +44,7 @@ impl Default for PoolOptions {
         Self {
             workers: 2,
             max_attempts: 5,
+            backoff_base: BACKOFF_BASE,
         }
     }
 }
@@ -193,7 +196,8 @@ fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'s
                     Box::new(move |s: &Store| s.fail_job(id, &message, None, now)),
                 )
             } else {
-                let delay = backoff(job.attempts, random_fraction(id, job.attempts));
+                let jitter = random_fraction(id, job.attempts);
+                let delay = backoff(shared.options.backoff_base, job.attempts, jitter);
                 let at = Timestamp(now.0.saturating_add(millis(delay)));
                 (
                     "retry",
@@ -206,9 +210,9 @@ fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'s
 
 /// The delay before retry number `attempt` (1-based): `BACKOFF_BASE * 2^(attempt-1)`, capped,
 /// scaled by `jitter` in `[0, 1)` into its upper half (so retries of many jobs spread out).
-pub(super) fn backoff(attempt: u32, jitter: f64) -> Duration {
+pub(super) fn backoff(base: Duration, attempt: u32, jitter: f64) -> Duration {
     let exp = attempt.saturating_sub(1).min(20);
-    let full = BACKOFF_BASE.saturating_mul(1 << exp).min(BACKOFF_MAX);
+    let full = base.saturating_mul(1 << exp).min(BACKOFF_MAX);
     full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
@@ -256,13 +260,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
-        assert!(backoff(1, 0.999) < Duration::from_secs(5));
-        assert!(backoff(1, 0.999) > Duration::from_millis(4900));
-        assert_eq!(backoff(1, 0.0), Duration::from_millis(2500));
-        assert_eq!(backoff(2, 0.0), Duration::from_secs(5));
-        assert_eq!(backoff(3, 0.0), Duration::from_secs(10));
-        assert_eq!(backoff(50, 0.0), BACKOFF_MAX / 2);
-        assert!(backoff(50, 0.99) <= BACKOFF_MAX);
+        assert!(backoff(BACKOFF_BASE, 1, 0.999) < Duration::from_secs(5));
+        assert!(backoff(BACKOFF_BASE, 1, 0.999) > Duration::from_millis(4900));
+        assert_eq!(backoff(BACKOFF_BASE, 1, 0.0), Duration::from_millis(2500));
+        assert_eq!(backoff(BACKOFF_BASE, 2, 0.0), Duration::from_secs(5));
+        assert_eq!(backoff(BACKOFF_BASE, 3, 0.0), Duration::from_secs(10));
+        assert_eq!(backoff(BACKOFF_BASE, 50, 0.0), BACKOFF_MAX / 2);
+        assert!(backoff(BACKOFF_BASE, 50, 0.99) <= BACKOFF_MAX);
     }
 
     #[test]
@@ -270,5 +274,101 @@ mod tests {
         let values: Vec<f64> = (0..50).map(|i| random_fraction(i, 1)).collect();
         assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
         assert!(values.iter().any(|v| (v - values[0]).abs() > 1e-9));
+    }
+
+    /// Fails the first `failures` posts, then records where it posted.
+    struct FlakyPublisher {
+        failures: std::sync::atomic::AtomicU32,
+        posted: std::sync::Mutex<Vec<u64>>,
+    }
+
+    impl Publisher for FlakyPublisher {
+        fn post_summary(
+            &self,
+            channel: crate::model::ChannelId,
+            _summary: &crate::model::Summary,
+        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                let left = self.failures.load(Ordering::SeqCst);
+                if left > 0 {
+                    self.failures.store(left - 1, Ordering::SeqCst);
+                    return Err("discord said 503".to_string());
+                }
+                self.posted.lock().expect("lock").push(channel.0);
+                Ok(())
+            })
+        }
+    }
+
+    /// Run one posting job through a pool whose publisher fails `failures` times.
+    async fn run_posting_job(failures: u32, max_attempts: u32) -> (Job, Vec<u64>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("w.redb")).expect("open"));
+        let publisher = Arc::new(FlakyPublisher {
+            failures: std::sync::atomic::AtomicU32::new(failures),
+            posted: std::sync::Mutex::new(Vec::new()),
+        });
+        let wake = Arc::new(Notify::new());
+        let options = PoolOptions {
+            workers: 2,
+            max_attempts,
+            backoff_base: Duration::from_millis(20),
+        };
+        let pool = WorkerPool::start(
+            &Config::default(),
+            Arc::clone(&store),
+            Some(Arc::clone(&publisher) as Arc<dyn Publisher>),
+            Arc::clone(&wake),
+            Arc::new(JobStats::default()),
+            options,
+        )
+        .expect("start");
+        let payload = r#"{"channel_id":5,"since":0,"until":1000,"post_to_channel_id":9,"provider":null,"language":null}"#;
+        let job = store
+            .enqueue_job(super::super::SUMMARY_REQUEST, payload, Timestamp::now())
+            .expect("enqueue");
+        wake.notify_one();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let finished = loop {
+            let current = store.job(job.id).expect("get").expect("present");
+            if matches!(
+                current.state,
+                crate::model::JobState::Done | crate::model::JobState::Failed
+            ) {
+                break current;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job stuck: {current:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        pool.shutdown(Duration::from_secs(5)).await;
+        let posted = publisher.posted.lock().expect("lock").clone();
+        (finished, posted)
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_retried_then_the_summary_is_posted() {
+        let (job, posted) = run_posting_job(2, 5).await;
+        assert_eq!(job.state, crate::model::JobState::Done, "{job:?}");
+        assert_eq!(job.attempts, 3);
+        assert_eq!(posted, vec![9]);
+        let result: serde_json::Value =
+            serde_json::from_str(job.result.as_deref().expect("result")).expect("json");
+        assert_eq!(result["provider"], "builtin");
+    }
+
+    #[tokio::test]
+    async fn a_job_fails_for_good_after_max_attempts() {
+        let (job, posted) = run_posting_job(10, 3).await;
+        assert_eq!(job.state, crate::model::JobState::Failed, "{job:?}");
+        assert_eq!(job.attempts, 3);
+        let error = job.last_error.expect("error");
+        assert!(
+            error.contains("discord said 503") && error.contains("gave up after 3 attempts"),
+            "{error}"
+        );
+        assert!(posted.is_empty());
     }
 }

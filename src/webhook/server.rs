@@ -59,6 +59,7 @@ pub fn start(
     let options = PoolOptions {
         workers: config.webhook.workers,
         max_attempts: config.webhook.max_attempts,
+        ..PoolOptions::default()
     };
     let workers = options.workers;
     let pool = WorkerPool::start(
