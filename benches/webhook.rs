@@ -77,13 +77,25 @@ fn load(
     mix_percent: usize,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let per_client = requests / clients;
+    // Connections are opened one after another and warmed up before the clock starts: tiny_http
+    // can leave connections accepted in a burst waiting until an earlier keep-alive one closes.
+    let mut threads = Vec::with_capacity(clients);
+    let mut start_clients = Vec::with_capacity(clients);
+    for c in 0..clients {
+        let mut conn = http::Conn::open(addr)?;
+        conn.send("GET", "/health", &[], b"")?;
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        start_clients.push(go);
+        let run = run.to_string();
+        threads.push(std::thread::spawn(move || {
+            wait.recv().map_err(|e| e.to_string())?;
+            client(conn, &run, c, per_client, mix_percent)
+        }));
+    }
     let start = Instant::now();
-    let threads: Vec<_> = (0..clients)
-        .map(|c| {
-            let run = run.to_string();
-            std::thread::spawn(move || client(addr, &run, c, per_client, mix_percent))
-        })
-        .collect();
+    for go in start_clients {
+        go.send(())?;
+    }
     let mut latencies = Vec::with_capacity(requests);
     let mut statuses = [0; 4];
     for thread in threads {
@@ -105,8 +117,7 @@ fn load(
 type ClientResult = Result<(Vec<Duration>, [usize; 4]), String>;
 
 /// One keep-alive connection sending its share; counts 202, 200, 401 and anything else.
-fn client(addr: SocketAddr, run: &str, c: usize, count: usize, mix: usize) -> ClientResult {
-    let mut conn = http::Conn::open(addr).map_err(|e| e.to_string())?;
+fn client(mut conn: http::Conn, run: &str, c: usize, count: usize, mix: usize) -> ClientResult {
     let mut latencies = Vec::with_capacity(count);
     let mut statuses = [0; 4];
     for i in 0..count {
@@ -161,12 +172,13 @@ fn report(name: &str, run: &Run) {
     };
     let rate = run.latencies.len() as f64 / run.elapsed.as_secs_f64();
     println!(
-        "webhook {name}: {} requests in {:.2} s = {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms \
+        "webhook {name}: {} requests in {:.2} s = {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
          (202 queued {}, 200 duplicate {}, 401 {}, other {})",
         run.latencies.len(),
         run.elapsed.as_secs_f64(),
         pct(50).as_secs_f64() * 1000.0,
         pct(99).as_secs_f64() * 1000.0,
+        run.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
         run.statuses[0],
         run.statuses[1],
         run.statuses[2],
