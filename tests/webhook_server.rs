@@ -602,3 +602,47 @@ fn a_job_running_at_sigkill_runs_after_restart() {
     assert_eq!(job["summary"]["message_count"], 276);
     drop(accepted);
 }
+
+#[test]
+fn a_port_in_use_is_a_clear_startup_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let config = format!(
+        "[discord]\nenabled = false\n[scheduler]\nenabled = false\n[storage]\npath = \"db/s.redb\"\n\
+         [webhook]\nenabled = true\nhost = \"127.0.0.1\"\nport = {port}\nsecret = \"{SECRET}\"\n"
+    );
+    std::fs::write(dir.path().join("summarybot.toml"), config).expect("config");
+    let out = command(dir.path(), &["run"]).output().expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("webhook.port"), "{stderr}");
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut server = Server::start("", "");
+    let r = server.post_signed(&[], r#"{"type":"summary_request","channel_id":"5"}"#);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let mut child = server.child.take().expect("running");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "{exit}: {}", server.log());
+    let log = server.log();
+    assert!(
+        log.contains("webhook server stopped") && log.contains("stopped cleanly"),
+        "{log}"
+    );
+    assert!(
+        request(server.addr, "GET", "/health", &[], b"").is_err(),
+        "no longer listening"
+    );
+}
