@@ -63,6 +63,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report("signed, unique", &clean);
     let mixed = load(addr, requests, clients, "mixed", 10)?;
     report("10% duplicates, 10% bad signatures", &mixed);
+    let metrics = http::request(addr, "GET", "/metrics", &[], b"")?.body;
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let commits = value("summarybot_enqueue_commits_total ");
+    let submissions = value("summarybot_enqueue_submissions_total ");
+    println!(
+        "webhook group commit: {submissions} deliveries in {commits} durable commits ({:.1} per commit)",
+        submissions / commits.max(1.0)
+    );
     rt.block_on(web.shutdown(Duration::from_secs(10)));
     Ok(())
 }

@@ -59,6 +59,10 @@ pub struct JobStats {
     pub busy: AtomicUsize,
     /// LLM tokens used by job summaries.
     pub tokens: AtomicU64,
+    /// Group commits written by the enqueuer.
+    pub enqueue_commits: AtomicU64,
+    /// Submissions those commits held (new jobs and duplicates).
+    pub enqueue_submissions: AtomicU64,
     /// Finished attempts by (kind, outcome: `done`, `retry`, `failed`).
     outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Summaries by (provider, served from cache).

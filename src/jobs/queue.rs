@@ -1,6 +1,7 @@
 //! Group commit: request threads hand keyed jobs to one committer thread, which writes every job
 //! waiting at that moment in ONE durable transaction and answers each sender once it committed.
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::JobStats;
 use crate::model::Timestamp;
 use crate::store::{Enqueued, KeyedJob, Store};
 
@@ -74,12 +76,17 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Start the committer over `store`; `wake` is notified once per newly queued job.
-    pub fn start(store: Arc<Store>, wake: Arc<Notify>) -> std::io::Result<(Committer, Enqueuer)> {
+    /// Start the committer over `store`; `wake` is notified once per newly queued job; commits
+    /// are counted in `stats`.
+    pub fn start(
+        store: Arc<Store>,
+        wake: Arc<Notify>,
+        stats: Arc<JobStats>,
+    ) -> std::io::Result<(Committer, Enqueuer)> {
         let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("job-committer".into())
-            .spawn(move || commit_loop(&store, &wake, &rx))?;
+            .spawn(move || commit_loop(&store, &wake, &stats, &rx))?;
         Ok((
             Committer {
                 thread: Some(thread),
@@ -99,7 +106,7 @@ impl Committer {
 }
 
 /// Receive submissions until every sender is gone, committing them in batches.
-fn commit_loop(store: &Store, wake: &Notify, rx: &Receiver<Submission>) {
+fn commit_loop(store: &Store, wake: &Notify, stats: &JobStats, rx: &Receiver<Submission>) {
     loop {
         let first = match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(s) => s,
@@ -114,6 +121,10 @@ fn commit_loop(store: &Store, wake: &Notify, rx: &Receiver<Submission>) {
             }
         }
         commit(store, wake, &batch);
+        stats.enqueue_commits.fetch_add(1, Ordering::Relaxed);
+        stats
+            .enqueue_submissions
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -158,7 +169,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("q.redb")).expect("open"));
         let wake = Arc::new(Notify::new());
-        let (committer, enqueuer) = Committer::start(Arc::clone(&store), wake).expect("start");
+        let stats = Arc::new(JobStats::default());
+        let (committer, enqueuer) =
+            Committer::start(Arc::clone(&store), wake, Arc::clone(&stats)).expect("start");
         let threads: Vec<_> = (0..8)
             .map(|i| {
                 let enqueuer = enqueuer.clone();
@@ -185,6 +198,9 @@ mod tests {
         assert_eq!(fresh, 80);
         assert_eq!(results.len(), 160);
         assert_eq!(store.job_count(JobState::Queued).expect("count"), 80);
+        let commits = stats.enqueue_commits.load(Ordering::Relaxed);
+        assert_eq!(stats.enqueue_submissions.load(Ordering::Relaxed), 160);
+        assert!((1..=160).contains(&commits), "{commits}");
     }
 
     #[test]

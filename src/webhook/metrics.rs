@@ -99,17 +99,30 @@ impl Metrics {
             "summarybot_llm_tokens_total {}",
             jobs.tokens.load(Ordering::Relaxed)
         );
-        header(
-            &mut out,
-            "summarybot_workers_busy",
-            "gauge",
-            "Workers running a job now.",
-        );
-        let _ = writeln!(
-            out,
-            "summarybot_workers_busy {}",
-            jobs.busy.load(Ordering::Relaxed)
-        );
+        let singles = [
+            (
+                "summarybot_enqueue_commits_total",
+                "counter",
+                "Durable group commits of incoming jobs.",
+                jobs.enqueue_commits.load(Ordering::Relaxed),
+            ),
+            (
+                "summarybot_enqueue_submissions_total",
+                "counter",
+                "Deliveries written by those commits (new and duplicate).",
+                jobs.enqueue_submissions.load(Ordering::Relaxed),
+            ),
+            (
+                "summarybot_workers_busy",
+                "gauge",
+                "Workers running a job now.",
+                jobs.busy.load(Ordering::Relaxed) as u64,
+            ),
+        ];
+        for (name, kind, help, value) in singles {
+            header(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        }
         out
     }
 }

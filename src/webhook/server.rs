@@ -71,8 +71,8 @@ pub fn start(
         options,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
-    let (committer, enqueuer) =
-        Committer::start(Arc::clone(store), wake).map_err(|e| StartError::Other(e.to_string()))?;
+    let (committer, enqueuer) = Committer::start(Arc::clone(store), wake, Arc::clone(&stats))
+        .map_err(|e| StartError::Other(e.to_string()))?;
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
     let shared = Arc::new(State {
