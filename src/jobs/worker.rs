@@ -17,8 +17,10 @@ use crate::store::Store;
 
 /// How long a claimed job stays leased to its worker before another may take it over.
 const LEASE: Duration = Duration::from_secs(15 * 60);
-/// How often an idle worker looks for due retries without being woken.
-const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Longest sleep of an idle worker between looks at the queue (new jobs wake it at once).
+const IDLE_MAX: Duration = Duration::from_secs(60);
+/// Pause after a failed database read before trying again.
+const IDLE_RETRY: Duration = Duration::from_secs(1);
 /// First retry delay; doubled per attempt.
 const BACKOFF_BASE: Duration = Duration::from_secs(5);
 /// Longest retry delay.
@@ -115,22 +117,52 @@ impl WorkerPool {
 }
 
 /// One worker: claim, run, record; sleep until woken, a retry is due, or shutdown.
+///
+/// Only a due job costs a write transaction: an idle worker reads when the next job is due and
+/// sleeps until then (at most [`IDLE_MAX`]), so an idle appliance does not write to its disk.
 async fn work(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
     while !*stopped.borrow() {
-        match claim(&shared).await {
-            Ok(Some(job)) => {
-                run_one(&shared, job).await;
-                continue;
+        let wait = match next_due(&shared).await {
+            Ok(Some(due)) if due <= Timestamp::now() => match claim(&shared).await {
+                Ok(Some(job)) => {
+                    run_one(&shared, job).await;
+                    continue;
+                }
+                // Another worker took it.
+                Ok(None) => Duration::ZERO,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming a job failed");
+                    IDLE_RETRY
+                }
+            },
+            Ok(Some(due)) => Duration::from_millis(
+                u64::try_from(due.0.saturating_sub(Timestamp::now().0)).unwrap_or(0),
+            )
+            .min(IDLE_MAX),
+            Ok(None) => IDLE_MAX,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the job queue failed");
+                IDLE_RETRY
             }
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "claiming a job failed"),
+        };
+        if wait.is_zero() {
+            continue;
         }
         tokio::select! {
             () = shared.wake.notified() => {}
-            () = tokio::time::sleep(IDLE_POLL) => {}
+            () = tokio::time::sleep(wait) => {}
             _ = stopped.changed() => {}
         }
     }
+}
+
+/// When the next job is due (queued, or running with an expired lease), read off the runtime.
+async fn next_due(shared: &Arc<Shared>) -> Result<Option<Timestamp>, String> {
+    let store = Arc::clone(&shared.store);
+    tokio::task::spawn_blocking(move || store.next_job_due())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// Claim the next due job off the runtime's threads.

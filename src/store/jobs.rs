@@ -180,6 +180,29 @@ impl Store {
         })
     }
 
+    /// When the next job is due: the earliest queued job's next attempt or running job's lease
+    /// expiry; None when no job is pending. A read: cheap to call from idle workers.
+    pub fn next_job_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|txn| {
+            let queue = txn.open_table(JOB_QUEUE).or_store()?;
+            let mut due: Option<i64> = None;
+            for state in [JobState::Queued, JobState::Running] {
+                let code = state_code(state);
+                let first = queue
+                    .range((code, i64::MIN, 0)..=(code, i64::MAX, u64::MAX))
+                    .or_store()?
+                    .next()
+                    .transpose()
+                    .or_store()?;
+                if let Some((key, _)) = first {
+                    let time = key.value().1;
+                    due = Some(due.map_or(time, |d| d.min(time)));
+                }
+            }
+            Ok(due.map(Timestamp))
+        })
+    }
+
     /// Mark a job done with its result (JSON text).
     pub fn complete_job(&self, id: u64, result: &str, now: Timestamp) -> Result<(), StoreError> {
         self.update_job(id, |job| {
@@ -387,6 +410,7 @@ mod tests {
     #[test]
     fn claims_oldest_due_first_and_nothing_when_empty() {
         let (_d, s) = temp_store();
+        assert_eq!(s.next_job_due().expect("due"), None);
         assert!(s
             .claim_next_job(Timestamp(0), LEASE)
             .expect("claim")
@@ -421,6 +445,8 @@ mod tests {
             .is_none());
         assert_eq!(s.job_count(JobState::Running).expect("count"), 2);
         assert_eq!(s.job_count(JobState::Queued).expect("count"), 1);
+        // c is due at 50, before the running jobs' leases expire.
+        assert_eq!(s.next_job_due().expect("due"), Some(Timestamp(50)));
     }
 
     #[test]
@@ -447,6 +473,7 @@ mod tests {
         s.claim_next_job(Timestamp(0), LEASE)
             .expect("claim")
             .expect("job");
+        assert_eq!(s.next_job_due().expect("due"), Some(Timestamp(60_000)));
         assert!(s
             .claim_next_job(Timestamp(59_999), LEASE)
             .expect("claim")
