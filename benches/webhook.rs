@@ -54,9 +54,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.webhook.secret = Secret::new(SECRET);
     config.webhook.rate_limit_per_minute = u32::MAX;
     let rt = tokio::runtime::Runtime::new()?;
-    let web = {
+    let (jobs, web) = {
         let _guard = rt.enter();
-        summarybot::webhook::start(&config, &store, None)?
+        let jobs = summarybot::jobs::JobRunner::start(&config, &store, None)?;
+        let web = summarybot::webhook::start(&config, &store, &jobs)?;
+        (jobs, web)
     };
     let addr = web.addr();
     let clean = load(addr, requests, clients, "clean", 0)?;
@@ -76,7 +78,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "webhook group commit: {submissions} deliveries in {commits} durable commits ({:.1} per commit)",
         submissions / commits.max(1.0)
     );
-    rt.block_on(web.shutdown(Duration::from_secs(10)));
+    rt.block_on(async {
+        web.shutdown().await;
+        jobs.shutdown(Duration::from_secs(10)).await;
+    });
     Ok(())
 }
 

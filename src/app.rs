@@ -125,9 +125,11 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     // Listen before saying "ready": a signal that arrives with no listener would be lost.
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
-    // The webhook server and the job workers (Discord posting is wired in by the bot).
+    // The job workers (every trigger's jobs) and the webhook server feeding them. Discord
+    // posting (the `Publisher`) is wired in with the bot.
+    let jobs = crate::jobs::JobRunner::start(config, store, None)?;
     let web = if config.webhook.enabled {
-        Some(crate::webhook::start(config, store, None)?)
+        Some(crate::webhook::start(config, store, &jobs)?)
     } else {
         None
     };
@@ -143,8 +145,9 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
         }
     }
     if let Some(web) = web {
-        web.shutdown(JOB_SHUTDOWN_DEADLINE).await;
+        web.shutdown().await;
     }
+    jobs.shutdown(JOB_SHUTDOWN_DEADLINE).await;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 mod execute;
 mod queue;
+mod runner;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ChannelId, Summary};
 
 pub use queue::{Committer, EnqueueError, Enqueuer};
+pub use runner::{JobRunner, RunnerError};
 pub use worker::{PoolOptions, WorkerPool};
 
 /// Job kind: summarize a channel window (payload [`SummaryJob`]).

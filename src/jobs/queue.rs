@@ -1,7 +1,7 @@
 //! Group commit: request threads hand keyed jobs to one committer thread, which writes every job
 //! waiting at that moment in ONE durable transaction and answers each sender once it committed.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -15,6 +15,8 @@ use crate::store::{Enqueued, KeyedJob, Store};
 
 /// Most jobs written in one transaction.
 const MAX_BATCH: usize = 512;
+/// How often an idle committer checks whether it should stop.
+const STOP_CHECK: Duration = Duration::from_millis(200);
 /// Most submissions waiting for the committer; senders block beyond that (back-pressure).
 const QUEUE_DEPTH: usize = 4096;
 
@@ -73,6 +75,7 @@ impl Enqueuer {
 /// The committer thread; stops when every [`Enqueuer`] is dropped or on [`Committer::stop`].
 pub struct Committer {
     thread: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
 }
 
 impl Committer {
@@ -84,19 +87,24 @@ impl Committer {
         stats: Arc<JobStats>,
     ) -> std::io::Result<(Committer, Enqueuer)> {
         let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("job-committer".into())
-            .spawn(move || commit_loop(&store, &wake, &stats, &rx))?;
+            .spawn(move || commit_loop(&store, &wake, &stats, &flag, &rx))?;
         Ok((
             Committer {
                 thread: Some(thread),
+                stop,
             },
             Enqueuer { tx },
         ))
     }
 
-    /// Wait for the committer to finish what was submitted (call after dropping the enqueuers).
+    /// Commit what was already submitted, then stop (within about a second); later
+    /// submissions get [`EnqueueError::Stopped`].
     pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
                 tracing::error!("the job committer thread panicked");
@@ -105,11 +113,19 @@ impl Committer {
     }
 }
 
-/// Receive submissions until every sender is gone, committing them in batches.
-fn commit_loop(store: &Store, wake: &Notify, stats: &JobStats, rx: &Receiver<Submission>) {
+/// Receive submissions until every sender is gone or `stop` is set and nothing is waiting,
+/// committing them in batches.
+fn commit_loop(
+    store: &Store,
+    wake: &Notify,
+    stats: &JobStats,
+    stop: &AtomicBool,
+    rx: &Receiver<Submission>,
+) {
     loop {
-        let first = match rx.recv_timeout(Duration::from_secs(1)) {
+        let first = match rx.recv_timeout(STOP_CHECK) {
             Ok(s) => s,
+            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => return,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };

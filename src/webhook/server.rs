@@ -1,5 +1,5 @@
-//! The HTTP server's lifecycle: a bounded rouille thread pool on its own thread, the job
-//! committer and the worker pool; [`WebServer::shutdown`] stops them in order.
+//! The HTTP server's lifecycle: a bounded rouille thread pool driven from its own thread;
+//! [`WebServer::shutdown`] stops accepting and waits for in-flight requests.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::sync::Notify;
-
 use super::metrics::Metrics;
 use super::ratelimit::RateLimiter;
 use super::routes::{self, State};
 use super::standard;
 use crate::config::Config;
-use crate::jobs::{Committer, JobStats, PoolOptions, Publisher, WorkerPool};
+use crate::jobs::JobRunner;
 use crate::store::Store;
 
 /// Request-handling threads (bounded: a flood cannot create more).
@@ -43,36 +41,14 @@ pub struct WebServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     http: JoinHandle<()>,
-    committer: Committer,
-    pool: WorkerPool,
 }
 
-/// Start the server on `webhook.host:webhook.port` with the worker pool, on the current tokio
-/// runtime. `publisher` posts summaries to Discord (None: posting jobs fail clearly).
+/// Start the server on `webhook.host:webhook.port`, feeding `jobs`.
 pub fn start(
     config: &Config,
     store: &Arc<Store>,
-    publisher: Option<Arc<dyn Publisher>>,
+    jobs: &JobRunner,
 ) -> Result<WebServer, StartError> {
-    let wake = Arc::new(Notify::new());
-    let stats = Arc::new(JobStats::default());
-    let options = PoolOptions {
-        workers: config.webhook.workers,
-        max_attempts: config.webhook.max_attempts,
-        ..PoolOptions::default()
-    };
-    let workers = options.workers;
-    let pool = WorkerPool::start(
-        config,
-        Arc::clone(store),
-        publisher,
-        Arc::clone(&wake),
-        Arc::clone(&stats),
-        options,
-    )
-    .map_err(|e| StartError::Other(e.to_string()))?;
-    let (committer, enqueuer) = Committer::start(Arc::clone(store), wake, Arc::clone(&stats))
-        .map_err(|e| StartError::Other(e.to_string()))?;
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
     let shared = Arc::new(State {
@@ -83,11 +59,11 @@ pub fn start(
         tolerance: web.timestamp_tolerance,
         idempotency_ttl: web.idempotency_ttl,
         store: Arc::clone(store),
-        enqueuer,
+        enqueuer: jobs.enqueuer(),
         limiter: RateLimiter::new(web.rate_limit_per_minute),
         metrics: Metrics::default(),
-        jobs: stats,
-        workers,
+        jobs: jobs.stats(),
+        workers: jobs.workers(),
         discord_enabled: config.discord.enabled,
     });
     let addr = format!("{}:{}", web.host, web.port);
@@ -117,8 +93,6 @@ pub fn start(
         addr: bound,
         stop,
         http,
-        committer,
-        pool,
     })
 }
 
@@ -128,23 +102,14 @@ impl WebServer {
         self.addr
     }
 
-    /// Stop accepting, finish in-flight requests, flush the committer, then let running jobs
-    /// finish within `deadline` (unfinished ones run again at the next start).
-    pub async fn shutdown(self, deadline: Duration) {
+    /// Stop accepting connections and finish in-flight requests.
+    pub async fn shutdown(self) {
         self.stop.store(true, Ordering::Relaxed);
         let http = self.http;
-        let committer = self.committer;
-        let joined = tokio::task::spawn_blocking(move || {
-            if http.join().is_err() {
-                tracing::error!("the webhook server thread panicked");
-            }
-            committer.stop();
-        })
-        .await;
-        if let Err(e) = joined {
-            tracing::error!(error = %e, "stopping the webhook server failed");
+        let joined = tokio::task::spawn_blocking(move || http.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            tracing::error!("the webhook server thread failed while stopping");
         }
-        self.pool.shutdown(deadline).await;
         tracing::info!("webhook server stopped");
     }
 }
