@@ -15,6 +15,8 @@ use crate::summarize::engine::{CachePolicy, Engine};
 use crate::summarize::mapreduce::{LlmOptions, LlmSummarizer};
 use crate::summarize::prompt::Templates;
 
+/// How long running jobs may take to finish at shutdown.
+const JOB_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 /// How often `run` applies retention and purges expired keys.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
@@ -113,7 +115,6 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     );
     let missing = [
         (config.discord.enabled, "Discord bot"),
-        (config.webhook.enabled, "webhook server"),
         (config.scheduler.enabled, "digest scheduler"),
     ];
     for (enabled, part) in missing {
@@ -124,17 +125,30 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     // Listen before saying "ready": a signal that arrives with no listener would be lost.
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
+    // The job workers (every trigger's jobs) and the webhook server feeding them. Discord
+    // posting (the `Publisher`) is wired in with the bot.
+    let jobs = crate::jobs::JobRunner::start(config, store, None)?;
+    let web = if config.webhook.enabled {
+        Some(crate::webhook::start(config, store, &jobs)?)
+    } else {
+        None
+    };
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
         tokio::select! {
             () = &mut shutdown => {
                 tracing::info!("shutdown requested");
-                return Ok(());
+                break;
             }
             _ = ticker.tick() => maintenance(config, store),
         }
     }
+    if let Some(web) = web {
+        web.shutdown().await;
+    }
+    jobs.shutdown(JOB_SHUTDOWN_DEADLINE).await;
+    Ok(())
 }
 
 /// Apply retention and purge expired idempotency keys; failures are logged, not fatal.

@@ -244,8 +244,18 @@ pub struct UsageArgs {
 /// Webhook helpers.
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
-    /// Print the `sha256=<hex>` signature of a request body, for calling the webhook with curl.
+    /// Print the `sha256=<hex>` signature of a request body (or, with `--standard`, the three
+    /// Standard Webhooks header lines), for calling the webhook with curl.
     Sign {
+        /// Print `webhook-id`, `webhook-timestamp` and `webhook-signature` header lines instead.
+        #[arg(long)]
+        standard: bool,
+        /// The message id for `--standard` (default: derived from the body and the time).
+        #[arg(long, requires = "standard")]
+        id: Option<String>,
+        /// The Unix timestamp (seconds) for `--standard` (default: now).
+        #[arg(long, requires = "standard")]
+        timestamp: Option<i64>,
         /// The webhook secret (default: webhook.secret from the configuration).
         #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
         secret: Option<String>,

@@ -13,6 +13,8 @@ pub mod commands;
 pub mod config;
 /// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
+/// The durable job queue: group-commit enqueue and the worker pool.
+pub mod jobs;
 /// The `ChatModel` trait and the OpenAI-compatible client with retries.
 pub mod llm;
 /// tracing setup: text or JSON lines on stderr.
@@ -29,7 +31,7 @@ pub mod summarize;
 pub mod text;
 /// Self-update from signed GitHub releases.
 pub mod update;
-/// Webhook request signatures.
+/// The webhook HTTP server: signed triggers, job status, health, metrics.
 pub mod webhook;
 
 /// `--version` text: version, git commit and target triple.

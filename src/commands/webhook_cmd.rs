@@ -1,4 +1,5 @@
-//! `summarybot webhook sign`: print the signature header for a request body.
+//! `summarybot webhook sign`: print the signature header(s) for a request body (`sha256=` or
+//! Standard Webhooks).
 
 use std::io::Read;
 
@@ -6,14 +7,22 @@ use anyhow::Context as _;
 
 use crate::cli::WebhookCommand;
 use crate::config::Scope;
-use crate::webhook::signature;
+use crate::model::Timestamp;
+use crate::webhook::{signature, standard};
+use sha2::{Digest, Sha256};
 
 use super::output::outln;
 use super::{Context, Failure};
 
 /// Run a `webhook` subcommand.
 pub fn run(ctx: &Context, cmd: &WebhookCommand) -> Result<(), Failure> {
-    let WebhookCommand::Sign { secret, file } = cmd;
+    let WebhookCommand::Sign {
+        secret,
+        file,
+        standard: use_standard,
+        id,
+        timestamp,
+    } = cmd;
     let secret = match secret {
         Some(s) if !s.is_empty() => s.clone(),
         _ => {
@@ -36,6 +45,21 @@ pub fn run(ctx: &Context, cmd: &WebhookCommand) -> Result<(), Failure> {
             .context("cannot read the body from standard input")?;
         buf
     };
-    outln!("{}", signature::sign_header(secret.as_bytes(), &body));
+    if *use_standard {
+        let timestamp = timestamp.unwrap_or_else(|| Timestamp::now().0 / 1000);
+        let id = id.clone().unwrap_or_else(|| {
+            let digest = Sha256::digest([body.as_slice(), &timestamp.to_be_bytes()].concat());
+            format!("msg_{}", &signature::to_hex(&digest)[..24])
+        });
+        let key = standard::secret_key(&secret);
+        outln!("webhook-id: {id}");
+        outln!("webhook-timestamp: {timestamp}");
+        outln!(
+            "webhook-signature: {}",
+            standard::sign(&key, &id, timestamp, &body)
+        );
+    } else {
+        outln!("{}", signature::sign_header(secret.as_bytes(), &body));
+    }
     Ok(())
 }

@@ -157,6 +157,13 @@ pub struct WebhookConfig {
     /// Accepted clock skew of signed requests, 1s–1h.
     #[serde(serialize_with = "duration::serialize")]
     pub timestamp_tolerance: Duration,
+    /// Jobs run at the same time by the worker pool, 1–32.
+    pub workers: usize,
+    /// Attempts of a job before it fails for good, 1–20.
+    pub max_attempts: u32,
+    /// How long a delivery's idempotency key is remembered, 1m–30d.
+    #[serde(serialize_with = "duration::serialize")]
+    pub idempotency_ttl: Duration,
 }
 
 /// `[storage]` settings.
@@ -277,6 +284,9 @@ impl Default for WebhookConfig {
             rate_limit_per_minute: 30,
             max_body_bytes: 1_048_576,
             timestamp_tolerance: Duration::from_secs(300),
+            workers: 2,
+            max_attempts: 5,
+            idempotency_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -509,6 +509,12 @@ fn every_rule_rejects_a_bad_value() {
         ("webhook.timestamp_tolerance", |c| {
             c.webhook.timestamp_tolerance = Duration::from_secs(3601);
         }),
+        ("webhook.workers", |c| c.webhook.workers = 0),
+        ("webhook.workers", |c| c.webhook.workers = 33),
+        ("webhook.max_attempts", |c| c.webhook.max_attempts = 0),
+        ("webhook.idempotency_ttl", |c| {
+            c.webhook.idempotency_ttl = Duration::from_secs(59);
+        }),
         ("storage.path", |c| c.storage.path = PathBuf::new()),
         ("cache.ttl", |c| c.cache.ttl = Duration::from_secs(59)),
         ("cache.max_entries", |c| c.cache.max_entries = 9),

@@ -254,6 +254,14 @@ fn webhook(c: &mut Checker<'_>, scope: Scope) {
         Duration::from_secs(1),
         Duration::from_secs(3600),
     );
+    c.range("webhook.workers", webhook.workers, 1, 32);
+    c.range("webhook.max_attempts", webhook.max_attempts, 1, 20);
+    c.duration_range(
+        "webhook.idempotency_ttl",
+        webhook.idempotency_ttl,
+        Duration::from_secs(60),
+        Duration::from_secs(30 * 86_400),
+    );
 }
 
 fn storage_cache_scheduler(c: &mut Checker<'_>) {

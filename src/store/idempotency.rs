@@ -1,6 +1,6 @@
 //! Idempotency keys (webhook deliveries, commands): claimed once, remembered until they expire.
 
-use redb::ReadableTable;
+use redb::{ReadableTable, WriteTransaction};
 
 use super::schema::{IDEMPOTENCY, IDEMPOTENCY_EXPIRY};
 use super::{OrStore, Store, StoreError};
@@ -16,23 +16,7 @@ impl Store {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<Option<String>, StoreError> {
-        self.write(|txn| {
-            let mut keys = txn.open_table(IDEMPOTENCY).or_store()?;
-            let mut expiry = txn.open_table(IDEMPOTENCY_EXPIRY).or_store()?;
-            let existing = keys.get(key).or_store()?.map(|v| {
-                let (exp, stored) = v.value();
-                (exp, stored.to_string())
-            });
-            if let Some((old_expiry, stored)) = existing {
-                if old_expiry > now.0 {
-                    return Ok(Some(stored));
-                }
-                expiry.remove((old_expiry, key)).or_store()?;
-            }
-            keys.insert(key, (expires_at.0, value)).or_store()?;
-            expiry.insert((expires_at.0, key), ()).or_store()?;
-            Ok(None)
-        })
+        self.write(|txn| claim_in(txn, key, expires_at, now, || Ok(value.to_string())))
     }
 
     /// Forget every key expired at `now`. Returns how many were removed.
@@ -53,6 +37,34 @@ impl Store {
             Ok(removed)
         })
     }
+}
+
+/// Claim `key` inside `txn`: `Some(stored value)` while an earlier claim is live at `now`;
+/// otherwise store `value()` (called only then) until `expires_at` and return None.
+pub(super) fn claim_in(
+    txn: &WriteTransaction,
+    key: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+    value: impl FnOnce() -> Result<String, StoreError>,
+) -> Result<Option<String>, StoreError> {
+    let mut keys = txn.open_table(IDEMPOTENCY).or_store()?;
+    let mut expiry = txn.open_table(IDEMPOTENCY_EXPIRY).or_store()?;
+    let existing = keys.get(key).or_store()?.map(|v| {
+        let (exp, stored) = v.value();
+        (exp, stored.to_string())
+    });
+    if let Some((old_expiry, stored)) = existing {
+        if old_expiry > now.0 {
+            return Ok(Some(stored));
+        }
+        expiry.remove((old_expiry, key)).or_store()?;
+    }
+    let value = value()?;
+    keys.insert(key, (expires_at.0, value.as_str()))
+        .or_store()?;
+    expiry.insert((expires_at.0, key), ()).or_store()?;
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::idempotency::claim_in;
 use super::schema::{next_id, JOBS, JOB_QUEUE};
 use super::{codec, OrStore, Store, StoreError};
 use crate::model::{Job, JobState, Timestamp};
@@ -32,6 +33,28 @@ pub(super) fn queue_key(job: &Job) -> (u8, i64, u64) {
         JobState::Done | JobState::Failed => job.updated_at.0,
     };
     (state_code(job.state), time, job.id)
+}
+
+/// A job to enqueue under an idempotency key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyedJob<'a> {
+    /// The idempotency key (e.g. a webhook delivery id).
+    pub key: &'a str,
+    /// When the key is forgotten and the same key creates a new job again.
+    pub key_expires_at: Timestamp,
+    /// Job kind.
+    pub kind: &'a str,
+    /// Kind-specific parameters as JSON text.
+    pub payload: &'a str,
+}
+
+/// The outcome of enqueueing a [`KeyedJob`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The job created now, or the one the key created before.
+    pub job_id: u64,
+    /// The key was already live: nothing new was enqueued.
+    pub duplicate: bool,
 }
 
 /// The queue index inside a write transaction.
@@ -62,24 +85,63 @@ impl Store {
             return Ok(Vec::new());
         }
         self.write(|txn| {
-            let mut out = Vec::with_capacity(jobs.len());
-            for &(kind, payload) in jobs {
+            jobs.iter()
+                .map(|&(kind, payload)| insert_new(txn, kind, payload, now))
+                .collect()
+        })
+    }
+
+    /// Enqueue one job under an idempotency key, both in ONE durable transaction: a live key
+    /// returns the job it created before (`duplicate: true`) and enqueues nothing.
+    pub fn enqueue_job_with_key(
+        &self,
+        job: &KeyedJob<'_>,
+        now: Timestamp,
+    ) -> Result<Enqueued, StoreError> {
+        let mut out = self.enqueue_jobs_with_keys(std::slice::from_ref(job), now)?;
+        out.pop().ok_or(StoreError::Database {
+            detail: "enqueueing one keyed job returned none".to_string(),
+        })
+    }
+
+    /// Group commit of [`Store::enqueue_job_with_key`]: every job and key in ONE durable
+    /// transaction, results in order. A key repeated within the batch is a duplicate of its
+    /// first occurrence.
+    pub fn enqueue_jobs_with_keys(
+        &self,
+        jobs: &[KeyedJob<'_>],
+        now: Timestamp,
+    ) -> Result<Vec<Enqueued>, StoreError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|txn| jobs.iter().map(|j| enqueue_keyed(txn, j, now)).collect())
+    }
+
+    /// At startup, when no worker can be running yet: put every running job (its worker died
+    /// with the previous process) back in the queue, due now. Returns how many.
+    pub fn requeue_running_jobs(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let code = state_code(JobState::Running);
+            let ids: Vec<u64> = {
+                let queue = txn.open_table(JOB_QUEUE).or_store()?;
+                let rows = queue
+                    .range((code, i64::MIN, 0)..=(code, i64::MAX, u64::MAX))
+                    .or_store()?;
+                rows.map(|e| e.or_store().map(|(k, _)| k.value().2))
+                    .collect::<Result<_, _>>()?
+            };
+            for &id in &ids {
+                let old = load(txn, id)?;
                 let job = Job {
-                    id: next_id(txn, ID_COUNTER)?,
-                    kind: kind.to_string(),
-                    payload: payload.to_string(),
                     state: JobState::Queued,
-                    attempts: 0,
                     next_attempt_at: now,
-                    created_at: now,
                     updated_at: now,
-                    last_error: None,
-                    result: None,
+                    ..old.clone()
                 };
-                save(txn, None, &job)?;
-                out.push(job);
+                save(txn, Some(&old), &job)?;
             }
-            Ok(out)
+            Ok(ids.len() as u64)
         })
     }
 
@@ -115,6 +177,29 @@ impl Store {
             };
             save(txn, Some(&old), &job)?;
             Ok(Some(job))
+        })
+    }
+
+    /// When the next job is due: the earliest queued job's next attempt or running job's lease
+    /// expiry; None when no job is pending. A read: cheap to call from idle workers.
+    pub fn next_job_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|txn| {
+            let queue = txn.open_table(JOB_QUEUE).or_store()?;
+            let mut due: Option<i64> = None;
+            for state in [JobState::Queued, JobState::Running] {
+                let code = state_code(state);
+                let first = queue
+                    .range((code, i64::MIN, 0)..=(code, i64::MAX, u64::MAX))
+                    .or_store()?
+                    .next()
+                    .transpose()
+                    .or_store()?;
+                if let Some((key, _)) = first {
+                    let time = key.value().1;
+                    due = Some(due.map_or(time, |d| d.min(time)));
+                }
+            }
+            Ok(due.map(Timestamp))
         })
     }
 
@@ -218,6 +303,62 @@ impl Store {
     }
 }
 
+/// Create a queued job due `now` inside `txn`.
+fn insert_new(
+    txn: &WriteTransaction,
+    kind: &str,
+    payload: &str,
+    now: Timestamp,
+) -> Result<Job, StoreError> {
+    let job = Job {
+        id: next_id(txn, ID_COUNTER)?,
+        kind: kind.to_string(),
+        payload: payload.to_string(),
+        state: JobState::Queued,
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+        updated_at: now,
+        last_error: None,
+        result: None,
+    };
+    save(txn, None, &job)?;
+    Ok(job)
+}
+
+/// Claim `job.key` and, when it was not live, create the job, inside `txn`.
+fn enqueue_keyed(
+    txn: &WriteTransaction,
+    job: &KeyedJob<'_>,
+    now: Timestamp,
+) -> Result<Enqueued, StoreError> {
+    let mut created = None;
+    let previous = claim_in(txn, job.key, job.key_expires_at, now, || {
+        let new = insert_new(txn, job.kind, job.payload, now)?;
+        created = Some(new.id);
+        Ok(new.id.to_string())
+    })?;
+    match (previous, created) {
+        (None, Some(job_id)) => Ok(Enqueued {
+            job_id,
+            duplicate: false,
+        }),
+        (Some(stored), _) => stored
+            .parse()
+            .map(|job_id| Enqueued {
+                job_id,
+                duplicate: true,
+            })
+            .map_err(|_| StoreError::Decode {
+                what: "idempotency key",
+                detail: format!("key {:?} holds {stored:?}, not a job id", job.key),
+            }),
+        (None, None) => Err(StoreError::Database {
+            detail: "an idempotency key was claimed without creating its job".to_string(),
+        }),
+    }
+}
+
 /// The earliest index row of `state` whose time is at or before `now`.
 fn first_due(
     queue: &QueueTable<'_>,
@@ -269,6 +410,7 @@ mod tests {
     #[test]
     fn claims_oldest_due_first_and_nothing_when_empty() {
         let (_d, s) = temp_store();
+        assert_eq!(s.next_job_due().expect("due"), None);
         assert!(s
             .claim_next_job(Timestamp(0), LEASE)
             .expect("claim")
@@ -303,6 +445,8 @@ mod tests {
             .is_none());
         assert_eq!(s.job_count(JobState::Running).expect("count"), 2);
         assert_eq!(s.job_count(JobState::Queued).expect("count"), 1);
+        // c is due at 50, before the running jobs' leases expire.
+        assert_eq!(s.next_job_due().expect("due"), Some(Timestamp(50)));
     }
 
     #[test]
@@ -329,6 +473,7 @@ mod tests {
         s.claim_next_job(Timestamp(0), LEASE)
             .expect("claim")
             .expect("job");
+        assert_eq!(s.next_job_due().expect("due"), Some(Timestamp(60_000)));
         assert!(s
             .claim_next_job(Timestamp(59_999), LEASE)
             .expect("claim")
@@ -395,5 +540,64 @@ mod tests {
         assert_eq!(s.prune_finished_jobs(Timestamp(2001)).expect("prune"), 1);
         assert!(s.job(j.id).expect("get").is_none());
         assert_eq!(s.prune_finished_jobs(Timestamp(2002)).expect("prune"), 1);
+    }
+
+    fn keyed<'a>(key: &'a str, payload: &'a str) -> KeyedJob<'a> {
+        KeyedJob {
+            key,
+            key_expires_at: Timestamp(1_000),
+            kind: "summary_request",
+            payload,
+        }
+    }
+
+    #[test]
+    fn keyed_enqueue_deduplicates_within_and_across_batches() {
+        let (_d, s) = temp_store();
+        let out = s
+            .enqueue_jobs_with_keys(
+                &[keyed("a", "1"), keyed("b", "2"), keyed("a", "3")],
+                Timestamp(0),
+            )
+            .expect("enqueue");
+        let summary: Vec<_> = out.iter().map(|e| (e.job_id, e.duplicate)).collect();
+        assert_eq!(summary, vec![(1, false), (2, false), (1, true)]);
+        assert_eq!(s.job_count(JobState::Queued).expect("count"), 2);
+        let again = s
+            .enqueue_job_with_key(&keyed("b", "x"), Timestamp(999))
+            .expect("enqueue");
+        assert_eq!((again.job_id, again.duplicate), (2, true));
+        assert_eq!(s.job(2).expect("get").expect("present").payload, "2");
+        // Once the key expired, the same key creates a new job.
+        let fresh = s
+            .enqueue_job_with_key(&keyed("b", "y"), Timestamp(1_000))
+            .expect("enqueue");
+        assert_eq!((fresh.job_id, fresh.duplicate), (3, false));
+        assert!(s
+            .enqueue_jobs_with_keys(&[], Timestamp(0))
+            .expect("empty")
+            .is_empty());
+    }
+
+    #[test]
+    fn running_jobs_are_requeued_at_startup() {
+        let (_d, s) = temp_store();
+        s.enqueue_jobs(&[("a", "1"), ("b", "2")], Timestamp(0))
+            .expect("enqueue");
+        s.claim_next_job(Timestamp(0), LEASE).expect("claim");
+        assert_eq!(s.requeue_running_jobs(Timestamp(5)).expect("requeue"), 1);
+        assert_eq!(s.job_count(JobState::Running).expect("count"), 0);
+        let claim = || {
+            s.claim_next_job(Timestamp(5), LEASE)
+                .expect("claim")
+                .map(|j| (j.id, j.attempts))
+        };
+        // Job 2 was due earlier (0) than the requeued job 1 (5); job 1 keeps its attempt count.
+        assert_eq!(claim(), Some((2, 1)));
+        assert_eq!(claim(), Some((1, 2)));
+        assert_eq!(s.requeue_running_jobs(Timestamp(6)).expect("requeue"), 2);
+        s.claim_next_job(Timestamp(6), LEASE).expect("claim");
+        assert_eq!(s.requeue_running_jobs(Timestamp(6)).expect("requeue"), 1);
+        assert_eq!(s.requeue_running_jobs(Timestamp(7)).expect("requeue"), 0);
     }
 }

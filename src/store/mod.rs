@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
+pub use jobs::{Enqueued, KeyedJob};
 pub use schema::SCHEMA_VERSION;
 pub use usage::UsageRow;
 pub use verify::ConsistencyReport;

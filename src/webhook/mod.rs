@@ -1,3 +1,13 @@
-//! Webhook support: request signing and verification (the HTTP server lands with the webhook issue).
+//! The webhook server: signed HTTP triggers (`POST /webhook`), job status, health and metrics,
+//! over rouille; jobs go through [`crate::jobs`].
 
+pub mod errors;
+pub mod metrics;
+pub mod payload;
+pub mod ratelimit;
+pub mod routes;
+pub mod server;
 pub mod signature;
+pub mod standard;
+
+pub use server::{start, StartError, WebServer};

@@ -1,0 +1,205 @@
+//! Webhook benchmark: signed, deduplicated, durably queued requests per second and p50/p99
+//! latency from a bounded load generator on loopback, then the same with 10% duplicates and 10%
+//! bad signatures mixed in. The server runs in-process with its worker pool.
+//!
+//! Run with `cargo bench --bench webhook [-- REQUESTS CLIENTS]`; prints one line per run.
+
+#[path = "../tests/support/webhook_http.rs"]
+#[allow(dead_code, reason = "the tests use other parts of the client")]
+mod http;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use summarybot::config::Config;
+use summarybot::secret::Secret;
+use summarybot::store::Store;
+use summarybot::webhook::signature::sign_header;
+
+const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
+/// Default total requests per run and concurrent keep-alive connections.
+const REQUESTS: usize = 20_000;
+const CLIENTS: usize = 16;
+
+/// What one request of a mixed run is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fresh,
+    Duplicate,
+    BadSignature,
+}
+
+/// Latencies and status counts of one run.
+struct Run {
+    latencies: Vec<Duration>,
+    statuses: [usize; 4],
+    elapsed: Duration,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
+    let requests = args.next().and_then(|a| a.parse().ok()).unwrap_or(REQUESTS);
+    let clients = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(CLIENTS)
+        .max(1);
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(Store::open(&dir.path().join("bench.redb"))?);
+    let mut config = Config::default();
+    config.webhook.enabled = true;
+    config.webhook.host = "127.0.0.1".into();
+    config.webhook.port = 0;
+    config.webhook.secret = Secret::new(SECRET);
+    config.webhook.rate_limit_per_minute = u32::MAX;
+    let rt = tokio::runtime::Runtime::new()?;
+    let (jobs, web) = {
+        let _guard = rt.enter();
+        let jobs = summarybot::jobs::JobRunner::start(&config, &store, None)?;
+        let web = summarybot::webhook::start(&config, &store, &jobs)?;
+        (jobs, web)
+    };
+    let addr = web.addr();
+    let clean = load(addr, requests, clients, "clean", 0)?;
+    report("signed, unique", &clean);
+    let mixed = load(addr, requests, clients, "mixed", 10)?;
+    report("10% duplicates, 10% bad signatures", &mixed);
+    let metrics = http::request(addr, "GET", "/metrics", &[], b"")?.body;
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let commits = value("summarybot_enqueue_commits_total ");
+    let submissions = value("summarybot_enqueue_submissions_total ");
+    println!(
+        "webhook group commit: {submissions} deliveries in {commits} durable commits ({:.1} per commit)",
+        submissions / commits.max(1.0)
+    );
+    rt.block_on(async {
+        web.shutdown().await;
+        jobs.shutdown(Duration::from_secs(10)).await;
+    });
+    Ok(())
+}
+
+/// Send `requests` over `clients` connections; `mix_percent` each of duplicates and bad
+/// signatures.
+fn load(
+    addr: SocketAddr,
+    requests: usize,
+    clients: usize,
+    run: &str,
+    mix_percent: usize,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let per_client = requests / clients;
+    // Connections are opened one after another and warmed up before the clock starts: tiny_http
+    // can leave connections accepted in a burst waiting until an earlier keep-alive one closes.
+    let mut threads = Vec::with_capacity(clients);
+    let mut start_clients = Vec::with_capacity(clients);
+    for c in 0..clients {
+        let mut conn = http::Conn::open(addr)?;
+        conn.send("GET", "/health", &[], b"")?;
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        start_clients.push(go);
+        let run = run.to_string();
+        threads.push(std::thread::spawn(move || {
+            wait.recv().map_err(|e| e.to_string())?;
+            client(conn, &run, c, per_client, mix_percent)
+        }));
+    }
+    let start = Instant::now();
+    for go in start_clients {
+        go.send(())?;
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    let mut statuses = [0; 4];
+    for thread in threads {
+        let (lat, st) = thread.join().map_err(|_| "a client thread panicked")??;
+        latencies.extend(lat);
+        for (total, n) in statuses.iter_mut().zip(st) {
+            *total += n;
+        }
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Ok(Run {
+        latencies,
+        statuses,
+        elapsed,
+    })
+}
+
+type ClientResult = Result<(Vec<Duration>, [usize; 4]), String>;
+
+/// One keep-alive connection sending its share; counts 202, 200, 401 and anything else.
+fn client(mut conn: http::Conn, run: &str, c: usize, count: usize, mix: usize) -> ClientResult {
+    let mut latencies = Vec::with_capacity(count);
+    let mut statuses = [0; 4];
+    for i in 0..count {
+        let kind = match (i * 7 + c) % 100 {
+            n if n < mix => Kind::Duplicate,
+            n if n < 2 * mix => Kind::BadSignature,
+            _ => Kind::Fresh,
+        };
+        let n = if kind == Kind::Duplicate && i > 0 {
+            i - 1
+        } else {
+            i
+        };
+        let body = format!(
+            r#"{{"type":"summary_request","channel_id":"{}","hours":1}}"#,
+            c + 1
+        );
+        let id = format!("{run}-{c}-{n}");
+        let sig = if kind == Kind::BadSignature {
+            sign_header(b"wrong secret", body.as_bytes())
+        } else {
+            sign_header(SECRET.as_bytes(), body.as_bytes())
+        };
+        let sent = Instant::now();
+        let response = conn
+            .send(
+                "POST",
+                "/webhook",
+                &[("X-Signature-256", &sig), ("X-Request-Id", &id)],
+                body.as_bytes(),
+            )
+            .map_err(|e| e.to_string())?;
+        latencies.push(sent.elapsed());
+        let slot = match response.status {
+            202 => 0,
+            200 => 1,
+            401 => 2,
+            _ => 3,
+        };
+        statuses[slot] += 1;
+    }
+    Ok((latencies, statuses))
+}
+
+/// Print one line.
+fn report(name: &str, run: &Run) {
+    let pct = |p: usize| {
+        run.latencies
+            .get((run.latencies.len() * p / 100).min(run.latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    let rate = run.latencies.len() as f64 / run.elapsed.as_secs_f64();
+    println!(
+        "webhook {name}: {} requests in {:.2} s = {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+         (202 queued {}, 200 duplicate {}, 401 {}, other {})",
+        run.latencies.len(),
+        run.elapsed.as_secs_f64(),
+        pct(50).as_secs_f64() * 1000.0,
+        pct(99).as_secs_f64() * 1000.0,
+        run.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+        run.statuses[0],
+        run.statuses[1],
+        run.statuses[2],
+        run.statuses[3],
+    );
+}

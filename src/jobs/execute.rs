@@ -1,0 +1,152 @@
+//! What each job kind does: `summary_request` summarizes stored messages of a channel window
+//! with the configured engine and, when asked, posts the summary through the [`Publisher`].
+
+use std::sync::Arc;
+
+use crate::config::{Config, LlmProvider};
+use crate::model::{ChannelId, ChannelInfo, Job, TimeWindow, Timestamp};
+use crate::store::Store;
+use crate::summarize::engine::Request;
+use crate::summarize::render;
+
+use super::{JobStats, Publisher, SummaryJob, SUMMARY_REQUEST};
+
+/// A failed attempt.
+#[derive(Debug)]
+pub(super) struct JobError {
+    /// Trying again may succeed.
+    pub retryable: bool,
+    /// What went wrong (stored on the job).
+    pub message: String,
+}
+
+impl JobError {
+    fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            message: message.into(),
+        }
+    }
+
+    fn transient(message: impl Into<String>) -> Self {
+        Self {
+            retryable: true,
+            message: message.into(),
+        }
+    }
+}
+
+/// Run `job`; `Ok` holds its result (JSON text).
+pub(super) async fn run(
+    config: &Config,
+    store: &Arc<Store>,
+    publisher: Option<&dyn Publisher>,
+    stats: &JobStats,
+    job: &Job,
+) -> Result<String, JobError> {
+    match job.kind.as_str() {
+        SUMMARY_REQUEST => {
+            let payload: SummaryJob = serde_json::from_str(&job.payload).map_err(|e| {
+                JobError::permanent(format!(
+                    "the stored summary_request payload is invalid: {e}"
+                ))
+            })?;
+            summary_request(config, store, publisher, stats, &payload).await
+        }
+        other => Err(JobError::permanent(format!(
+            "unknown job kind {other:?}; this summarybot cannot run it"
+        ))),
+    }
+}
+
+/// Summarize the window and post it when asked.
+async fn summary_request(
+    config: &Config,
+    store: &Arc<Store>,
+    publisher: Option<&dyn Publisher>,
+    stats: &JobStats,
+    job: &SummaryJob,
+) -> Result<String, JobError> {
+    let target = job.post_to_channel_id.map(ChannelId);
+    if let (Some(channel), None) = (target, publisher) {
+        return Err(JobError::permanent(format!(
+            "Discord is not enabled; cannot post to channel {channel}"
+        )));
+    }
+    let config = with_overrides(config, job)?;
+    let engine = crate::app::build_engine(&config, Some(Arc::clone(store)), true)
+        .map_err(|e| JobError::permanent(format!("{e:#}")))?;
+    let window = TimeWindow {
+        start: Timestamp(job.since),
+        end: Timestamp(job.until),
+    };
+    let (channel, messages) = load(store, ChannelId(job.channel_id), window).await?;
+    let request = Request {
+        kind: crate::app::channel_kind(&config, &channel),
+        channel,
+        window,
+        messages,
+        language: job
+            .language
+            .clone()
+            .or_else(|| config.summary.language.clone()),
+        use_cache: true,
+    };
+    let summary = engine
+        .summarize(&request, &|_| {})
+        .await
+        .map_err(|e| JobError::transient(e.to_string()))?;
+    stats.record_summary(&summary);
+    if let (Some(channel), Some(publisher)) = (target, publisher) {
+        publisher
+            .post_summary(channel, &summary)
+            .await
+            .map_err(|e| {
+                JobError::transient(format!("posting to channel {channel} failed: {e}"))
+            })?;
+    }
+    Ok(render::json(&summary))
+}
+
+/// The configuration with the job's provider override applied.
+fn with_overrides(config: &Config, job: &SummaryJob) -> Result<Config, JobError> {
+    let mut config = config.clone();
+    match job.provider.as_deref() {
+        None => {}
+        Some("builtin") => config.llm.provider = LlmProvider::Builtin,
+        Some("openai") => config.llm.provider = LlmProvider::OpenAi,
+        Some(other) => {
+            return Err(JobError::permanent(format!(
+                "unknown provider {other:?}; use \"builtin\" or \"openai\""
+            )))
+        }
+    }
+    Ok(config)
+}
+
+/// The channel's metadata (or a placeholder) and its messages in `window`, read off the runtime.
+async fn load(
+    store: &Arc<Store>,
+    channel: ChannelId,
+    window: TimeWindow,
+) -> Result<(ChannelInfo, Vec<crate::model::ChatMessage>), JobError> {
+    let store = Arc::clone(store);
+    let read = tokio::task::spawn_blocking(move || {
+        let messages = store.messages_in(channel, window)?;
+        let info = store.channel(channel)?;
+        Ok::<_, crate::store::StoreError>((info, messages))
+    })
+    .await
+    .map_err(|e| JobError::transient(e.to_string()))?
+    .map_err(|e| JobError::transient(format!("cannot read stored messages: {e}")))?;
+    let (info, messages) = read;
+    let info = info.unwrap_or_else(|| ChannelInfo {
+        id: channel,
+        guild_id: messages.first().and_then(|m| m.guild_id),
+        guild_name: None,
+        name: channel.to_string(),
+        topic: None,
+        parent_id: None,
+    });
+    Ok((info, messages))
+}

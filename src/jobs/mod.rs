@@ -1,0 +1,113 @@
+//! The job queue shared by every trigger: job kinds and payloads, the group-commit enqueuer
+//! (`queue.rs`), the worker pool on tokio (`worker.rs`) and what each kind does (`execute.rs`).
+
+mod execute;
+mod queue;
+mod runner;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ChannelId, Summary};
+
+pub use queue::{Committer, EnqueueError, Enqueuer};
+pub use runner::{JobRunner, RunnerError};
+pub use worker::{PoolOptions, WorkerPool};
+
+/// Job kind: summarize a channel window (payload [`SummaryJob`]).
+pub const SUMMARY_REQUEST: &str = "summary_request";
+
+/// A boxed, sendable future, as returned by [`Publisher`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Posts a finished summary to a Discord channel (implemented by the Discord bot).
+pub trait Publisher: Send + Sync {
+    /// Post `summary` to `channel`; the error text is recorded on the job.
+    fn post_summary(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+    ) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// The stored payload of a `summary_request` job: the window is fixed when the request is
+/// accepted, so a retry summarizes the same messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryJob {
+    /// The channel summarized.
+    pub channel_id: u64,
+    /// Window start (Unix millis, inclusive).
+    pub since: i64,
+    /// Window end (Unix millis, exclusive).
+    pub until: i64,
+    /// Post the summary to this channel when done.
+    pub post_to_channel_id: Option<u64>,
+    /// Summarizer override: `builtin` or `openai`.
+    pub provider: Option<String>,
+    /// Output language override.
+    pub language: Option<String>,
+}
+
+/// Counters of what the workers did, for `/metrics` and `/health`.
+#[derive(Debug, Default)]
+pub struct JobStats {
+    /// Workers currently executing a job.
+    pub busy: AtomicUsize,
+    /// LLM tokens used by job summaries.
+    pub tokens: AtomicU64,
+    /// Group commits written by the enqueuer.
+    pub enqueue_commits: AtomicU64,
+    /// Submissions those commits held (new jobs and duplicates).
+    pub enqueue_submissions: AtomicU64,
+    /// Finished attempts by (kind, outcome: `done`, `retry`, `failed`).
+    outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Summaries by (provider, served from cache).
+    summaries: Mutex<BTreeMap<(String, bool), u64>>,
+}
+
+impl JobStats {
+    /// Count one finished attempt.
+    pub fn record_outcome(&self, kind: &str, outcome: &'static str) {
+        bump(&self.outcomes, (kind.to_string(), outcome));
+    }
+
+    /// Count one summary produced by a job.
+    pub fn record_summary(&self, summary: &Summary) {
+        bump(&self.summaries, (summary.provider.clone(), summary.cached));
+        self.tokens
+            .fetch_add(summary.usage.total(), Ordering::Relaxed);
+    }
+
+    /// Finished attempts by (kind, outcome).
+    pub fn outcomes(&self) -> Vec<((String, &'static str), u64)> {
+        snapshot(&self.outcomes)
+    }
+
+    /// Summaries by (provider, cached).
+    pub fn summaries(&self) -> Vec<((String, bool), u64)> {
+        snapshot(&self.summaries)
+    }
+}
+
+/// Add one to `key` (a poisoned lock still counts: the map holds plain integers).
+fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *map.entry(key).or_insert(0) += 1;
+}
+
+/// A copy of the counters.
+fn snapshot<K: Ord + Clone>(map: &Mutex<BTreeMap<K, u64>>) -> Vec<(K, u64)> {
+    map.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}

@@ -1,0 +1,406 @@
+//! The worker pool: a bounded number of tokio tasks that claim due jobs, run them, and record the
+//! outcome — done, queued again after an exponential backoff with jitter, or failed for good.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+
+use super::execute::{self, JobError};
+use super::{JobStats, Publisher};
+use crate::config::Config;
+use crate::model::{Job, Timestamp};
+use crate::store::Store;
+
+/// How long a claimed job stays leased to its worker before another may take it over.
+const LEASE: Duration = Duration::from_secs(15 * 60);
+/// Longest sleep of an idle worker between looks at the queue (new jobs wake it at once).
+const IDLE_MAX: Duration = Duration::from_secs(60);
+/// Pause after a failed database read before trying again.
+const IDLE_RETRY: Duration = Duration::from_secs(1);
+/// First retry delay; doubled per attempt.
+const BACKOFF_BASE: Duration = Duration::from_secs(5);
+/// Longest retry delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(15 * 60);
+/// Finished jobs are kept this long for `GET /jobs/{id}`.
+const KEEP_FINISHED: Duration = Duration::from_secs(7 * 86_400);
+/// How often finished jobs are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Settings of the pool.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// Concurrent workers.
+    pub workers: usize,
+    /// Attempts before a job fails for good.
+    pub max_attempts: u32,
+    /// First retry delay, doubled per attempt (with jitter, capped at 15 min).
+    pub backoff_base: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            max_attempts: 5,
+            backoff_base: BACKOFF_BASE,
+        }
+    }
+}
+
+/// Everything a worker needs, shared.
+struct Shared {
+    config: Config,
+    store: Arc<Store>,
+    publisher: Option<Arc<dyn Publisher>>,
+    wake: Arc<Notify>,
+    stats: Arc<JobStats>,
+    options: PoolOptions,
+}
+
+/// The running pool; [`WorkerPool::shutdown`] stops it.
+pub struct WorkerPool {
+    tasks: JoinSet<()>,
+    stop: watch::Sender<bool>,
+}
+
+impl WorkerPool {
+    /// Requeue jobs left running by a previous process, then start the workers on the current
+    /// tokio runtime. `wake` is notified when new jobs are queued.
+    pub fn start(
+        config: &Config,
+        store: Arc<Store>,
+        publisher: Option<Arc<dyn Publisher>>,
+        wake: Arc<Notify>,
+        stats: Arc<JobStats>,
+        options: PoolOptions,
+    ) -> Result<WorkerPool, crate::store::StoreError> {
+        let requeued = store.requeue_running_jobs(Timestamp::now())?;
+        if requeued > 0 {
+            tracing::info!(
+                jobs = requeued,
+                "requeued jobs interrupted by the last shutdown"
+            );
+        }
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            store,
+            publisher,
+            wake,
+            stats,
+            options,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for _ in 0..shared.options.workers.max(1) {
+            tasks.spawn(work(Arc::clone(&shared), stopped.clone()));
+        }
+        tasks.spawn(prune(Arc::clone(&shared), stopped));
+        Ok(WorkerPool { tasks, stop })
+    }
+
+    /// Stop claiming jobs and let running ones finish within `deadline`; jobs still running
+    /// then are abandoned and run again at the next start.
+    pub async fn shutdown(mut self, deadline: Duration) {
+        let _ = self.stop.send(true);
+        let all_done = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(deadline, all_done).await.is_err() {
+            tracing::warn!(
+                "jobs still running at the shutdown deadline stay queued for the next start"
+            );
+            self.tasks.abort_all();
+        }
+    }
+}
+
+/// One worker: claim, run, record; sleep until woken, a retry is due, or shutdown.
+///
+/// Only a due job costs a write transaction: an idle worker reads when the next job is due and
+/// sleeps until then (at most [`IDLE_MAX`]), so an idle appliance does not write to its disk.
+async fn work(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    while !*stopped.borrow() {
+        let wait = match next_due(&shared).await {
+            Ok(Some(due)) if due <= Timestamp::now() => match claim(&shared).await {
+                Ok(Some(job)) => {
+                    run_one(&shared, job).await;
+                    continue;
+                }
+                // Another worker took it.
+                Ok(None) => Duration::ZERO,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming a job failed");
+                    IDLE_RETRY
+                }
+            },
+            Ok(Some(due)) => Duration::from_millis(
+                u64::try_from(due.0.saturating_sub(Timestamp::now().0)).unwrap_or(0),
+            )
+            .min(IDLE_MAX),
+            Ok(None) => IDLE_MAX,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the job queue failed");
+                IDLE_RETRY
+            }
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            () = shared.wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+}
+
+/// When the next job is due (queued, or running with an expired lease), read off the runtime.
+async fn next_due(shared: &Arc<Shared>) -> Result<Option<Timestamp>, String> {
+    let store = Arc::clone(&shared.store);
+    tokio::task::spawn_blocking(move || store.next_job_due())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Claim the next due job off the runtime's threads.
+async fn claim(shared: &Arc<Shared>) -> Result<Option<Job>, String> {
+    let store = Arc::clone(&shared.store);
+    tokio::task::spawn_blocking(move || store.claim_next_job(Timestamp::now(), LEASE))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Run one claimed job and record its outcome.
+async fn run_one(shared: &Arc<Shared>, job: Job) {
+    shared.stats.busy.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(job_id = job.id, kind = %job.kind, attempt = job.attempts, "job started");
+    let outcome = execute::run(
+        &shared.config,
+        &shared.store,
+        shared.publisher.as_deref(),
+        &shared.stats,
+        &job,
+    )
+    .await;
+    shared.stats.busy.fetch_sub(1, Ordering::Relaxed);
+    let (label, write) = record(shared, &job, outcome);
+    shared.stats.record_outcome(&job.kind, label);
+    let store = Arc::clone(&shared.store);
+    let saved = tokio::task::spawn_blocking(move || write(&store)).await;
+    let failure = match saved {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    match failure {
+        None => tracing::info!(job_id = job.id, outcome = label, "job finished"),
+        Some(error) => tracing::error!(job_id = job.id, %error, "recording the job outcome failed"),
+    }
+}
+
+/// A deferred store write recording an outcome.
+type Write = Box<dyn FnOnce(&Store) -> Result<(), crate::store::StoreError> + Send>;
+
+/// Decide what to store for an outcome: done, retry later, or failed.
+fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'static str, Write) {
+    let id = job.id;
+    let now = Timestamp::now();
+    match outcome {
+        Ok(result) => (
+            "done",
+            Box::new(move |s: &Store| s.complete_job(id, &result, now)),
+        ),
+        Err(e) => {
+            let give_up = !e.retryable || job.attempts >= shared.options.max_attempts;
+            let message = if give_up && e.retryable {
+                format!("{} (gave up after {} attempts)", e.message, job.attempts)
+            } else {
+                e.message
+            };
+            tracing::warn!(job_id = id, error = %message, give_up, "job attempt failed");
+            if give_up {
+                (
+                    "failed",
+                    Box::new(move |s: &Store| s.fail_job(id, &message, None, now)),
+                )
+            } else {
+                let jitter = random_fraction(id, job.attempts);
+                let delay = backoff(shared.options.backoff_base, job.attempts, jitter);
+                let at = Timestamp(now.0.saturating_add(millis(delay)));
+                (
+                    "retry",
+                    Box::new(move |s: &Store| s.fail_job(id, &message, Some(at), now)),
+                )
+            }
+        }
+    }
+}
+
+/// The delay before retry number `attempt` (1-based): `BACKOFF_BASE * 2^(attempt-1)`, capped,
+/// scaled by `jitter` in `[0, 1)` into its upper half (so retries of many jobs spread out).
+pub(super) fn backoff(base: Duration, attempt: u32, jitter: f64) -> Duration {
+    let exp = attempt.saturating_sub(1).min(20);
+    let full = base.saturating_mul(1 << exp).min(BACKOFF_MAX);
+    full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+/// A pseudo-random number in `[0, 1)` from the process's random hash keys.
+fn random_fraction(id: u64, attempt: u32) -> f64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(id);
+    hasher.write_u32(attempt);
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    #[expect(clippy::cast_precision_loss, reason = "53 random bits are plenty")]
+    let fraction = (hasher.finish() >> 11) as f64 / (1_u64 << 53) as f64;
+    fraction
+}
+
+/// Milliseconds of a duration, saturating.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Hourly: delete finished jobs older than [`KEEP_FINISHED`].
+async fn prune(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let store = Arc::clone(&shared.store);
+        let cutoff = Timestamp(Timestamp::now().0.saturating_sub(millis(KEEP_FINISHED)));
+        match tokio::task::spawn_blocking(move || store.prune_finished_jobs(cutoff)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(pruned = n, "old finished jobs deleted"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "pruning finished jobs failed"),
+            Err(e) => tracing::error!(error = %e, "pruning finished jobs failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(PRUNE_EVERY) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        assert!(backoff(BACKOFF_BASE, 1, 0.999) < Duration::from_secs(5));
+        assert!(backoff(BACKOFF_BASE, 1, 0.999) > Duration::from_millis(4900));
+        assert_eq!(backoff(BACKOFF_BASE, 1, 0.0), Duration::from_millis(2500));
+        assert_eq!(backoff(BACKOFF_BASE, 2, 0.0), Duration::from_secs(5));
+        assert_eq!(backoff(BACKOFF_BASE, 3, 0.0), Duration::from_secs(10));
+        assert_eq!(backoff(BACKOFF_BASE, 50, 0.0), BACKOFF_MAX / 2);
+        assert!(backoff(BACKOFF_BASE, 50, 0.99) <= BACKOFF_MAX);
+    }
+
+    #[test]
+    fn random_fractions_are_in_range_and_vary() {
+        let values: Vec<f64> = (0..50).map(|i| random_fraction(i, 1)).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(values.iter().any(|v| (v - values[0]).abs() > 1e-9));
+    }
+
+    /// Fails the first `failures` posts, then records where it posted.
+    struct FlakyPublisher {
+        failures: std::sync::atomic::AtomicU32,
+        posted: std::sync::Mutex<Vec<u64>>,
+    }
+
+    impl Publisher for FlakyPublisher {
+        fn post_summary(
+            &self,
+            channel: crate::model::ChannelId,
+            _summary: &crate::model::Summary,
+        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                let left = self.failures.load(Ordering::SeqCst);
+                if left > 0 {
+                    self.failures.store(left - 1, Ordering::SeqCst);
+                    return Err("discord said 503".to_string());
+                }
+                self.posted.lock().expect("lock").push(channel.0);
+                Ok(())
+            })
+        }
+    }
+
+    /// Run one posting job through a pool whose publisher fails `failures` times.
+    async fn run_posting_job(failures: u32, max_attempts: u32) -> (Job, Vec<u64>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("w.redb")).expect("open"));
+        let publisher = Arc::new(FlakyPublisher {
+            failures: std::sync::atomic::AtomicU32::new(failures),
+            posted: std::sync::Mutex::new(Vec::new()),
+        });
+        let wake = Arc::new(Notify::new());
+        let options = PoolOptions {
+            workers: 2,
+            max_attempts,
+            backoff_base: Duration::from_millis(20),
+        };
+        let pool = WorkerPool::start(
+            &Config::default(),
+            Arc::clone(&store),
+            Some(Arc::clone(&publisher) as Arc<dyn Publisher>),
+            Arc::clone(&wake),
+            Arc::new(JobStats::default()),
+            options,
+        )
+        .expect("start");
+        let payload = r#"{"channel_id":5,"since":0,"until":1000,"post_to_channel_id":9,"provider":null,"language":null}"#;
+        let job = store
+            .enqueue_job(super::super::SUMMARY_REQUEST, payload, Timestamp::now())
+            .expect("enqueue");
+        wake.notify_one();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let finished = loop {
+            let current = store.job(job.id).expect("get").expect("present");
+            if matches!(
+                current.state,
+                crate::model::JobState::Done | crate::model::JobState::Failed
+            ) {
+                break current;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job stuck: {current:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        pool.shutdown(Duration::from_secs(5)).await;
+        let posted = publisher.posted.lock().expect("lock").clone();
+        (finished, posted)
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_retried_then_the_summary_is_posted() {
+        let (job, posted) = run_posting_job(2, 5).await;
+        assert_eq!(job.state, crate::model::JobState::Done, "{job:?}");
+        assert_eq!(job.attempts, 3);
+        assert_eq!(posted, vec![9]);
+        let result: serde_json::Value =
+            serde_json::from_str(job.result.as_deref().expect("result")).expect("json");
+        assert_eq!(result["provider"], "builtin");
+    }
+
+    #[tokio::test]
+    async fn a_job_fails_for_good_after_max_attempts() {
+        let (job, posted) = run_posting_job(10, 3).await;
+        assert_eq!(job.state, crate::model::JobState::Failed, "{job:?}");
+        assert_eq!(job.attempts, 3);
+        let error = job.last_error.expect("error");
+        assert!(
+            error.contains("discord said 503") && error.contains("gave up after 3 attempts"),
+            "{error}"
+        );
+        assert!(posted.is_empty());
+    }
+}

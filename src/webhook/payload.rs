@@ -1,0 +1,281 @@
+//! Parsing and validating `POST /webhook` bodies into jobs; every error names the field to fix.
+
+use serde_json::{Map, Value};
+
+use super::errors::ApiError;
+use crate::jobs::SummaryJob;
+use crate::model::Timestamp;
+
+/// Longest window a request may ask for, in hours (one year).
+const MAX_HOURS: u64 = 24 * 366;
+/// Fields a `summary_request` may carry.
+const SUMMARY_FIELDS: [&str; 8] = [
+    "type",
+    "channel_id",
+    "hours",
+    "since",
+    "until",
+    "post_to_channel_id",
+    "provider",
+    "language",
+];
+
+/// A validated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookRequest {
+    /// Summarize a channel window.
+    Summary(SummaryJob),
+}
+
+/// Parse a signed body received at `now`.
+pub fn parse(body: &[u8], now: Timestamp) -> Result<WebhookRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let kind = match object.get("type") {
+        None => return Err(ApiError::bad_request("missing field `type`")),
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(ApiError::bad_request("field `type` must be a string")),
+    };
+    match kind {
+        "summary_request" => summary(&object, now).map(WebhookRequest::Summary),
+        "schedule_update" => Err(ApiError::unprocessable(
+            "schedule_update is not available yet",
+        )),
+        other => Err(ApiError::unprocessable(format!(
+            "unknown type {other:?}; supported: summary_request"
+        ))),
+    }
+}
+
+/// A `summary_request`.
+fn summary(object: &Map<String, Value>, now: Timestamp) -> Result<SummaryJob, ApiError> {
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !SUMMARY_FIELDS.contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_request(format!(
+            "unknown field `{unknown}`; a summary_request takes {}",
+            SUMMARY_FIELDS.join(", ")
+        )));
+    }
+    let channel_id = snowflake(object, "channel_id")?
+        .ok_or_else(|| ApiError::bad_request("missing field `channel_id`"))?;
+    let hours = hours(object)?;
+    let since = time(object, "since")?;
+    let until = time(object, "until")?.unwrap_or(now);
+    if hours.is_some() && since.is_some() {
+        return Err(ApiError::bad_request(
+            "give either `hours` or `since`, not both",
+        ));
+    }
+    let start = match (hours, since) {
+        (_, Some(s)) => s,
+        (h, None) => until.minus_hours(h.unwrap_or(24)),
+    };
+    if start >= until {
+        return Err(ApiError::bad_request("`since` must be before `until`"));
+    }
+    let provider = text(object, "provider")?;
+    if let Some(p) = provider
+        .as_deref()
+        .filter(|p| !matches!(*p, "builtin" | "openai"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "field `provider` is {p:?}; use \"builtin\" or \"openai\""
+        )));
+    }
+    let language = text(object, "language")?;
+    if language
+        .as_ref()
+        .is_some_and(|l| l.is_empty() || l.len() > 40)
+    {
+        return Err(ApiError::bad_request(
+            "field `language` must be 1 to 40 characters",
+        ));
+    }
+    Ok(SummaryJob {
+        channel_id,
+        since: start.0,
+        until: until.0,
+        post_to_channel_id: snowflake(object, "post_to_channel_id")?,
+        provider,
+        language,
+    })
+}
+
+/// A Discord id given as a string of digits (as Discord sends them) or a number.
+fn snowflake(object: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
+    let wrong = || {
+        ApiError::bad_request(format!(
+            "field `{field}` must be a Discord id (a string of digits)"
+        ))
+    };
+    let id = match object.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.trim().parse::<u64>().map_err(|_| wrong())?,
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(wrong)?,
+        Some(_) => return Err(wrong()),
+    };
+    if id == 0 {
+        return Err(wrong());
+    }
+    Ok(Some(id))
+}
+
+/// `hours`: a whole number from 1 to [`MAX_HOURS`].
+fn hours(object: &Map<String, Value>) -> Result<Option<u32>, ApiError> {
+    match object.get("hours") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|h| (1..=MAX_HOURS).contains(h))
+            .and_then(|h| u32::try_from(h).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "field `hours` must be a whole number from 1 to {MAX_HOURS}"
+                ))
+            }),
+    }
+}
+
+/// An RFC 3339 time.
+fn time(object: &Map<String, Value>, field: &str) -> Result<Option<Timestamp>, ApiError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Timestamp::parse_rfc3339(s).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "field `{field}` is not an RFC 3339 time; use e.g. 2024-03-01T09:00:00Z"
+            ))
+        }),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "field `{field}` must be a string"
+        ))),
+    }
+}
+
+/// An optional string field.
+fn text(object: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "field `{field}` must be a string"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = Timestamp(1_700_000_000_000);
+
+    fn err(body: &str) -> ApiError {
+        parse(body.as_bytes(), NOW).expect_err(body)
+    }
+
+    #[test]
+    fn accepts_a_minimal_and_a_full_request() {
+        let WebhookRequest::Summary(job) =
+            parse(br#"{"type":"summary_request","channel_id":"42"}"#, NOW).expect("valid");
+        assert_eq!(
+            (job.channel_id, job.until - job.since),
+            (42, 24 * 3_600_000)
+        );
+        let body = r#"{"type":"summary_request","channel_id":7,"since":"2024-03-01T00:00:00Z",
+            "until":"2024-03-02T00:00:00Z","post_to_channel_id":"9","provider":"builtin","language":"de"}"#;
+        let WebhookRequest::Summary(job) = parse(body.as_bytes(), NOW).expect("valid");
+        assert_eq!(job.until - job.since, 86_400_000);
+        assert_eq!(
+            (job.post_to_channel_id, job.provider.as_deref()),
+            (Some(9), Some("builtin"))
+        );
+    }
+
+    #[test]
+    fn names_the_field_to_fix() {
+        let cases = [
+            ("not json", 400, "not valid JSON"),
+            ("[1]", 400, "JSON object"),
+            ("{}", 400, "`type`"),
+            (r#"{"type":5}"#, 400, "`type` must be a string"),
+            (r#"{"type":"nope"}"#, 422, "unknown type"),
+            (r#"{"type":"schedule_update"}"#, 422, "not available yet"),
+            (r#"{"type":"summary_request"}"#, 400, "`channel_id`"),
+            (
+                r#"{"type":"summary_request","channel_id":"abc"}"#,
+                400,
+                "`channel_id`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":true}"#,
+                400,
+                "`channel_id`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"0"}"#,
+                400,
+                "`channel_id`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","hours":0}"#,
+                400,
+                "`hours`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","hours":"5"}"#,
+                400,
+                "`hours`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","hours":1.5}"#,
+                400,
+                "`hours`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","since":"yesterday"}"#,
+                400,
+                "`since`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","until":3}"#,
+                400,
+                "`until`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","hours":2,"since":"2024-03-01T00:00:00Z"}"#,
+                400,
+                "not both",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","since":"2024-03-02T00:00:00Z","until":"2024-03-01T00:00:00Z"}"#,
+                400,
+                "before",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","provider":"gpt"}"#,
+                400,
+                "`provider`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","language":""}"#,
+                400,
+                "`language`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","chanel":"2"}"#,
+                400,
+                "unknown field `chanel`",
+            ),
+        ];
+        for (body, status, needle) in cases {
+            let e = err(body);
+            assert_eq!(e.status, status, "{body}: {e:?}");
+            assert!(e.detail.contains(needle), "{body}: {e:?}");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Request handling: routing, rate limiting, body limits, signature checks, idempotent durable
+//! enqueue, job status, health and metrics. Runs on rouille's threads and never touches tokio.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rouille::{Request, Response};
+use sha2::{Digest, Sha256};
+
+use super::errors::ApiError;
+use super::metrics::Metrics;
+use super::payload::{self, WebhookRequest};
+use super::ratelimit::RateLimiter;
+use super::signature::{self, to_hex};
+use super::standard::{self, constant_time_eq};
+use crate::jobs::{Enqueuer, JobStats, SUMMARY_REQUEST};
+use crate::model::{JobState, Timestamp};
+use crate::store::Store;
+
+/// Longest idempotency key accepted from a header.
+const MAX_KEY_LEN: usize = 200;
+
+/// Settings and shared parts the handler needs.
+pub struct State {
+    /// Raw secret for `sha256=` signatures.
+    pub secret: Vec<u8>,
+    /// Key for Standard Webhooks signatures (decoded `whsec_`).
+    pub standard_key: Vec<u8>,
+    /// Bearer token for `GET /jobs/{id}` (empty: none).
+    pub bearer_token: String,
+    /// Body limit.
+    pub max_body_bytes: usize,
+    /// Standard Webhooks timestamp tolerance.
+    pub tolerance: Duration,
+    /// How long idempotency keys are remembered.
+    pub idempotency_ttl: Duration,
+    /// The database.
+    pub store: Arc<Store>,
+    /// The group-commit enqueuer.
+    pub enqueuer: Enqueuer,
+    /// Per-IP limits.
+    pub limiter: RateLimiter,
+    /// Request counters.
+    pub metrics: Metrics,
+    /// Worker counters.
+    pub jobs: Arc<JobStats>,
+    /// Worker count (for /health).
+    pub workers: usize,
+    /// Whether the Discord bot is enabled (for /health).
+    pub discord_enabled: bool,
+}
+
+/// Answer one request and count it.
+pub fn handle(state: &State, request: &Request) -> Response {
+    let (route, result) = route(state, request);
+    let response = result.unwrap_or_else(|e| e.response());
+    state.metrics.record(route, response.status_code);
+    response
+}
+
+/// Dispatch by path and method; returns the route label for metrics.
+fn route(state: &State, request: &Request) -> (&'static str, Result<Response, ApiError>) {
+    let path = request.url();
+    let method = request.method();
+    match path.as_str() {
+        "/health" => ("/health", only(method, "GET").map(|()| health(state))),
+        "/metrics" => (
+            "/metrics",
+            only(method, "GET").map(|()| {
+                Response::text(state.metrics.render(&state.store, &state.jobs))
+                    .with_unique_header("Content-Type", "text/plain; version=0.0.4")
+            }),
+        ),
+        "/webhook" => (
+            "/webhook",
+            only(method, "POST")
+                .and_then(|()| limit(state, request))
+                .and_then(|()| webhook(state, request)),
+        ),
+        p if p.starts_with("/jobs/") => (
+            "/jobs",
+            only(method, "GET")
+                .and_then(|()| limit(state, request))
+                .and_then(|()| job_status(state, request, &p["/jobs/".len()..])),
+        ),
+        _ => (
+            "other",
+            Err(ApiError::not_found(format!(
+                "no route {path}; try POST /webhook"
+            ))),
+        ),
+    }
+}
+
+/// 405 unless the method is `allowed`.
+fn only(method: &str, allowed: &str) -> Result<(), ApiError> {
+    if method == allowed {
+        Ok(())
+    } else {
+        Err(ApiError::method_not_allowed(allowed))
+    }
+}
+
+/// Per-IP token bucket.
+fn limit(state: &State, request: &Request) -> Result<(), ApiError> {
+    let ip: IpAddr = request.remote_addr().ip();
+    state
+        .limiter
+        .check(ip, Instant::now())
+        .map_err(ApiError::rate_limited)
+}
+
+/// `POST /webhook`: body → signature → parse → idempotent durable enqueue.
+fn webhook(state: &State, request: &Request) -> Result<Response, ApiError> {
+    let body = read_body(state.max_body_bytes, request)?;
+    verify(state, request, &body)?;
+    let WebhookRequest::Summary(job) = payload::parse(&body, Timestamp::now())?;
+    let key = idempotency_key(request, &body)?;
+    let payload = serde_json::to_string(&job)
+        .map_err(|e| ApiError::internal(format!("cannot encode the job: {e}")))?;
+    let enqueued = state
+        .enqueuer
+        .enqueue(&key, state.idempotency_ttl, SUMMARY_REQUEST, &payload)
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let (status, code) = if enqueued.duplicate {
+        ("already_processed", 200)
+    } else {
+        ("queued", 202)
+    };
+    Ok(
+        Response::json(&serde_json::json!({ "status": status, "job_id": enqueued.job_id }))
+            .with_status_code(code),
+    )
+}
+
+/// Read at most `max` bytes; a larger body (by `Content-Length` or as read) is 413.
+fn read_body(max: usize, request: &Request) -> Result<Vec<u8>, ApiError> {
+    if let Some(length) = request.header("Content-Length") {
+        let length: u64 = length
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::bad_request("the Content-Length header is not a number"))?;
+        if length > max as u64 {
+            return Err(ApiError::too_large(max));
+        }
+    }
+    let Some(data) = request.data() else {
+        return Err(ApiError::internal("the request body was already read"));
+    };
+    let mut body = Vec::new();
+    data.take(max as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+    if body.len() > max {
+        return Err(ApiError::too_large(max));
+    }
+    Ok(body)
+}
+
+/// Check either signature scheme; 401 naming what is missing or wrong.
+fn verify(state: &State, request: &Request, body: &[u8]) -> Result<(), ApiError> {
+    if let Some(signatures) = request.header("webhook-signature") {
+        let id = request
+            .header("webhook-id")
+            .ok_or_else(|| ApiError::unauthorized("webhook-signature needs a webhook-id header"))?;
+        let ts = request.header("webhook-timestamp").ok_or_else(|| {
+            ApiError::unauthorized("webhook-signature needs a webhook-timestamp header")
+        })?;
+        let tolerance = i64::try_from(state.tolerance.as_secs()).unwrap_or(i64::MAX);
+        let now = Timestamp::now().0 / 1000;
+        return standard::verify(
+            &state.standard_key,
+            id,
+            ts,
+            signatures,
+            body,
+            now,
+            tolerance,
+        )
+        .map_err(|e| ApiError::unauthorized(e.to_string()));
+    }
+    let header = request
+        .header("X-Signature-256")
+        .or_else(|| request.header("X-Hub-Signature-256"))
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing signature: send X-Signature-256 (or X-Hub-Signature-256) or the Standard Webhooks headers; `summarybot webhook sign` prints them",
+            )
+        })?;
+    if signature::verify_header(&state.secret, body, header) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            "the signature does not match the body and webhook.secret",
+        ))
+    }
+}
+
+/// `X-Request-Id`, `webhook-id` or `X-GitHub-Delivery`, else the SHA-256 of the body.
+fn idempotency_key(request: &Request, body: &[u8]) -> Result<String, ApiError> {
+    for header in ["X-Request-Id", "webhook-id", "X-GitHub-Delivery"] {
+        if let Some(value) = request.header(header) {
+            let value = value.trim();
+            if value.is_empty() || value.len() > MAX_KEY_LEN || value.chars().any(char::is_control)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "header {header} must be 1 to {MAX_KEY_LEN} printable characters"
+                )));
+            }
+            return Ok(format!("webhook:{value}"));
+        }
+    }
+    Ok(format!("webhook:sha256:{}", to_hex(&Sha256::digest(body))))
+}
+
+/// `GET /jobs/{id}`: needs the bearer token or a signature of the path.
+fn job_status(state: &State, request: &Request, id: &str) -> Result<Response, ApiError> {
+    authorize_read(state, request)?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("job id {id:?} is not a number")))?;
+    let job = state
+        .store
+        .job(id)
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .ok_or_else(|| ApiError::not_found(format!("there is no job {id}")))?;
+    let summary = job
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
+    Ok(Response::json(&serde_json::json!({
+        "job_id": job.id,
+        "kind": job.kind,
+        "state": state_name(job.state),
+        "attempts": job.attempts,
+        "error": job.last_error,
+        "created_at": job.created_at.0,
+        "updated_at": job.updated_at.0,
+        "summary": summary,
+    })))
+}
+
+/// Bearer token (when configured) or `X-Signature-256` of the request path.
+fn authorize_read(state: &State, request: &Request) -> Result<(), ApiError> {
+    if let Some(token) = request
+        .header("Authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+    {
+        if !state.bearer_token.is_empty()
+            && constant_time_eq(token.trim().as_bytes(), state.bearer_token.as_bytes())
+        {
+            return Ok(());
+        }
+        return Err(ApiError::unauthorized("the bearer token is wrong"));
+    }
+    let path = request.raw_url();
+    match request
+        .header("X-Signature-256")
+        .or_else(|| request.header("X-Hub-Signature-256"))
+    {
+        Some(h) if signature::verify_header(&state.secret, path.as_bytes(), h) => Ok(()),
+        Some(_) => Err(ApiError::unauthorized(
+            "the signature does not match the path",
+        )),
+        None => Err(ApiError::unauthorized(
+            "send Authorization: Bearer <webhook.bearer_token> or X-Signature-256 of the path",
+        )),
+    }
+}
+
+/// The API name of a job state.
+fn state_name(state: JobState) -> &'static str {
+    match state {
+        JobState::Queued => "queued",
+        JobState::Running => "running",
+        JobState::Done => "done",
+        JobState::Failed => "failed",
+    }
+}
+
+/// `GET /health`: 200 when the store answers, else 503.
+fn health(state: &State) -> Response {
+    let queued = state.store.job_count(JobState::Queued);
+    let store_ok = queued.is_ok();
+    let discord = if state.discord_enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    let body = serde_json::json!({
+        "status": if store_ok { "ok" } else { "unavailable" },
+        "store": match &queued { Ok(_) => "ok".to_string(), Err(e) => e.to_string() },
+        "discord": discord,
+        "scheduler": "not available",
+        "workers": {
+            "count": state.workers,
+            "busy": state.jobs.busy.load(Ordering::Relaxed),
+            "queued": queued.ok(),
+        },
+    });
+    Response::json(&body).with_status_code(if store_ok { 200 } else { 503 })
+}
