@@ -112,7 +112,6 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
         "summarybot started"
     );
     let missing = [
-        (config.discord.enabled, "Discord bot"),
         (config.webhook.enabled, "webhook server"),
         (config.scheduler.enabled, "digest scheduler"),
     ];
@@ -124,17 +123,29 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     // Listen before saying "ready": a signal that arrives with no listener would be lost.
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
+    let bot = if config.discord.enabled {
+        let bot = crate::discord::start(config, Arc::clone(store))
+            .await
+            .context("cannot start the Discord bot")?;
+        Some(bot)
+    } else {
+        None
+    };
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
         tokio::select! {
             () = &mut shutdown => {
                 tracing::info!("shutdown requested");
-                return Ok(());
+                break;
             }
             _ = ticker.tick() => maintenance(config, store),
         }
     }
+    if let Some(bot) = bot {
+        bot.shutdown(config.discord.shutdown_deadline).await;
+    }
+    Ok(())
 }
 
 /// Apply retention and purge expired idempotency keys; failures are logged, not fatal.

@@ -5,3 +5,9 @@
     reason = "each test binary uses a different subset of the fake's API"
 )]
 pub mod fake_openai;
+
+#[allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the fake's API"
+)]
+pub mod fake_discord;
