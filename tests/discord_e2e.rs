@@ -37,6 +37,11 @@ impl Bot {
 
     /// Start with extra `[discord]` keys.
     fn start_with(dir: &Path, fake: &FakeDiscord, discord_extra: &str) -> Self {
+        Self::start_with_llm(dir, fake, discord_extra, "provider = \"builtin\"")
+    }
+
+    /// Start with extra `[discord]` keys and the body of the `[llm]` section.
+    fn start_with_llm(dir: &Path, fake: &FakeDiscord, discord_extra: &str, llm: &str) -> Self {
         let config = format!(
             r#"
 [discord]
@@ -49,7 +54,7 @@ guild_ids = ["{GUILD}"]
 exclude_channels = ["{EXCLUDED}"]
 
 [llm]
-provider = "builtin"
+{llm}
 
 [scheduler]
 enabled = false
@@ -520,4 +525,42 @@ fn an_empty_store_is_backfilled_over_rest_page_by_page() {
     }
     bot.stop();
     assert_eq!(all_messages(&bot.store(), GENERAL).len(), 250);
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_summary_finish_then_exits_cleanly() {
+    use support::fake_openai::{FakeOpenAi, Fault};
+    let llm = FakeOpenAi::start();
+    llm.push_fault(Fault::Hang(Duration::from_secs(2)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let llm_section = format!(
+        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
+        llm.base_url()
+    );
+    let mut bot = Bot::start_with_llm(
+        dir.path(),
+        &fake,
+        "shutdown_deadline = \"15s\"",
+        &llm_section,
+    );
+    connect(&fake, &bot);
+    inject_discussion(&fake, GENERAL, 1);
+    fake.inject_interaction(&slash_command(9101, ALICE, GENERAL, &json!([])));
+    fake.wait_for_call(WAIT, |c| {
+        c.path.ends_with("/interactions/9101/token-9101/callback")
+    })
+    .unwrap_or_else(|| panic!("not deferred:\n{}", bot.log()));
+    // The LLM call is hanging now; SIGTERM must wait for it, not cut it off.
+    bot.stop();
+    let edit = fake.calls().into_iter().find(|c| {
+        c.method == "PATCH"
+            && c.path.ends_with("token-9101/messages/@original")
+            && c.json.get("embeds").is_some_and(|e| e != &json!([]))
+    });
+    assert!(
+        edit.is_some(),
+        "the in-flight summary was not delivered:\n{}",
+        bot.log()
+    );
 }

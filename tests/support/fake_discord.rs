@@ -103,6 +103,9 @@ struct State {
     send_faults: VecDeque<SendFault>,
     sessions: Vec<Arc<Session>>,
     identified: Vec<Value>,
+    /// Extra generated guilds (beside `GUILD`) and channels in each, for benchmarks.
+    extra_guilds: u64,
+    channels_per_guild: u64,
     next_message_id: u64,
 }
 
@@ -150,11 +153,19 @@ pub struct FakeDiscord {
 impl FakeDiscord {
     /// Start REST and gateway on 127.0.0.1, port 0 each.
     pub fn start() -> Self {
+        Self::start_with_guilds(0, 0)
+    }
+
+    /// Like [`FakeDiscord::start`], plus `extra` generated guilds of `channels` channels each
+    /// (ids from [`extra_guild_id`]); every shard receives all of them.
+    pub fn start_with_guilds(extra: u64, channels: u64) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind gateway");
         let gateway_addr = listener.local_addr().expect("gateway addr");
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 next_message_id: 700_000_000_000_000_000,
+                extra_guilds: extra,
+                channels_per_guild: channels,
                 ..State::default()
             }),
             changed: Condvar::new(),
@@ -417,10 +428,47 @@ pub fn guild_create() -> Value {
     })
 }
 
-/// The READY payload.
+/// The id of generated guild `i` (1-based).
+pub fn extra_guild_id(i: u64) -> u64 {
+    GUILD + i
+}
+
+/// GUILD_CREATE of generated guild `i` with `channels` text channels and no overwrites.
+pub fn extra_guild_create(i: u64, channels: u64) -> Value {
+    let id = extra_guild_id(i);
+    let mut g = guild_create();
+    g["id"] = json!(id.to_string());
+    g["name"] = json!(format!("Guild {i}"));
+    g["roles"] = json!([role(id, "@everyone", EVERYONE_PERMS, 0)]);
+    g["members"] = json!([member(ALICE, &[]), member(BOT, &[])]);
+    let list: Vec<Value> = (0..channels)
+        .map(|j| {
+            let mut c = channel(
+                500_000_000_000_000_000 + i * 1000 + j,
+                &format!("channel-{j}"),
+                &json!([]),
+            );
+            c["guild_id"] = json!(id.to_string());
+            c
+        })
+        .collect();
+    g["channels"] = json!(list);
+    g["member_count"] = json!(2);
+    g
+}
+
+/// The READY payload (the scripted guild plus `extra` generated ones).
 pub fn ready(session: u64, gateway_url: &str) -> Value {
+    ready_with(session, gateway_url, 0)
+}
+
+fn ready_with(session: u64, gateway_url: &str, extra: u64) -> Value {
+    let guilds: Vec<Value> = std::iter::once(GUILD)
+        .chain((1..=extra).map(extra_guild_id))
+        .map(|g| json!({"id": g.to_string(), "unavailable": true}))
+        .collect();
     json!({
-        "v": 10, "user": user(BOT), "guilds": [{"id": GUILD.to_string(), "unavailable": true}],
+        "v": 10, "user": user(BOT), "guilds": guilds,
         "session_id": format!("session-{session}"), "resume_gateway_url": gateway_url,
         "application": {"id": APP_ID.to_string(), "flags": 0},
     })
@@ -695,8 +743,15 @@ fn on_gateway_text(
         Some(1) => session.send(&json!({"op": 11})),
         Some(2) => {
             let url = format!("ws://{}", shared.gateway_addr);
-            session.dispatch("READY", &ready(n, &url))?;
+            let (extra, channels) = {
+                let state = shared.lock();
+                (state.extra_guilds, state.channels_per_guild)
+            };
+            session.dispatch("READY", &ready_with(n, &url, extra))?;
             session.dispatch("GUILD_CREATE", &guild_create())?;
+            for i in 1..=extra {
+                session.dispatch("GUILD_CREATE", &extra_guild_create(i, channels))?;
+            }
             session.ready.store(true, Ordering::SeqCst);
             shared.lock().identified.push(msg["d"].clone());
             shared.changed.notify_all();
@@ -879,6 +934,9 @@ mod tests {
         let url = "ws://127.0.0.1:1";
         serde_json::from_value::<Ready>(ready(1, url)).expect("READY");
         serde_json::from_value::<Guild>(guild_create()).expect("GUILD_CREATE");
+        let extra =
+            serde_json::from_value::<Guild>(extra_guild_create(3, 20)).expect("extra guild");
+        assert_eq!(extra.channels.len(), 20);
         for c in channels() {
             serde_json::from_value::<GuildChannel>(c).expect("channel");
         }
