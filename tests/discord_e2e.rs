@@ -446,23 +446,24 @@ fn a_user_without_access_is_refused_and_shown_nothing() {
 }
 
 #[test]
-fn prefix_command_replies_with_embeds_after_a_429() {
+fn prefix_command_replies_with_embeds_after_a_502_and_a_429() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (fake, mut bot) = connected(dir.path());
     inject_discussion(&fake, GENERAL, 1);
+    fake.push_send_fault(SendFault::ServerError(502));
     fake.push_send_fault(SendFault::RateLimited { retry_after: 0.6 });
     let cmd = id_ago(Duration::ZERO, 50);
     fake.inject_message(GENERAL, cmd, ALICE, "!summary 2");
-    let posts = fake.wait_for_calls(WAIT, 2, |c| {
+    let posts = fake.wait_for_calls(WAIT, 3, |c| {
         c.method == "POST" && c.path == format!("/api/v10/channels/{GENERAL}/messages")
     });
-    assert_eq!(posts.len(), 2, "429 not retried:\n{}", bot.log());
-    let waited = posts[1].at.duration_since(posts[0].at);
+    assert_eq!(posts.len(), 3, "502/429 not retried:\n{}", bot.log());
+    let waited = posts[2].at.duration_since(posts[1].at);
     assert!(
         waited >= Duration::from_millis(600),
         "retried after {waited:?}"
     );
-    let reply = &posts[1];
+    let reply = &posts[2];
     assert_eq!(
         reply.json["message_reference"]["message_id"],
         cmd.to_string()
@@ -563,4 +564,99 @@ fn sigterm_lets_an_in_flight_summary_finish_then_exits_cleanly() {
         "the in-flight summary was not delivered:\n{}",
         bot.log()
     );
+}
+
+#[test]
+fn a_long_window_shows_progress_edits_at_most_every_two_seconds() {
+    use support::fake_openai::{FakeOpenAi, Fault};
+    let llm = FakeOpenAi::start();
+    // Slow chunk calls so the summary takes several seconds.
+    for _ in 0..3 {
+        llm.push_fault(Fault::Hang(Duration::from_millis(1500)));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let llm_section = format!(
+        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\n\
+         context_tokens = 3000\nmax_tokens = 500\nconcurrency = 1",
+        llm.base_url()
+    );
+    let mut bot = Bot::start_with_llm(dir.path(), &fake, "", &llm_section);
+    connect(&fake, &bot);
+    for i in 0..600u64 {
+        let id = id_ago(Duration::from_secs(3000 - i * 4), 1000 + i);
+        let text = format!(
+            "Message {i}: the team reviewed module {i}, agreed the parser needs a fix, and \
+             asked who owns the deployment checklist for release {i}."
+        );
+        fake.inject_message(GENERAL, id, ALICE, &text);
+    }
+    fake.inject_interaction(&slash_command(9201, ALICE, GENERAL, &json!([])));
+    let done = wait_edit(&fake, 9201, &bot);
+    let progress: Vec<RestCall> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.method == "PATCH"
+                && c.path.ends_with("token-9201/messages/@original")
+                && c.json["content"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Reading 600 messages… part "))
+        })
+        .collect();
+    assert!(
+        progress.len() >= 2,
+        "progress edits: {progress:?}\n{}",
+        bot.log()
+    );
+    for pair in progress.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        assert!(gap >= Duration::from_millis(1950), "edits {gap:?} apart");
+    }
+    assert!(
+        progress.iter().all(|p| p.at <= done.at),
+        "progress after the result"
+    );
+    assert!(
+        embeds_text(&done).contains("openai/fake-model"),
+        "{}",
+        embeds_text(&done)
+    );
+    assert_no_mentions_on_sends(&fake);
+    bot.stop();
+}
+
+#[test]
+fn a_repeated_summary_comes_from_the_cache_and_excluded_channels_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut bot = Bot::start_with(dir.path(), &fake, "cooldown = \"0s\"");
+    connect(&fake, &bot);
+    inject_discussion(&fake, GENERAL, 1);
+    fake.inject_interaction(&slash_command(9301, ALICE, GENERAL, &json!([])));
+    let first = wait_edit(&fake, 9301, &bot);
+    assert!(
+        !embeds_text(&first).contains("cached"),
+        "{}",
+        embeds_text(&first)
+    );
+    fake.inject_interaction(&slash_command(9302, ALICE, GENERAL, &json!([])));
+    let second = wait_edit(&fake, 9302, &bot);
+    assert!(
+        embeds_text(&second).contains("cached"),
+        "{}",
+        embeds_text(&second)
+    );
+
+    let opts = json!([{"name": "channel", "type": 7, "value": EXCLUDED.to_string()}]);
+    fake.inject_interaction(&slash_command(9303, ALICE, GENERAL, &opts));
+    let refusal = fake
+        .wait_for_call(WAIT, |c| {
+            c.path.ends_with("/interactions/9303/token-9303/callback")
+        })
+        .unwrap_or_else(|| panic!("no refusal:\n{}", bot.log()));
+    assert_eq!(refusal.json["type"], 4);
+    let content = refusal.json["data"]["content"].as_str().unwrap_or_default();
+    assert!(content.contains("excluded from summaries"), "{content}");
+    bot.stop();
 }

@@ -59,12 +59,16 @@ impl Handler {
         }
     }
 
-    fn stores(&self, guild: Option<SGuildId>, channel: ChannelId) -> bool {
-        self.shared.serves(guild.map(gid)) && !self.shared.excluded.contains(&channel)
+    fn stores(&self, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
+        self.shared.serves(guild.map(gid)) && !excluded(&self.shared, cache, guild, channel)
     }
 
     async fn channel_seen(&self, c: &GuildChannel, guild_name: Option<&str>) {
-        if self.stores(Some(c.guild_id), cid(c.id)) {
+        let parent_excluded = c
+            .parent_id
+            .is_some_and(|p| self.shared.excluded.contains(&cid(p)));
+        let excluded = parent_excluded || self.shared.excluded.contains(&cid(c.id));
+        if self.shared.serves(Some(gid(c.guild_id))) && !excluded {
             self.push(Op::Channel(convert::channel(c, guild_name)))
                 .await;
         }
@@ -103,7 +107,7 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
-        if !self.stores(msg.guild_id, cid(msg.channel_id)) {
+        if !self.stores(&ctx.cache, msg.guild_id, cid(msg.channel_id)) {
             return;
         }
         if let Some(chat) = convert::message(&msg) {
@@ -120,12 +124,12 @@ impl EventHandler for Handler {
 
     async fn message_update(
         &self,
-        _ctx: Context,
+        ctx: Context,
         _old: Option<Message>,
         _new: Option<Message>,
         event: MessageUpdateEvent,
     ) {
-        if !self.stores(event.guild_id, cid(event.channel_id)) {
+        if !self.stores(&ctx.cache, event.guild_id, cid(event.channel_id)) {
             return;
         }
         let Some(content) = event.content.clone() else {
@@ -149,12 +153,12 @@ impl EventHandler for Handler {
 
     async fn message_delete(
         &self,
-        _ctx: Context,
+        ctx: Context,
         channel: SChannelId,
         id: SMessageId,
         guild: Option<SGuildId>,
     ) {
-        if self.stores(guild, cid(channel)) {
+        if self.stores(&ctx.cache, guild, cid(channel)) {
             let ids = vec![MessageId(id.get())];
             self.push(Op::Delete {
                 channel: cid(channel),
@@ -166,12 +170,12 @@ impl EventHandler for Handler {
 
     async fn message_delete_bulk(
         &self,
-        _ctx: Context,
+        ctx: Context,
         channel: SChannelId,
         ids: Vec<SMessageId>,
         guild: Option<SGuildId>,
     ) {
-        if self.stores(guild, cid(channel)) {
+        if self.stores(&ctx.cache, guild, cid(channel)) {
             let ids = ids.into_iter().map(|i| MessageId(i.get())).collect();
             self.push(Op::Delete {
                 channel: cid(channel),
@@ -190,6 +194,22 @@ impl EventHandler for Handler {
         }
         slash_command(&self.shared, &ctx.cache, &cmd);
     }
+}
+
+/// True when `channel` is excluded in config, or is a (cached) thread of an excluded channel.
+fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
+    if shared.excluded.contains(&channel) {
+        return true;
+    }
+    let Some(g) = guild.and_then(|g| cache.guild(g)) else {
+        return false;
+    };
+    let id = SChannelId::new(channel.0);
+    g.threads
+        .iter()
+        .find(|t| t.id == id)
+        .and_then(|t| t.parent_id)
+        .is_some_and(|p| shared.excluded.contains(&cid(p)))
 }
 
 /// The arguments after `{prefix}summary`, if `content` is that command.
@@ -272,7 +292,10 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) 
     });
     let verdict = match refusal {
         Some(r) => Err(r),
-        None => commands::admit(shared, &inv, invoker, bot.unwrap_or(0)),
+        None => {
+            let excluded = excluded(shared, cache, Some(guild), inv.target);
+            commands::admit(shared, &inv, excluded, invoker, bot.unwrap_or(0))
+        }
     };
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = user,
         command = "summarize", hours = inv.hours, admitted = verdict.is_ok(), "command received");
@@ -310,7 +333,15 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             hours,
             private: false,
         };
-        commands::admit(shared, &inv, invoker.unwrap_or(0), bot.unwrap_or(0)).map(|()| inv)
+        let excluded = excluded(shared, cache, Some(guild), target);
+        commands::admit(
+            shared,
+            &inv,
+            excluded,
+            invoker.unwrap_or(0),
+            bot.unwrap_or(0),
+        )
+        .map(|()| inv)
     });
     tracing::info!(guild_id = %guild, channel_id = %target, user_id = msg.author.id.get(),
         command = "summary", admitted = verdict.is_ok(), "command received");

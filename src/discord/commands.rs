@@ -114,10 +114,11 @@ fn hours_usage(got: &str) -> String {
 pub(super) fn admit(
     shared: &Shared,
     inv: &Invocation,
+    excluded: bool,
     invoker_perms: u64,
     bot_perms: u64,
 ) -> Result<(), Refusal> {
-    if shared.excluded.contains(&inv.target) {
+    if excluded {
         return Err(Refusal::Excluded);
     }
     if let Some(p) = permissions::missing_to_read(invoker_perms) {
