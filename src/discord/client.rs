@@ -290,12 +290,11 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) 
     let bot = bot_permissions(cache, guild, inv.target).or_else(|| {
         (inv.target == cid(cmd.channel_id)).then(|| cmd.app_permissions.map_or(0, |p| p.bits()))
     });
-    let verdict = match refusal {
-        Some(r) => Err(r),
-        None => {
-            let excluded = excluded(shared, cache, Some(guild), inv.target);
-            commands::admit(shared, &inv, excluded, invoker, bot.unwrap_or(0))
-        }
+    let verdict = if let Some(r) = refusal {
+        Err(r)
+    } else {
+        let excluded = excluded(shared, cache, Some(guild), inv.target);
+        commands::admit(shared, &inv, excluded, invoker, bot.unwrap_or(0))
     };
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = user,
         command = "summarize", hours = inv.hours, admitted = verdict.is_ok(), "command received");
