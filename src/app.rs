@@ -123,7 +123,7 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     // Listen before saying "ready": a signal that arrives with no listener would be lost.
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
-    let bot = if config.discord.enabled {
+    let mut bot = if config.discord.enabled {
         let bot = crate::discord::start(config, Arc::clone(store))
             .await
             .context("cannot start the Discord bot")?;
@@ -133,6 +133,7 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     };
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
+    let mut bot_failure = None;
     loop {
         tokio::select! {
             () = &mut shutdown => {
@@ -140,12 +141,19 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
                 break;
             }
             _ = ticker.tick() => maintenance(config, store),
+            reason = crate::discord::stopped(bot.as_mut()) => {
+                bot_failure = Some(reason);
+                break;
+            }
         }
     }
     if let Some(bot) = bot {
         bot.shutdown(config.discord.shutdown_deadline).await;
     }
-    Ok(())
+    match bot_failure {
+        Some(reason) => Err(anyhow::anyhow!("the Discord connection failed: {reason}")),
+        None => Ok(()),
+    }
 }
 
 /// Apply retention and purge expired idempotency keys; failures are logged, not fatal.

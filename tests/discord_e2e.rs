@@ -660,3 +660,27 @@ fn a_repeated_summary_comes_from_the_cache_and_excluded_channels_are_refused() {
     assert!(content.contains("excluded from summaries"), "{content}");
     bot.stop();
 }
+
+#[test]
+fn a_rejected_token_stops_the_bot_with_exit_1_and_says_what_to_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    fake.reject_token();
+    let mut bot = Bot::start(dir.path(), &fake);
+    let mut child = bot.child.take().expect("running");
+    let deadline = Instant::now() + WAIT;
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running:\n{}", bot.log());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(exit.code(), Some(1), "{}", bot.log());
+    // The log thread may lag the exit a little.
+    let deadline = Instant::now() + WAIT;
+    while !bot.log().contains("DISCORD_TOKEN") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(bot.log().contains("DISCORD_TOKEN"), "{}", bot.log());
+}

@@ -37,6 +37,9 @@ pub enum DiscordError {
     /// The summary engine could not be built.
     #[error("cannot build the summary engine: {0}")]
     Engine(String),
+    /// Discord refused the token.
+    #[error("Discord rejected the bot token ({0}): check DISCORD_TOKEN (Developer Portal → Bot → Reset Token)")]
+    Unauthorized(u16),
     /// serenity refused to build the client.
     #[error("cannot set up the Discord client: {0}")]
     Client(#[from] serenity::Error),
@@ -151,6 +154,8 @@ pub struct Bot {
     shard_manager: Arc<ShardManager>,
     client: tokio::task::JoinHandle<()>,
     writer: ingest::Writer,
+    /// Receives why the connection ended when it ended without [`Bot::shutdown`].
+    stopped: tokio::sync::oneshot::Receiver<String>,
 }
 
 /// The gateway events the bot needs: guilds and channels, messages, and message content.
@@ -173,6 +178,7 @@ pub async fn start(config: &Config, store: Arc<Store>) -> Result<Bot, DiscordErr
     let engine = crate::app::build_engine(config, Some(Arc::clone(&store)), true)
         .map_err(|e| DiscordError::Engine(format!("{e:#}")))?;
     let poster = poster(config)?;
+    check_token(&poster).await?;
     let (ingest, writer) = ingest::start(Arc::clone(&store));
     let shared = Arc::new(Shared {
         config: config.clone(),
@@ -192,13 +198,21 @@ pub async fn start(config: &Config, store: Arc<Store>) -> Result<Bot, DiscordErr
     let mut client = client::build(config, Arc::clone(&shared)).await?;
     let shard_manager = Arc::clone(&client.shard_manager);
     let shards = config.discord.shards;
+    let (stopped_tx, stopped) = tokio::sync::oneshot::channel();
+    let watched = Arc::clone(&shared);
     let task = tokio::spawn(async move {
         let result = match shards {
             Some(s) => client.start_shard_range(s.first..s.last + 1, s.total).await,
             None => client.start().await,
         };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "the Discord connection stopped");
+        if watched.accepting.load(Ordering::SeqCst) {
+            let why = result
+                .err()
+                .map_or_else(|| "the gateway closed".to_owned(), |e| e.to_string());
+            let _ = stopped_tx.send(format!(
+                "{why} (check DISCORD_TOKEN, discord.api_base_url, and that the Message Content \
+                 intent is enabled for the bot in the Discord Developer Portal)"
+            ));
         }
     });
     Ok(Bot {
@@ -206,7 +220,36 @@ pub async fn start(config: &Config, store: Arc<Store>) -> Result<Bot, DiscordErr
         shard_manager,
         client: task,
         writer,
+        stopped,
     })
+}
+
+/// Fail fast on a wrong token (serenity would retry forever); other failures (Discord not
+/// reachable yet) are left to the gateway's own reconnects.
+async fn check_token(poster: &Poster) -> Result<(), DiscordError> {
+    match poster.current_user().await {
+        Err(PostError::Status {
+            status: status @ (401 | 403),
+            ..
+        }) => Err(DiscordError::Unauthorized(status)),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the bot token; connecting anyway");
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Resolves with the reason when `bot`'s connection ended on its own (a rejected token, a
+/// disallowed intent...); never resolves for `None` or while connected.
+pub async fn stopped(bot: Option<&mut Bot>) -> String {
+    let Some(bot) = bot else {
+        return std::future::pending().await;
+    };
+    match (&mut bot.stopped).await {
+        Ok(reason) => reason,
+        Err(_) => std::future::pending().await,
+    }
 }
 
 impl Bot {

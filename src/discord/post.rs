@@ -180,6 +180,11 @@ impl Poster {
         Ok(())
     }
 
+    /// The bot's own user (`GET /users/@me`): checks the token.
+    pub async fn current_user(&self) -> Result<Value, PostError> {
+        self.send(reqwest::Method::GET, "/users/@me", None).await
+    }
+
     /// One page (at most 100) of a channel's messages, newest first, older than `before`.
     pub async fn messages_before(
         &self,

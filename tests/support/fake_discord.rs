@@ -106,6 +106,8 @@ struct State {
     /// Extra generated guilds (beside `GUILD`) and channels in each, for benchmarks.
     extra_guilds: u64,
     channels_per_guild: u64,
+    /// Answer every REST call 401, as Discord does for a wrong token.
+    reject_token: bool,
     next_message_id: u64,
 }
 
@@ -248,6 +250,11 @@ impl FakeDiscord {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+
+    /// From now on, answer every REST call with 401 Unauthorized.
+    pub fn reject_token(&self) {
+        self.shared.lock().reject_token = true;
     }
 
     /// Script the next message sends to fail (in order).
@@ -551,6 +558,10 @@ fn handle_rest(shared: &Shared, req: &Request) -> Response {
 }
 
 fn route(shared: &Shared, call: &RestCall) -> Response {
+    if shared.lock().reject_token {
+        return Response::json(&json!({"message": "401: Unauthorized", "code": 0}))
+            .with_status_code(401);
+    }
     let Some(path) = call.path.strip_prefix("/api/v10/") else {
         return not_found();
     };
