@@ -684,3 +684,22 @@ fn a_rejected_token_stops_the_bot_with_exit_1_and_says_what_to_check() {
     }
     assert!(bot.log().contains("DISCORD_TOKEN"), "{}", bot.log());
 }
+
+#[test]
+fn a_shard_range_runs_exactly_those_shards() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut bot = Bot::start_with(dir.path(), &fake, "shards = \"1-2/4\"");
+    let identifies = fake.wait_for_identifies(WAIT, 2);
+    assert_eq!(identifies.len(), 2, "{}", bot.log());
+    let mut shards: Vec<Value> = identifies.iter().map(|d| d["shard"].clone()).collect();
+    shards.sort_by_key(|s| s[0].as_u64());
+    assert_eq!(shards, [json!([1, 4]), json!([2, 4])]);
+    bot.stop();
+    let all: Vec<Value> = fake
+        .wait_for_identifies(Duration::ZERO, 3)
+        .iter()
+        .map(|d| d["shard"].clone())
+        .collect();
+    assert!(all.is_empty(), "a third shard ran: {all:?}\n{}", bot.log());
+}

@@ -202,7 +202,8 @@ pub async fn start(config: &Config, store: Arc<Store>) -> Result<Bot, DiscordErr
     let watched = Arc::clone(&shared);
     let task = tokio::spawn(async move {
         let result = match shards {
-            Some(s) => client.start_shard_range(s.first..s.last + 1, s.total).await,
+            // serenity 0.12 reads the range's end as inclusive ("up to and including").
+            Some(s) => client.start_shard_range(s.first..s.last, s.total).await,
             None => client.start().await,
         };
         if watched.accepting.load(Ordering::SeqCst) {

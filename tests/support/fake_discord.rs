@@ -231,6 +231,14 @@ impl FakeDiscord {
         })
     }
 
+    /// Wait until `count` shards have identified; returns their IDENTIFY payloads.
+    pub fn wait_for_identifies(&self, timeout: Duration, count: usize) -> Vec<Value> {
+        self.wait_until(timeout, |s| {
+            (s.identified.len() >= count).then(|| s.identified.clone())
+        })
+        .unwrap_or_default()
+    }
+
     fn wait_until<T>(
         &self,
         timeout: Duration,
@@ -740,6 +748,12 @@ fn serve_gateway(shared: &Arc<Shared>, stream: &TcpStream, n: u64) -> std::io::R
         }
     }
     session.ready.store(false, Ordering::SeqCst);
+    // Close the TCP connection too (the session's writer holds a clone of the socket).
+    let w = session
+        .writer
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let _ = w.shutdown(std::net::Shutdown::Both);
     Ok(())
 }
 
