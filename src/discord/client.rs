@@ -80,7 +80,12 @@ impl EventHandler for Handler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         let app_id = ready.application.id.get();
         self.shared.app_id.store(app_id, Ordering::SeqCst);
-        tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+        tracing::info!(
+            user = %ready.user.name,
+            guilds = ready.guilds.len(),
+            invite = %super::invite_url(app_id),
+            "connected to Discord"
+        );
         let shared = Arc::clone(&self.shared);
         tokio::spawn(async move { register(&shared, app_id).await });
     }

@@ -158,6 +158,22 @@ pub struct Bot {
     stopped: tokio::sync::oneshot::Receiver<String>,
 }
 
+/// Permissions the bot asks for when invited: View Channels, Send Messages, Embed Links, Read
+/// Message History, Use Application Commands.
+pub const INVITE_PERMISSIONS: u64 = permissions::VIEW_CHANNEL
+    | permissions::SEND_MESSAGES
+    | permissions::EMBED_LINKS
+    | permissions::READ_MESSAGE_HISTORY
+    | (1 << 31);
+
+/// The OAuth2 URL that adds the bot (with its slash commands) to a server.
+pub fn invite_url(app_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={app_id}\
+         &scope=bot%20applications.commands&permissions={INVITE_PERMISSIONS}"
+    )
+}
+
 /// The gateway events the bot needs: guilds and channels, messages, and message content.
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
@@ -282,6 +298,16 @@ impl Bot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invite_url_asks_for_exactly_the_needed_permissions() {
+        assert_eq!(INVITE_PERMISSIONS, 2_147_568_640);
+        assert_eq!(
+            invite_url(42),
+            "https://discord.com/oauth2/authorize?client_id=42\
+             &scope=bot%20applications.commands&permissions=2147568640"
+        );
+    }
 
     #[test]
     fn proxy_strips_api_and_leaves_discord_alone() {
