@@ -7,8 +7,9 @@ use anyhow::Context as _;
 
 use crate::commands::{open_store, Context, Failure};
 use crate::config::{Config, LlmProvider, Scope};
+use crate::jobs::Publisher;
 use crate::llm::openai::{OpenAiClient, OpenAiOptions};
-use crate::model::{ChannelInfo, ChannelKind, Timestamp};
+use crate::model::{ChannelId, ChannelInfo, ChannelKind, Summary, Timestamp};
 use crate::store::Store;
 use crate::summarize::builtin::BuiltinSummarizer;
 use crate::summarize::engine::{CachePolicy, Engine};
@@ -113,28 +114,37 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
         provider = config.llm.provider.as_str(),
         "summarybot started"
     );
-    let missing = [
-        (config.discord.enabled, "Discord bot"),
-        (config.scheduler.enabled, "digest scheduler"),
-    ];
-    for (enabled, part) in missing {
-        if enabled {
-            tracing::warn!("the {part} is not available in this build yet; it is skipped");
-        }
+    if config.scheduler.enabled {
+        tracing::warn!("the digest scheduler is not available in this build yet; it is skipped");
     }
     // Listen before saying "ready": a signal that arrives with no listener would be lost.
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
-    // The job workers (every trigger's jobs) and the webhook server feeding them. Discord
-    // posting (the `Publisher`) is wired in with the bot.
-    let jobs = crate::jobs::JobRunner::start(config, store, None)?;
+    let mut bot = if config.discord.enabled {
+        let bot = crate::discord::start(config, Arc::clone(store))
+            .await
+            .context("cannot start the Discord bot")?;
+        Some(bot)
+    } else {
+        None
+    };
+    // The job workers (every trigger's jobs) post summaries through Discord's REST API.
+    let publisher: Option<Arc<dyn Publisher>> = if config.discord.enabled {
+        let poster = crate::discord::poster(config).context("cannot set up Discord posting")?;
+        Some(Arc::new(DiscordPublisher(poster)))
+    } else {
+        None
+    };
+    let jobs = crate::jobs::JobRunner::start(config, store, publisher)?;
     let web = if config.webhook.enabled {
         Some(crate::webhook::start(config, store, &jobs)?)
     } else {
         None
     };
+    let updates = update_watcher(config);
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
+    let mut bot_failure = None;
     loop {
         tokio::select! {
             () = &mut shutdown => {
@@ -142,13 +152,70 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
                 break;
             }
             _ = ticker.tick() => maintenance(config, store),
+            reason = crate::discord::stopped(bot.as_mut()) => {
+                bot_failure = Some(reason);
+                break;
+            }
         }
+    }
+    // Stop taking new work first (HTTP, then Discord), then let running jobs finish.
+    if let Some(updates) = updates {
+        updates.abort();
     }
     if let Some(web) = web {
         web.shutdown().await;
     }
+    if let Some(bot) = bot {
+        bot.shutdown(config.discord.shutdown_deadline).await;
+    }
     jobs.shutdown(JOB_SHUTDOWN_DEADLINE).await;
-    Ok(())
+    match bot_failure {
+        Some(reason) => Err(anyhow::anyhow!("the Discord connection failed: {reason}")),
+        None => Ok(()),
+    }
+}
+
+/// Job results posted to Discord through the bot's REST poster (allowed_mentions none, retries).
+struct DiscordPublisher(crate::discord::post::Poster);
+
+impl Publisher for DiscordPublisher {
+    fn post_summary(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+    ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
+        let summary = summary.clone();
+        Box::pin(async move {
+            self.0
+                .post_summary(channel, &summary)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The background release check, when `update.check_interval` or `update.check_on_start` asks
+/// for one. It only logs, unless `update.auto` is set.
+fn update_watcher(config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+    let wanted = !config.update.check_interval.is_zero() || config.update.check_on_start;
+    if !wanted {
+        return None;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot locate the running binary; update checks are off");
+            return None;
+        }
+    };
+    let settings = crate::update::UpdateSettings::from_config(config, exe, None);
+    let policy = crate::update::WatchPolicy {
+        interval: config.update.check_interval,
+        auto: config.update.auto,
+        check_now: config.update.check_on_start,
+        root: "/".into(),
+    };
+    Some(tokio::spawn(crate::update::watch(settings, policy)))
 }
 
 /// Apply retention and purge expired idempotency keys; failures are logged, not fatal.

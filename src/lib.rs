@@ -11,6 +11,8 @@ pub mod cli;
 pub mod commands;
 /// Settings: file, `.env`, environment and secret files; validation; redaction.
 pub mod config;
+/// The Discord bot: gateway ingest, slash and prefix commands, permission checks, safe posting.
+pub mod discord;
 /// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
 /// The durable job queue: group-commit enqueue and the worker pool.

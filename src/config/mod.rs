@@ -90,6 +90,12 @@ pub struct DiscordConfig {
     /// Which shards this process runs; `None` = all (Discord's recommendation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shards: Option<ShardSpec>,
+    /// Least time between two summaries asked by the same user; 0s = no cooldown.
+    #[serde(serialize_with = "duration::serialize")]
+    pub cooldown: Duration,
+    /// On SIGTERM, how long in-flight summaries may take to finish.
+    #[serde(serialize_with = "duration::serialize")]
+    pub shutdown_deadline: Duration,
 }
 
 /// `[llm]` settings.
@@ -251,6 +257,8 @@ impl Default for DiscordConfig {
             command_prefix: "!".to_owned(),
             api_base_url: "https://discord.com/api".to_owned(),
             shards: None,
+            cooldown: Duration::from_secs(30),
+            shutdown_deadline: Duration::from_secs(20),
         }
     }
 }

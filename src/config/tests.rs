@@ -455,6 +455,12 @@ fn every_rule_rejects_a_bad_value() {
         ("discord.api_base_url", |c| {
             c.discord.api_base_url = "discord.com/api".into();
         }),
+        ("discord.cooldown", |c| {
+            c.discord.cooldown = Duration::from_secs(3601);
+        }),
+        ("discord.shutdown_deadline", |c| {
+            c.discord.shutdown_deadline = Duration::ZERO;
+        }),
         ("debug", |c| {
             c.environment = Environment::Production;
             c.debug = true;

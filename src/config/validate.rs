@@ -157,6 +157,19 @@ fn discord(c: &mut Checker<'_>, scope: Scope) {
         "must be non-empty and contain no spaces",
     );
     c.url("discord.api_base_url", &discord.api_base_url);
+    let (cooldown, deadline) = (discord.cooldown, discord.shutdown_deadline);
+    c.duration_range(
+        "discord.cooldown",
+        cooldown,
+        Duration::ZERO,
+        Duration::from_secs(3600),
+    );
+    c.duration_range(
+        "discord.shutdown_deadline",
+        deadline,
+        Duration::from_secs(1),
+        Duration::from_secs(300),
+    );
 }
 
 fn llm(c: &mut Checker<'_>) {

@@ -10,4 +10,9 @@ pub mod fake_openai;
     dead_code,
     reason = "each test binary uses a different subset of the fake's API"
 )]
+pub mod fake_discord;
+#[allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the fake's API"
+)]
 pub mod fake_github;

@@ -1,0 +1,463 @@
+//! The serenity adapter: builds the client (proxy, small cache, intents) and turns gateway
+//! events into ingest operations and command runs. No summarizing logic lives here.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serenity::all::{
+    ChannelId as SChannelId, CommandDataOptionValue, CommandInteraction, Context, EventHandler,
+    GuildChannel, GuildId as SGuildId, Interaction, Message, MessageId as SMessageId,
+    MessageUpdateEvent, PermissionOverwriteType, Ready, RoleId,
+};
+use serenity::async_trait;
+use serenity::cache::Cache;
+use serenity::http::HttpBuilder;
+use serenity::model::guild::Guild;
+use serenity::Client;
+
+use super::commands::{self, Invocation};
+use super::ingest::Op;
+use super::permissions::{self, MemberContext, Overwrite, Target};
+use super::{convert, Shared};
+use crate::config::Config;
+use crate::model::{
+    Author, ChannelId, ChatMessage, GuildId, MessageId, MessageKind, Timestamp, UserId,
+};
+
+/// Build the serenity client: REST through `discord.api_base_url`, no message cache.
+pub(super) async fn build(config: &Config, shared: Arc<Shared>) -> Result<Client, serenity::Error> {
+    let mut http = HttpBuilder::new(config.discord.token.expose());
+    if let Some(proxy) = super::proxy_for(&config.discord.api_base_url) {
+        // serenity ignores a proxy while its ratelimiter is on; our sends honour 429s themselves.
+        http = http.proxy(proxy).ratelimiter_disabled(true);
+    }
+    let mut cache = serenity::cache::Settings::default();
+    cache.max_messages = 0;
+    cache.cache_users = false;
+    serenity::client::ClientBuilder::new_with_http(http.build(), super::intents())
+        .cache_settings(cache)
+        .event_handler(Handler { shared })
+        .await
+}
+
+struct Handler {
+    shared: Arc<Shared>,
+}
+
+fn gid(g: SGuildId) -> GuildId {
+    GuildId(g.get())
+}
+
+fn cid(c: SChannelId) -> ChannelId {
+    ChannelId(c.get())
+}
+
+impl Handler {
+    async fn push(&self, op: Op) {
+        if !self.shared.ingest.push(op).await {
+            tracing::warn!("ingest is closed; event dropped");
+        }
+    }
+
+    fn stores(&self, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
+        self.shared.serves(guild.map(gid)) && !excluded(&self.shared, cache, guild, channel)
+    }
+
+    async fn channel_seen(&self, c: &GuildChannel, guild_name: Option<&str>) {
+        let parent_excluded = c
+            .parent_id
+            .is_some_and(|p| self.shared.excluded.contains(&cid(p)));
+        let excluded = parent_excluded || self.shared.excluded.contains(&cid(c.id));
+        if self.shared.serves(Some(gid(c.guild_id))) && !excluded {
+            self.push(Op::Channel(convert::channel(c, guild_name)))
+                .await;
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        let app_id = ready.application.id.get();
+        self.shared.app_id.store(app_id, Ordering::SeqCst);
+        tracing::info!(
+            user = %ready.user.name,
+            guilds = ready.guilds.len(),
+            invite = %super::invite_url(app_id),
+            "connected to Discord"
+        );
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move { register(&shared, app_id).await });
+    }
+
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        if !self.shared.serves(Some(gid(guild.id))) {
+            return;
+        }
+        for c in guild.channels.values().chain(guild.threads.iter()) {
+            self.channel_seen(c, Some(&guild.name)).await;
+        }
+    }
+
+    async fn channel_create(&self, _ctx: Context, channel: GuildChannel) {
+        self.channel_seen(&channel, None).await;
+    }
+
+    async fn channel_update(&self, _ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
+        self.channel_seen(&new, None).await;
+    }
+
+    async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
+        self.channel_seen(&thread, None).await;
+    }
+
+    async fn message(&self, ctx: Context, msg: Message) {
+        if !self.stores(&ctx.cache, msg.guild_id, cid(msg.channel_id)) {
+            return;
+        }
+        if let Some(chat) = convert::message(&msg) {
+            self.push(Op::Upsert(chat)).await;
+        }
+        if !msg.author.bot {
+            if let Some(args) =
+                prefix_args(&self.shared.config.discord.command_prefix, &msg.content)
+            {
+                prefix_command(&self.shared, &ctx.cache, &msg, args);
+            }
+        }
+    }
+
+    async fn message_update(
+        &self,
+        ctx: Context,
+        _old: Option<Message>,
+        _new: Option<Message>,
+        event: MessageUpdateEvent,
+    ) {
+        if !self.stores(&ctx.cache, event.guild_id, cid(event.channel_id)) {
+            return;
+        }
+        let Some(content) = event.content.clone() else {
+            return; // an embed-only update: nothing the store keeps changed
+        };
+        let edited_at = event
+            .edited_timestamp
+            .as_ref()
+            .and_then(convert::timestamp)
+            .unwrap_or_else(Timestamp::now);
+        let full = full_message(&event, &content, edited_at).map(Box::new);
+        self.push(Op::Edit {
+            channel: cid(event.channel_id),
+            id: MessageId(event.id.get()),
+            content,
+            edited_at,
+            full,
+        })
+        .await;
+    }
+
+    async fn message_delete(
+        &self,
+        ctx: Context,
+        channel: SChannelId,
+        id: SMessageId,
+        guild: Option<SGuildId>,
+    ) {
+        if self.stores(&ctx.cache, guild, cid(channel)) {
+            let ids = vec![MessageId(id.get())];
+            self.push(Op::Delete {
+                channel: cid(channel),
+                ids,
+            })
+            .await;
+        }
+    }
+
+    async fn message_delete_bulk(
+        &self,
+        ctx: Context,
+        channel: SChannelId,
+        ids: Vec<SMessageId>,
+        guild: Option<SGuildId>,
+    ) {
+        if self.stores(&ctx.cache, guild, cid(channel)) {
+            let ids = ids.into_iter().map(|i| MessageId(i.get())).collect();
+            self.push(Op::Delete {
+                channel: cid(channel),
+                ids,
+            })
+            .await;
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let Interaction::Command(cmd) = interaction else {
+            return;
+        };
+        if cmd.data.name != "summarize" || !self.shared.serves(cmd.guild_id.map(gid)) {
+            return; // unknown commands and other guilds are ignored
+        }
+        slash_command(&self.shared, &ctx.cache, &cmd);
+    }
+}
+
+/// True when `channel` is excluded in config, or is a (cached) thread of an excluded channel.
+fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
+    if shared.excluded.contains(&channel) {
+        return true;
+    }
+    let Some(g) = guild.and_then(|g| cache.guild(g)) else {
+        return false;
+    };
+    let id = SChannelId::new(channel.0);
+    g.threads
+        .iter()
+        .find(|t| t.id == id)
+        .and_then(|t| t.parent_id)
+        .is_some_and(|p| shared.excluded.contains(&cid(p)))
+}
+
+/// The arguments after `{prefix}summary`, if `content` is that command.
+fn prefix_args<'a>(prefix: &str, content: &'a str) -> Option<&'a str> {
+    let rest = content
+        .trim_start()
+        .strip_prefix(prefix)?
+        .strip_prefix("summary")?;
+    (rest.is_empty() || rest.starts_with(char::is_whitespace)).then_some(rest)
+}
+
+/// The whole message from an update event that carries it (Discord sends full objects).
+fn full_message(
+    e: &MessageUpdateEvent,
+    content: &str,
+    edited_at: Timestamp,
+) -> Option<ChatMessage> {
+    let author = e.author.as_ref()?;
+    Some(ChatMessage {
+        id: MessageId(e.id.get()),
+        channel_id: cid(e.channel_id),
+        guild_id: e.guild_id.map(gid),
+        author: Author {
+            id: UserId(author.id.get()),
+            name: author.name.clone(),
+            display_name: author.global_name.clone(),
+            is_bot: author.bot,
+        },
+        timestamp: e.timestamp.as_ref().and_then(convert::timestamp)?,
+        edited_at: Some(edited_at),
+        kind: MessageKind::Default,
+        content: content.to_owned(),
+        reply_to: None,
+        attachments: Vec::new(),
+        reaction_count: 0,
+        pinned: e.pinned.unwrap_or(false),
+    })
+}
+
+/// Start `/summarize`: checks run at once (no I/O), then the summary runs in its own task.
+fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) {
+    if !shared.accepting.load(Ordering::SeqCst) {
+        return;
+    }
+    let Some(guild) = cmd.guild_id else { return };
+    let user = cmd.user.id.get();
+    let (id, app_id, token) = (cmd.id.get(), cmd.application_id.get(), cmd.token.clone());
+    let mut inv = Invocation {
+        guild: gid(guild),
+        target: cid(cmd.channel_id),
+        user,
+        hours: commands::DEFAULT_HOURS,
+        private: false,
+    };
+    let mut refusal = None;
+    for opt in &cmd.data.options {
+        match (opt.name.as_str(), &opt.value) {
+            ("hours", CommandDataOptionValue::Integer(h)) => match commands::check_hours(*h) {
+                Ok(h) => inv.hours = h,
+                Err(r) => refusal = Some(r),
+            },
+            ("channel", CommandDataOptionValue::Channel(c)) => inv.target = cid(*c),
+            ("private", CommandDataOptionValue::Boolean(p)) => inv.private = *p,
+            _ => {}
+        }
+    }
+    // The invoker's permissions in the target: Discord computed them for us.
+    let invoker = if inv.target == cid(cmd.channel_id) {
+        cmd.member.as_ref().and_then(|m| m.permissions)
+    } else {
+        cmd.data
+            .resolved
+            .channels
+            .get(&SChannelId::new(inv.target.0))
+            .and_then(|c| c.permissions)
+    }
+    .map_or(0, |p| p.bits());
+    let bot = bot_permissions(cache, guild, inv.target).or_else(|| {
+        (inv.target == cid(cmd.channel_id)).then(|| cmd.app_permissions.map_or(0, |p| p.bits()))
+    });
+    let verdict = if let Some(r) = refusal {
+        Err(r)
+    } else {
+        let excluded = excluded(shared, cache, Some(guild), inv.target);
+        commands::admit(shared, &inv, excluded, invoker, bot.unwrap_or(0))
+    };
+    tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = user,
+        command = "summarize", hours = inv.hours, admitted = verdict.is_ok(), "command received");
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let _running = shared.inflight.enter();
+        match verdict {
+            Ok(()) => commands::run_slash(Arc::clone(&shared), inv, id, app_id, token).await,
+            Err(r) => {
+                commands::refuse_slash(&shared.poster, id, &token, &r.message(inv.target)).await;
+            }
+        }
+    });
+}
+
+/// Start `!summary [hours]` in the message's channel.
+fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str) {
+    if !shared.accepting.load(Ordering::SeqCst) {
+        return;
+    }
+    let Some(guild) = msg.guild_id else { return };
+    let target = cid(msg.channel_id);
+    let roles: Vec<RoleId> = msg
+        .member
+        .as_ref()
+        .map(|m| m.roles.clone())
+        .unwrap_or_default();
+    let invoker = member_permissions(cache, guild, target, msg.author.id.get(), Some(&roles));
+    let bot = bot_permissions(cache, guild, target);
+    let verdict = commands::parse_hours(Some(args)).and_then(|hours| {
+        let inv = Invocation {
+            guild: gid(guild),
+            target,
+            user: msg.author.id.get(),
+            hours,
+            private: false,
+        };
+        let excluded = excluded(shared, cache, Some(guild), target);
+        commands::admit(
+            shared,
+            &inv,
+            excluded,
+            invoker.unwrap_or(0),
+            bot.unwrap_or(0),
+        )
+        .map(|()| inv)
+    });
+    tracing::info!(guild_id = %guild, channel_id = %target, user_id = msg.author.id.get(),
+        command = "summary", admitted = verdict.is_ok(), "command received");
+    let shared = Arc::clone(shared);
+    let reply_to = msg.id.get();
+    tokio::spawn(async move {
+        let _running = shared.inflight.enter();
+        match verdict {
+            Ok(inv) => commands::run_prefix(Arc::clone(&shared), inv, reply_to).await,
+            Err(r) => {
+                let text = r.message(target);
+                commands::refuse_prefix(&shared.poster, target, reply_to, &text).await;
+            }
+        }
+    });
+}
+
+fn bot_permissions(cache: &Cache, guild: SGuildId, channel: ChannelId) -> Option<u64> {
+    let me = cache.current_user().id.get();
+    member_permissions(cache, guild, channel, me, None)
+}
+
+/// A member's permissions in a channel (a thread uses its parent's overwrites), from the cached
+/// guild. `roles` overrides the cached member's roles (message events carry them).
+fn member_permissions(
+    cache: &Cache,
+    guild: SGuildId,
+    channel: ChannelId,
+    user: u64,
+    roles: Option<&[RoleId]>,
+) -> Option<u64> {
+    let g = cache.guild(guild)?;
+    let sid = SChannelId::new(channel.0);
+    let chan = g
+        .channels
+        .get(&sid)
+        .or_else(|| g.threads.iter().find(|t| t.id == sid))?;
+    let chan = chan
+        .parent_id
+        .filter(|_| chan.thread_metadata.is_some())
+        .and_then(|p| g.channels.get(&p))
+        .unwrap_or(chan);
+    let member_roles: Vec<RoleId> = match roles {
+        Some(r) => r.to_vec(),
+        None => g
+            .members
+            .get(&serenity::all::UserId::new(user))
+            .map(|m| m.roles.clone())?,
+    };
+    let role_perms: Vec<(u64, u64)> = member_roles
+        .iter()
+        .filter_map(|r| {
+            g.roles
+                .get(r)
+                .map(|role| (r.get(), role.permissions.bits()))
+        })
+        .collect();
+    let overwrites: Vec<Overwrite> = chan
+        .permission_overwrites
+        .iter()
+        .map(|o| Overwrite {
+            target: match o.kind {
+                PermissionOverwriteType::Member(u) => Target::Member(u.get()),
+                PermissionOverwriteType::Role(r) => Target::Role(r.get()),
+                _ => Target::Role(0),
+            },
+            allow: o.allow.bits(),
+            deny: o.deny.bits(),
+        })
+        .collect();
+    let everyone = g
+        .roles
+        .get(&RoleId::new(guild.get()))
+        .map_or(0, |r| r.permissions.bits());
+    Some(permissions::compute(&MemberContext {
+        guild_id: guild.get(),
+        owner_id: g.owner_id.get(),
+        user_id: user,
+        everyone,
+        roles: &role_perms,
+        overwrites: &overwrites,
+    }))
+}
+
+/// Register `/summarize` in each configured guild, or globally.
+async fn register(shared: &Shared, app_id: u64) {
+    let defs = commands::definitions();
+    let targets: Vec<Option<u64>> = if shared.guilds.is_empty() {
+        vec![None]
+    } else {
+        shared.guilds.iter().map(|g| Some(g.0)).collect()
+    };
+    for guild in targets {
+        match shared.poster.register_commands(app_id, guild, &defs).await {
+            Ok(()) => tracing::info!(guild_id = ?guild, "slash commands registered"),
+            Err(e) => {
+                tracing::error!(error = %e, guild_id = ?guild, "registering slash commands failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_command_needs_the_exact_word() {
+        assert_eq!(prefix_args("!", "!summary"), Some(""));
+        assert_eq!(prefix_args("!", "  !summary 6"), Some(" 6"));
+        assert_eq!(prefix_args("!", "!summaryx"), None);
+        assert_eq!(prefix_args("!", "summary"), None);
+        assert_eq!(prefix_args("?", "?summary 2"), Some(" 2"));
+    }
+}

@@ -1,0 +1,117 @@
+//! serenity types to domain types at the adapter's edge: messages and channels.
+
+use serenity::model::channel::{GuildChannel, Message, MessageType};
+
+use crate::model::{
+    Attachment, Author, ChannelId, ChannelInfo, ChatMessage, GuildId, MessageId, MessageKind,
+    Timestamp, UserId,
+};
+
+/// A serenity timestamp as Unix millis (None if it cannot be represented).
+pub fn timestamp(t: &serenity::model::Timestamp) -> Option<Timestamp> {
+    t.to_rfc3339().and_then(|s| Timestamp::parse_rfc3339(&s))
+}
+
+/// A gateway or REST message as a [`ChatMessage`]; None when its timestamp is unusable.
+pub fn message(m: &Message) -> Option<ChatMessage> {
+    let display_name = m
+        .member
+        .as_ref()
+        .and_then(|mem| mem.nick.clone())
+        .or_else(|| m.author.global_name.clone());
+    Some(ChatMessage {
+        id: MessageId(m.id.get()),
+        channel_id: ChannelId(m.channel_id.get()),
+        guild_id: m.guild_id.map(|g| GuildId(g.get())),
+        author: Author {
+            id: UserId(m.author.id.get()),
+            name: m.author.name.clone(),
+            display_name,
+            is_bot: m.author.bot,
+        },
+        timestamp: timestamp(&m.timestamp)?,
+        edited_at: m.edited_timestamp.as_ref().and_then(timestamp),
+        kind: kind(m.kind),
+        content: m.content.clone(),
+        reply_to: m
+            .message_reference
+            .as_ref()
+            .and_then(|r| r.message_id)
+            .map(|id| MessageId(id.get())),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| Attachment {
+                file_name: a.filename.clone(),
+                url: a.url.clone(),
+            })
+            .collect(),
+        reaction_count: m
+            .reactions
+            .iter()
+            .map(|r| u32::try_from(r.count).unwrap_or(u32::MAX))
+            .fold(0, u32::saturating_add),
+        pinned: m.pinned,
+    })
+}
+
+fn kind(t: MessageType) -> MessageKind {
+    match t {
+        MessageType::Regular => MessageKind::Default,
+        MessageType::InlineReply => MessageKind::Reply,
+        MessageType::MemberJoin => MessageKind::MemberJoin,
+        MessageType::PinsAdd => MessageKind::ChannelPinned,
+        MessageType::ThreadCreated => MessageKind::ThreadCreated,
+        MessageType::ChatInputCommand => MessageKind::ChatInputCommand,
+        _ => MessageKind::Other,
+    }
+}
+
+/// A guild channel or thread as [`ChannelInfo`].
+pub fn channel(c: &GuildChannel, guild_name: Option<&str>) -> ChannelInfo {
+    ChannelInfo {
+        id: ChannelId(c.id.get()),
+        guild_id: Some(GuildId(c.guild_id.get())),
+        guild_name: guild_name.map(str::to_owned),
+        name: c.name.clone(),
+        topic: c.topic.clone(),
+        parent_id: c.parent_id.map(|p| ChannelId(p.get())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn gateway_message_converts_with_nick_reply_and_reactions() {
+        let m: Message = serde_json::from_value(json!({
+            "id": "1100000000000000001", "channel_id": "22", "guild_id": "33",
+            "author": {"id": "44", "username": "alice", "global_name": "Alice G",
+                "discriminator": "0", "avatar": null},
+            "member": {"nick": "Ali", "roles": [], "deaf": false, "mute": false,
+                "joined_at": "2024-01-01T00:00:00+00:00", "flags": 0},
+            "content": "hi", "timestamp": "2024-03-01T12:00:00.123+00:00",
+            "edited_timestamp": null, "tts": false, "mention_everyone": false,
+            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+            "pinned": true, "type": 19,
+            "message_reference": {"message_id": "1099999999999999999", "channel_id": "22"},
+            "reactions": [{"count": 2, "count_details": {"burst": 0, "normal": 2},
+                "me": false, "me_burst": false, "burst_colors": [],
+                "emoji": {"id": null, "name": "👍"}}]
+        }))
+        .expect("valid message");
+        let c = message(&m).expect("convertible");
+        assert_eq!(c.id, MessageId(1_100_000_000_000_000_001));
+        assert_eq!(c.author.shown_name(), "Ali");
+        assert_eq!(c.kind, MessageKind::Reply);
+        assert_eq!(c.reply_to, Some(MessageId(1_099_999_999_999_999_999)));
+        assert_eq!(c.reaction_count, 2);
+        assert!(c.pinned);
+        assert_eq!(
+            c.timestamp,
+            Timestamp::parse_rfc3339("2024-03-01T12:00:00.123Z").expect("ts")
+        );
+    }
+}

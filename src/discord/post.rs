@@ -1,0 +1,410 @@
+//! Discord REST sends: messages, interaction responses and history pages, with
+//! `allowed_mentions` forced to nothing on every message body, 429 `Retry-After` honoured and
+//! transient 5xx retried with backoff. Usable without a gateway (webhook jobs, digests).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::model::{ChannelId, Summary};
+use crate::secret::Secret;
+use crate::summarize::render::{self, Embed, EmbedMessage};
+
+/// Attempts per request, the first included.
+const MAX_ATTEMPTS: u32 = 5;
+/// Longest `Retry-After` honoured; a longer one fails the send instead of stalling it.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// First backoff after a 5xx; doubled per retry.
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// Per-request timeout.
+const TIMEOUT: Duration = Duration::from_secs(15);
+/// Discord's default REST API base.
+pub const DEFAULT_API_BASE: &str = "https://discord.com/api";
+
+/// Why a Discord REST call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// `discord.api_base_url` is not a usable URL.
+    #[error("discord.api_base_url {0:?} is not an http(s) URL (e.g. https://discord.com/api)")]
+    BadBaseUrl(String),
+    /// The HTTP client could not be built or the server could not be reached.
+    #[error("cannot reach Discord at {url}: {detail}")]
+    Unreachable {
+        /// The URL called.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Discord answered with an error status after all retries.
+    #[error("Discord answered {status} to {method} {path}: {message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// HTTP method.
+        method: String,
+        /// API path called.
+        path: String,
+        /// Discord's error message.
+        message: String,
+    },
+    /// Discord asked to wait longer than this client is willing to.
+    #[error(
+        "Discord rate-limited {path} for {wait:?}, longer than the {MAX_RETRY_WAIT:?} allowed"
+    )]
+    RateLimitedTooLong {
+        /// API path called.
+        path: String,
+        /// Wait asked for.
+        wait: Duration,
+    },
+}
+
+/// A Discord REST client for the bot's sends.
+#[derive(Clone, Debug)]
+pub struct Poster {
+    http: reqwest::Client,
+    /// `{api_base_url}/v10`.
+    base: String,
+    token: Secret,
+}
+
+/// What the next attempt should do after a failed one.
+#[derive(Debug, PartialEq)]
+enum Next {
+    Retry(Duration),
+    Fail,
+}
+
+impl Poster {
+    /// A client for `api_base_url` (e.g. `https://discord.com/api`) with the bot token.
+    pub fn new(api_base_url: &str, token: Secret) -> Result<Self, PostError> {
+        let base = api_base_url.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(PostError::BadBaseUrl(api_base_url.to_owned()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent(concat!(
+                "DiscordBot (https://github.com/summarybot, ",
+                env!("CARGO_PKG_VERSION"),
+                ")"
+            ))
+            .build()
+            .map_err(|e| PostError::Unreachable {
+                url: base.to_owned(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            base: format!("{base}/v10"),
+            token,
+        })
+    }
+
+    /// Post a summary into a channel as one or more messages of embeds.
+    pub async fn post_summary(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+    ) -> Result<(), PostError> {
+        for msg in render::embeds(summary, &footer(summary)) {
+            self.create_message(channel, &embeds_body(&msg)).await?;
+        }
+        Ok(())
+    }
+
+    /// POST a message to a channel; returns the created message.
+    pub async fn create_message(
+        &self,
+        channel: ChannelId,
+        body: &Value,
+    ) -> Result<Value, PostError> {
+        let path = format!("/channels/{channel}/messages");
+        self.send(reqwest::Method::POST, &path, Some(&with_no_mentions(body)))
+            .await
+    }
+
+    /// Answer an interaction (`type` 4 message, 5 deferred).
+    pub async fn interaction_callback(
+        &self,
+        interaction_id: u64,
+        token: &str,
+        body: &Value,
+    ) -> Result<(), PostError> {
+        let mut body = body.clone();
+        if let Some(data) = body.get_mut("data") {
+            *data = with_no_mentions(data);
+        }
+        let path = format!("/interactions/{interaction_id}/{token}/callback");
+        self.send(reqwest::Method::POST, &path, Some(&body)).await?;
+        Ok(())
+    }
+
+    /// Edit the original (deferred) interaction response.
+    pub async fn edit_original(
+        &self,
+        app_id: u64,
+        token: &str,
+        body: &Value,
+    ) -> Result<Value, PostError> {
+        let path = format!("/webhooks/{app_id}/{token}/messages/@original");
+        self.send(reqwest::Method::PATCH, &path, Some(&with_no_mentions(body)))
+            .await
+    }
+
+    /// Send a follow-up message to an interaction.
+    pub async fn followup(
+        &self,
+        app_id: u64,
+        token: &str,
+        body: &Value,
+    ) -> Result<Value, PostError> {
+        let path = format!("/webhooks/{app_id}/{token}");
+        self.send(reqwest::Method::POST, &path, Some(&with_no_mentions(body)))
+            .await
+    }
+
+    /// Replace the application's slash commands in one guild, or globally when `guild` is None.
+    pub async fn register_commands(
+        &self,
+        app_id: u64,
+        guild: Option<u64>,
+        commands: &Value,
+    ) -> Result<(), PostError> {
+        let path = match guild {
+            Some(g) => format!("/applications/{app_id}/guilds/{g}/commands"),
+            None => format!("/applications/{app_id}/commands"),
+        };
+        self.send(reqwest::Method::PUT, &path, Some(commands))
+            .await?;
+        Ok(())
+    }
+
+    /// The bot's own user (`GET /users/@me`): checks the token.
+    pub async fn current_user(&self) -> Result<Value, PostError> {
+        self.send(reqwest::Method::GET, "/users/@me", None).await
+    }
+
+    /// One page (at most 100) of a channel's messages, newest first, older than `before`.
+    pub async fn messages_before(
+        &self,
+        channel: ChannelId,
+        before: u64,
+        limit: u8,
+    ) -> Result<Vec<Value>, PostError> {
+        let path = format!(
+            "/channels/{channel}/messages?limit={}&before={before}",
+            limit.min(100)
+        );
+        let page = self.send(reqwest::Method::GET, &path, None).await?;
+        Ok(match page {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        })
+    }
+
+    /// Send with retries: 429 waits `Retry-After`, 5xx and transport errors back off.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, PostError> {
+        let url = format!("{}{path}", self.base);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (result, next) = self.attempt(&method, &url, path, body, attempt).await;
+            match (result, next) {
+                (Ok(v), _) => return Ok(v),
+                (Err(e), Next::Fail) => return Err(e),
+                (Err(e), Next::Retry(wait)) => {
+                    tracing::warn!(path, attempt, wait_ms = wait.as_millis() as u64, error = %e, "Discord send retried");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        path: &str,
+        body: Option<&Value>,
+        attempt: u32,
+    ) -> (Result<Value, PostError>, Next) {
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .header("Authorization", format!("Bot {}", self.token.expose()));
+        if let Some(body) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let last = attempt >= MAX_ATTEMPTS;
+        let response = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let err = PostError::Unreachable {
+                    url: url.to_owned(),
+                    detail: e.to_string(),
+                };
+                return (
+                    Err(err),
+                    if last {
+                        Next::Fail
+                    } else {
+                        Next::Retry(backoff(attempt))
+                    },
+                );
+            }
+        };
+        let status = response.status().as_u16();
+        let header_wait = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let text = response.text().await.unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            return (Ok(json), Next::Fail);
+        }
+        let err = PostError::Status {
+            status,
+            method: method.to_string(),
+            path: path.to_owned(),
+            message: json["message"].as_str().unwrap_or(text.trim()).to_owned(),
+        };
+        (
+            Err(err),
+            next_step(status, &json, header_wait, attempt, path),
+        )
+    }
+}
+
+/// Decide whether to retry a failed status.
+fn next_step(
+    status: u16,
+    json: &Value,
+    header_wait: Option<f64>,
+    attempt: u32,
+    path: &str,
+) -> Next {
+    if attempt >= MAX_ATTEMPTS {
+        return Next::Fail;
+    }
+    match status {
+        429 => {
+            let secs = json["retry_after"].as_f64().or(header_wait).unwrap_or(1.0);
+            let wait = Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(MAX_RETRY_WAIT);
+            if wait > MAX_RETRY_WAIT {
+                tracing::warn!(
+                    path,
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limit too long"
+                );
+                Next::Fail
+            } else {
+                Next::Retry(wait)
+            }
+        }
+        500..=599 => Next::Retry(backoff(attempt)),
+        _ => Next::Fail,
+    }
+}
+
+/// 250 ms, 500 ms, 1 s, 2 s...
+fn backoff(attempt: u32) -> Duration {
+    BACKOFF_BASE.saturating_mul(1 << attempt.saturating_sub(1).min(6))
+}
+
+/// `body` with `allowed_mentions` set to parse nothing (model output never pings anyone).
+pub fn with_no_mentions(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Value::Object(map) = &mut body {
+        map.insert("allowed_mentions".into(), json!({"parse": []}));
+    }
+    body
+}
+
+/// The footer of a posted summary: message count, window, provider/model, "cached".
+pub fn footer(summary: &Summary) -> String {
+    let mut parts = vec![
+        format!("{} messages", summary.message_count),
+        format!("{} – {}", summary.window.start, summary.window.end),
+        format!("{}/{}", summary.provider, summary.model),
+    ];
+    if summary.cached {
+        parts.push("cached".into());
+    }
+    parts.join(" · ")
+}
+
+/// The JSON body of one message of embeds.
+pub fn embeds_body(msg: &EmbedMessage) -> Value {
+    let embeds: Vec<Value> = msg.embeds.iter().map(embed_json).collect();
+    json!({ "content": "", "embeds": embeds })
+}
+
+fn embed_json(e: &Embed) -> Value {
+    let mut v = json!({ "description": e.description, "color": e.color });
+    if !e.title.is_empty() {
+        v["title"] = json!(e.title);
+    }
+    if let Some(url) = &e.url {
+        v["url"] = json!(url);
+    }
+    if let Some(text) = &e.footer {
+        v["footer"] = json!({ "text": text });
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_body_gets_empty_allowed_mentions() {
+        let body = with_no_mentions(
+            &json!({"content": "@everyone hi", "allowed_mentions": {"parse": ["everyone"]}}),
+        );
+        assert_eq!(body["allowed_mentions"], json!({"parse": []}));
+        assert_eq!(body["content"], "@everyone hi");
+    }
+
+    #[test]
+    fn rate_limits_wait_retry_after_and_5xx_back_off() {
+        let body = json!({"retry_after": 0.25});
+        assert_eq!(
+            next_step(429, &body, Some(1.0), 1, "/p"),
+            Next::Retry(Duration::from_millis(250))
+        );
+        assert_eq!(
+            next_step(429, &Value::Null, Some(2.0), 1, "/p"),
+            Next::Retry(Duration::from_secs(2))
+        );
+        assert_eq!(
+            next_step(429, &json!({"retry_after": 3600.0}), None, 1, "/p"),
+            Next::Fail
+        );
+        assert_eq!(
+            next_step(503, &Value::Null, None, 2, "/p"),
+            Next::Retry(Duration::from_millis(500))
+        );
+        assert_eq!(
+            next_step(503, &Value::Null, None, MAX_ATTEMPTS, "/p"),
+            Next::Fail
+        );
+        assert_eq!(next_step(403, &Value::Null, None, 1, "/p"), Next::Fail);
+    }
+
+    #[test]
+    fn bad_base_url_is_refused_with_the_key_name() {
+        let err = Poster::new("discord.com/api", Secret::new("t")).expect_err("no scheme");
+        assert!(err.to_string().contains("discord.api_base_url"), "{err}");
+    }
+}

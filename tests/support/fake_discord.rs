@@ -1,0 +1,1006 @@
+//! A fake Discord for black-box tests: REST under `/api/v10` (rouille) and a gateway websocket
+//! (a small RFC 6455 server on std sockets), both on 127.0.0.1 port 0, one scripted guild, a
+//! control API to inject gateway events and script send failures, and a log of every REST call.
+//!
+//! ```ignore
+//! let fake = FakeDiscord::start();
+//! // config: [discord] api_base_url = fake.api_base_url(), token = fake::TOKEN
+//! fake.wait_for_identify(Duration::from_secs(20));
+//! fake.inject_message(GENERAL, 1001, ALICE, "hello");
+//! let calls = fake.calls(); // every REST request with method, path, query and JSON body
+//! ```
+//!
+//! The guild: `GUILD` with channels `GENERAL` (everyone may read), `SECRET` (hidden from
+//! `@everyone`, readable by the `STAFF` role) and `EXCLUDED`; users `ALICE` (staff), `BOB` (no
+//! role) and the bot `BOT` (staff). Every fixture is checked against serenity's models in the
+//! tests at the bottom, because serenity silently drops an event whose payload misses a field.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rouille::{Request, Response};
+use serde_json::{json, Value};
+
+/// Bot token the fake accepts (any token works; this one is long enough for validation).
+pub const TOKEN: &str = "fake-discord-token-0123456789-0123456789-0123456789-0123456789";
+/// Application id of the bot.
+pub const APP_ID: u64 = 900_000_000_000_000_001;
+/// The bot user.
+pub const BOT: u64 = 900_000_000_000_000_001;
+/// The scripted guild.
+pub const GUILD: u64 = 100_000_000_000_000_001;
+/// A channel everyone can read.
+pub const GENERAL: u64 = 200_000_000_000_000_001;
+/// A channel only the `STAFF` role can read.
+pub const SECRET: u64 = 200_000_000_000_000_002;
+/// A channel the tests list in `summary.exclude_channels`.
+pub const EXCLUDED: u64 = 200_000_000_000_000_003;
+/// Role that can see `SECRET`.
+pub const STAFF: u64 = 300_000_000_000_000_001;
+/// A staff member.
+pub const ALICE: u64 = 400_000_000_000_000_001;
+/// A member without the staff role.
+pub const BOB: u64 = 400_000_000_000_000_002;
+
+/// VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS.
+pub const EVERYONE_PERMS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31);
+/// VIEW_CHANNEL.
+pub const VIEW_CHANNEL: u64 = 1 << 10;
+/// Gateway heartbeat interval announced in HELLO, in milliseconds.
+pub const HEARTBEAT_MS: u64 = 41_250;
+/// Epoch used by Discord snowflakes (2015-01-01T00:00:00Z), in Unix milliseconds.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// One REST call the bot made.
+#[derive(Clone, Debug)]
+pub struct RestCall {
+    /// HTTP method.
+    pub method: String,
+    /// Path without the query string (e.g. `/api/v10/channels/1/messages`).
+    pub path: String,
+    /// Raw query string without `?` (serenity sends `&limit=100&before=...`).
+    pub query: String,
+    /// Body parsed as JSON (`Value::Null` when empty or not JSON).
+    pub json: Value,
+    /// When the fake received it.
+    pub at: Instant,
+}
+
+impl RestCall {
+    /// The value of query parameter `name`, if present.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+}
+
+/// A scripted answer to the next message send (POST channel messages, PATCH @original, POST
+/// follow-up).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SendFault {
+    /// 429 with `Retry-After` seconds (fractions allowed, as Discord sends them).
+    RateLimited {
+        /// Seconds to wait.
+        retry_after: f64,
+    },
+    /// A 5xx status.
+    ServerError(u16),
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<RestCall>,
+    /// Channel history served by GET /channels/{id}/messages, any order.
+    history: HashMap<u64, Vec<Value>>,
+    send_faults: VecDeque<SendFault>,
+    sessions: Vec<Arc<Session>>,
+    identified: Vec<Value>,
+    /// Extra generated guilds (beside `GUILD`) and channels in each, for benchmarks.
+    extra_guilds: u64,
+    channels_per_guild: u64,
+    /// Answer every REST call 401, as Discord does for a wrong token.
+    reject_token: bool,
+    next_message_id: u64,
+}
+
+/// One gateway connection.
+struct Session {
+    writer: Mutex<TcpStream>,
+    seq: AtomicU64,
+    ready: AtomicBool,
+}
+
+impl Session {
+    fn send(&self, payload: &Value) -> std::io::Result<()> {
+        let text = payload.to_string();
+        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        write_frame(&mut *w, 0x1, text.as_bytes())
+    }
+
+    fn dispatch(&self, event: &str, data: &Value) -> std::io::Result<()> {
+        let s = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        self.send(&json!({"op": 0, "s": s, "t": event, "d": data}))
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    stop: AtomicBool,
+    gateway_addr: SocketAddr,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The running fake; stops when dropped.
+pub struct FakeDiscord {
+    shared: Arc<Shared>,
+    rest_addr: SocketAddr,
+    rest_stop: Option<std::sync::mpsc::Sender<()>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl FakeDiscord {
+    /// Start REST and gateway on 127.0.0.1, port 0 each.
+    pub fn start() -> Self {
+        Self::start_with_guilds(0, 0)
+    }
+
+    /// Like [`FakeDiscord::start`], plus `extra` generated guilds of `channels` channels each
+    /// (ids from [`extra_guild_id`]); every shard receives all of them.
+    pub fn start_with_guilds(extra: u64, channels: u64) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind gateway");
+        let gateway_addr = listener.local_addr().expect("gateway addr");
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                next_message_id: 700_000_000_000_000_000,
+                extra_guilds: extra,
+                channels_per_guild: channels,
+                ..State::default()
+            }),
+            changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+            gateway_addr,
+        });
+        let for_rest = Arc::clone(&shared);
+        let server = rouille::Server::new("127.0.0.1:0", move |req| handle_rest(&for_rest, req))
+            .expect("bind REST");
+        let rest_addr = server.server_addr();
+        let (rest_handle, rest_stop) = server.stoppable();
+        let for_gateway = Arc::clone(&shared);
+        let gateway = std::thread::spawn(move || accept_loop(&for_gateway, &listener));
+        Self {
+            shared,
+            rest_addr,
+            rest_stop: Some(rest_stop),
+            threads: vec![rest_handle, gateway],
+        }
+    }
+
+    /// The value for `discord.api_base_url`.
+    pub fn api_base_url(&self) -> String {
+        format!("http://{}/api", self.rest_addr)
+    }
+
+    /// Every REST call so far, in arrival order.
+    pub fn calls(&self) -> Vec<RestCall> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// Wait until a REST call matches `pred`; returns it, or None after `timeout`.
+    pub fn wait_for_call(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&RestCall) -> bool,
+    ) -> Option<RestCall> {
+        self.wait_until(timeout, |s| s.calls.iter().find(|c| pred(c)).cloned())
+    }
+
+    /// Wait until `count` REST calls match `pred`.
+    pub fn wait_for_calls(
+        &self,
+        timeout: Duration,
+        count: usize,
+        pred: impl Fn(&RestCall) -> bool,
+    ) -> Vec<RestCall> {
+        self.wait_until(timeout, |s| {
+            let found: Vec<RestCall> = s.calls.iter().filter(|c| pred(c)).cloned().collect();
+            (found.len() >= count).then_some(found)
+        })
+        .unwrap_or_default()
+    }
+
+    /// Wait until a shard has identified and been sent READY and GUILD_CREATE; returns the
+    /// IDENTIFY payload (`d`).
+    pub fn wait_for_identify(&self, timeout: Duration) -> Option<Value> {
+        self.wait_until(timeout, |s| {
+            let ready = s.sessions.iter().any(|x| x.ready.load(Ordering::SeqCst));
+            ready.then(|| s.identified.last().cloned()).flatten()
+        })
+    }
+
+    /// Wait until `count` shards have identified; returns their IDENTIFY payloads.
+    pub fn wait_for_identifies(&self, timeout: Duration, count: usize) -> Vec<Value> {
+        self.wait_until(timeout, |s| {
+            (s.identified.len() >= count).then(|| s.identified.clone())
+        })
+        .unwrap_or_default()
+    }
+
+    fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        mut found: impl FnMut(&State) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(t) = found(&state) {
+                return Some(t);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, left.min(Duration::from_millis(50)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// From now on, answer every REST call with 401 Unauthorized.
+    pub fn reject_token(&self) {
+        self.shared.lock().reject_token = true;
+    }
+
+    /// Script the next message sends to fail (in order).
+    pub fn push_send_fault(&self, fault: SendFault) {
+        self.shared.lock().send_faults.push_back(fault);
+    }
+
+    /// Put messages into a channel's REST history (served by GET channel messages) without
+    /// dispatching them on the gateway.
+    pub fn add_history(&self, messages: Vec<Value>) {
+        let mut state = self.shared.lock();
+        for m in messages {
+            let channel = id_of(&m["channel_id"]);
+            state.history.entry(channel).or_default().push(m);
+        }
+    }
+
+    /// Dispatch an event to every ready shard.
+    pub fn dispatch(&self, event: &str, data: &Value) {
+        let sessions: Vec<Arc<Session>> = self.shared.lock().sessions.clone();
+        for s in sessions.iter().filter(|s| s.ready.load(Ordering::SeqCst)) {
+            // A closed connection just misses the event, as on Discord.
+            let _ = s.dispatch(event, data);
+        }
+    }
+
+    /// Dispatch MESSAGE_CREATE for a message sent `age` ago; returns the payload.
+    pub fn inject_message(&self, channel: u64, id: u64, author: u64, content: &str) -> Value {
+        let msg = message(channel, id, author, content, snowflake_time_ms(id));
+        self.dispatch("MESSAGE_CREATE", &msg);
+        msg
+    }
+
+    /// Dispatch MESSAGE_UPDATE with new content.
+    pub fn inject_edit(&self, channel: u64, id: u64, author: u64, content: &str) {
+        let mut msg = message(channel, id, author, content, snowflake_time_ms(id));
+        msg["edited_timestamp"] = json!(rfc3339(now_ms()));
+        self.dispatch("MESSAGE_UPDATE", &msg);
+    }
+
+    /// Dispatch MESSAGE_DELETE.
+    pub fn inject_delete(&self, channel: u64, id: u64) {
+        let data = json!({"id": id.to_string(), "channel_id": channel.to_string(),
+            "guild_id": GUILD.to_string()});
+        self.dispatch("MESSAGE_DELETE", &data);
+    }
+
+    /// Dispatch MESSAGE_DELETE_BULK.
+    pub fn inject_bulk_delete(&self, channel: u64, ids: &[u64]) {
+        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+        let data = json!({"ids": ids, "channel_id": channel.to_string(),
+            "guild_id": GUILD.to_string()});
+        self.dispatch("MESSAGE_DELETE_BULK", &data);
+    }
+
+    /// Dispatch an INTERACTION_CREATE built by [`slash_command`]; returns its token.
+    pub fn inject_interaction(&self, interaction: &Value) -> String {
+        self.dispatch("INTERACTION_CREATE", interaction);
+        interaction["token"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(stop) = self.rest_stop.take() {
+            let _ = stop.send(());
+        }
+        // Wake the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(self.shared.gateway_addr);
+        for s in self.shared.lock().sessions.drain(..) {
+            let w = s.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let _ = w.shutdown(std::net::Shutdown::Both);
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures (checked against serenity's models in the tests below).
+
+/// The Discord snowflake whose timestamp is `ms` (Unix millis), with `seq` in the low bits.
+pub fn snowflake_at(ms: u64, seq: u64) -> u64 {
+    ((ms - DISCORD_EPOCH_MS) << 22) | (seq & 0x3F_FFFF)
+}
+
+/// The Unix millis encoded in a snowflake.
+pub fn snowflake_time_ms(id: u64) -> u64 {
+    (id >> 22) + DISCORD_EPOCH_MS
+}
+
+/// Now in Unix millis.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// RFC 3339 text of Unix millis.
+pub fn rfc3339(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn user(id: u64) -> Value {
+    let name = match id {
+        ALICE => "alice",
+        BOB => "bob",
+        BOT => "summarybot",
+        _ => "someone",
+    };
+    json!({"id": id.to_string(), "username": name, "global_name": null,
+        "discriminator": "0", "avatar": null, "bot": id == BOT})
+}
+
+/// A message object as the gateway and REST send it.
+pub fn message(channel: u64, id: u64, author: u64, content: &str, sent_ms: u64) -> Value {
+    json!({
+        "id": id.to_string(), "channel_id": channel.to_string(), "guild_id": GUILD.to_string(),
+        "author": user(author), "content": content, "timestamp": rfc3339(sent_ms),
+        "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [],
+        "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0,
+    })
+}
+
+fn role(id: u64, name: &str, permissions: u64, position: u16) -> Value {
+    json!({"id": id.to_string(), "name": name, "color": 0, "colors": {"primary_color": 0},
+        "hoist": false, "managed": false, "mentionable": false,
+        "permissions": permissions.to_string(), "position": position, "icon": null,
+        "unicode_emoji": null, "flags": 0})
+}
+
+fn member(id: u64, roles: &[u64]) -> Value {
+    let roles: Vec<String> = roles.iter().map(u64::to_string).collect();
+    json!({"user": user(id), "nick": null, "roles": roles, "joined_at": rfc3339(now_ms()),
+        "deaf": false, "mute": false, "flags": 0})
+}
+
+fn channel(id: u64, name: &str, overwrites: &Value) -> Value {
+    json!({"id": id.to_string(), "type": 0, "guild_id": GUILD.to_string(), "name": name,
+        "position": 0, "topic": null, "nsfw": false, "permission_overwrites": overwrites})
+}
+
+/// The channels of the guild.
+pub fn channels() -> Vec<Value> {
+    let hide_from_everyone = json!([
+        {"id": GUILD.to_string(), "type": 0, "allow": "0", "deny": VIEW_CHANNEL.to_string()},
+        {"id": STAFF.to_string(), "type": 0, "allow": VIEW_CHANNEL.to_string(), "deny": "0"},
+    ]);
+    vec![
+        channel(GENERAL, "general", &json!([])),
+        channel(SECRET, "secret", &hide_from_everyone),
+        channel(EXCLUDED, "private-notes", &json!([])),
+    ]
+}
+
+/// The GUILD_CREATE payload.
+pub fn guild_create() -> Value {
+    json!({
+        "id": GUILD.to_string(), "name": "Fake Guild", "icon": null, "splash": null,
+        "discovery_splash": null, "owner_id": ALICE.to_string(), "afk_channel_id": null,
+        "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "roles": [role(GUILD, "@everyone", EVERYONE_PERMS, 0), role(STAFF, "staff", 0, 1)],
+        "emojis": [], "features": [], "mfa_level": 0, "application_id": null,
+        "system_channel_id": null, "system_channel_flags": 0, "rules_channel_id": null,
+        "vanity_url_code": null, "description": null, "banner": null, "premium_tier": 0,
+        "preferred_locale": "en-US", "public_updates_channel_id": null, "nsfw_level": 0,
+        "stickers": [], "premium_progress_bar_enabled": false,
+        "joined_at": rfc3339(now_ms()), "large": false, "unavailable": false,
+        "member_count": 3, "voice_states": [],
+        "members": [member(ALICE, &[STAFF]), member(BOB, &[]), member(BOT, &[STAFF])],
+        "channels": channels(), "threads": [], "presences": [], "stage_instances": [],
+        "guild_scheduled_events": [],
+    })
+}
+
+/// The id of generated guild `i` (1-based).
+pub fn extra_guild_id(i: u64) -> u64 {
+    GUILD + i
+}
+
+/// GUILD_CREATE of generated guild `i` with `channels` text channels and no overwrites.
+pub fn extra_guild_create(i: u64, channels: u64) -> Value {
+    let id = extra_guild_id(i);
+    let mut g = guild_create();
+    g["id"] = json!(id.to_string());
+    g["name"] = json!(format!("Guild {i}"));
+    g["roles"] = json!([role(id, "@everyone", EVERYONE_PERMS, 0)]);
+    g["members"] = json!([member(ALICE, &[]), member(BOT, &[])]);
+    let list: Vec<Value> = (0..channels)
+        .map(|j| {
+            let mut c = channel(
+                500_000_000_000_000_000 + i * 1000 + j,
+                &format!("channel-{j}"),
+                &json!([]),
+            );
+            c["guild_id"] = json!(id.to_string());
+            c
+        })
+        .collect();
+    g["channels"] = json!(list);
+    g["member_count"] = json!(2);
+    g
+}
+
+/// The READY payload (the scripted guild plus `extra` generated ones).
+pub fn ready(session: u64, gateway_url: &str) -> Value {
+    ready_with(session, gateway_url, 0)
+}
+
+fn ready_with(session: u64, gateway_url: &str, extra: u64) -> Value {
+    let guilds: Vec<Value> = std::iter::once(GUILD)
+        .chain((1..=extra).map(extra_guild_id))
+        .map(|g| json!({"id": g.to_string(), "unavailable": true}))
+        .collect();
+    json!({
+        "v": 10, "user": user(BOT), "guilds": guilds,
+        "session_id": format!("session-{session}"), "resume_gateway_url": gateway_url,
+        "application": {"id": APP_ID.to_string(), "flags": 0},
+    })
+}
+
+/// Permissions the interaction's `member.permissions` carries for `user` in `channel`.
+pub fn member_permissions(user: u64, channel: u64) -> u64 {
+    if channel == SECRET && user != ALICE && user != BOT {
+        EVERYONE_PERMS & !VIEW_CHANNEL
+    } else {
+        EVERYONE_PERMS
+    }
+}
+
+/// An INTERACTION_CREATE for `/summarize` invoked by `user` in `channel` with `options`
+/// (e.g. `[{"name":"hours","type":4,"value":2}]`). A `channel` option gets its resolved entry
+/// with the invoker's permissions there, as Discord sends it.
+pub fn slash_command(id: u64, user: u64, channel: u64, options: &Value) -> Value {
+    let mut resolved_channels = serde_json::Map::new();
+    for opt in options.as_array().into_iter().flatten() {
+        if opt["name"] == "channel" {
+            let target = id_of(&opt["value"]);
+            resolved_channels.insert(
+                target.to_string(),
+                json!({"id": target.to_string(), "name": channel_name(target), "type": 0,
+                    "permissions": member_permissions(user, target).to_string()}),
+            );
+        }
+    }
+    let mut member = member(user, if user == ALICE { &[STAFF] } else { &[] });
+    member["permissions"] = json!(member_permissions(user, channel).to_string());
+    json!({
+        "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 2,
+        "data": {"id": "800000000000000001", "name": "summarize", "type": 1,
+            "options": options, "resolved": {"channels": resolved_channels}},
+        "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
+        "channel": {"id": channel.to_string(), "type": 0, "name": channel_name(channel)},
+        "member": member, "token": format!("token-{id}"), "version": 1, "locale": "en-US",
+        "guild_locale": "en-US", "app_permissions": EVERYONE_PERMS.to_string(),
+        "entitlements": [], "attachment_size_limit": 8_388_608,
+    })
+}
+
+fn channel_name(id: u64) -> &'static str {
+    match id {
+        GENERAL => "general",
+        SECRET => "secret",
+        EXCLUDED => "private-notes",
+        _ => "unknown",
+    }
+}
+
+fn id_of(v: &Value) -> u64 {
+    match v {
+        Value::String(s) => s.parse().unwrap_or(0),
+        Value::Number(n) => n.as_u64().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST.
+
+fn handle_rest(shared: &Shared, req: &Request) -> Response {
+    let mut body = String::new();
+    if let Some(mut data) = req.data() {
+        let _ = data.read_to_string(&mut body);
+    }
+    let call = RestCall {
+        method: req.method().to_owned(),
+        path: req.url(),
+        query: req.raw_query_string().trim_start_matches('&').to_owned(),
+        json: serde_json::from_str(&body).unwrap_or(Value::Null),
+        at: Instant::now(),
+    };
+    let response = route(shared, &call);
+    shared.lock().calls.push(call);
+    shared.changed.notify_all();
+    response
+}
+
+fn route(shared: &Shared, call: &RestCall) -> Response {
+    if shared.lock().reject_token {
+        return Response::json(&json!({"message": "401: Unauthorized", "code": 0}))
+            .with_status_code(401);
+    }
+    let Some(path) = call.path.strip_prefix("/api/v10/") else {
+        return not_found();
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    match (call.method.as_str(), parts.as_slice()) {
+        ("GET", ["gateway"]) => {
+            Response::json(&json!({"url": format!("ws://{}", shared.gateway_addr)}))
+        }
+        ("GET", ["gateway", "bot"]) => Response::json(&json!({
+            "url": format!("ws://{}", shared.gateway_addr), "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
+                "max_concurrency": 1}})),
+        ("GET", ["users", "@me"]) => Response::json(&user(BOT)),
+        ("GET", ["oauth2", "applications", "@me"]) => Response::json(&json!({
+            "id": APP_ID.to_string(), "name": "summarybot", "icon": null, "description": "",
+            "bot_public": true, "bot_require_code_grant": false, "verify_key": "00",
+            "flags": 0, "owner": user(ALICE)})),
+        ("PUT", ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]) => {
+            Response::json(&registered_commands(&call.json))
+        }
+        ("GET", ["channels", ch, "messages"]) => {
+            Response::json(&history_page(shared, ch.parse().unwrap_or(0), call))
+        }
+        ("POST", ["channels", ch, "messages"]) => {
+            send_message(shared, ch.parse().unwrap_or(0), call)
+        }
+        ("POST", ["interactions", _, _, "callback"]) => Response::empty_204(),
+        ("PATCH", ["webhooks", _, _, "messages", _]) | ("POST", ["webhooks", _, _]) => {
+            send_message(shared, 0, call)
+        }
+        _ => not_found(),
+    }
+}
+
+fn not_found() -> Response {
+    Response::json(&json!({"message": "404: Not Found", "code": 0})).with_status_code(404)
+}
+
+fn registered_commands(body: &Value) -> Value {
+    let list = body.as_array().cloned().unwrap_or_default();
+    let out: Vec<Value> = list
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut c)| {
+            c["id"] = json!((800_000_000_000_000_001 + i as u64).to_string());
+            c["application_id"] = json!(APP_ID.to_string());
+            c["version"] = json!("1");
+            c["type"] = c.get("type").cloned().unwrap_or(json!(1));
+            c["default_member_permissions"] = json!(null);
+            c
+        })
+        .collect();
+    Value::Array(out)
+}
+
+/// Discord's paging: newest first; `before`/`after` exclusive; `limit` 1–100 (default 50).
+fn history_page(shared: &Shared, channel: u64, call: &RestCall) -> Value {
+    let limit: usize = call
+        .query_param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
+    let before = call
+        .query_param("before")
+        .and_then(|v| v.parse::<u64>().ok());
+    let after = call
+        .query_param("after")
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut msgs: Vec<Value> = shared
+        .lock()
+        .history
+        .get(&channel)
+        .cloned()
+        .unwrap_or_default();
+    msgs.retain(|m| {
+        let id = id_of(&m["id"]);
+        before.is_none_or(|b| id < b) && after.is_none_or(|a| id > a)
+    });
+    msgs.sort_by_key(|m| std::cmp::Reverse(id_of(&m["id"])));
+    if after.is_some() && before.is_none() {
+        // With only `after`, Discord returns the oldest `limit` messages after it.
+        msgs.reverse();
+        msgs.truncate(limit);
+        msgs.reverse();
+    } else {
+        msgs.truncate(limit);
+    }
+    Value::Array(msgs)
+}
+
+fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
+    let mut state = shared.lock();
+    if let Some(fault) = state.send_faults.pop_front() {
+        return match fault {
+            SendFault::RateLimited { retry_after } => Response::json(&json!({
+                "message": "You are being rate limited.", "retry_after": retry_after,
+                "global": false}))
+            .with_status_code(429)
+            .with_additional_header("Retry-After", format!("{}", retry_after.ceil() as u64))
+            .with_additional_header("X-RateLimit-Reset-After", format!("{retry_after:.3}")),
+            SendFault::ServerError(code) => {
+                Response::json(&json!({"message": "Server error", "code": 0}))
+                    .with_status_code(code)
+            }
+        };
+    }
+    state.next_message_id += 1;
+    let id = state.next_message_id;
+    drop(state);
+    let channel = if channel == 0 { GENERAL } else { channel };
+    let mut msg = message(channel, id, BOT, "", now_ms());
+    if let Some(content) = call.json.get("content").and_then(Value::as_str) {
+        msg["content"] = json!(content);
+    }
+    if let Some(embeds) = call.json.get("embeds") {
+        msg["embeds"] = embeds.clone();
+    }
+    Response::json(&msg)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway: a minimal RFC 6455 server (text frames, no compression, no fragmentation).
+
+fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
+    let mut session_no = 0;
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        session_no += 1;
+        let shared = Arc::clone(shared);
+        let n = session_no;
+        std::thread::spawn(move || {
+            let _ = serve_gateway(&shared, &stream, n);
+        });
+    }
+}
+
+fn serve_gateway(shared: &Arc<Shared>, stream: &TcpStream, n: u64) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let key = read_upgrade_request(&mut reader)?;
+    let mut writer = stream.try_clone()?;
+    write!(
+        writer,
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(&key)
+    )?;
+    let session = Arc::new(Session {
+        writer: Mutex::new(writer),
+        seq: AtomicU64::new(0),
+        ready: AtomicBool::new(false),
+    });
+    shared.lock().sessions.push(Arc::clone(&session));
+    session.send(&json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}))?;
+    while let Some((opcode, payload)) = read_frame(&mut reader)? {
+        match opcode {
+            0x1 => on_gateway_text(shared, &session, n, &payload)?,
+            0x8 => {
+                let mut w = session
+                    .writer
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let _ = write_frame(&mut *w, 0x8, &payload);
+                break;
+            }
+            0x9 => {
+                let mut w = session
+                    .writer
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                write_frame(&mut *w, 0xA, &payload)?;
+            }
+            _ => {}
+        }
+    }
+    session.ready.store(false, Ordering::SeqCst);
+    // Close the TCP connection too (the session's writer holds a clone of the socket).
+    let w = session
+        .writer
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let _ = w.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
+
+fn on_gateway_text(
+    shared: &Shared,
+    session: &Session,
+    n: u64,
+    payload: &[u8],
+) -> std::io::Result<()> {
+    let msg: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    match msg["op"].as_u64() {
+        Some(1) => session.send(&json!({"op": 11})),
+        Some(2) => {
+            let url = format!("ws://{}", shared.gateway_addr);
+            let (extra, channels) = {
+                let state = shared.lock();
+                (state.extra_guilds, state.channels_per_guild)
+            };
+            session.dispatch("READY", &ready_with(n, &url, extra))?;
+            session.dispatch("GUILD_CREATE", &guild_create())?;
+            for i in 1..=extra {
+                session.dispatch("GUILD_CREATE", &extra_guild_create(i, channels))?;
+            }
+            session.ready.store(true, Ordering::SeqCst);
+            shared.lock().identified.push(msg["d"].clone());
+            shared.changed.notify_all();
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn read_upgrade_request(reader: &mut impl BufRead) -> std::io::Result<String> {
+    let mut key = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            return Ok(key);
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("sec-websocket-key") {
+                value.trim().clone_into(&mut key);
+            }
+        }
+    }
+}
+
+fn write_frame(w: &mut impl Write, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+    let mut frame = vec![0x80 | opcode];
+    let len = payload.len();
+    if len < 126 {
+        frame.push(len as u8);
+    } else if len <= 0xFFFF {
+        frame.push(126);
+        frame.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        frame.push(127);
+        frame.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    frame.extend_from_slice(payload);
+    w.write_all(&frame)?;
+    w.flush()
+}
+
+/// One frame (opcode, unmasked payload); None at end of stream.
+fn read_frame(r: &mut impl Read) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+    let mut head = [0u8; 2];
+    if r.read_exact(&mut head).is_err() {
+        return Ok(None);
+    }
+    let opcode = head[0] & 0x0F;
+    let masked = head[1] & 0x80 != 0;
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut b = [0u8; 2];
+            r.read_exact(&mut b)?;
+            u64::from(u16::from_be_bytes(b))
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b)?;
+            u64::from_be_bytes(b)
+        }
+        n => u64::from(n),
+    };
+    let mut mask = [0u8; 4];
+    if masked {
+        r.read_exact(&mut mask)?;
+    }
+    let mut payload = vec![0u8; len as usize];
+    r.read_exact(&mut payload)?;
+    if masked {
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= mask[i % 4];
+        }
+    }
+    Ok(Some((opcode, payload)))
+}
+
+/// `Sec-WebSocket-Accept`: base64(sha1(key + GUID)).
+fn accept_key(key: &str) -> String {
+    let digest = sha1(format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes());
+    base64(&digest)
+}
+
+#[expect(
+    clippy::many_single_char_names,
+    reason = "the variable names of FIPS 180-4, so the code can be checked against it"
+)]
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
+    for block in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for (i, word) in block.chunks(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
+                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
+                _ => (b ^ c ^ d, 0xCA62_C1D6),
+            };
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, x) in h.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&x.to_be_bytes());
+    }
+    out
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serenity::model::prelude::*;
+
+    #[test]
+    fn accept_key_matches_rfc_6455_example() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn fixtures_deserialize_with_serenity_models() {
+        let url = "ws://127.0.0.1:1";
+        serde_json::from_value::<Ready>(ready(1, url)).expect("READY");
+        serde_json::from_value::<Guild>(guild_create()).expect("GUILD_CREATE");
+        let extra =
+            serde_json::from_value::<Guild>(extra_guild_create(3, 20)).expect("extra guild");
+        assert_eq!(extra.channels.len(), 20);
+        for c in channels() {
+            serde_json::from_value::<GuildChannel>(c).expect("channel");
+        }
+        let msg = message(GENERAL, snowflake_at(now_ms(), 1), ALICE, "hi", now_ms());
+        serde_json::from_value::<Message>(msg).expect("MESSAGE_CREATE");
+        let opts = json!([{"name": "hours", "type": 4, "value": 2},
+            {"name": "channel", "type": 7, "value": SECRET.to_string()}]);
+        let i = serde_json::from_value::<Interaction>(slash_command(5, BOB, GENERAL, &opts))
+            .expect("INTERACTION_CREATE");
+        assert!(matches!(i, Interaction::Command(_)), "{i:?}");
+    }
+
+    #[test]
+    fn events_deserialize_as_known_gateway_events() {
+        let msg = message(GENERAL, snowflake_at(now_ms(), 1), ALICE, "hi", now_ms());
+        for (t, d) in [
+            ("MESSAGE_CREATE", msg.clone()),
+            ("MESSAGE_UPDATE", msg),
+            ("GUILD_CREATE", guild_create()),
+            ("READY", ready(1, "ws://x")),
+            (
+                "MESSAGE_DELETE",
+                json!({"id": "5", "channel_id": GENERAL.to_string(), "guild_id": GUILD.to_string()}),
+            ),
+            (
+                "INTERACTION_CREATE",
+                slash_command(5, ALICE, GENERAL, &json!([])),
+            ),
+        ] {
+            let payload = json!({"op": 0, "s": 1, "t": t, "d": d});
+            let ev: serenity::model::event::GatewayEvent =
+                serde_json::from_value(payload).expect(t);
+            let serenity::model::event::GatewayEvent::Dispatch(_, event) = ev else {
+                panic!("{t} is not a dispatch");
+            };
+            assert!(
+                !matches!(event, serenity::model::event::Event::Unknown(_)),
+                "{t} became Unknown"
+            );
+        }
+    }
+}
