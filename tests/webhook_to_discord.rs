@@ -134,8 +134,7 @@ path = "db/summarybot.redb"
                 &[("Authorization", &auth)],
                 b"",
             )
-            .map(|r| r.json())
-            .unwrap_or(Value::Null);
+            .map_or(Value::Null, |r| r.json());
             job["state"] == "done" || job["state"] == "failed"
         });
         job
