@@ -301,6 +301,20 @@ pub struct ChannelInfo {
     pub parent_id: Option<ChannelId>,
 }
 
+impl ChannelInfo {
+    /// What is known of a channel with no stored metadata: its id as its name.
+    pub fn unknown(id: ChannelId, guild_id: Option<GuildId>) -> Self {
+        Self {
+            id,
+            guild_id,
+            guild_name: None,
+            name: id.to_string(),
+            topic: None,
+            parent_id: None,
+        }
+    }
+}
+
 /// A half-open time window `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeWindow {

@@ -180,13 +180,8 @@ fn from_store(
              or let the bot read it first"
         )));
     }
-    let info = known.unwrap_or_else(|| ChannelInfo {
-        id: channel,
-        guild_id: messages.first().and_then(|m| m.guild_id),
-        guild_name: None,
-        name: channel.to_string(),
-        topic: None,
-        parent_id: None,
+    let info = known.unwrap_or_else(|| {
+        ChannelInfo::unknown(channel, messages.first().and_then(|m| m.guild_id))
     });
     Ok((info, messages))
 }

@@ -140,13 +140,8 @@ async fn load(
     .map_err(|e| JobError::transient(e.to_string()))?
     .map_err(|e| JobError::transient(format!("cannot read stored messages: {e}")))?;
     let (info, messages) = read;
-    let info = info.unwrap_or_else(|| ChannelInfo {
-        id: channel,
-        guild_id: messages.first().and_then(|m| m.guild_id),
-        guild_name: None,
-        name: channel.to_string(),
-        topic: None,
-        parent_id: None,
+    let info = info.unwrap_or_else(|| {
+        ChannelInfo::unknown(channel, messages.first().and_then(|m| m.guild_id))
     });
     Ok((info, messages))
 }
