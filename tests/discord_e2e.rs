@@ -601,7 +601,8 @@ fn a_long_window_shows_progress_edits_at_most_every_two_seconds() {
                 && c.path.ends_with("token-9201/messages/@original")
                 && c.json["content"]
                     .as_str()
-                    .is_some_and(|t| t.starts_with("Reading 600 messages… part "))
+                    // The count is whatever ingest had stored when the command came (≤ 600).
+                    .is_some_and(|t| t.starts_with("Reading ") && t.contains(" messages… part "))
         })
         .collect();
     assert!(
