@@ -251,30 +251,10 @@ pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Author, MessageKind, TimeWindow, UserId};
+    use crate::model::TimeWindow;
     use crate::store::test_support::temp_store;
 
-    fn msg(channel: u64, id: u64, ts: i64, content: &str) -> ChatMessage {
-        ChatMessage {
-            id: MessageId(id),
-            channel_id: ChannelId(channel),
-            guild_id: None,
-            author: Author {
-                id: UserId(9),
-                name: "ann".into(),
-                display_name: None,
-                is_bot: false,
-            },
-            timestamp: Timestamp(ts),
-            edited_at: None,
-            kind: MessageKind::Default,
-            content: content.into(),
-            reply_to: None,
-            attachments: Vec::new(),
-            reaction_count: 0,
-            pinned: false,
-        }
-    }
+    use crate::store::test_support::msg;
 
     fn all(store: &Store, channel: u64) -> Vec<ChatMessage> {
         let window = TimeWindow {

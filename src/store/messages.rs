@@ -284,31 +284,9 @@ fn index_mismatch(channel: ChannelId, id: MessageId) -> StoreError {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{Author, MessageKind, UserId};
     use crate::store::test_support::temp_store;
 
-    /// A plain message for tests.
-    pub fn msg(channel: u64, id: u64, ts: i64, content: &str) -> ChatMessage {
-        ChatMessage {
-            id: MessageId(id),
-            channel_id: ChannelId(channel),
-            guild_id: None,
-            author: Author {
-                id: UserId(9),
-                name: "ann".into(),
-                display_name: None,
-                is_bot: false,
-            },
-            timestamp: Timestamp(ts),
-            edited_at: None,
-            kind: MessageKind::Default,
-            content: content.into(),
-            reply_to: None,
-            attachments: Vec::new(),
-            reaction_count: 0,
-            pinned: false,
-        }
-    }
+    pub use crate::store::test_support::msg;
 
     fn window(start: i64, end: i64) -> TimeWindow {
         TimeWindow {

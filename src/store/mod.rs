@@ -329,6 +329,30 @@ pub(crate) mod test_support {
     //! Helpers shared by the store's unit tests.
 
     use super::Store;
+    use crate::model::{Author, ChannelId, ChatMessage, MessageId, MessageKind, Timestamp, UserId};
+
+    /// A plain message for tests (also used by other modules' tests).
+    pub fn msg(channel: u64, id: u64, ts: i64, content: &str) -> ChatMessage {
+        ChatMessage {
+            id: MessageId(id),
+            channel_id: ChannelId(channel),
+            guild_id: None,
+            author: Author {
+                id: UserId(9),
+                name: "ann".into(),
+                display_name: None,
+                is_bot: false,
+            },
+            timestamp: Timestamp(ts),
+            edited_at: None,
+            kind: MessageKind::Default,
+            content: content.into(),
+            reply_to: None,
+            attachments: Vec::new(),
+            reaction_count: 0,
+            pinned: false,
+        }
+    }
 
     /// A store in a fresh temporary directory (kept alive by the returned guard).
     pub fn temp_store() -> (tempfile::TempDir, Store) {
