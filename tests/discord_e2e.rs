@@ -19,7 +19,6 @@ use support::fake_discord::{
     BOB, EXCLUDED, GENERAL, GUILD, SECRET, TOKEN,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
 /// Generous bound for anything the bot does in response to an event (debug build, busy CI).
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -65,13 +64,8 @@ path = "db/summarybot.redb"
             fake.api_base_url()
         );
         std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-        let mut child = Command::new(BIN)
+        let mut child = support::summarybot(dir)
             .arg("run")
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -4,11 +4,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use support::fake_openai::{FakeOpenAi, Fault};
 
-const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/assets/examples/dev-channel-export.json"
@@ -31,13 +30,9 @@ fn summarize_with_context(
         fake.base_url()
     );
     std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-    Command::new(BIN)
+    support::summarybot(dir)
         .args(["summarize", "--input", SAMPLE])
         .args(extra)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
         .output()
         .expect("binary runs")
 }

@@ -10,7 +10,7 @@ mod http;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -19,7 +19,6 @@ use support::fake_discord::{
     now_ms, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD, TOKEN,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
 const SECRET: &str = "0123456789abcdef0123456789abcdef-e2e";
 const BEARER: &str = "bearer-token-0123456789abcdef0123456789";
 
@@ -67,13 +66,8 @@ path = "db/summarybot.redb"
         );
         std::fs::write(dir.join("summarybot.toml"), config).expect("config");
         let log = dir.join("log.txt");
-        let child = Command::new(BIN)
+        let child = support::summarybot(dir)
             .arg("run")
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
             .spawn()
