@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (jobs, web) = {
         let _guard = rt.enter();
         let jobs = summarybot::jobs::JobRunner::start(&config, &store, None)?;
-        let web = summarybot::webhook::start(&config, &store, &jobs)?;
+        let web = summarybot::webhook::start(&config, &store, &jobs, std::sync::Arc::default())?;
         (jobs, web)
     };
     let addr = web.addr();

@@ -10,6 +10,7 @@ use crate::config::{Config, LlmProvider, Scope};
 use crate::jobs::Publisher;
 use crate::llm::openai::{OpenAiClient, OpenAiOptions};
 use crate::model::{ChannelId, ChannelInfo, ChannelKind, Summary, Timestamp};
+use crate::runtime::Runtime;
 use crate::store::Store;
 use crate::summarize::builtin::BuiltinSummarizer;
 use crate::summarize::engine::{CachePolicy, Engine};
@@ -114,6 +115,8 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
         provider = config.llm.provider.as_str(),
         "summarybot started"
     );
+    let runtime = Arc::new(Runtime::default());
+    runtime.update_scheduler(|s| s.enabled = config.scheduler.enabled);
     if config.scheduler.enabled {
         tracing::warn!("the digest scheduler is not available in this build yet; it is skipped");
     }
@@ -121,7 +124,7 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
     let mut bot = if config.discord.enabled {
-        let bot = crate::discord::start(config, Arc::clone(store))
+        let bot = crate::discord::start(config, Arc::clone(store), Arc::clone(&runtime))
             .await
             .context("cannot start the Discord bot")?;
         Some(bot)
@@ -137,7 +140,12 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     };
     let jobs = crate::jobs::JobRunner::start(config, store, publisher)?;
     let web = if config.webhook.enabled {
-        Some(crate::webhook::start(config, store, &jobs)?)
+        Some(crate::webhook::start(
+            config,
+            store,
+            &jobs,
+            Arc::clone(&runtime),
+        )?)
     } else {
         None
     };

@@ -23,6 +23,8 @@ pub mod llm;
 pub mod logging;
 /// Domain types shared by every module.
 pub mod model;
+/// Live state of the running appliance (Discord, scheduler, updates) for health and status.
+pub mod runtime;
 /// A string type that never prints its value.
 pub mod secret;
 /// The redb database: the only module that touches redb.

@@ -150,6 +150,14 @@ fn a_signed_summary_request_ends_with_the_summary_posted_to_discord_without_ping
         app.log()
     );
 
+    // /health reports the live gateway session once READY and GUILD_CREATE arrived.
+    app.wait_until(|| {
+        http::request(app.addr, "GET", "/health", &[], b"").is_ok_and(|r| {
+            let health = r.json();
+            health["discord"]["connected"] == true && health["discord"]["guilds"] == 1
+        })
+    });
+
     let now = now_ms();
     let lines = [
         (

@@ -11,6 +11,7 @@ use serenity::all::{
 };
 use serenity::async_trait;
 use serenity::cache::Cache;
+use serenity::gateway::{ConnectionStage, ShardStageUpdateEvent};
 use serenity::http::HttpBuilder;
 use serenity::model::guild::Guild;
 use serenity::Client;
@@ -54,9 +55,18 @@ fn cid(c: SChannelId) -> ChannelId {
 
 impl Handler {
     async fn push(&self, op: Op) {
+        self.seen();
         if !self.shared.ingest.push(op).await {
             tracing::warn!("ingest is closed; event dropped");
         }
+    }
+
+    /// Note that the gateway is alive (for /health and the status page).
+    fn seen(&self) {
+        let now = Timestamp::now();
+        self.shared
+            .runtime
+            .update_discord(|d| d.last_event = Some(now));
     }
 
     fn stores(&self, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
@@ -80,6 +90,12 @@ impl EventHandler for Handler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         let app_id = ready.application.id.get();
         self.shared.app_id.store(app_id, Ordering::SeqCst);
+        let shards = ready.shard.map_or(1, |s| s.total);
+        self.shared.runtime.update_discord(|d| {
+            d.connected = true;
+            d.shards = shards;
+            d.last_event = Some(Timestamp::now());
+        });
         tracing::info!(
             user = %ready.user.name,
             guilds = ready.guilds.len(),
@@ -90,10 +106,20 @@ impl EventHandler for Handler {
         tokio::spawn(async move { register(&shared, app_id).await });
     }
 
-    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+    async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {
         if !self.shared.serves(Some(gid(guild.id))) {
             return;
         }
+        let guilds = if self.shared.guilds.is_empty() {
+            ctx.cache.guild_count()
+        } else {
+            ctx.cache
+                .guilds()
+                .into_iter()
+                .filter(|g| self.shared.guilds.contains(&gid(*g)))
+                .count()
+        };
+        self.shared.runtime.update_discord(|d| d.guilds = guilds);
         for c in guild.channels.values().chain(guild.threads.iter()) {
             self.channel_seen(c, Some(&guild.name)).await;
         }
@@ -190,7 +216,15 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        let connected = event.new == ConnectionStage::Connected;
+        self.shared
+            .runtime
+            .update_discord(|d| d.connected = connected);
+    }
+
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        self.seen();
         let Interaction::Command(cmd) = interaction else {
             return;
         };

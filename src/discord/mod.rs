@@ -23,6 +23,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::model::{ChannelId, ChannelInfo, GuildId, TimeWindow, Timestamp};
+use crate::runtime::Runtime;
 use crate::store::Store;
 use crate::summarize::engine::Engine;
 
@@ -68,6 +69,8 @@ struct Shared {
     connected_since: Timestamp,
     /// Per channel, the earliest time backfilled in this process.
     covered_since: Mutex<HashMap<ChannelId, Timestamp>>,
+    /// Live state reported to /health and the status page.
+    runtime: Arc<Runtime>,
 }
 
 impl Shared {
@@ -190,7 +193,12 @@ pub fn proxy_for(api_base_url: &str) -> Option<String> {
 }
 
 /// Connect to Discord (or `discord.api_base_url`) and start ingesting and answering commands.
-pub async fn start(config: &Config, store: Arc<Store>) -> Result<Bot, DiscordError> {
+pub async fn start(
+    config: &Config,
+    store: Arc<Store>,
+    runtime: Arc<Runtime>,
+) -> Result<Bot, DiscordError> {
+    runtime.update_discord(|d| d.enabled = true);
     let engine = crate::app::build_engine(config, Some(Arc::clone(&store)), true)
         .map_err(|e| DiscordError::Engine(format!("{e:#}")))?;
     let poster = poster(config)?;
@@ -210,6 +218,7 @@ pub async fn start(config: &Config, store: Arc<Store>) -> Result<Bot, DiscordErr
         app_id: AtomicU64::new(0),
         connected_since: Timestamp::now(),
         covered_since: Mutex::new(HashMap::new()),
+        runtime,
     });
     let mut client = client::build(config, Arc::clone(&shared)).await?;
     let shard_manager = Arc::clone(&client.shard_manager);

@@ -18,6 +18,7 @@ use super::signature::{self, to_hex};
 use super::standard::{self, constant_time_eq};
 use crate::jobs::{Enqueuer, JobStats, SUMMARY_REQUEST};
 use crate::model::{JobState, Timestamp};
+use crate::runtime::Runtime;
 use crate::store::Store;
 
 /// Longest idempotency key accepted from a header.
@@ -49,8 +50,8 @@ pub struct State {
     pub jobs: Arc<JobStats>,
     /// Worker count (for /health).
     pub workers: usize,
-    /// Whether the Discord bot is enabled (for /health).
-    pub discord_enabled: bool,
+    /// Live state of the Discord connection and the scheduler (for /health).
+    pub runtime: Arc<Runtime>,
 }
 
 /// Answer one request and count it.
@@ -285,16 +286,11 @@ fn state_name(state: JobState) -> &'static str {
 fn health(state: &State) -> Response {
     let queued = state.store.job_count(JobState::Queued);
     let store_ok = queued.is_ok();
-    let discord = if state.discord_enabled {
-        "enabled"
-    } else {
-        "disabled"
-    };
     let body = serde_json::json!({
         "status": if store_ok { "ok" } else { "unavailable" },
         "store": match &queued { Ok(_) => "ok".to_string(), Err(e) => e.to_string() },
-        "discord": discord,
-        "scheduler": "not available",
+        "discord": state.runtime.discord(),
+        "scheduler": state.runtime.scheduler(),
         "workers": {
             "count": state.workers,
             "busy": state.jobs.busy.load(Ordering::Relaxed),

@@ -13,6 +13,7 @@ use super::routes::{self, State};
 use super::standard;
 use crate::config::Config;
 use crate::jobs::JobRunner;
+use crate::runtime::Runtime;
 use crate::store::Store;
 
 /// Request-handling threads (bounded: a flood cannot create more).
@@ -43,11 +44,12 @@ pub struct WebServer {
     http: JoinHandle<()>,
 }
 
-/// Start the server on `webhook.host:webhook.port`, feeding `jobs`.
+/// Start the server on `webhook.host:webhook.port`, feeding `jobs`; `/health` reports `runtime`.
 pub fn start(
     config: &Config,
     store: &Arc<Store>,
     jobs: &JobRunner,
+    runtime: Arc<Runtime>,
 ) -> Result<WebServer, StartError> {
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
@@ -64,7 +66,7 @@ pub fn start(
         metrics: Metrics::default(),
         jobs: jobs.stats(),
         workers: jobs.workers(),
-        discord_enabled: config.discord.enabled,
+        runtime,
     });
     let addr = format!("{}:{}", web.host, web.port);
     let server = rouille::Server::new(addr.as_str(), move |request| {
