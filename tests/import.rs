@@ -229,8 +229,13 @@ fn null_emoji_ids_and_null_emoji_are_tolerated() {
 #[test]
 fn missing_fields_are_defaulted_or_skipped() {
     let export = read("missing-fields.json");
-    assert_eq!(export.stats.messages, 4);
-    assert_eq!(export.stats.skipped, 6, "4 bad objects + null + number");
+    assert_eq!(export.stats.messages, 5);
+    assert_eq!(
+        export.stats.skipped, 8,
+        "4 bad objects + null + number + 2 with a wrong-typed field"
+    );
+    let after = by_id(&export, 1_345_000_000_000_000_022);
+    assert_eq!(after.content, "still read after the bad ones");
     assert_eq!(export.channel.name, "missing-fields", "from the file name");
     assert_eq!(export.channel.guild_id, None);
 

@@ -289,7 +289,8 @@ impl<'de> Visitor<'de> for MessagesSeed<'_, '_, '_> {
 }
 
 /// One element of `messages`: an object becomes a [`DceMessage`]; anything else (`null`, a
-/// number, a list, ...) is consumed and reported as `None` so it is skipped and counted.
+/// number, a list, an object with a wrong-typed field) is consumed and reported as `None` so it
+/// is skipped and counted.
 struct MessageSeed;
 
 impl<'de> DeserializeSeed<'de> for MessageSeed {
@@ -309,8 +310,19 @@ impl<'de> Visitor<'de> for MessageSeed {
         f.write_str("a message object")
     }
 
+    /// The object is read whole (one message is small), then converted: a field of the wrong
+    /// type (`"isPinned": "yes"`) skips that message instead of aborting the file.
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        DceMessage::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        let object = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let id = object.get("id").map(ToString::to_string);
+        match DceMessage::deserialize(object) {
+            Ok(message) => Ok(Some(message)),
+            Err(e) => {
+                tracing::warn!(message_id = id.as_deref().unwrap_or("?"), error = %e,
+                    "skipping a message with a field of the wrong type");
+                Ok(None)
+            }
+        }
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
