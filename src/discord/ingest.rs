@@ -206,11 +206,13 @@ fn absorb(
     }
 }
 
-/// Apply operations in order; runs of upserts go in one transaction; a create older than an
-/// edit or delete already applied is skipped. Returns ops applied.
+/// Apply operations in order; runs of upserts go in one transaction, and changed channel
+/// metadata (independent of messages) in one more; a create older than an edit or delete already
+/// applied is skipped. Returns ops applied.
 pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, StoreError> {
     let total = ops.len();
     let mut upserts: Vec<ChatMessage> = Vec::new();
+    let mut channels: Vec<ChannelInfo> = Vec::new();
     for op in ops {
         if !matches!(op, Op::Upsert(_)) && !upserts.is_empty() {
             store.upsert_messages(&std::mem::take(&mut upserts))?;
@@ -239,12 +241,14 @@ pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, 
             }
             Op::Channel(info) => {
                 if store.channel(info.id)?.as_ref() != Some(&info) {
-                    store.put_channel(&info)?;
+                    channels.retain(|c| c.id != info.id);
+                    channels.push(info);
                 }
             }
         }
     }
     store.upsert_messages(&upserts)?;
+    store.put_channels(&channels)?;
     Ok(total)
 }
 
@@ -289,6 +293,34 @@ mod tests {
         );
         let texts: Vec<String> = all(&store, 1).into_iter().map(|m| m.content).collect();
         assert_eq!(texts, ["first, edited", "third"]);
+    }
+
+    #[test]
+    fn channel_updates_in_a_batch_are_stored_and_the_last_one_wins() {
+        let (_dir, store) = temp_store();
+        let named = |id: u64, name: &str| ChannelInfo {
+            name: name.into(),
+            ..ChannelInfo::unknown(ChannelId(id), None)
+        };
+        let ops = vec![
+            Op::Channel(named(1, "general")),
+            Op::Upsert(msg(1, 10, 1000, "hello")),
+            Op::Channel(named(2, "dev")),
+            Op::Channel(named(1, "general-renamed")),
+        ];
+        apply(&store, ops, &mut Recent::default()).expect("applied");
+        let mut names: Vec<(u64, String)> = store
+            .channels()
+            .expect("channels")
+            .into_iter()
+            .map(|c| (c.id.0, c.name))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [(1, "general-renamed".to_string()), (2, "dev".to_string())]
+        );
+        assert_eq!(all(&store, 1).len(), 1);
     }
 
     #[test]

@@ -12,12 +12,24 @@ const WHAT: &str = "channel";
 impl Store {
     /// Insert or replace what is known about a channel.
     pub fn put_channel(&self, info: &ChannelInfo) -> Result<(), StoreError> {
-        let bytes = codec::encode(WHAT, info)?;
+        self.put_channels(std::slice::from_ref(info))
+    }
+
+    /// Insert or replace several channels in one transaction (a guild's channels arrive
+    /// together on connect: one commit, not one per channel).
+    pub fn put_channels(&self, infos: &[ChannelInfo]) -> Result<(), StoreError> {
+        if infos.is_empty() {
+            return Ok(());
+        }
+        let encoded = infos
+            .iter()
+            .map(|info| codec::encode(WHAT, info).map(|bytes| (info.id.0, bytes)))
+            .collect::<Result<Vec<_>, _>>()?;
         self.write(|txn| {
-            txn.open_table(CHANNELS)
-                .or_store()?
-                .insert(info.id.0, bytes.as_slice())
-                .or_store()?;
+            let mut table = txn.open_table(CHANNELS).or_store()?;
+            for (id, bytes) in &encoded {
+                table.insert(*id, bytes.as_slice()).or_store()?;
+            }
             Ok(())
         })
     }
