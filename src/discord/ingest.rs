@@ -309,15 +309,15 @@ mod tests {
             Op::Channel(named(1, "general-renamed")),
         ];
         apply(&store, ops, &mut Recent::default()).expect("applied");
-        let mut names: Vec<(u64, String)> = store
+        let mut stored: Vec<(u64, String)> = store
             .channels()
             .expect("channels")
             .into_iter()
             .map(|c| (c.id.0, c.name))
             .collect();
-        names.sort();
+        stored.sort();
         assert_eq!(
-            names,
+            stored,
             [(1, "general-renamed".to_string()), (2, "dev".to_string())]
         );
         assert_eq!(all(&store, 1).len(), 1);
