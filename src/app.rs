@@ -19,7 +19,7 @@ use crate::summarize::prompt::Templates;
 
 /// How long running jobs may take to finish at shutdown.
 const JOB_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
-/// How often `run` applies retention and purges expired keys.
+/// How often `run` applies retention and purges expired keys and cached summaries.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// Build the summary engine the configuration asks for. With `fallback`, an LLM failure falls
@@ -226,7 +226,8 @@ fn update_watcher(config: &Config) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(crate::update::watch(settings, policy)))
 }
 
-/// Apply retention and purge expired idempotency keys; failures are logged, not fatal.
+/// Apply retention and purge expired idempotency keys and cached summaries; failures are
+/// logged, not fatal.
 fn maintenance(config: &Config, store: &Store) {
     let now = Timestamp::now();
     let days = config.storage.retention_days;
@@ -240,6 +241,9 @@ fn maintenance(config: &Config, store: &Store) {
     }
     if let Err(e) = store.purge_expired_idempotency_keys(now) {
         tracing::error!(error = %e, "purging idempotency keys failed");
+    }
+    if let Err(e) = store.purge_expired_summaries(now) {
+        tracing::error!(error = %e, "purging expired cached summaries failed");
     }
 }
 
