@@ -116,9 +116,15 @@ pub fn section(guild: GuildId, threads: &[ActiveThread]) -> Option<Section> {
     })
 }
 
-/// A thread name safe inside a Markdown link label: escaped, on one line, never empty.
+/// A thread name safe inside a Markdown link label: on one line, brackets turned into
+/// parentheses (escaped brackets confuse link parsers), Markdown escaped, never empty.
 fn link_label(name: &str) -> String {
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let name = name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('[', "(")
+        .replace(']', ")");
     if name.is_empty() {
         "(unnamed thread)".to_owned()
     } else {
@@ -241,7 +247,7 @@ mod tests {
         assert_eq!(section.kind, SectionKind::Threads);
         assert_eq!(
             section.points[0].text,
-            "[release \\[v2\\] \\*plan\\*](https://discord.com/channels/9/55) — 3 messages"
+            "[release (v2) \\*plan\\*](https://discord.com/channels/9/55) — 3 messages"
         );
         assert_eq!(
             section.points[1].text,
