@@ -421,9 +421,8 @@ fn place(cache: &Cache, guild: SGuildId, target: ChannelId) -> Place {
     let sid = SChannelId::new(target.0);
     let kind = match g.channels.get(&sid) {
         Some(c) if c.kind == ChannelType::Forum => PlaceKind::Forum,
-        Some(_) => PlaceKind::Channel,
         None if g.threads.iter().any(|t| t.id == sid) => PlaceKind::Thread,
-        None => PlaceKind::Channel,
+        _ => PlaceKind::Channel,
     };
     if kind == PlaceKind::Thread {
         return Place {

@@ -315,7 +315,7 @@ async fn summarize(
     let reads_threads = inv.place.reads_threads(inv.threads);
     if reads_threads {
         let mut newest: Vec<ChannelId> = inv.place.threads.iter().map(|t| t.id).collect();
-        newest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        newest.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
         for thread in newest.into_iter().take(threads::MAX_THREADS) {
             ensure_stored(shared, thread, window).await;
         }

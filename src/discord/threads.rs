@@ -3,6 +3,7 @@
 //! jump links, and the thread messages a `threads:true` or forum summary reads.
 
 use std::collections::HashSet;
+use std::hash::BuildHasher;
 
 use crate::model::{
     ChannelId, ChatMessage, GuildId, MessageId, Point, Section, SectionKind, TimeWindow,
@@ -157,7 +158,7 @@ pub fn foreign_ids(messages: &[ChatMessage], channel: ChannelId) -> HashSet<Mess
 }
 
 /// Drop citations of `foreign` messages from every point.
-pub fn drop_citations(sections: &mut [Section], foreign: &HashSet<MessageId>) {
+pub fn drop_citations<S: BuildHasher>(sections: &mut [Section], foreign: &HashSet<MessageId, S>) {
     if foreign.is_empty() {
         return;
     }

@@ -123,8 +123,7 @@ fn the_threads_section_renders_its_links_in_every_format() {
     s.sections.push(Section {
         kind: SectionKind::Threads,
         points: vec![Point {
-            text: "[release (v2)](https://discord.com/channels/11/77) — 3 messages"
-                .to_string(),
+            text: "[release (v2)](https://discord.com/channels/11/77) — 3 messages".to_string(),
             citations: vec![],
         }],
     });
@@ -137,7 +136,9 @@ fn the_threads_section_renders_its_links_in_every_format() {
     );
     let plain = plain_text(&s);
     assert!(
-        plain.contains("Threads\n  - release (v2) (https://discord.com/channels/11/77) — 3 messages"),
+        plain.contains(
+            "Threads\n  - release (v2) (https://discord.com/channels/11/77) — 3 messages"
+        ),
         "{plain}"
     );
     let out = embeds(&s, "f");
