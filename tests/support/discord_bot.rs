@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,13 +27,23 @@ impl DiscordBot {
     /// Start with extra `[discord]` keys (e.g. `cooldown = "0s"`) and wait until it identified
     /// and registered its commands.
     pub fn connected(dir: &Path, fake: &FakeDiscord, discord_extra: &str) -> Self {
-        let bot = Self::start(dir, fake, discord_extra);
+        let bot = Self::start_with(dir, fake, discord_extra);
         bot.wait_connected(fake);
         bot
     }
 
-    /// Write the config and spawn the bot.
-    pub fn start(dir: &Path, fake: &FakeDiscord, discord_extra: &str) -> Self {
+    /// Write the default config and spawn the bot.
+    pub fn start(dir: &Path, fake: &FakeDiscord) -> Self {
+        Self::start_with(dir, fake, "")
+    }
+
+    /// Spawn with extra `[discord]` keys.
+    pub fn start_with(dir: &Path, fake: &FakeDiscord, discord_extra: &str) -> Self {
+        Self::start_with_llm(dir, fake, discord_extra, "provider = \"builtin\"")
+    }
+
+    /// Spawn with extra `[discord]` keys and the body of the `[llm]` section.
+    pub fn start_with_llm(dir: &Path, fake: &FakeDiscord, discord_extra: &str, llm: &str) -> Self {
         let config = format!(
             r#"
 [discord]
@@ -46,7 +56,7 @@ guild_ids = ["{GUILD}"]
 exclude_channels = ["{EXCLUDED}"]
 
 [llm]
-provider = "builtin"
+{llm}
 
 [scheduler]
 enabled = false
@@ -117,23 +127,25 @@ path = "db/summarybot.redb"
 
     /// SIGTERM, then wait for exit 0 within the shutdown deadline (plus slack).
     pub fn stop(&mut self) {
-        let mut child = self.child.take().expect("running");
+        let pid = self.child.as_ref().expect("running").id();
         let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &pid.to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let exit = self.wait_exit(Duration::from_secs(30));
+        assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
+    }
+
+    /// Wait (polling) until the bot exits on its own within `within`; its exit status.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + within;
         loop {
             if let Some(exit) = child.try_wait().expect("wait") {
-                assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
-                return;
+                return exit;
             }
-            assert!(
-                Instant::now() < deadline,
-                "no exit after SIGTERM:\n{}",
-                self.log()
-            );
+            assert!(Instant::now() < deadline, "still running:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
