@@ -292,11 +292,15 @@ fn threads_are_summarized_alone_listed_in_channel_summaries_and_forums_cover_the
         "{text}"
     );
 
-    // /catchup inside a thread: since Bob's last message in that thread (none: the last day).
+    // /catchup inside a (since renamed) thread: since Bob's last message there (none: the last day).
+    fake.dispatch(
+        "THREAD_UPDATE",
+        &thread(THREAD, GENERAL, "release-plan-v2", 11),
+    );
     fake.inject_interaction(&catchup(8005, BOB, THREAD, &json!([])));
     let reply = bot.wait_summary(&fake, 8005);
     let text = embeds_text(&reply);
-    assert!(text.contains("Summary of #release-plan"), "{text}");
+    assert!(text.contains("Summary of #release-plan-v2"), "{text}");
     assert!(
         footer(&reply).starts_with("catch-up: last 24 h"),
         "{}",

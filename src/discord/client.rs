@@ -138,6 +138,11 @@ impl EventHandler for Handler {
         self.channel_seen(&thread, None).await;
     }
 
+    async fn thread_update(&self, _ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
+        // A renamed thread or forum post keeps its summaries' titles current.
+        self.channel_seen(&new, None).await;
+    }
+
     async fn message(&self, ctx: Context, msg: Message) {
         if !self.stores(&ctx.cache, msg.guild_id, cid(msg.channel_id)) {
             return;

@@ -352,6 +352,8 @@ async fn summarize(
         .summarize(&request, &report)
         .await
         .map_err(|e| failure(inv, &e))?;
+    // A cached summary keeps the channel as it was then: show its current name.
+    summary.channel = request.channel;
     threads::drop_citations(&mut summary.sections, &foreign);
     summary
         .sections

@@ -1032,6 +1032,7 @@ mod tests {
                 command("catchup", 6, BOB, GENERAL, &json!([])),
             ),
             ("THREAD_CREATE", thread(8, GENERAL, "t", 11)),
+            ("THREAD_UPDATE", thread(8, GENERAL, "renamed", 11)),
             ("CHANNEL_CREATE", forum(7, "help")),
         ] {
             let payload = json!({"op": 0, "s": 1, "t": t, "d": d});
