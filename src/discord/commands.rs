@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::post::{embeds_body, footer, Poster};
-use super::threads::{self, Place, PlaceKind};
+use super::threads::{self, ActiveThread, Place, PlaceKind};
 use super::{backfill, catchup, cooldown, permissions, Shared};
-use crate::model::{ChannelId, GuildId, Summary, TimeWindow, Timestamp, UserId};
+use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow, Timestamp, UserId};
+use crate::store::StoreError;
 use crate::summarize::engine::Request;
 use crate::summarize::{render, Progress};
 
@@ -305,13 +306,13 @@ async fn window_of(
     Ok((window, None))
 }
 
-/// Read (backfilling when needed) and summarize; the error is the text shown to the user.
-async fn summarize(
+/// The messages to summarize in `window` (the target's; with threads:true or for a forum, its
+/// active threads' too, each backfilled when needed) and the target's active threads.
+async fn read_input(
     shared: &Shared,
     inv: &Invocation,
-    progress: &watch::Sender<Option<(usize, Progress)>>,
-) -> Result<Served, String> {
-    let (window, note) = window_of(shared, inv, Timestamp::now()).await?;
+    window: TimeWindow,
+) -> Result<(Vec<ChatMessage>, Vec<ActiveThread>), String> {
     let reads_threads = inv.place.reads_threads(inv.threads);
     if reads_threads {
         let mut newest: Vec<ChannelId> = inv.place.threads.iter().map(|t| t.id).collect();
@@ -321,18 +322,30 @@ async fn summarize(
         }
     }
     let store = &shared.store;
-    let active = threads::active(store, &inv.place, window).map_err(|e| failure(inv, &e))?;
-    let mut messages = if inv.place.kind == PlaceKind::Forum {
+    let fail = |e: StoreError| failure(inv, &e);
+    let active = threads::active(store, &inv.place, window).map_err(fail)?;
+    let own = if inv.place.kind == PlaceKind::Forum {
         Vec::new() // a forum holds no messages of its own, only posts
     } else {
-        store
-            .messages_in(inv.target, window)
-            .map_err(|e| failure(inv, &e))?
+        store.messages_in(inv.target, window).map_err(fail)?
     };
     if reads_threads {
-        messages = threads::with_thread_messages(store, messages, &active, window)
-            .map_err(|e| failure(inv, &e))?;
+        threads::with_thread_messages(store, own, &active, window)
+            .map(|all| (all, active))
+            .map_err(fail)
+    } else {
+        Ok((own, active))
     }
+}
+
+/// Read (backfilling when needed) and summarize; the error is the text shown to the user.
+async fn summarize(
+    shared: &Shared,
+    inv: &Invocation,
+    progress: &watch::Sender<Option<(usize, Progress)>>,
+) -> Result<Served, String> {
+    let (window, note) = window_of(shared, inv, Timestamp::now()).await?;
+    let (messages, active) = read_input(shared, inv, window).await?;
     let foreign = threads::foreign_ids(&messages, inv.target);
     let count = messages.len();
     let channel = shared.channel_info(inv.guild, inv.target);
