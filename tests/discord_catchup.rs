@@ -308,3 +308,44 @@ fn threads_are_summarized_alone_listed_in_channel_summaries_and_forums_cover_the
     );
     bot.stop();
 }
+
+#[test]
+fn a_private_thread_is_summarized_only_from_inside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut bot = DiscordBot::connected(dir.path(), &fake, "cooldown = \"0s\"");
+    threads_and_forum(&fake);
+
+    // Named from the parent channel: refused, privately, and nothing of it is shown.
+    fake.inject_interaction(&slash_command(
+        9001,
+        BOB,
+        GENERAL,
+        &json!([{"name": "channel", "type": 7, "value": PRIVATE_THREAD.to_string()}]),
+    ));
+    let refusal = bot.wait_defer(&fake, 9001);
+    assert_eq!(refusal.json["type"], 4);
+    assert_eq!(refusal.json["data"]["flags"], 64);
+    assert_eq!(
+        refusal.json["data"]["content"],
+        format!(
+            "<#{PRIVATE_THREAD}> is a private thread: run the command inside it to summarize it."
+        )
+    );
+
+    // Inside it (only its members can run commands there): summarized like any thread.
+    fake.inject_interaction(&slash_command(9002, ALICE, PRIVATE_THREAD, &json!([])));
+    let text = embeds_text(&bot.wait_summary(&fake, 9002));
+    assert!(text.contains("Summary of #staff-only-plans"), "{text}");
+    assert!(text.contains(" 1 message"), "{text}");
+    let edits: Vec<RestCall> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.path.contains("token-9001") && c.method != "POST")
+        .collect();
+    assert!(
+        edits.is_empty(),
+        "the refused command got a reply: {edits:?}"
+    );
+    bot.stop();
+}

@@ -16,7 +16,7 @@ use serenity::http::HttpBuilder;
 use serenity::model::guild::Guild;
 use serenity::Client;
 
-use super::commands::{self, Invocation};
+use super::commands::{self, Invocation, Refusal};
 use super::ingest::Op;
 use super::permissions::{self, MemberContext, Overwrite, Target};
 use super::threads::{Place, PlaceKind, ThreadRef};
@@ -332,6 +332,9 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         }
     }
     inv.place = place(cache, guild, inv.target);
+    if inv.place.kind == PlaceKind::PrivateThread && inv.target != cid(cmd.channel_id) {
+        refusal = refusal.or(Some(Refusal::PrivateThreadFromOutside));
+    }
     // The invoker's permissions in the target: Discord computed them for us.
     let invoker = if inv.target == cid(cmd.channel_id) {
         cmd.member.as_ref().and_then(|m| m.permissions)
@@ -424,12 +427,14 @@ fn place(cache: &Cache, guild: SGuildId, target: ChannelId) -> Place {
         return Place::default();
     };
     let sid = SChannelId::new(target.0);
-    let kind = match g.channels.get(&sid) {
-        Some(c) if c.kind == ChannelType::Forum => PlaceKind::Forum,
-        None if g.threads.iter().any(|t| t.id == sid) => PlaceKind::Thread,
+    let thread = g.threads.iter().find(|t| t.id == sid);
+    let kind = match (g.channels.get(&sid), thread) {
+        (Some(c), _) if c.kind == ChannelType::Forum => PlaceKind::Forum,
+        (None, Some(t)) if t.kind == ChannelType::PrivateThread => PlaceKind::PrivateThread,
+        (None, Some(_)) => PlaceKind::Thread,
         _ => PlaceKind::Channel,
     };
-    if kind == PlaceKind::Thread {
+    if thread.is_some() {
         return Place {
             kind,
             threads: Vec::new(),

@@ -114,6 +114,8 @@ pub enum Refusal {
     BotMissing(&'static str),
     /// The user must wait.
     Cooldown(Duration),
+    /// A private thread was named from outside it (its members are not known here).
+    PrivateThreadFromOutside,
 }
 
 impl Refusal {
@@ -129,6 +131,9 @@ impl Refusal {
                 format!("I need the {p} permission in <#{target}> to summarize it.")
             }
             Self::Cooldown(wait) => cooldown::message(*wait),
+            Self::PrivateThreadFromOutside => format!(
+                "<#{target}> is a private thread: run the command inside it to summarize it."
+            ),
         }
     }
 }
@@ -468,6 +473,10 @@ mod tests {
         assert!(Refusal::BotMissing("Read Message History")
             .message(ChannelId(1))
             .starts_with("I need the Read Message History"));
+        assert_eq!(
+            Refusal::PrivateThreadFromOutside.message(ChannelId(7)),
+            "<#7> is a private thread: run the command inside it to summarize it."
+        );
     }
 
     #[test]

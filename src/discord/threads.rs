@@ -20,8 +20,11 @@ pub enum PlaceKind {
     /// A text or announcement channel (or one the cache does not know).
     #[default]
     Channel,
-    /// A thread or forum post: summarized on its own.
+    /// A public thread or forum post: summarized on its own.
     Thread,
+    /// A private thread: summarized on its own, and only from inside it (whoever can invoke a
+    /// command there is a member; a parent channel's reader may not be).
+    PrivateThread,
     /// A forum: a container of posts (threads); its summary covers its active posts.
     Forum,
 }
@@ -51,7 +54,7 @@ impl Place {
         match self.kind {
             PlaceKind::Forum => true,
             PlaceKind::Channel => include,
-            PlaceKind::Thread => false,
+            PlaceKind::Thread | PlaceKind::PrivateThread => false,
         }
     }
 }
@@ -278,6 +281,8 @@ mod tests {
         place.kind = PlaceKind::Forum;
         assert!(place.reads_threads(false));
         place.kind = PlaceKind::Thread;
+        assert!(!place.reads_threads(true));
+        place.kind = PlaceKind::PrivateThread;
         assert!(!place.reads_threads(true));
     }
 }
