@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::discord_bot::{DiscordBot, WAIT};
 use support::fake_discord::{
-    command, forum, now_ms, slash_command, snowflake_at, thread, FakeDiscord, RestCall, ALICE, BOB,
-    GENERAL, GUILD,
+    command, forum, message, now_ms, slash_command, snowflake_at, thread, FakeDiscord, RestCall,
+    ALICE, BOB, GENERAL, GUILD, SECRET,
 };
 
 /// A member who has never written anywhere.
@@ -176,6 +176,86 @@ fn a_text_command_counts_as_your_last_message() {
         note.starts_with("catch-up since your last message here, 1 min ago ("),
         "{note}"
     );
+    bot.stop();
+}
+
+#[test]
+fn catchup_finds_your_last_message_over_rest_when_the_store_lacks_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let hour = 3_600_000;
+    let history = [
+        (5, BOB, "We should move the CI to the new runner."),
+        (3, ALICE, "I will be offline this afternoon."),
+        (2, BOB, "We decided to ship the release on Friday."),
+        (1, BOB, "Action item: Alice will update the changelog."),
+    ];
+    let messages: Vec<Value> = history
+        .iter()
+        .enumerate()
+        .map(|(i, (hours, author, text))| {
+            let sent = now_ms() - hours * hour;
+            message(
+                GENERAL,
+                snowflake_at(sent, i as u64 + 1),
+                *author,
+                text,
+                sent,
+            )
+        })
+        .collect();
+    // Sent while the bot was offline: only REST history has them.
+    fake.add_history(messages);
+    let mut bot = DiscordBot::connected(dir.path(), &fake, "");
+    fake.inject_interaction(&catchup(7101, ALICE, GENERAL, &json!([])));
+    let reply = bot.wait_summary(&fake, 7101);
+    assert!(
+        embeds_text(&reply).contains(" 2 messages"),
+        "{}",
+        embeds_text(&reply)
+    );
+    let note = footer(&reply);
+    assert!(
+        note.starts_with("catch-up since your last message here, 3 h 0 min ago ("),
+        "{note}"
+    );
+    let fetched = fake
+        .calls()
+        .iter()
+        .any(|c| c.method == "GET" && c.path == format!("/api/v10/channels/{GENERAL}/messages"));
+    assert!(fetched, "no backfill:\n{}", bot.log());
+    bot.stop();
+}
+
+#[test]
+fn catchup_shares_the_access_checks_and_the_cooldown_of_summarize() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut bot = DiscordBot::connected(dir.path(), &fake, "");
+    conversation(&fake);
+
+    // Bob cannot read #secret: refused, privately, naming the permission.
+    fake.inject_interaction(&catchup(7201, BOB, SECRET, &json!([])));
+    let refusal = bot.wait_defer(&fake, 7201);
+    assert_eq!(refusal.json["type"], 4);
+    assert_eq!(refusal.json["data"]["flags"], 64);
+    assert_eq!(
+        refusal.json["data"]["content"],
+        format!("You need the View Channel permission in <#{SECRET}> to summarize it.")
+    );
+
+    // Alice catches up, then /summarize at once hits the shared cooldown (default 30 s).
+    fake.inject_interaction(&catchup(7202, ALICE, GENERAL, &json!([])));
+    bot.wait_summary(&fake, 7202);
+    fake.inject_interaction(&slash_command(7203, ALICE, GENERAL, &json!([])));
+    let refusal = bot.wait_defer(&fake, 7203);
+    assert_eq!(refusal.json["type"], 4);
+    let content = refusal.json["data"]["content"].as_str().unwrap_or_default();
+    assert!(
+        content.starts_with("This command is on cooldown."),
+        "{content}"
+    );
+    assert_no_mentions(&fake);
     bot.stop();
 }
 
