@@ -354,8 +354,12 @@ async fn summarize(
     let foreign = threads::foreign_ids(&messages, inv.target);
     let count = messages.len();
     let channel = shared.channel_info(inv.guild, inv.target);
+    let kind = match threads::kind_source(&inv.place, &channel) {
+        id if id == channel.id => crate::app::channel_kind(&shared.config, &channel),
+        parent => crate::app::channel_kind(&shared.config, &shared.channel_info(inv.guild, parent)),
+    };
     let request = Request {
-        kind: crate::app::channel_kind(&shared.config, &channel),
+        kind,
         channel,
         window,
         messages,

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 
 use crate::model::{
-    ChannelId, ChatMessage, GuildId, MessageId, Point, Section, SectionKind, TimeWindow,
+    ChannelId, ChannelInfo, ChatMessage, GuildId, MessageId, Point, Section, SectionKind,
+    TimeWindow,
 };
 use crate::store::{Store, StoreError};
 use crate::summarize::render::escape;
@@ -56,6 +57,15 @@ impl Place {
             PlaceKind::Channel => include,
             PlaceKind::Thread | PlaceKind::PrivateThread => false,
         }
+    }
+}
+
+/// The channel whose kind (`summary.dev_channels`, `general_channels`, or a guess from its name
+/// and topic) a summary of `channel` uses: a thread takes its parent's, anything else its own.
+pub fn kind_source(place: &Place, channel: &ChannelInfo) -> ChannelId {
+    match (place.kind, channel.parent_id) {
+        (PlaceKind::Thread | PlaceKind::PrivateThread, Some(parent)) => parent,
+        _ => channel.id,
     }
 }
 
@@ -271,6 +281,25 @@ mod tests {
         }];
         drop_citations(&mut sections, &HashSet::from([MessageId(2)]));
         assert_eq!(sections[0].points[0].citations, [MessageId(1)]);
+    }
+
+    #[test]
+    fn a_thread_takes_its_parents_kind() {
+        let mut info = ChannelInfo::unknown(ChannelId(5), Some(GuildId(1)));
+        info.parent_id = Some(ChannelId(2));
+        let mut place = Place {
+            kind: PlaceKind::Thread,
+            threads: Vec::new(),
+        };
+        assert_eq!(kind_source(&place, &info), ChannelId(2));
+        place.kind = PlaceKind::PrivateThread;
+        assert_eq!(kind_source(&place, &info), ChannelId(2));
+        // A channel's parent is its category: it keeps its own kind.
+        place.kind = PlaceKind::Channel;
+        assert_eq!(kind_source(&place, &info), ChannelId(5));
+        info.parent_id = None;
+        place.kind = PlaceKind::Thread;
+        assert_eq!(kind_source(&place, &info), ChannelId(5));
     }
 
     #[test]
