@@ -357,10 +357,13 @@ pub enum SectionKind {
     CodeChanges,
     /// Links shared.
     Links,
+    /// Active threads of the channel, one point each with a jump link (added by the Discord
+    /// commands, never produced by a summarizer, so not in [`SectionKind::ALL`]).
+    Threads,
 }
 
 impl SectionKind {
-    /// Every section, in display order.
+    /// Every section a summarizer produces, in display order.
     pub const ALL: [Self; 7] = [
         Self::KeyPoints,
         Self::Decisions,
@@ -381,6 +384,7 @@ impl SectionKind {
             Self::Technical => "Technical Details",
             Self::CodeChanges => "Code Changes",
             Self::Links => "Links",
+            Self::Threads => "Threads",
         }
     }
 }

@@ -5,126 +5,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use summarybot::model::{ChannelId, TimeWindow, Timestamp};
 use summarybot::store::Store;
+use support::discord_bot::{DiscordBot as Bot, WAIT};
 use support::fake_discord::{
     message, now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, SendFault, ALICE, APP_ID,
-    BOB, EXCLUDED, GENERAL, GUILD, SECRET, TOKEN,
+    BOB, EXCLUDED, GENERAL, GUILD, SECRET,
 };
-
-/// Generous bound for anything the bot does in response to an event (debug build, busy CI).
-const WAIT: Duration = Duration::from_secs(20);
-
-/// A temp dir with a config pointing at the fake, and a running bot (killed on drop).
-struct Bot {
-    dir: PathBuf,
-    child: Option<Child>,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Bot {
-    fn start(dir: &Path, fake: &FakeDiscord) -> Self {
-        Self::start_with(dir, fake, "")
-    }
-
-    /// Start with extra `[discord]` keys.
-    fn start_with(dir: &Path, fake: &FakeDiscord, discord_extra: &str) -> Self {
-        Self::start_with_llm(dir, fake, discord_extra, "provider = \"builtin\"")
-    }
-
-    /// Start with extra `[discord]` keys and the body of the `[llm]` section.
-    fn start_with_llm(dir: &Path, fake: &FakeDiscord, discord_extra: &str, llm: &str) -> Self {
-        let config = format!(
-            r#"
-[discord]
-token = "{TOKEN}"
-api_base_url = "{}"
-guild_ids = ["{GUILD}"]
-{discord_extra}
-
-[summary]
-exclude_channels = ["{EXCLUDED}"]
-
-[llm]
-{llm}
-
-[scheduler]
-enabled = false
-
-[storage]
-path = "db/summarybot.redb"
-"#,
-            fake.api_base_url()
-        );
-        std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-        let mut child = support::summarybot(dir)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn summarybot run");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().expect("log lock").push(line);
-            }
-        });
-        Self {
-            dir: dir.to_path_buf(),
-            child: Some(child),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().expect("log lock").join("\n")
-    }
-
-    /// SIGTERM, then wait for exit 0 within the shutdown deadline (plus slack).
-    fn stop(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(exit) = child.try_wait().expect("wait") {
-                assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit after SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn store(&self) -> Store {
-        Store::open(&self.dir.join("db/summarybot.redb")).expect("open the bot's database")
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// Start a fake and a bot and wait until the bot has identified and registered its commands.
 fn connected(dir: &Path) -> (FakeDiscord, Bot) {
@@ -662,15 +553,7 @@ fn a_rejected_token_stops_the_bot_with_exit_1_and_says_what_to_check() {
     let fake = FakeDiscord::start();
     fake.reject_token();
     let mut bot = Bot::start(dir.path(), &fake);
-    let mut child = bot.child.take().expect("running");
-    let deadline = Instant::now() + WAIT;
-    let exit = loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "still running:\n{}", bot.log());
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let exit = bot.wait_exit(WAIT);
     assert_eq!(exit.code(), Some(1), "{}", bot.log());
     // The log thread may lag the exit a little.
     let deadline = Instant::now() + WAIT;

@@ -84,6 +84,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("discord.shards" => discord.shards),
     key!("discord.cooldown" => discord.cooldown),
     key!("discord.shutdown_deadline" => discord.shutdown_deadline),
+    key!("discord.catchup_max" => discord.catchup_max),
     key!("llm.provider" => llm.provider),
     key!("llm.api_key" => llm.api_key, env: [OPENAI_API_KEY], secret: "openai_api_key"),
     key!("llm.base_url" => llm.base_url, env: [OPENAI_BASE_URL]),

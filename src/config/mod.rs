@@ -96,6 +96,9 @@ pub struct DiscordConfig {
     /// On SIGTERM, how long in-flight summaries may take to finish.
     #[serde(serialize_with = "duration::serialize")]
     pub shutdown_deadline: Duration,
+    /// Longest window `/catchup` looks back for the invoker's last message.
+    #[serde(serialize_with = "duration::serialize")]
+    pub catchup_max: Duration,
 }
 
 /// `[llm]` settings.
@@ -259,6 +262,7 @@ impl Default for DiscordConfig {
             shards: None,
             cooldown: Duration::from_secs(30),
             shutdown_deadline: Duration::from_secs(20),
+            catchup_max: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -462,6 +462,9 @@ fn every_rule_rejects_a_bad_value() {
         ("discord.shutdown_deadline", |c| {
             c.discord.shutdown_deadline = Duration::ZERO;
         }),
+        ("discord.catchup_max", |c| {
+            c.discord.catchup_max = Duration::from_secs(60);
+        }),
         ("debug", |c| {
             c.environment = Environment::Production;
             c.debug = true;

@@ -170,6 +170,12 @@ fn discord(c: &mut Checker<'_>, scope: Scope) {
         Duration::from_secs(1),
         Duration::from_secs(300),
     );
+    c.duration_range(
+        "discord.catchup_max",
+        discord.catchup_max,
+        Duration::from_secs(3600),
+        Duration::from_secs(30 * 24 * 3600),
+    );
 }
 
 fn llm(c: &mut Checker<'_>) {

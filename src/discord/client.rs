@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serenity::all::{
-    ChannelId as SChannelId, CommandDataOptionValue, CommandInteraction, Context, EventHandler,
-    GuildChannel, GuildId as SGuildId, Interaction, Message, MessageId as SMessageId,
+    ChannelId as SChannelId, ChannelType, CommandDataOptionValue, CommandInteraction, Context,
+    EventHandler, GuildChannel, GuildId as SGuildId, Interaction, Message, MessageId as SMessageId,
     MessageUpdateEvent, PermissionOverwriteType, Ready, RoleId,
 };
 use serenity::async_trait;
@@ -16,9 +16,10 @@ use serenity::http::HttpBuilder;
 use serenity::model::guild::Guild;
 use serenity::Client;
 
-use super::commands::{self, Invocation};
+use super::commands::{self, Invocation, Refusal};
 use super::ingest::Op;
 use super::permissions::{self, MemberContext, Overwrite, Target};
+use super::threads::{Place, PlaceKind, ThreadRef};
 use super::{convert, Shared};
 use crate::config::Config;
 use crate::model::{
@@ -137,6 +138,11 @@ impl EventHandler for Handler {
         self.channel_seen(&thread, None).await;
     }
 
+    async fn thread_update(&self, _ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
+        // A renamed thread or forum post keeps its summaries' titles current.
+        self.channel_seen(&new, None).await;
+    }
+
     async fn message(&self, ctx: Context, msg: Message) {
         if !self.stores(&ctx.cache, msg.guild_id, cid(msg.channel_id)) {
             return;
@@ -228,10 +234,14 @@ impl EventHandler for Handler {
         let Interaction::Command(cmd) = interaction else {
             return;
         };
-        if cmd.data.name != "summarize" || !self.shared.serves(cmd.guild_id.map(gid)) {
-            return; // unknown commands and other guilds are ignored
+        if !self.shared.serves(cmd.guild_id.map(gid)) {
+            return; // other guilds are ignored
         }
-        slash_command(&self.shared, &ctx.cache, &cmd);
+        match cmd.data.name.as_str() {
+            "summarize" => slash_command(&self.shared, &ctx.cache, &cmd, false),
+            "catchup" => slash_command(&self.shared, &ctx.cache, &cmd, true),
+            _ => {} // unknown commands are ignored
+        }
     }
 }
 
@@ -288,8 +298,9 @@ fn full_message(
     })
 }
 
-/// Start `/summarize`: checks run at once (no I/O), then the summary runs in its own task.
-fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) {
+/// Start `/summarize` (or `/catchup`, private by default): checks run at once (no I/O), then
+/// the summary runs in its own task.
+fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, catchup: bool) {
     if !shared.accepting.load(Ordering::SeqCst) {
         return;
     }
@@ -301,7 +312,10 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) 
         target: cid(cmd.channel_id),
         user,
         hours: commands::DEFAULT_HOURS,
-        private: false,
+        private: catchup,
+        catchup,
+        threads: false,
+        place: Place::default(),
     };
     let mut refusal = None;
     for opt in &cmd.data.options {
@@ -312,8 +326,14 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) 
             },
             ("channel", CommandDataOptionValue::Channel(c)) => inv.target = cid(*c),
             ("private", CommandDataOptionValue::Boolean(p)) => inv.private = *p,
+            ("public", CommandDataOptionValue::Boolean(p)) => inv.private = !*p,
+            ("threads", CommandDataOptionValue::Boolean(t)) => inv.threads = *t,
             _ => {}
         }
+    }
+    inv.place = place(cache, guild, inv.target);
+    if inv.place.kind == PlaceKind::PrivateThread && inv.target != cid(cmd.channel_id) {
+        refusal = refusal.or(Some(Refusal::PrivateThreadFromOutside));
     }
     // The invoker's permissions in the target: Discord computed them for us.
     let invoker = if inv.target == cid(cmd.channel_id) {
@@ -336,7 +356,7 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) 
         commands::admit(shared, &inv, excluded, invoker, bot.unwrap_or(0))
     };
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = user,
-        command = "summarize", hours = inv.hours, admitted = verdict.is_ok(), "command received");
+        command = inv.command(), hours = inv.hours, admitted = verdict.is_ok(), "command received");
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
@@ -370,6 +390,9 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             user: msg.author.id.get(),
             hours,
             private: false,
+            catchup: false,
+            threads: false,
+            place: place(cache, guild, target),
         };
         let excluded = excluded(shared, cache, Some(guild), target);
         commands::admit(
@@ -395,6 +418,39 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             }
         }
     });
+}
+
+/// What `target` is (channel, thread or forum) and its public threads, from the cached guild.
+/// Private threads are left out: members of the parent channel may not see them.
+fn place(cache: &Cache, guild: SGuildId, target: ChannelId) -> Place {
+    let Some(g) = cache.guild(guild) else {
+        return Place::default();
+    };
+    let sid = SChannelId::new(target.0);
+    let thread = g.threads.iter().find(|t| t.id == sid);
+    let kind = match (g.channels.get(&sid), thread) {
+        (Some(c), _) if c.kind == ChannelType::Forum => PlaceKind::Forum,
+        (None, Some(t)) if t.kind == ChannelType::PrivateThread => PlaceKind::PrivateThread,
+        (None, Some(_)) => PlaceKind::Thread,
+        _ => PlaceKind::Channel,
+    };
+    if thread.is_some() {
+        return Place {
+            kind,
+            threads: Vec::new(),
+        };
+    }
+    let threads = g
+        .threads
+        .iter()
+        .filter(|t| t.parent_id == Some(sid))
+        .filter(|t| matches!(t.kind, ChannelType::PublicThread | ChannelType::NewsThread))
+        .map(|t| ThreadRef {
+            id: cid(t.id),
+            name: t.name.clone(),
+        })
+        .collect();
+    Place { kind, threads }
 }
 
 fn bot_permissions(cache: &Cache, guild: SGuildId, channel: ChannelId) -> Option<u64> {
@@ -464,7 +520,7 @@ fn member_permissions(
     }))
 }
 
-/// Register `/summarize` in each configured guild, or globally.
+/// Register the slash commands in each configured guild, or globally.
 async fn register(shared: &Shared, app_id: u64) {
     let defs = commands::definitions();
     let targets: Vec<Option<u64>> = if shared.guilds.is_empty() {

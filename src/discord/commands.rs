@@ -1,5 +1,6 @@
-//! `/summarize` and `!summary`: options, access checks (invoker and bot), cooldown, the
-//! deferred reply with throttled progress edits, and the summary as embeds.
+//! `/summarize`, `/catchup` and `!summary`: options, access checks (invoker and bot), cooldown,
+//! the deferred reply with throttled progress edits, and the summary as embeds. A thread is
+//! summarized on its own; a channel summary lists its active threads; a forum's covers its posts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +9,10 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::post::{embeds_body, footer, Poster};
-use super::{backfill, cooldown, permissions, Shared};
-use crate::model::{ChannelId, GuildId, Summary, TimeWindow, Timestamp};
+use super::threads::{self, ActiveThread, Place, PlaceKind};
+use super::{backfill, catchup, cooldown, permissions, Shared};
+use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow, Timestamp, UserId};
+use crate::store::StoreError;
 use crate::summarize::engine::Request;
 use crate::summarize::{render, Progress};
 
@@ -24,19 +27,27 @@ const EPHEMERAL: u64 = 64;
 
 /// The slash commands registered with Discord.
 pub fn definitions() -> Value {
-    json!([{
+    json!([summarize_definition(), catchup::definition()])
+}
+
+/// The `/summarize` definition.
+fn summarize_definition() -> Value {
+    json!({
         "name": "summarize", "type": 1,
         "description": "Summarize the recent messages of a channel",
         "contexts": [0],
         "options": [
             {"type": 4, "name": "hours", "description": "How many hours back (1-168, default 24)",
                 "min_value": 1, "max_value": MAX_HOURS, "required": false},
-            {"type": 7, "name": "channel", "description": "Channel or thread (default: this one)",
-                "channel_types": [0, 5, 10, 11, 12], "required": false},
+            {"type": 7, "name": "channel", "description": "Channel, thread or forum (default: this one)",
+                "channel_types": [0, 5, 10, 11, 12, 15], "required": false},
             {"type": 5, "name": "private", "description": "Only you see the summary",
+                "required": false},
+            {"type": 5, "name": "threads",
+                "description": "Include the messages of the channel's active threads",
                 "required": false}
         ]
-    }])
+    })
 }
 
 /// A validated summary request from either command.
@@ -52,6 +63,42 @@ pub struct Invocation {
     pub hours: u32,
     /// Reply only to the invoker.
     pub private: bool,
+    /// `/catchup`: the window starts after the invoker's last message (`hours` is unused).
+    pub catchup: bool,
+    /// Include the messages of the target's active threads (`threads:true`).
+    pub threads: bool,
+    /// What the target is (channel, thread, forum) and its public threads.
+    pub place: Place,
+}
+
+impl Invocation {
+    /// The command name, for logs.
+    pub fn command(&self) -> &'static str {
+        if self.catchup {
+            "catchup"
+        } else {
+            "summarize"
+        }
+    }
+}
+
+/// A finished summary and what its footer should add (the catch-up's "since").
+pub struct Served {
+    /// The summary, with its Threads section.
+    pub summary: Summary,
+    /// Shown first in the footer.
+    pub note: Option<String>,
+}
+
+impl Served {
+    /// The footer: the note, then counts, window and provider.
+    pub fn footer(&self) -> String {
+        let base = footer(&self.summary);
+        match &self.note {
+            Some(note) => format!("{note} · {base}"),
+            None => base,
+        }
+    }
 }
 
 /// Why a request is refused before anything is read.
@@ -67,6 +114,8 @@ pub enum Refusal {
     BotMissing(&'static str),
     /// The user must wait.
     Cooldown(Duration),
+    /// A private thread was named from outside it (its members are not known here).
+    PrivateThreadFromOutside,
 }
 
 impl Refusal {
@@ -82,6 +131,9 @@ impl Refusal {
                 format!("I need the {p} permission in <#{target}> to summarize it.")
             }
             Self::Cooldown(wait) => cooldown::message(*wait),
+            Self::PrivateThreadFromOutside => format!(
+                "<#{target}> is a private thread: run the command inside it to summarize it."
+            ),
         }
     }
 }
@@ -133,7 +185,8 @@ pub(super) fn admit(
         .map_err(Refusal::Cooldown)
 }
 
-/// Run `/summarize` after admission: defer, summarize with progress edits, edit the reply.
+/// Run `/summarize` or `/catchup` after admission: defer (ephemeral when private), summarize
+/// with progress edits, edit the reply.
 pub(super) async fn run_slash(
     shared: Arc<Shared>,
     inv: Invocation,
@@ -144,7 +197,7 @@ pub(super) async fn run_slash(
     let flags = if inv.private { EPHEMERAL } else { 0 };
     let defer = json!({"type": 5, "data": {"flags": flags}});
     if let Err(e) = shared.poster.interaction_callback(id, &token, &defer).await {
-        tracing::error!(error = %e, command = "summarize", "could not defer the interaction");
+        tracing::error!(error = %e, command = inv.command(), "could not defer the interaction");
         return;
     }
     let (tx, rx) = watch::channel(None);
@@ -159,8 +212,8 @@ pub(super) async fn run_slash(
     let _ = progress_task.await;
     let poster = &shared.poster;
     let sent = match result {
-        Ok(summary) => {
-            let messages = render::embeds(&summary, &footer(&summary));
+        Ok(served) => {
+            let messages = render::embeds(&served.summary, &served.footer());
             let mut sent = Ok(Value::Null);
             for (i, msg) in messages.iter().enumerate() {
                 let mut body = embeds_body(msg);
@@ -182,7 +235,7 @@ pub(super) async fn run_slash(
         }
     };
     if let Err(e) = sent {
-        tracing::error!(error = %e, user_id = inv.user, channel_id = %inv.target, command = "summarize", "could not send the summary");
+        tracing::error!(error = %e, user_id = inv.user, channel_id = %inv.target, command = inv.command(), "could not send the summary");
     }
 }
 
@@ -198,7 +251,7 @@ pub async fn refuse_slash(poster: &Poster, id: u64, token: &str, text: &str) {
 pub(super) async fn run_prefix(shared: Arc<Shared>, inv: Invocation, reply_to: u64) {
     let (tx, _rx) = watch::channel(None);
     let bodies: Vec<Value> = match summarize(&shared, &inv, &tx).await {
-        Ok(summary) => render::embeds(&summary, &footer(&summary))
+        Ok(served) => render::embeds(&served.summary, &served.footer())
             .iter()
             .map(embeds_body)
             .collect(),
@@ -225,30 +278,88 @@ pub async fn refuse_prefix(poster: &Poster, channel: ChannelId, reply_to: u64, t
     }
 }
 
+/// Make sure the store holds `channel`'s messages in `window`: backfill over REST unless it is
+/// already covered (a failed backfill leaves what is stored), then flush pending ingest writes.
+pub(super) async fn ensure_stored(shared: &Shared, channel: ChannelId, window: TimeWindow) {
+    if !shared.covers(channel, window) {
+        match backfill::fetch_window(&shared.poster, &shared.ingest, channel, window).await {
+            Ok(_) => shared.mark_covered(channel, window.start),
+            Err(e) => {
+                tracing::warn!(error = %e, channel_id = %channel, "backfill failed; summarizing what is stored");
+            }
+        }
+    }
+    shared.ingest.flush().await;
+}
+
+/// The window to summarize and its footer note: the last `hours`, or the catch-up window.
+async fn window_of(
+    shared: &Shared,
+    inv: &Invocation,
+    now: Timestamp,
+) -> Result<(TimeWindow, Option<String>), String> {
+    if inv.catchup {
+        let since = catchup::resolve(shared, inv.target, UserId(inv.user), now)
+            .await
+            .map_err(|e| failure(inv, &e))?;
+        return Ok((since.window(now), Some(since.note(now))));
+    }
+    let window = TimeWindow::last_hours(now, inv.hours);
+    if inv.place.kind != PlaceKind::Forum {
+        ensure_stored(shared, inv.target, window).await;
+    }
+    Ok((window, None))
+}
+
+/// The messages to summarize in `window` (the target's; with threads:true or for a forum, its
+/// active threads' too, each backfilled when needed) and the target's active threads.
+async fn read_input(
+    shared: &Shared,
+    inv: &Invocation,
+    window: TimeWindow,
+) -> Result<(Vec<ChatMessage>, Vec<ActiveThread>), String> {
+    let reads_threads = inv.place.reads_threads(inv.threads);
+    if reads_threads {
+        let mut newest: Vec<ChannelId> = inv.place.threads.iter().map(|t| t.id).collect();
+        newest.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
+        for thread in newest.into_iter().take(threads::MAX_THREADS) {
+            ensure_stored(shared, thread, window).await;
+        }
+    }
+    let store = &shared.store;
+    let fail = |e: StoreError| failure(inv, &e);
+    let active = threads::active(store, &inv.place, window).map_err(fail)?;
+    let own = if inv.place.kind == PlaceKind::Forum {
+        Vec::new() // a forum holds no messages of its own, only posts
+    } else {
+        store.messages_in(inv.target, window).map_err(fail)?
+    };
+    if reads_threads {
+        threads::with_thread_messages(store, own, &active, window)
+            .map(|all| (all, active))
+            .map_err(fail)
+    } else {
+        Ok((own, active))
+    }
+}
+
 /// Read (backfilling when needed) and summarize; the error is the text shown to the user.
 async fn summarize(
     shared: &Shared,
     inv: &Invocation,
     progress: &watch::Sender<Option<(usize, Progress)>>,
-) -> Result<Summary, String> {
-    let window = TimeWindow::last_hours(Timestamp::now(), inv.hours);
-    if !shared.covers(inv.target, window) {
-        match backfill::fetch_window(&shared.poster, &shared.ingest, inv.target, window).await {
-            Ok(_) => shared.mark_covered(inv.target, window.start),
-            Err(e) => {
-                tracing::warn!(error = %e, channel_id = %inv.target, "backfill failed; summarizing what is stored");
-            }
-        }
-    }
-    shared.ingest.flush().await;
-    let messages = shared
-        .store
-        .messages_in(inv.target, window)
-        .map_err(|e| failure(inv, &e))?;
+) -> Result<Served, String> {
+    let (window, note) = window_of(shared, inv, Timestamp::now()).await?;
+    let (messages, active) = read_input(shared, inv, window).await?;
+    let foreign = threads::foreign_ids(&messages, inv.target);
     let count = messages.len();
     let channel = shared.channel_info(inv.guild, inv.target);
+    let kind = match threads::kind_source(&inv.place, &channel) {
+        id if id == channel.id => crate::app::channel_kind(&shared.config, &channel),
+        parent => crate::app::channel_kind(&shared.config, &shared.channel_info(inv.guild, parent)),
+    };
     let request = Request {
-        kind: crate::app::channel_kind(&shared.config, &channel),
+        kind,
         channel,
         window,
         messages,
@@ -258,14 +369,21 @@ async fn summarize(
     let report = |p: Progress| {
         progress.send_replace(Some((count, p)));
     };
-    let summary = shared
+    let mut summary = shared
         .engine
         .summarize(&request, &report)
         .await
         .map_err(|e| failure(inv, &e))?;
+    // A cached summary keeps the channel as it was then: show its current name.
+    summary.channel = request.channel;
+    threads::drop_citations(&mut summary.sections, &foreign);
+    summary
+        .sections
+        .extend(threads::section(inv.guild, &active));
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = inv.user,
-        messages = count, cached = summary.cached, provider = %summary.provider, "summary served");
-    Ok(summary)
+        command = inv.command(), messages = count, threads = active.len(), cached = summary.cached,
+        provider = %summary.provider, "summary served");
+    Ok(Served { summary, note })
 }
 
 fn failure(inv: &Invocation, e: &dyn std::fmt::Display) -> String {
@@ -359,6 +477,10 @@ mod tests {
         assert!(Refusal::BotMissing("Read Message History")
             .message(ChannelId(1))
             .starts_with("I need the Read Message History"));
+        assert_eq!(
+            Refusal::PrivateThreadFromOutside.message(ChannelId(7)),
+            "<#7> is a private thread: run the command inside it to summarize it."
+        );
     }
 
     #[test]
@@ -373,7 +495,7 @@ mod tests {
     }
 
     #[test]
-    fn definitions_have_the_three_options() {
+    fn definitions_have_summarize_with_its_options_and_catchup() {
         let defs = definitions();
         let names: Vec<&str> = defs[0]["options"]
             .as_array()
@@ -381,6 +503,7 @@ mod tests {
             .flatten()
             .filter_map(|o| o["name"].as_str())
             .collect();
-        assert_eq!(names, ["hours", "channel", "private"]);
+        assert_eq!(names, ["hours", "channel", "private", "threads"]);
+        assert_eq!(defs[1]["name"], "catchup");
     }
 }

@@ -4,6 +4,7 @@
 //! the ingest queue.
 
 pub mod backfill;
+pub mod catchup;
 mod client;
 pub mod commands;
 pub mod convert;
@@ -11,6 +12,7 @@ pub mod cooldown;
 pub mod ingest;
 pub mod permissions;
 pub mod post;
+pub mod threads;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

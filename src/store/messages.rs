@@ -7,7 +7,7 @@ use redb::{ReadableTable, Table};
 
 use super::schema::{CHANNELS, MESSAGES, MESSAGE_IDS};
 use super::{codec, summaries, OrStore, Store, StoreError};
-use crate::model::{ChannelId, ChatMessage, MessageId, TimeWindow, Timestamp};
+use crate::model::{ChannelId, ChatMessage, MessageId, TimeWindow, Timestamp, UserId};
 
 /// Record name used in decode errors.
 const WHAT: &str = "message";
@@ -135,6 +135,49 @@ impl Store {
             read_message(&messages, (channel.0, ts, id.0))?
                 .map(Some)
                 .ok_or_else(|| index_mismatch(channel, id))
+        })
+    }
+
+    /// The newest stored message `user` wrote in `channel` at or after `since` (a backward scan
+    /// of that part of the channel only; `/catchup` bounds it by `discord.catchup_max`).
+    pub fn last_message_by(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        self.read(|txn| {
+            let messages = txn.open_table(MESSAGES).or_store()?;
+            let range = (channel.0, since.0, 0)..=(channel.0, i64::MAX, u64::MAX);
+            for entry in messages.range(range).or_store()?.rev() {
+                let (_, value) = entry.or_store()?;
+                let msg: ChatMessage = codec::decode(WHAT, value.value())?;
+                if msg.author.id == user {
+                    return Ok(Some(msg));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    /// How many messages the channel has in `[window.start, window.end)`, without decoding them.
+    pub fn message_count_in(
+        &self,
+        channel: ChannelId,
+        window: TimeWindow,
+    ) -> Result<usize, StoreError> {
+        if window.end <= window.start {
+            return Ok(0);
+        }
+        self.read(|txn| {
+            let messages = txn.open_table(MESSAGES).or_store()?;
+            let range = (channel.0, window.start.0, 0)..(channel.0, window.end.0, 0);
+            let mut count = 0;
+            for entry in messages.range(range).or_store()? {
+                entry.or_store()?;
+                count += 1;
+            }
+            Ok(count)
         })
     }
 
@@ -331,6 +374,49 @@ pub(crate) mod tests {
         );
         assert_eq!(s.latest_message_time(ChannelId(3)).expect("latest"), None);
         assert_eq!(s.upsert_messages(&[]).expect("empty"), 0);
+    }
+
+    #[test]
+    fn last_message_by_finds_the_newest_of_that_user_since_the_bound() {
+        let (_d, s) = temp_store();
+        let mut batch = vec![
+            msg(1, 10, 100, "old"),
+            msg(1, 11, 200, "newer"),
+            msg(1, 12, 300, "someone else"),
+            msg(2, 13, 400, "other channel"),
+        ];
+        batch[2].author.id = UserId(99);
+        s.upsert_messages(&batch).expect("upsert");
+        let user = batch[0].author.id;
+        let found = |since: i64| {
+            s.last_message_by(ChannelId(1), user, Timestamp(since))
+                .expect("lookup")
+                .map(|m| m.id.0)
+        };
+        assert_eq!(found(0), Some(11), "the newest, not the first");
+        assert_eq!(found(200), Some(11), "the bound is inclusive");
+        assert_eq!(found(201), None, "older messages are outside the cap");
+        assert_eq!(
+            s.last_message_by(ChannelId(1), UserId(99), Timestamp(0))
+                .expect("lookup")
+                .map(|m| m.id.0),
+            Some(12)
+        );
+        assert_eq!(
+            s.last_message_by(ChannelId(3), user, Timestamp(0))
+                .expect("lookup"),
+            None
+        );
+        assert_eq!(
+            s.message_count_in(ChannelId(1), window(100, 300))
+                .expect("count"),
+            2
+        );
+        assert_eq!(
+            s.message_count_in(ChannelId(1), window(300, 100))
+                .expect("count"),
+            0
+        );
     }
 
     #[test]

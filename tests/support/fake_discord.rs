@@ -409,6 +409,26 @@ fn channel(id: u64, name: &str, overwrites: &Value) -> Value {
         "position": 0, "topic": null, "nsfw": false, "permission_overwrites": overwrites})
 }
 
+/// A thread under `parent` as THREAD_CREATE sends it: `kind` 11 = public, 12 = private
+/// (forum posts are public threads whose parent is the forum).
+pub fn thread(id: u64, parent: u64, name: &str, kind: u8) -> Value {
+    json!({"id": id.to_string(), "type": kind, "guild_id": GUILD.to_string(), "name": name,
+        "parent_id": parent.to_string(), "owner_id": ALICE.to_string(), "last_message_id": null,
+        "rate_limit_per_user": 0, "message_count": 0, "member_count": 1, "flags": 0,
+        "total_message_sent": 0, "newly_created": true,
+        "thread_metadata": {"archived": false, "auto_archive_duration": 1440,
+            "archive_timestamp": rfc3339(now_ms()), "locked": false,
+            "create_timestamp": rfc3339(now_ms())}})
+}
+
+/// A forum channel (type 15) as CHANNEL_CREATE sends it; everyone may read it.
+pub fn forum(id: u64, name: &str) -> Value {
+    let mut c = channel(id, name, &json!([]));
+    c["type"] = json!(15);
+    c["available_tags"] = json!([]);
+    c
+}
+
 /// The channels of the guild.
 pub fn channels() -> Vec<Value> {
     let hide_from_everyone = json!([
@@ -502,6 +522,12 @@ pub fn member_permissions(user: u64, channel: u64) -> u64 {
 /// (e.g. `[{"name":"hours","type":4,"value":2}]`). A `channel` option gets its resolved entry
 /// with the invoker's permissions there, as Discord sends it.
 pub fn slash_command(id: u64, user: u64, channel: u64, options: &Value) -> Value {
+    command("summarize", id, user, channel, options)
+}
+
+/// An INTERACTION_CREATE for the slash command `name` (`summarize`, `catchup`...), built like
+/// [`slash_command`].
+pub fn command(name: &str, id: u64, user: u64, channel: u64, options: &Value) -> Value {
     let mut resolved_channels = serde_json::Map::new();
     for opt in options.as_array().into_iter().flatten() {
         if opt["name"] == "channel" {
@@ -517,7 +543,7 @@ pub fn slash_command(id: u64, user: u64, channel: u64, options: &Value) -> Value
     member["permissions"] = json!(member_permissions(user, channel).to_string());
     json!({
         "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 2,
-        "data": {"id": "800000000000000001", "name": "summarize", "type": 1,
+        "data": {"id": "800000000000000001", "name": name, "type": 1,
             "options": options, "resolved": {"channels": resolved_channels}},
         "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
         "channel": {"id": channel.to_string(), "type": 0, "name": channel_name(channel)},
@@ -965,6 +991,17 @@ mod tests {
         for c in channels() {
             serde_json::from_value::<GuildChannel>(c).expect("channel");
         }
+        let forum = serde_json::from_value::<GuildChannel>(forum(7, "help")).expect("forum");
+        assert_eq!(forum.kind, ChannelType::Forum);
+        for (kind, expected) in [
+            (11, ChannelType::PublicThread),
+            (12, ChannelType::PrivateThread),
+        ] {
+            let t = serde_json::from_value::<GuildChannel>(thread(8, GENERAL, "t", kind))
+                .expect("thread");
+            assert_eq!(t.kind, expected);
+            assert!(t.thread_metadata.is_some());
+        }
         let msg = message(GENERAL, snowflake_at(now_ms(), 1), ALICE, "hi", now_ms());
         serde_json::from_value::<Message>(msg).expect("MESSAGE_CREATE");
         let opts = json!([{"name": "hours", "type": 4, "value": 2},
@@ -990,6 +1027,13 @@ mod tests {
                 "INTERACTION_CREATE",
                 slash_command(5, ALICE, GENERAL, &json!([])),
             ),
+            (
+                "INTERACTION_CREATE",
+                command("catchup", 6, BOB, GENERAL, &json!([])),
+            ),
+            ("THREAD_CREATE", thread(8, GENERAL, "t", 11)),
+            ("THREAD_UPDATE", thread(8, GENERAL, "renamed", 11)),
+            ("CHANNEL_CREATE", forum(7, "help")),
         ] {
             let payload = json!({"op": 0, "s": 1, "t": t, "d": d});
             let ev: serenity::model::event::GatewayEvent =

@@ -8,6 +8,11 @@ pub mod fake_openai;
 
 #[allow(
     dead_code,
+    reason = "each test binary uses a different subset of the harness"
+)]
+pub mod discord_bot;
+#[allow(
+    dead_code,
     reason = "each test binary uses a different subset of the fake's API"
 )]
 pub mod fake_discord;

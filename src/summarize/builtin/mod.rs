@@ -46,7 +46,8 @@ impl BuiltinSummarizer {
             .into_iter()
             .filter_map(|kind| {
                 let candidates = match kind {
-                    SectionKind::KeyPoints => return None,
+                    // Key points are chosen last; threads are listed by the Discord commands.
+                    SectionKind::KeyPoints | SectionKind::Threads => return None,
                     SectionKind::Decisions => detect::decisions(&msgs),
                     SectionKind::ActionItems => detect::action_items(&msgs),
                     SectionKind::OpenQuestions => detect::open_questions(&msgs),

@@ -118,6 +118,41 @@ fn json_expands_citations() {
 }
 
 #[test]
+fn the_threads_section_renders_its_links_in_every_format() {
+    let mut s = small();
+    s.sections.push(Section {
+        kind: SectionKind::Threads,
+        points: vec![Point {
+            text: "[release (v2)](https://discord.com/channels/11/77) — 3 messages".to_string(),
+            citations: vec![],
+        }],
+    });
+    let md = markdown(&s);
+    assert!(
+        md.ends_with(
+            "## Threads\n- [release (v2)](https://discord.com/channels/11/77) — 3 messages\n"
+        ),
+        "{md}"
+    );
+    let plain = plain_text(&s);
+    assert!(
+        plain.contains(
+            "Threads\n  - release (v2) (https://discord.com/channels/11/77) — 3 messages"
+        ),
+        "{plain}"
+    );
+    let out = embeds(&s, "f");
+    let description = &out[0].embeds[0].description;
+    assert!(
+        description.ends_with(
+            "**Threads**\n• [release (v2)](https://discord.com/channels/11/77) — 3 messages"
+        ),
+        "{description}"
+    );
+    assert!(json(&s).contains("\"kind\": \"threads\""));
+}
+
+#[test]
 fn small_summary_is_one_embed() {
     let out = embeds(&small(), "builtin · extractive-v1");
     assert_eq!(out.len(), 1);
@@ -176,7 +211,8 @@ fn random_text(rng: &mut Rng, words: usize) -> (String, Vec<String>) {
 fn random_summary(rng: &mut Rng) -> (Summary, Vec<String>) {
     let mut links = Vec::new();
     let mut sections = Vec::new();
-    for kind in SectionKind::ALL {
+    // Threads: the section the Discord commands append (not produced by summarizers).
+    for kind in SectionKind::ALL.into_iter().chain([SectionKind::Threads]) {
         let count = match rng.below(4) {
             0 => 0,
             1 => rng.below(5),
