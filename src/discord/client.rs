@@ -74,10 +74,8 @@ impl Handler {
     }
 
     async fn channel_seen(&self, c: &GuildChannel, guild_name: Option<&str>) {
-        let parent_excluded = c
-            .parent_id
-            .is_some_and(|p| self.shared.excluded.contains(&cid(p)));
-        let excluded = parent_excluded || self.shared.excluded.contains(&cid(c.id));
+        let parent_excluded = c.parent_id.is_some_and(|p| blocked(&self.shared, cid(p)));
+        let excluded = parent_excluded || blocked(&self.shared, cid(c.id));
         if self.shared.serves(Some(gid(c.guild_id))) && !excluded {
             self.push(Op::Channel(convert::channel(c, guild_name)))
                 .await;
@@ -228,16 +226,28 @@ impl EventHandler for Handler {
         let Interaction::Command(cmd) = interaction else {
             return;
         };
-        if cmd.data.name != "summarize" || !self.shared.serves(cmd.guild_id.map(gid)) {
-            return; // unknown commands and other guilds are ignored
+        if !self.shared.serves(cmd.guild_id.map(gid)) {
+            return; // other guilds are ignored
         }
-        slash_command(&self.shared, &ctx.cache, &cmd);
+        match cmd.data.name.as_str() {
+            "summarize" => slash_command(&self.shared, &ctx.cache, &cmd),
+            "summarybot" if self.shared.accepting.load(Ordering::SeqCst) => {
+                super::admin_cmd::handle(&self.shared, &cmd);
+            }
+            _ => {} // unknown commands are ignored
+        }
     }
 }
 
-/// True when `channel` is excluded in config, or is a (cached) thread of an excluded channel.
+/// True when `channel` is excluded in config or opted out by its server.
+fn blocked(shared: &Shared, channel: ChannelId) -> bool {
+    shared.excluded.contains(&channel) || shared.settings.is_opted_out(channel)
+}
+
+/// True when `channel` is excluded in config or opted out, or is a (cached) thread of such a
+/// channel.
 fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
-    if shared.excluded.contains(&channel) {
+    if blocked(shared, channel) {
         return true;
     }
     let Some(g) = guild.and_then(|g| cache.guild(g)) else {
@@ -248,7 +258,7 @@ fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: Ch
         .iter()
         .find(|t| t.id == id)
         .and_then(|t| t.parent_id)
-        .is_some_and(|p| shared.excluded.contains(&cid(p)))
+        .is_some_and(|p| blocked(shared, cid(p)))
 }
 
 /// The arguments after `{prefix}summary`, if `content` is that command.
@@ -300,7 +310,7 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction) 
         guild: gid(guild),
         target: cid(cmd.channel_id),
         user,
-        hours: commands::DEFAULT_HOURS,
+        hours: shared.effective(gid(guild)).default_hours,
         private: false,
     };
     let mut refusal = None;
@@ -363,7 +373,8 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
         .unwrap_or_default();
     let invoker = member_permissions(cache, guild, target, msg.author.id.get(), Some(&roles));
     let bot = bot_permissions(cache, guild, target);
-    let verdict = commands::parse_hours(Some(args)).and_then(|hours| {
+    let default_hours = shared.effective(gid(guild)).default_hours;
+    let verdict = commands::parse_hours_or(Some(args), default_hours).and_then(|hours| {
         let inv = Invocation {
             guild: gid(guild),
             target,

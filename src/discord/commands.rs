@@ -13,10 +13,10 @@ use crate::model::{ChannelId, GuildId, Summary, TimeWindow, Timestamp};
 use crate::summarize::engine::Request;
 use crate::summarize::{render, Progress};
 
-/// Default window in hours.
-pub const DEFAULT_HOURS: u32 = 24;
+/// Default window in hours (a server can change it with `/summarybot settings window:`).
+pub const DEFAULT_HOURS: u32 = crate::settings::DEFAULT_HOURS;
 /// Longest window in hours (one week).
-pub const MAX_HOURS: u32 = 168;
+pub const MAX_HOURS: u32 = crate::settings::MAX_HOURS;
 /// Least time between two progress edits.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Interaction response flag: only the invoker sees it.
@@ -24,7 +24,12 @@ const EPHEMERAL: u64 = 64;
 
 /// The slash commands registered with Discord.
 pub fn definitions() -> Value {
-    json!([{
+    json!([summarize_definition(), super::admin_cmd::definition()])
+}
+
+/// The `/summarize` definition.
+fn summarize_definition() -> Value {
+    json!({
         "name": "summarize", "type": 1,
         "description": "Summarize the recent messages of a channel",
         "contexts": [0],
@@ -36,7 +41,7 @@ pub fn definitions() -> Value {
             {"type": 5, "name": "private", "description": "Only you see the summary",
                 "required": false}
         ]
-    }])
+    })
 }
 
 /// A validated summary request from either command.
@@ -61,6 +66,8 @@ pub enum Refusal {
     Usage(String),
     /// The channel is excluded by configuration.
     Excluded,
+    /// The server opted the channel out (`/summarybot optout`).
+    OptedOut,
     /// The invoker lacks a permission (its name).
     InvokerMissing(&'static str),
     /// The bot lacks a permission (its name).
@@ -75,6 +82,10 @@ impl Refusal {
         match self {
             Self::Usage(text) => text.clone(),
             Self::Excluded => format!("<#{target}> is excluded from summaries."),
+            Self::OptedOut => format!(
+                "<#{target}> is opted out of summaries on this server; someone with Manage \
+                 Channels can run `/summarybot optin` to allow them again."
+            ),
             Self::InvokerMissing(p) => {
                 format!("You need the {p} permission in <#{target}> to summarize it.")
             }
@@ -88,8 +99,14 @@ impl Refusal {
 
 /// Parse the `hours` text of `!summary [hours]`.
 pub fn parse_hours(arg: Option<&str>) -> Result<u32, Refusal> {
+    parse_hours_or(arg, DEFAULT_HOURS)
+}
+
+/// Parse the `hours` text of `!summary [hours]`, `default` when there is none (the server's
+/// default window).
+pub fn parse_hours_or(arg: Option<&str>, default: u32) -> Result<u32, Refusal> {
     let Some(arg) = arg.map(str::trim).filter(|a| !a.is_empty()) else {
-        return Ok(DEFAULT_HOURS);
+        return Ok(default);
     };
     arg.parse::<i64>()
         .ok()
@@ -121,15 +138,19 @@ pub(super) fn admit(
     if excluded {
         return Err(Refusal::Excluded);
     }
+    if shared.opted_out(inv.guild, inv.target) {
+        return Err(Refusal::OptedOut);
+    }
     if let Some(p) = permissions::missing_to_read(invoker_perms) {
         return Err(Refusal::InvokerMissing(p));
     }
     if let Some(p) = permissions::missing_to_read(bot_perms) {
         return Err(Refusal::BotMissing(p));
     }
+    let period = shared.effective(inv.guild).cooldown;
     shared
         .cooldown
-        .try_start(inv.user, Instant::now())
+        .try_start_with(inv.user, Instant::now(), period)
         .map_err(Refusal::Cooldown)
 }
 
@@ -247,12 +268,13 @@ async fn summarize(
         .map_err(|e| failure(inv, &e))?;
     let count = messages.len();
     let channel = shared.channel_info(inv.guild, inv.target);
+    let settings = shared.settings.get(inv.guild);
     let request = Request {
-        kind: crate::app::channel_kind(&shared.config, &channel),
+        kind: crate::app::guild_channel_kind(&shared.config, &settings, &channel),
         channel,
         window,
         messages,
-        language: shared.config.summary.language.clone(),
+        language: settings.effective(&shared.config).language,
         use_cache: true,
     };
     let report = |p: Progress| {

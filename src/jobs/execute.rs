@@ -59,6 +59,30 @@ pub(super) async fn run(
     }
 }
 
+/// The settings of the channel's server; a channel its server opted out (or a thread of one)
+/// is refused for good.
+fn server_settings(
+    store: &Store,
+    channel: &ChannelInfo,
+) -> Result<crate::settings::GuildSettings, JobError> {
+    let Some(guild) = channel.guild_id else {
+        return Ok(crate::settings::GuildSettings::default());
+    };
+    let settings = store
+        .guild_settings(guild)
+        .map_err(|e| JobError::transient(e.to_string()))?
+        .unwrap_or_default();
+    let opted_out = settings.is_opted_out(channel.id)
+        || channel.parent_id.is_some_and(|p| settings.is_opted_out(p));
+    if opted_out {
+        return Err(JobError::permanent(format!(
+            "channel {} is opted out of summaries on its server (/summarybot optin allows them again)",
+            channel.id
+        )));
+    }
+    Ok(settings)
+}
+
 /// Summarize the window and post it when asked.
 async fn summary_request(
     config: &Config,
@@ -81,15 +105,16 @@ async fn summary_request(
         end: Timestamp(job.until),
     };
     let (channel, messages) = load(store, ChannelId(job.channel_id), window).await?;
+    let settings = server_settings(store, &channel)?;
     let request = Request {
-        kind: crate::app::channel_kind(&config, &channel),
+        kind: crate::app::guild_channel_kind(&config, &settings, &channel),
         channel,
         window,
         messages,
         language: job
             .language
             .clone()
-            .or_else(|| config.summary.language.clone()),
+            .or_else(|| settings.effective(&config).language),
         use_cache: true,
     };
     let summary = engine
