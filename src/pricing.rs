@@ -47,7 +47,8 @@ impl Price {
         for (what, v) in [("input", input), ("output", output)] {
             if !v.is_finite() || !(0.0..=MAX_PRICE).contains(&v) {
                 return Err(format!(
-                    "the {what} price {v} must be a number from 0 to {MAX_PRICE} (USD per 1M tokens)"
+                    "the {what} price {v} must be a number from 0 to {MAX_PRICE} \
+                     (USD per 1M tokens)"
                 ));
             }
         }
@@ -114,7 +115,10 @@ impl PriceTable {
         let mut table = Self::default();
         for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let bad = || {
-                format!("`{item}` is not a price: write model=input/output in USD per 1M tokens, e.g. gpt-4o=2.5/10")
+                format!(
+                    "`{item}` is not a price: write model=input/output in USD per 1M tokens, \
+                     e.g. gpt-4o=2.5/10"
+                )
             };
             let (model, numbers) = item.rsplit_once('=').ok_or_else(bad)?;
             let (input, output) = numbers.split_once('/').ok_or_else(bad)?;

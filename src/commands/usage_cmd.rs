@@ -39,7 +39,10 @@ fn report(config: &Config, store: &Store, periods: Periods) -> Result<(), StoreE
         periods.week_start,
         periods.month_start
     );
-    outln!("Prices: llm.prices, then on api.openai.com the built-in list checked {DEFAULT_PRICES_CHECKED}.");
+    outln!(
+        "Prices: llm.prices, then on api.openai.com the built-in list checked \
+         {DEFAULT_PRICES_CHECKED}."
+    );
     if groups.is_empty() {
         outln!("no LLM usage recorded this month");
         return Ok(());

@@ -106,13 +106,15 @@ pub(super) fn handle(shared: &Arc<Shared>, cmd: &CommandInteraction) {
             Ok(admin) => {
                 let defer = json!({"type": 5, "data": {"flags": EPHEMERAL}});
                 if let Err(e) = shared.poster.interaction_callback(id, &token, &defer).await {
-                    tracing::error!(error = %e, command = "summarybot", "could not defer the interaction");
+                    tracing::error!(error = %e, command = "summarybot",
+                        "could not defer the interaction");
                     return;
                 }
                 let text = run(&shared, guild, user, admin).await;
                 let body = json!({"content": clip(&text)});
                 if let Err(e) = shared.poster.edit_original(app_id, &token, &body).await {
-                    tracing::error!(error = %e, command = "summarybot", "could not send the answer");
+                    tracing::error!(error = %e, command = "summarybot",
+                        "could not send the answer");
                 }
             }
         }

@@ -136,10 +136,16 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
-        if !self.stores(&ctx.cache, msg.guild_id, cid(msg.channel_id)) {
+        let channel = cid(msg.channel_id);
+        let stores = self.stores(&ctx.cache, msg.guild_id, channel);
+        // An opted-out channel is not stored, but `!summary` there is told why it is refused.
+        let answers = stores
+            || (self.shared.serves(msg.guild_id.map(gid))
+                && self.shared.settings.is_opted_out(channel));
+        if !answers {
             return;
         }
-        if let Some(chat) = convert::message(&msg) {
+        if let Some(chat) = convert::message(&msg).filter(|_| stores) {
             self.push(Op::Upsert(chat)).await;
         }
         if !msg.author.bot {

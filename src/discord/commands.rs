@@ -34,7 +34,7 @@ fn summarize_definition() -> Value {
         "description": "Summarize the recent messages of a channel",
         "contexts": [0],
         "options": [
-            {"type": 4, "name": "hours", "description": "How many hours back (1-168, default 24)",
+            {"type": 4, "name": "hours", "description": "How many hours back (1-168; default: the server's window, 24 h unless changed)",
                 "min_value": 1, "max_value": MAX_HOURS, "required": false},
             {"type": 7, "name": "channel", "description": "Channel or thread (default: this one)",
                 "channel_types": [0, 5, 10, 11, 12], "required": false},
@@ -126,7 +126,7 @@ fn hours_usage(got: &str) -> String {
     format!("`{got}` is not a number of hours: use 1 to {MAX_HOURS} (default {DEFAULT_HOURS}).")
 }
 
-/// The checks every request passes, in order, before anything is read: exclusion, invoker and
+/// The checks every request passes, in order, before anything is read: opt-out, exclusion, invoker and
 /// bot permissions, then the cooldown (last, so a refused request does not start it).
 pub(super) fn admit(
     shared: &Shared,
@@ -135,11 +135,13 @@ pub(super) fn admit(
     invoker_perms: u64,
     bot_perms: u64,
 ) -> Result<(), Refusal> {
-    if excluded {
-        return Err(Refusal::Excluded);
-    }
+    // Opt-out first: `excluded` also covers opted-out channels, and this message says how to
+    // undo it.
     if shared.opted_out(inv.guild, inv.target) {
         return Err(Refusal::OptedOut);
+    }
+    if excluded {
+        return Err(Refusal::Excluded);
     }
     if let Some(p) = permissions::missing_to_read(invoker_perms) {
         return Err(Refusal::InvokerMissing(p));

@@ -144,9 +144,13 @@ pub fn parse_language(text: &str) -> Result<String, SettingsError> {
     let allowed = |c: char| c.is_alphabetic() || matches!(c, ' ' | '-' | '(' | ')');
     if name.is_empty() || name.chars().count() > MAX_LANGUAGE_CHARS || !name.chars().all(allowed) {
         return Err(SettingsError(format!(
-            "`{}` is not a language name: use the name only, e.g. `German` or `Brazilian Portuguese` \
+            "`{}` is not a language name: use the name only, e.g. `German` or \
+             `Brazilian Portuguese` \
              (letters, spaces and hyphens, at most {MAX_LANGUAGE_CHARS} characters)",
-            crate::text::one_line(text).chars().take(60).collect::<String>()
+            crate::text::one_line(text)
+                .chars()
+                .take(60)
+                .collect::<String>()
         )));
     }
     Ok(name)

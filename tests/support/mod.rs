@@ -6,6 +6,8 @@
 )]
 pub mod fake_openai;
 
+#[allow(dead_code, reason = "not every test binary runs the bot")]
+pub mod bot_process;
 #[allow(
     dead_code,
     reason = "each test binary uses a different subset of the fake's API"
