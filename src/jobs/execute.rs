@@ -170,3 +170,44 @@ async fn load(
     });
     Ok((info, messages))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{GuildId, UserId};
+    use crate::settings::Change;
+    use crate::store::test_support::temp_store;
+
+    fn info(id: u64, parent: Option<u64>) -> ChannelInfo {
+        ChannelInfo {
+            id: ChannelId(id),
+            guild_id: Some(GuildId(1)),
+            guild_name: None,
+            name: "general".into(),
+            topic: None,
+            parent_id: parent.map(ChannelId),
+        }
+    }
+
+    #[test]
+    fn jobs_use_the_servers_settings_and_refuse_opted_out_channels() {
+        let (_d, store) = temp_store();
+        store
+            .update_guild_settings(GuildId(1), |s| {
+                let (by, at) = (UserId(2), Timestamp(0));
+                s.apply(&Change::Language(Some("German".into())), by, at);
+                s.apply(&Change::OptOut(ChannelId(5)), by, at);
+            })
+            .expect("settings");
+        let ok = server_settings(&store, &info(4, None)).expect("allowed");
+        assert_eq!(ok.language.as_deref(), Some("German"));
+        for (channel, parent) in [(5, None), (6, Some(5))] {
+            let err = server_settings(&store, &info(channel, parent)).expect_err("opted out");
+            assert!(!err.retryable);
+            assert!(err.message.contains("opted out"), "{}", err.message);
+        }
+        let mut outside = info(5, None);
+        outside.guild_id = None;
+        assert!(server_settings(&store, &outside).is_ok());
+    }
+}
