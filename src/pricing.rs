@@ -33,12 +33,19 @@ const OPENAI_DEFAULTS: &[(&str, f64, f64)] = &[
 ];
 
 /// The price of one model.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Price {
     /// USD per million prompt (input) tokens.
     pub input: f64,
     /// USD per million completion (output) tokens.
     pub output: f64,
+}
+
+/// Written as `[input, output]`, the form `llm.prices` reads, so `config show` output loads back.
+impl Serialize for Price {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.input, self.output).serialize(s)
+    }
 }
 
 impl Price {

@@ -190,7 +190,12 @@ fn inject_discussion(fake: &FakeDiscord) {
 
 /// Run `/summarize` and return the edited reply (embeds) or the refusal text.
 fn summarize(fake: &FakeDiscord, bot: &BotProcess, id: u64) -> RestCall {
-    fake.inject_interaction(&slash_command(id, ALICE, GENERAL, &json!([])));
+    summarize_as(fake, bot, id, ALICE)
+}
+
+/// Run `/summarize` in `#general` as `user`.
+fn summarize_as(fake: &FakeDiscord, bot: &BotProcess, id: u64, user: u64) -> RestCall {
+    fake.inject_interaction(&slash_command(id, user, GENERAL, &json!([])));
     let callback = format!("/api/v10/interactions/{id}/token-{id}/callback");
     let original = format!("/api/v10/webhooks/{APP_ID}/token-{id}/messages/@original");
     fake.wait_for_call(WAIT, |c| {
@@ -352,6 +357,30 @@ fn settings_changed_by_an_admin_take_effect_and_usage_reports_tokens_and_cost() 
         .and_then(|r| r.trim_end_matches(" s.").parse().ok())
         .expect("wait");
     assert!(wait > 3000.0, "{text}");
+
+    // A channel kind set by the server picks the development prompt.
+    let dev = json!([
+        {"name": "channel", "type": 7, "value": GENERAL.to_string()},
+        {"name": "kind", "type": 3, "value": "dev"},
+    ]);
+    let text = ask(
+        &fake,
+        &bot,
+        &admin(ids.next(), ALICE, "settings", &dev, ADMIN_PERMS),
+    );
+    assert!(text.contains(&format!("kind:{GENERAL} → dev")), "{text}");
+    let before = llm.chat_requests().len();
+    let by_bob = summarize_as(&fake, &bot, ids.next(), BOB);
+    assert!(
+        footer(&by_bob).contains("4 messages"),
+        "{}",
+        footer(&by_bob)
+    );
+    let newer = llm.chat_requests();
+    assert!(newer.len() > before, "no new LLM call:\n{}", bot.log());
+    assert!(newer[before..].iter().all(|r| r
+        .prompt_text()
+        .contains("software development Discord channel")));
 
     let shown = check_usage_report(&fake, &bot, &ids, &llm);
     bot.stop();

@@ -354,6 +354,9 @@ mod tests {
             PriceTable::from_text("m=1/2"),
             PriceTable::from_toml(&Value::String("m=1/2".into()))
         );
+        // What `config show` prints loads back unchanged.
+        let shown = Value::try_from(&table).expect("serializes");
+        assert_eq!(PriceTable::from_toml(&shown), Ok(table.clone()));
         for bad in [
             r#"p = { "gpt-4o" = [2.5] }"#,
             r#"p = { "gpt-4o" = [2.5, "x"] }"#,

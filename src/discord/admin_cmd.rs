@@ -407,6 +407,35 @@ mod tests {
         assert_eq!(def["name"], "summarybot");
     }
 
+    /// Discord rejects the whole registration when a name or description breaks its limits.
+    fn check_limits(v: &Value) {
+        if let Some(name) = v["name"].as_str() {
+            let ok = (1..=32).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            assert!(ok, "bad name {name:?}");
+        }
+        if let Some(d) = v["description"].as_str() {
+            assert!((1..=100).contains(&d.chars().count()), "too long: {d}");
+        }
+        for o in v["options"].as_array().into_iter().flatten() {
+            check_limits(o);
+        }
+    }
+
+    #[test]
+    fn names_and_descriptions_fit_discords_limits() {
+        check_limits(&definition());
+        for def in super::super::commands::definitions()
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            check_limits(def);
+        }
+    }
+
     #[test]
     fn long_answers_are_clipped_to_discords_limit() {
         let long = "é".repeat(3000);
