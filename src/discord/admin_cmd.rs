@@ -299,14 +299,19 @@ async fn opt_out(
         .settings
         .change(guild, &Change::OptOut(channel), user)?;
     shared.forget_coverage(channel);
-    // Writes queued before the opt-out land first, so the deletion below removes them too.
-    shared.ingest.flush().await;
-    let store = Arc::clone(&shared.store);
-    let deleted = tokio::task::spawn_blocking(move || forget_with_threads(&store, channel))
-        .await
-        .map_err(|e| crate::store::StoreError::Database {
-            detail: e.to_string(),
-        })??;
+    // Writes queued before the opt-out land first, so the deletion removes them too. An event
+    // checked just before the opt-out may be queued while the first pass runs: a second pass
+    // (flush, delete) catches it.
+    let mut deleted = 0;
+    for _ in 0..2 {
+        shared.ingest.flush().await;
+        let store = Arc::clone(&shared.store);
+        deleted += tokio::task::spawn_blocking(move || forget_with_threads(&store, channel))
+            .await
+            .map_err(|e| crate::store::StoreError::Database {
+                detail: e.to_string(),
+            })??;
+    }
     tracing::info!(guild_id = %guild, channel_id = %channel, user_id = %user, deleted,
         "channel opted out and its stored messages deleted");
     Ok(format!(

@@ -367,6 +367,9 @@ mod tests {
         assert_eq!(parse_hours(None), Ok(24));
         assert_eq!(parse_hours(Some(" 6 ")), Ok(6));
         assert_eq!(parse_hours(Some("168")), Ok(168));
+        assert_eq!(parse_hours_or(None, 6), Ok(6), "the server's window");
+        assert_eq!(parse_hours_or(Some(" "), 6), Ok(6));
+        assert_eq!(parse_hours_or(Some("3"), 6), Ok(3));
         for bad in ["0", "169", "-3", "six"] {
             let err = parse_hours(Some(bad)).expect_err(bad);
             assert!(err.message(ChannelId(1)).contains("1 to 168"), "{err:?}");
