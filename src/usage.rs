@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::model::{GuildId, TokenUsage};
 use crate::pricing::{format_usd, PriceTable, Rate};
 use crate::store::UsageRow;
+use crate::text::thousands;
 
 /// The UTC days a report covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,19 +139,6 @@ pub fn is_openai_endpoint(base_url: &str) -> bool {
     host == "api.openai.com"
 }
 
-/// Thousands separated by commas.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn cost_text(rate: Rate, usage: TokenUsage) -> String {
     match rate.cost(usage) {
         Some(c) => format!("≈ {}", format_usd(c)),
@@ -181,8 +169,8 @@ pub fn render(usage: &GuildUsage, pricing: Pricing<'_>, budget: u64) -> String {
             let _ = writeln!(
                 out,
                 "  {label:<10} {:>12} in {:>10} out  {}",
-                grouped(u.prompt_tokens),
-                grouped(u.completion_tokens),
+                thousands(u.prompt_tokens),
+                thousands(u.completion_tokens),
                 cost_text(rate, u)
             );
         }
@@ -208,14 +196,14 @@ pub fn render(usage: &GuildUsage, pricing: Pricing<'_>, budget: u64) -> String {
         let _ = writeln!(
             out,
             "Daily token budget: unlimited ({} used today)",
-            grouped(used)
+            thousands(used)
         );
     } else {
         let _ = writeln!(
             out,
             "Daily token budget: {} of {} tokens left today",
-            grouped(budget.saturating_sub(used)),
-            grouped(budget)
+            thousands(budget.saturating_sub(used)),
+            thousands(budget)
         );
     }
     out

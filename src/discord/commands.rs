@@ -301,22 +301,10 @@ fn failure(inv: &Invocation, e: &dyn std::fmt::Display) -> String {
 pub fn progress_text(messages: usize, p: Progress) -> String {
     format!(
         "Reading {} messages… part {} of {}",
-        group_thousands(messages),
+        crate::text::thousands(messages as u64),
         p.done.min(p.total),
         p.total
     )
-}
-
-fn group_thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Edit the deferred reply with progress, at most every [`PROGRESS_EVERY`], until the sender
@@ -395,8 +383,6 @@ mod tests {
             progress_text(4812, p),
             "Reading 4,812 messages… part 3 of 7"
         );
-        assert_eq!(group_thousands(1_234_567), "1,234,567");
-        assert_eq!(group_thousands(12), "12");
     }
 
     #[test]
