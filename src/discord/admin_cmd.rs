@@ -260,12 +260,15 @@ fn change_settings(
     user: UserId,
     changes: &[Change],
 ) -> Result<String, crate::store::StoreError> {
-    let mut now = shared.settings.get(guild);
-    let mut done = Vec::new();
-    for change in changes {
-        now = shared.settings.change(guild, change, user)?;
-        done.push(format!("{} → {}", change.key(), change.shown_value()));
-    }
+    let now = if changes.is_empty() {
+        shared.settings.get(guild)
+    } else {
+        shared.settings.change_all(guild, changes, user)?
+    };
+    let done: Vec<String> = changes
+        .iter()
+        .map(|c| format!("{} → {}", c.key(), c.shown_value()))
+        .collect();
     let described = now.describe(&shared.config);
     Ok(if done.is_empty() {
         described

@@ -62,40 +62,55 @@ impl Registry {
             .find_map(|s| s.opted_in_at(channel))
     }
 
-    /// Apply `change` by `by` to `guild`: written to the store first, then to memory, then
-    /// logged. Returns the settings now in force.
+    /// Apply `change` by `by` to `guild`; see [`Registry::change_all`].
     pub fn change(
         &self,
         guild: GuildId,
         change: &Change,
         by: UserId,
     ) -> Result<Arc<GuildSettings>, StoreError> {
+        self.change_all(guild, std::slice::from_ref(change), by)
+    }
+
+    /// Apply `changes` by `by` to `guild`, all or none: written to the store in one
+    /// transaction first, then to memory, then each logged. Returns the settings now in force.
+    pub fn change_all(
+        &self,
+        guild: GuildId,
+        changes: &[Change],
+        by: UserId,
+    ) -> Result<Arc<GuildSettings>, StoreError> {
         let now = Timestamp::now();
-        let written = Arc::new(
-            self.store
-                .update_guild_settings(guild, |s| s.apply(change, by, now))?,
-        );
+        let written = Arc::new(self.store.update_guild_settings(guild, |s| {
+            for change in changes {
+                s.apply(change, by, now);
+            }
+        })?);
         {
             let mut opted = self
                 .opted_out
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            match change {
-                Change::OptOut(c) => {
-                    opted.insert(*c);
+            for change in changes {
+                match change {
+                    Change::OptOut(c) => {
+                        opted.insert(*c);
+                    }
+                    Change::OptIn(c) => {
+                        opted.remove(c);
+                    }
+                    _ => {}
                 }
-                Change::OptIn(c) => {
-                    opted.remove(c);
-                }
-                _ => {}
             }
         }
         self.guilds
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(guild, Arc::clone(&written));
-        tracing::info!(guild_id = %guild, user_id = %by, setting = %change.key(),
-            value = %change.shown_value(), "server setting changed");
+        for change in changes {
+            tracing::info!(guild_id = %guild, user_id = %by, setting = %change.key(),
+                value = %change.shown_value(), "server setting changed");
+        }
         Ok(written)
     }
 }
