@@ -93,6 +93,18 @@ pub fn channel_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
     }
 }
 
+/// The prompt variant for a channel of a server: the server's own choice
+/// (`/summarybot settings channel: kind:`) first, else [`channel_kind`].
+pub fn guild_channel_kind(
+    config: &Config,
+    settings: &crate::settings::GuildSettings,
+    channel: &ChannelInfo,
+) -> ChannelKind {
+    settings
+        .channel_kind(channel.id)
+        .unwrap_or_else(|| channel_kind(config, channel))
+}
+
 /// `summarybot run`: validate everything, take the database lock, run until SIGINT/SIGTERM.
 pub fn run_command(ctx: &Context) -> Result<(), Failure> {
     let config = ctx.config(Scope::Full)?;

@@ -236,9 +236,9 @@ pub enum DbCommand {
 /// Usage report arguments.
 #[derive(Debug, Args)]
 pub struct UsageArgs {
-    /// Days to show, ending today.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3660))]
-    pub days: u32,
+    /// Also list the tokens of every day of the last N days (ending today).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: Option<u32>,
 }
 
 /// Webhook helpers.

@@ -23,10 +23,14 @@ pub mod llm;
 pub mod logging;
 /// Domain types shared by every module.
 pub mod model;
+/// LLM prices per million tokens and cost estimates.
+pub mod pricing;
 /// Live state of the running appliance (Discord, scheduler, updates) for health and status.
 pub mod runtime;
 /// A string type that never prints its value.
 pub mod secret;
+/// Per-server settings stored in the database, their validation, resolution and change log.
+pub mod settings;
 /// The redb database: the only module that touches redb.
 pub mod store;
 /// Summaries: engine, builtin summarizer, prompts, token budget, map-reduce, rendering.
@@ -35,6 +39,8 @@ pub mod summarize;
 pub mod text;
 /// Self-update from signed GitHub releases.
 pub mod update;
+/// The usage and cost report: tokens per period, provider and model, costs, budget left.
+pub mod usage;
 /// The webhook HTTP server: signed triggers, job status, health, metrics.
 pub mod webhook;
 

@@ -12,9 +12,30 @@ pub fn one_line(s: &str) -> String {
     out
 }
 
+/// `n` with its thousands separated by commas: `4812` → `4,812`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use super::{one_line, thousands};
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(100_000), "100,000");
+    }
 
     #[test]
     fn collapses_whitespace() {

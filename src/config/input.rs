@@ -10,6 +10,7 @@ use toml::Value;
 use super::duration::parse_duration;
 use super::types::{Environment, LlmProvider, LogFormat, LogLevel, ShardSpec};
 use crate::model::{ChannelId, GuildId};
+use crate::pricing::{Price, PriceTable};
 use crate::secret::Secret;
 
 /// A raw value before conversion.
@@ -237,6 +238,53 @@ macro_rules! from_str_input {
 
 from_str_input!(Environment, LlmProvider, LogLevel, LogFormat, ShardSpec);
 
+/// A TOML number (integer or float) as `f64`.
+fn toml_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Float(n) => Some(*n),
+        Value::Integer(n) => Some(*n as f64),
+        _ => None,
+    }
+}
+
+impl FromInput for PriceTable {
+    fn from_text(text: &str) -> Result<Self, String> {
+        PriceTable::parse_text(text)
+    }
+
+    /// A table of model → `[input, output]` USD per 1M tokens, or the text form.
+    fn from_toml(value: &Value) -> Result<Self, String> {
+        let table = match value {
+            Value::String(text) => return PriceTable::parse_text(text),
+            Value::Table(table) => table,
+            other => {
+                return Err(format!(
+                    "expected a table such as {{ \"gpt-4o\" = [2.5, 10.0] }}, found {}",
+                    kind(other)
+                ))
+            }
+        };
+        let mut prices = PriceTable::default();
+        for (model, pair) in table {
+            let numbers: Option<Vec<f64>> = pair
+                .as_array()
+                .map(|items| items.iter().filter_map(toml_number).collect());
+            let price = match numbers.as_deref() {
+                Some(&[input, output]) if pair.as_array().is_some_and(|a| a.len() == 2) => {
+                    Price::new(input, output)?
+                }
+                _ => {
+                    return Err(format!(
+                        "the price of `{model}` must be [input, output] in USD per 1M tokens, e.g. [2.5, 10.0]"
+                    ))
+                }
+            };
+            prices.insert(model, price)?;
+        }
+        Ok(prices)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +340,36 @@ mod tests {
         assert!(Duration::from_toml(&Value::Boolean(true)).is_err());
         assert_eq!(Option::<ShardSpec>::from_text(""), Ok(None));
         assert!(Option::<ShardSpec>::from_text("x").is_err());
+    }
+
+    #[test]
+    fn price_tables_from_toml_tables_and_text() {
+        let toml: Value =
+            toml::from_str::<toml::Table>(r#"p = { "gpt-4o" = [2.5, 10], llama = [0, 0] }"#)
+                .expect("toml")["p"]
+                .clone();
+        let table = PriceTable::from_toml(&toml).expect("valid");
+        assert!(!table.is_empty());
+        assert_eq!(
+            PriceTable::from_text("m=1/2"),
+            PriceTable::from_toml(&Value::String("m=1/2".into()))
+        );
+        // What `config show` prints loads back unchanged.
+        let shown = Value::try_from(&table).expect("serializes");
+        assert_eq!(PriceTable::from_toml(&shown), Ok(table.clone()));
+        for bad in [
+            r#"p = { "gpt-4o" = [2.5] }"#,
+            r#"p = { "gpt-4o" = [2.5, "x"] }"#,
+            r#"p = { "gpt-4o" = 3 }"#,
+            r#"p = { "gpt-4o" = [-1, 2] }"#,
+            r"p = 5",
+        ] {
+            let v = toml::from_str::<toml::Table>(bad).expect("toml")["p"].clone();
+            let err = PriceTable::from_toml(&v).expect_err(bad);
+            assert!(
+                err.contains("USD") || err.contains("expected a table"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -127,6 +127,8 @@ pub struct LlmConfig {
     pub daily_token_budget: u64,
     /// Parallel chunk calls, 1–16.
     pub concurrency: usize,
+    /// USD per 1M input/output tokens by model, for `usage` cost estimates (`llm.prices`).
+    pub prices: crate::pricing::PriceTable,
 }
 
 /// `[summary]` settings.
@@ -281,6 +283,7 @@ impl Default for LlmConfig {
             context_tokens: 16_000,
             daily_token_budget: 0,
             concurrency: 4,
+            prices: crate::pricing::PriceTable::default(),
         }
     }
 }

@@ -75,10 +75,8 @@ impl Handler {
     }
 
     async fn channel_seen(&self, c: &GuildChannel, guild_name: Option<&str>) {
-        let parent_excluded = c
-            .parent_id
-            .is_some_and(|p| self.shared.excluded.contains(&cid(p)));
-        let excluded = parent_excluded || self.shared.excluded.contains(&cid(c.id));
+        let parent_excluded = c.parent_id.is_some_and(|p| blocked(&self.shared, cid(p)));
+        let excluded = parent_excluded || blocked(&self.shared, cid(c.id));
         if self.shared.serves(Some(gid(c.guild_id))) && !excluded {
             self.push(Op::Channel(convert::channel(c, guild_name)))
                 .await;
@@ -144,10 +142,16 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
-        if !self.stores(&ctx.cache, msg.guild_id, cid(msg.channel_id)) {
+        let channel = cid(msg.channel_id);
+        let stores = self.stores(&ctx.cache, msg.guild_id, channel);
+        // An opted-out channel is not stored, but `!summary` there is told why it is refused.
+        let answers = stores
+            || (self.shared.serves(msg.guild_id.map(gid))
+                && self.shared.settings.is_opted_out(channel));
+        if !answers {
             return;
         }
-        if let Some(chat) = convert::message(&msg) {
+        if let Some(chat) = convert::message(&msg).filter(|_| stores) {
             self.push(Op::Upsert(chat)).await;
         }
         if !msg.author.bot {
@@ -240,14 +244,23 @@ impl EventHandler for Handler {
         match cmd.data.name.as_str() {
             "summarize" => slash_command(&self.shared, &ctx.cache, &cmd, false),
             "catchup" => slash_command(&self.shared, &ctx.cache, &cmd, true),
+            "summarybot" if self.shared.accepting.load(Ordering::SeqCst) => {
+                super::admin_cmd::handle(&self.shared, &cmd);
+            }
             _ => {} // unknown commands are ignored
         }
     }
 }
 
-/// True when `channel` is excluded in config, or is a (cached) thread of an excluded channel.
+/// True when `channel` is excluded in config or opted out by its server.
+fn blocked(shared: &Shared, channel: ChannelId) -> bool {
+    shared.excluded.contains(&channel) || shared.settings.is_opted_out(channel)
+}
+
+/// True when `channel` is excluded in config or opted out, or is a (cached) thread of such a
+/// channel.
 fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
-    if shared.excluded.contains(&channel) {
+    if blocked(shared, channel) {
         return true;
     }
     let Some(g) = guild.and_then(|g| cache.guild(g)) else {
@@ -258,7 +271,7 @@ fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: Ch
         .iter()
         .find(|t| t.id == id)
         .and_then(|t| t.parent_id)
-        .is_some_and(|p| shared.excluded.contains(&cid(p)))
+        .is_some_and(|p| blocked(shared, cid(p)))
 }
 
 /// The arguments after `{prefix}summary`, if `content` is that command.
@@ -311,7 +324,7 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         guild: gid(guild),
         target: cid(cmd.channel_id),
         user,
-        hours: commands::DEFAULT_HOURS,
+        hours: shared.effective(gid(guild)).default_hours,
         private: catchup,
         catchup,
         threads: false,
@@ -383,7 +396,8 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
         .unwrap_or_default();
     let invoker = member_permissions(cache, guild, target, msg.author.id.get(), Some(&roles));
     let bot = bot_permissions(cache, guild, target);
-    let verdict = commands::parse_hours(Some(args)).and_then(|hours| {
+    let default_hours = shared.effective(gid(guild)).default_hours;
+    let verdict = commands::parse_hours_or(Some(args), default_hours).and_then(|hours| {
         let inv = Invocation {
             guild: gid(guild),
             target,

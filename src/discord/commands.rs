@@ -16,10 +16,10 @@ use crate::store::StoreError;
 use crate::summarize::engine::Request;
 use crate::summarize::{render, Progress};
 
-/// Default window in hours.
-pub const DEFAULT_HOURS: u32 = 24;
+/// Default window in hours (a server can change it with `/summarybot settings window:`).
+pub const DEFAULT_HOURS: u32 = crate::settings::DEFAULT_HOURS;
 /// Longest window in hours (one week).
-pub const MAX_HOURS: u32 = 168;
+pub const MAX_HOURS: u32 = crate::settings::MAX_HOURS;
 /// Least time between two progress edits.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Interaction response flag: only the invoker sees it.
@@ -27,7 +27,11 @@ const EPHEMERAL: u64 = 64;
 
 /// The slash commands registered with Discord.
 pub fn definitions() -> Value {
-    json!([summarize_definition(), catchup::definition()])
+    json!([
+        summarize_definition(),
+        catchup::definition(),
+        super::admin_cmd::definition()
+    ])
 }
 
 /// The `/summarize` definition.
@@ -37,7 +41,7 @@ fn summarize_definition() -> Value {
         "description": "Summarize the recent messages of a channel",
         "contexts": [0],
         "options": [
-            {"type": 4, "name": "hours", "description": "How many hours back (1-168, default 24)",
+            {"type": 4, "name": "hours", "description": "How many hours back (1-168; default: the server's window, 24 h unless changed)",
                 "min_value": 1, "max_value": MAX_HOURS, "required": false},
             {"type": 7, "name": "channel", "description": "Channel, thread or forum (default: this one)",
                 "channel_types": [0, 5, 10, 11, 12, 15], "required": false},
@@ -108,6 +112,8 @@ pub enum Refusal {
     Usage(String),
     /// The channel is excluded by configuration.
     Excluded,
+    /// The server opted the channel out (`/summarybot optout`).
+    OptedOut,
     /// The invoker lacks a permission (its name).
     InvokerMissing(&'static str),
     /// The bot lacks a permission (its name).
@@ -124,6 +130,10 @@ impl Refusal {
         match self {
             Self::Usage(text) => text.clone(),
             Self::Excluded => format!("<#{target}> is excluded from summaries."),
+            Self::OptedOut => format!(
+                "<#{target}> is opted out of summaries on this server; someone with Manage \
+                 Channels can run `/summarybot optin` to allow them again."
+            ),
             Self::InvokerMissing(p) => {
                 format!("You need the {p} permission in <#{target}> to summarize it.")
             }
@@ -140,8 +150,14 @@ impl Refusal {
 
 /// Parse the `hours` text of `!summary [hours]`.
 pub fn parse_hours(arg: Option<&str>) -> Result<u32, Refusal> {
+    parse_hours_or(arg, DEFAULT_HOURS)
+}
+
+/// Parse the `hours` text of `!summary [hours]`, `default` when there is none (the server's
+/// default window).
+pub fn parse_hours_or(arg: Option<&str>, default: u32) -> Result<u32, Refusal> {
     let Some(arg) = arg.map(str::trim).filter(|a| !a.is_empty()) else {
-        return Ok(DEFAULT_HOURS);
+        return Ok(default);
     };
     arg.parse::<i64>()
         .ok()
@@ -161,7 +177,7 @@ fn hours_usage(got: &str) -> String {
     format!("`{got}` is not a number of hours: use 1 to {MAX_HOURS} (default {DEFAULT_HOURS}).")
 }
 
-/// The checks every request passes, in order, before anything is read: exclusion, invoker and
+/// The checks every request passes, in order, before anything is read: opt-out, exclusion, invoker and
 /// bot permissions, then the cooldown (last, so a refused request does not start it).
 pub(super) fn admit(
     shared: &Shared,
@@ -170,6 +186,11 @@ pub(super) fn admit(
     invoker_perms: u64,
     bot_perms: u64,
 ) -> Result<(), Refusal> {
+    // Opt-out first: `excluded` also covers opted-out channels, and this message says how to
+    // undo it.
+    if shared.opted_out(inv.guild, inv.target) {
+        return Err(Refusal::OptedOut);
+    }
     if excluded {
         return Err(Refusal::Excluded);
     }
@@ -179,9 +200,10 @@ pub(super) fn admit(
     if let Some(p) = permissions::missing_to_read(bot_perms) {
         return Err(Refusal::BotMissing(p));
     }
+    let period = shared.effective(inv.guild).cooldown;
     shared
         .cooldown
-        .try_start(inv.user, Instant::now())
+        .try_start_with(inv.user, Instant::now(), period)
         .map_err(Refusal::Cooldown)
 }
 
@@ -354,16 +376,24 @@ async fn summarize(
     let foreign = threads::foreign_ids(&messages, inv.target);
     let count = messages.len();
     let channel = shared.channel_info(inv.guild, inv.target);
+    let settings = shared.settings.get(inv.guild);
+    // A thread takes the prompt variant of its parent channel.
     let kind = match threads::kind_source(&inv.place, &channel) {
-        id if id == channel.id => crate::app::channel_kind(&shared.config, &channel),
-        parent => crate::app::channel_kind(&shared.config, &shared.channel_info(inv.guild, parent)),
+        id if id == channel.id => {
+            crate::app::guild_channel_kind(&shared.config, &settings, &channel)
+        }
+        parent => crate::app::guild_channel_kind(
+            &shared.config,
+            &settings,
+            &shared.channel_info(inv.guild, parent),
+        ),
     };
     let request = Request {
         kind,
         channel,
         window,
         messages,
-        language: shared.config.summary.language.clone(),
+        language: settings.effective(&shared.config).language,
         use_cache: true,
     };
     let report = |p: Progress| {
@@ -395,22 +425,10 @@ fn failure(inv: &Invocation, e: &dyn std::fmt::Display) -> String {
 pub fn progress_text(messages: usize, p: Progress) -> String {
     format!(
         "Reading {} messages… part {} of {}",
-        group_thousands(messages),
+        crate::text::thousands(messages as u64),
         p.done.min(p.total),
         p.total
     )
-}
-
-fn group_thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Edit the deferred reply with progress, at most every [`PROGRESS_EVERY`], until the sender
@@ -461,6 +479,9 @@ mod tests {
         assert_eq!(parse_hours(None), Ok(24));
         assert_eq!(parse_hours(Some(" 6 ")), Ok(6));
         assert_eq!(parse_hours(Some("168")), Ok(168));
+        assert_eq!(parse_hours_or(None, 6), Ok(6), "the server's window");
+        assert_eq!(parse_hours_or(Some(" "), 6), Ok(6));
+        assert_eq!(parse_hours_or(Some("3"), 6), Ok(3));
         for bad in ["0", "169", "-3", "six"] {
             let err = parse_hours(Some(bad)).expect_err(bad);
             assert!(err.message(ChannelId(1)).contains("1 to 168"), "{err:?}");
@@ -490,8 +511,6 @@ mod tests {
             progress_text(4812, p),
             "Reading 4,812 messages… part 3 of 7"
         );
-        assert_eq!(group_thousands(1_234_567), "1,234,567");
-        assert_eq!(group_thousands(12), "12");
     }
 
     #[test]

@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Tracks when each user last ran a command.
+/// Tracks until when each user is cooling down.
 #[derive(Debug)]
 pub struct Cooldown {
     period: Duration,
-    last: Mutex<HashMap<u64, Instant>>,
+    until: Mutex<HashMap<u64, Instant>>,
 }
 
 impl Cooldown {
@@ -16,32 +16,40 @@ impl Cooldown {
     pub fn new(period: Duration) -> Self {
         Self {
             period,
-            last: Mutex::new(HashMap::new()),
+            until: Mutex::new(HashMap::new()),
         }
     }
 
     /// Admit `user` at `now` (and start their cooldown), or return how long they must wait.
     pub fn try_start(&self, user: u64, now: Instant) -> Result<(), Duration> {
-        if self.period.is_zero() {
+        self.try_start_with(user, now, self.period)
+    }
+
+    /// Like [`Cooldown::try_start`] with the cooldown `period` of the user's server (a server
+    /// setting); zero admits and starts nothing.
+    pub fn try_start_with(
+        &self,
+        user: u64,
+        now: Instant,
+        period: Duration,
+    ) -> Result<(), Duration> {
+        if period.is_zero() {
             return Ok(());
         }
-        let mut last = self
-            .last
+        let mut until = self
+            .until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(wait) = last
+        if let Some(wait) = until
             .get(&user)
-            .map(|t| {
-                self.period
-                    .saturating_sub(now.saturating_duration_since(*t))
-            })
+            .map(|t| t.saturating_duration_since(now))
             .filter(|w| !w.is_zero())
         {
             return Err(wait);
         }
         // Forget expired entries so the map stays as small as the set of recent users.
-        last.retain(|_, t| now.saturating_duration_since(*t) < self.period);
-        last.insert(user, now);
+        until.retain(|_, t| *t > now);
+        until.insert(user, now + period);
         Ok(())
     }
 }
@@ -73,6 +81,21 @@ mod tests {
         );
         assert_eq!(cd.try_start(2, t0), Ok(()), "other users are not affected");
         assert_eq!(cd.try_start(1, t0 + Duration::from_secs(30)), Ok(()));
+    }
+
+    #[test]
+    fn a_per_server_period_overrides_the_default() {
+        let cd = Cooldown::new(Duration::from_secs(30));
+        let t0 = Instant::now();
+        let short = Duration::from_secs(2);
+        assert_eq!(cd.try_start_with(1, t0, short), Ok(()));
+        assert_eq!(
+            cd.try_start_with(1, t0 + Duration::from_secs(1), short),
+            Err(Duration::from_secs(1))
+        );
+        assert_eq!(cd.try_start_with(1, t0 + short, short), Ok(()));
+        assert_eq!(cd.try_start_with(2, t0, Duration::ZERO), Ok(()));
+        assert_eq!(cd.try_start_with(2, t0, Duration::ZERO), Ok(()));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! commands, lets in-flight summaries finish within a deadline, closes the shards and flushes
 //! the ingest queue.
 
+mod admin_cmd;
 pub mod backfill;
 pub mod catchup;
 mod client;
@@ -40,6 +41,9 @@ pub enum DiscordError {
     /// The summary engine could not be built.
     #[error("cannot build the summary engine: {0}")]
     Engine(String),
+    /// The per-server settings could not be read.
+    #[error("cannot read the per-server settings: {0}")]
+    Settings(#[from] crate::store::StoreError),
     /// Discord refused the token.
     #[error("Discord rejected the bot token ({0}): check DISCORD_TOKEN (Developer Portal → Bot → Reset Token)")]
     Unauthorized(u16),
@@ -73,6 +77,8 @@ struct Shared {
     covered_since: Mutex<HashMap<ChannelId, Timestamp>>,
     /// Live state reported to /health and the status page.
     runtime: Arc<Runtime>,
+    /// Per-server settings (`/summarybot`).
+    settings: crate::settings::Registry,
 }
 
 impl Shared {
@@ -81,15 +87,52 @@ impl Shared {
         guild.is_some_and(|g| self.guilds.is_empty() || self.guilds.contains(&g))
     }
 
-    /// True when the store holds every message of `window` in `channel`.
+    /// True when the store holds every message of `window` in `channel` (live events are
+    /// stored since connecting, or since the channel was opted back in).
     fn covers(&self, channel: ChannelId, window: TimeWindow) -> bool {
-        window.start >= self.connected_since
+        let live_since = self
+            .settings
+            .opted_in_at(channel)
+            .map_or(self.connected_since, |t| t.max(self.connected_since));
+        window.start >= live_since
             || self
                 .covered_since
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&channel)
                 .is_some_and(|t| *t <= window.start)
+    }
+
+    /// Forget what backfill covered in `channel` (its stored messages were deleted).
+    fn forget_coverage(&self, channel: ChannelId) {
+        self.covered_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&channel);
+    }
+
+    /// The server's settings in force (its own, else the config file's).
+    fn effective(&self, guild: GuildId) -> crate::settings::Effective {
+        self.settings.get(guild).effective(&self.config)
+    }
+
+    /// True when `channel`, or the channel a stored thread belongs to, is opted out.
+    fn opted_out(&self, guild: GuildId, channel: ChannelId) -> bool {
+        self.settings.is_opted_out(channel)
+            || self
+                .channel_info(guild, channel)
+                .parent_id
+                .is_some_and(|p| self.settings.is_opted_out(p))
+    }
+
+    /// The role whose members may manage schedules in `guild` (`/summarybot settings
+    /// schedule_role`), if the server set one.
+    #[expect(
+        dead_code,
+        reason = "read by the scheduler's commands once they are merged"
+    )]
+    fn schedule_manager_role(&self, guild: GuildId) -> Option<u64> {
+        self.effective(guild).schedule_manager_role
     }
 
     fn mark_covered(&self, channel: ChannelId, since: Timestamp) {
@@ -206,6 +249,7 @@ pub async fn start(
     let poster = poster(config)?;
     check_token(&poster).await?;
     let (ingest, writer) = ingest::start(Arc::clone(&store));
+    let settings = crate::settings::Registry::load(Arc::clone(&store))?;
     let shared = Arc::new(Shared {
         config: config.clone(),
         store,
@@ -221,6 +265,7 @@ pub async fn start(
         connected_since: Timestamp::now(),
         covered_since: Mutex::new(HashMap::new()),
         runtime,
+        settings,
     });
     let mut client = client::build(config, Arc::clone(&shared)).await?;
     let shard_manager = Arc::clone(&client.shard_manager);

@@ -4,6 +4,10 @@
 
 /// `ADMINISTRATOR`: every permission, overwrites ignored.
 pub const ADMINISTRATOR: u64 = 1 << 3;
+/// `MANAGE_CHANNELS`.
+pub const MANAGE_CHANNELS: u64 = 1 << 4;
+/// `MANAGE_GUILD` ("Manage Server").
+pub const MANAGE_GUILD: u64 = 1 << 5;
 /// `VIEW_CHANNEL`.
 pub const VIEW_CHANNEL: u64 = 1 << 10;
 /// `SEND_MESSAGES`.
@@ -97,6 +101,11 @@ pub fn missing_to_read(perms: u64) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// True when `perms` include `bit` (administrators have every permission).
+pub fn has(perms: u64, bit: u64) -> bool {
+    perms & (bit | ADMINISTRATOR) != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +187,13 @@ mod tests {
         let mut owner = ctx(&[], &ow);
         owner.owner_id = USER;
         assert_eq!(compute(&owner), ALL);
+    }
+
+    #[test]
+    fn has_checks_one_bit_or_administrator() {
+        assert!(has(MANAGE_GUILD, MANAGE_GUILD));
+        assert!(has(ADMINISTRATOR, MANAGE_CHANNELS));
+        assert!(!has(MANAGE_CHANNELS | VIEW_CHANNEL, MANAGE_GUILD));
     }
 
     #[test]

@@ -59,6 +59,30 @@ pub(super) async fn run(
     }
 }
 
+/// The settings of the channel's server; a channel its server opted out (or a thread of one)
+/// is refused for good.
+fn server_settings(
+    store: &Store,
+    channel: &ChannelInfo,
+) -> Result<crate::settings::GuildSettings, JobError> {
+    let Some(guild) = channel.guild_id else {
+        return Ok(crate::settings::GuildSettings::default());
+    };
+    let settings = store
+        .guild_settings(guild)
+        .map_err(|e| JobError::transient(e.to_string()))?
+        .unwrap_or_default();
+    let opted_out = settings.is_opted_out(channel.id)
+        || channel.parent_id.is_some_and(|p| settings.is_opted_out(p));
+    if opted_out {
+        return Err(JobError::permanent(format!(
+            "channel {} is opted out of summaries on its server (/summarybot optin allows them again)",
+            channel.id
+        )));
+    }
+    Ok(settings)
+}
+
 /// Summarize the window and post it when asked.
 async fn summary_request(
     config: &Config,
@@ -81,15 +105,16 @@ async fn summary_request(
         end: Timestamp(job.until),
     };
     let (channel, messages) = load(store, ChannelId(job.channel_id), window).await?;
+    let settings = server_settings(store, &channel)?;
     let request = Request {
-        kind: crate::app::channel_kind(&config, &channel),
+        kind: crate::app::guild_channel_kind(&config, &settings, &channel),
         channel,
         window,
         messages,
         language: job
             .language
             .clone()
-            .or_else(|| config.summary.language.clone()),
+            .or_else(|| settings.effective(&config).language),
         use_cache: true,
     };
     let summary = engine
@@ -144,4 +169,45 @@ async fn load(
         ChannelInfo::unknown(channel, messages.first().and_then(|m| m.guild_id))
     });
     Ok((info, messages))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{GuildId, UserId};
+    use crate::settings::Change;
+    use crate::store::test_support::temp_store;
+
+    fn info(id: u64, parent: Option<u64>) -> ChannelInfo {
+        ChannelInfo {
+            id: ChannelId(id),
+            guild_id: Some(GuildId(1)),
+            guild_name: None,
+            name: "general".into(),
+            topic: None,
+            parent_id: parent.map(ChannelId),
+        }
+    }
+
+    #[test]
+    fn jobs_use_the_servers_settings_and_refuse_opted_out_channels() {
+        let (_d, store) = temp_store();
+        store
+            .update_guild_settings(GuildId(1), |s| {
+                let (by, at) = (UserId(2), Timestamp(0));
+                s.apply(&Change::Language(Some("German".into())), by, at);
+                s.apply(&Change::OptOut(ChannelId(5)), by, at);
+            })
+            .expect("settings");
+        let ok = server_settings(&store, &info(4, None)).expect("allowed");
+        assert_eq!(ok.language.as_deref(), Some("German"));
+        for (channel, parent) in [(5, None), (6, Some(5))] {
+            let err = server_settings(&store, &info(channel, parent)).expect_err("opted out");
+            assert!(!err.retryable);
+            assert!(err.message.contains("opted out"), "{}", err.message);
+        }
+        let mut outside = info(5, None);
+        outside.guild_id = None;
+        assert!(server_settings(&store, &outside).is_ok());
+    }
 }

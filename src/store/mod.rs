@@ -11,6 +11,7 @@ mod jobs;
 mod messages;
 mod schedules;
 mod schema;
+mod settings;
 mod summaries;
 mod usage;
 mod verify;

@@ -45,6 +45,10 @@ pub(super) const JOB_QUEUE: TableDefinition<(u8, i64, u64), ()> = TableDefinitio
 /// `(day number, guild, provider, model)` → `(prompt tokens, completion tokens)`.
 pub(super) const USAGE: TableDefinition<UsageKey, (u64, u64)> = TableDefinition::new("usage");
 
+/// Guild id → encoded `GuildSettings` (per-server settings).
+pub(super) const GUILD_SETTINGS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("guild_settings");
+
 /// Key of [`USAGE`]: day number, guild (None outside guilds), provider, model.
 pub(super) type UsageKey = (i32, Option<u64>, &'static str, &'static str);
 
@@ -80,6 +84,7 @@ pub(super) fn migrate(txn: &WriteTransaction, path: &Path) -> Result<(), StoreEr
     for from in found..SCHEMA_VERSION {
         step(txn, from)?;
     }
+    create_additive_tables(txn)?;
     txn.open_table(META)
         .or_store()?
         .insert(VERSION_KEY, SCHEMA_VERSION)
@@ -127,6 +132,13 @@ fn create_v1_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(JOBS).or_store()?;
     txn.open_table(JOB_QUEUE).or_store()?;
     txn.open_table(USAGE).or_store()?;
+    Ok(())
+}
+
+/// Tables added after version 1 that old files may lack: created on every open when missing
+/// (creating an empty table changes nothing else, so no version bump is needed).
+fn create_additive_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(GUILD_SETTINGS).or_store()?;
     Ok(())
 }
 

@@ -192,11 +192,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Refuse before calling an LLM when the guild's daily budget would be exceeded.
+    /// Refuse before calling an LLM when the guild's daily budget (its own setting, else the
+    /// configured one) would be exceeded.
     fn check_budget(&self, req: &Request) -> Result<(), LlmError> {
-        let (Some(store), budget) = (&self.store, self.daily_token_budget) else {
+        let Some(store) = &self.store else {
             return Ok(());
         };
+        let budget = req
+            .channel
+            .guild_id
+            .and_then(|g| store.guild_settings(g).ok().flatten())
+            .and_then(|s| s.daily_token_budget)
+            .unwrap_or(self.daily_token_budget);
         if budget == 0 || self.primary.provider() == super::BUILTIN_PROVIDER {
             return Ok(());
         }
@@ -521,6 +528,41 @@ mod tests {
             .fallback_reason
             .expect("labelled")
             .contains("of its daily"));
+    }
+
+    #[test]
+    fn a_servers_own_budget_replaces_the_configured_one() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let primary = Counting::new("openai");
+        let engine = Engine::new(primary.clone())
+            .with_fallback(Counting::new("builtin"))
+            .with_store(Arc::clone(&store), None);
+        // No configured budget; the server sets one too small for any call.
+        store
+            .update_guild_settings(GuildId(1), |s| {
+                s.apply(
+                    &crate::settings::Change::Budget(Some(10)),
+                    UserId(1),
+                    Timestamp(0),
+                );
+            })
+            .expect("settings");
+        let refused = run(&engine, &request(vec![message(1, "ana", false)])).expect("fallback");
+        assert_eq!(primary.calls(), 0, "the server's budget applies");
+        assert_eq!(refused.provider, "builtin");
+        // Back to the default (unlimited here): the LLM is called.
+        store
+            .update_guild_settings(GuildId(1), |s| {
+                s.apply(
+                    &crate::settings::Change::Budget(None),
+                    UserId(1),
+                    Timestamp(0),
+                );
+            })
+            .expect("settings");
+        let ok = run(&engine, &request(vec![message(2, "bo", false)])).expect("summary");
+        assert_eq!((ok.provider.as_str(), primary.calls()), ("openai", 1));
     }
 
     #[test]

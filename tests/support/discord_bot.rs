@@ -2,26 +2,21 @@
 //! builtin summarizer: started, awaited until connected (by polling the fake), stopped with
 //! SIGTERM, killed on drop; its stderr is kept for failure messages.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::Duration;
 
 use serde_json::json;
 use summarybot::store::Store;
 
+use super::bot_process::BotProcess;
 use super::fake_discord::{FakeDiscord, RestCall, APP_ID, EXCLUDED, GUILD, TOKEN};
 
 /// Generous bound for anything the bot does in response to an event (debug build, busy CI).
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// A running bot (killed on drop).
-pub struct DiscordBot {
-    dir: PathBuf,
-    child: Option<Child>,
-    log: Arc<Mutex<Vec<String>>>,
-}
+pub struct DiscordBot(BotProcess);
 
 impl DiscordBot {
     /// Start with extra `[discord]` keys (e.g. `cooldown = "0s"`) and wait until it identified
@@ -66,26 +61,7 @@ path = "db/summarybot.redb"
 "#,
             fake.api_base_url()
         );
-        std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-        let mut child = super::summarybot(dir)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn summarybot run");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().expect("log lock").push(line);
-            }
-        });
-        Self {
-            dir: dir.to_path_buf(),
-            child: Some(child),
-            log,
-        }
+        Self(BotProcess::start(dir, &config))
     }
 
     /// Wait until the bot identified on the gateway and registered its guild commands.
@@ -104,7 +80,7 @@ path = "db/summarybot.redb"
 
     /// Everything the bot logged so far.
     pub fn log(&self) -> String {
-        self.log.lock().expect("log lock").join("\n")
+        self.0.log()
     }
 
     /// The deferral (interaction callback) of interaction `id`.
@@ -125,42 +101,18 @@ path = "db/summarybot.redb"
         .unwrap_or_else(|| panic!("no summary for interaction {id}:\n{}", self.log()))
     }
 
-    /// SIGTERM, then wait for exit 0 within the shutdown deadline (plus slack).
+    /// SIGTERM, then wait for exit 0 within 30 s.
     pub fn stop(&mut self) {
-        let pid = self.child.as_ref().expect("running").id();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let exit = self.wait_exit(Duration::from_secs(30));
-        assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
+        self.0.stop();
     }
 
     /// Wait (polling) until the bot exits on its own within `within`; its exit status.
     pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(exit) = child.try_wait().expect("wait") {
-                return exit;
-            }
-            assert!(Instant::now() < deadline, "still running:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.0.wait_exit(within)
     }
 
     /// The bot's database (only after [`DiscordBot::stop`]: redb allows one opener).
     pub fn store(&self) -> Store {
-        Store::open(&self.dir.join("db/summarybot.redb")).expect("open the bot's database")
-    }
-}
-
-impl Drop for DiscordBot {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        Store::open(&self.0.dir().join("db/summarybot.redb")).expect("open the bot's database")
     }
 }

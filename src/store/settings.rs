@@ -1,0 +1,91 @@
+//! Per-server settings, keyed by guild id (see `crate::settings` for what they mean).
+
+use redb::ReadableTable;
+
+use super::schema::GUILD_SETTINGS;
+use super::{codec, OrStore, Store, StoreError};
+use crate::model::GuildId;
+use crate::settings::GuildSettings;
+
+/// Record name used in decode errors.
+const WHAT: &str = "server settings";
+
+impl Store {
+    /// One server's stored settings, if it ever changed any.
+    pub fn guild_settings(&self, guild: GuildId) -> Result<Option<GuildSettings>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(GUILD_SETTINGS).or_store()?;
+            let value = table.get(guild.0).or_store()?;
+            value.map(|v| codec::decode(WHAT, v.value())).transpose()
+        })
+    }
+
+    /// Every server's stored settings, by guild id.
+    pub fn all_guild_settings(&self) -> Result<Vec<(GuildId, GuildSettings)>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(GUILD_SETTINGS).or_store()?;
+            table
+                .iter()
+                .or_store()?
+                .map(|entry| {
+                    let (key, value) = entry.or_store()?;
+                    Ok((GuildId(key.value()), codec::decode(WHAT, value.value())?))
+                })
+                .collect()
+        })
+    }
+
+    /// Change one server's settings with `f` in one write transaction (read, modify, write), so
+    /// concurrent changes never lose each other. Returns the settings as written.
+    pub fn update_guild_settings(
+        &self,
+        guild: GuildId,
+        f: impl FnOnce(&mut GuildSettings),
+    ) -> Result<GuildSettings, StoreError> {
+        self.write(|txn| {
+            let mut table = txn.open_table(GUILD_SETTINGS).or_store()?;
+            let mut settings: GuildSettings = match table.get(guild.0).or_store()? {
+                Some(v) => codec::decode(WHAT, v.value())?,
+                None => GuildSettings::default(),
+            };
+            f(&mut settings);
+            let bytes = codec::encode(WHAT, &settings)?;
+            table.insert(guild.0, bytes.as_slice()).or_store()?;
+            Ok(settings)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{ChannelId, GuildId, Timestamp, UserId};
+    use crate::settings::Change;
+    use crate::store::test_support::temp_store;
+
+    #[test]
+    fn settings_round_trip_per_guild() {
+        let (_d, s) = temp_store();
+        assert_eq!(s.guild_settings(GuildId(1)).expect("read"), None);
+        let written = s
+            .update_guild_settings(GuildId(1), |g| {
+                g.apply(&Change::Window(Some(6)), UserId(5), Timestamp(9));
+                g.apply(&Change::OptOut(ChannelId(3)), UserId(5), Timestamp(9));
+            })
+            .expect("write");
+        s.update_guild_settings(GuildId(2), |g| {
+            g.apply(
+                &Change::Language(Some("German".into())),
+                UserId(6),
+                Timestamp(9),
+            );
+        })
+        .expect("write");
+        let back = s.guild_settings(GuildId(1)).expect("read").expect("stored");
+        assert_eq!(back, written);
+        assert_eq!(back.default_hours, Some(6));
+        assert!(back.is_opted_out(ChannelId(3)));
+        let all = s.all_guild_settings().expect("list");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].1.language.as_deref(), Some("German"));
+    }
+}

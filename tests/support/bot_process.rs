@@ -1,0 +1,85 @@
+//! A running `summarybot run` child for black-box tests: written config, stderr captured for
+//! failure messages, SIGTERM with a clean-exit check, killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The bot process and where it runs.
+pub struct BotProcess {
+    dir: PathBuf,
+    child: Option<Child>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl BotProcess {
+    /// Write `config` to `dir/summarybot.toml` and start `summarybot run` there.
+    pub fn start(dir: &Path, config: &str) -> Self {
+        std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
+        let mut child = super::summarybot(dir)
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn summarybot run");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        Self {
+            dir: dir.to_path_buf(),
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Everything the bot logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").join("\n")
+    }
+
+    /// The directory it runs in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// SIGTERM, then wait (polling) for exit code 0 within 30 s.
+    pub fn stop(&mut self) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.wait_exit(Duration::from_secs(30));
+        assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
+    }
+
+    /// Wait (polling) until the process exits on its own within `within`; its exit status.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(exit) = child.try_wait().expect("wait") {
+                return exit;
+            }
+            assert!(Instant::now() < deadline, "still running:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
