@@ -25,6 +25,8 @@ pub mod logging;
 pub mod model;
 /// Live state of the running appliance (Discord, scheduler, updates) for health and status.
 pub mod runtime;
+/// Scheduled digests: cron in a time zone, validation, stored-schedule operations, the scheduler.
+pub mod schedule;
 /// A string type that never prints its value.
 pub mod secret;
 /// The redb database: the only module that touches redb.

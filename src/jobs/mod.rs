@@ -1,6 +1,7 @@
 //! The job queue shared by every trigger: job kinds and payloads, the group-commit enqueuer
 //! (`queue.rs`), the worker pool on tokio (`worker.rs`) and what each kind does (`execute.rs`).
 
+mod digest;
 mod execute;
 mod queue;
 mod runner;
@@ -14,7 +15,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ChannelId, Summary};
+use crate::model::{ChannelId, ChannelKind, Summary};
 
 pub use queue::{Committer, EnqueueError, Enqueuer};
 pub use runner::{JobRunner, RunnerError};
@@ -22,6 +23,9 @@ pub use worker::{PoolOptions, WorkerPool};
 
 /// Job kind: summarize a channel window (payload [`SummaryJob`]).
 pub const SUMMARY_REQUEST: &str = "summary_request";
+
+/// Job kind: a scheduled digest (payload [`DigestJob`]).
+pub const DIGEST: &str = "digest";
 
 /// A boxed, sendable future, as returned by [`Publisher`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -34,6 +38,9 @@ pub trait Publisher: Send + Sync {
         channel: ChannelId,
         summary: &Summary,
     ) -> BoxFuture<'_, Result<(), String>>;
+
+    /// Post one plain line of text (e.g. a digest's "quiet day" note) to `channel`.
+    fn post_text(&self, channel: ChannelId, text: &str) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// The stored payload of a `summary_request` job: the window is fixed when the request is
@@ -52,6 +59,28 @@ pub struct SummaryJob {
     pub provider: Option<String>,
     /// Output language override.
     pub language: Option<String>,
+}
+
+/// The stored payload of a `digest` job, fixed when the scheduler fires, so a retry posts the
+/// same window to the same place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestJob {
+    /// The schedule that fired.
+    pub schedule_id: u64,
+    /// The fire time (Unix millis); also the window's end.
+    pub fire: i64,
+    /// Window start (Unix millis, inclusive).
+    pub since: i64,
+    /// Channels summarized.
+    pub source_channels: Vec<u64>,
+    /// Channel the digest is posted to.
+    pub target_channel: u64,
+    /// Prompt variant override.
+    pub kind: Option<ChannelKind>,
+    /// Output language override.
+    pub language: Option<String>,
+    /// Post a "quiet day" line when the window holds no messages.
+    pub quiet_day: bool,
 }
 
 /// Counters of what the workers did, for `/metrics` and `/health`.

@@ -330,6 +330,17 @@ mod tests {
                 Ok(())
             })
         }
+
+        fn post_text(
+            &self,
+            channel: crate::model::ChannelId,
+            _text: &str,
+        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                self.posted.lock().expect("lock").push(channel.0);
+                Ok(())
+            })
+        }
     }
 
     /// Run one posting job through a pool whose publisher fails `failures` times.

@@ -39,6 +39,32 @@ impl Store {
         })
     }
 
+    /// Change the schedule with `id` in one write transaction: `change` sees the stored value
+    /// and returns true to store it back. Returns the schedule as stored afterwards, or None
+    /// when there is no such schedule.
+    pub fn modify_schedule(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut Schedule) -> bool,
+    ) -> Result<Option<Schedule>, StoreError> {
+        self.write(|txn| {
+            let mut table = txn.open_table(SCHEDULES).or_store()?;
+            let stored = table.get(id).or_store()?;
+            let Some(mut schedule) = stored
+                .map(|v| codec::decode::<Schedule>(WHAT, v.value()))
+                .transpose()?
+            else {
+                return Ok(None);
+            };
+            if change(&mut schedule) {
+                schedule.id = id;
+                let bytes = codec::encode(WHAT, &schedule)?;
+                table.insert(id, bytes.as_slice()).or_store()?;
+            }
+            Ok(Some(schedule))
+        })
+    }
+
     /// One schedule by id.
     pub fn schedule(&self, id: u64) -> Result<Option<Schedule>, StoreError> {
         self.read(|txn| {
@@ -94,6 +120,9 @@ mod tests {
             created_by: "cli".into(),
             last_run: None,
             next_run: Some(Timestamp(5)),
+            quiet_day: true,
+            last_outcome: None,
+            last_error: Some("x".into()),
         }
     }
 
@@ -131,5 +160,31 @@ mod tests {
         assert!(!s.delete_schedule(b).expect("delete again"));
         assert_eq!(s.insert_schedule(&schedule()).expect("insert"), 3);
         assert!(s.schedule(99).expect("get").is_none());
+    }
+
+    #[test]
+    fn modify_writes_only_when_asked() {
+        let (_d, s) = temp_store();
+        let id = s.insert_schedule(&schedule()).expect("insert");
+        let changed = s
+            .modify_schedule(id, |x| {
+                x.last_run = Some(Timestamp(7));
+                x.id = 999; // the id cannot be changed
+                true
+            })
+            .expect("modify")
+            .expect("present");
+        assert_eq!((changed.id, changed.last_run), (id, Some(Timestamp(7))));
+        let unchanged = s
+            .modify_schedule(id, |x| {
+                x.enabled = false;
+                false
+            })
+            .expect("modify")
+            .expect("present");
+        assert!(!unchanged.enabled);
+        let stored = s.schedule(id).expect("get").expect("present");
+        assert!(stored.enabled && stored.last_run == Some(Timestamp(7)));
+        assert!(s.modify_schedule(42, |_| true).expect("modify").is_none());
     }
 }
