@@ -228,10 +228,14 @@ impl EventHandler for Handler {
         let Interaction::Command(cmd) = interaction else {
             return;
         };
-        if cmd.data.name != "summarize" || !self.shared.serves(cmd.guild_id.map(gid)) {
-            return; // unknown commands and other guilds are ignored
+        if !self.shared.serves(cmd.guild_id.map(gid)) {
+            return; // other guilds are ignored
         }
-        slash_command(&self.shared, &ctx.cache, &cmd);
+        match cmd.data.name.as_str() {
+            "summarize" => slash_command(&self.shared, &ctx.cache, &cmd),
+            "schedule" => super::schedule_cmd::start(&self.shared, &cmd),
+            _ => {} // unknown commands are ignored
+        }
     }
 }
 

@@ -36,7 +36,8 @@ pub fn definitions() -> Value {
             {"type": 5, "name": "private", "description": "Only you see the summary",
                 "required": false}
         ]
-    }])
+    },
+    super::schedule_cmd::definition()])
 }
 
 /// A validated summary request from either command.

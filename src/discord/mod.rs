@@ -11,6 +11,7 @@ pub mod cooldown;
 pub mod ingest;
 pub mod permissions;
 pub mod post;
+mod schedule_cmd;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -97,6 +98,12 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner);
         let entry = map.entry(channel).or_insert(since);
         *entry = (*entry).min(since);
+    }
+
+    /// The role whose members may change schedules in `guild`, beside members with Manage
+    /// Server (`scheduler.manager_role`; the same for every guild for now).
+    fn schedule_manager_role(&self, _guild: GuildId) -> Option<u64> {
+        self.config.scheduler.manager_role
     }
 
     /// What the store knows about a channel, or a placeholder named by its id.

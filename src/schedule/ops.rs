@@ -55,10 +55,22 @@ impl From<Invalid> for OpError {
 /// Validate `draft` and store it as a new enabled schedule; returns it with its id.
 pub fn create(
     store: &Store,
-    mut draft: Draft,
+    draft: Draft,
     excluded: &[ChannelId],
     now: Timestamp,
 ) -> Result<Schedule, OpError> {
+    create_once(store, draft, excluded, now, None).map(|(s, _)| s)
+}
+
+/// Like [`create`], under an idempotency key `(key, expires_at)` when given: a key seen before
+/// creates nothing and returns the schedule made with it (and `true`).
+pub fn create_once(
+    store: &Store,
+    mut draft: Draft,
+    excluded: &[ChannelId],
+    now: Timestamp,
+    key: Option<(&str, Timestamp)>,
+) -> Result<(Schedule, bool), OpError> {
     let (_, next) = draft.validate(excluded, now)?;
     let existing = store
         .schedules()?
@@ -69,8 +81,17 @@ pub fn create(
         return Err(OpError::TooMany);
     }
     let mut schedule = draft.into_schedule(next);
-    schedule.id = store.insert_schedule(&schedule)?;
-    Ok(schedule)
+    let (id, duplicate) = match key {
+        Some((key, expires_at)) => store.insert_schedule_once(key, expires_at, now, &schedule)?,
+        None => (store.insert_schedule(&schedule)?, false),
+    };
+    if duplicate {
+        // The earlier delivery's schedule, as it is now (or as asked, if deleted since).
+        schedule = store.schedule(id)?.unwrap_or(Schedule { id, ..schedule });
+        return Ok((schedule, true));
+    }
+    schedule.id = id;
+    Ok((schedule, false))
 }
 
 /// Change some fields of schedule `id` (in `guild`, when given) through `change`, validated

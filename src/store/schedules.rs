@@ -2,9 +2,10 @@
 
 use redb::ReadableTable;
 
+use super::idempotency::claim_in;
 use super::schema::{next_id, SCHEDULES};
 use super::{codec, OrStore, Store, StoreError};
-use crate::model::Schedule;
+use crate::model::{Schedule, Timestamp};
 
 /// Record name used in decode errors.
 const WHAT: &str = "schedule";
@@ -23,6 +24,47 @@ impl Store {
                 .insert(id, bytes.as_slice())
                 .or_store()?;
             Ok(id)
+        })
+    }
+
+    /// Store a new schedule under idempotency `key` (remembered until `key_expires_at`), both
+    /// in one transaction. Returns the id and whether the key was already claimed, in which
+    /// case nothing new is stored and the id is the one created with that key.
+    pub fn insert_schedule_once(
+        &self,
+        key: &str,
+        key_expires_at: Timestamp,
+        now: Timestamp,
+        s: &Schedule,
+    ) -> Result<(u64, bool), StoreError> {
+        self.write(|txn| {
+            let mut created = 0;
+            let earlier = claim_in(txn, key, key_expires_at, now, || {
+                created = next_id(txn, ID_COUNTER)?;
+                let bytes = codec::encode(
+                    WHAT,
+                    &Schedule {
+                        id: created,
+                        ..s.clone()
+                    },
+                )?;
+                txn.open_table(SCHEDULES)
+                    .or_store()?
+                    .insert(created, bytes.as_slice())
+                    .or_store()?;
+                Ok(format!("schedule:{created}"))
+            })?;
+            match earlier {
+                None => Ok((created, false)),
+                Some(value) => value
+                    .strip_prefix("schedule:")
+                    .and_then(|id| id.parse().ok())
+                    .map(|id| (id, true))
+                    .ok_or_else(|| StoreError::Decode {
+                        what: "schedule idempotency key",
+                        detail: format!("key {key:?} was used for something else: {value:?}"),
+                    }),
+            }
         })
     }
 
@@ -160,6 +202,33 @@ mod tests {
         assert!(!s.delete_schedule(b).expect("delete again"));
         assert_eq!(s.insert_schedule(&schedule()).expect("insert"), 3);
         assert!(s.schedule(99).expect("get").is_none());
+    }
+
+    #[test]
+    fn insert_once_deduplicates_by_key() {
+        let (_d, s) = temp_store();
+        let (t0, exp) = (Timestamp(0), Timestamp(1_000));
+        assert_eq!(
+            s.insert_schedule_once("k", exp, t0, &schedule())
+                .expect("insert"),
+            (1, false)
+        );
+        assert_eq!(
+            s.insert_schedule_once("k", exp, t0, &schedule())
+                .expect("again"),
+            (1, true)
+        );
+        assert_eq!(s.schedules().expect("list").len(), 1);
+        assert_eq!(
+            s.insert_schedule_once("k2", exp, t0, &schedule())
+                .expect("other"),
+            (2, false)
+        );
+        s.claim_idempotency_key("job-key", "job:5", exp, t0)
+            .expect("claim");
+        assert!(s
+            .insert_schedule_once("job-key", exp, t0, &schedule())
+            .is_err());
     }
 
     #[test]
