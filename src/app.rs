@@ -209,12 +209,29 @@ impl Publisher for DiscordPublisher {
         })
     }
 
+    fn post_summary_once(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+        nonce: &str,
+    ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
+        let (summary, nonce) = (summary.clone(), nonce.to_owned());
+        Box::pin(async move {
+            self.0
+                .post_summary_once(channel, &summary, Some(&nonce))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
     fn post_text(
         &self,
         channel: ChannelId,
         text: &str,
+        nonce: &str,
     ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
-        let body = serde_json::json!({ "content": text });
+        let mut body = serde_json::json!({ "content": text });
+        crate::discord::post::with_nonce(&mut body, nonce);
         Box::pin(async move {
             self.0
                 .create_message(channel, &body)

@@ -77,15 +77,15 @@ async fn digest(
             return Ok("no messages in the window; nothing posted".to_owned());
         }
         publisher
-            .post_text(target, &quiet_line(job))
+            .post_text(target, &quiet_line(job), &nonce(job, "q"))
             .await
             .map_err(|e| JobError::transient(format!("posting to channel {target} failed: {e}")))?;
         return Ok("no messages in the window; posted the quiet-day note".to_owned());
     }
     let messages: usize = summaries.iter().map(|s| s.message_count).sum();
-    for summary in &summaries {
+    for (i, summary) in summaries.iter().enumerate() {
         publisher
-            .post_summary(target, summary)
+            .post_summary_once(target, summary, &nonce(job, &i.to_string()))
             .await
             .map_err(|e| JobError::transient(format!("posting to channel {target} failed: {e}")))?;
     }
@@ -161,6 +161,12 @@ fn quiet_line(job: &DigestJob) -> String {
     )
 }
 
+/// The nonce of part `part` of a digest: the same on every attempt of this fire time, so Discord
+/// drops a repeat sent after a crash (`{schedule}:{fire seconds}:{part}`, under 25 characters).
+fn nonce(job: &DigestJob, part: &str) -> String {
+    format!("{}:{}:{part}", job.schedule_id, job.fire.div_euclid(1000))
+}
+
 /// Run a store call off the async runtime.
 async fn blocking<T: Send + 'static>(
     store: &Arc<Store>,
@@ -199,11 +205,23 @@ mod tests {
             })
         }
 
+        fn post_summary_once(
+            &self,
+            channel: ChannelId,
+            summary: &Summary,
+            nonce: &str,
+        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+            assert_eq!(nonce, "1:2000:0");
+            self.post_summary(channel, summary)
+        }
+
         fn post_text(
             &self,
             channel: ChannelId,
             text: &str,
+            nonce: &str,
         ) -> super::super::BoxFuture<'_, Result<(), String>> {
+            assert_eq!(nonce, "1:2000:q");
             let text = text.to_owned();
             Box::pin(async move {
                 self.posts.lock().expect("lock").push((channel.0, text));

@@ -39,8 +39,23 @@ pub trait Publisher: Send + Sync {
         summary: &Summary,
     ) -> BoxFuture<'_, Result<(), String>>;
 
-    /// Post one plain line of text (e.g. a digest's "quiet day" note) to `channel`.
-    fn post_text(&self, channel: ChannelId, text: &str) -> BoxFuture<'_, Result<(), String>>;
+    /// Like [`Publisher::post_summary`], each message marked with a nonce derived from `nonce`
+    /// (at most 20 characters), so a retry after a crash does not post it twice.
+    fn post_summary_once(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+        nonce: &str,
+    ) -> BoxFuture<'_, Result<(), String>>;
+
+    /// Post one plain line of text (e.g. a digest's "quiet day" note) to `channel`, once per
+    /// `nonce` (at most 25 characters).
+    fn post_text(
+        &self,
+        channel: ChannelId,
+        text: &str,
+        nonce: &str,
+    ) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// The stored payload of a `summary_request` job: the window is fixed when the request is
