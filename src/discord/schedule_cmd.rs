@@ -41,7 +41,7 @@ pub fn definition() -> Value {
                         "description": "When, as cron: \"0 9 * * 1-5\" = 09:00 on weekdays; or @daily, @weekly"},
                     {"type": 7, "name": "channel", "required": true, "channel_types": CHANNEL_TYPES,
                         "description": "Channel to summarize"},
-                    {"type": 7, "name": "post_to", "channel_types": [0, 5, 10, 11, 12],
+                    {"type": 7, "name": "post_to", "channel_types": CHANNEL_TYPES,
                         "description": "Where to post the digest (default: this channel)"},
                     {"type": 3, "name": "timezone",
                         "description": "IANA time zone, e.g. Europe/Berlin (default UTC)"},
@@ -111,6 +111,23 @@ pub fn parse_sub(name: &str, options: &[(String, Opt)]) -> Option<Sub> {
         "remove" => id().map(Sub::Remove),
         "pause" => id().map(|i| Sub::Enable(i, false)),
         "resume" => id().map(|i| Sub::Enable(i, true)),
+        _ => None,
+    }
+}
+
+/// Why `sub` is refused before anything is stored: changes need `allowed` (see
+/// [`may_manage`]); `add` also needs every source channel readable by the invoker (`unreadable`
+/// is the first one that is not). Everyone may list.
+pub fn refusal(sub: &Sub, allowed: bool, unreadable: Option<u64>) -> Option<String> {
+    match sub {
+        Sub::List => None,
+        _ if !allowed => Some(
+            "You need the Manage Server permission (or the schedule manager role) to change \
+             schedules; `/schedule list` shows them."
+                .to_owned(),
+        ),
+        Sub::Add(_) => unreadable
+            .map(|c| format!("You cannot read <#{c}>, so you cannot schedule digests of it.")),
         _ => None,
     }
 }
@@ -253,19 +270,22 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let allowed = may_manage(perms, &roles, shared.schedule_manager_role(guild));
     tracing::info!(guild_id = %guild, user_id = user, command = "schedule", subcommand = %name, allowed, "command received");
     let reply_to = (cmd.id.get(), cmd.token.clone());
-    let unreadable = unreadable_source(cmd, &options);
+    let refused = sub
+        .as_ref()
+        .and_then(|s| refusal(s, allowed, unreadable_source(cmd, &options)));
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
-        let text = match sub {
-            None => "Unknown /schedule subcommand.".to_owned(),
-            Some(Sub::List) => run(&shared, move |store| ops::list(store, Some(guild)).map_err(OpError::from).map(|l| list_text(&l))).await,
-            Some(_) if !allowed => "You need the Manage Server permission (or the schedule manager role) to change schedules; `/schedule list` shows them.".to_owned(),
-            Some(Sub::Add(_)) if unreadable.is_some() => format!(
-                "You cannot read <#{}>, so you cannot schedule digests of it.",
-                unreadable.unwrap_or_default()
-            ),
-            Some(sub) => change(&shared, guild, here, user, sub).await,
+        let text = match (sub, refused) {
+            (None, _) => "Unknown /schedule subcommand.".to_owned(),
+            (Some(_), Some(refused)) => refused,
+            (Some(Sub::List), None) => {
+                run(&shared, move |store| {
+                    Ok(list_text(&ops::list(store, Some(guild))?))
+                })
+                .await
+            }
+            (Some(sub), None) => change(&shared, guild, here, user, sub).await,
         };
         reply(&shared, reply_to, &text).await;
     });
@@ -401,6 +421,20 @@ mod tests {
     }
 
     #[test]
+    fn refusals_before_anything_is_stored() {
+        let add = Sub::Add(Vec::new());
+        assert!(
+            refusal(&Sub::List, false, Some(1)).is_none(),
+            "everyone may list"
+        );
+        assert!(refusal(&add, false, None).is_some_and(|t| t.contains("Manage Server")));
+        assert!(refusal(&Sub::Remove(1), false, None).is_some());
+        assert!(refusal(&add, true, Some(9)).is_some_and(|t| t.contains("<#9>")));
+        assert!(refusal(&add, true, None).is_none());
+        assert!(refusal(&Sub::Enable(1, true), true, Some(9)).is_none());
+    }
+
+    #[test]
     fn subcommands_and_add_options() {
         assert_eq!(parse_sub("list", &[]), Some(Sub::List));
         assert_eq!(
@@ -473,6 +507,43 @@ mod tests {
         assert!(text.len() <= 2000 && text.contains("more."), "{text}");
         assert!(list_text(&[]).contains("No schedules"));
         assert!(error_text(&OpError::NotFound(3)).contains("no schedule 3"));
+    }
+
+    /// Discord refuses to register a command whose names or descriptions break its limits, or
+    /// whose required options follow optional ones.
+    fn check_options(options: &[Value]) {
+        let mut optional_seen = false;
+        for o in options {
+            let name = o["name"].as_str().expect("name");
+            assert!(
+                (1..=32).contains(&name.len())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{name}"
+            );
+            let description = o["description"].as_str().expect("description");
+            assert!(
+                (1..=100).contains(&description.chars().count()),
+                "{description}"
+            );
+            let required = o["required"] == true;
+            assert!(
+                !(required && optional_seen),
+                "required {name} after an optional option"
+            );
+            optional_seen |= !required;
+            if let Some(sub) = o["options"].as_array() {
+                check_options(sub);
+            }
+        }
+    }
+
+    #[test]
+    fn the_definition_is_within_discords_limits() {
+        let def = definition();
+        check_options(std::slice::from_ref(&def));
+        assert!(def.to_string().len() < 4000);
     }
 
     #[test]
