@@ -1,8 +1,8 @@
 //! End to end: scheduled digests from the real binary against the fake Discord. A per-second
 //! schedule made over the signed webhook posts digests (no pings) and never enqueues a fire
 //! time twice across SIGKILL and SIGTERM restarts; catch-up runs a recent missed fire once and
-//! skips an old one; `/schedule add` is refused without Manage Server and, when allowed, wakes
-//! the scheduler at once.
+//! skips an old one; `/schedule` changes are refused without Manage Server or the manager role
+//! and, when allowed, wake the scheduler at once.
 
 mod support;
 
@@ -21,7 +21,8 @@ use summarybot::model::{ChannelId, GuildId, JobState, Schedule, Timestamp};
 use summarybot::store::Store;
 use summarybot::webhook::signature;
 use support::fake_discord::{
-    now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD, TOKEN,
+    now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD, STAFF,
+    TOKEN,
 };
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-sched";
@@ -33,6 +34,8 @@ const OTHER_TARGET: u64 = 200_000_000_000_000_010;
 /// Manage Server.
 const MANAGE_GUILD: u64 = 1 << 5;
 const WAIT: Duration = Duration::from_secs(30);
+/// `[scheduler]` with a one-hour catch-up window.
+const CATCH_UP_1H: &str = "catch_up = \"1h\"";
 
 /// The running appliance, killed on drop.
 struct Appliance {
@@ -51,9 +54,9 @@ impl Drop for Appliance {
 }
 
 impl Appliance {
-    /// Write the config (with `catch_up`) and start `summarybot run`; ready when /health says the
-    /// gateway is connected.
-    fn start(dir: &Path, fake: &FakeDiscord, catch_up: &str) -> Self {
+    /// Write the config (with `scheduler` as the body of `[scheduler]`) and start `summarybot
+    /// run`; ready when /health says the gateway is connected.
+    fn start(dir: &Path, fake: &FakeDiscord, scheduler: &str) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -74,7 +77,7 @@ bearer_token = "{BEARER}"
 
 [scheduler]
 enabled = true
-catch_up = "{catch_up}"
+{scheduler}
 
 [storage]
 path = "db/summarybot.redb"
@@ -178,7 +181,7 @@ fn db_path(dir: &Path) -> PathBuf {
 fn a_per_second_schedule_posts_digests_and_never_enqueues_a_fire_time_twice_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let mut app = Appliance::start(dir.path(), &fake, "1h");
+    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
     let now = now_ms();
     let lines = [
         (
@@ -228,14 +231,14 @@ fn a_per_second_schedule_posts_digests_and_never_enqueues_a_fire_time_twice_acro
     // SIGKILL, start again on the same database: digests go on.
     app.kill();
     let before = posts_to(&fake, TARGET).len();
-    let mut app = Appliance::start(dir.path(), &fake, "1h");
+    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
     let more = fake.wait_for_calls(WAIT, before + 2, |c| is_post_to(c, TARGET));
     assert!(more.len() >= before + 2, "{}", app.log());
     app.terminate();
     let after_term = posts_to(&fake, TARGET).len();
 
     // SIGTERM and start again: still no fire time twice.
-    let mut app = Appliance::start(dir.path(), &fake, "1h");
+    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
     let last = fake.wait_for_calls(WAIT, after_term + 1, |c| is_post_to(c, TARGET));
     assert!(last.len() > after_term, "{}", app.log());
     app.terminate();
@@ -370,7 +373,7 @@ fn catch_up_runs_a_recent_missed_fire_once_and_skips_an_old_one() {
             .expect("old");
     }
     let fake = FakeDiscord::start();
-    let app = Appliance::start(dir.path(), &fake, "1h");
+    let app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
 
     // The recent one runs: the window is empty, so its quiet-day line is posted.
     let quiet = fake
@@ -429,10 +432,10 @@ fn callback(fake: &FakeDiscord, id: u64) -> Value {
 }
 
 #[test]
-fn schedule_add_needs_manage_server_and_wakes_the_scheduler() {
+fn schedule_changes_need_manage_server_or_the_manager_role_and_wake_the_scheduler() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let app = Appliance::start(dir.path(), &fake, "6h");
+    let app = Appliance::start(dir.path(), &fake, &format!("manager_role = {STAFF}"));
     let everyone = support::fake_discord::EVERYONE_PERMS;
     let add = json!([
         {"name": "cron", "type": 3, "value": "* * * * * *"},
@@ -471,10 +474,11 @@ fn schedule_add_needs_manage_server_and_wakes_the_scheduler() {
         "{invalid}"
     );
 
+    // Alice lacks Manage Server but has the manager role (scheduler.manager_role = STAFF).
     fake.inject_interaction(&schedule_command(
         800_000_000_000_000_103,
         ALICE,
-        everyone | MANAGE_GUILD,
+        everyone,
         "add",
         &add,
     ));
@@ -504,10 +508,10 @@ fn schedule_add_needs_manage_server_and_wakes_the_scheduler() {
         "{list}"
     );
 
-    // Pause stops it; only a manager may.
+    // Bob, given Manage Server (and no role), may pause it; a paused schedule is not watched.
     fake.inject_interaction(&schedule_command(
         800_000_000_000_000_105,
-        ALICE,
+        BOB,
         everyone | MANAGE_GUILD,
         "pause",
         &json!([{"name": "id", "type": 4, "value": 1}]),
