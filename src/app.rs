@@ -129,9 +129,6 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     );
     let runtime = Arc::new(Runtime::default());
     runtime.update_scheduler(|s| s.enabled = config.scheduler.enabled);
-    if config.scheduler.enabled {
-        tracing::warn!("the digest scheduler is not available in this build yet; it is skipped");
-    }
     // Listen before saying "ready": a signal that arrives with no listener would be lost.
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
@@ -151,6 +148,14 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
         None
     };
     let jobs = crate::jobs::JobRunner::start(config, store, publisher)?;
+    let scheduler = config.scheduler.enabled.then(|| {
+        crate::schedule::scheduler::Scheduler::start(
+            Arc::clone(store),
+            jobs.enqueuer(),
+            Arc::clone(&runtime),
+            config.scheduler.catch_up,
+        )
+    });
     let web = if config.webhook.enabled {
         Some(crate::webhook::start(
             config,
@@ -188,6 +193,9 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     if let Some(bot) = bot {
         bot.shutdown(config.discord.shutdown_deadline).await;
     }
+    if let Some(scheduler) = scheduler {
+        scheduler.shutdown().await;
+    }
     jobs.shutdown(JOB_SHUTDOWN_DEADLINE).await;
     match bot_failure {
         Some(reason) => Err(anyhow::anyhow!("the Discord connection failed: {reason}")),
@@ -209,6 +217,38 @@ impl Publisher for DiscordPublisher {
             self.0
                 .post_summary(channel, &summary)
                 .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn post_summary_once(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+        nonce: &str,
+    ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
+        let (summary, nonce) = (summary.clone(), nonce.to_owned());
+        Box::pin(async move {
+            self.0
+                .post_summary_once(channel, &summary, Some(&nonce))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn post_text(
+        &self,
+        channel: ChannelId,
+        text: &str,
+        nonce: &str,
+    ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
+        let mut body = serde_json::json!({ "content": text });
+        crate::discord::post::with_nonce(&mut body, nonce);
+        Box::pin(async move {
+            self.0
+                .create_message(channel, &body)
+                .await
+                .map(|_| ())
                 .map_err(|e| e.to_string())
         })
     }

@@ -204,9 +204,18 @@ pub struct ScheduleAddArgs {
     /// IANA time zone, e.g. Europe/Berlin.
     #[arg(long, default_value = "UTC")]
     pub timezone: String,
-    /// Window in hours (default: since the previous run).
+    /// Window in hours (default: since the previous run, 24 h for the first).
     #[arg(long)]
     pub hours: Option<u32>,
+    /// Output language (default: summary.language).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Prompt variant: dev or general (default: guessed per channel).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Post a one-line "quiet day" note when the window has no messages (default: post nothing).
+    #[arg(long)]
+    pub quiet_day: bool,
 }
 
 /// Configuration commands.

@@ -27,6 +27,8 @@ pub mod model;
 pub mod pricing;
 /// Live state of the running appliance (Discord, scheduler, updates) for health and status.
 pub mod runtime;
+/// Scheduled digests: cron in a time zone, validation, stored-schedule operations, the scheduler.
+pub mod schedule;
 /// A string type that never prints its value.
 pub mod secret;
 /// Per-server settings stored in the database, their validation, resolution and change log.

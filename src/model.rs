@@ -520,7 +520,8 @@ mod tests {
     }
 }
 
-/// A stored digest schedule (filled in by the scheduler issue; stored by `store::schedules`).
+/// A stored digest schedule: built and validated by `schedule::Draft`, stored by
+/// `store::schedules`, fired by the scheduler.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
     /// Schedule id (assigned by the store).
@@ -545,10 +546,16 @@ pub struct Schedule {
     pub enabled: bool,
     /// Who created it (user id, or a label such as `cli`).
     pub created_by: String,
-    /// Last fire time.
+    /// Last fire time that was run (its digest enqueued).
     pub last_run: Option<Timestamp>,
     /// Next fire time.
     pub next_run: Option<Timestamp>,
+    /// Post a one-line "quiet day" note when the window holds no messages (else post nothing).
+    pub quiet_day: bool,
+    /// What the last digest did, e.g. `posted 2 summaries (31 messages)`.
+    pub last_outcome: Option<String>,
+    /// Why the last digest attempt failed (cleared by the next success).
+    pub last_error: Option<String>,
 }
 
 /// State of a queued job.

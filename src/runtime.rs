@@ -5,6 +5,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use serde::Serialize;
+use tokio::sync::Notify;
 
 use crate::model::Timestamp;
 
@@ -43,6 +44,8 @@ pub struct Runtime {
     discord: Mutex<DiscordStatus>,
     scheduler: Mutex<SchedulerStatus>,
     update_available: Mutex<Option<String>>,
+    /// Wakes the scheduler when a schedule was created, changed or deleted in this process.
+    schedules_changed: Notify,
 }
 
 impl Default for Runtime {
@@ -59,6 +62,7 @@ impl Runtime {
             discord: Mutex::new(DiscordStatus::default()),
             scheduler: Mutex::new(SchedulerStatus::default()),
             update_available: Mutex::new(None),
+            schedules_changed: Notify::new(),
         }
     }
 
@@ -98,6 +102,18 @@ impl Runtime {
         );
     }
 
+    /// Tell the scheduler that schedules changed (it re-reads them at once). A change made
+    /// while it is busy is remembered, not lost.
+    pub fn notify_schedules_changed(&self) {
+        self.schedules_changed.notify_one();
+    }
+
+    /// Resolves at the next [`Runtime::notify_schedules_changed`] (or at once for one made
+    /// since the last wait).
+    pub async fn schedules_changed(&self) {
+        self.schedules_changed.notified().await;
+    }
+
     /// The newer release the update watcher found, if any (its version).
     pub fn update_available(&self) -> Option<String> {
         self.update_available
@@ -133,5 +149,14 @@ mod tests {
         assert_eq!(rt.scheduler().next_fire, Some(Timestamp(9)));
         rt.set_update_available(Some("1.2.3".into()));
         assert_eq!(rt.update_available().as_deref(), Some("1.2.3"));
+    }
+
+    #[tokio::test]
+    async fn a_schedule_change_before_the_wait_is_not_lost() {
+        let rt = Runtime::new(Timestamp(0));
+        rt.notify_schedules_changed();
+        tokio::time::timeout(std::time::Duration::from_secs(5), rt.schedules_changed())
+            .await
+            .expect("woken by the earlier notification");
     }
 }

@@ -194,6 +194,9 @@ fn check_schedules_and_stats(store: &Store) {
             created_by: "cli".into(),
             last_run: None,
             next_run: None,
+            quiet_day: false,
+            last_outcome: None,
+            last_error: None,
         })
         .expect("schedule");
     assert_eq!(store.schedules().expect("list").len(), 1);

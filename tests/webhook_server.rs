@@ -398,10 +398,10 @@ fn bad_requests_get_their_status_and_nothing_is_stored() {
             "unknown type",
         ),
         (
-            422,
+            400,
             vec![],
             r#"{"type":"schedule_update"}"#.into(),
-            "not available yet",
+            "field `action`",
         ),
         (
             400,

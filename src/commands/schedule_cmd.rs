@@ -1,90 +1,163 @@
 //! `summarybot schedule add|list|remove|pause|resume`, on the same database as the service.
 //!
 //! The database is locked while `summarybot run` is running; these commands then refuse with a
-//! clear message (stop the service, or use the webhook's `schedule_update`).
+//! clear message (stop the service, or use `/schedule` in Discord or the webhook's
+//! `schedule_update`, which the running service applies at once).
 
-use crate::cli::ScheduleCommand;
-use crate::config::Scope;
-use crate::store::Store;
+use crate::cli::{ScheduleAddArgs, ScheduleCommand};
+use crate::config::{Config, Scope};
+use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
+use crate::schedule::ops::{self, OpError};
+use crate::schedule::{parse_kind, Draft, Field, Invalid};
+use crate::store::{Store, StoreError};
 
 use super::output::outln;
-use super::{open_store, Context, Failure};
+use super::{Context, Failure};
 
 /// Run a `schedule` subcommand.
 pub fn run(ctx: &Context, cmd: &ScheduleCommand) -> Result<(), Failure> {
-    if let ScheduleCommand::Add(_) = cmd {
-        return Err(Failure::Runtime(anyhow::anyhow!(
-            "adding schedules is not available in this build yet: cron parsing and time zones arrive \
-             with the scheduler; `schedule list|remove|pause|resume` already work"
-        )));
-    }
     let config = ctx.config(Scope::Offline)?;
     let _log = ctx.init_logging(&config);
-    let store = open_store(&config)?;
-    match cmd {
-        ScheduleCommand::Add(_) => Ok(()),
-        ScheduleCommand::List => list(&store),
-        ScheduleCommand::Remove { id } => {
-            if store.delete_schedule(*id).map_err(anyhow::Error::from)? {
-                outln!("removed schedule {id}");
-                Ok(())
-            } else {
-                Err(not_found(*id))
-            }
+    let now = Timestamp::now();
+    // Check the arguments before touching the database, so a typo is reported even while the
+    // service holds the lock.
+    let draft = match cmd {
+        ScheduleCommand::Add(args) => Some(draft(&config, args, now)?),
+        _ => None,
+    };
+    let store = open(&config)?;
+    match (cmd, draft) {
+        (ScheduleCommand::Add(_), Some(draft)) => {
+            let s = ops::create(&store, draft, &config.summary.exclude_channels, now)
+                .map_err(failure)?;
+            outln!(
+                "added schedule {}: \"{}\" in {}, next run {}",
+                s.id,
+                s.cron,
+                s.timezone,
+                ops::next_run_text(&s)
+            );
         }
-        ScheduleCommand::Pause { id } => set_enabled(&store, *id, false),
-        ScheduleCommand::Resume { id } => set_enabled(&store, *id, true),
+        (ScheduleCommand::List, _) => list(&store)?,
+        (ScheduleCommand::Remove { id }, _) => {
+            ops::remove(&store, *id, None).map_err(failure)?;
+            outln!("removed schedule {id}");
+        }
+        (ScheduleCommand::Pause { id }, _) => {
+            ops::set_enabled(&store, *id, None, false, now).map_err(failure)?;
+            outln!("schedule {id} paused");
+        }
+        (ScheduleCommand::Resume { id }, _) => {
+            let s = ops::set_enabled(&store, *id, None, true, now).map_err(failure)?;
+            outln!("schedule {id} resumed, next run {}", ops::next_run_text(&s));
+        }
+        (ScheduleCommand::Add(_), None) => {}
     }
+    Ok(())
+}
+
+/// The validated schedule `add` asks for.
+fn draft(config: &Config, args: &ScheduleAddArgs, now: Timestamp) -> Result<Draft, Failure> {
+    let kind = args
+        .kind
+        .as_deref()
+        .map(parse_kind)
+        .transpose()
+        .map_err(|e| usage(&e))?;
+    let mut draft = Draft {
+        guild_id: GuildId(args.guild),
+        source_channels: args.channels.iter().copied().map(ChannelId).collect(),
+        target_channel: ChannelId(args.post_to),
+        cron: args.cron.clone(),
+        timezone: args.timezone.clone(),
+        window_hours: args.hours,
+        kind,
+        language: args.language.clone(),
+        quiet_day: args.quiet_day,
+        created_by: "cli".to_owned(),
+    };
+    draft
+        .validate(&config.summary.exclude_channels, now)
+        .map_err(|e| usage(&e))?;
+    Ok(draft)
+}
+
+/// Open the database; a lock held by the running service gets its own explanation.
+fn open(config: &Config) -> Result<Store, Failure> {
+    Store::open(&config.storage.path).map_err(|e| match e {
+        StoreError::Locked { .. } => Failure::Runtime(anyhow::anyhow!(
+            "{e}. While `summarybot run` is running, change schedules with /schedule in Discord \
+             or the webhook's schedule_update instead (the service applies them at once)"
+        )),
+        other => Failure::Runtime(anyhow::anyhow!(
+            "cannot open the database {}: {other}",
+            config.storage.path.display()
+        )),
+    })
 }
 
 fn list(store: &Store) -> Result<(), Failure> {
-    let schedules = store.schedules().map_err(anyhow::Error::from)?;
+    let schedules = ops::list(store, None).map_err(anyhow::Error::from)?;
     if schedules.is_empty() {
         outln!("no schedules");
         return Ok(());
     }
     outln!(
-        "{:>4}  {:<8} {:<20} {:<16} {:<22} {:<20}",
+        "{:>4}  {:<6}  {:<20} {:<18} {:<28} next run",
         "id",
         "state",
         "cron",
         "zone",
-        "channels -> target",
-        "next run"
+        "channels -> target"
     );
-    for s in schedules {
-        let channels: Vec<String> = s.source_channels.iter().map(ToString::to_string).collect();
-        outln!(
-            "{:>4}  {:<8} {:<20} {:<16} {:<22} {:<20}",
-            s.id,
-            if s.enabled { "active" } else { "paused" },
-            s.cron,
-            s.timezone,
-            format!("{} -> {}", channels.join(","), s.target_channel),
-            s.next_run
-                .map_or_else(|| "-".to_string(), |t| t.to_string()),
-        );
+    for s in &schedules {
+        outln!("{}", row(s));
+        if let Some(outcome) = &s.last_outcome {
+            outln!("      last digest: {outcome}");
+        }
+        if let Some(error) = &s.last_error {
+            outln!("      last error: {error}");
+        }
     }
     Ok(())
 }
 
-fn set_enabled(store: &Store, id: u64, enabled: bool) -> Result<(), Failure> {
-    let Some(mut schedule) = store.schedule(id).map_err(anyhow::Error::from)? else {
-        return Err(not_found(id));
-    };
-    schedule.enabled = enabled;
-    store
-        .update_schedule(&schedule)
-        .map_err(anyhow::Error::from)?;
-    outln!(
-        "schedule {id} {}",
-        if enabled { "resumed" } else { "paused" }
-    );
-    Ok(())
+/// One line of `schedule list`.
+fn row(s: &Schedule) -> String {
+    let channels: Vec<String> = s.source_channels.iter().map(ToString::to_string).collect();
+    format!(
+        "{:>4}  {:<6}  {:<20} {:<18} {:<28} {}",
+        s.id,
+        if s.enabled { "active" } else { "paused" },
+        s.cron,
+        s.timezone,
+        format!("{} -> {}", channels.join(","), s.target_channel),
+        ops::next_run_text(s),
+    )
 }
 
-fn not_found(id: u64) -> Failure {
-    Failure::Usage(format!(
-        "no schedule with id {id}; `summarybot schedule list` shows the ids"
-    ))
+/// A validation error, naming the flag to fix.
+fn usage(e: &Invalid) -> Failure {
+    let flag = match e.field {
+        Field::Guild => "--guild",
+        Field::Cron => "--cron",
+        Field::Timezone => "--timezone",
+        Field::Channels => "--channel",
+        Field::PostTo => "--post-to",
+        Field::Hours => "--hours",
+        Field::Language => "--language",
+        Field::Kind => "--kind",
+    };
+    Failure::Usage(format!("{flag}: {}", e.message))
+}
+
+fn failure(e: OpError) -> Failure {
+    match e {
+        OpError::Invalid(e) => usage(&e),
+        OpError::NotFound(id) => Failure::Usage(format!(
+            "no schedule with id {id}; `summarybot schedule list` shows the ids"
+        )),
+        OpError::TooMany => Failure::Usage(e.to_string()),
+        OpError::Store(e) => Failure::Runtime(anyhow::Error::from(e)),
+    }
 }

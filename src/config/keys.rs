@@ -119,6 +119,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("cache.max_entries" => cache.max_entries, env: [MAX_CACHE_SIZE]),
     key!("scheduler.enabled" => scheduler.enabled),
     key!("scheduler.catch_up" => scheduler.catch_up),
+    key!("scheduler.manager_role" => scheduler.manager_role),
     key!("logging.level" => logging.level, env: [LOG_LEVEL]),
     key!("logging.format" => logging.format),
     key!("update.check_on_start" => update.check_on_start),

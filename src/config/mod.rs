@@ -204,6 +204,8 @@ pub struct SchedulerConfig {
     /// After downtime, runs missed within this window are run once.
     #[serde(serialize_with = "duration::serialize")]
     pub catch_up: Duration,
+    /// Members with this role may change schedules (beside those with Manage Server).
+    pub manager_role: Option<u64>,
 }
 
 /// `[logging]` settings.
@@ -339,6 +341,7 @@ impl Default for SchedulerConfig {
         Self {
             enabled: true,
             catch_up: Duration::from_secs(6 * 3600),
+            manager_role: None,
         }
     }
 }

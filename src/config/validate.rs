@@ -309,6 +309,12 @@ fn storage_cache_scheduler(c: &mut Checker<'_>) {
         Duration::ZERO,
         Duration::from_secs(7 * 86_400),
     );
+    c.ensure(
+        config.scheduler.manager_role != Some(0),
+        "scheduler.manager_role",
+        "0".to_owned(),
+        "must be a role id (Server Settings → Roles → right-click → Copy Role ID)",
+    );
 }
 
 fn update(c: &mut Checker<'_>) {

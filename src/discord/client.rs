@@ -244,6 +244,7 @@ impl EventHandler for Handler {
         match cmd.data.name.as_str() {
             "summarize" => slash_command(&self.shared, &ctx.cache, &cmd, false),
             "catchup" => slash_command(&self.shared, &ctx.cache, &cmd, true),
+            "schedule" => super::schedule_cmd::start(&self.shared, &cmd),
             "summarybot" if self.shared.accepting.load(Ordering::SeqCst) => {
                 super::admin_cmd::handle(&self.shared, &cmd);
             }

@@ -30,6 +30,7 @@ pub fn definitions() -> Value {
     json!([
         summarize_definition(),
         catchup::definition(),
+        super::schedule_cmd::definition(),
         super::admin_cmd::definition()
     ])
 }

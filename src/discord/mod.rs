@@ -13,6 +13,7 @@ pub mod cooldown;
 pub mod ingest;
 pub mod permissions;
 pub mod post;
+mod schedule_cmd;
 pub mod threads;
 
 use std::collections::{HashMap, HashSet};
@@ -125,12 +126,8 @@ impl Shared {
                 .is_some_and(|p| self.settings.is_opted_out(p))
     }
 
-    /// The role whose members may manage schedules in `guild` (`/summarybot settings
-    /// schedule_role`), if the server set one.
-    #[expect(
-        dead_code,
-        reason = "read by the scheduler's commands once they are merged"
-    )]
+    /// The role whose members may manage schedules in `guild` beside members with Manage
+    /// Server: the server's `/summarybot settings schedule_role`, else `scheduler.manager_role`.
     fn schedule_manager_role(&self, guild: GuildId) -> Option<u64> {
         self.effective(guild).schedule_manager_role
     }

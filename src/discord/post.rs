@@ -107,8 +107,23 @@ impl Poster {
         channel: ChannelId,
         summary: &Summary,
     ) -> Result<(), PostError> {
-        for msg in render::embeds(summary, &footer(summary)) {
-            self.create_message(channel, &embeds_body(&msg)).await?;
+        self.post_summary_once(channel, summary, None).await
+    }
+
+    /// Like [`Poster::post_summary`]; with `nonce`, message `i` carries the nonce `{nonce}:{i}`
+    /// (see [`with_nonce`]), so a retry within a few minutes does not post it twice.
+    pub async fn post_summary_once(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+        nonce: Option<&str>,
+    ) -> Result<(), PostError> {
+        for (i, msg) in render::embeds(summary, &footer(summary)).iter().enumerate() {
+            let mut body = embeds_body(msg);
+            if let Some(nonce) = nonce {
+                with_nonce(&mut body, &format!("{nonce}:{i}"));
+            }
+            self.create_message(channel, &body).await?;
         }
         Ok(())
     }
@@ -328,6 +343,15 @@ pub fn with_no_mentions(body: &Value) -> Value {
         map.insert("allowed_mentions".into(), json!({"parse": []}));
     }
     body
+}
+
+/// Ask Discord to create the message only once: a second send with the same `nonce` (at most
+/// 25 characters) by the bot within a few minutes returns the first message (`enforce_nonce`).
+pub fn with_nonce(body: &mut Value, nonce: &str) {
+    if let Value::Object(map) = body {
+        map.insert("nonce".into(), json!(nonce));
+        map.insert("enforce_nonce".into(), json!(true));
+    }
 }
 
 /// The footer of a posted summary: message count, window, provider/model, "cached".

@@ -1,5 +1,6 @@
 //! What each job kind does: `summary_request` summarizes stored messages of a channel window
-//! with the configured engine and, when asked, posts the summary through the [`Publisher`].
+//! with the configured engine and, when asked, posts the summary through the [`Publisher`];
+//! `digest` runs a scheduled digest (see `digest.rs`).
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use crate::store::Store;
 use crate::summarize::engine::Request;
 use crate::summarize::render;
 
-use super::{JobStats, Publisher, SummaryJob, SUMMARY_REQUEST};
+use super::{DigestJob, JobStats, Publisher, SummaryJob, DIGEST, SUMMARY_REQUEST};
 
 /// A failed attempt.
 #[derive(Debug)]
@@ -21,14 +22,14 @@ pub(super) struct JobError {
 }
 
 impl JobError {
-    fn permanent(message: impl Into<String>) -> Self {
+    pub(super) fn permanent(message: impl Into<String>) -> Self {
         Self {
             retryable: false,
             message: message.into(),
         }
     }
 
-    fn transient(message: impl Into<String>) -> Self {
+    pub(super) fn transient(message: impl Into<String>) -> Self {
         Self {
             retryable: true,
             message: message.into(),
@@ -52,6 +53,12 @@ pub(super) async fn run(
                 ))
             })?;
             summary_request(config, store, publisher, stats, &payload).await
+        }
+        DIGEST => {
+            let payload: DigestJob = serde_json::from_str(&job.payload).map_err(|e| {
+                JobError::permanent(format!("the stored digest payload is invalid: {e}"))
+            })?;
+            super::digest::run(config, store, publisher, stats, &payload).await
         }
         other => Err(JobError::permanent(format!(
             "unknown job kind {other:?}; this summarybot cannot run it"
@@ -150,7 +157,7 @@ fn with_overrides(config: &Config, job: &SummaryJob) -> Result<Config, JobError>
 }
 
 /// The channel's metadata (or a placeholder) and its messages in `window`, read off the runtime.
-async fn load(
+pub(super) async fn load(
     store: &Arc<Store>,
     channel: ChannelId,
     window: TimeWindow,

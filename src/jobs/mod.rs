@@ -1,6 +1,7 @@
 //! The job queue shared by every trigger: job kinds and payloads, the group-commit enqueuer
 //! (`queue.rs`), the worker pool on tokio (`worker.rs`) and what each kind does (`execute.rs`).
 
+mod digest;
 mod execute;
 mod queue;
 mod runner;
@@ -14,7 +15,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ChannelId, Summary};
+use crate::model::{ChannelId, ChannelKind, Summary};
 
 pub use queue::{Committer, EnqueueError, Enqueuer};
 pub use runner::{JobRunner, RunnerError};
@@ -22,6 +23,9 @@ pub use worker::{PoolOptions, WorkerPool};
 
 /// Job kind: summarize a channel window (payload [`SummaryJob`]).
 pub const SUMMARY_REQUEST: &str = "summary_request";
+
+/// Job kind: a scheduled digest (payload [`DigestJob`]).
+pub const DIGEST: &str = "digest";
 
 /// A boxed, sendable future, as returned by [`Publisher`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -33,6 +37,24 @@ pub trait Publisher: Send + Sync {
         &self,
         channel: ChannelId,
         summary: &Summary,
+    ) -> BoxFuture<'_, Result<(), String>>;
+
+    /// Like [`Publisher::post_summary`], each message marked with a nonce derived from `nonce`
+    /// (at most 20 characters), so a retry after a crash does not post it twice.
+    fn post_summary_once(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+        nonce: &str,
+    ) -> BoxFuture<'_, Result<(), String>>;
+
+    /// Post one plain line of text (e.g. a digest's "quiet day" note) to `channel`, once per
+    /// `nonce` (at most 25 characters).
+    fn post_text(
+        &self,
+        channel: ChannelId,
+        text: &str,
+        nonce: &str,
     ) -> BoxFuture<'_, Result<(), String>>;
 }
 
@@ -52,6 +74,28 @@ pub struct SummaryJob {
     pub provider: Option<String>,
     /// Output language override.
     pub language: Option<String>,
+}
+
+/// The stored payload of a `digest` job, fixed when the scheduler fires, so a retry posts the
+/// same window to the same place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestJob {
+    /// The schedule that fired.
+    pub schedule_id: u64,
+    /// The fire time (Unix millis); also the window's end.
+    pub fire: i64,
+    /// Window start (Unix millis, inclusive).
+    pub since: i64,
+    /// Channels summarized.
+    pub source_channels: Vec<u64>,
+    /// Channel the digest is posted to.
+    pub target_channel: u64,
+    /// Prompt variant override.
+    pub kind: Option<ChannelKind>,
+    /// Output language override.
+    pub language: Option<String>,
+    /// Post a "quiet day" line when the window holds no messages.
+    pub quiet_day: bool,
 }
 
 /// Counters of what the workers did, for `/metrics` and `/health`.

@@ -330,6 +330,27 @@ mod tests {
                 Ok(())
             })
         }
+
+        fn post_summary_once(
+            &self,
+            channel: crate::model::ChannelId,
+            summary: &crate::model::Summary,
+            _nonce: &str,
+        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+            self.post_summary(channel, summary)
+        }
+
+        fn post_text(
+            &self,
+            channel: crate::model::ChannelId,
+            _text: &str,
+            _nonce: &str,
+        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                self.posted.lock().expect("lock").push(channel.0);
+                Ok(())
+            })
+        }
     }
 
     /// Run one posting job through a pool whose publisher fails `failures` times.

@@ -236,7 +236,7 @@ pub struct Effective {
     pub cooldown: Duration,
     /// Tokens per UTC day; 0 = unlimited.
     pub daily_token_budget: u64,
-    /// Role allowed to manage schedules, if any.
+    /// Role allowed to manage schedules, if any (the server's, else `scheduler.manager_role`).
     pub schedule_manager_role: Option<u64>,
 }
 
@@ -255,7 +255,7 @@ impl GuildSettings {
             daily_token_budget: self
                 .daily_token_budget
                 .unwrap_or(config.llm.daily_token_budget),
-            schedule_manager_role: self.schedule_manager_role,
+            schedule_manager_role: self.schedule_manager_role.or(config.scheduler.manager_role),
         }
     }
 
@@ -385,6 +385,7 @@ mod tests {
         c.summary.language = Some("English".into());
         c.discord.cooldown = Duration::from_secs(30);
         c.llm.daily_token_budget = 5000;
+        c.scheduler.manager_role = Some(11);
         c
     }
 
@@ -398,7 +399,7 @@ mod tests {
                 default_hours: DEFAULT_HOURS,
                 cooldown: Duration::from_secs(30),
                 daily_token_budget: 5000,
-                schedule_manager_role: None,
+                schedule_manager_role: Some(11),
             }
         );
     }

@@ -2,9 +2,10 @@
 
 use redb::ReadableTable;
 
+use super::idempotency::claim_in;
 use super::schema::{next_id, SCHEDULES};
 use super::{codec, OrStore, Store, StoreError};
-use crate::model::Schedule;
+use crate::model::{Schedule, Timestamp};
 
 /// Record name used in decode errors.
 const WHAT: &str = "schedule";
@@ -26,6 +27,47 @@ impl Store {
         })
     }
 
+    /// Store a new schedule under idempotency `key` (remembered until `key_expires_at`), both
+    /// in one transaction. Returns the id and whether the key was already claimed, in which
+    /// case nothing new is stored and the id is the one created with that key.
+    pub fn insert_schedule_once(
+        &self,
+        key: &str,
+        key_expires_at: Timestamp,
+        now: Timestamp,
+        s: &Schedule,
+    ) -> Result<(u64, bool), StoreError> {
+        self.write(|txn| {
+            let mut created = 0;
+            let earlier = claim_in(txn, key, key_expires_at, now, || {
+                created = next_id(txn, ID_COUNTER)?;
+                let bytes = codec::encode(
+                    WHAT,
+                    &Schedule {
+                        id: created,
+                        ..s.clone()
+                    },
+                )?;
+                txn.open_table(SCHEDULES)
+                    .or_store()?
+                    .insert(created, bytes.as_slice())
+                    .or_store()?;
+                Ok(format!("schedule:{created}"))
+            })?;
+            match earlier {
+                None => Ok((created, false)),
+                Some(value) => value
+                    .strip_prefix("schedule:")
+                    .and_then(|id| id.parse().ok())
+                    .map(|id| (id, true))
+                    .ok_or_else(|| StoreError::Decode {
+                        what: "schedule idempotency key",
+                        detail: format!("key {key:?} was used for something else: {value:?}"),
+                    }),
+            }
+        })
+    }
+
     /// Replace the schedule with `s.id`. Returns false (and stores nothing) when it does not exist.
     pub fn update_schedule(&self, s: &Schedule) -> Result<bool, StoreError> {
         let bytes = codec::encode(WHAT, s)?;
@@ -36,6 +78,32 @@ impl Store {
             }
             table.insert(s.id, bytes.as_slice()).or_store()?;
             Ok(true)
+        })
+    }
+
+    /// Change the schedule with `id` in one write transaction: `change` sees the stored value
+    /// and returns true to store it back. Returns the schedule as stored afterwards, or None
+    /// when there is no such schedule.
+    pub fn modify_schedule(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut Schedule) -> bool,
+    ) -> Result<Option<Schedule>, StoreError> {
+        self.write(|txn| {
+            let mut table = txn.open_table(SCHEDULES).or_store()?;
+            let stored = table.get(id).or_store()?;
+            let Some(mut schedule) = stored
+                .map(|v| codec::decode::<Schedule>(WHAT, v.value()))
+                .transpose()?
+            else {
+                return Ok(None);
+            };
+            if change(&mut schedule) {
+                schedule.id = id;
+                let bytes = codec::encode(WHAT, &schedule)?;
+                table.insert(id, bytes.as_slice()).or_store()?;
+            }
+            Ok(Some(schedule))
         })
     }
 
@@ -94,6 +162,9 @@ mod tests {
             created_by: "cli".into(),
             last_run: None,
             next_run: Some(Timestamp(5)),
+            quiet_day: true,
+            last_outcome: None,
+            last_error: Some("x".into()),
         }
     }
 
@@ -131,5 +202,58 @@ mod tests {
         assert!(!s.delete_schedule(b).expect("delete again"));
         assert_eq!(s.insert_schedule(&schedule()).expect("insert"), 3);
         assert!(s.schedule(99).expect("get").is_none());
+    }
+
+    #[test]
+    fn insert_once_deduplicates_by_key() {
+        let (_d, s) = temp_store();
+        let (t0, exp) = (Timestamp(0), Timestamp(1_000));
+        assert_eq!(
+            s.insert_schedule_once("k", exp, t0, &schedule())
+                .expect("insert"),
+            (1, false)
+        );
+        assert_eq!(
+            s.insert_schedule_once("k", exp, t0, &schedule())
+                .expect("again"),
+            (1, true)
+        );
+        assert_eq!(s.schedules().expect("list").len(), 1);
+        assert_eq!(
+            s.insert_schedule_once("k2", exp, t0, &schedule())
+                .expect("other"),
+            (2, false)
+        );
+        s.claim_idempotency_key("job-key", "job:5", exp, t0)
+            .expect("claim");
+        assert!(s
+            .insert_schedule_once("job-key", exp, t0, &schedule())
+            .is_err());
+    }
+
+    #[test]
+    fn modify_writes_only_when_asked() {
+        let (_d, s) = temp_store();
+        let id = s.insert_schedule(&schedule()).expect("insert");
+        let changed = s
+            .modify_schedule(id, |x| {
+                x.last_run = Some(Timestamp(7));
+                x.id = 999; // the id cannot be changed
+                true
+            })
+            .expect("modify")
+            .expect("present");
+        assert_eq!((changed.id, changed.last_run), (id, Some(Timestamp(7))));
+        let unchanged = s
+            .modify_schedule(id, |x| {
+                x.enabled = false;
+                false
+            })
+            .expect("modify")
+            .expect("present");
+        assert!(!unchanged.enabled);
+        let stored = s.schedule(id).expect("get").expect("present");
+        assert!(stored.enabled && stored.last_run == Some(Timestamp(7)));
+        assert!(s.modify_schedule(42, |_| true).expect("modify").is_none());
     }
 }

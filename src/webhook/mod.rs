@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod payload;
 pub mod ratelimit;
 pub mod routes;
+pub mod schedule_update;
 pub mod server;
 pub mod signature;
 pub mod standard;

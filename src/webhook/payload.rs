@@ -25,6 +25,8 @@ const SUMMARY_FIELDS: [&str; 8] = [
 pub enum WebhookRequest {
     /// Summarize a channel window.
     Summary(SummaryJob),
+    /// Create, change or delete a digest schedule.
+    Schedule(super::schedule_update::ScheduleUpdate),
 }
 
 /// Parse a signed body received at `now`.
@@ -41,11 +43,9 @@ pub fn parse(body: &[u8], now: Timestamp) -> Result<WebhookRequest, ApiError> {
     };
     match kind {
         "summary_request" => summary(&object, now).map(WebhookRequest::Summary),
-        "schedule_update" => Err(ApiError::unprocessable(
-            "schedule_update is not available yet",
-        )),
+        "schedule_update" => super::schedule_update::parse(&object).map(WebhookRequest::Schedule),
         other => Err(ApiError::unprocessable(format!(
-            "unknown type {other:?}; supported: summary_request"
+            "unknown type {other:?}; supported: summary_request, schedule_update"
         ))),
     }
 }
@@ -180,15 +180,20 @@ mod tests {
 
     #[test]
     fn accepts_a_minimal_and_a_full_request() {
-        let WebhookRequest::Summary(job) =
-            parse(br#"{"type":"summary_request","channel_id":"42"}"#, NOW).expect("valid");
+        let Ok(WebhookRequest::Summary(job)) =
+            parse(br#"{"type":"summary_request","channel_id":"42"}"#, NOW)
+        else {
+            panic!("a valid summary_request")
+        };
         assert_eq!(
             (job.channel_id, job.until - job.since),
             (42, 24 * 3_600_000)
         );
         let body = r#"{"type":"summary_request","channel_id":7,"since":"2024-03-01T00:00:00Z",
             "until":"2024-03-02T00:00:00Z","post_to_channel_id":"9","provider":"builtin","language":"de"}"#;
-        let WebhookRequest::Summary(job) = parse(body.as_bytes(), NOW).expect("valid");
+        let Ok(WebhookRequest::Summary(job)) = parse(body.as_bytes(), NOW) else {
+            panic!("a valid summary_request")
+        };
         assert_eq!(job.until - job.since, 86_400_000);
         assert_eq!(
             (job.post_to_channel_id, job.provider.as_deref()),
@@ -204,7 +209,7 @@ mod tests {
             ("{}", 400, "`type`"),
             (r#"{"type":5}"#, 400, "`type` must be a string"),
             (r#"{"type":"nope"}"#, 422, "unknown type"),
-            (r#"{"type":"schedule_update"}"#, 422, "not available yet"),
+            (r#"{"type":"schedule_update"}"#, 400, "`action`"),
             (r#"{"type":"summary_request"}"#, 400, "`channel_id`"),
             (
                 r#"{"type":"summary_request","channel_id":"abc"}"#,

@@ -17,7 +17,7 @@ use super::ratelimit::RateLimiter;
 use super::signature::{self, to_hex};
 use super::standard::{self, constant_time_eq};
 use crate::jobs::{Enqueuer, JobStats, SUMMARY_REQUEST};
-use crate::model::{JobState, Timestamp};
+use crate::model::{ChannelId, JobState, Timestamp};
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -50,8 +50,11 @@ pub struct State {
     pub jobs: Arc<JobStats>,
     /// Worker count (for /health).
     pub workers: usize,
-    /// Live state of the Discord connection and the scheduler (for /health).
+    /// Live state of the Discord connection and the scheduler (for /health); wakes the
+    /// scheduler after a `schedule_update`.
     pub runtime: Arc<Runtime>,
+    /// Channels that may not be summarized (`summary.exclude_channels`).
+    pub excluded: Vec<ChannelId>,
 }
 
 /// Answer one request and count it.
@@ -118,7 +121,10 @@ fn limit(state: &State, request: &Request) -> Result<(), ApiError> {
 fn webhook(state: &State, request: &Request) -> Result<Response, ApiError> {
     let body = read_body(state.max_body_bytes, request)?;
     verify(state, request, &body)?;
-    let WebhookRequest::Summary(job) = payload::parse(&body, Timestamp::now())?;
+    let job = match payload::parse(&body, Timestamp::now())? {
+        WebhookRequest::Summary(job) => job,
+        WebhookRequest::Schedule(update) => return schedule_update(state, request, &body, &update),
+    };
     let key = idempotency_key(request, &body)?;
     let payload = serde_json::to_string(&job)
         .map_err(|e| ApiError::internal(format!("cannot encode the job: {e}")))?;
@@ -135,6 +141,23 @@ fn webhook(state: &State, request: &Request) -> Result<Response, ApiError> {
         Response::json(&serde_json::json!({ "status": status, "job_id": enqueued.job_id }))
             .with_status_code(code),
     )
+}
+
+/// `schedule_update`: applied and committed before answering; wakes the scheduler.
+fn schedule_update(
+    state: &State,
+    request: &Request,
+    body: &[u8],
+    update: &super::schedule_update::ScheduleUpdate,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(request, body)?;
+    let now = Timestamp::now();
+    let ttl = i64::try_from(state.idempotency_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires = Timestamp(now.0.saturating_add(ttl));
+    let (status, answer) =
+        super::schedule_update::apply(&state.store, &state.excluded, update, (&key, expires), now)?;
+    state.runtime.notify_schedules_changed();
+    Ok(Response::json(&answer).with_status_code(status))
 }
 
 /// Read at most `max` bytes; a larger body (by `Content-Length` or as read) is 413.

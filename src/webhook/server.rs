@@ -67,6 +67,7 @@ pub fn start(
         jobs: jobs.stats(),
         workers: jobs.workers(),
         runtime,
+        excluded: config.summary.exclude_channels.clone(),
     });
     let addr = format!("{}:{}", web.host, web.port);
     let server = rouille::Server::new(addr.as_str(), move |request| {

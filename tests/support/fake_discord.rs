@@ -109,6 +109,10 @@ struct State {
     /// Answer every REST call 401, as Discord does for a wrong token.
     reject_token: bool,
     next_message_id: u64,
+    /// Messages sent with `enforce_nonce`, by (channel, nonce): a repeat returns the first.
+    nonces: HashMap<(u64, String), Value>,
+    /// Messages actually created (a deduplicated repeat creates none): (channel, message id).
+    created: Vec<(u64, u64)>,
 }
 
 /// One gateway connection.
@@ -166,6 +170,8 @@ impl FakeDiscord {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 next_message_id: 700_000_000_000_000_000,
+                nonces: HashMap::new(),
+                created: Vec::new(),
                 extra_guilds: extra,
                 channels_per_guild: channels,
                 ..State::default()
@@ -197,6 +203,17 @@ impl FakeDiscord {
     /// Every REST call so far, in arrival order.
     pub fn calls(&self) -> Vec<RestCall> {
         self.shared.lock().calls.clone()
+    }
+
+    /// How many messages were created in `channel` (a send repeated with the same enforced
+    /// nonce creates none, as on Discord).
+    pub fn created_messages(&self, channel: u64) -> usize {
+        self.shared
+            .lock()
+            .created
+            .iter()
+            .filter(|(c, _)| *c == channel)
+            .count()
     }
 
     /// Wait until a REST call matches `pred`; returns it, or None after `timeout`.
@@ -702,16 +719,28 @@ fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
             }
         };
     }
+    let channel = if channel == 0 { GENERAL } else { channel };
+    let nonce = call
+        .json
+        .get("nonce")
+        .and_then(Value::as_str)
+        .filter(|_| call.json["enforce_nonce"] == true)
+        .map(|n| (channel, n.to_owned()));
+    if let Some(first) = nonce.as_ref().and_then(|k| state.nonces.get(k)) {
+        return Response::json(first);
+    }
     state.next_message_id += 1;
     let id = state.next_message_id;
-    drop(state);
-    let channel = if channel == 0 { GENERAL } else { channel };
+    state.created.push((channel, id));
     let mut msg = message(channel, id, BOT, "", now_ms());
     if let Some(content) = call.json.get("content").and_then(Value::as_str) {
         msg["content"] = json!(content);
     }
     if let Some(embeds) = call.json.get("embeds") {
         msg["embeds"] = embeds.clone();
+    }
+    if let Some(key) = nonce {
+        state.nonces.insert(key, msg.clone());
     }
     Response::json(&msg)
 }

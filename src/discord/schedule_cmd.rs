@@ -1,0 +1,560 @@
+//! `/schedule add|list|remove|pause|resume`: who may change schedules (Manage Server, or the
+//! configured manager role), the options turned into [`crate::schedule::ops`] calls (the same
+//! validation as the CLI and the webhook), and ephemeral replies that never ping.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use serenity::all::{
+    ChannelId as SChannelId, CommandDataOption, CommandDataOptionValue, CommandInteraction,
+};
+
+use super::{permissions, Shared};
+use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
+use crate::schedule::ops::{self, OpError};
+use crate::schedule::{parse_kind, Draft, Field, Invalid, Spec, MAX_WINDOW_HOURS};
+
+/// Manage Server (Manage Guild) permission bit.
+pub const MANAGE_GUILD: u64 = 1 << 5;
+/// Interaction response flag: only the invoker sees it.
+const EPHEMERAL: u64 = 64;
+/// Longest reply Discord accepts, with room for the "more" line.
+const MAX_REPLY: usize = 1900;
+/// Channel types a digest can read: text, announcement, threads.
+const CHANNEL_TYPES: [u8; 5] = [0, 5, 10, 11, 12];
+
+/// The `/schedule` command definition (appended to the registered commands).
+pub fn definition() -> Value {
+    let id_option = |verb: &str| {
+        json!([{"type": 4, "name": "id", "description": format!("Schedule id to {verb} (see /schedule list)"),
+            "min_value": 1, "required": true}])
+    };
+    json!({
+        "name": "schedule", "type": 1, "contexts": [0],
+        "description": "Scheduled digests of channels",
+        "options": [
+            {"type": 1, "name": "add", "description": "Post a digest of channels on a schedule",
+                "options": [
+                    {"type": 3, "name": "cron", "required": true,
+                        "description": "When, as cron: \"0 9 * * 1-5\" = 09:00 on weekdays; or @daily, @weekly"},
+                    {"type": 7, "name": "channel", "required": true, "channel_types": CHANNEL_TYPES,
+                        "description": "Channel to summarize"},
+                    {"type": 7, "name": "post_to", "channel_types": CHANNEL_TYPES,
+                        "description": "Where to post the digest (default: this channel)"},
+                    {"type": 3, "name": "timezone",
+                        "description": "IANA time zone, e.g. Europe/Berlin (default UTC)"},
+                    {"type": 4, "name": "hours", "min_value": 1, "max_value": MAX_WINDOW_HOURS,
+                        "description": "Hours covered (default: since the previous digest)"},
+                    {"type": 3, "name": "language", "description": "Language of the digest"},
+                    {"type": 3, "name": "kind", "description": "Prompt variant",
+                        "choices": [{"name": "general", "value": "general"}, {"name": "dev", "value": "dev"}]},
+                    {"type": 5, "name": "quiet_day",
+                        "description": "Post a short note when nothing was said (default: post nothing)"},
+                    {"type": 7, "name": "channel_2", "channel_types": CHANNEL_TYPES,
+                        "description": "Another channel to summarize"},
+                    {"type": 7, "name": "channel_3", "channel_types": CHANNEL_TYPES,
+                        "description": "Another channel to summarize"}
+                ]},
+            {"type": 1, "name": "list", "description": "Show this server's schedules"},
+            {"type": 1, "name": "remove", "description": "Delete a schedule", "options": id_option("delete")},
+            {"type": 1, "name": "pause", "description": "Stop a schedule for now", "options": id_option("pause")},
+            {"type": 1, "name": "resume", "description": "Restart a paused schedule", "options": id_option("resume")}
+        ]
+    })
+}
+
+/// An option value, without serenity's types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Opt {
+    /// Text.
+    Text(String),
+    /// A whole number.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+    /// A channel id.
+    Channel(u64),
+}
+
+/// A parsed `/schedule` subcommand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sub {
+    /// Create from these options.
+    Add(Vec<(String, Opt)>),
+    /// Show the guild's schedules.
+    List,
+    /// Delete one.
+    Remove(u64),
+    /// Pause (false) or resume (true) one.
+    Enable(u64, bool),
+}
+
+/// True when a member with `perms` (in the invoking channel) and `roles` may change schedules.
+pub fn may_manage(perms: u64, roles: &[u64], manager_role: Option<u64>) -> bool {
+    perms & (MANAGE_GUILD | permissions::ADMINISTRATOR) != 0
+        || manager_role.is_some_and(|r| roles.contains(&r))
+}
+
+/// The subcommand and its options; None for an unknown shape.
+pub fn parse_sub(name: &str, options: &[(String, Opt)]) -> Option<Sub> {
+    let id = || {
+        options.iter().find_map(|(n, v)| match (n.as_str(), v) {
+            ("id", Opt::Int(i)) => u64::try_from(*i).ok(),
+            _ => None,
+        })
+    };
+    match name {
+        "add" => Some(Sub::Add(options.to_vec())),
+        "list" => Some(Sub::List),
+        "remove" => id().map(Sub::Remove),
+        "pause" => id().map(|i| Sub::Enable(i, false)),
+        "resume" => id().map(|i| Sub::Enable(i, true)),
+        _ => None,
+    }
+}
+
+/// Why `sub` is refused before anything is stored: changes need `allowed` (see
+/// [`may_manage`]); `add` also needs every source channel readable by the invoker (`unreadable`
+/// is the first one that is not). Everyone may list.
+pub fn refusal(sub: &Sub, allowed: bool, unreadable: Option<u64>) -> Option<String> {
+    match sub {
+        Sub::List => None,
+        _ if !allowed => Some(
+            "You need the Manage Server permission (or the schedule manager role) to change \
+             schedules; `/schedule list` shows them."
+                .to_owned(),
+        ),
+        Sub::Add(_) => unreadable
+            .map(|c| format!("You cannot read <#{c}>, so you cannot schedule digests of it.")),
+        _ => None,
+    }
+}
+
+/// The draft `/schedule add` asks for, invoked in `here` by `user`.
+pub fn draft(
+    guild: GuildId,
+    here: ChannelId,
+    user: u64,
+    options: &[(String, Opt)],
+) -> Result<Draft, Invalid> {
+    let mut d = Draft {
+        guild_id: guild,
+        source_channels: Vec::new(),
+        target_channel: here,
+        cron: String::new(),
+        timezone: "UTC".to_owned(),
+        window_hours: None,
+        kind: None,
+        language: None,
+        quiet_day: false,
+        created_by: user.to_string(),
+    };
+    for (name, value) in options {
+        match (name.as_str(), value) {
+            ("cron", Opt::Text(t)) => d.cron.clone_from(t),
+            ("channel" | "channel_2" | "channel_3", Opt::Channel(c)) => {
+                d.source_channels.push(ChannelId(*c));
+            }
+            ("post_to", Opt::Channel(c)) => d.target_channel = ChannelId(*c),
+            ("timezone", Opt::Text(t)) => d.timezone.clone_from(t),
+            ("hours", Opt::Int(h)) => d.window_hours = Some(u32::try_from(*h).unwrap_or(0)),
+            ("language", Opt::Text(t)) => d.language = Some(t.clone()),
+            ("kind", Opt::Text(t)) => d.kind = Some(parse_kind(t)?),
+            ("quiet_day", Opt::Bool(b)) => d.quiet_day = *b,
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+/// The reply text of a failed operation, naming the option to fix.
+pub fn error_text(e: &OpError) -> String {
+    match e {
+        OpError::Invalid(e) => {
+            let option = match e.field {
+                Field::Guild => "server",
+                Field::Cron => "cron",
+                Field::Timezone => "timezone",
+                Field::Channels => "channel",
+                Field::PostTo => "post_to",
+                Field::Hours => "hours",
+                Field::Language => "language",
+                Field::Kind => "kind",
+            };
+            format!("`{option}`: {}", e.message)
+        }
+        OpError::NotFound(id) => {
+            format!("There is no schedule {id} in this server; see `/schedule list`.")
+        }
+        OpError::TooMany => format!("{e}."),
+        OpError::Store(_) => {
+            "Sorry, the schedule could not be saved right now. Please try again later.".to_owned()
+        }
+    }
+}
+
+/// When a schedule runs next: a Discord timestamp (shown in each reader's own zone) and the
+/// time in the schedule's zone.
+pub fn next_text(s: &Schedule) -> String {
+    if !s.enabled {
+        return "paused".to_owned();
+    }
+    match (s.next_run, Spec::parse(&s.cron, &s.timezone)) {
+        (Some(t), Ok(spec)) => format!("next <t:{}:F> ({})", t.0.div_euclid(1000), spec.local(t)),
+        _ => "no next run".to_owned(),
+    }
+}
+
+/// One line of `/schedule list`.
+pub fn line(s: &Schedule) -> String {
+    let sources: Vec<String> = s
+        .source_channels
+        .iter()
+        .map(|c| format!("<#{c}>"))
+        .collect();
+    format!(
+        "**{}** · `{}` {} · {} → <#{}> · {}",
+        s.id,
+        s.cron,
+        s.timezone,
+        sources.join(", "),
+        s.target_channel,
+        next_text(s)
+    )
+}
+
+/// The whole `/schedule list` reply, cut to Discord's message size.
+pub fn list_text(schedules: &[Schedule]) -> String {
+    if schedules.is_empty() {
+        return "No schedules in this server yet. Add one with `/schedule add`.".to_owned();
+    }
+    let mut text = String::new();
+    for (i, s) in schedules.iter().enumerate() {
+        let l = line(s);
+        if text.len() + l.len() + 1 > MAX_REPLY {
+            let _ = write!(text, "…and {} more.", schedules.len() - i);
+            break;
+        }
+        text.push_str(&l);
+        text.push('\n');
+    }
+    text
+}
+
+/// Start `/schedule`: checks run at once (no I/O), the change and the reply in a task.
+pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
+    if !shared.accepting.load(Ordering::SeqCst) {
+        return;
+    }
+    let Some(guild) = cmd.guild_id.map(|g| GuildId(g.get())) else {
+        return;
+    };
+    let Some((name, options)) = subcommand(cmd) else {
+        return;
+    };
+    let user = cmd.user.id.get();
+    let perms = cmd
+        .member
+        .as_ref()
+        .and_then(|m| m.permissions)
+        .map_or(0, |p| p.bits());
+    let roles: Vec<u64> = cmd
+        .member
+        .as_ref()
+        .map(|m| m.roles.iter().map(|r| r.get()).collect())
+        .unwrap_or_default();
+    let here = ChannelId(cmd.channel_id.get());
+    let sub = parse_sub(&name, &options);
+    let allowed = may_manage(perms, &roles, shared.schedule_manager_role(guild));
+    tracing::info!(guild_id = %guild, user_id = user, command = "schedule", subcommand = %name, allowed, "command received");
+    let reply_to = (cmd.id.get(), cmd.token.clone());
+    let refused = sub
+        .as_ref()
+        .and_then(|s| refusal(s, allowed, unreadable_source(cmd, &options)));
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let _running = shared.inflight.enter();
+        let text = match (sub, refused) {
+            (None, _) => "Unknown /schedule subcommand.".to_owned(),
+            (Some(_), Some(refused)) => refused,
+            (Some(Sub::List), None) => {
+                run(&shared, move |store| {
+                    Ok(list_text(&ops::list(store, Some(guild))?))
+                })
+                .await
+            }
+            (Some(sub), None) => change(&shared, guild, here, user, sub).await,
+        };
+        reply(&shared, reply_to, &text).await;
+    });
+}
+
+/// Apply a change and wake the scheduler; returns the reply.
+async fn change(
+    shared: &Arc<Shared>,
+    guild: GuildId,
+    here: ChannelId,
+    user: u64,
+    sub: Sub,
+) -> String {
+    let excluded = shared.config.summary.exclude_channels.clone();
+    let text = run(shared, move |store| {
+        let now = Timestamp::now();
+        match sub {
+            Sub::Add(options) => {
+                let d = draft(guild, here, user, &options)?;
+                let s = ops::create(store, d, &excluded, now)?;
+                Ok(format!("Schedule **{}** added: {}", s.id, line(&s)))
+            }
+            Sub::Remove(id) => ops::remove(store, id, Some(guild))
+                .map(|s| format!("Schedule **{}** removed.", s.id)),
+            Sub::Enable(id, on) => ops::set_enabled(store, id, Some(guild), on, now).map(|s| {
+                format!(
+                    "Schedule **{}** {}: {}",
+                    s.id,
+                    if on { "resumed" } else { "paused" },
+                    next_text(&s)
+                )
+            }),
+            Sub::List => Ok(String::new()),
+        }
+    })
+    .await;
+    shared.runtime.notify_schedules_changed();
+    text
+}
+
+/// Run a store operation off the async runtime; its error becomes the reply.
+async fn run(
+    shared: &Arc<Shared>,
+    op: impl FnOnce(&crate::store::Store) -> Result<String, OpError> + Send + 'static,
+) -> String {
+    let store = Arc::clone(&shared.store);
+    match tokio::task::spawn_blocking(move || op(&store)).await {
+        Ok(Ok(text)) => text,
+        Ok(Err(e)) => {
+            if let OpError::Store(err) = &e {
+                tracing::error!(error = %err, command = "schedule", "schedule change failed");
+            }
+            error_text(&e)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, command = "schedule", "schedule change failed");
+            error_text(&OpError::Store(crate::store::StoreError::Decode {
+                what: "task",
+                detail: e.to_string(),
+            }))
+        }
+    }
+}
+
+/// Answer the interaction, visible only to the invoker.
+async fn reply(shared: &Shared, (id, token): (u64, String), text: &str) {
+    let body = json!({"type": 4, "data": {"content": text, "flags": EPHEMERAL}});
+    if let Err(e) = shared.poster.interaction_callback(id, &token, &body).await {
+        tracing::error!(error = %e, command = "schedule", "could not answer /schedule");
+    }
+}
+
+/// The subcommand's name and options.
+fn subcommand(cmd: &CommandInteraction) -> Option<(String, Vec<(String, Opt)>)> {
+    let first = cmd.data.options.first()?;
+    let CommandDataOptionValue::SubCommand(options) = &first.value else {
+        return None;
+    };
+    Some((
+        first.name.clone(),
+        options.iter().filter_map(plain).collect(),
+    ))
+}
+
+fn plain(o: &CommandDataOption) -> Option<(String, Opt)> {
+    let value = match &o.value {
+        CommandDataOptionValue::String(s) => Opt::Text(s.clone()),
+        CommandDataOptionValue::Integer(i) => Opt::Int(*i),
+        CommandDataOptionValue::Boolean(b) => Opt::Bool(*b),
+        CommandDataOptionValue::Channel(c) => Opt::Channel(c.get()),
+        _ => return None,
+    };
+    Some((o.name.clone(), value))
+}
+
+/// A source channel the invoker cannot read (Discord resolves each channel option with the
+/// invoker's permissions there); digests must not leak a channel to someone who cannot see it.
+fn unreadable_source(cmd: &CommandInteraction, options: &[(String, Opt)]) -> Option<u64> {
+    options
+        .iter()
+        .find_map(|(name, value)| match (name.as_str(), value) {
+            ("channel" | "channel_2" | "channel_3", Opt::Channel(c)) => {
+                let perms = cmd
+                    .data
+                    .resolved
+                    .channels
+                    .get(&SChannelId::new(*c))
+                    .and_then(|ch| ch.permissions)
+                    .map_or(0, |p| p.bits());
+                permissions::missing_to_read(perms).map(|_| *c)
+            }
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(list: &[(&str, Opt)]) -> Vec<(String, Opt)> {
+        list.iter()
+            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn only_managers_change_schedules() {
+        assert!(may_manage(MANAGE_GUILD, &[], None));
+        assert!(may_manage(permissions::ADMINISTRATOR, &[], None));
+        assert!(!may_manage(permissions::VIEW_CHANNEL, &[7], None));
+        assert!(may_manage(0, &[7, 8], Some(8)));
+        assert!(!may_manage(0, &[7], Some(8)));
+    }
+
+    #[test]
+    fn refusals_before_anything_is_stored() {
+        let add = Sub::Add(Vec::new());
+        assert!(
+            refusal(&Sub::List, false, Some(1)).is_none(),
+            "everyone may list"
+        );
+        assert!(refusal(&add, false, None).is_some_and(|t| t.contains("Manage Server")));
+        assert!(refusal(&Sub::Remove(1), false, None).is_some());
+        assert!(refusal(&add, true, Some(9)).is_some_and(|t| t.contains("<#9>")));
+        assert!(refusal(&add, true, None).is_none());
+        assert!(refusal(&Sub::Enable(1, true), true, Some(9)).is_none());
+    }
+
+    #[test]
+    fn subcommands_and_add_options() {
+        assert_eq!(parse_sub("list", &[]), Some(Sub::List));
+        assert_eq!(
+            parse_sub("pause", &opts(&[("id", Opt::Int(3))])),
+            Some(Sub::Enable(3, false))
+        );
+        assert_eq!(parse_sub("remove", &[]), None);
+        assert_eq!(parse_sub("explode", &[]), None);
+        let add = opts(&[
+            ("cron", Opt::Text("0 9 * * 1-5".into())),
+            ("channel", Opt::Channel(10)),
+            ("channel_2", Opt::Channel(11)),
+            ("timezone", Opt::Text("Europe/Berlin".into())),
+            ("hours", Opt::Int(12)),
+            ("kind", Opt::Text("dev".into())),
+            ("quiet_day", Opt::Bool(true)),
+        ]);
+        let d = draft(GuildId(1), ChannelId(5), 42, &add).expect("draft");
+        assert_eq!(d.source_channels, [ChannelId(10), ChannelId(11)]);
+        assert_eq!(
+            (d.target_channel, d.window_hours, d.quiet_day),
+            (ChannelId(5), Some(12), true)
+        );
+        assert_eq!(d.created_by, "42");
+        let e = draft(
+            GuildId(1),
+            ChannelId(5),
+            42,
+            &opts(&[("kind", Opt::Text("x".into()))]),
+        )
+        .expect_err("bad kind");
+        assert!(error_text(&OpError::Invalid(e)).starts_with("`kind`:"));
+    }
+
+    #[test]
+    fn list_shows_discord_timestamps_and_local_time_and_fits() {
+        let mut d = draft(
+            GuildId(1),
+            ChannelId(5),
+            42,
+            &opts(&[("channel", Opt::Channel(10))]),
+        )
+        .expect("draft");
+        d.cron = "0 9 * * *".into();
+        d.timezone = "Europe/Berlin".into();
+        let s = Schedule {
+            id: 7,
+            guild_id: d.guild_id,
+            source_channels: d.source_channels,
+            target_channel: d.target_channel,
+            cron: d.cron,
+            timezone: d.timezone,
+            window_hours: None,
+            kind: None,
+            language: None,
+            enabled: true,
+            created_by: d.created_by,
+            last_run: None,
+            next_run: Some(Timestamp(1_764_835_200_000)), // 2025-12-04 08:00 UTC
+            quiet_day: false,
+            last_outcome: None,
+            last_error: None,
+        };
+        assert_eq!(
+            line(&s),
+            "**7** · `0 9 * * *` Europe/Berlin · <#10> → <#5> · next <t:1764835200:F> (2025-12-04 09:00 CET)"
+        );
+        let many = vec![s; 40];
+        let text = list_text(&many);
+        assert!(text.len() <= 2000 && text.contains("more."), "{text}");
+        assert!(list_text(&[]).contains("No schedules"));
+        assert!(error_text(&OpError::NotFound(3)).contains("no schedule 3"));
+    }
+
+    /// Discord refuses to register a command whose names or descriptions break its limits, or
+    /// whose required options follow optional ones.
+    fn check_options(options: &[Value]) {
+        let mut optional_seen = false;
+        for o in options {
+            let name = o["name"].as_str().expect("name");
+            assert!(
+                (1..=32).contains(&name.len())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{name}"
+            );
+            let description = o["description"].as_str().expect("description");
+            assert!(
+                (1..=100).contains(&description.chars().count()),
+                "{description}"
+            );
+            let required = o["required"] == true;
+            assert!(
+                !(required && optional_seen),
+                "required {name} after an optional option"
+            );
+            optional_seen |= !required;
+            if let Some(sub) = o["options"].as_array() {
+                check_options(sub);
+            }
+        }
+    }
+
+    #[test]
+    fn the_definition_is_within_discords_limits() {
+        let def = definition();
+        check_options(std::slice::from_ref(&def));
+        assert!(def.to_string().len() < 4000);
+    }
+
+    #[test]
+    fn the_definition_has_five_subcommands() {
+        let def = definition();
+        let names: Vec<&str> = def["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["name"].as_str())
+            .collect();
+        assert_eq!(names, ["add", "list", "remove", "pause", "resume"]);
+    }
+}

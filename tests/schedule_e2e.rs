@@ -1,0 +1,526 @@
+//! End to end: scheduled digests from the real binary against the fake Discord. A per-second
+//! schedule made over the signed webhook posts digests (no pings) and never enqueues a fire
+//! time twice across SIGKILL and SIGTERM restarts; catch-up runs a recent missed fire once and
+//! skips an old one; `/schedule` changes are refused without Manage Server or the manager role
+//! and, when allowed, wake the scheduler at once.
+
+mod support;
+
+#[path = "support/webhook_http.rs"]
+#[allow(dead_code, reason = "the benchmark uses other parts of the client")]
+mod http;
+
+use std::collections::HashSet;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use summarybot::model::{ChannelId, GuildId, JobState, Schedule, Timestamp};
+use summarybot::store::Store;
+use summarybot::webhook::signature;
+use support::fake_discord::{
+    now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD, STAFF,
+    TOKEN,
+};
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-sched";
+const BEARER: &str = "bearer-token-0123456789abcdef0123456789";
+/// Where digests are posted.
+const TARGET: u64 = 200_000_000_000_000_009;
+/// A second target, for the schedule whose missed run is too old.
+const OTHER_TARGET: u64 = 200_000_000_000_000_010;
+/// Manage Server.
+const MANAGE_GUILD: u64 = 1 << 5;
+const WAIT: Duration = Duration::from_secs(30);
+/// `[scheduler]` with a one-hour catch-up window.
+const CATCH_UP_1H: &str = "catch_up = \"1h\"";
+
+/// The running appliance, killed on drop.
+struct Appliance {
+    child: Option<Child>,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Appliance {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Appliance {
+    /// Write the config (with `scheduler` as the body of `[scheduler]`) and start `summarybot
+    /// run`; ready when /health says the gateway is connected.
+    fn start(dir: &Path, fake: &FakeDiscord, scheduler: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let config = format!(
+            r#"
+[discord]
+token = "{TOKEN}"
+api_base_url = "{api}"
+guild_ids = ["{GUILD}"]
+
+[webhook]
+enabled = true
+host = "127.0.0.1"
+port = {port}
+secret = "{SECRET}"
+bearer_token = "{BEARER}"
+
+[scheduler]
+enabled = true
+{scheduler}
+
+[storage]
+path = "db/summarybot.redb"
+"#,
+            api = fake.api_base_url()
+        );
+        std::fs::write(dir.join("summarybot.toml"), config).expect("config");
+        let log = dir.join(format!("log-{}.txt", now_ms()));
+        let child = support::summarybot(dir)
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
+            .spawn()
+            .expect("start summarybot run");
+        let app = Self {
+            child: Some(child),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            log,
+        };
+        app.wait_until(|| {
+            http::request(app.addr, "GET", "/health", &[], b"")
+                .is_ok_and(|r| r.status == 200 && r.json()["discord"]["connected"] == true)
+        });
+        app
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Poll (no fixed sleeps) until `ready` holds, failing with the log after [`WAIT`].
+    fn wait_until(&self, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !ready() {
+            assert!(Instant::now() < deadline, "timed out; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// POST a signed webhook body.
+    fn post(&self, body: &Value, delivery: &str) -> http::Response {
+        let body = body.to_string();
+        let sig = signature::sign_header(SECRET.as_bytes(), body.as_bytes());
+        http::request(
+            self.addr,
+            "POST",
+            "/webhook",
+            &[("X-Signature-256", &sig), ("X-GitHub-Delivery", delivery)],
+            body.as_bytes(),
+        )
+        .expect("POST /webhook")
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    fn terminate(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(exit) = child.try_wait().expect("wait") {
+                assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+    }
+}
+
+fn is_post_to(call: &RestCall, channel: u64) -> bool {
+    call.method == "POST" && call.path == format!("/api/v10/channels/{channel}/messages")
+}
+
+fn posts_to(fake: &FakeDiscord, channel: u64) -> Vec<RestCall> {
+    fake.calls()
+        .into_iter()
+        .filter(|c| is_post_to(c, channel))
+        .collect()
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("db").join("summarybot.redb")
+}
+
+#[test]
+fn a_per_second_schedule_posts_digests_and_never_enqueues_a_fire_time_twice_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+    let now = now_ms();
+    let lines = [
+        (
+            ALICE,
+            "@everyone the release is blocked on the flaky login test",
+        ),
+        (BOB, "I'll fix the login test today"),
+    ];
+    for (i, (author, text)) in lines.iter().enumerate() {
+        fake.inject_message(
+            GENERAL,
+            snowflake_at(now - 60_000 + i as u64 * 1000, i as u64),
+            *author,
+            text,
+        );
+    }
+
+    rejects_bad_schedule_updates(&app);
+
+    let create = json!({"type": "schedule_update", "action": "create", "guild_id": GUILD.to_string(),
+        "channel_ids": [GENERAL.to_string()], "post_to_channel_id": TARGET.to_string(),
+        "cron": "* * * * * *", "hours": 1});
+    let created = app.post(&create, "create-1");
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["schedule"]["id"], 1);
+    let again = app.post(&create, "create-1");
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["status"], "already_processed");
+
+    // Digests arrive (once the messages are ingested), as embeds, pinging nobody.
+    let first = fake.wait_for_calls(WAIT, 2, |c| is_post_to(c, TARGET));
+    assert_eq!(first.len(), 2, "{}", app.log());
+    for post in &first {
+        assert_eq!(
+            post.json["allowed_mentions"],
+            json!({"parse": []}),
+            "{}",
+            post.json
+        );
+        assert!(
+            post.json["embeds"].to_string().contains("login test"),
+            "{}",
+            post.json
+        );
+    }
+
+    // SIGKILL, start again on the same database: digests go on.
+    app.kill();
+    let before = posts_to(&fake, TARGET).len();
+    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+    let more = fake.wait_for_calls(WAIT, before + 2, |c| is_post_to(c, TARGET));
+    assert!(more.len() >= before + 2, "{}", app.log());
+    app.terminate();
+    let after_term = posts_to(&fake, TARGET).len();
+
+    // SIGTERM and start again: still no fire time twice.
+    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+    let last = fake.wait_for_calls(WAIT, after_term + 1, |c| is_post_to(c, TARGET));
+    assert!(last.len() > after_term, "{}", app.log());
+    app.terminate();
+
+    assert_each_fire_time_posted_once(dir.path(), &fake);
+}
+
+/// Bad `schedule_update`s: 400 naming the field, 404 for an unknown id; nothing is created.
+fn rejects_bad_schedule_updates(app: &Appliance) {
+    let bad = app.post(
+        &json!({"type": "schedule_update", "action": "create", "guild_id": GUILD.to_string(),
+            "channel_ids": [GENERAL.to_string()], "post_to_channel_id": TARGET.to_string(),
+            "cron": "0 9 * *"}),
+        "bad-cron",
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("field `cron`")),
+        "{}",
+        bad.body
+    );
+    let bad = app.post(
+        &json!({"type": "schedule_update", "action": "create", "cron": 9}),
+        "bad-type",
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let unknown = app.post(
+        &json!({"type": "schedule_update", "action": "pause", "id": 42}),
+        "unknown",
+    );
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+}
+
+/// No fire time was enqueued twice, and each was posted (created in Discord) at most once.
+fn assert_each_fire_time_posted_once(dir: &Path, fake: &FakeDiscord) {
+    let store = Store::open(&db_path(dir)).expect("open the database");
+    let digests: Vec<_> = store
+        .recent_jobs(100_000)
+        .expect("jobs")
+        .into_iter()
+        .filter(|j| j.kind == "digest")
+        .collect();
+    let fires: Vec<i64> = digests
+        .iter()
+        .map(|j| {
+            serde_json::from_str::<Value>(&j.payload).expect("payload")["fire"]
+                .as_i64()
+                .expect("fire")
+        })
+        .collect();
+    let unique: HashSet<i64> = fires.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        fires.len(),
+        "a fire time was enqueued twice: {fires:?}"
+    );
+    assert!(
+        fires.iter().all(|f| f % 1000 == 0),
+        "fire times are whole seconds: {fires:?}"
+    );
+    // Each fire time is posted once: every digest message carries an enforced nonce of its
+    // schedule and fire time, so a job cut off by SIGKILL after posting and run again creates no
+    // second message (the fake, like Discord, returns the first one).
+    let posts = posts_to(fake, TARGET);
+    assert!(posts
+        .iter()
+        .all(|p| p.json["enforce_nonce"] == true && p.json["nonce"].is_string()));
+    let nonces: HashSet<&str> = posts
+        .iter()
+        .filter_map(|p| p.json["nonce"].as_str())
+        .collect();
+    assert_eq!(fake.created_messages(TARGET), nonces.len());
+    let done = digests.iter().filter(|j| j.state == JobState::Done).count();
+    assert!(nonces.len() <= done, "{nonces:?} for {done} digests");
+    for nonce in &nonces {
+        let fire: i64 = nonce
+            .split(':')
+            .nth(1)
+            .and_then(|f| f.parse().ok())
+            .expect("fire");
+        assert!(
+            unique.contains(&(fire * 1000)),
+            "{nonce} is not a fire time"
+        );
+    }
+    let schedule = store.schedule(1).expect("read").expect("schedule 1");
+    assert!(
+        schedule.last_run.is_some() && schedule.last_outcome.is_some(),
+        "{schedule:?}"
+    );
+}
+
+/// A schedule firing once a day at `fire` (UTC, whole minutes), due at `fire`.
+fn daily_at(fire: i64, target: u64) -> Schedule {
+    let t = Timestamp(fire).to_datetime();
+    Schedule {
+        id: 0,
+        guild_id: GuildId(GUILD),
+        source_channels: vec![ChannelId(GENERAL)],
+        target_channel: ChannelId(target),
+        cron: t.format("0 %M %H * * *").to_string(),
+        timezone: "UTC".into(),
+        window_hours: Some(24),
+        kind: None,
+        language: None,
+        enabled: true,
+        created_by: "test".into(),
+        last_run: None,
+        next_run: Some(Timestamp(fire)),
+        quiet_day: true,
+        last_outcome: None,
+        last_error: None,
+    }
+}
+
+#[test]
+fn catch_up_runs_a_recent_missed_fire_once_and_skips_an_old_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let minute = 60_000;
+    let now = i64::try_from(now_ms()).expect("now") / minute * minute;
+    {
+        std::fs::create_dir_all(dir.path().join("db")).expect("db dir");
+        let store = Store::open(&db_path(dir.path())).expect("open");
+        // Missed 20 minutes ago (within the 1 h catch-up) and 3 hours ago (beyond it).
+        store
+            .insert_schedule(&daily_at(now - 20 * minute, TARGET))
+            .expect("recent");
+        store
+            .insert_schedule(&daily_at(now - 180 * minute, OTHER_TARGET))
+            .expect("old");
+    }
+    let fake = FakeDiscord::start();
+    let app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+
+    // The recent one runs: the window is empty, so its quiet-day line is posted.
+    let quiet = fake
+        .wait_for_call(WAIT, |c| is_post_to(c, TARGET))
+        .expect("a quiet-day post");
+    let content = quiet.json["content"].as_str().unwrap_or_default();
+    assert!(
+        content.starts_with("Quiet day: no new messages in <#"),
+        "{content}"
+    );
+    assert_eq!(quiet.json["allowed_mentions"], json!({"parse": []}));
+
+    // The old one is skipped and logged; its next run moves to tomorrow.
+    app.wait_until(|| {
+        let log = app.log();
+        log.contains("were skipped") && log.contains("schedule_id=2")
+    });
+    app.wait_until(|| {
+        http::request(app.addr, "GET", "/health", &[], b"").is_ok_and(|r| {
+            let s = &r.json()["scheduler"];
+            s["running"] == true
+                && s["schedules"] == 2
+                && s["next_fire"].as_i64() > Some(now + 3_600_000)
+        })
+    });
+    // Exactly one digest job exists (job 1, done); there is no job 2.
+    let auth = format!("Bearer {BEARER}");
+    app.wait_until(|| {
+        http::request(app.addr, "GET", "/jobs/1", &[("Authorization", &auth)], b"")
+            .is_ok_and(|r| r.json()["state"] == "done")
+    });
+    let missing =
+        http::request(app.addr, "GET", "/jobs/2", &[("Authorization", &auth)], b"").expect("GET");
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert_eq!(posts_to(&fake, TARGET).len(), 1);
+    assert!(posts_to(&fake, OTHER_TARGET).is_empty());
+}
+
+/// A `/schedule <sub>` interaction from `user` with guild permissions `perms`.
+fn schedule_command(id: u64, user: u64, perms: u64, sub: &str, options: &Value) -> Value {
+    let mut i = slash_command(id, user, GENERAL, &json!([]));
+    i["data"]["name"] = json!("schedule");
+    i["data"]["options"] = json!([{"name": sub, "type": 1, "options": options}]);
+    i["data"]["resolved"]["channels"] = json!({GENERAL.to_string(): {"id": GENERAL.to_string(),
+        "name": "general", "type": 0, "permissions": perms.to_string()}});
+    i["member"]["permissions"] = json!(perms.to_string());
+    i
+}
+
+/// The interaction callback the bot sent for interaction `id`.
+fn callback(fake: &FakeDiscord, id: u64) -> Value {
+    let path = format!("/api/v10/interactions/{id}/token-{id}/callback");
+    fake.wait_for_call(WAIT, |c| c.method == "POST" && c.path == path)
+        .map(|c| c.json)
+        .expect("an answer to the interaction")
+}
+
+#[test]
+fn schedule_changes_need_manage_server_or_the_manager_role_and_wake_the_scheduler() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let app = Appliance::start(dir.path(), &fake, &format!("manager_role = {STAFF}"));
+    let everyone = support::fake_discord::EVERYONE_PERMS;
+    let add = json!([
+        {"name": "cron", "type": 3, "value": "* * * * * *"},
+        {"name": "channel", "type": 7, "value": GENERAL.to_string()},
+        {"name": "post_to", "type": 7, "value": TARGET.to_string()},
+        {"name": "quiet_day", "type": 5, "value": true}
+    ]);
+
+    fake.inject_interaction(&schedule_command(
+        800_000_000_000_000_101,
+        BOB,
+        everyone,
+        "add",
+        &add,
+    ));
+    let refused = callback(&fake, 800_000_000_000_000_101);
+    let text = refused["data"]["content"].as_str().unwrap_or_default();
+    assert!(text.contains("Manage Server"), "{refused}");
+    assert_eq!(refused["data"]["flags"], 64, "only the invoker sees it");
+    assert_eq!(refused["data"]["allowed_mentions"], json!({"parse": []}));
+
+    let bad = json!([{"name": "cron", "type": 3, "value": "every day"},
+        {"name": "channel", "type": 7, "value": GENERAL.to_string()}]);
+    fake.inject_interaction(&schedule_command(
+        800_000_000_000_000_102,
+        ALICE,
+        everyone | MANAGE_GUILD,
+        "add",
+        &bad,
+    ));
+    let invalid = callback(&fake, 800_000_000_000_000_102);
+    assert!(
+        invalid["data"]["content"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("`cron`:") && t.contains("0 9 * * 1-5")),
+        "{invalid}"
+    );
+
+    // Alice lacks Manage Server but has the manager role (scheduler.manager_role = STAFF).
+    fake.inject_interaction(&schedule_command(
+        800_000_000_000_000_103,
+        ALICE,
+        everyone,
+        "add",
+        &add,
+    ));
+    let added = callback(&fake, 800_000_000_000_000_103);
+    let text = added["data"]["content"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Schedule **1** added"), "{added}");
+    assert!(text.contains("<t:"), "{added}");
+
+    // Woken at once (it would otherwise sleep for minutes): the quiet-day note arrives.
+    let posted = fake
+        .wait_for_call(WAIT, |c| is_post_to(c, TARGET))
+        .expect("a digest post");
+    assert_eq!(posted.json["allowed_mentions"], json!({"parse": []}));
+
+    // Everyone sees the list.
+    fake.inject_interaction(&schedule_command(
+        800_000_000_000_000_104,
+        BOB,
+        everyone,
+        "list",
+        &json!([]),
+    ));
+    let list = callback(&fake, 800_000_000_000_000_104);
+    let text = list["data"]["content"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("**1**") && text.contains("`* * * * * *` UTC") && text.contains("next <t:"),
+        "{list}"
+    );
+
+    // Bob, given Manage Server (and no role), may pause it; a paused schedule is not watched.
+    fake.inject_interaction(&schedule_command(
+        800_000_000_000_000_105,
+        BOB,
+        everyone | MANAGE_GUILD,
+        "pause",
+        &json!([{"name": "id", "type": 4, "value": 1}]),
+    ));
+    assert!(callback(&fake, 800_000_000_000_000_105)["data"]["content"]
+        .as_str()
+        .is_some_and(|t| t.contains("paused")));
+    app.wait_until(|| {
+        http::request(app.addr, "GET", "/health", &[], b"")
+            .is_ok_and(|r| r.json()["scheduler"]["schedules"] == 0)
+    });
+}
