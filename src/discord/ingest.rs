@@ -213,7 +213,7 @@ pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, 
     let mut upserts: Vec<ChatMessage> = Vec::new();
     for op in ops {
         if !matches!(op, Op::Upsert(_)) && !upserts.is_empty() {
-            store.upsert_messages(&std::mem::take(&mut upserts))?;
+            store.ingest_messages(&std::mem::take(&mut upserts), Timestamp::now())?;
         }
         match op {
             Op::Upsert(m) if recent.is_stale(&m) => {}
@@ -244,7 +244,7 @@ pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, 
             }
         }
     }
-    store.upsert_messages(&upserts)?;
+    store.ingest_messages(&upserts, Timestamp::now())?;
     Ok(total)
 }
 
