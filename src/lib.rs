@@ -27,6 +27,8 @@ pub mod model;
 pub mod runtime;
 /// A string type that never prints its value.
 pub mod secret;
+/// The admin status page: health, schedules, jobs and plots behind a login, under `/status`.
+pub mod status;
 /// The redb database: the only module that touches redb.
 pub mod store;
 /// Summaries: engine, builtin summarizer, prompts, token budget, map-reduce, rendering.

@@ -538,7 +538,13 @@ mod tests {
             .contains("of its daily"));
         // Both generated summaries (primary and fallback) are in the latency history.
         let latency = store.summary_latency(today, today).expect("latency");
-        assert_eq!(latency.iter().map(|d| d.count()).sum::<u64>(), 2);
+        assert_eq!(
+            latency
+                .iter()
+                .map(crate::store::LatencyDay::count)
+                .sum::<u64>(),
+            2
+        );
     }
 
     #[test]

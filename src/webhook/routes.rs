@@ -52,6 +52,8 @@ pub struct State {
     pub workers: usize,
     /// Live state of the Discord connection and the scheduler (for /health).
     pub runtime: Arc<Runtime>,
+    /// The admin status page under `/status` (answers 404 while off).
+    pub status: crate::status::StatusSite,
 }
 
 /// Answer one request and count it.
@@ -81,6 +83,9 @@ fn route(state: &State, request: &Request) -> (&'static str, Result<Response, Ap
                 .and_then(|()| limit(state, request))
                 .and_then(|()| webhook(state, request)),
         ),
+        p if p == "/status" || p.starts_with("/status/") => {
+            ("/status", Ok(crate::status::http::handle(state, request)))
+        }
         p if p.starts_with("/jobs/") => (
             "/jobs",
             only(method, "GET")
