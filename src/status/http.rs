@@ -58,14 +58,14 @@ fn route(state: &State, request: &Request) -> Response {
         ("GET", "/login") => login_page(state, request),
         ("POST", "/login") => login(state, request),
         ("POST", "/logout") => logout(&state.status, request),
+        (_, "/login") => ApiError::method_not_allowed("GET or POST").response(),
+        (_, "/logout") => ApiError::method_not_allowed("POST").response(),
         ("GET", p) if p.starts_with("/api/") => api(state, request, &p["/api/".len()..]),
         ("GET", "" | "/") => view(state, request, View::Overview),
         ("GET", p) => match View::from_slug(&p[1..]) {
             Some(v) => view(state, request, v),
             None => not_found(),
         },
-        (_, "/login") => ApiError::method_not_allowed("GET or POST").response(),
-        (_, "/logout") => ApiError::method_not_allowed("POST").response(),
         _ => ApiError::method_not_allowed("GET").response(),
     }
 }
