@@ -382,14 +382,19 @@ fn every_view_and_api_shows_metadata_and_never_content() {
     }
     assert_no_content(&server.get("/status/login", &[]), "login");
 
-    let api = server.get("/status/api/overview", &auth).json();
+    check_api_values(&server, &auth, done);
+}
+
+/// The JSON twins carry the seeded numbers.
+fn check_api_values(server: &StatusServer, auth: &[(&str, &str)], done: u64) {
+    let api = server.get("/status/api/overview", auth).json();
     assert_eq!(api["store"]["ok"], true);
     assert!(api["store"]["last_commit"].as_i64().is_some(), "{api}");
     assert_eq!(api["workers"]["failed"], 1);
-    let api = server.get("/status/api/schedules", &auth).json();
+    let api = server.get("/status/api/schedules", auth).json();
     assert_eq!(api["schedules"][0]["cron"], CRON);
     assert_eq!(api["schedules"][0]["guild"]["name"], GUILD_NAME);
-    let api = server.get("/status/api/jobs", &auth).json();
+    let api = server.get("/status/api/jobs", auth).json();
     let rows = api["jobs"].as_array().expect("jobs");
     assert_eq!(rows.len(), 3, "two seeded and one webhook job: {api}");
     let seeded = rows.iter().find(|j| j["id"] == done).expect("done job");
@@ -397,7 +402,7 @@ fn every_view_and_api_shows_metadata_and_never_content() {
         (seeded["trigger"].as_str(), seeded["duration_ms"].as_i64()),
         (Some("schedule"), Some(4200))
     );
-    let api = server.get("/status/api/plots", &auth).json();
+    let api = server.get("/status/api/plots", auth).json();
     assert_eq!(api["days"].as_array().map(Vec::len), Some(30));
     assert_eq!(api["daily_token_budget"], 50_000);
     assert_eq!(api["tokens"][0]["tokens"][29], 12_500);
