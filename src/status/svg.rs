@@ -265,9 +265,9 @@ impl Frame {
         let y = self.y(limit.value);
         let _ = write!(
             out,
-            r#"<line class="limit" x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{LIMIT_COLOUR}" stroke-dasharray="6 4" stroke-width="1.5"><title>{label}</title></line><text class="limit-label" x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="{LIMIT_COLOUR}">{label}</text>"#,
+            r#"<line class="limit" x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{LIMIT_COLOUR}" stroke-dasharray="6 4" stroke-width="1.5"><title>{label}</title></line><text class="limit-label" x="{:.1}" y="{:.1}" font-size="11" fill="{LIMIT_COLOUR}">{label}</text>"#,
             LEFT + self.plot_w,
-            LEFT + self.plot_w - 4.0,
+            LEFT + 6.0,
             y - 4.0,
             label = escape(&limit.label)
         );
