@@ -10,7 +10,8 @@ use sha2::Sha256;
 use crate::webhook::signature::{from_hex, to_hex};
 use crate::webhook::standard::constant_time_eq;
 
-/// Iterations `summarybot status hash-password` uses by default (about 0.2 s on a Raspberry Pi 4).
+/// Iterations `summarybot status hash-password` uses by default (a fraction of a second per
+/// login in a release build, even on a Raspberry Pi).
 pub const DEFAULT_ITERATIONS: u32 = 100_000;
 /// Fewest iterations accepted.
 pub const MIN_ITERATIONS: u32 = 1_000;
