@@ -1,7 +1,7 @@
 //! `summarybot status hash-password`: turn a password read from standard input into the
 //! `status.password_hash` value.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context as _;
 
@@ -17,6 +17,9 @@ const MIN_PASSWORD_CHARS: usize = 8;
 /// Run a `status` subcommand.
 pub fn run(cmd: &StatusCommand) -> Result<(), Failure> {
     let StatusCommand::HashPassword { iterations } = cmd;
+    if std::io::stdin().is_terminal() {
+        eprint!("Password (shown as you type; pipe it in to avoid that): ");
+    }
     let mut line = String::new();
     std::io::stdin()
         .lock()

@@ -289,6 +289,11 @@ mod tests {
         );
         let texts: Vec<String> = all(&store, 1).into_iter().map(|m| m.content).collect();
         assert_eq!(texts, ["first, edited", "third"]);
+        // The three created messages are counted in the status page's hourly ingest history.
+        let hours = store
+            .ingest_hourly(Timestamp::now().minus_hours(1), Timestamp::now())
+            .expect("history");
+        assert_eq!(hours.iter().map(|h| h.messages).sum::<u64>(), 3);
     }
 
     #[test]

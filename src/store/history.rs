@@ -124,6 +124,9 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<HourCount>, StoreError> {
+        if to < from {
+            return Ok(Vec::new());
+        }
         self.read(|txn| {
             let Some(table) = open_read(txn, INGEST_HOURLY)? else {
                 return Ok(Vec::new());
@@ -157,6 +160,9 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<LatencyDay>, StoreError> {
+        if to < from {
+            return Ok(Vec::new());
+        }
         self.read(|txn| {
             let Some(table) = open_read(txn, LATENCY_DAILY)? else {
                 return Ok(Vec::new());
