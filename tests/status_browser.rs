@@ -266,7 +266,7 @@ fn an_admin_logs_in_and_sees_every_view_in_a_real_browser() {
         dirs.push(dir.as_path());
     }
 
-    browser.resize(1200, 900);
+    browser.resize(1200, 1000);
     browser.go(&format!("{base}/status/jobs"));
     assert_eq!(
         browser.path(),

@@ -391,9 +391,14 @@ fn check_api_values(server: &StatusServer, auth: &[(&str, &str)], done: u64) {
     assert_eq!(api["store"]["ok"], true);
     assert!(api["store"]["last_commit"].as_i64().is_some(), "{api}");
     assert_eq!(api["workers"]["failed"], 1);
+    assert_eq!(api["cost"]["tokens_today"], 12_500);
+    assert_eq!(api["cost"]["tokens_30_days"], 12_500 + 61_500 + 3_500);
+    assert_eq!(api["recent_failures"][0]["error"], JOB_ERROR);
     let api = server.get("/status/api/schedules", auth).json();
     assert_eq!(api["schedules"][0]["cron"], CRON);
     assert_eq!(api["schedules"][0]["guild"]["name"], GUILD_NAME);
+    assert_eq!(api["schedules"][0]["last_outcome"]["job_id"], done);
+    assert_eq!(api["schedules"][0]["last_outcome"]["state"], "done");
     let api = server.get("/status/api/jobs", auth).json();
     let rows = api["jobs"].as_array().expect("jobs");
     assert_eq!(rows.len(), 3, "two seeded and one webhook job: {api}");

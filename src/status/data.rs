@@ -1,6 +1,7 @@
 //! What the status page shows, gathered from the store and the live runtime into plain
 //! serializable records (the JSON API is exactly these). Metadata only: no message content,
-//! summary text or job payload is ever read into them.
+//! summary text, job result or job payload is put into them (a digest job's payload is read
+//! only for its `schedule_id`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -57,6 +58,21 @@ pub struct Overview {
     pub store: StoreHealth,
     /// The job workers.
     pub workers: WorkerHealth,
+    /// Up to three most recent failed jobs among the last 100.
+    pub recent_failures: Vec<JobRow>,
+    /// LLM tokens, all servers.
+    pub cost: Cost,
+}
+
+/// What the LLM costs, in tokens over all servers.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Cost {
+    /// Today (UTC).
+    pub tokens_today: u64,
+    /// The last 30 days including today.
+    pub tokens_30_days: u64,
+    /// `llm.daily_token_budget` per server (0: none).
+    pub daily_token_budget: u64,
 }
 
 /// Database health.
@@ -132,6 +148,20 @@ pub struct ScheduleRow {
     pub last_run: Option<Timestamp>,
     /// Next fire time.
     pub next_run: Option<Timestamp>,
+    /// State and error of the newest of the last 100 `digest` jobs whose payload names this
+    /// schedule (`"schedule_id"`), if any.
+    pub last_outcome: Option<Outcome>,
+}
+
+/// How a schedule's last digest job ended (or that it is still pending).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The job.
+    pub job_id: u64,
+    /// Its state.
+    pub state: JobState,
+    /// Its last error.
+    pub error: Option<String>,
 }
 
 /// One job (never its payload or result).
@@ -192,7 +222,17 @@ pub fn overview(src: &Sources<'_>) -> Overview {
     let store = store_health(src.store);
     let count = |state| src.store.job_count(state).ok();
     let discord = src.runtime.discord();
+    let recent_failures = jobs(src.store)
+        .map(|rows| {
+            rows.into_iter()
+                .filter(|j| j.state == JobState::Failed)
+                .take(3)
+                .collect()
+        })
+        .unwrap_or_default();
     Overview {
+        recent_failures,
+        cost: cost(src),
         healthy: store.ok && (!discord.enabled || discord.connected),
         version: crate::VERSION_LINE.to_string(),
         update_available: src.runtime.update_available(),
@@ -209,6 +249,26 @@ pub fn overview(src: &Sources<'_>) -> Overview {
             done: count(JobState::Done),
         },
         store,
+    }
+}
+
+/// Token totals for today and the last 30 days (zero when the store does not answer).
+fn cost(src: &Sources<'_>) -> Cost {
+    let today = src.now.to_datetime().date_naive();
+    let rows = src
+        .store
+        .usage_rows(today - Days::days(PLOT_DAYS - 1), today)
+        .unwrap_or_default();
+    let sum = |keep: &dyn Fn(NaiveDate) -> bool| -> u64 {
+        rows.iter()
+            .filter(|r| keep(r.day))
+            .map(|r| r.usage.total())
+            .fold(0, u64::saturating_add)
+    };
+    Cost {
+        tokens_today: sum(&|d| d == today),
+        tokens_30_days: sum(&|_| true),
+        daily_token_budget: src.daily_token_budget,
     }
 }
 
@@ -278,10 +338,17 @@ impl Names {
 /// Every schedule, by id.
 pub fn schedules(store: &Store) -> Result<Vec<ScheduleRow>, StoreError> {
     let names = Names::load(store)?;
+    let outcomes = digest_outcomes(store)?;
     let mut rows: Vec<ScheduleRow> = store
         .schedules()?
         .into_iter()
-        .map(|s| schedule_row(&names, s))
+        .map(|s| {
+            let outcome = outcomes.get(&s.id).cloned();
+            ScheduleRow {
+                last_outcome: outcome,
+                ..schedule_row(&names, s)
+            }
+        })
         .collect();
     rows.sort_by_key(|r| r.id);
     Ok(rows)
@@ -303,7 +370,46 @@ fn schedule_row(names: &Names, s: Schedule) -> ScheduleRow {
         enabled: s.enabled,
         last_run: s.last_run,
         next_run: s.next_run,
+        last_outcome: None,
     }
+}
+
+/// The newest outcome per schedule id among the recent `digest` jobs. Only the payload's
+/// `schedule_id` is read.
+fn digest_outcomes(store: &Store) -> Result<HashMap<u64, Outcome>, StoreError> {
+    let mut outcomes = HashMap::new();
+    for job in store.recent_jobs(RECENT_JOBS)? {
+        if job.kind != "digest" {
+            continue;
+        }
+        let Some(id) = schedule_id(&job.payload) else {
+            continue;
+        };
+        outcomes.entry(id).or_insert_with(|| Outcome {
+            job_id: job.id,
+            state: job.state,
+            error: job.last_error.as_deref().map(short_error),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// `schedule_id` (a number or a numeric string) of a digest job's JSON payload.
+fn schedule_id(payload: &str) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    match value.get("schedule_id")? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// An error on one line, at most [`MAX_ERROR_CHARS`] characters.
+fn short_error(error: &str) -> String {
+    crate::text::one_line(error)
+        .chars()
+        .take(MAX_ERROR_CHARS)
+        .collect()
 }
 
 /// The last [`RECENT_JOBS`] jobs, newest first.
@@ -515,6 +621,10 @@ mod tests {
             "{json}"
         );
         assert_eq!(trigger("summary_request"), "webhook");
+        assert_eq!(schedule_id(r#"{"schedule_id":7}"#), Some(7));
+        assert_eq!(schedule_id(r#"{"schedule_id":"8"}"#), Some(8));
+        assert_eq!(schedule_id(r#"{"schedule_id":[1]}"#), None);
+        assert_eq!(schedule_id("not json"), None);
         assert_eq!(trigger("something"), "other");
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::data::{JobRow, Named, Overview, Plots, ScheduleRow};
+use super::data::{JobRow, Named, Outcome, Overview, Plots, ScheduleRow};
 use super::html::{bytes, compact, escape, millis};
 use super::svg::{self, Limit, Plot, Series, Style};
 use crate::model::{JobState, Timestamp};
@@ -183,7 +183,39 @@ pub fn overview(o: &Overview) -> String {
             ("Started", time(Some(o.started_at))),
         ],
     ));
+    out.push_str(&cost_card(o));
     out.push_str("</div>");
+    out.push_str(&failures(&o.recent_failures));
+    out
+}
+
+fn cost_card(o: &Overview) -> String {
+    let c = &o.cost;
+    let budget = if c.daily_token_budget == 0 {
+        "none".to_string()
+    } else {
+        format!(
+            "{} per server per day",
+            compact(c.daily_token_budget as f64)
+        )
+    };
+    card(
+        "LLM tokens",
+        &[
+            ("Today", compact(c.tokens_today as f64)),
+            ("30 days", compact(c.tokens_30_days as f64)),
+            ("Budget", budget),
+        ],
+    )
+}
+
+/// The newest failed jobs, or nothing.
+fn failures(rows: &[JobRow]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = r#"<h2 class="failures">Recent failures</h2>"#.to_string();
+    out.push_str(&jobs_table(rows));
     out
 }
 
@@ -279,7 +311,7 @@ pub fn schedules(rows: &[ScheduleRow]) -> String {
             .map_or("since last run".to_string(), |h| format!("{h} h"));
         let _ = write!(
             body,
-            r#"<tr class="schedule" data-id="{id}"><td>{id}</td><td>{guild}</td><td>{sources} → {target}</td><td><code>{cron}</code><br><small>{zone}</small></td><td>{window}</td><td>{enabled}</td><td>{next}</td><td>{last}</td></tr>"#,
+            r#"<tr class="schedule" data-id="{id}"><td>{id}</td><td>{guild}</td><td>{sources} → {target}</td><td><code>{cron}</code><br><small>{zone}</small></td><td>{window}</td><td>{enabled}</td><td>{next}</td><td>{last}</td><td>{outcome}</td></tr>"#,
             id = s.id,
             guild = named(&s.guild),
             sources = sources.join(", "),
@@ -289,6 +321,7 @@ pub fn schedules(rows: &[ScheduleRow]) -> String {
             enabled = badge(s.enabled, "active", "paused"),
             next = time(s.next_run),
             last = time(s.last_run),
+            outcome = outcome(s.last_outcome.as_ref()),
         );
     }
     table(
@@ -308,6 +341,21 @@ pub fn schedules(rows: &[ScheduleRow]) -> String {
     )
 }
 
+/// A schedule's last digest job: its state badge, job number and error.
+fn outcome(o: Option<&Outcome>) -> String {
+    let Some(o) = o else {
+        return "—".to_string();
+    };
+    let error = o.error.as_deref().map_or(String::new(), |e| {
+        format!(r#"<br><small class="error">{}</small>"#, escape(e))
+    });
+    format!(
+        r#"{} <a href="/status/jobs">job #{}</a>{error}"#,
+        state_badge(o.state),
+        o.job_id
+    )
+}
+
 fn state_badge(state: JobState) -> String {
     let (class, text) = match state {
         JobState::Queued => ("off", "queued"),
@@ -320,6 +368,13 @@ fn state_badge(state: JobState) -> String {
 
 /// The jobs body.
 pub fn jobs(rows: &[JobRow]) -> String {
+    let mut out = jobs_table(rows);
+    out.push_str(r#"<p class="note">The last 100 jobs, newest first. Duration is the time from enqueueing to the last state change of a finished job, so it includes queue wait and retries. The trigger comes from the job kind: <code>summary_request</code> = webhook, <code>digest</code> = schedule.</p>"#);
+    out
+}
+
+/// A table of jobs.
+fn jobs_table(rows: &[JobRow]) -> String {
     let mut body = String::new();
     for j in rows {
         let duration = j.duration_ms.map_or("—".to_string(), |ms| {

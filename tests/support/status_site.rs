@@ -315,7 +315,7 @@ fn seed(path: &Path) -> (u64, u64) {
     store
         .ingest_messages(&msgs[..3], now.minus_hours(30))
         .expect("ingest");
-    store
+    let schedule = store
         .insert_schedule(&Schedule {
             id: 0,
             guild_id: GuildId(GUILD),
@@ -353,7 +353,11 @@ fn seed(path: &Path) -> (u64, u64) {
     let early = Timestamp(now.0 - 600_000);
     let lease = Duration::from_secs(60);
     let done = store
-        .enqueue_job("digest", &format!(r#"{{"note":"{MARKER}"}}"#), early)
+        .enqueue_job(
+            "digest",
+            &format!(r#"{{"schedule_id":{schedule},"note":"{MARKER}"}}"#),
+            early,
+        )
         .expect("enqueue")
         .id;
     store.claim_next_job(early, lease).expect("claim");
