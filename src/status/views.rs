@@ -215,7 +215,7 @@ fn failures(rows: &[JobRow]) -> String {
         return String::new();
     }
     let mut out = r#"<h2 class="failures">Recent failures</h2>"#.to_string();
-    out.push_str(&jobs_table(rows));
+    out.push_str(&jobs_table("failures", rows));
     out
 }
 
@@ -356,25 +356,30 @@ fn outcome(o: Option<&Outcome>) -> String {
     )
 }
 
-fn state_badge(state: JobState) -> String {
-    let (class, text) = match state {
+/// The badge class and the name of a job state.
+fn state_badge_parts(state: JobState) -> (&'static str, &'static str) {
+    match state {
         JobState::Queued => ("off", "queued"),
         JobState::Running => ("warn", "running"),
         JobState::Done => ("ok", "done"),
         JobState::Failed => ("bad", "failed"),
-    };
+    }
+}
+
+fn state_badge(state: JobState) -> String {
+    let (class, text) = state_badge_parts(state);
     format!(r#"<span class="badge {class}">{text}</span>"#)
 }
 
 /// The jobs body.
 pub fn jobs(rows: &[JobRow]) -> String {
-    let mut out = jobs_table(rows);
+    let mut out = jobs_table("jobs", rows);
     out.push_str(r#"<p class="note">The last 100 jobs, newest first. Duration is the time from enqueueing to the last state change of a finished job, so it includes queue wait and retries. The trigger comes from the job kind: <code>summary_request</code> = webhook, <code>digest</code> = schedule.</p>"#);
     out
 }
 
-/// A table of jobs.
-fn jobs_table(rows: &[JobRow]) -> String {
+/// A table of jobs with the element id `id`.
+fn jobs_table(id: &str, rows: &[JobRow]) -> String {
     let mut body = String::new();
     for j in rows {
         let duration = j.duration_ms.map_or("—".to_string(), |ms| {
@@ -386,26 +391,21 @@ fn jobs_table(rows: &[JobRow]) -> String {
             id = j.id,
             kind = escape(&j.kind),
             trigger = j.trigger,
-            state_name = serde_json::to_value(j.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            state_name = state_badge_parts(j.state).1,
             state = state_badge(j.state),
             attempts = j.attempts,
             created = time(Some(j.created_at)),
             error = escape(j.error.as_deref().unwrap_or("")),
         );
     }
-    let mut out = table(
-        "jobs",
+    table(
+        id,
         &[
             "#", "Kind", "Trigger", "State", "Attempts", "Enqueued", "Duration", "Error",
         ],
         &body,
         "No jobs yet.",
-    );
-    out.push_str(r#"<p class="note">The last 100 jobs, newest first. Duration is the time from enqueueing to the last state change of a finished job, so it includes queue wait and retries. The trigger comes from the job kind: <code>summary_request</code> = webhook, <code>digest</code> = schedule.</p>"#);
-    out
+    )
 }
 
 /// The plots body: tokens per guild per day with the budget, messages per hour, latency.
@@ -526,6 +526,31 @@ mod tests {
             assert_eq!(View::from_slug(v.slug()), Some(v));
         }
         assert_eq!(View::from_slug("nope"), None);
+    }
+
+    #[test]
+    fn job_tables_show_state_and_the_note_only_on_the_jobs_view() {
+        let row = JobRow {
+            id: 7,
+            kind: "digest".into(),
+            trigger: "schedule",
+            state: JobState::Failed,
+            attempts: 3,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(1500),
+            duration_ms: Some(1500),
+            error: Some("<boom>".into()),
+        };
+        let html = jobs(std::slice::from_ref(&row));
+        assert_eq!(html.matches("The last 100 jobs").count(), 1);
+        assert!(
+            html.contains(r#"<tr class="job failed" data-id="7">"#),
+            "{html}"
+        );
+        assert!(html.contains("1.5 s") && html.contains("&lt;boom&gt;"));
+        let failures = failures(&[row]);
+        assert!(failures.contains(r#"id="failures""#) && !failures.contains("The last 100"));
+        assert_eq!(super::failures(&[]), "");
     }
 
     #[test]
