@@ -413,7 +413,7 @@ pub fn plots(p: &Plots) -> String {
     let mut out = String::new();
     for (id, caption, plot) in [
         ("tokens", "LLM tokens per day per server, last 30 days (dashed: llm.daily_token_budget, per server)", tokens_plot(p)),
-        ("ingest", "Messages stored per hour, last 48 hours (UTC)", ingest_plot(p)),
+        ("ingest", "Messages the bot stored per hour (gateway and backfill; not imports), last 48 hours (UTC)", ingest_plot(p)),
         ("latency", "Summary generation time per day, median and 95th percentile (from a histogram, within about 19%)", latency_plot(p)),
     ] {
         let _ = write!(
