@@ -433,19 +433,43 @@ fn short_days(days: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Servers drawn one by one on the token plot; the rest are summed into one line.
+const MAX_TOKEN_SERIES: usize = 5;
+
+/// One line per server with the most tokens, the others summed (the JSON has every server).
+fn token_series(p: &Plots) -> Vec<Series> {
+    let mut guilds: Vec<_> = p.tokens.iter().collect();
+    guilds.sort_by_key(|g| {
+        std::cmp::Reverse(g.tokens.iter().fold(0_u64, |a, t| a.saturating_add(*t)))
+    });
+    let line = |name: String, tokens: Vec<u64>| Series {
+        name,
+        values: tokens.into_iter().map(|t| Some(t as f64)).collect(),
+    };
+    let mut series: Vec<Series> = guilds
+        .iter()
+        .take(MAX_TOKEN_SERIES)
+        .map(|g| line(g.guild.label().to_string(), g.tokens.clone()))
+        .collect();
+    let rest = &guilds[guilds.len().min(MAX_TOKEN_SERIES)..];
+    if !rest.is_empty() {
+        let mut sum = vec![0_u64; p.days.len()];
+        for g in rest {
+            for (acc, t) in sum.iter_mut().zip(&g.tokens) {
+                *acc = acc.saturating_add(*t);
+            }
+        }
+        series.push(line(format!("{} other servers (sum)", rest.len()), sum));
+    }
+    series
+}
+
 fn tokens_plot(p: &Plots) -> Plot {
     Plot {
         title: "LLM tokens per day".into(),
         unit: "tokens".into(),
         slots: short_days(&p.days),
-        series: p
-            .tokens
-            .iter()
-            .map(|g| Series {
-                name: g.guild.label().to_string(),
-                values: g.tokens.iter().map(|t| Some(*t as f64)).collect(),
-            })
-            .collect(),
+        series: token_series(p),
         style: Style::Lines,
         limit: (p.daily_token_budget > 0).then(|| Limit {
             value: p.daily_token_budget as f64,
@@ -551,6 +575,36 @@ mod tests {
         let failures = failures(&[row]);
         assert!(failures.contains(r#"id="failures""#) && !failures.contains("The last 100"));
         assert_eq!(super::failures(&[]), "");
+    }
+
+    #[test]
+    fn the_token_plot_keeps_the_biggest_servers_and_sums_the_rest() {
+        use super::super::data::GuildTokens;
+        let guild = |n: u64, total: u64| GuildTokens {
+            guild: Named {
+                id: n.to_string(),
+                name: Some(format!("g{n}")),
+            },
+            tokens: vec![0, total],
+        };
+        let plots = Plots {
+            days: vec!["2026-03-01".into(), "2026-03-02".into()],
+            daily_token_budget: 0,
+            tokens: (1..=8).map(|n| guild(n, n * 10)).collect(),
+            hours: Vec::new(),
+            messages_per_hour: Vec::new(),
+            latency_p50_ms: Vec::new(),
+            latency_p95_ms: Vec::new(),
+            summaries: Vec::new(),
+        };
+        let series = token_series(&plots);
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["g8", "g7", "g6", "g5", "g4", "3 other servers (sum)"]
+        );
+        assert_eq!(series[5].values, [Some(0.0), Some(60.0)]);
+        assert!(tokens_plot(&plots).limit.is_none(), "no budget, no line");
     }
 
     #[test]
