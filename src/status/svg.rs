@@ -285,18 +285,37 @@ fn tooltip(plot: &Plot, series: &Series, slot: usize, value: f64) -> String {
     ))
 }
 
-/// A colour swatch and name per series along the top.
+/// Longest series name shown in the legend (tooltips have the whole name).
+const LEGEND_CHARS: usize = 24;
+/// Approximate width of a legend character at font size 11.
+const CHAR_W: f64 = 6.5;
+
+/// A colour swatch and name per series along the top; what does not fit is counted as
+/// "+N more".
 fn legend(out: &mut String, plot: &Plot) {
     let mut x = LEFT;
     for (index, series) in plot.series.iter().enumerate() {
+        let mut name: String = series.name.chars().take(LEGEND_CHARS).collect();
+        if series.name.chars().count() > LEGEND_CHARS {
+            name.push('…');
+        }
+        let width = 24.0 + CHAR_W * name.chars().count() as f64;
+        let left = plot.series.len() - index;
+        if index > 0 && x + width > WIDTH - RIGHT - 60.0 {
+            let _ = write!(
+                out,
+                r##"<text class="legend-more" x="{x:.1}" y="19" font-size="11" fill="#6b7280">+{left} more</text>"##
+            );
+            return;
+        }
         let colour = PALETTE[index % PALETTE.len()];
-        let name = escape(&series.name);
         let _ = write!(
             out,
-            r##"<rect class="swatch" x="{x:.1}" y="10" width="10" height="10" fill="{colour}"/><text class="legend" x="{:.1}" y="19" font-size="11" fill="#111827">{name}</text>"##,
-            x + 14.0
+            r##"<rect class="swatch" x="{x:.1}" y="10" width="10" height="10" fill="{colour}"/><text class="legend" x="{:.1}" y="19" font-size="11" fill="#111827">{}</text>"##,
+            x + 14.0,
+            escape(&name)
         );
-        x += 24.0 + 6.5 * series.name.chars().count().min(40) as f64;
+        x += width;
     }
 }
 
@@ -416,6 +435,27 @@ mod tests {
             label: "cap".into(),
         });
         assert!(render(&p).contains(">100<"));
+    }
+
+    #[test]
+    fn long_legends_are_shortened_and_counted() {
+        let many: Vec<Series> = (0..8)
+            .map(|i| {
+                series(
+                    &format!("a server with a very long name number {i}"),
+                    &[Some(1.0)],
+                )
+            })
+            .collect();
+        let svg = render(&plot(Style::Lines, many, 1));
+        let shown = count(&svg, r#"class="swatch""#);
+        assert!((1..8).contains(&shown), "{shown}");
+        assert!(svg.contains(&format!("+{} more", 8 - shown)), "{svg}");
+        assert!(svg.contains("a server with a very lon…"));
+        for x in svg.split(r#"class="legend" x=""#).skip(1) {
+            let x: f64 = x.split('"').next().expect("x").parse().expect("number");
+            assert!(x < WIDTH, "legend at {x}");
+        }
     }
 
     #[test]
