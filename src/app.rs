@@ -278,8 +278,8 @@ fn update_watcher(config: &Config) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(crate::update::watch(settings, policy)))
 }
 
-/// Apply retention and purge expired idempotency keys and cached summaries; failures are
-/// logged, not fatal.
+/// Apply retention, purge expired idempotency keys and cached summaries, and prune the
+/// status page's history older than 31 days; failures are logged, not fatal.
 fn maintenance(config: &Config, store: &Store) {
     let now = Timestamp::now();
     let days = config.storage.retention_days;
@@ -296,6 +296,9 @@ fn maintenance(config: &Config, store: &Store) {
     }
     if let Err(e) = store.purge_expired_summaries(now) {
         tracing::error!(error = %e, "purging expired cached summaries failed");
+    }
+    if let Err(e) = store.prune_history(now) {
+        tracing::error!(error = %e, "pruning the status history failed");
     }
 }
 

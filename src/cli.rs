@@ -58,6 +58,9 @@ pub enum Command {
     /// Webhook helpers.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Admin status page helpers.
+    #[command(subcommand)]
+    Status(StatusCommand),
     /// Update summarybot to the latest signed release.
     Update(UpdateArgs),
     /// Exit 0 when the local webhook server answers `GET /health` with 200 (for container
@@ -271,6 +274,18 @@ pub enum WebhookCommand {
         /// File holding the exact body to sign (default: standard input).
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
+    },
+}
+
+/// Status page helpers.
+#[derive(Debug, Subcommand)]
+pub enum StatusCommand {
+    /// Read a password from standard input (one line) and print its hash for
+    /// `status.password_hash`: `$pbkdf2-sha256$i=<iterations>$<salt hex>$<hash hex>`.
+    HashPassword {
+        /// PBKDF2 iterations (1000-10000000); more is slower to guess and to log in.
+        #[arg(long, default_value_t = crate::status::password::DEFAULT_ITERATIONS)]
+        iterations: u32,
     },
 }
 

@@ -33,6 +33,8 @@ pub mod schedule;
 pub mod secret;
 /// Per-server settings stored in the database, their validation, resolution and change log.
 pub mod settings;
+/// The admin status page: health, schedules, jobs and plots behind a login, under `/status`.
+pub mod status;
 /// The redb database: the only module that touches redb.
 pub mod store;
 /// Summaries: engine, builtin summarizer, prompts, token budget, map-reduce, rendering.

@@ -4,9 +4,7 @@
 
 mod support;
 
-#[path = "support/webhook_http.rs"]
-#[allow(dead_code, reason = "the benchmark uses other parts of the client")]
-mod http;
+use support::webhook_http as http;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;

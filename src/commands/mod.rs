@@ -5,6 +5,7 @@ mod db_cmd;
 mod import_cmd;
 pub mod output;
 mod schedule_cmd;
+mod status_cmd;
 mod summarize_cmd;
 mod update_cmd;
 mod usage_cmd;
@@ -160,6 +161,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Db(_) => "db",
         Command::Usage(_) => "usage",
         Command::Webhook(_) => "webhook",
+        Command::Status(_) => "status",
         Command::Update(_) => "update",
         Command::Healthcheck => "healthcheck",
         Command::Completions { .. } => "completions",
@@ -216,6 +218,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Db(cmd) => db_cmd::run(&ctx, &cmd),
         Command::Usage(args) => usage_cmd::run(&ctx, &args),
         Command::Webhook(cmd) => webhook_cmd::run(&ctx, &cmd),
+        Command::Status(cmd) => status_cmd::run(&cmd),
         Command::Update(args) => update_cmd::run(&ctx, &args),
         Command::Healthcheck => update_cmd::healthcheck(&ctx),
         Command::Completions { shell } => {

@@ -128,6 +128,11 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("update.verifying_keys" => update.verifying_keys),
     key!("update.check_interval" => update.check_interval),
     key!("update.auto" => update.auto),
+    key!("status.enabled" => status.enabled),
+    key!("status.password_hash" => status.password_hash, secret: "status_password_hash"),
+    key!("status.secure_cookies" => status.secure_cookies),
+    key!("status.session_ttl" => status.session_ttl),
+    key!("status.login_attempts_per_minute" => status.login_attempts_per_minute),
 ];
 
 /// The key with this dotted path.
@@ -222,7 +227,8 @@ mod tests {
                 "discord.token",
                 "llm.api_key",
                 "webhook.secret",
-                "webhook.bearer_token"
+                "webhook.bearer_token",
+                "status.password_hash"
             ]
         );
     }

@@ -64,6 +64,8 @@ pub struct Config {
     pub logging: LoggingConfig,
     /// `[update]`: self-update.
     pub update: UpdateConfig,
+    /// `[status]`: the admin status page.
+    pub status: StatusConfig,
     /// Problems found while loading (unknown keys, values that do not parse); reported by
     /// [`Config::validate`].
     #[serde(skip)]
@@ -235,6 +237,34 @@ pub struct UpdateConfig {
     pub auto: bool,
 }
 
+/// `[status]` settings: the admin status page served by the webhook server under `/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusConfig {
+    /// Serve the page (needs the webhook server and a password hash).
+    pub enabled: bool,
+    /// `$pbkdf2-sha256$i=<iterations>$<salt hex>$<hash hex>` of the login password.
+    pub password_hash: Secret,
+    /// Always mark the session cookie `Secure` (it is also set when `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
+    /// How long a login lasts, 5m-30d.
+    #[serde(serialize_with = "duration::serialize")]
+    pub session_ttl: Duration,
+    /// Login attempts per minute per client address, 1-60.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            password_hash: Secret::default(),
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            login_attempts_per_minute: 5,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -249,6 +279,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             logging: LoggingConfig::default(),
             update: UpdateConfig::default(),
+            status: StatusConfig::default(),
             load_problems: Vec::new(),
             origins: BTreeMap::new(),
         }

@@ -63,6 +63,8 @@ fn keys_of(problems: &[Problem]) -> Vec<&str> {
 
 const DISCORD_TOKEN_VALUE: &str = "discord-token-0123456789-0123456789-0123456789-0123";
 const OPENAI_KEY_VALUE: &str = "sk-openai-0123456789-0123456789-0123456789";
+/// A well-formed status page password hash (1000 iterations).
+const STATUS_HASH_VALUE: &str = "$pbkdf2-sha256$i=1000$00112233445566778899aabbccddeeff$0011223344556677889900112233445566778899001122334455667788990011";
 const WEBHOOK_SECRET_VALUE: &str = "webhook-secret-0123456789-0123456789";
 
 // ---- file lookup ----
@@ -544,6 +546,24 @@ fn every_rule_rejects_a_bad_value() {
             c.update.check_interval = Duration::from_secs(60);
         }),
         ("update.auto", |c| c.update.auto = true),
+        ("status.password_hash", |c| {
+            c.status.enabled = true;
+            c.webhook.enabled = true;
+            c.webhook.secret = Secret::new(WEBHOOK_SECRET_VALUE);
+        }),
+        ("status.password_hash", |c| {
+            c.status.password_hash = Secret::new("hunter2");
+        }),
+        ("status.enabled", |c| {
+            c.status.enabled = true;
+            c.status.password_hash = Secret::new(STATUS_HASH_VALUE);
+        }),
+        ("status.session_ttl", |c| {
+            c.status.session_ttl = Duration::from_secs(60);
+        }),
+        ("status.login_attempts_per_minute", |c| {
+            c.status.login_attempts_per_minute = 0;
+        }),
     ];
     for (key, change) in cases {
         assert_eq!(

@@ -129,6 +129,7 @@ pub(crate) fn check(config: &Config, scope: Scope) -> Vec<Problem> {
     webhook(&mut checker, scope);
     storage_cache_scheduler(&mut checker);
     update(&mut checker);
+    status(&mut checker, scope);
     checker.problems
 }
 
@@ -426,4 +427,42 @@ mod host_tests {
             assert!(!is_bind_host(bad), "{bad}");
         }
     }
+}
+
+/// `[status]`: a password hash that parses (required when enabled), served by the webhook server.
+fn status(c: &mut Checker<'_>, scope: Scope) {
+    let status = &c.config.status;
+    if status.enabled && scope == Scope::Full {
+        if status.password_hash.is_empty() {
+            c.report(
+                "status.password_hash",
+                None,
+                "is required when the status page is enabled; make one with `summarybot status hash-password` and set it here or in SUMMARYBOT_STATUS__PASSWORD_HASH",
+            );
+        }
+        c.ensure(
+            c.config.webhook.enabled,
+            "status.enabled",
+            "true".to_owned(),
+            "the status page is served by the webhook server; set webhook.enabled = true (and webhook.secret) or turn the status page off",
+        );
+    }
+    if !status.password_hash.is_empty() {
+        if let Err(e) = crate::status::password::PasswordHash::parse(status.password_hash.expose())
+        {
+            c.report("status.password_hash", None, e.to_string());
+        }
+    }
+    c.duration_range(
+        "status.session_ttl",
+        status.session_ttl,
+        Duration::from_secs(300),
+        Duration::from_secs(30 * 86_400),
+    );
+    c.range(
+        "status.login_attempts_per_minute",
+        status.login_attempts_per_minute,
+        1,
+        60,
+    );
 }

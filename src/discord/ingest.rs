@@ -215,7 +215,7 @@ pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, 
     let mut channels: Vec<ChannelInfo> = Vec::new();
     for op in ops {
         if !matches!(op, Op::Upsert(_)) && !upserts.is_empty() {
-            store.upsert_messages(&std::mem::take(&mut upserts))?;
+            store.ingest_messages(&std::mem::take(&mut upserts), Timestamp::now())?;
         }
         match op {
             Op::Upsert(m) if recent.is_stale(&m) => {}
@@ -247,7 +247,7 @@ pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, 
             }
         }
     }
-    store.upsert_messages(&upserts)?;
+    store.ingest_messages(&upserts, Timestamp::now())?;
     store.put_channels(&channels)?;
     Ok(total)
 }
@@ -293,6 +293,11 @@ mod tests {
         );
         let texts: Vec<String> = all(&store, 1).into_iter().map(|m| m.content).collect();
         assert_eq!(texts, ["first, edited", "third"]);
+        // The three created messages are counted in the status page's hourly ingest history.
+        let hours = store
+            .ingest_hourly(Timestamp::now().minus_hours(1), Timestamp::now())
+            .expect("history");
+        assert_eq!(hours.iter().map(|h| h.messages).sum::<u64>(), 3);
     }
 
     #[test]

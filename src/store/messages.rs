@@ -3,7 +3,7 @@
 
 use std::ops::RangeBounds;
 
-use redb::{ReadableTable, Table};
+use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::schema::{CHANNELS, MESSAGES, MESSAGE_IDS};
 use super::{codec, summaries, OrStore, Store, StoreError};
@@ -24,22 +24,7 @@ impl Store {
         if msgs.is_empty() {
             return Ok(0);
         }
-        self.write(|txn| {
-            let mut messages = txn.open_table(MESSAGES).or_store()?;
-            let mut ids = txn.open_table(MESSAGE_IDS).or_store()?;
-            for msg in msgs {
-                let bytes = codec::encode(WHAT, msg)?;
-                let (channel, id, ts) = (msg.channel_id.0, msg.id.0, msg.timestamp.0);
-                let previous = ids.insert((channel, id), ts).or_store()?.map(|v| v.value());
-                if let Some(old_ts) = previous.filter(|&old| old != ts) {
-                    messages.remove((channel, old_ts, id)).or_store()?;
-                }
-                messages
-                    .insert((channel, ts, id), bytes.as_slice())
-                    .or_store()?;
-            }
-            Ok(msgs.len())
-        })
+        self.write(|txn| upsert_in(txn, msgs))
     }
 
     /// Apply an edit. Returns false when the message is unknown or already has a newer version.
@@ -247,6 +232,25 @@ impl Store {
             Ok(pruned)
         })
     }
+}
+
+/// Write `msgs` inside an open write transaction (replacing and moving stored versions); returns
+/// how many were written.
+pub(super) fn upsert_in(txn: &WriteTransaction, msgs: &[ChatMessage]) -> Result<usize, StoreError> {
+    let mut messages = txn.open_table(MESSAGES).or_store()?;
+    let mut ids = txn.open_table(MESSAGE_IDS).or_store()?;
+    for msg in msgs {
+        let bytes = codec::encode(WHAT, msg)?;
+        let (channel, id, ts) = (msg.channel_id.0, msg.id.0, msg.timestamp.0);
+        let previous = ids.insert((channel, id), ts).or_store()?.map(|v| v.value());
+        if let Some(old_ts) = previous.filter(|&old| old != ts) {
+            messages.remove((channel, old_ts, id)).or_store()?;
+        }
+        messages
+            .insert((channel, ts, id), bytes.as_slice())
+            .or_store()?;
+    }
+    Ok(msgs.len())
 }
 
 /// Decode the message at `key`, if present.

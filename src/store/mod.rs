@@ -6,6 +6,7 @@
 
 mod channels;
 mod codec;
+mod history;
 mod idempotency;
 mod jobs;
 mod messages;
@@ -18,9 +19,11 @@ mod verify;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
+pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use jobs::{Enqueued, KeyedJob};
 pub use schema::SCHEMA_VERSION;
 pub use usage::UsageRow;
@@ -165,6 +168,8 @@ pub struct StoreStats {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    /// Unix millis of the last successful commit in this process (0: none yet).
+    last_commit: AtomicI64,
 }
 
 impl std::fmt::Debug for Store {
@@ -214,6 +219,7 @@ impl Store {
         let store = Store {
             db,
             path: path.to_path_buf(),
+            last_commit: AtomicI64::new(0),
         };
         store.write(|txn| schema::migrate(txn, &store.path))?;
         Ok(store)
@@ -281,6 +287,8 @@ impl Store {
         let txn = self.db.begin_write().or_store()?;
         let out = f(&txn)?;
         txn.commit().or_store()?;
+        self.last_commit
+            .store(crate::model::Timestamp::now().millis(), Ordering::Relaxed);
         Ok(out)
     }
 

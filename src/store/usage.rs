@@ -23,12 +23,12 @@ pub struct UsageRow {
 }
 
 /// The key's day number (days since 0001-01-01, so keys sort by date).
-fn day_key(day: NaiveDate) -> i32 {
+pub(super) fn day_key(day: NaiveDate) -> i32 {
     day.num_days_from_ce()
 }
 
 /// Back from a day number; a number no date has is a damaged key.
-fn key_day(n: i32) -> Result<NaiveDate, StoreError> {
+pub(super) fn key_day(n: i32) -> Result<NaiveDate, StoreError> {
     NaiveDate::from_num_days_from_ce_opt(n).ok_or(StoreError::Decode {
         what: "usage day",
         detail: format!("day number {n} is out of range"),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -123,6 +123,7 @@ impl Engine {
         if let Some(hit) = self.cache_lookup(req, &key, now)? {
             return Ok(hit);
         }
+        let started = Instant::now();
         let input = SummaryInput {
             channel: &req.channel,
             kind: req.kind,
@@ -139,6 +140,7 @@ impl Engine {
                 self.record_usage(req, &*self.primary, draft.usage)?;
                 let summary = Self::assemble(req, &*self.primary, draft, now);
                 self.cache_store(req, &key, &summary, now)?;
+                self.record_latency(started);
                 Ok(summary)
             }
             Err(err) => {
@@ -153,6 +155,7 @@ impl Engine {
                 let draft = fallback.summarize(input, progress).await?;
                 let mut summary = Self::assemble(req, &**fallback, draft, now);
                 summary.fallback_reason = Some(err.to_string());
+                self.record_latency(started);
                 Ok(summary)
             }
         }
@@ -221,6 +224,18 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// Add the time a generated (not cached) summary took to the status page's latency history;
+    /// a failure is logged, never fails the summary.
+    fn record_latency(&self, started: Instant) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Err(e) = store.record_summary_latency(Utc::now().date_naive(), ms) {
+            tracing::warn!(error = %e, "cannot record the summary latency");
+        }
     }
 
     fn record_usage(
@@ -528,6 +543,15 @@ mod tests {
             .fallback_reason
             .expect("labelled")
             .contains("of its daily"));
+        // Both generated summaries (primary and fallback) are in the latency history.
+        let latency = store.summary_latency(today, today).expect("latency");
+        assert_eq!(
+            latency
+                .iter()
+                .map(crate::store::LatencyDay::count)
+                .sum::<u64>(),
+            2
+        );
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct State {
     pub runtime: Arc<Runtime>,
     /// Channels that may not be summarized (`summary.exclude_channels`).
     pub excluded: Vec<ChannelId>,
+    /// The admin status page under `/status` (answers 404 while off).
+    pub status: crate::status::StatusSite,
 }
 
 /// Answer one request and count it.
@@ -84,6 +86,9 @@ fn route(state: &State, request: &Request) -> (&'static str, Result<Response, Ap
                 .and_then(|()| limit(state, request))
                 .and_then(|()| webhook(state, request)),
         ),
+        p if p == "/status" || p.starts_with("/status/") => {
+            ("/status", Ok(crate::status::http::handle(state, request)))
+        }
         p if p.starts_with("/jobs/") => (
             "/jobs",
             only(method, "GET")

@@ -53,6 +53,7 @@ pub fn start(
 ) -> Result<WebServer, StartError> {
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
+    let status = crate::status::StatusSite::from_config(config).map_err(StartError::Other)?;
     let shared = Arc::new(State {
         standard_key: standard::secret_key(&secret),
         secret: secret.into_bytes(),
@@ -68,6 +69,7 @@ pub fn start(
         workers: jobs.workers(),
         runtime,
         excluded: config.summary.exclude_channels.clone(),
+        status,
     });
     let addr = format!("{}:{}", web.host, web.port);
     let server = rouille::Server::new(addr.as_str(), move |request| {

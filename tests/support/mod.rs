@@ -39,3 +39,15 @@ pub fn summarybot(dir: &std::path::Path) -> std::process::Command {
         .stdin(std::process::Stdio::null());
     cmd
 }
+
+#[allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the client"
+)]
+pub mod webhook_http;
+
+#[allow(
+    dead_code,
+    reason = "the HTTP and browser tests use different parts of the harness"
+)]
+pub mod status_site;
