@@ -6,14 +6,12 @@
 
 mod support;
 
-#[path = "support/webhook_http.rs"]
-#[allow(dead_code, reason = "the benchmark uses other parts of the client")]
-mod http;
+use support::bot_process::BotProcess;
+use support::webhook_http as http;
 
 use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -37,20 +35,10 @@ const WAIT: Duration = Duration::from_secs(30);
 /// `[scheduler]` with a one-hour catch-up window.
 const CATCH_UP_1H: &str = "catch_up = \"1h\"";
 
-/// The running appliance, killed on drop.
+/// The running appliance (killed on drop) and its webhook address.
 struct Appliance {
-    child: Option<Child>,
+    process: BotProcess,
     addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 impl Appliance {
@@ -84,18 +72,9 @@ path = "db/summarybot.redb"
 "#,
             api = fake.api_base_url()
         );
-        std::fs::write(dir.join("summarybot.toml"), config).expect("config");
-        let log = dir.join(format!("log-{}.txt", now_ms()));
-        let child = support::summarybot(dir)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
-            .spawn()
-            .expect("start summarybot run");
         let app = Self {
-            child: Some(child),
+            process: BotProcess::start(dir, &config),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            log,
         };
         app.wait_until(|| {
             http::request(app.addr, "GET", "/health", &[], b"")
@@ -105,7 +84,7 @@ path = "db/summarybot.redb"
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log()
     }
 
     /// Poll (no fixed sleeps) until `ready` holds, failing with the log after [`WAIT`].
@@ -133,32 +112,12 @@ path = "db/summarybot.redb"
 
     /// SIGTERM and wait for a clean exit.
     fn terminate(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(exit) = child.try_wait().expect("wait") {
-                assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit after SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.process.stop();
     }
 
     /// SIGKILL: no chance to finish anything.
     fn kill(&mut self) {
-        let mut child = self.child.take().expect("running");
-        child.kill().expect("kill");
-        child.wait().expect("wait");
+        self.process.kill();
     }
 }
 

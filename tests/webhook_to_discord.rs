@@ -4,11 +4,11 @@
 
 mod support;
 
+use support::bot_process::BotProcess;
 use support::webhook_http as http;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -20,18 +20,10 @@ use support::fake_discord::{
 const SECRET: &str = "0123456789abcdef0123456789abcdef-e2e";
 const BEARER: &str = "bearer-token-0123456789abcdef0123456789";
 
-/// The running appliance, killed on drop.
+/// The running appliance (killed on drop) and its webhook address.
 struct Appliance {
-    child: Child,
+    process: BotProcess,
     addr: SocketAddr,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Appliance {
@@ -62,18 +54,9 @@ path = "db/summarybot.redb"
 "#,
             api = fake.api_base_url()
         );
-        std::fs::write(dir.join("summarybot.toml"), config).expect("config");
-        let log = dir.join("log.txt");
-        let child = support::summarybot(dir)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
-            .spawn()
-            .expect("start summarybot run");
         let app = Self {
-            child,
+            process: BotProcess::start(dir, &config),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            log,
         };
         app.wait_until(|| {
             http::request(app.addr, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200)
@@ -82,7 +65,7 @@ path = "db/summarybot.redb"
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log()
     }
 
     /// Poll (no fixed sleeps) until `ready` holds, failing with the log after 30 s.

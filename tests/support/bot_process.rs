@@ -61,6 +61,13 @@ impl BotProcess {
         assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
     }
 
+    /// SIGKILL: no chance to finish anything (crash tests).
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+    }
+
     /// Wait (polling) until the process exits on its own within `within`; its exit status.
     pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
         let mut child = self.child.take().expect("running");
