@@ -14,8 +14,8 @@ use summarybot::model::{ChannelId, GuildId, TimeWindow, Timestamp, TokenUsage};
 use summarybot::store::Store;
 use support::bot_process::BotProcess;
 use support::fake_discord::{
-    now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE, APP_ID, BOB, EVERYONE_PERMS,
-    GENERAL, GUILD, TOKEN,
+    id_ago, slash_command, FakeDiscord, RestCall, ALICE, APP_ID, BOB, EVERYONE_PERMS, GENERAL,
+    GUILD, TOKEN,
 };
 use support::fake_openai::{default_summary, fake_usage, FakeOpenAi};
 
@@ -169,10 +169,6 @@ fn wait_stored(fake: &FakeDiscord, bot: &BotProcess, ids: &Ids, expected: u64) {
             bot.log()
         );
     }
-}
-
-fn id_ago(ago: Duration, seq: u64) -> u64 {
-    snowflake_at(now_ms() - ago.as_millis() as u64, seq)
 }
 
 /// Four messages from 10 minutes ago on, and one from three hours ago.

@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::discord_bot::{DiscordBot, WAIT};
 use support::fake_discord::{
-    command, forum, message, now_ms, slash_command, snowflake_at, thread, FakeDiscord, RestCall,
-    ALICE, BOB, GENERAL, GUILD, SECRET,
+    command, embeds_text, forum, id_ago, message, now_ms, slash_command, snowflake_at, thread,
+    FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD, SECRET,
 };
 
 /// A member who has never written anywhere.
@@ -26,27 +26,6 @@ const FORUM: u64 = 220_000_000_000_000_001;
 /// Two posts of `FORUM`.
 const POST_INSTALL: u64 = 221_000_000_000_000_001;
 const POST_CRASH: u64 = 221_000_000_000_000_002;
-
-/// A message id for a message sent `ago` before now.
-fn id_ago(ago: Duration, seq: u64) -> u64 {
-    snowflake_at(now_ms() - ago.as_millis() as u64, seq)
-}
-
-/// Titles, descriptions and footers of a reply's embeds, as one text.
-fn embeds_text(call: &RestCall) -> String {
-    call.json["embeds"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            format!(
-                "{}\n{}\n{}",
-                e["title"], e["description"], e["footer"]["text"]
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 fn footer(call: &RestCall) -> String {
     call.json["embeds"][0]["footer"]["text"]

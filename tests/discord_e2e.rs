@@ -13,8 +13,8 @@ use summarybot::model::{ChannelId, TimeWindow, Timestamp};
 use summarybot::store::Store;
 use support::discord_bot::{DiscordBot as Bot, WAIT};
 use support::fake_discord::{
-    message, now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, SendFault, ALICE, APP_ID,
-    BOB, EXCLUDED, GENERAL, GUILD, SECRET,
+    embeds_text, id_ago, message, now_ms, slash_command, snowflake_at, FakeDiscord, RestCall,
+    SendFault, ALICE, APP_ID, BOB, EXCLUDED, GENERAL, GUILD, SECRET,
 };
 
 /// Start a fake and a bot and wait until the bot has identified and registered its commands.
@@ -50,11 +50,6 @@ fn all_messages(store: &Store, channel: u64) -> Vec<summarybot::model::ChatMessa
         .expect("read messages")
 }
 
-/// A fresh message id sent `ago` before now.
-fn id_ago(ago: Duration, seq: u64) -> u64 {
-    snowflake_at(now_ms() - ago.as_millis() as u64, seq)
-}
-
 fn is_send(c: &RestCall) -> bool {
     (c.method == "POST" && c.path.contains("/channels/") && c.path.ends_with("/messages"))
         || (c.method == "PATCH" && c.path.contains("/webhooks/"))
@@ -73,21 +68,6 @@ fn assert_no_mentions_on_sends(fake: &FakeDiscord) {
             s.path
         );
     }
-}
-
-fn embeds_text(call: &RestCall) -> String {
-    call.json["embeds"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            format!(
-                "{}\n{}\n{}",
-                e["title"], e["description"], e["footer"]["text"]
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn inject_discussion(fake: &FakeDiscord, channel: u64, base_seq: u64) -> Vec<u64> {

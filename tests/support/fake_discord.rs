@@ -368,6 +368,27 @@ pub fn snowflake_at(ms: u64, seq: u64) -> u64 {
     ((ms - DISCORD_EPOCH_MS) << 22) | (seq & 0x3F_FFFF)
 }
 
+/// A message id for a message sent `ago` before now (`seq` keeps ids of one instant apart).
+pub fn id_ago(ago: std::time::Duration, seq: u64) -> u64 {
+    snowflake_at(now_ms() - ago.as_millis() as u64, seq)
+}
+
+/// Titles, descriptions and footers of a REST call's embeds, as one text.
+pub fn embeds_text(call: &RestCall) -> String {
+    call.json["embeds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            format!(
+                "{}\n{}\n{}",
+                e["title"], e["description"], e["footer"]["text"]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The Unix millis encoded in a snowflake.
 pub fn snowflake_time_ms(id: u64) -> u64 {
     (id >> 22) + DISCORD_EPOCH_MS
