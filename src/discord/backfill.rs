@@ -20,18 +20,24 @@ pub fn snowflake_at(t: Timestamp) -> u64 {
     u64::try_from(t.millis() - DISCORD_EPOCH_MS).unwrap_or(0) << 22
 }
 
-/// Fetch `channel`'s messages in `window` over REST and queue them for storage. Returns how many
-/// were fetched (after the caller flushes the ingest queue they are in the store).
+/// Fetch `channel`'s messages in `window` over REST and queue them for storage, while
+/// `allowed()` holds (asked after each page arrives, before it is queued). Returns how many were fetched (after the caller
+/// flushes the ingest queue they are in the store).
 pub async fn fetch_window(
     poster: &Poster,
     ingest: &Ingest,
     channel: ChannelId,
     window: TimeWindow,
+    allowed: &(dyn Fn() -> bool + Sync),
 ) -> Result<usize, PostError> {
     let mut before = snowflake_at(window.end);
     let mut fetched = 0;
     for _ in 0..MAX_PAGES {
         let page = poster.messages_before(channel, before, PAGE).await?;
+        if !allowed() {
+            tracing::info!(channel_id = %channel, "channel excluded or opted out; backfill stopped");
+            break;
+        }
         let full_page = page.len() >= usize::from(PAGE);
         let mut reached_start = false;
         for raw in page {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::Shared;
-use crate::model::{ChannelId, TimeWindow, Timestamp, UserId};
+use crate::model::{ChannelId, GuildId, TimeWindow, Timestamp, UserId};
 use crate::store::{Store, StoreError};
 
 /// The window when the invoker has not written in the channel within the cap (24 h).
@@ -96,6 +96,7 @@ pub fn since(
 /// part of the channel that is searched (then the lookup is repeated on the fuller store).
 pub(super) async fn resolve(
     shared: &Shared,
+    guild: GuildId,
     channel: ChannelId,
     user: UserId,
     now: Timestamp,
@@ -113,7 +114,7 @@ pub(super) async fn resolve(
     if shared.covers(channel, searched) {
         return Ok(first);
     }
-    super::commands::ensure_stored(shared, channel, searched).await;
+    super::commands::ensure_stored(shared, guild, channel, searched).await;
     since(&shared.store, channel, user, now, cap)
 }
 

@@ -345,7 +345,7 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
             _ => {}
         }
     }
-    inv.place = place(cache, guild, inv.target);
+    inv.place = place(shared, cache, guild, inv.target);
     if inv.place.kind == PlaceKind::PrivateThread && inv.target != cid(cmd.channel_id) {
         refusal = refusal.or(Some(Refusal::PrivateThreadFromOutside));
     }
@@ -407,7 +407,7 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             private: false,
             catchup: false,
             threads: false,
-            place: place(cache, guild, target),
+            place: place(shared, cache, guild, target),
         };
         let excluded = excluded(shared, cache, Some(guild), target);
         commands::admit(
@@ -436,8 +436,9 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
 }
 
 /// What `target` is (channel, thread or forum) and its public threads, from the cached guild.
-/// Private threads are left out: members of the parent channel may not see them.
-fn place(cache: &Cache, guild: SGuildId, target: ChannelId) -> Place {
+/// Private threads are left out (members of the parent channel may not see them), and so are
+/// threads excluded by config or opted out: they are neither listed nor read.
+fn place(shared: &Shared, cache: &Cache, guild: SGuildId, target: ChannelId) -> Place {
     let Some(g) = cache.guild(guild) else {
         return Place::default();
     };
@@ -460,6 +461,7 @@ fn place(cache: &Cache, guild: SGuildId, target: ChannelId) -> Place {
         .iter()
         .filter(|t| t.parent_id == Some(sid))
         .filter(|t| matches!(t.kind, ChannelType::PublicThread | ChannelType::NewsThread))
+        .filter(|t| !blocked(shared, cid(t.id)))
         .map(|t| ThreadRef {
             id: cid(t.id),
             name: t.name.clone(),

@@ -302,10 +302,20 @@ pub async fn refuse_prefix(poster: &Poster, channel: ChannelId, reply_to: u64, t
 }
 
 /// Make sure the store holds `channel`'s messages in `window`: backfill over REST unless it is
-/// already covered (a failed backfill leaves what is stored), then flush pending ingest writes.
-pub(super) async fn ensure_stored(shared: &Shared, channel: ChannelId, window: TimeWindow) {
+/// already covered or may not be stored (excluded, opted out), then flush pending ingest writes.
+/// A failed backfill leaves what is stored.
+pub(super) async fn ensure_stored(
+    shared: &Shared,
+    guild: GuildId,
+    channel: ChannelId,
+    window: TimeWindow,
+) {
     if !shared.covers(channel, window) {
-        match backfill::fetch_window(&shared.poster, &shared.ingest, channel, window).await {
+        // Checked again for every page: an opt-out that lands mid-backfill stops it.
+        let allowed = || !shared.blocks(guild, channel);
+        match backfill::fetch_window(&shared.poster, &shared.ingest, channel, window, &allowed)
+            .await
+        {
             Ok(_) => shared.mark_covered(channel, window.start),
             Err(e) => {
                 tracing::warn!(error = %e, channel_id = %channel, "backfill failed; summarizing what is stored");
@@ -322,14 +332,14 @@ async fn window_of(
     now: Timestamp,
 ) -> Result<(TimeWindow, Option<String>), String> {
     if inv.catchup {
-        let since = catchup::resolve(shared, inv.target, UserId(inv.user), now)
+        let since = catchup::resolve(shared, inv.guild, inv.target, UserId(inv.user), now)
             .await
             .map_err(|e| failure(inv, &e))?;
         return Ok((since.window(now), Some(since.note(now))));
     }
     let window = TimeWindow::last_hours(now, inv.hours);
     if inv.place.kind != PlaceKind::Forum {
-        ensure_stored(shared, inv.target, window).await;
+        ensure_stored(shared, inv.guild, inv.target, window).await;
     }
     Ok((window, None))
 }
@@ -346,7 +356,7 @@ async fn read_input(
         let mut newest: Vec<ChannelId> = inv.place.threads.iter().map(|t| t.id).collect();
         newest.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
         for thread in newest.into_iter().take(threads::MAX_THREADS) {
-            ensure_stored(shared, thread, window).await;
+            ensure_stored(shared, inv.guild, thread, window).await;
         }
     }
     let store = &shared.store;

@@ -126,6 +126,17 @@ impl Shared {
                 .is_some_and(|p| self.settings.is_opted_out(p))
     }
 
+    /// True when nothing of `channel` may be stored or summarized: it (or, for a thread, its
+    /// parent as far as the store knows it) is excluded by config or opted out by its server.
+    fn blocks(&self, guild: GuildId, channel: ChannelId) -> bool {
+        let barred = |c: ChannelId| self.excluded.contains(&c) || self.settings.is_opted_out(c);
+        barred(channel)
+            || self
+                .channel_info(guild, channel)
+                .parent_id
+                .is_some_and(barred)
+    }
+
     /// The role whose members may manage schedules in `guild` beside members with Manage
     /// Server: the server's `/summarybot settings schedule_role`, else `scheduler.manager_role`.
     fn schedule_manager_role(&self, guild: GuildId) -> Option<u64> {

@@ -22,8 +22,9 @@ pub const MANAGE_GUILD: u64 = 1 << 5;
 const EPHEMERAL: u64 = 64;
 /// Longest reply Discord accepts, with room for the "more" line.
 const MAX_REPLY: usize = 1900;
-/// Channel types a digest can read: text, announcement, threads.
-const CHANNEL_TYPES: [u8; 5] = [0, 5, 10, 11, 12];
+/// Channel types a digest can read: text, announcement, public threads (a private thread is
+/// refused: Discord resolves its permissions from the parent, so membership is unknown here).
+const CHANNEL_TYPES: [u8; 4] = [0, 5, 10, 11];
 
 /// The `/schedule` command definition (appended to the registered commands).
 pub fn definition() -> Value {

@@ -10,7 +10,7 @@ use crate::settings::GuildSettings;
 use crate::store::Store;
 use crate::summarize::engine::Request;
 
-use super::execute::{load, JobError};
+use super::execute::{is_excluded, load, prompt_kind, JobError};
 use super::{DigestJob, JobStats, Publisher};
 
 /// Run a digest; `Ok` holds its result (JSON text). Every attempt's outcome is recorded on the
@@ -119,11 +119,11 @@ async fn summarize_sources(
         .map_err(|e| JobError::permanent(format!("{e:#}")))?;
     let mut summaries = Vec::new();
     for channel in job.source_channels.iter().map(|c| ChannelId(*c)) {
-        if config.summary.exclude_channels.contains(&channel) {
+        let (info, messages) = load(store, channel, window).await?;
+        if is_excluded(config, &info) {
             tracing::warn!(channel_id = %channel, schedule_id = job.schedule_id, "channel is excluded from summaries; left out of the digest");
             continue;
         }
-        let (info, messages) = load(store, channel, window).await?;
         let opted_out = settings.is_opted_out(channel)
             || info.parent_id.is_some_and(|p| settings.is_opted_out(p));
         if opted_out {
@@ -136,7 +136,7 @@ async fn summarize_sources(
         let request = Request {
             kind: job
                 .kind
-                .unwrap_or_else(|| crate::app::guild_channel_kind(config, settings, &info)),
+                .unwrap_or_else(|| prompt_kind(config, settings, store, &info)),
             language: job
                 .language
                 .clone()

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, LlmProvider};
-use crate::model::{ChannelId, ChannelInfo, Job, TimeWindow, Timestamp};
+use crate::model::{ChannelId, ChannelInfo, ChannelKind, Job, TimeWindow, Timestamp};
 use crate::store::Store;
 use crate::summarize::engine::Request;
 use crate::summarize::render;
@@ -112,9 +112,15 @@ async fn summary_request(
         end: Timestamp(job.until),
     };
     let (channel, messages) = load(store, ChannelId(job.channel_id), window).await?;
+    if is_excluded(&config, &channel) {
+        return Err(JobError::permanent(format!(
+            "channel {} is excluded from summaries (summary.exclude_channels)",
+            channel.id
+        )));
+    }
     let settings = server_settings(store, &channel)?;
     let request = Request {
-        kind: crate::app::guild_channel_kind(&config, &settings, &channel),
+        kind: prompt_kind(&config, &settings, store, &channel),
         channel,
         window,
         messages,
@@ -157,6 +163,26 @@ fn with_overrides(config: &Config, job: &SummaryJob) -> Result<Config, JobError>
 }
 
 /// The channel's metadata (or a placeholder) and its messages in `window`, read off the runtime.
+/// True when `channel`, or the channel a thread belongs to, is in `summary.exclude_channels`.
+pub(super) fn is_excluded(config: &Config, channel: &ChannelInfo) -> bool {
+    let excluded = &config.summary.exclude_channels;
+    excluded.contains(&channel.id) || channel.parent_id.is_some_and(|p| excluded.contains(&p))
+}
+
+/// The prompt variant for `channel` under the server's settings; a thread takes the variant of
+/// the channel it belongs to (when that channel is stored).
+pub(super) fn prompt_kind(
+    config: &Config,
+    settings: &crate::settings::GuildSettings,
+    store: &Store,
+    channel: &ChannelInfo,
+) -> ChannelKind {
+    let parent = channel
+        .parent_id
+        .and_then(|p| store.channel(p).ok().flatten());
+    crate::app::guild_channel_kind(config, settings, parent.as_ref().unwrap_or(channel))
+}
+
 pub(super) async fn load(
     store: &Arc<Store>,
     channel: ChannelId,
@@ -216,5 +242,30 @@ mod tests {
         let mut outside = info(5, None);
         outside.guild_id = None;
         assert!(server_settings(&store, &outside).is_ok());
+    }
+
+    #[test]
+    fn threads_follow_their_channel_for_exclusion_and_prompt_kind() {
+        let (_d, store) = temp_store();
+        let mut config = Config::default();
+        config.summary.exclude_channels = vec![ChannelId(7)];
+        assert!(is_excluded(&config, &info(7, None)));
+        assert!(is_excluded(&config, &info(8, Some(7))), "a thread of it");
+        assert!(!is_excluded(&config, &info(9, Some(4))));
+
+        let mut dev = info(4, None);
+        dev.name = "backend-dev".into();
+        store.put_channel(&dev).expect("parent stored");
+        let thread = info(10, Some(4));
+        let settings = crate::settings::GuildSettings::default();
+        assert_eq!(
+            prompt_kind(&config, &settings, &store, &thread),
+            ChannelKind::Dev,
+            "the thread takes its parent's variant"
+        );
+        assert_eq!(
+            prompt_kind(&config, &settings, &store, &info(11, None)),
+            ChannelKind::General
+        );
     }
 }
