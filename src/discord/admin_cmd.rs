@@ -44,7 +44,7 @@ pub fn definition() -> Value {
                 {"type": 4, "name": "window", "description": "Default hours for /summarize (1-168)",
                     "min_value": 1, "max_value": settings::MAX_HOURS},
                 {"type": 3, "name": "cooldown", "description": "Time between two summaries per user, e.g. 30s, 2m, 0s"},
-                {"type": 4, "name": "budget", "description": "LLM tokens per UTC day (0 = unlimited)",
+                {"type": 4, "name": "budget", "description": "LLM tokens per UTC day, at most the operator's limit (0 = that limit)",
                     "min_value": 0, "max_value": settings::MAX_BUDGET},
                 {"type": 7, "name": "channel", "description": "Channel whose kind to set (with kind)",
                     "channel_types": text_channels},

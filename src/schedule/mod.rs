@@ -19,8 +19,6 @@ pub const MAX_WINDOW_HOURS: u32 = 744;
 pub const FIRST_WINDOW_HOURS: u32 = 24;
 /// Most source channels per schedule.
 pub const MAX_SOURCES: usize = 10;
-/// Longest `language` value.
-const MAX_LANGUAGE: usize = 40;
 
 /// The part of a schedule a validation error is about; each interface names it in its own
 /// words (`--cron`, the `cron` option, the `cron` JSON field).
@@ -133,14 +131,10 @@ impl Draft {
             }
         }
         if let Some(lang) = &self.language {
-            let lang = lang.trim();
-            if lang.is_empty() || lang.chars().count() > MAX_LANGUAGE {
-                return Err(invalid(
-                    Field::Language,
-                    format!("language must be 1 to {MAX_LANGUAGE} characters, e.g. German or de"),
-                ));
-            }
-            self.language = Some(lang.to_owned());
+            // The same rule as the server setting: a name only, since it reaches the prompt.
+            let lang = crate::settings::parse_language(lang)
+                .map_err(|e| invalid(Field::Language, e.to_string()))?;
+            self.language = Some(lang);
         }
         self.cron = self.cron.trim().to_owned();
         self.timezone = self.timezone.trim().to_owned();

@@ -193,7 +193,7 @@ pub fn check_budget(tokens: i64) -> Result<u64, SettingsError> {
         .filter(|t| *t <= MAX_BUDGET)
         .ok_or_else(|| {
             SettingsError(format!(
-                "the daily token budget must be 0 (unlimited) to {MAX_BUDGET}; {tokens} is not"
+                "the daily token budget must be 0 (the operator's limit) to {MAX_BUDGET}; {tokens} is not"
             ))
         })
 }
@@ -240,6 +240,16 @@ pub struct Effective {
     pub schedule_manager_role: Option<u64>,
 }
 
+/// The daily budget in force: the server's may lower the operator's `llm.daily_token_budget`
+/// but never raise or lift it (0 = unlimited on either side).
+fn capped_budget(server: Option<u64>, operator: u64) -> u64 {
+    match (server.filter(|b| *b > 0), operator) {
+        (None, operator) => operator,
+        (Some(server), 0) => server,
+        (Some(server), operator) => server.min(operator),
+    }
+}
+
 impl GuildSettings {
     /// Resolve against the config file's defaults.
     pub fn effective(&self, config: &Config) -> Effective {
@@ -252,9 +262,10 @@ impl GuildSettings {
             cooldown: self
                 .cooldown_ms
                 .map_or(config.discord.cooldown, Duration::from_millis),
-            daily_token_budget: self
-                .daily_token_budget
-                .unwrap_or(config.llm.daily_token_budget),
+            daily_token_budget: capped_budget(
+                self.daily_token_budget,
+                config.llm.daily_token_budget,
+            ),
             schedule_manager_role: self.schedule_manager_role.or(config.scheduler.manager_role),
         }
     }
@@ -412,7 +423,7 @@ mod tests {
             Change::Language(Some("German".into())),
             Change::Window(Some(6)),
             Change::Cooldown(Some(Duration::from_secs(5))),
-            Change::Budget(Some(0)),
+            Change::Budget(Some(1_000)),
             Change::ScheduleRole(Some(42)),
             Change::ChannelKind(ChannelId(3), Some(ChannelKind::Dev)),
         ] {
@@ -422,7 +433,7 @@ mod tests {
         assert_eq!(eff.language.as_deref(), Some("German"));
         assert_eq!(
             (eff.default_hours, eff.cooldown, eff.daily_token_budget),
-            (6, Duration::from_secs(5), 0)
+            (6, Duration::from_secs(5), 1_000)
         );
         assert_eq!(eff.schedule_manager_role, Some(42));
         assert_eq!(s.channel_kind(ChannelId(3)), Some(ChannelKind::Dev));
@@ -509,5 +520,15 @@ mod tests {
             .expect_err("bad")
             .0
             .contains("general, dev, or auto"));
+    }
+
+    #[test]
+    fn a_server_budget_lowers_the_operators_but_never_lifts_it() {
+        assert_eq!(capped_budget(None, 5_000), 5_000);
+        assert_eq!(capped_budget(Some(1_000), 5_000), 1_000);
+        assert_eq!(capped_budget(Some(9_000), 5_000), 5_000, "not raised");
+        assert_eq!(capped_budget(Some(0), 5_000), 5_000, "not lifted");
+        assert_eq!(capped_budget(Some(9_000), 0), 9_000, "operator unlimited");
+        assert_eq!(capped_budget(Some(0), 0), 0);
     }
 }

@@ -87,15 +87,11 @@ fn summary(object: &Map<String, Value>, now: Timestamp) -> Result<SummaryJob, Ap
             "field `provider` is {p:?}; use \"builtin\" or \"openai\""
         )));
     }
-    let language = text(object, "language")?;
-    if language
-        .as_ref()
-        .is_some_and(|l| l.is_empty() || l.len() > 40)
-    {
-        return Err(ApiError::bad_request(
-            "field `language` must be 1 to 40 characters",
-        ));
-    }
+    // A name only (it reaches the prompt): the rule of the server setting.
+    let language = text(object, "language")?
+        .map(|l| crate::settings::parse_language(&l))
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("field `language`: {e}")))?;
     Ok(SummaryJob {
         channel_id,
         since: start.0,
