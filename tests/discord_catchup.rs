@@ -322,6 +322,11 @@ fn threads_are_summarized_alone_listed_in_channel_summaries_and_forums_cover_the
         &json!([{"name": "threads", "type": 5, "value": true}]),
     ));
     let text = embeds_text(&bot.wait_summary(&fake, 8003));
+    assert_eq!(
+        bot.wait_defer(&fake, 8003).json["data"]["flags"],
+        0,
+        "this channel: public"
+    );
     assert!(text.contains(" 4 messages"), "{text}");
     assert!(!text.contains("Salary"), "{text}");
     assert!(text.contains(&thread_link(THREAD)), "{text}");
@@ -334,6 +339,11 @@ fn threads_are_summarized_alone_listed_in_channel_summaries_and_forums_cover_the
         &json!([{"name": "channel", "type": 7, "value": FORUM.to_string()}]),
     ));
     let text = embeds_text(&bot.wait_summary(&fake, 8004));
+    assert_eq!(
+        bot.wait_defer(&fake, 8004).json["data"]["flags"],
+        64,
+        "another channel's summary is shown only to the invoker"
+    );
     assert!(text.contains("Summary of #help-forum"), "{text}");
     assert!(text.contains(" 3 messages"), "{text}");
     assert!(

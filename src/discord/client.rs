@@ -264,15 +264,20 @@ fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: Ch
     if blocked(shared, channel) {
         return true;
     }
-    let Some(g) = guild.and_then(|g| cache.guild(g)) else {
-        return false;
-    };
-    let id = SChannelId::new(channel.0);
+    guild
+        .and_then(|g| thread_parent(cache, g, channel))
+        .is_some_and(|p| blocked(shared, p))
+}
+
+/// The channel a (cached) thread belongs to; `None` for channels and unknown threads.
+fn thread_parent(cache: &Cache, guild: SGuildId, thread: ChannelId) -> Option<ChannelId> {
+    let g = cache.guild(guild)?;
+    let id = SChannelId::new(thread.0);
     g.threads
         .iter()
         .find(|t| t.id == id)
         .and_then(|t| t.parent_id)
-        .is_some_and(|p| blocked(shared, cid(p)))
+        .map(cid)
 }
 
 /// The arguments after `{prefix}summary`, if `content` is that command.
@@ -346,6 +351,15 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         }
     }
     inv.place = place(shared, cache, guild, inv.target);
+    // Another channel's summary may reach people who cannot read that channel: only the invoker
+    // sees it, unless it is this channel's own thread (or this thread's channel).
+    let here = cid(cmd.channel_id);
+    let same_audience = inv.target == here
+        || thread_parent(cache, guild, inv.target) == Some(here)
+        || thread_parent(cache, guild, here) == Some(inv.target);
+    if !same_audience {
+        inv.private = true;
+    }
     if inv.place.kind == PlaceKind::PrivateThread && inv.target != cid(cmd.channel_id) {
         refusal = refusal.or(Some(Refusal::PrivateThreadFromOutside));
     }
