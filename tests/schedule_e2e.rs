@@ -376,8 +376,11 @@ fn schedule_command(id: u64, user: u64, perms: u64, sub: &str, options: &Value) 
     let mut i = slash_command(id, user, GENERAL, &json!([]));
     i["data"]["name"] = json!("schedule");
     i["data"]["options"] = json!([{"name": sub, "type": 1, "options": options}]);
-    i["data"]["resolved"]["channels"] = json!({GENERAL.to_string(): {"id": GENERAL.to_string(),
-        "name": "general", "type": 0, "permissions": perms.to_string()}});
+    // Discord resolves every channel option with the invoker's permissions there.
+    for channel in [GENERAL, TARGET] {
+        i["data"]["resolved"]["channels"][channel.to_string()] = json!({"id": channel.to_string(),
+            "name": "general", "type": 0, "permissions": perms.to_string()});
+    }
     i["member"]["permissions"] = json!(perms.to_string());
     i
 }
@@ -431,6 +434,19 @@ fn schedule_changes_need_manage_server_or_the_manager_role_and_wake_the_schedule
             .as_str()
             .is_some_and(|t| t.starts_with("`cron`:") && t.contains("0 9 * * 1-5")),
         "{invalid}"
+    );
+
+    // A manager who may not post in the target channel cannot send digests there.
+    let mut mute = schedule_command(800_000_000_000_000_110, ALICE, everyone, "add", &add);
+    mute["data"]["resolved"]["channels"][TARGET.to_string()]["permissions"] =
+        json!((everyone & !(1u64 << 11)).to_string());
+    fake.inject_interaction(&mute);
+    let refused = callback(&fake, 800_000_000_000_000_110);
+    assert!(
+        refused["data"]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains(&format!("post in <#{TARGET}>"))),
+        "{refused}"
     );
 
     // Alice lacks Manage Server but has the manager role (scheduler.manager_role = STAFF).

@@ -119,7 +119,7 @@ pub fn parse_sub(name: &str, options: &[(String, Opt)]) -> Option<Sub> {
 /// Why `sub` is refused before anything is stored: changes need `allowed` (see
 /// [`may_manage`]); `add` also needs every source channel readable by the invoker (`unreadable`
 /// is the first one that is not). Everyone may list.
-pub fn refusal(sub: &Sub, allowed: bool, unreadable: Option<u64>) -> Option<String> {
+pub fn refusal(sub: &Sub, allowed: bool, inaccessible: Option<Inaccessible>) -> Option<String> {
     match sub {
         Sub::List => None,
         _ if !allowed => Some(
@@ -127,8 +127,14 @@ pub fn refusal(sub: &Sub, allowed: bool, unreadable: Option<u64>) -> Option<Stri
              schedules; `/schedule list` shows them."
                 .to_owned(),
         ),
-        Sub::Add(_) => unreadable
-            .map(|c| format!("You cannot read <#{c}>, so you cannot schedule digests of it.")),
+        Sub::Add(_) => inaccessible.map(|i| match i {
+            Inaccessible::Source(c) => {
+                format!("You cannot read <#{c}>, so you cannot schedule digests of it.")
+            }
+            Inaccessible::Target(c) => format!(
+                "You cannot read and post in <#{c}>, so you cannot have digests posted there."
+            ),
+        }),
         _ => None,
     }
 }
@@ -273,7 +279,7 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let reply_to = (cmd.id.get(), cmd.token.clone());
     let refused = sub
         .as_ref()
-        .and_then(|s| refusal(s, allowed, unreadable_source(cmd, &options)));
+        .and_then(|s| refusal(s, allowed, inaccessible(cmd, &options)));
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
@@ -382,24 +388,48 @@ fn plain(o: &CommandDataOption) -> Option<(String, Opt)> {
     Some((o.name.clone(), value))
 }
 
-/// A source channel the invoker cannot read (Discord resolves each channel option with the
-/// invoker's permissions there); digests must not leak a channel to someone who cannot see it.
-fn unreadable_source(cmd: &CommandInteraction, options: &[(String, Opt)]) -> Option<u64> {
-    options
+/// A channel of `/schedule add` the invoker may not use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inaccessible {
+    /// A source channel the invoker cannot read.
+    Source(u64),
+    /// The `post_to` channel, where the invoker cannot read or post.
+    Target(u64),
+}
+
+/// The first channel option of `/schedule add` the invoker may not use (Discord resolves each
+/// channel option with the invoker's permissions there): digests must not show a channel to
+/// someone who cannot see it, nor post where the invoker could not post.
+fn inaccessible(cmd: &CommandInteraction, options: &[(String, Opt)]) -> Option<Inaccessible> {
+    let perms = |c: u64| {
+        cmd.data
+            .resolved
+            .channels
+            .get(&SChannelId::new(c))
+            .and_then(|ch| ch.permissions)
+            .map_or(0, |p| p.bits())
+    };
+    let sources = options
         .iter()
         .find_map(|(name, value)| match (name.as_str(), value) {
             ("channel" | "channel_2" | "channel_3", Opt::Channel(c)) => {
-                let perms = cmd
-                    .data
-                    .resolved
-                    .channels
-                    .get(&SChannelId::new(*c))
-                    .and_then(|ch| ch.permissions)
-                    .map_or(0, |p| p.bits());
-                permissions::missing_to_read(perms).map(|_| *c)
+                permissions::missing_to_read(perms(*c)).map(|_| Inaccessible::Source(*c))
             }
             _ => None,
-        })
+        });
+    sources.or_else(|| {
+        options
+            .iter()
+            .find_map(|(name, value)| match (name.as_str(), value) {
+                ("post_to", Opt::Channel(c)) => {
+                    let p = perms(*c);
+                    let can_post = permissions::missing_to_read(p).is_none()
+                        && permissions::has(p, permissions::SEND_MESSAGES);
+                    (!can_post).then_some(Inaccessible::Target(*c))
+                }
+                _ => None,
+            })
+    })
 }
 
 #[cfg(test)]
@@ -425,14 +455,17 @@ mod tests {
     fn refusals_before_anything_is_stored() {
         let add = Sub::Add(Vec::new());
         assert!(
-            refusal(&Sub::List, false, Some(1)).is_none(),
+            refusal(&Sub::List, false, Some(Inaccessible::Source(1))).is_none(),
             "everyone may list"
         );
         assert!(refusal(&add, false, None).is_some_and(|t| t.contains("Manage Server")));
         assert!(refusal(&Sub::Remove(1), false, None).is_some());
-        assert!(refusal(&add, true, Some(9)).is_some_and(|t| t.contains("<#9>")));
+        assert!(refusal(&add, true, Some(Inaccessible::Source(9)))
+            .is_some_and(|t| t.contains("cannot read <#9>")));
+        assert!(refusal(&add, true, Some(Inaccessible::Target(8)))
+            .is_some_and(|t| t.contains("post in <#8>")));
         assert!(refusal(&add, true, None).is_none());
-        assert!(refusal(&Sub::Enable(1, true), true, Some(9)).is_none());
+        assert!(refusal(&Sub::Enable(1, true), true, Some(Inaccessible::Source(9))).is_none());
     }
 
     #[test]
