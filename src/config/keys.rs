@@ -111,6 +111,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("webhook.workers" => webhook.workers),
     key!("webhook.max_attempts" => webhook.max_attempts),
     key!("webhook.idempotency_ttl" => webhook.idempotency_ttl),
+    key!("webhook.read_timeout" => webhook.read_timeout),
     key!("storage.path" => storage.path),
     key!("storage.retention_days" => storage.retention_days),
     key!("cache.ttl" => cache.ttl, env: [CACHE_TTL]),

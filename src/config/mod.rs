@@ -170,6 +170,10 @@ pub struct WebhookConfig {
     /// How long a delivery's idempotency key is remembered, 1m–30d.
     #[serde(serialize_with = "duration::serialize")]
     pub idempotency_ttl: Duration,
+    /// Longest wait for the next bytes of a request (or for the client to take the response)
+    /// and longest time to receive a whole body, 1s–5m; idle keep-alive connections close after it.
+    #[serde(serialize_with = "duration::serialize")]
+    pub read_timeout: Duration,
 }
 
 /// `[storage]` settings.
@@ -295,6 +299,7 @@ impl Default for WebhookConfig {
             workers: 2,
             max_attempts: 5,
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            read_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -522,6 +522,12 @@ fn every_rule_rejects_a_bad_value() {
         ("webhook.idempotency_ttl", |c| {
             c.webhook.idempotency_ttl = Duration::from_secs(59);
         }),
+        ("webhook.read_timeout", |c| {
+            c.webhook.read_timeout = Duration::from_millis(500);
+        }),
+        ("webhook.read_timeout", |c| {
+            c.webhook.read_timeout = Duration::from_secs(301);
+        }),
         ("storage.path", |c| c.storage.path = PathBuf::new()),
         ("cache.ttl", |c| c.cache.ttl = Duration::from_secs(59)),
         ("cache.max_entries", |c| c.cache.max_entries = 9),

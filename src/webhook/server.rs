@@ -1,12 +1,18 @@
-//! The HTTP server's lifecycle: a bounded rouille thread pool driven from its own thread;
-//! [`WebServer::shutdown`] stops accepting and waits for in-flight requests.
+//! The HTTP server's lifecycle: tiny_http accepts connections on a listener whose timeouts every
+//! connection inherits ([`super::listener`]); a bounded set of request threads takes parsed
+//! requests straight from tiny_http's queue and answers them with the rouille handler in
+//! [`super::routes`]. [`WebServer::shutdown`] stops accepting and waits for in-flight requests.
 
 use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::errors::ApiError;
+use super::exchange::{self, BodyLimits};
+use super::listener;
 use super::metrics::Metrics;
 use super::ratelimit::RateLimiter;
 use super::routes::{self, State};
@@ -16,10 +22,13 @@ use crate::jobs::JobRunner;
 use crate::runtime::Runtime;
 use crate::store::Store;
 
-/// Request-handling threads (bounded: a flood cannot create more).
+/// Request-handling threads (bounded: a flood cannot create more). Each one waits for its
+/// enqueue to be committed, so this also bounds how many deliveries one group commit can hold.
 const HTTP_THREADS: usize = 16;
-/// How often the accept loop checks for shutdown.
+/// How often an idle request thread checks for shutdown.
 const POLL: Duration = Duration::from_millis(100);
+/// Metrics route label of requests whose body never arrived.
+const UNREAD: &str = "unread";
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +49,16 @@ pub enum StartError {
 /// The running server.
 pub struct WebServer {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    http: JoinHandle<()>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// What every request thread shares.
+struct Shared {
+    http: tiny_http::Server,
+    state: State,
+    limits: BodyLimits,
+    stop: AtomicBool,
 }
 
 /// Start the server on `webhook.host:webhook.port`, feeding `jobs`; `/health` reports `runtime`.
@@ -53,7 +70,7 @@ pub fn start(
 ) -> Result<WebServer, StartError> {
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
-    let shared = Arc::new(State {
+    let state = State {
         standard_key: standard::secret_key(&secret),
         secret: secret.into_bytes(),
         bearer_token: web.bearer_token.expose().to_string(),
@@ -67,35 +84,80 @@ pub fn start(
         jobs: jobs.stats(),
         workers: jobs.workers(),
         runtime,
-    });
+    };
     let addr = format!("{}:{}", web.host, web.port);
-    let server = rouille::Server::new(addr.as_str(), move |request| {
-        routes::handle(&shared, request)
-    })
-    .map_err(|e| StartError::Bind {
+    let bind_error = |detail: String| StartError::Bind {
         addr: addr.clone(),
-        detail: e.to_string(),
-    })?
-    .pool_size(HTTP_THREADS);
-    let bound = server.server_addr();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let http = std::thread::Builder::new()
-        .name("webhook-http".into())
-        .spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                server.poll_timeout(POLL);
-            }
-            // Finish in-flight requests; dropping the server closes the socket.
-            server.join();
-        })
+        detail,
+    };
+    let socket = listener::bind(&addr, web.read_timeout).map_err(|e| bind_error(e.to_string()))?;
+    let bound = socket.local_addr().map_err(|e| bind_error(e.to_string()))?;
+    let http = tiny_http::Server::from_listener(socket, None)
         .map_err(|e| StartError::Other(e.to_string()))?;
-    tracing::info!(address = %bound, "webhook server listening");
+    let shared = Arc::new(Shared {
+        http,
+        state,
+        limits: BodyLimits {
+            max_bytes: web.max_body_bytes,
+            timeout: web.read_timeout,
+        },
+        stop: AtomicBool::new(false),
+    });
+    let mut threads = Vec::with_capacity(HTTP_THREADS);
+    for i in 0..HTTP_THREADS {
+        let shared_here = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name(format!("webhook-http-{i}"))
+            .spawn(move || serve_loop(&shared_here));
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(e) => {
+                shared.stop.store(true, Ordering::Relaxed);
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(StartError::Other(e.to_string()));
+            }
+        }
+    }
+    tracing::info!(address = %bound, read_timeout = ?web.read_timeout, "webhook server listening");
     Ok(WebServer {
         addr: bound,
-        stop,
-        http,
+        shared,
+        threads,
     })
+}
+
+/// One request thread: take parsed requests from tiny_http until shutdown.
+fn serve_loop(shared: &Shared) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        match shared.http.recv_timeout(POLL) {
+            Ok(Some(request)) => serve(shared, request),
+            Ok(None) => {}
+            Err(e) => {
+                // tiny_http's accept thread stops after reporting this; open connections still
+                // get answered.
+                tracing::error!(error = %e, "the webhook server stopped accepting connections; restart summarybot");
+            }
+        }
+    }
+}
+
+/// Answer one request: read its body, run the handler (a panic becomes a 500), respond.
+fn serve(shared: &Shared, mut request: tiny_http::Request) {
+    let response = match exchange::to_rouille(&mut request, shared.limits) {
+        Ok(rouille_request) => panic::catch_unwind(AssertUnwindSafe(|| {
+            routes::handle(&shared.state, &rouille_request)
+        }))
+        .unwrap_or_else(|_| {
+            ApiError::internal("the request handler failed; see the log").response()
+        }),
+        Err(e) => {
+            shared.state.metrics.record(UNREAD, e.status);
+            e.response()
+        }
+    };
+    exchange::respond(request, response);
 }
 
 impl WebServer {
@@ -106,11 +168,18 @@ impl WebServer {
 
     /// Stop accepting connections and finish in-flight requests.
     pub async fn shutdown(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let http = self.http;
-        let joined = tokio::task::spawn_blocking(move || http.join()).await;
-        if !matches!(joined, Ok(Ok(()))) {
-            tracing::error!("the webhook server thread failed while stopping");
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let threads = self.threads;
+        let shared = self.shared;
+        let joined = tokio::task::spawn_blocking(move || {
+            let clean = threads.into_iter().all(|t| t.join().is_ok());
+            // The last reference: dropping tiny_http's server closes the listening socket.
+            drop(shared);
+            clean
+        })
+        .await;
+        if !matches!(joined, Ok(true)) {
+            tracing::error!("a webhook server thread failed while stopping");
         }
         tracing::info!("webhook server stopped");
     }
