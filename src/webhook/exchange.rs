@@ -20,6 +20,22 @@ pub struct BodyLimits {
     pub timeout: Duration,
 }
 
+/// Largest body tiny_http 0.12 reads into memory itself (on its connection thread) before it
+/// hands the request over, unless the client sent `Expect`.
+const PREREAD_BYTES: usize = 1024;
+
+/// True when tiny_http already holds the whole body, so neither [`to_rouille`] nor dropping the
+/// request can block on the client: no body, or a `Content-Length` body of at most 1 KiB sent
+/// without `Expect`. Every other request may wait for a slow client, and an unread body is
+/// drained when the request is dropped.
+pub fn body_is_ready(request: &tiny_http::Request) -> bool {
+    let has = |name: &'static str| request.headers().iter().any(|h| h.field.equiv(name));
+    match request.body_length() {
+        Some(n) => n == 0 || (n <= PREREAD_BYTES && !has("Expect")),
+        None => !has("Transfer-Encoding"),
+    }
+}
+
 /// Build the rouille request for `request`, reading its body first.
 ///
 /// A body whose declared `Content-Length` exceeds the limit is not read at all (the handler sees

@@ -3,10 +3,15 @@
 //! from a listening socket to the sockets `accept` returns, so tiny_http's connection threads
 //! and our request threads never block on a silent, slow or vanished client longer than
 //! `webhook.read_timeout` per read or write.
+//!
+//! The catch: `SO_RCVTIMEO` on a listening socket also bounds `accept`, and tiny_http treats a
+//! timed-out `accept` as fatal (its accept thread stops). [`keep_accepting`] therefore connects
+//! to the listener well within every timeout period, so `accept` always returns a connection.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::time::Duration;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -47,12 +52,45 @@ fn bind_one(addr: SocketAddr, timeout: Duration) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// How often the keeper connects, as a fraction of the timeout (a quarter: three missed turns in
+/// a row still leave `accept` a connection before it times out).
+const KEEP_DIVISOR: u32 = 4;
+/// How often the keeper checks `stop` while waiting.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
+/// Connect to `listening` every quarter of `timeout` and hang up at once, until `stop` is set, so
+/// that `accept` on a listener made by [`bind`] never waits a whole `timeout` for a connection.
+pub fn keep_accepting(listening: SocketAddr, timeout: Duration, stop: &AtomicBool) {
+    let target = SocketAddr::new(reachable(listening.ip()), listening.port());
+    let every = timeout / KEEP_DIVISOR;
+    let mut next = Instant::now() + every;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now < next {
+            std::thread::sleep(STOP_CHECK.min(next - now));
+            continue;
+        }
+        next = now + every;
+        if let Err(e) = TcpStream::connect_timeout(&target, every) {
+            tracing::warn!(error = %e, address = %target, "cannot reach the webhook listener");
+        }
+    }
+}
+
+/// The address a local client uses for a listener on `ip` (loopback for the wildcard addresses).
+fn reachable(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
-    use std::net::TcpStream;
-    use std::time::Instant;
+    use std::sync::Arc;
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
@@ -104,5 +142,46 @@ mod tests {
             bind("127.0.0.1", Duration::from_secs(1)).is_err(),
             "no port"
         );
+    }
+
+    #[test]
+    fn accept_times_out_too_unless_the_keeper_connects() {
+        let timeout = Duration::from_millis(300);
+        let listener = bind("127.0.0.1:0", timeout).expect("bind");
+        let started = Instant::now();
+        let err = listener.accept().expect_err("no client");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let addr = listener.local_addr().expect("addr");
+        let keeper = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || keep_accepting(addr, timeout, &stop))
+        };
+        // Six timeout periods without a real client: every accept still returns a connection.
+        let until = Instant::now() + timeout * 6;
+        let mut accepted = 0;
+        while Instant::now() < until {
+            listener.accept().expect("the keeper connected in time");
+            accepted += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        keeper.join().expect("keeper");
+        assert!(accepted >= 6, "{accepted}");
+    }
+
+    #[test]
+    fn wildcard_listeners_are_reached_over_loopback() {
+        assert_eq!(
+            reachable(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(
+            reachable(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            IpAddr::V6(Ipv6Addr::LOCALHOST)
+        );
+        let lan = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 5));
+        assert_eq!(reachable(lan), lan);
     }
 }

@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::errors::ApiError;
 use super::exchange::{self, BodyLimits};
@@ -25,6 +25,9 @@ use crate::store::Store;
 /// Request-handling threads (bounded: a flood cannot create more). Each one waits for its
 /// enqueue to be committed, so this also bounds how many deliveries one group commit can hold.
 const HTTP_THREADS: usize = 16;
+/// Most requests whose bodies are still arriving, each received on its own short-lived thread so
+/// that slow uploads never occupy the request threads; beyond this, 503.
+const MAX_UPLOADS: usize = 64;
 /// How often an idle request thread checks for shutdown.
 const POLL: Duration = Duration::from_millis(100);
 /// Metrics route label of requests whose body never arrived.
@@ -59,6 +62,8 @@ struct Shared {
     state: State,
     limits: BodyLimits,
     stop: AtomicBool,
+    /// Upload threads running.
+    uploads: AtomicUsize,
 }
 
 /// Start the server on `webhook.host:webhook.port`, feeding `jobs`; `/health` reports `runtime`.
@@ -102,13 +107,22 @@ pub fn start(
             timeout: web.read_timeout,
         },
         stop: AtomicBool::new(false),
+        uploads: AtomicUsize::new(0),
     });
-    let mut threads = Vec::with_capacity(HTTP_THREADS);
-    for i in 0..HTTP_THREADS {
+    let mut threads = Vec::with_capacity(HTTP_THREADS + 1);
+    for i in 0..=HTTP_THREADS {
         let shared_here = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name(format!("webhook-http-{i}"))
-            .spawn(move || serve_loop(&shared_here));
+        let builder = std::thread::Builder::new();
+        let spawned = if i == HTTP_THREADS {
+            let timeout = shared.limits.timeout;
+            builder.name("webhook-keeper".into()).spawn(move || {
+                listener::keep_accepting(bound, timeout, &shared_here.stop);
+            })
+        } else {
+            builder
+                .name(format!("webhook-http-{i}"))
+                .spawn(move || serve_loop(&shared_here))
+        };
         match spawned {
             Ok(thread) => threads.push(thread),
             Err(e) => {
@@ -129,10 +143,13 @@ pub fn start(
 }
 
 /// One request thread: take parsed requests from tiny_http until shutdown.
-fn serve_loop(shared: &Shared) {
+fn serve_loop(shared: &Arc<Shared>) {
     while !shared.stop.load(Ordering::Relaxed) {
         match shared.http.recv_timeout(POLL) {
-            Ok(Some(request)) => serve(shared, request),
+            Ok(Some(request)) if exchange::body_is_ready(&request) => {
+                serve(shared, request);
+            }
+            Ok(Some(request)) => upload(shared, request),
             Ok(None) => {}
             Err(e) => {
                 // tiny_http's accept thread stops after reporting this; open connections still
@@ -140,6 +157,32 @@ fn serve_loop(shared: &Shared) {
                 tracing::error!(error = %e, "the webhook server stopped accepting connections; restart summarybot");
             }
         }
+    }
+}
+
+/// Receive and answer a request whose body is still arriving on a thread of its own (at most
+/// [`MAX_UPLOADS`] at once; 503 beyond).
+fn upload(shared: &Arc<Shared>, request: tiny_http::Request) {
+    if shared.uploads.fetch_add(1, Ordering::AcqRel) >= MAX_UPLOADS {
+        shared.uploads.fetch_sub(1, Ordering::AcqRel);
+        let busy = ApiError::unavailable(format!(
+            "{MAX_UPLOADS} request bodies are arriving already; retry later"
+        ));
+        shared.state.metrics.record(UNREAD, busy.status);
+        exchange::respond(request, busy.response());
+        return;
+    }
+    let mine = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("webhook-upload".into())
+        .spawn(move || {
+            serve(&mine, request);
+            mine.uploads.fetch_sub(1, Ordering::AcqRel);
+        });
+    if let Err(e) = spawned {
+        // The request went down with the closure; tiny_http answers it with a 500.
+        shared.uploads.fetch_sub(1, Ordering::AcqRel);
+        tracing::error!(error = %e, "cannot start a thread to receive a request body");
     }
 }
 
@@ -173,6 +216,7 @@ impl WebServer {
         let shared = self.shared;
         let joined = tokio::task::spawn_blocking(move || {
             let clean = threads.into_iter().all(|t| t.join().is_ok());
+            wait_for_uploads(&shared);
             // The last reference: dropping tiny_http's server closes the listening socket.
             drop(shared);
             clean
@@ -182,5 +226,14 @@ impl WebServer {
             tracing::error!("a webhook server thread failed while stopping");
         }
         tracing::info!("webhook server stopped");
+    }
+}
+
+/// Wait until the upload threads finished; each is bounded by the body deadline plus one read
+/// timeout and the handler's own work.
+fn wait_for_uploads(shared: &Shared) {
+    let deadline = Instant::now() + shared.limits.timeout * 3;
+    while shared.uploads.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
