@@ -2,7 +2,8 @@
 //! latency from a bounded load generator on loopback, then the same with 10% duplicates and 10%
 //! bad signatures mixed in. The server runs in-process with its worker pool.
 //!
-//! Run with `cargo bench --bench webhook [-- REQUESTS CLIENTS]`; prints one line per run.
+//! Run with `cargo bench --bench webhook [-- REQUESTS CLIENTS HTTP_THREADS]`; prints one line
+//! per run. Defaults: 20,000 requests, 64 keep-alive connections, `webhook.http_threads`' default.
 
 #[path = "../tests/support/webhook_http.rs"]
 #[allow(dead_code, reason = "the tests use other parts of the client")]
@@ -20,7 +21,7 @@ use summarybot::webhook::signature::sign_header;
 const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
 /// Default total requests per run and concurrent keep-alive connections.
 const REQUESTS: usize = 20_000;
-const CLIENTS: usize = 16;
+const CLIENTS: usize = 64;
 
 /// What one request of a mixed run is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -45,9 +46,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(CLIENTS)
         .max(1);
+    let mut config = Config::default();
+    if let Some(threads) = args.next().and_then(|a| a.parse().ok()) {
+        config.webhook.http_threads = threads;
+    }
+    println!(
+        "webhook bench: {requests} requests over {clients} keep-alive connections, {} request threads",
+        config.webhook.http_threads
+    );
     let dir = tempfile::tempdir()?;
     let store = Arc::new(Store::open(&dir.path().join("bench.redb"))?);
-    let mut config = Config::default();
     config.webhook.enabled = true;
     config.webhook.host = "127.0.0.1".into();
     config.webhook.port = 0;
@@ -95,8 +103,8 @@ fn load(
     mix_percent: usize,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let per_client = requests / clients;
-    // Connections are opened one after another and warmed up before the clock starts: tiny_http
-    // can leave connections accepted in a burst waiting until an earlier keep-alive one closes.
+    // Every connection is opened and warmed up with one request before the clock starts, so the
+    // figures measure requests, not connection setup.
     let mut threads = Vec::with_capacity(clients);
     let mut start_clients = Vec::with_capacity(clients);
     for c in 0..clients {

@@ -112,6 +112,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("webhook.max_attempts" => webhook.max_attempts),
     key!("webhook.idempotency_ttl" => webhook.idempotency_ttl),
     key!("webhook.read_timeout" => webhook.read_timeout),
+    key!("webhook.http_threads" => webhook.http_threads),
     key!("storage.path" => storage.path),
     key!("storage.retention_days" => storage.retention_days),
     key!("cache.ttl" => cache.ttl, env: [CACHE_TTL]),

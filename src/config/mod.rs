@@ -174,6 +174,9 @@ pub struct WebhookConfig {
     /// and longest time to receive a whole body, 1s–5m; idle keep-alive connections close after it.
     #[serde(serialize_with = "duration::serialize")]
     pub read_timeout: Duration,
+    /// Threads answering requests, 2–256; each waits for its delivery's group commit, so this
+    /// also caps how many deliveries one commit can hold.
+    pub http_threads: usize,
 }
 
 /// `[storage]` settings.
@@ -300,6 +303,7 @@ impl Default for WebhookConfig {
             max_attempts: 5,
             idempotency_ttl: Duration::from_secs(24 * 3600),
             read_timeout: Duration::from_secs(10),
+            http_threads: 32,
         }
     }
 }

@@ -528,6 +528,8 @@ fn every_rule_rejects_a_bad_value() {
         ("webhook.read_timeout", |c| {
             c.webhook.read_timeout = Duration::from_secs(301);
         }),
+        ("webhook.http_threads", |c| c.webhook.http_threads = 1),
+        ("webhook.http_threads", |c| c.webhook.http_threads = 257),
         ("storage.path", |c| c.storage.path = PathBuf::new()),
         ("cache.ttl", |c| c.cache.ttl = Duration::from_secs(59)),
         ("cache.max_entries", |c| c.cache.max_entries = 9),

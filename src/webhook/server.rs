@@ -22,9 +22,6 @@ use crate::jobs::JobRunner;
 use crate::runtime::Runtime;
 use crate::store::Store;
 
-/// Request-handling threads (bounded: a flood cannot create more). Each one waits for its
-/// enqueue to be committed, so this also bounds how many deliveries one group commit can hold.
-const HTTP_THREADS: usize = 16;
 /// Most requests whose bodies are still arriving, each received on its own short-lived thread so
 /// that slow uploads never occupy the request threads; beyond this, 503.
 const MAX_UPLOADS: usize = 64;
@@ -109,11 +106,13 @@ pub fn start(
         stop: AtomicBool::new(false),
         uploads: AtomicUsize::new(0),
     });
-    let mut threads = Vec::with_capacity(HTTP_THREADS + 1);
-    for i in 0..=HTTP_THREADS {
+    // `webhook.http_threads` request threads (bounded: a flood cannot create more), then the keeper.
+    let request_threads = web.http_threads;
+    let mut threads = Vec::with_capacity(request_threads + 1);
+    for i in 0..=request_threads {
         let shared_here = Arc::clone(&shared);
         let builder = std::thread::Builder::new();
-        let spawned = if i == HTTP_THREADS {
+        let spawned = if i == request_threads {
             let timeout = shared.limits.timeout;
             builder.name("webhook-keeper".into()).spawn(move || {
                 listener::keep_accepting(bound, timeout, &shared_here.stop);
