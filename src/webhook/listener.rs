@@ -55,11 +55,9 @@ fn bind_one(addr: SocketAddr, timeout: Duration) -> io::Result<TcpListener> {
 /// How often the keeper connects, as a fraction of the timeout (a quarter: three missed turns in
 /// a row still leave `accept` a connection before it times out).
 const KEEP_DIVISOR: u32 = 4;
-/// How often the keeper checks `stop` while waiting.
-const STOP_CHECK: Duration = Duration::from_millis(50);
-
-/// Connect to `listening` every quarter of `timeout` and hang up at once, until `stop` is set, so
-/// that `accept` on a listener made by [`bind`] never waits a whole `timeout` for a connection.
+/// Connect to `listening` every quarter of `timeout` and hang up at once, until `stop` is set
+/// (unpark the thread to stop it at once), so that `accept` on a listener made by [`bind`] never
+/// waits a whole `timeout` for a connection.
 pub fn keep_accepting(listening: SocketAddr, timeout: Duration, stop: &AtomicBool) {
     let target = SocketAddr::new(reachable(listening.ip()), listening.port());
     let every = timeout / KEEP_DIVISOR;
@@ -67,7 +65,7 @@ pub fn keep_accepting(listening: SocketAddr, timeout: Duration, stop: &AtomicBoo
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now < next {
-            std::thread::sleep(STOP_CHECK.min(next - now));
+            std::thread::park_timeout(next - now);
             continue;
         }
         next = now + every;
@@ -167,6 +165,7 @@ mod tests {
             accepted += 1;
         }
         stop.store(true, Ordering::Relaxed);
+        keeper.thread().unpark();
         keeper.join().expect("keeper");
         assert!(accepted >= 6, "{accepted}");
     }

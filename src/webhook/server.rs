@@ -25,8 +25,8 @@ use crate::store::Store;
 /// Most requests whose bodies are still arriving, each received on its own short-lived thread so
 /// that slow uploads never occupy the request threads; beyond this, 503.
 const MAX_UPLOADS: usize = 64;
-/// How often an idle request thread checks for shutdown.
-const POLL: Duration = Duration::from_millis(100);
+/// How often shutdown looks whether the upload threads finished.
+const UPLOAD_CHECK: Duration = Duration::from_millis(10);
 /// Metrics route label of requests whose body never arrived.
 const UNREAD: &str = "unread";
 
@@ -71,8 +71,45 @@ pub fn start(
     runtime: Arc<Runtime>,
 ) -> Result<WebServer, StartError> {
     let web = &config.webhook;
+    let addr = format!("{}:{}", web.host, web.port);
+    let bind_error = |detail: String| StartError::Bind {
+        addr: addr.clone(),
+        detail,
+    };
+    let socket = listener::bind(&addr, web.read_timeout).map_err(|e| bind_error(e.to_string()))?;
+    let bound = socket.local_addr().map_err(|e| bind_error(e.to_string()))?;
+    let http = tiny_http::Server::from_listener(socket, None)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let shared = Arc::new(Shared {
+        http,
+        state: handler_state(config, store, jobs, runtime),
+        limits: BodyLimits {
+            max_bytes: web.max_body_bytes,
+            timeout: web.read_timeout,
+        },
+        stop: AtomicBool::new(false),
+        uploads: AtomicUsize::new(0),
+    });
+    let threads = spawn_threads(&shared, web.http_threads, bound)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    tracing::info!(address = %bound, read_timeout = ?web.read_timeout, "webhook server listening");
+    Ok(WebServer {
+        addr: bound,
+        shared,
+        threads,
+    })
+}
+
+/// The handler's settings and shared parts.
+fn handler_state(
+    config: &Config,
+    store: &Arc<Store>,
+    jobs: &JobRunner,
+    runtime: Arc<Runtime>,
+) -> State {
+    let web = &config.webhook;
     let secret = web.secret.expose().to_string();
-    let state = State {
+    State {
         standard_key: standard::secret_key(&secret),
         secret: secret.into_bytes(),
         bearer_token: web.bearer_token.expose().to_string(),
@@ -86,70 +123,59 @@ pub fn start(
         jobs: jobs.stats(),
         workers: jobs.workers(),
         runtime,
-    };
-    let addr = format!("{}:{}", web.host, web.port);
-    let bind_error = |detail: String| StartError::Bind {
-        addr: addr.clone(),
-        detail,
-    };
-    let socket = listener::bind(&addr, web.read_timeout).map_err(|e| bind_error(e.to_string()))?;
-    let bound = socket.local_addr().map_err(|e| bind_error(e.to_string()))?;
-    let http = tiny_http::Server::from_listener(socket, None)
-        .map_err(|e| StartError::Other(e.to_string()))?;
-    let shared = Arc::new(Shared {
-        http,
-        state,
-        limits: BodyLimits {
-            max_bytes: web.max_body_bytes,
-            timeout: web.read_timeout,
-        },
-        stop: AtomicBool::new(false),
-        uploads: AtomicUsize::new(0),
-    });
-    // `webhook.http_threads` request threads (bounded: a flood cannot create more), then the keeper.
-    let request_threads = web.http_threads;
-    let mut threads = Vec::with_capacity(request_threads + 1);
-    for i in 0..=request_threads {
-        let shared_here = Arc::clone(&shared);
+    }
+}
+
+/// `count` request threads (bounded: a flood cannot create more) and the accept keeper for the
+/// listener on `bound`. On failure the threads already started are stopped and joined.
+fn spawn_threads(
+    shared: &Arc<Shared>,
+    count: usize,
+    bound: SocketAddr,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let mut threads = Vec::with_capacity(count + 1);
+    for i in 0..=count {
+        let mine = Arc::clone(shared);
         let builder = std::thread::Builder::new();
-        let spawned = if i == request_threads {
-            let timeout = shared.limits.timeout;
+        let spawned = if i == count {
             builder.name("webhook-keeper".into()).spawn(move || {
-                listener::keep_accepting(bound, timeout, &shared_here.stop);
+                listener::keep_accepting(bound, mine.limits.timeout, &mine.stop);
             })
         } else {
             builder
                 .name(format!("webhook-http-{i}"))
-                .spawn(move || serve_loop(&shared_here))
+                .spawn(move || serve_loop(&mine))
         };
         match spawned {
             Ok(thread) => threads.push(thread),
             Err(e) => {
-                shared.stop.store(true, Ordering::Relaxed);
-                for thread in threads {
-                    let _ = thread.join();
-                }
-                return Err(StartError::Other(e.to_string()));
+                stop_threads(shared, threads);
+                return Err(e);
             }
         }
     }
-    tracing::info!(address = %bound, read_timeout = ?web.read_timeout, "webhook server listening");
-    Ok(WebServer {
-        addr: bound,
-        shared,
-        threads,
-    })
+    Ok(threads)
 }
 
-/// One request thread: take parsed requests from tiny_http until shutdown.
+/// Set the stop flag, wake every thread (tiny_http hands each blocked `recv` one unblock, after
+/// the requests already queued), join them; false if one of them panicked.
+fn stop_threads(shared: &Shared, threads: Vec<JoinHandle<()>>) -> bool {
+    shared.stop.store(true, Ordering::Relaxed);
+    for thread in &threads {
+        shared.http.unblock();
+        thread.thread().unpark();
+    }
+    threads.into_iter().all(|t| t.join().is_ok())
+}
+
+/// One request thread: take parsed requests from tiny_http until shutdown. It blocks without
+/// waking up while idle.
 fn serve_loop(shared: &Arc<Shared>) {
-    while !shared.stop.load(Ordering::Relaxed) {
-        match shared.http.recv_timeout(POLL) {
-            Ok(Some(request)) if exchange::body_is_ready(&request) => {
-                serve(shared, request);
-            }
-            Ok(Some(request)) => upload(shared, request),
-            Ok(None) => {}
+    loop {
+        match shared.http.recv() {
+            Ok(request) if exchange::body_is_ready(&request) => serve(shared, request),
+            Ok(request) => upload(shared, request),
+            Err(_) if shared.stop.load(Ordering::Relaxed) => return,
             Err(e) => {
                 // tiny_http's accept thread stops after reporting this; open connections still
                 // get answered.
@@ -210,11 +236,10 @@ impl WebServer {
 
     /// Stop accepting connections and finish in-flight requests.
     pub async fn shutdown(self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
         let threads = self.threads;
         let shared = self.shared;
         let joined = tokio::task::spawn_blocking(move || {
-            let clean = threads.into_iter().all(|t| t.join().is_ok());
+            let clean = stop_threads(&shared, threads);
             wait_for_uploads(&shared);
             // The last reference: dropping tiny_http's server closes the listening socket.
             drop(shared);
@@ -233,6 +258,6 @@ impl WebServer {
 fn wait_for_uploads(shared: &Shared) {
     let deadline = Instant::now() + shared.limits.timeout * 3;
     while shared.uploads.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(UPLOAD_CHECK);
     }
 }
