@@ -198,4 +198,88 @@ mod tests {
         let err = read_limited(&mut body, LIMITS, long_ago).expect_err("too slow");
         assert_eq!(err.status, 408);
     }
+
+    /// Send `raw` to a real tiny_http server and return what it parsed, for `check`.
+    fn parsed(raw: &'static [u8], check: impl FnOnce(&mut tiny_http::Request)) {
+        use std::io::Write;
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("server");
+        let addr = server.server_addr().to_ip().expect("tcp");
+        let client = std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            stream.write_all(raw).expect("send");
+            // Keep the connection open until the server has looked at the request.
+            let _ = stream.read(&mut [0; 64]);
+        });
+        let mut request = server
+            .recv_timeout(Duration::from_secs(10))
+            .expect("recv")
+            .expect("a request");
+        check(&mut request);
+        drop(request);
+        client.join().expect("client");
+    }
+
+    #[test]
+    fn small_or_absent_bodies_are_ready_others_wait_for_their_own_thread() {
+        let ready = |raw: &'static [u8], expected: bool| {
+            parsed(raw, |r| assert_eq!(body_is_ready(r), expected, "{r:?}"));
+        };
+        ready(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", true);
+        ready(
+            b"POST /webhook HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+            true,
+        );
+        ready(
+            b"POST /webhook HTTP/1.1\r\nContent-Length: 2048\r\n\r\n{",
+            false,
+        );
+        ready(
+            b"POST /webhook HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+            false,
+        );
+        ready(
+            b"POST /webhook HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            false,
+        );
+    }
+
+    #[test]
+    fn a_request_becomes_a_rouille_request_with_its_body() {
+        let limits = BodyLimits {
+            max_bytes: 1024,
+            timeout: Duration::from_secs(5),
+        };
+        parsed(
+            b"POST /webhook?x=1 HTTP/1.1\r\nX-Request-Id: abc\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
+            |r| {
+                let request = to_rouille(r, limits).expect("converted");
+                assert_eq!(request.method(), "POST");
+                assert_eq!(request.raw_url(), "/webhook?x=1");
+                assert_eq!(request.header("x-request-id"), Some("abc"));
+                assert!(request.remote_addr().ip().is_loopback());
+                let mut body = String::new();
+                request
+                    .data()
+                    .expect("body")
+                    .read_to_string(&mut body)
+                    .expect("read");
+                assert_eq!(body, "{\"a\":1}");
+            },
+        );
+        // Declared over the limit: not read; the handler answers 413 from the header.
+        parsed(
+            b"POST /webhook HTTP/1.1\r\nContent-Length: 5000\r\n\r\n{",
+            |r| {
+                let request = to_rouille(r, limits).expect("converted");
+                let mut body = Vec::new();
+                request
+                    .data()
+                    .expect("body")
+                    .read_to_end(&mut body)
+                    .expect("read");
+                assert!(body.is_empty());
+                assert_eq!(request.header("Content-Length"), Some("5000"));
+            },
+        );
+    }
 }
