@@ -761,3 +761,41 @@ fn idle_keep_alive_connections_are_closed() {
     let r = request(server.addr, "GET", "/health", &[], b"").expect("still accepting");
     assert_eq!(r.status, 200);
 }
+
+/// Bodies still arriving are received on their own threads, at most 64 at once: the 65th and
+/// later stalled uploads are refused with 503 at once instead of piling up body buffers.
+#[test]
+fn stalled_uploads_beyond_the_cap_get_503_at_once() {
+    let server = Server::start("read_timeout = \"3s\"\nrate_limit_per_minute = 100000", "");
+    let stalled: &[u8] =
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n{\"type\":";
+    let opened = Instant::now();
+    let mut conns: Vec<std::net::TcpStream> = (0..70)
+        .map(|_| http::open_raw(server.addr, stalled).expect("open"))
+        .collect();
+    // Refusing the surplus never holds a request thread: valid requests still pass at once.
+    for i in 0..5 {
+        let started = Instant::now();
+        let id = format!("past-the-cap-{i}");
+        let r = server.post_signed(
+            &[("X-Request-Id", &id)],
+            r#"{"type":"summary_request","channel_id":"5"}"#,
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        assert!(started.elapsed() < Duration::from_millis(1500));
+    }
+    let (mut busy, mut timed_out) = (0, 0);
+    for conn in &mut conns {
+        let sent = http::wait_closed(conn, opened + Duration::from_secs(3 * 3 + 3))
+            .expect("closed in time");
+        let text = String::from_utf8_lossy(&sent);
+        if text.starts_with("HTTP/1.1 503") {
+            assert!(text.contains("retry later"), "{text}");
+            busy += 1;
+        } else {
+            assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+            timed_out += 1;
+        }
+    }
+    assert_eq!((timed_out, busy), (64, 6));
+}

@@ -25,6 +25,8 @@ use crate::store::Store;
 /// Most requests whose bodies are still arriving, each received on its own short-lived thread so
 /// that slow uploads never occupy the request threads; beyond this, 503.
 const MAX_UPLOADS: usize = 64;
+/// Stack of a thread that only answers 503 and drains (tiny_http's drain buffer is 8 KiB).
+const REJECT_STACK: usize = 128 * 1024;
 /// How often shutdown looks whether the upload threads finished.
 const UPLOAD_CHECK: Duration = Duration::from_millis(10);
 /// Metrics route label of requests whose body never arrived.
@@ -190,11 +192,7 @@ fn serve_loop(shared: &Arc<Shared>) {
 fn upload(shared: &Arc<Shared>, request: tiny_http::Request) {
     if shared.uploads.fetch_add(1, Ordering::AcqRel) >= MAX_UPLOADS {
         shared.uploads.fetch_sub(1, Ordering::AcqRel);
-        let busy = ApiError::unavailable(format!(
-            "{MAX_UPLOADS} request bodies are arriving already; retry later"
-        ));
-        shared.state.metrics.record(UNREAD, busy.status);
-        exchange::respond(request, busy.response());
+        reject(shared, request);
         return;
     }
     let mine = Arc::clone(shared);
@@ -208,6 +206,23 @@ fn upload(shared: &Arc<Shared>, request: tiny_http::Request) {
         // The request went down with the closure; tiny_http answers it with a 500.
         shared.uploads.fetch_sub(1, Ordering::AcqRel);
         tracing::error!(error = %e, "cannot start a thread to receive a request body");
+    }
+}
+
+/// Answer 503 to an upload over the cap. tiny_http drains the unread body when the request is
+/// dropped, which waits for the client, so that happens on a small thread of its own (no body
+/// buffer; it ends after at most one read timeout), never on a request thread.
+fn reject(shared: &Shared, request: tiny_http::Request) {
+    let busy = ApiError::unavailable(format!(
+        "{MAX_UPLOADS} request bodies are arriving already; retry later"
+    ));
+    shared.state.metrics.record(UNREAD, busy.status);
+    let spawned = std::thread::Builder::new()
+        .name("webhook-reject".into())
+        .stack_size(REJECT_STACK)
+        .spawn(move || exchange::respond(request, busy.response()));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start a thread to refuse a request body");
     }
 }
 
