@@ -1,8 +1,12 @@
 //! Webhook benchmark: signed, deduplicated, durably queued requests per second and p50/p99
 //! latency from a bounded load generator on loopback, then the same with 10% duplicates and 10%
-//! bad signatures mixed in. The server runs in-process with its worker pool.
+//! bad signatures mixed in. The server runs in-process with its worker pool, twice: with jobs
+//! that post to a stand-in for Discord (500 ms per post, as in production the workers mostly
+//! wait), and with jobs that finish at once (the workers' durable writes compete with the
+//! enqueues for every disk sync: the worst case).
 //!
-//! Run with `cargo bench --bench webhook [-- REQUESTS CLIENTS]`; prints one line per run.
+//! Run with `cargo bench --bench webhook [-- REQUESTS CLIENTS HTTP_THREADS]`; prints one line
+//! per run. Defaults: 20,000 requests, 64 keep-alive connections, `webhook.http_threads`' default.
 
 #[path = "../tests/support/webhook_http.rs"]
 #[allow(dead_code, reason = "the tests use other parts of the client")]
@@ -13,6 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use summarybot::config::Config;
+use summarybot::jobs::{BoxFuture, JobRunner, Publisher};
+use summarybot::model::{ChannelId, Summary};
 use summarybot::secret::Secret;
 use summarybot::store::Store;
 use summarybot::webhook::signature::sign_header;
@@ -20,7 +26,7 @@ use summarybot::webhook::signature::sign_header;
 const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
 /// Default total requests per run and concurrent keep-alive connections.
 const REQUESTS: usize = 20_000;
-const CLIENTS: usize = 16;
+const CLIENTS: usize = 64;
 
 /// What one request of a mixed run is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,6 +43,31 @@ struct Run {
     elapsed: Duration,
 }
 
+/// How long the stand-in for Discord takes to post a summary (a REST call from a Pi).
+const POST_TIME: Duration = Duration::from_millis(500);
+
+/// Stands in for Discord: every post succeeds after [`POST_TIME`].
+struct SlowDiscord;
+
+impl Publisher for SlowDiscord {
+    fn post_summary(&self, _: ChannelId, _: &Summary) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async {
+            tokio::time::sleep(POST_TIME).await;
+            Ok(())
+        })
+    }
+}
+
+/// What the queued jobs do while the load runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Jobs {
+    /// Summarize and post to Discord (taking [`POST_TIME`]), as in production.
+    Posting,
+    /// Summarize an empty window and finish at once: the workers' own durable writes (claim,
+    /// result) compete with the enqueues for the disk all the time.
+    Instant,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
     let requests = args.next().and_then(|a| a.parse().ok()).unwrap_or(REQUESTS);
@@ -45,26 +76,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(CLIENTS)
         .max(1);
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(Store::open(&dir.path().join("bench.redb"))?);
     let mut config = Config::default();
+    if let Some(threads) = args.next().and_then(|a| a.parse().ok()) {
+        config.webhook.http_threads = threads;
+    }
     config.webhook.enabled = true;
     config.webhook.host = "127.0.0.1".into();
     config.webhook.port = 0;
     config.webhook.secret = Secret::new(SECRET);
     config.webhook.rate_limit_per_minute = u32::MAX;
+    println!(
+        "webhook bench: {requests} requests over {clients} keep-alive connections, {} request threads, {} job workers",
+        config.webhook.http_threads, config.webhook.workers
+    );
+    for jobs in [Jobs::Posting, Jobs::Instant] {
+        bench(&config, jobs, requests, clients)?;
+    }
+    Ok(())
+}
+
+/// One server on a fresh database: the clean run, the mixed run, the group-commit figure.
+fn bench(
+    config: &Config,
+    jobs: Jobs,
+    requests: usize,
+    clients: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(Store::open(&dir.path().join("bench.redb"))?);
     let rt = tokio::runtime::Runtime::new()?;
-    let (jobs, web) = {
+    let (runner, web) = {
         let _guard = rt.enter();
-        let jobs = summarybot::jobs::JobRunner::start(&config, &store, None)?;
-        let web = summarybot::webhook::start(&config, &store, &jobs, std::sync::Arc::default())?;
-        (jobs, web)
+        let publisher: Option<Arc<dyn Publisher>> = match jobs {
+            Jobs::Posting => Some(Arc::new(SlowDiscord)),
+            Jobs::Instant => None,
+        };
+        let runner = JobRunner::start(config, &store, publisher)?;
+        let web = summarybot::webhook::start(config, &store, &runner, Arc::default())?;
+        (runner, web)
     };
     let addr = web.addr();
-    let clean = load(addr, requests, clients, "clean", 0)?;
-    report("signed, unique", &clean);
-    let mixed = load(addr, requests, clients, "mixed", 10)?;
-    report("10% duplicates, 10% bad signatures", &mixed);
+    let label = match jobs {
+        Jobs::Posting => "jobs posting to Discord",
+        Jobs::Instant => "jobs finishing at once",
+    };
+    let post = jobs == Jobs::Posting;
+    let clean = load(addr, requests, clients, "clean", 0, post)?;
+    report(&format!("signed, unique; {label}"), &clean);
+    let mixed = load(addr, requests, clients, "mixed", 10, post)?;
+    report(
+        &format!("10% duplicates, 10% bad signatures; {label}"),
+        &mixed,
+    );
     let metrics = http::request(addr, "GET", "/metrics", &[], b"")?.body;
     let value = |name: &str| -> f64 {
         metrics
@@ -75,12 +138,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let commits = value("summarybot_enqueue_commits_total ");
     let submissions = value("summarybot_enqueue_submissions_total ");
     println!(
-        "webhook group commit: {submissions} deliveries in {commits} durable commits ({:.1} per commit)",
+        "webhook group commit ({label}): {submissions} deliveries in {commits} durable commits ({:.1} per commit)",
         submissions / commits.max(1.0)
     );
     rt.block_on(async {
         web.shutdown().await;
-        jobs.shutdown(Duration::from_secs(10)).await;
+        runner.shutdown(Duration::from_secs(10)).await;
     });
     Ok(())
 }
@@ -93,10 +156,11 @@ fn load(
     clients: usize,
     run: &str,
     mix_percent: usize,
+    post: bool,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let per_client = requests / clients;
-    // Connections are opened one after another and warmed up before the clock starts: tiny_http
-    // can leave connections accepted in a burst waiting until an earlier keep-alive one closes.
+    // Every connection is opened and warmed up with one request before the clock starts, so the
+    // figures measure requests, not connection setup.
     let mut threads = Vec::with_capacity(clients);
     let mut start_clients = Vec::with_capacity(clients);
     for c in 0..clients {
@@ -107,7 +171,7 @@ fn load(
         let run = run.to_string();
         threads.push(std::thread::spawn(move || {
             wait.recv().map_err(|e| e.to_string())?;
-            client(conn, &run, c, per_client, mix_percent)
+            client(conn, &run, c, per_client, mix_percent, post)
         }));
     }
     let start = Instant::now();
@@ -135,7 +199,14 @@ fn load(
 type ClientResult = Result<(Vec<Duration>, [usize; 4]), String>;
 
 /// One keep-alive connection sending its share; counts 202, 200, 401 and anything else.
-fn client(mut conn: http::Conn, run: &str, c: usize, count: usize, mix: usize) -> ClientResult {
+fn client(
+    mut conn: http::Conn,
+    run: &str,
+    c: usize,
+    count: usize,
+    mix: usize,
+    post: bool,
+) -> ClientResult {
     let mut latencies = Vec::with_capacity(count);
     let mut statuses = [0; 4];
     for i in 0..count {
@@ -149,8 +220,13 @@ fn client(mut conn: http::Conn, run: &str, c: usize, count: usize, mix: usize) -
         } else {
             i
         };
+        let post_to = if post {
+            r#","post_to_channel_id":"9""#
+        } else {
+            ""
+        };
         let body = format!(
-            r#"{{"type":"summary_request","channel_id":"{}","hours":1}}"#,
+            r#"{{"type":"summary_request","channel_id":"{}","hours":1{post_to}}}"#,
             c + 1
         );
         let id = format!("{run}-{c}-{n}");

@@ -646,3 +646,156 @@ fn sigterm_stops_the_server_cleanly() {
         "no longer listening"
     );
 }
+
+/// 20 silent connections, 20 that stop inside the headers and 20 that stop inside a 4 KiB
+/// body (more than the server's request threads) do not delay valid requests, and the server
+/// closes every one of them after `webhook.read_timeout` (2 s here), the stalled bodies with 408.
+#[test]
+fn slow_and_silent_connections_time_out_without_blocking_valid_requests() {
+    let server = Server::start("read_timeout = \"2s\"\nrate_limit_per_minute = 100000", "");
+    let partial_body = format!(
+        "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\nX-Signature-256: sha256=00\r\n\r\n{}",
+        "{\"type\":\"summary_request\"".repeat(4)
+    );
+    let partials: [&[u8]; 3] = [
+        b"",
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Le",
+        partial_body.as_bytes(),
+    ];
+    let opened = Instant::now();
+    let mut slow: Vec<(usize, std::net::TcpStream)> = (0..60)
+        .map(|i| {
+            let kind = i % 3;
+            (
+                kind,
+                http::open_raw(server.addr, partials[kind]).expect("open slow connection"),
+            )
+        })
+        .collect();
+
+    for i in 0..10 {
+        let started = Instant::now();
+        let id = format!("valid-{i}");
+        let r = server.post_signed(
+            &[("X-Request-Id", &id)],
+            r#"{"type":"summary_request","channel_id":"5"}"#,
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(1500),
+            "valid request {i} took {took:?} behind the slow connections"
+        );
+    }
+
+    // Silence or headers that never end: closed after one read timeout. A stalled body: 408
+    // after one, then draining its rest and waiting for a next request time out too (3 in all).
+    // Plus 3 s of slack for a loaded machine.
+    for (kind, stream) in &mut slow {
+        let deadline = opened + Duration::from_secs(if *kind == 2 { 9 } else { 5 });
+        let sent = http::wait_closed(stream, deadline)
+            .unwrap_or_else(|e| panic!("kind {kind} connection still open: {e}"));
+        let text = String::from_utf8_lossy(&sent);
+        if *kind == 2 {
+            assert!(
+                text.starts_with("HTTP/1.1 408") && text.contains("webhook.read_timeout"),
+                "{text}"
+            );
+        } else {
+            assert!(text.is_empty(), "{text}");
+        }
+    }
+    assert!(
+        opened.elapsed() >= Duration::from_millis(1500),
+        "closed before the timeout: {:?}",
+        opened.elapsed()
+    );
+    let metrics = server.metrics();
+    assert!(
+        metrics.contains("summarybot_http_requests_total{route=\"unread\",status=\"408\"} 20"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("summarybot_http_requests_total{route=\"/webhook\",status=\"202\"} 10"),
+        "{metrics}"
+    );
+}
+
+/// A declared body far beyond any memory is refused with 413 without being read, and the server
+/// lives on (tiny_http 0.12.0 allocated the declared size when dropping the request).
+#[test]
+fn a_huge_declared_body_is_413_and_the_server_survives() {
+    let server = Server::start("read_timeout = \"1s\"", "");
+    for length in ["99999999999999", "18446744073709551615", "2000000"] {
+        let r = request(
+            server.addr,
+            "POST",
+            "/webhook",
+            &[("Content-Length", length)],
+            b"{}",
+        )
+        .expect("answered");
+        assert_eq!(r.status, 413, "{length}: {}", r.body);
+        let health = request(server.addr, "GET", "/health", &[], b"").expect("still running");
+        assert_eq!(health.status, 200, "{length}");
+    }
+}
+
+/// An idle keep-alive connection is closed after `webhook.read_timeout`; an active one is not.
+#[test]
+fn idle_keep_alive_connections_are_closed() {
+    let server = Server::start("read_timeout = \"1s\"", "");
+    let mut conn = http::Conn::open(server.addr).expect("connect");
+    for _ in 0..3 {
+        let r = conn.send("GET", "/health", &[], b"").expect("health");
+        assert_eq!(r.status, 200);
+    }
+    let started = Instant::now();
+    let mut stream = conn.into_stream();
+    let sent = http::wait_closed(&mut stream, started + Duration::from_secs(8)).expect("closed");
+    assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
+    assert!(started.elapsed() >= Duration::from_millis(800));
+    // A read timeout on the listener bounds `accept` too: after three idle timeout periods the
+    // server must still take new connections.
+    std::thread::sleep(Duration::from_secs(3));
+    let r = request(server.addr, "GET", "/health", &[], b"").expect("still accepting");
+    assert_eq!(r.status, 200);
+}
+
+/// Bodies still arriving are received on their own threads, at most 64 at once: the 65th and
+/// later stalled uploads are refused with 503 at once instead of piling up body buffers.
+#[test]
+fn stalled_uploads_beyond_the_cap_get_503_at_once() {
+    let server = Server::start("read_timeout = \"3s\"\nrate_limit_per_minute = 100000", "");
+    let stalled: &[u8] =
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n{\"type\":";
+    let opened = Instant::now();
+    let mut conns: Vec<std::net::TcpStream> = (0..70)
+        .map(|_| http::open_raw(server.addr, stalled).expect("open"))
+        .collect();
+    // Refusing the surplus never holds a request thread: valid requests still pass at once.
+    for i in 0..5 {
+        let started = Instant::now();
+        let id = format!("past-the-cap-{i}");
+        let r = server.post_signed(
+            &[("X-Request-Id", &id)],
+            r#"{"type":"summary_request","channel_id":"5"}"#,
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        assert!(started.elapsed() < Duration::from_millis(1500));
+    }
+    let (mut busy, mut timed_out) = (0, 0);
+    for conn in &mut conns {
+        let sent = http::wait_closed(conn, opened + Duration::from_secs(3 * 3 + 3))
+            .expect("closed in time");
+        let text = String::from_utf8_lossy(&sent);
+        if text.starts_with("HTTP/1.1 503") {
+            assert!(text.contains("retry later"), "{text}");
+            busy += 1;
+        } else {
+            assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+            timed_out += 1;
+        }
+    }
+    assert_eq!((timed_out, busy), (64, 6));
+}

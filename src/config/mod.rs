@@ -177,6 +177,13 @@ pub struct WebhookConfig {
     /// How long a delivery's idempotency key is remembered, 1m–30d.
     #[serde(serialize_with = "duration::serialize")]
     pub idempotency_ttl: Duration,
+    /// Longest wait for the next bytes of a request (or for the client to take the response)
+    /// and longest time to receive a whole body, 1s–5m; idle keep-alive connections close after it.
+    #[serde(serialize_with = "duration::serialize")]
+    pub read_timeout: Duration,
+    /// Threads answering requests, 2–256; each waits for its delivery's group commit, so this
+    /// also caps how many deliveries one commit can hold.
+    pub http_threads: usize,
 }
 
 /// `[storage]` settings.
@@ -335,6 +342,8 @@ impl Default for WebhookConfig {
             workers: 2,
             max_attempts: 5,
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            read_timeout: Duration::from_secs(10),
+            http_threads: 32,
         }
     }
 }

@@ -527,6 +527,14 @@ fn every_rule_rejects_a_bad_value() {
         ("webhook.idempotency_ttl", |c| {
             c.webhook.idempotency_ttl = Duration::from_secs(59);
         }),
+        ("webhook.read_timeout", |c| {
+            c.webhook.read_timeout = Duration::from_millis(500);
+        }),
+        ("webhook.read_timeout", |c| {
+            c.webhook.read_timeout = Duration::from_secs(301);
+        }),
+        ("webhook.http_threads", |c| c.webhook.http_threads = 1),
+        ("webhook.http_threads", |c| c.webhook.http_threads = 257),
         ("storage.path", |c| c.storage.path = PathBuf::new()),
         ("cache.ttl", |c| c.cache.ttl = Duration::from_secs(59)),
         ("cache.max_entries", |c| c.cache.max_entries = 9),

@@ -282,6 +282,13 @@ fn webhook(c: &mut Checker<'_>, scope: Scope) {
         Duration::from_secs(60),
         Duration::from_secs(30 * 86_400),
     );
+    c.duration_range(
+        "webhook.read_timeout",
+        webhook.read_timeout,
+        Duration::from_secs(1),
+        Duration::from_secs(300),
+    );
+    c.range("webhook.http_threads", webhook.http_threads, 2, 256);
 }
 
 fn storage_cache_scheduler(c: &mut Checker<'_>) {

@@ -46,6 +46,11 @@ impl ApiError {
         Self::new(405, "method_not_allowed", format!("use {allowed}"))
     }
 
+    /// 408: the body did not arrive in time (`webhook.read_timeout`).
+    pub fn request_timeout(detail: impl Into<String>) -> Self {
+        Self::new(408, "request_timeout", detail)
+    }
+
     /// 413: body too large.
     pub fn too_large(limit: usize) -> Self {
         Self::new(

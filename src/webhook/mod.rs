@@ -2,6 +2,8 @@
 //! over rouille; jobs go through [`crate::jobs`].
 
 pub mod errors;
+pub mod exchange;
+pub mod listener;
 pub mod metrics;
 pub mod payload;
 pub mod ratelimit;

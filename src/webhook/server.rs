@@ -1,12 +1,18 @@
-//! The HTTP server's lifecycle: a bounded rouille thread pool driven from its own thread;
-//! [`WebServer::shutdown`] stops accepting and waits for in-flight requests.
+//! The HTTP server's lifecycle: tiny_http accepts connections on a listener whose timeouts every
+//! connection inherits ([`super::listener`]); a bounded set of request threads takes parsed
+//! requests straight from tiny_http's queue and answers them with the rouille handler in
+//! [`super::routes`]. [`WebServer::shutdown`] stops accepting and waits for in-flight requests.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::errors::ApiError;
+use super::exchange::{self, BodyLimits};
+use super::listener;
 use super::metrics::Metrics;
 use super::ratelimit::RateLimiter;
 use super::routes::{self, State};
@@ -16,10 +22,15 @@ use crate::jobs::JobRunner;
 use crate::runtime::Runtime;
 use crate::store::Store;
 
-/// Request-handling threads (bounded: a flood cannot create more).
-const HTTP_THREADS: usize = 16;
-/// How often the accept loop checks for shutdown.
-const POLL: Duration = Duration::from_millis(100);
+/// Most requests whose bodies are still arriving, each received on its own short-lived thread so
+/// that slow uploads never occupy the request threads; beyond this, 503.
+const MAX_UPLOADS: usize = 64;
+/// Stack of a thread that only answers 503 and drains (tiny_http's drain buffer is 8 KiB).
+const REJECT_STACK: usize = 128 * 1024;
+/// How often shutdown looks whether the upload threads finished.
+const UPLOAD_CHECK: Duration = Duration::from_millis(10);
+/// Metrics route label of requests whose body never arrived.
+const UNREAD: &str = "unread";
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +51,18 @@ pub enum StartError {
 /// The running server.
 pub struct WebServer {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    http: JoinHandle<()>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// What every request thread shares.
+struct Shared {
+    http: tiny_http::Server,
+    state: State,
+    limits: BodyLimits,
+    stop: AtomicBool,
+    /// Upload threads running.
+    uploads: AtomicUsize,
 }
 
 /// Start the server on `webhook.host:webhook.port`, feeding `jobs`; `/health` reports `runtime`.
@@ -52,9 +73,46 @@ pub fn start(
     runtime: Arc<Runtime>,
 ) -> Result<WebServer, StartError> {
     let web = &config.webhook;
+    let addr = format!("{}:{}", web.host, web.port);
+    let bind_error = |detail: String| StartError::Bind {
+        addr: addr.clone(),
+        detail,
+    };
+    let socket = listener::bind(&addr, web.read_timeout).map_err(|e| bind_error(e.to_string()))?;
+    let bound = socket.local_addr().map_err(|e| bind_error(e.to_string()))?;
+    let http = tiny_http::Server::from_listener(socket, None)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let shared = Arc::new(Shared {
+        http,
+        state: handler_state(config, store, jobs, runtime)?,
+        limits: BodyLimits {
+            max_bytes: web.max_body_bytes,
+            timeout: web.read_timeout,
+        },
+        stop: AtomicBool::new(false),
+        uploads: AtomicUsize::new(0),
+    });
+    let threads = spawn_threads(&shared, web.http_threads, bound)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    tracing::info!(address = %bound, read_timeout = ?web.read_timeout, "webhook server listening");
+    Ok(WebServer {
+        addr: bound,
+        shared,
+        threads,
+    })
+}
+
+/// The handler's settings and shared parts.
+fn handler_state(
+    config: &Config,
+    store: &Arc<Store>,
+    jobs: &JobRunner,
+    runtime: Arc<Runtime>,
+) -> Result<State, StartError> {
+    let web = &config.webhook;
     let secret = web.secret.expose().to_string();
     let status = crate::status::StatusSite::from_config(config).map_err(StartError::Other)?;
-    let shared = Arc::new(State {
+    Ok(State {
         standard_key: standard::secret_key(&secret),
         secret: secret.into_bytes(),
         bearer_token: web.bearer_token.expose().to_string(),
@@ -70,35 +128,122 @@ pub fn start(
         runtime,
         excluded: config.summary.exclude_channels.clone(),
         status,
-    });
-    let addr = format!("{}:{}", web.host, web.port);
-    let server = rouille::Server::new(addr.as_str(), move |request| {
-        routes::handle(&shared, request)
     })
-    .map_err(|e| StartError::Bind {
-        addr: addr.clone(),
-        detail: e.to_string(),
-    })?
-    .pool_size(HTTP_THREADS);
-    let bound = server.server_addr();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let http = std::thread::Builder::new()
-        .name("webhook-http".into())
-        .spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                server.poll_timeout(POLL);
+}
+
+/// `count` request threads (bounded: a flood cannot create more) and the accept keeper for the
+/// listener on `bound`. On failure the threads already started are stopped and joined.
+fn spawn_threads(
+    shared: &Arc<Shared>,
+    count: usize,
+    bound: SocketAddr,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let mut threads = Vec::with_capacity(count + 1);
+    for i in 0..=count {
+        let mine = Arc::clone(shared);
+        let builder = std::thread::Builder::new();
+        let spawned = if i == count {
+            builder.name("webhook-keeper".into()).spawn(move || {
+                listener::keep_accepting(bound, mine.limits.timeout, &mine.stop);
+            })
+        } else {
+            builder
+                .name(format!("webhook-http-{i}"))
+                .spawn(move || serve_loop(&mine))
+        };
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(e) => {
+                stop_threads(shared, threads);
+                return Err(e);
             }
-            // Finish in-flight requests; dropping the server closes the socket.
-            server.join();
-        })
-        .map_err(|e| StartError::Other(e.to_string()))?;
-    tracing::info!(address = %bound, "webhook server listening");
-    Ok(WebServer {
-        addr: bound,
-        stop,
-        http,
-    })
+        }
+    }
+    Ok(threads)
+}
+
+/// Set the stop flag, wake every thread (tiny_http hands each blocked `recv` one unblock, after
+/// the requests already queued), join them; false if one of them panicked.
+fn stop_threads(shared: &Shared, threads: Vec<JoinHandle<()>>) -> bool {
+    shared.stop.store(true, Ordering::Relaxed);
+    for thread in &threads {
+        shared.http.unblock();
+        thread.thread().unpark();
+    }
+    threads.into_iter().all(|t| t.join().is_ok())
+}
+
+/// One request thread: take parsed requests from tiny_http until shutdown. It blocks without
+/// waking up while idle.
+fn serve_loop(shared: &Arc<Shared>) {
+    loop {
+        match shared.http.recv() {
+            Ok(request) if exchange::body_is_ready(&request) => serve(shared, request),
+            Ok(request) => upload(shared, request),
+            Err(_) if shared.stop.load(Ordering::Relaxed) => return,
+            Err(e) => {
+                // tiny_http's accept thread stops after reporting this; open connections still
+                // get answered.
+                tracing::error!(error = %e, "the webhook server stopped accepting connections; restart summarybot");
+            }
+        }
+    }
+}
+
+/// Receive and answer a request whose body is still arriving on a thread of its own (at most
+/// [`MAX_UPLOADS`] at once; 503 beyond).
+fn upload(shared: &Arc<Shared>, request: tiny_http::Request) {
+    if shared.uploads.fetch_add(1, Ordering::AcqRel) >= MAX_UPLOADS {
+        shared.uploads.fetch_sub(1, Ordering::AcqRel);
+        reject(shared, request);
+        return;
+    }
+    let mine = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("webhook-upload".into())
+        .spawn(move || {
+            serve(&mine, request);
+            mine.uploads.fetch_sub(1, Ordering::AcqRel);
+        });
+    if let Err(e) = spawned {
+        // The request went down with the closure; tiny_http answers it with a 500.
+        shared.uploads.fetch_sub(1, Ordering::AcqRel);
+        tracing::error!(error = %e, "cannot start a thread to receive a request body");
+    }
+}
+
+/// Answer 503 to an upload over the cap. tiny_http drains the unread body when the request is
+/// dropped, which waits for the client, so that happens on a small thread of its own (no body
+/// buffer; it ends after at most one read timeout), never on a request thread.
+fn reject(shared: &Shared, request: tiny_http::Request) {
+    let busy = ApiError::unavailable(format!(
+        "{MAX_UPLOADS} request bodies are arriving already; retry later"
+    ));
+    shared.state.metrics.record(UNREAD, busy.status);
+    let spawned = std::thread::Builder::new()
+        .name("webhook-reject".into())
+        .stack_size(REJECT_STACK)
+        .spawn(move || exchange::respond(request, busy.response()));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start a thread to refuse a request body");
+    }
+}
+
+/// Answer one request: read its body, run the handler (a panic becomes a 500), respond.
+fn serve(shared: &Shared, mut request: tiny_http::Request) {
+    let response = match exchange::to_rouille(&mut request, shared.limits) {
+        Ok(rouille_request) => panic::catch_unwind(AssertUnwindSafe(|| {
+            routes::handle(&shared.state, &rouille_request)
+        }))
+        .unwrap_or_else(|_| {
+            ApiError::internal("the request handler failed; see the log").response()
+        }),
+        Err(e) => {
+            shared.state.metrics.record(UNREAD, e.status);
+            e.response()
+        }
+    };
+    exchange::respond(request, response);
 }
 
 impl WebServer {
@@ -109,12 +254,28 @@ impl WebServer {
 
     /// Stop accepting connections and finish in-flight requests.
     pub async fn shutdown(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let http = self.http;
-        let joined = tokio::task::spawn_blocking(move || http.join()).await;
-        if !matches!(joined, Ok(Ok(()))) {
-            tracing::error!("the webhook server thread failed while stopping");
+        let threads = self.threads;
+        let shared = self.shared;
+        let joined = tokio::task::spawn_blocking(move || {
+            let clean = stop_threads(&shared, threads);
+            wait_for_uploads(&shared);
+            // The last reference: dropping tiny_http's server closes the listening socket.
+            drop(shared);
+            clean
+        })
+        .await;
+        if !matches!(joined, Ok(true)) {
+            tracing::error!("a webhook server thread failed while stopping");
         }
         tracing::info!("webhook server stopped");
+    }
+}
+
+/// Wait until the upload threads finished; each is bounded by the body deadline plus one read
+/// timeout and the handler's own work.
+fn wait_for_uploads(shared: &Shared) {
+    let deadline = Instant::now() + shared.limits.timeout * 3;
+    while shared.uploads.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        std::thread::sleep(UPLOAD_CHECK);
     }
 }

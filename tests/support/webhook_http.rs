@@ -48,6 +48,11 @@ impl Conn {
         })
     }
 
+    /// The underlying stream (anything buffered but unread is dropped).
+    pub fn into_stream(self) -> TcpStream {
+        self.reader.into_inner()
+    }
+
     /// Send one request and read its response.
     pub fn send(
         &mut self,
@@ -118,4 +123,43 @@ pub fn request(
     body: &[u8],
 ) -> std::io::Result<Response> {
     Conn::open(addr)?.send(method, path, headers, body)
+}
+
+/// Open a connection and send `bytes` (a partial request, or nothing), leaving it open.
+pub fn open_raw(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<TcpStream> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.write_all(bytes)?;
+    Ok(stream)
+}
+
+/// Read until the server closes `stream` (end of stream or reset) and return what it sent
+/// before; `TimedOut` if it is still open at `deadline`.
+pub fn wait_closed(
+    stream: &mut TcpStream,
+    deadline: std::time::Instant,
+) -> std::io::Result<Vec<u8>> {
+    let mut received = Vec::new();
+    let mut chunk = [0; 1024];
+    loop {
+        // Past the deadline, one last look (a connection closed earlier still counts).
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        stream.set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))?;
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(received),
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(received),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if left.is_zero() {
+                    return Err(std::io::ErrorKind::TimedOut.into());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
