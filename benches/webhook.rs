@@ -56,6 +56,22 @@ impl Publisher for SlowDiscord {
             Ok(())
         })
     }
+
+    fn post_summary_once(
+        &self,
+        channel: ChannelId,
+        summary: &Summary,
+        _: &str,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        self.post_summary(channel, summary)
+    }
+
+    fn post_text(&self, _: ChannelId, _: &str, _: &str) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async {
+            tokio::time::sleep(POST_TIME).await;
+            Ok(())
+        })
+    }
 }
 
 /// What the queued jobs do while the load runs.
