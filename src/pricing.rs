@@ -163,9 +163,9 @@ impl PriceTable {
 
 /// `gpt-4o-2024-08-06` → `gpt-4o`: OpenAI snapshot names end in a `-YYYY-MM-DD` date.
 fn strip_snapshot(model: &str) -> &str {
-    let bytes = model.as_bytes();
-    if bytes.len() > 11 {
-        let (head, tail) = model.split_at(model.len() - 11);
+    let cut = model.len().saturating_sub(11);
+    // `split_at` on a non-ASCII name could cut inside a character: `get` refuses instead.
+    if let (true, Some(head), Some(tail)) = (cut > 0, model.get(..cut), model.get(cut..)) {
         let t = tail.as_bytes();
         let digits = |r: std::ops::Range<usize>| t[r].iter().all(u8::is_ascii_digit);
         if t[0] == b'-'
@@ -288,6 +288,12 @@ mod tests {
         assert_eq!(strip_snapshot("gpt-4o-mini"), "gpt-4o-mini");
         assert_eq!(strip_snapshot("x-2024-0a-06"), "x-2024-0a-06");
         assert_eq!(strip_snapshot("2024-08-06"), "2024-08-06");
+        assert_eq!(
+            strip_snapshot("модель-ёжик-рус"),
+            "модель-ёжик-рус",
+            "no panic off a char boundary"
+        );
+        assert_eq!(strip_snapshot("llama3-é-2024-08-06"), "llama3-é");
     }
 
     #[test]
