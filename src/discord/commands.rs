@@ -204,7 +204,7 @@ pub(super) fn admit(
     let period = shared.effective(inv.guild).cooldown;
     shared
         .cooldown
-        .try_start_with(inv.user, Instant::now(), period)
+        .try_start_with(inv.guild, inv.user, Instant::now(), period)
         .map_err(Refusal::Cooldown)
 }
 

@@ -264,7 +264,7 @@ pub async fn start(
         engine,
         poster,
         ingest,
-        cooldown: cooldown::Cooldown::new(config.discord.cooldown),
+        cooldown: cooldown::Cooldown::new(config.discord.cooldown, crate::settings::MAX_COOLDOWN),
         excluded: config.summary.exclude_channels.iter().copied().collect(),
         guilds: config.discord.guild_ids.iter().copied().collect(),
         accepting: AtomicBool::new(true),
