@@ -134,6 +134,13 @@ fn bad_cron_zone_and_kind_name_the_flag_and_give_an_example() {
     let e = with("--cron", "0 9 * *");
     assert!(e.contains("--cron:") && e.contains("has 4 fields"), "{e}");
     assert!(e.contains("\"0 9 * * 1-5\""), "{e}");
+    let e = with("--cron", "* 9 * * 1-5");
+    assert!(
+        e.contains("--cron:")
+            && e.contains("runs again 1m after")
+            && e.contains("min_interval (1h)"),
+        "a typo firing every minute from 09:00 is refused: {e}"
+    );
     let e = with("--cron", "0 25 * * *");
     assert!(
         e.contains("--cron:") && e.contains("invalid cron expression"),

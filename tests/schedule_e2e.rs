@@ -65,6 +65,8 @@ bearer_token = "{BEARER}"
 
 [scheduler]
 enabled = true
+# The tests use per-second schedules.
+min_interval = "0s"
 {scheduler}
 
 [storage]

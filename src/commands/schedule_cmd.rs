@@ -8,7 +8,7 @@ use crate::cli::{ScheduleAddArgs, ScheduleCommand};
 use crate::config::{Config, Scope};
 use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
-use crate::schedule::{parse_kind, Draft, Field, Invalid};
+use crate::schedule::{parse_kind, Draft, Field, Invalid, Rules};
 use crate::store::{Store, StoreError};
 
 use super::output::outln;
@@ -28,8 +28,7 @@ pub fn run(ctx: &Context, cmd: &ScheduleCommand) -> Result<(), Failure> {
     let store = open(&config)?;
     match (cmd, draft) {
         (ScheduleCommand::Add(_), Some(draft)) => {
-            let s = ops::create(&store, draft, &config.summary.exclude_channels, now)
-                .map_err(failure)?;
+            let s = ops::create(&store, draft, &Rules::of(&config), now).map_err(failure)?;
             outln!(
                 "added schedule {}: \"{}\" in {}, next run {}",
                 s.id,
@@ -77,7 +76,7 @@ fn draft(config: &Config, args: &ScheduleAddArgs, now: Timestamp) -> Result<Draf
         created_by: "cli".to_owned(),
     };
     draft
-        .validate(&config.summary.exclude_channels, now)
+        .validate(&Rules::of(config), now)
         .map_err(|e| usage(&e))?;
     Ok(draft)
 }

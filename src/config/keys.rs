@@ -122,6 +122,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("scheduler.enabled" => scheduler.enabled),
     key!("scheduler.catch_up" => scheduler.catch_up),
     key!("scheduler.manager_role" => scheduler.manager_role),
+    key!("scheduler.min_interval" => scheduler.min_interval),
     key!("logging.level" => logging.level, env: [LOG_LEVEL]),
     key!("logging.format" => logging.format),
     key!("update.check_on_start" => update.check_on_start),

@@ -215,6 +215,9 @@ pub struct SchedulerConfig {
     pub catch_up: Duration,
     /// Members with this role may change schedules (beside those with Manage Server).
     pub manager_role: Option<u64>,
+    /// Least time between two fires of one schedule (0 = no minimum).
+    #[serde(serialize_with = "duration::serialize")]
+    pub min_interval: Duration,
 }
 
 /// `[logging]` settings.
@@ -382,6 +385,7 @@ impl Default for SchedulerConfig {
             enabled: true,
             catch_up: Duration::from_secs(6 * 3600),
             manager_role: None,
+            min_interval: Duration::from_secs(3600),
         }
     }
 }

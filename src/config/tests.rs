@@ -541,6 +541,9 @@ fn every_rule_rejects_a_bad_value() {
         ("scheduler.catch_up", |c| {
             c.scheduler.catch_up = Duration::from_secs(8 * 86_400);
         }),
+        ("scheduler.min_interval", |c| {
+            c.scheduler.min_interval = Duration::from_secs(8 * 86_400);
+        }),
         ("update.repository", |c| {
             c.update.repository = "no-slash".into();
         }),

@@ -317,6 +317,12 @@ fn storage_cache_scheduler(c: &mut Checker<'_>) {
         Duration::ZERO,
         Duration::from_secs(7 * 86_400),
     );
+    c.duration_range(
+        "scheduler.min_interval",
+        config.scheduler.min_interval,
+        Duration::ZERO,
+        Duration::from_secs(7 * 86_400),
+    );
     c.ensure(
         config.scheduler.manager_role != Some(0),
         "scheduler.manager_role",

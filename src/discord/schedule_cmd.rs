@@ -14,7 +14,7 @@ use serenity::all::{
 use super::{permissions, Shared};
 use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
-use crate::schedule::{parse_kind, Draft, Field, Invalid, Spec, MAX_WINDOW_HOURS};
+use crate::schedule::{parse_kind, Draft, Field, Invalid, Rules, Spec, MAX_WINDOW_HOURS};
 
 /// Manage Server (Manage Guild) permission bit.
 pub const MANAGE_GUILD: u64 = 1 << 5;
@@ -306,13 +306,13 @@ async fn change(
     user: u64,
     sub: Sub,
 ) -> String {
-    let excluded = shared.config.summary.exclude_channels.clone();
+    let rules = Rules::of(&shared.config);
     let text = run(shared, move |store| {
         let now = Timestamp::now();
         match sub {
             Sub::Add(options) => {
                 let d = draft(guild, here, user, &options)?;
-                let s = ops::create(store, d, &excluded, now)?;
+                let s = ops::create(store, d, &rules, now)?;
                 Ok(format!("Schedule **{}** added: {}", s.id, line(&s)))
             }
             Sub::Remove(id) => ops::remove(store, id, Some(guild))

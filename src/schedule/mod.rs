@@ -8,7 +8,9 @@ pub mod scheduler;
 pub mod spec;
 
 use std::fmt;
+use std::time::Duration;
 
+use crate::config::Config;
 use crate::model::{ChannelId, ChannelKind, GuildId, Schedule, Timestamp};
 
 pub use spec::{Spec, SpecError};
@@ -19,6 +21,28 @@ pub const MAX_WINDOW_HOURS: u32 = 744;
 pub const FIRST_WINDOW_HOURS: u32 = 24;
 /// Most source channels per schedule.
 pub const MAX_SOURCES: usize = 10;
+
+/// How many upcoming fire times are checked against [`Rules::min_interval`].
+const INTERVAL_PROBES: usize = 12;
+
+/// The operator's limits every schedule is checked against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// Channels that may not be summarized (`summary.exclude_channels`).
+    pub excluded: Vec<ChannelId>,
+    /// Least time between two fires (`scheduler.min_interval`; zero = no minimum).
+    pub min_interval: Duration,
+}
+
+impl Rules {
+    /// The rules of `config`.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            excluded: config.summary.exclude_channels.clone(),
+            min_interval: config.scheduler.min_interval,
+        }
+    }
+}
 
 /// The part of a schedule a validation error is about; each interface names it in its own
 /// words (`--cron`, the `cron` option, the `cron` JSON field).
@@ -108,11 +132,12 @@ impl Draft {
         }
     }
 
-    /// Check every field; channels in `excluded` (`summary.exclude_channels`) may not be
-    /// summarized. Returns the parsed timing and the first fire time after `now`.
+    /// Check every field against the operator's `rules` (excluded channels may not be
+    /// summarized; fires may not come closer than the minimum interval). Returns the parsed
+    /// timing and the first fire time after `now`.
     pub fn validate(
         &mut self,
-        excluded: &[ChannelId],
+        rules: &Rules,
         now: Timestamp,
     ) -> Result<(Spec, Timestamp), Invalid> {
         if self.guild_id.0 == 0 {
@@ -121,7 +146,7 @@ impl Draft {
                 "the guild id must be a Discord id, not 0",
             ));
         }
-        self.check_channels(excluded)?;
+        self.check_channels(&rules.excluded)?;
         if let Some(h) = self.window_hours {
             if !(1..=MAX_WINDOW_HOURS).contains(&h) {
                 return Err(invalid(
@@ -152,7 +177,42 @@ impl Draft {
                 ),
             )
         })?;
+        self.check_interval(&spec, next, rules.min_interval)?;
         Ok((spec, next))
+    }
+
+    /// Refuse an expression whose upcoming fires come closer than `min` (a typo such as
+    /// `* 9 * * 1-5` fires every minute for an hour).
+    fn check_interval(&self, spec: &Spec, first: Timestamp, min: Duration) -> Result<(), Invalid> {
+        if min.is_zero() {
+            return Ok(());
+        }
+        let min_ms = i64::try_from(min.as_millis()).unwrap_or(i64::MAX);
+        let mut previous = first;
+        for _ in 0..INTERVAL_PROBES {
+            let Some(next) = spec.next_after(previous) else {
+                return Ok(());
+            };
+            let gap = next.millis().saturating_sub(previous.millis());
+            if gap < min_ms {
+                return Err(invalid(
+                    Field::Cron,
+                    format!(
+                        "\"{}\" runs again {} after {}, more often than scheduler.min_interval ({}) \
+                         allows; for once a day at 09:00 on weekdays use \"{}\"",
+                        self.cron,
+                        crate::config::format_duration(Duration::from_millis(
+                            u64::try_from(gap).unwrap_or(0)
+                        )),
+                        spec.local(previous),
+                        crate::config::format_duration(min),
+                        spec::CRON_EXAMPLE
+                    ),
+                ));
+            }
+            previous = next;
+        }
+        Ok(())
     }
 
     fn check_channels(&mut self, excluded: &[ChannelId]) -> Result<(), Invalid> {
@@ -261,7 +321,7 @@ mod tests {
     #[test]
     fn a_valid_draft_is_normalised() {
         let mut d = draft();
-        let (_, next) = d.validate(&[], NOW).expect("valid");
+        let (_, next) = d.validate(&Rules::default(), NOW).expect("valid");
         assert!(next > NOW);
         assert_eq!(d.source_channels, [ChannelId(2), ChannelId(3)]);
         assert_eq!(
@@ -295,7 +355,15 @@ mod tests {
         for (i, (change, field)) in cases.into_iter().enumerate() {
             let mut d = draft();
             change(&mut d);
-            let e = d.validate(&[ChannelId(99)], NOW).expect_err("invalid");
+            let e = d
+                .validate(
+                    &Rules {
+                        excluded: vec![ChannelId(99)],
+                        ..Rules::default()
+                    },
+                    NOW,
+                )
+                .expect_err("invalid");
             assert_eq!(e.field, field, "case {i}: {e}");
         }
         assert_eq!(parse_kind(" Dev "), Ok(ChannelKind::Dev));
@@ -313,5 +381,30 @@ mod tests {
         assert_eq!(window(&s, fire).0, fire.minus_hours(MAX_WINDOW_HOURS));
         s.window_hours = Some(6);
         assert_eq!(window(&s, fire).0, fire.minus_hours(6));
+    }
+
+    #[test]
+    fn schedules_firing_more_often_than_the_minimum_interval_are_refused() {
+        let hourly = Rules {
+            min_interval: Duration::from_secs(3600),
+            ..Rules::default()
+        };
+        let mut typo = draft();
+        typo.cron = "* 9 * * 1-5".into();
+        let e = typo.validate(&hourly, NOW).expect_err("every minute");
+        assert_eq!(e.field, Field::Cron);
+        assert!(e.message.contains("runs again 1m after"), "{}", e.message);
+        assert!(e.message.contains("0 9 * * 1-5"), "{}", e.message);
+        for ok in ["0 9 * * 1-5", "@hourly", "0 9,10 * * *", "30 2 * * *"] {
+            let mut d = draft();
+            d.cron = ok.into();
+            assert!(d.validate(&hourly, NOW).is_ok(), "{ok}");
+        }
+        let mut every_second = draft();
+        every_second.cron = "* * * * * *".into();
+        assert!(
+            every_second.validate(&Rules::default(), NOW).is_ok(),
+            "0 = no minimum"
+        );
     }
 }

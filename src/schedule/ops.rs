@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::{Draft, Invalid, Spec};
-use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
+use super::{Draft, Invalid, Rules, Spec};
+use crate::model::{GuildId, Schedule, Timestamp};
 use crate::store::{Store, StoreError};
 
 /// Most schedules one guild may have.
@@ -56,10 +56,10 @@ impl From<Invalid> for OpError {
 pub fn create(
     store: &Store,
     draft: Draft,
-    excluded: &[ChannelId],
+    rules: &Rules,
     now: Timestamp,
 ) -> Result<Schedule, OpError> {
-    create_once(store, draft, excluded, now, None).map(|(s, _)| s)
+    create_once(store, draft, rules, now, None).map(|(s, _)| s)
 }
 
 /// Like [`create`], under an idempotency key `(key, expires_at)` when given: a key seen before
@@ -67,11 +67,11 @@ pub fn create(
 pub fn create_once(
     store: &Store,
     mut draft: Draft,
-    excluded: &[ChannelId],
+    rules: &Rules,
     now: Timestamp,
     key: Option<(&str, Timestamp)>,
 ) -> Result<(Schedule, bool), OpError> {
-    let (_, next) = draft.validate(excluded, now)?;
+    let (_, next) = draft.validate(rules, now)?;
     let existing = store
         .schedules()?
         .iter()
@@ -100,7 +100,7 @@ pub fn update(
     store: &Store,
     id: u64,
     guild: Option<GuildId>,
-    excluded: &[ChannelId],
+    rules: &Rules,
     now: Timestamp,
     change: impl FnOnce(&mut Draft),
 ) -> Result<Schedule, OpError> {
@@ -113,7 +113,7 @@ pub fn update(
         let mut draft = Draft::of(s);
         let created_by = draft.created_by.clone();
         change(&mut draft);
-        match draft.validate(excluded, now) {
+        match draft.validate(rules, now) {
             Ok((_, next)) => {
                 let timing_changed = draft.cron != s.cron || draft.timezone != s.timezone;
                 let mut updated = Draft {
@@ -219,20 +219,24 @@ mod tests {
     #[test]
     fn create_update_pause_resume_remove() {
         let (_d, store) = temp_store();
-        let s = create(&store, draft(), &[], NOW).expect("create");
+        let s = create(&store, draft(), &Rules::default(), NOW).expect("create");
         assert_eq!(s.id, 1);
         assert!(next_run_text(&s).contains("UTC)"), "{}", next_run_text(&s));
         let before = s.next_run;
-        let u = update(&store, 1, Some(GuildId(1)), &[], NOW, |d| {
+        let u = update(&store, 1, Some(GuildId(1)), &Rules::default(), NOW, |d| {
             d.window_hours = Some(12);
         })
         .expect("update");
         assert_eq!((u.window_hours, u.next_run), (Some(12), before));
-        let moved =
-            update(&store, 1, None, &[], NOW, |d| d.cron = "@hourly".into()).expect("update");
+        let moved = update(&store, 1, None, &Rules::default(), NOW, |d| {
+            d.cron = "@hourly".into();
+        })
+        .expect("update");
         assert_ne!(moved.next_run, before);
-        let bad = update(&store, 1, None, &[], NOW, |d| d.timezone = "Nowhere".into())
-            .expect_err("bad zone");
+        let bad = update(&store, 1, None, &Rules::default(), NOW, |d| {
+            d.timezone = "Nowhere".into();
+        })
+        .expect_err("bad zone");
         assert!(matches!(
             bad,
             OpError::Invalid(Invalid {
@@ -241,7 +245,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            update(&store, 1, Some(GuildId(9)), &[], NOW, |_| {}),
+            update(&store, 1, Some(GuildId(9)), &Rules::default(), NOW, |_| {}),
             Err(OpError::NotFound(1))
         ));
         let paused = set_enabled(&store, 1, None, false, NOW).expect("pause");
@@ -270,16 +274,16 @@ mod tests {
     fn a_guild_has_a_limit() {
         let (_d, store) = temp_store();
         for _ in 0..MAX_PER_GUILD {
-            create(&store, draft(), &[], NOW).expect("create");
+            create(&store, draft(), &Rules::default(), NOW).expect("create");
         }
         assert!(matches!(
-            create(&store, draft(), &[], NOW),
+            create(&store, draft(), &Rules::default(), NOW),
             Err(OpError::TooMany)
         ));
         let other = Draft {
             guild_id: GuildId(2),
             ..draft()
         };
-        create(&store, other, &[], NOW).expect("another guild");
+        create(&store, other, &Rules::default(), NOW).expect("another guild");
     }
 }

@@ -17,7 +17,7 @@ use super::ratelimit::RateLimiter;
 use super::signature::{self, to_hex};
 use super::standard::{self, constant_time_eq};
 use crate::jobs::{Enqueuer, JobStats, SUMMARY_REQUEST};
-use crate::model::{ChannelId, JobState, Timestamp};
+use crate::model::{JobState, Timestamp};
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -53,8 +53,8 @@ pub struct State {
     /// Live state of the Discord connection and the scheduler (for /health); wakes the
     /// scheduler after a `schedule_update`.
     pub runtime: Arc<Runtime>,
-    /// Channels that may not be summarized (`summary.exclude_channels`).
-    pub excluded: Vec<ChannelId>,
+    /// The operator's limits on schedules (excluded channels, minimum interval).
+    pub schedule_rules: crate::schedule::Rules,
     /// The admin status page under `/status` (answers 404 while off).
     pub status: crate::status::StatusSite,
 }
@@ -159,8 +159,13 @@ fn schedule_update(
     let now = Timestamp::now();
     let ttl = i64::try_from(state.idempotency_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires = Timestamp(now.0.saturating_add(ttl));
-    let (status, answer) =
-        super::schedule_update::apply(&state.store, &state.excluded, update, (&key, expires), now)?;
+    let (status, answer) = super::schedule_update::apply(
+        &state.store,
+        &state.schedule_rules,
+        update,
+        (&key, expires),
+        now,
+    )?;
     state.runtime.notify_schedules_changed();
     Ok(Response::json(&answer).with_status_code(status))
 }

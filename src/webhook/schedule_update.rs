@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::errors::ApiError;
 use crate::model::{ChannelId, ChannelKind, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
-use crate::schedule::{parse_kind, Draft, Field};
+use crate::schedule::{parse_kind, Draft, Field, Rules};
 use crate::store::Store;
 
 /// Fields a `schedule_update` may carry.
@@ -204,7 +204,7 @@ impl ScheduleUpdate {
 /// 400 naming the field, 404 for an unknown id. `key` deduplicates creates.
 pub fn apply(
     store: &Store,
-    excluded: &[ChannelId],
+    rules: &Rules,
     update: &ScheduleUpdate,
     key: (&str, Timestamp),
     now: Timestamp,
@@ -213,8 +213,8 @@ pub fn apply(
     let id = update.id.unwrap_or(0);
     let (status, label, schedule) = match update.action {
         Action::Create => {
-            let (s, duplicate) = ops::create_once(store, update.draft()?, excluded, now, Some(key))
-                .map_err(error)?;
+            let (s, duplicate) =
+                ops::create_once(store, update.draft()?, rules, now, Some(key)).map_err(error)?;
             if duplicate {
                 (200, "already_processed", s)
             } else {
@@ -223,7 +223,7 @@ pub fn apply(
         }
         Action::Update => {
             let s =
-                ops::update(store, id, guild, excluded, now, |d| update.apply(d)).map_err(error)?;
+                ops::update(store, id, guild, rules, now, |d| update.apply(d)).map_err(error)?;
             (200, "updated", s)
         }
         Action::Pause | Action::Resume => {
@@ -349,7 +349,13 @@ mod tests {
     }
 
     fn run(store: &Store, body: &str, key: &str) -> Result<(u16, Value), ApiError> {
-        apply(store, &[], &parsed(body)?, (key, KEY_EXPIRY), NOW)
+        apply(
+            store,
+            &Rules::default(),
+            &parsed(body)?,
+            (key, KEY_EXPIRY),
+            NOW,
+        )
     }
 
     const CREATE: &str = r#"{"type":"schedule_update","action":"create","guild_id":"1",

@@ -126,7 +126,7 @@ fn handler_state(
         jobs: jobs.stats(),
         workers: jobs.workers(),
         runtime,
-        excluded: config.summary.exclude_channels.clone(),
+        schedule_rules: crate::schedule::Rules::of(config),
         status,
     })
 }
