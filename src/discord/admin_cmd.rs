@@ -323,21 +323,27 @@ async fn opt_out(
     ))
 }
 
-/// Forget `channel` and every stored thread under it; the number of messages deleted.
+/// Forget `channel` and every stored thread under it, and blank the summaries finished jobs
+/// hold of them (`GET /jobs/{id}` would show them); the number of messages deleted.
 fn forget_with_threads(
     store: &crate::store::Store,
     channel: ChannelId,
 ) -> Result<u64, crate::store::StoreError> {
-    let threads: Vec<ChannelId> = store
+    let mut all: Vec<ChannelId> = store
         .channels()?
         .into_iter()
         .filter(|c| c.parent_id == Some(channel))
         .map(|c| c.id)
         .collect();
-    let mut deleted = store.forget_channel(channel)?;
-    for t in threads {
-        deleted += store.forget_channel(t)?;
+    all.push(channel);
+    let mut deleted = 0;
+    for c in &all {
+        deleted += store.forget_channel(*c)?;
     }
+    store.redact_job_results(
+        |job| crate::jobs::summarizes_any(job, &all),
+        crate::jobs::REDACTED_RESULT,
+    )?;
     Ok(deleted)
 }
 

@@ -27,6 +27,24 @@ pub const SUMMARY_REQUEST: &str = "summary_request";
 /// Job kind: a scheduled digest (payload [`DigestJob`]).
 pub const DIGEST: &str = "digest";
 
+/// What a finished job's result becomes when a channel it summarized is opted out.
+pub const REDACTED_RESULT: &str =
+    r#"{"redacted":"a channel of this summary was opted out of summaries; its text was deleted"}"#;
+
+/// True when `job` summarizes one of `channels` (a `summary_request` of it, or a `digest` with
+/// it as a source); other kinds and unreadable payloads are not.
+pub fn summarizes_any(job: &crate::model::Job, channels: &[ChannelId]) -> bool {
+    let has = |id: u64| channels.contains(&ChannelId(id));
+    match job.kind.as_str() {
+        SUMMARY_REQUEST => {
+            serde_json::from_str::<SummaryJob>(&job.payload).is_ok_and(|p| has(p.channel_id))
+        }
+        DIGEST => serde_json::from_str::<DigestJob>(&job.payload)
+            .is_ok_and(|p| p.source_channels.iter().any(|c| has(*c))),
+        _ => false,
+    }
+}
+
 /// A boxed, sendable future, as returned by [`Publisher`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -154,4 +172,51 @@ fn snapshot<K: Ord + Clone>(map: &Mutex<BTreeMap<K, u64>>) -> Vec<(K, u64)> {
         .iter()
         .map(|(k, v)| (k.clone(), *v))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opting_a_channel_out_redacts_the_summaries_finished_jobs_hold() {
+        let (_dir, store) = crate::store::test_support::temp_store();
+        let now = crate::model::Timestamp(1_000);
+        let summary = |c: u64| format!(r#"{{"channel_id":{c},"since":0,"until":1}}"#);
+        let digest = r#"{"schedule_id":1,"fire":1,"since":0,"source_channels":[8,9],
+            "target_channel":3,"kind":null,"language":null,"quiet_day":false}"#;
+        let ids: Vec<u64> = [
+            (SUMMARY_REQUEST, summary(5)),
+            (SUMMARY_REQUEST, summary(6)),
+            (DIGEST, digest.to_owned()),
+            ("other", summary(5)),
+        ]
+        .iter()
+        .map(|(kind, payload)| {
+            let job = store.enqueue_job(kind, payload, now).expect("enqueue");
+            store
+                .complete_job(job.id, "secret summary text", now)
+                .expect("done");
+            job.id
+        })
+        .collect();
+        let gone = [ChannelId(5), ChannelId(9)];
+        let changed = store
+            .redact_job_results(|j| summarizes_any(j, &gone), REDACTED_RESULT)
+            .expect("redact");
+        assert_eq!(changed, 2);
+        let result = |id: u64| store.job(id).expect("read").and_then(|j| j.result);
+        assert_eq!(result(ids[0]).as_deref(), Some(REDACTED_RESULT));
+        assert_eq!(result(ids[1]).as_deref(), Some("secret summary text"));
+        assert_eq!(
+            result(ids[2]).as_deref(),
+            Some(REDACTED_RESULT),
+            "digest source"
+        );
+        assert_eq!(
+            result(ids[3]).as_deref(),
+            Some("secret summary text"),
+            "unknown kind"
+        );
+    }
 }

@@ -292,6 +292,38 @@ impl Store {
         })
     }
 
+    /// Replace the result of every finished job that `matches` with `note` (e.g. when its
+    /// channel was opted out, the summary it holds must go too). Returns how many were changed.
+    pub fn redact_job_results(
+        &self,
+        matches: impl Fn(&Job) -> bool,
+        note: &str,
+    ) -> Result<u64, StoreError> {
+        self.write(|txn| {
+            let mut changed = Vec::new();
+            {
+                let table = txn.open_table(JOBS).or_store()?;
+                for entry in table.iter().or_store()? {
+                    let (_, value) = entry.or_store()?;
+                    let job: Job = codec::decode(WHAT, value.value())?;
+                    if job.result.as_deref().is_some_and(|r| r != note) && matches(&job) {
+                        changed.push(job);
+                    }
+                }
+            }
+            for mut job in changed.iter().cloned() {
+                job.result = Some(note.to_owned());
+                // The index key depends on state and times only: it does not move.
+                let bytes = codec::encode(WHAT, &job)?;
+                txn.open_table(JOBS)
+                    .or_store()?
+                    .insert(job.id, bytes.as_slice())
+                    .or_store()?;
+            }
+            Ok(changed.len() as u64)
+        })
+    }
+
     /// Load a job, change it with `f`, and save it with its index row moved.
     fn update_job(&self, id: u64, f: impl FnOnce(&mut Job)) -> Result<(), StoreError> {
         self.write(|txn| {
