@@ -389,17 +389,31 @@ fn usage_report(shared: &Shared, guild: GuildId) -> Result<String, crate::store:
         .effective(&shared.config)
         .daily_token_budget;
     let text = usage::render(&grouped, Pricing::of(&shared.config), budget);
-    Ok(format!(
-        "**LLM usage of this server** (UTC; the week starts on Monday)\n```\n{text}```"
+    Ok(fenced(
+        "**LLM usage of this server** (UTC; the week starts on Monday)",
+        &text,
     ))
+}
+
+/// `title` and `body` in a code block, the body clipped so the closing fence always fits.
+fn fenced(title: &str, body: &str) -> String {
+    let frame = format!("{title}\n```\n\n```");
+    let room = MAX_CONTENT.saturating_sub(frame.chars().count());
+    let body = clip_to(body.trim_end(), room);
+    format!("{title}\n```\n{body}\n```")
 }
 
 /// Cut `text` to Discord's content limit, on a character boundary.
 fn clip(text: &str) -> String {
-    if text.chars().count() <= MAX_CONTENT {
+    clip_to(text, MAX_CONTENT)
+}
+
+/// Cut `text` to `max` characters, the last one an ellipsis when cut.
+fn clip_to(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
         return text.to_owned();
     }
-    let mut out: String = text.chars().take(MAX_CONTENT - 1).collect();
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
 }
@@ -457,6 +471,12 @@ mod tests {
         assert_eq!(clipped.chars().count(), MAX_CONTENT);
         assert!(clipped.ends_with('…'));
         assert_eq!(clip("short"), "short");
+        let report = fenced("**usage**", &"row of numbers\n".repeat(400));
+        assert_eq!(report.chars().count(), MAX_CONTENT);
+        assert!(
+            report.ends_with("…\n```"),
+            "the closing fence survives the cut"
+        );
     }
 
     fn opt(name: &str, value: CommandDataOptionValue) -> CommandDataOption {

@@ -134,6 +134,10 @@ pub fn refusal(sub: &Sub, allowed: bool, inaccessible: Option<Inaccessible>) -> 
             Inaccessible::Target(c) => format!(
                 "You cannot read and post in <#{c}>, so you cannot have digests posted there."
             ),
+            Inaccessible::Blocked(c) => format!(
+                "<#{c}> is opted out of summaries on this server (or excluded by the bot's \
+                 operator), so it cannot be in a digest."
+            ),
         }),
         _ => None,
     }
@@ -277,9 +281,14 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let allowed = may_manage(perms, &roles, shared.schedule_manager_role(guild));
     tracing::info!(guild_id = %guild, user_id = user, command = "schedule", subcommand = %name, allowed, "command received");
     let reply_to = (cmd.id.get(), cmd.token.clone());
-    let refused = sub
-        .as_ref()
-        .and_then(|s| refusal(s, allowed, inaccessible(cmd, &options)));
+    let refused = sub.as_ref().and_then(|s| {
+        let blocked = || {
+            sources(&options)
+                .find(|c| shared.blocks(guild, ChannelId(*c)))
+                .map(Inaccessible::Blocked)
+        };
+        refusal(s, allowed, inaccessible(cmd, &options).or_else(blocked))
+    });
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
@@ -395,6 +404,18 @@ pub enum Inaccessible {
     Source(u64),
     /// The `post_to` channel, where the invoker cannot read or post.
     Target(u64),
+    /// A source channel the server opted out (or the operator excluded).
+    Blocked(u64),
+}
+
+/// The source channels named by `/schedule add`'s options.
+fn sources(options: &[(String, Opt)]) -> impl Iterator<Item = u64> + '_ {
+    options
+        .iter()
+        .filter_map(|(name, value)| match (name.as_str(), value) {
+            ("channel" | "channel_2" | "channel_3", Opt::Channel(c)) => Some(*c),
+            _ => None,
+        })
 }
 
 /// The first channel option of `/schedule add` the invoker may not use (Discord resolves each
@@ -409,15 +430,10 @@ fn inaccessible(cmd: &CommandInteraction, options: &[(String, Opt)]) -> Option<I
             .and_then(|ch| ch.permissions)
             .map_or(0, |p| p.bits())
     };
-    let sources = options
-        .iter()
-        .find_map(|(name, value)| match (name.as_str(), value) {
-            ("channel" | "channel_2" | "channel_3", Opt::Channel(c)) => {
-                permissions::missing_to_read(perms(*c)).map(|_| Inaccessible::Source(*c))
-            }
-            _ => None,
-        });
-    sources.or_else(|| {
+    let unreadable = sources(options)
+        .find(|c| permissions::missing_to_read(perms(*c)).is_some())
+        .map(Inaccessible::Source);
+    unreadable.or_else(|| {
         options
             .iter()
             .find_map(|(name, value)| match (name.as_str(), value) {
@@ -464,6 +480,15 @@ mod tests {
             .is_some_and(|t| t.contains("cannot read <#9>")));
         assert!(refusal(&add, true, Some(Inaccessible::Target(8)))
             .is_some_and(|t| t.contains("post in <#8>")));
+        assert!(refusal(&add, true, Some(Inaccessible::Blocked(7)))
+            .is_some_and(|t| t.contains("<#7> is opted out")));
+        let named = opts(&[
+            ("cron", Opt::Text("@daily".into())),
+            ("channel", Opt::Channel(4)),
+            ("post_to", Opt::Channel(5)),
+            ("channel_2", Opt::Channel(6)),
+        ]);
+        assert_eq!(sources(&named).collect::<Vec<_>>(), [4, 6]);
         assert!(refusal(&add, true, None).is_none());
         assert!(refusal(&Sub::Enable(1, true), true, Some(Inaccessible::Source(9))).is_none());
     }
