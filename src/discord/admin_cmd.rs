@@ -354,9 +354,13 @@ fn opt_in(
     channel: ChannelId,
 ) -> Result<String, crate::store::StoreError> {
     if !shared.settings.get(guild).is_opted_out(channel) {
-        return Ok(format!(
-            "<#{channel}> is not opted out; it is stored and summarized."
-        ));
+        let state = if shared.excluded.contains(&channel) {
+            "but the bot's operator excluded it (`summary.exclude_channels`), so it is neither \
+             stored nor summarized"
+        } else {
+            "it is stored and summarized"
+        };
+        return Ok(format!("<#{channel}> is not opted out; {state}."));
     }
     shared
         .settings
