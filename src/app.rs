@@ -166,7 +166,7 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     } else {
         None
     };
-    let updates = update_watcher(config);
+    let updates = update_watcher(config, &runtime);
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
     let mut bot_failure = None;
@@ -256,7 +256,7 @@ impl Publisher for DiscordPublisher {
 
 /// The background release check, when `update.check_interval` or `update.check_on_start` asks
 /// for one. It only logs, unless `update.auto` is set.
-fn update_watcher(config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+fn update_watcher(config: &Config, runtime: &Arc<Runtime>) -> Option<tokio::task::JoinHandle<()>> {
     let wanted = !config.update.check_interval.is_zero() || config.update.check_on_start;
     if !wanted {
         return None;
@@ -275,7 +275,11 @@ fn update_watcher(config: &Config) -> Option<tokio::task::JoinHandle<()>> {
         check_now: config.update.check_on_start,
         root: "/".into(),
     };
-    Some(tokio::spawn(crate::update::watch(settings, policy)))
+    Some(tokio::spawn(crate::update::watch(
+        settings,
+        policy,
+        Arc::clone(runtime),
+    )))
 }
 
 /// Apply retention, purge expired idempotency keys and cached summaries, and prune the

@@ -455,11 +455,16 @@ pub struct WatchPolicy {
     pub root: PathBuf,
 }
 
-/// Periodic release check for `summarybot run`: logs once per newer version found, and with
+/// Periodic release check for `summarybot run`: logs once per newer version found (and reports
+/// it in `runtime` for the status page), and with
 /// `auto` installs it (signature enforced, same refusals as `summarybot update`) and logs that a
 /// restart is needed. Never returns: abort the task (or drop the runtime) to stop it. Network
 /// work runs on the blocking pool.
-pub async fn watch(settings: UpdateSettings, policy: WatchPolicy) {
+pub async fn watch(
+    settings: UpdateSettings,
+    policy: WatchPolicy,
+    runtime: std::sync::Arc<crate::runtime::Runtime>,
+) {
     let mut announced: Option<String> = None;
     let mut first = true;
     loop {
@@ -473,6 +478,8 @@ pub async fn watch(settings: UpdateSettings, policy: WatchPolicy) {
         let outcome = tokio::task::spawn_blocking(move || watch_step(&worker, &root, auto)).await;
         match outcome {
             Ok(Ok(report)) => {
+                let newer = report.latest.clone().filter(|_| report.update_available);
+                runtime.set_update_available(newer);
                 if let Some(message) = announcement(announced.as_deref(), &report) {
                     tracing::info!(target: "summarybot::update", "{message}");
                     announced = report.latest;

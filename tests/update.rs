@@ -267,7 +267,8 @@ fn watch_with_auto_installs_a_newer_release() {
         root: sb.dir.path().to_path_buf(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let task = runtime.spawn(watch(settings, policy));
+    let found = std::sync::Arc::new(summarybot::runtime::Runtime::default());
+    let task = runtime.spawn(watch(settings, policy, std::sync::Arc::clone(&found)));
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::fs::read(&target_file).expect("read") != NEW_BINARY {
         assert!(
@@ -277,6 +278,13 @@ fn watch_with_auto_installs_a_newer_release() {
         std::thread::sleep(Duration::from_millis(50));
     }
     task.abort();
+    assert!(
+        found
+            .update_available()
+            .is_some_and(|v| v.contains("99.0.0")),
+        "the status page learns of the release: {:?}",
+        found.update_available()
+    );
 }
 
 /// `summarybot healthcheck` (lives beside `update` in update_cmd.rs): exit 0 on 200, 1 otherwise.

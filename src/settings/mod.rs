@@ -242,7 +242,7 @@ pub struct Effective {
 
 /// The daily budget in force: the server's may lower the operator's `llm.daily_token_budget`
 /// but never raise or lift it (0 = unlimited on either side).
-fn capped_budget(server: Option<u64>, operator: u64) -> u64 {
+pub fn capped_budget(server: Option<u64>, operator: u64) -> u64 {
     match (server.filter(|b| *b > 0), operator) {
         (None, operator) => operator,
         (Some(server), 0) => server,

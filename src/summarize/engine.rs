@@ -195,18 +195,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Refuse before calling an LLM when the guild's daily budget (its own setting, else the
-    /// configured one) would be exceeded.
+    /// Refuse before calling an LLM when the guild's daily budget (its own setting, which may
+    /// only lower the configured one) would be exceeded.
     fn check_budget(&self, req: &Request) -> Result<(), LlmError> {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let budget = req
+        let server = req
             .channel
             .guild_id
             .and_then(|g| store.guild_settings(g).ok().flatten())
-            .and_then(|s| s.daily_token_budget)
-            .unwrap_or(self.daily_token_budget);
+            .and_then(|s| s.daily_token_budget);
+        let budget = crate::settings::capped_budget(server, self.daily_token_budget);
         if budget == 0 || self.primary.provider() == super::BUILTIN_PROVIDER {
             return Ok(());
         }
@@ -587,6 +587,33 @@ mod tests {
             .expect("settings");
         let ok = run(&engine, &request(vec![message(2, "bo", false)])).expect("summary");
         assert_eq!((ok.provider.as_str(), primary.calls()), ("openai", 1));
+    }
+
+    #[test]
+    fn a_server_cannot_lift_or_raise_the_operators_budget() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let primary = Counting::new("openai");
+        // The operator allows too little for any call.
+        let engine = Engine::new(primary.clone())
+            .with_fallback(Counting::new("builtin"))
+            .with_store(Arc::clone(&store), None)
+            .with_daily_token_budget(10, 50);
+        for server in [0, 1_000_000] {
+            store
+                .update_guild_settings(GuildId(1), |s| {
+                    s.apply(
+                        &crate::settings::Change::Budget(Some(server)),
+                        UserId(1),
+                        Timestamp(0),
+                    );
+                })
+                .expect("settings");
+            let refused =
+                run(&engine, &request(vec![message(server + 1, "ana", false)])).expect("fallback");
+            assert_eq!(refused.provider, "builtin", "server budget {server}");
+        }
+        assert_eq!(primary.calls(), 0);
     }
 
     #[test]
