@@ -339,6 +339,18 @@ impl Server {
                     }
 
                     Err(e) => {
+                        // summarybot patch: a timed-out or failed accept (socket timeout on the
+                        // listener, too many open files, an aborted connection) is retried;
+                        // 0.12.0 stopped accepting for good on the first error.
+                        if accept_error_is_transient(&e) {
+                            if !matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) {
+                                thread::sleep(std::time::Duration::from_millis(20));
+                            }
+                            continue;
+                        }
                         log::error!("Error accepting new client: {}", e);
                         inside_messages.push(e.into());
                         break;
@@ -416,6 +428,17 @@ impl Iterator for IncomingRequests<'_> {
     fn next(&mut self) -> Option<Request> {
         self.server.recv().ok()
     }
+}
+
+/// summarybot patch: accept errors after which the listener still works.
+fn accept_error_is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted, TimedOut, WouldBlock};
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory for now.
+    matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
+        || matches!(
+            e.kind(),
+            WouldBlock | TimedOut | Interrupted | ConnectionAborted | ConnectionReset
+        )
 }
 
 impl Drop for Server {
