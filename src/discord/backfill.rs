@@ -21,8 +21,8 @@ pub fn snowflake_at(t: Timestamp) -> u64 {
 }
 
 /// Fetch `channel`'s messages in `window` over REST and queue them for storage, while
-/// `allowed()` holds (asked after each page arrives, before it is queued). Returns how many were fetched (after the caller
-/// flushes the ingest queue they are in the store).
+/// `allowed()` holds (asked before each message is queued). Returns how many were fetched
+/// (after the caller flushes the ingest queue they are in the store).
 pub async fn fetch_window(
     poster: &Poster,
     ingest: &Ingest,
@@ -34,10 +34,6 @@ pub async fn fetch_window(
     let mut fetched = 0;
     for _ in 0..MAX_PAGES {
         let page = poster.messages_before(channel, before, PAGE).await?;
-        if !allowed() {
-            tracing::info!(channel_id = %channel, "channel excluded or opted out; backfill stopped");
-            break;
-        }
         let full_page = page.len() >= usize::from(PAGE);
         let mut reached_start = false;
         for raw in page {
@@ -51,6 +47,12 @@ pub async fn fetch_window(
             if msg.timestamp < window.start {
                 reached_start = true;
             } else if window.contains(msg.timestamp) {
+                // Asked before every message: pushing can wait on a full queue, and an opt-out
+                // that lands meanwhile must stop the rest.
+                if !allowed() {
+                    tracing::info!(channel_id = %channel, "channel excluded or opted out; backfill stopped");
+                    return Ok(fetched);
+                }
                 fetched += 1;
                 ingest.push(Op::Upsert(msg)).await;
             }

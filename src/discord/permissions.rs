@@ -14,6 +14,8 @@ pub const VIEW_CHANNEL: u64 = 1 << 10;
 pub const SEND_MESSAGES: u64 = 1 << 11;
 /// `EMBED_LINKS`.
 pub const EMBED_LINKS: u64 = 1 << 14;
+/// Send Messages in Threads (what posting in a thread needs instead of Send Messages).
+pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
 /// `READ_MESSAGE_HISTORY`.
 pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
 /// Every permission bit.

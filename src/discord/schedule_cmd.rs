@@ -422,11 +422,9 @@ fn sources(options: &[(String, Opt)]) -> impl Iterator<Item = u64> + '_ {
 /// channel option with the invoker's permissions there): digests must not show a channel to
 /// someone who cannot see it, nor post where the invoker could not post.
 fn inaccessible(cmd: &CommandInteraction, options: &[(String, Opt)]) -> Option<Inaccessible> {
+    let resolved = |c: u64| cmd.data.resolved.channels.get(&SChannelId::new(c));
     let perms = |c: u64| {
-        cmd.data
-            .resolved
-            .channels
-            .get(&SChannelId::new(c))
+        resolved(c)
             .and_then(|ch| ch.permissions)
             .map_or(0, |p| p.bits())
     };
@@ -434,17 +432,35 @@ fn inaccessible(cmd: &CommandInteraction, options: &[(String, Opt)]) -> Option<I
         .find(|c| permissions::missing_to_read(perms(*c)).is_some())
         .map(Inaccessible::Source);
     unreadable.or_else(|| {
-        options
+        let named = options
             .iter()
             .find_map(|(name, value)| match (name.as_str(), value) {
-                ("post_to", Opt::Channel(c)) => {
-                    let p = perms(*c);
-                    let can_post = permissions::missing_to_read(p).is_none()
-                        && permissions::has(p, permissions::SEND_MESSAGES);
-                    (!can_post).then_some(Inaccessible::Target(*c))
-                }
+                ("post_to", Opt::Channel(c)) => Some(*c),
                 _ => None,
-            })
+            });
+        // Without `post_to` the digest goes to the channel the command was run in.
+        let (target, p, thread) = match named {
+            Some(c) => (
+                c,
+                perms(c),
+                resolved(c).is_some_and(|ch| ch.thread_metadata.is_some()),
+            ),
+            None => (
+                cmd.channel_id.get(),
+                cmd.member
+                    .as_ref()
+                    .and_then(|m| m.permissions)
+                    .map_or(0, |p| p.bits()),
+                false,
+            ),
+        };
+        let send = if thread {
+            permissions::SEND_MESSAGES_IN_THREADS
+        } else {
+            permissions::SEND_MESSAGES
+        };
+        let can_post = permissions::missing_to_read(p).is_none() && permissions::has(p, send);
+        (!can_post).then_some(Inaccessible::Target(target))
     })
 }
 

@@ -134,6 +134,8 @@ async fn summary_request(
         .summarize(&request, &|_| {})
         .await
         .map_err(|e| JobError::transient(e.to_string()))?;
+    // An opt-out while the summary was being made wins: nothing is posted or kept.
+    server_settings(store, &request.channel)?;
     stats.record_summary(&summary);
     if let (Some(channel), Some(publisher)) = (target, publisher) {
         publisher
