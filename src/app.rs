@@ -81,6 +81,31 @@ pub fn build_engine(
     Ok(engine)
 }
 
+/// True when `channel`, or the channel a thread belongs to, is in `summary.exclude_channels`.
+pub fn is_excluded(config: &Config, channel: &ChannelInfo) -> bool {
+    let excluded = &config.summary.exclude_channels;
+    excluded.contains(&channel.id) || channel.parent_id.is_some_and(|p| excluded.contains(&p))
+}
+
+/// Why nothing of `channel` may be stored: excluded by the operator (itself or its thread's
+/// channel) or opted out by its server; `None` when it may be.
+pub fn storage_barred(
+    config: &Config,
+    store: &Store,
+    channel: &ChannelInfo,
+) -> Result<Option<&'static str>, crate::store::StoreError> {
+    if is_excluded(config, channel) {
+        return Ok(Some("is in summary.exclude_channels"));
+    }
+    let Some(guild) = channel.guild_id else {
+        return Ok(None);
+    };
+    let settings = store.guild_settings(guild)?.unwrap_or_default();
+    let opted_out = settings.is_opted_out(channel.id)
+        || channel.parent_id.is_some_and(|p| settings.is_opted_out(p));
+    Ok(opted_out.then_some("is opted out by its server (/summarybot optin allows it again)"))
+}
+
 /// The prompt variant for a channel: forced by `summary.dev_channels` / `general_channels`, else
 /// guessed from its name and topic.
 pub fn channel_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
@@ -317,4 +342,43 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
             _ = int.recv() => {}
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{GuildId, UserId};
+    use crate::settings::Change;
+    use crate::store::test_support::temp_store;
+
+    fn info(id: u64, parent: Option<u64>) -> ChannelInfo {
+        ChannelInfo {
+            parent_id: parent.map(ChannelId),
+            ..ChannelInfo::unknown(ChannelId(id), Some(GuildId(1)))
+        }
+    }
+
+    #[test]
+    fn excluded_and_opted_out_channels_and_their_threads_are_barred_from_storage() {
+        let (_dir, store) = temp_store();
+        let mut config = Config::default();
+        config.summary.exclude_channels = vec![ChannelId(7)];
+        store
+            .update_guild_settings(GuildId(1), |s| {
+                s.apply(&Change::OptOut(ChannelId(5)), UserId(2), Timestamp(0));
+            })
+            .expect("settings");
+        let barred = |c: ChannelInfo| storage_barred(&config, &store, &c).expect("read");
+        assert!(barred(info(7, None)).is_some_and(|r| r.contains("exclude_channels")));
+        assert!(
+            barred(info(8, Some(7))).is_some(),
+            "a thread of an excluded channel"
+        );
+        assert!(barred(info(5, None)).is_some_and(|r| r.contains("opted out")));
+        assert!(
+            barred(info(6, Some(5))).is_some(),
+            "a thread of an opted-out channel"
+        );
+        assert_eq!(barred(info(4, None)), None);
+    }
 }

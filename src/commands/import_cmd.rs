@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
 
 /// Import one file; on failure, say how much of it was stored before the problem.
 fn import_file(config: &Config, store: &Store, path: &std::path::Path) -> Result<(), String> {
-    let excluded = &config.summary.exclude_channels;
+    let mut barred: Option<Option<&'static str>> = None;
     let retention_days = config.storage.retention_days;
     let cutoff = (retention_days > 0)
         .then(|| Timestamp(Timestamp::now().millis() - i64::from(retention_days) * 86_400_000));
@@ -48,7 +48,14 @@ fn import_file(config: &Config, store: &Store, path: &std::path::Path) -> Result
         &ReadOptions { progress: true },
         BATCH,
         |channel, batch| -> Result<(), String> {
-            if excluded.contains(&channel.id) {
+            let reason = match barred {
+                Some(reason) => reason,
+                None => *barred.insert(
+                    crate::app::storage_barred(config, store, channel)
+                        .map_err(|e| e.to_string())?,
+                ),
+            };
+            if reason.is_some() {
                 return Ok(());
             }
             if !channel_saved {
@@ -72,9 +79,13 @@ fn import_file(config: &Config, store: &Store, path: &std::path::Path) -> Result
         }
         Err(e) => return Err(e.to_string()),
     };
-    if excluded.contains(&channel.id) {
+    let reason = match barred {
+        Some(reason) => reason,
+        None => crate::app::storage_barred(config, store, &channel).map_err(|e| e.to_string())?,
+    };
+    if let Some(reason) = reason {
         outln!(
-            "{}: skipped: channel #{} ({}) is in summary.exclude_channels",
+            "{}: skipped: channel #{} ({}) {reason}",
             path.display(),
             channel.name,
             channel.id

@@ -165,11 +165,7 @@ fn with_overrides(config: &Config, job: &SummaryJob) -> Result<Config, JobError>
 }
 
 /// The channel's metadata (or a placeholder) and its messages in `window`, read off the runtime.
-/// True when `channel`, or the channel a thread belongs to, is in `summary.exclude_channels`.
-pub(super) fn is_excluded(config: &Config, channel: &ChannelInfo) -> bool {
-    let excluded = &config.summary.exclude_channels;
-    excluded.contains(&channel.id) || channel.parent_id.is_some_and(|p| excluded.contains(&p))
-}
+pub(super) use crate::app::is_excluded;
 
 /// The prompt variant for `channel` under the server's settings; a thread takes the variant of
 /// the channel it belongs to (when that channel is stored).
