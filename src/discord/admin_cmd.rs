@@ -301,7 +301,7 @@ async fn opt_out(
     shared
         .settings
         .change(guild, &Change::OptOut(channel), user)?;
-    shared.forget_coverage(channel);
+    shared.forget_coverage();
     // Writes queued before the opt-out land first, so the deletion removes them too. An event
     // checked just before the opt-out may be queued while the first pass runs: a second pass
     // (flush, delete) catches it.
@@ -365,7 +365,7 @@ fn opt_in(
     shared
         .settings
         .change(guild, &Change::OptIn(channel), user)?;
-    shared.forget_coverage(channel);
+    shared.forget_coverage();
     Ok(format!(
         "<#{channel}> is opted in again: new messages are stored and it can be summarized \
          (earlier messages are fetched from Discord when a summary needs them)."

@@ -89,11 +89,19 @@ impl Shared {
     }
 
     /// True when the store holds every message of `window` in `channel` (live events are
-    /// stored since connecting, or since the channel was opted back in).
+    /// stored since connecting, or since the channel — or a thread's channel — was opted back in).
     fn covers(&self, channel: ChannelId, window: TimeWindow) -> bool {
-        let live_since = self
-            .settings
-            .opted_in_at(channel)
+        let parent = self
+            .store
+            .channel(channel)
+            .ok()
+            .flatten()
+            .and_then(|c| c.parent_id);
+        let live_since = [Some(channel), parent]
+            .into_iter()
+            .flatten()
+            .filter_map(|c| self.settings.opted_in_at(c))
+            .max()
             .map_or(self.connected_since, |t| t.max(self.connected_since));
         window.start >= live_since
             || self
@@ -104,12 +112,13 @@ impl Shared {
                 .is_some_and(|t| *t <= window.start)
     }
 
-    /// Forget what backfill covered in `channel` (its stored messages were deleted).
-    fn forget_coverage(&self, channel: ChannelId) {
+    /// Forget what backfill covered: stored messages of a channel and its threads were deleted
+    /// (an opt-out) or are missing (an opt-in). Costs at most some extra REST reads later.
+    fn forget_coverage(&self) {
         self.covered_since
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&channel);
+            .clear();
     }
 
     /// The server's settings in force (its own, else the config file's).
