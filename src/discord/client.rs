@@ -144,10 +144,16 @@ impl EventHandler for Handler {
     async fn message(&self, ctx: Context, msg: Message) {
         let channel = cid(msg.channel_id);
         let stores = self.stores(&ctx.cache, msg.guild_id, channel);
-        // An opted-out channel is not stored, but `!summary` there is told why it is refused.
+        // An opted-out channel (or a thread of one) is not stored, but `!summary` there is told
+        // why it is refused.
+        let opted_out = |c: ChannelId| self.shared.settings.is_opted_out(c);
         let answers = stores
             || (self.shared.serves(msg.guild_id.map(gid))
-                && self.shared.settings.is_opted_out(channel));
+                && (opted_out(channel)
+                    || msg
+                        .guild_id
+                        .and_then(|g| thread_parent(&ctx.cache, g, channel))
+                        .is_some_and(opted_out)));
         if !answers {
             return;
         }
