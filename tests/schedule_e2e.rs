@@ -6,121 +6,40 @@
 
 mod support;
 
-use support::bot_process::BotProcess;
+use support::appliance::{Appliance, BEARER, WAIT};
 use support::webhook_http as http;
 
 use std::collections::HashSet;
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use summarybot::model::{ChannelId, GuildId, JobState, Schedule, Timestamp};
 use summarybot::store::Store;
-use summarybot::webhook::signature;
 use support::fake_discord::{
     now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD, STAFF,
-    TOKEN,
 };
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef-sched";
-const BEARER: &str = "bearer-token-0123456789abcdef0123456789";
 /// Where digests are posted.
 const TARGET: u64 = 200_000_000_000_000_009;
 /// A second target, for the schedule whose missed run is too old.
 const OTHER_TARGET: u64 = 200_000_000_000_000_010;
 /// Manage Server.
 const MANAGE_GUILD: u64 = 1 << 5;
-const WAIT: Duration = Duration::from_secs(30);
 /// `[scheduler]` with a one-hour catch-up window.
 const CATCH_UP_1H: &str = "catch_up = \"1h\"";
 
-/// The running appliance (killed on drop) and its webhook address.
-struct Appliance {
-    process: BotProcess,
-    addr: SocketAddr,
-}
-
-impl Appliance {
-    /// Write the config (with `scheduler` as the body of `[scheduler]`) and start `summarybot
-    /// run`; ready when /health says the gateway is connected.
-    fn start(dir: &Path, fake: &FakeDiscord, scheduler: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let config = format!(
-            r#"
-[discord]
-token = "{TOKEN}"
-api_base_url = "{api}"
-guild_ids = ["{GUILD}"]
-
-[webhook]
-enabled = true
-host = "127.0.0.1"
-port = {port}
-secret = "{SECRET}"
-bearer_token = "{BEARER}"
-
-[scheduler]
-enabled = true
-# The tests use per-second schedules.
-min_interval = "0s"
-{scheduler}
-
-[storage]
-path = "db/summarybot.redb"
-"#,
-            api = fake.api_base_url()
-        );
-        let app = Self {
-            process: BotProcess::start(dir, &config),
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
-        app.wait_until(|| {
-            http::request(app.addr, "GET", "/health", &[], b"")
-                .is_ok_and(|r| r.status == 200 && r.json()["discord"]["connected"] == true)
-        });
-        app
-    }
-
-    fn log(&self) -> String {
-        self.process.log()
-    }
-
-    /// Poll (no fixed sleeps) until `ready` holds, failing with the log after [`WAIT`].
-    fn wait_until(&self, mut ready: impl FnMut() -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !ready() {
-            assert!(Instant::now() < deadline, "timed out; log:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    /// POST a signed webhook body.
-    fn post(&self, body: &Value, delivery: &str) -> http::Response {
-        let body = body.to_string();
-        let sig = signature::sign_header(SECRET.as_bytes(), body.as_bytes());
-        http::request(
-            self.addr,
-            "POST",
-            "/webhook",
-            &[("X-Signature-256", &sig), ("X-GitHub-Delivery", delivery)],
-            body.as_bytes(),
-        )
-        .expect("POST /webhook")
-    }
-
-    /// SIGTERM and wait for a clean exit.
-    fn terminate(&mut self) {
-        self.process.stop();
-    }
-
-    /// SIGKILL: no chance to finish anything.
-    fn kill(&mut self) {
-        self.process.kill();
-    }
+/// The appliance with the scheduler on (per-second schedules allowed) and `extra` in
+/// `[scheduler]`, once its gateway session is up.
+fn start(dir: &Path, fake: &FakeDiscord, extra: &str) -> Appliance {
+    let app = Appliance::start(
+        dir,
+        fake,
+        &format!(
+            "enabled = true\n# The tests use per-second schedules.\nmin_interval = \"0s\"\n{extra}"
+        ),
+    );
+    app.wait_connected();
+    app
 }
 
 fn is_post_to(call: &RestCall, channel: u64) -> bool {
@@ -142,7 +61,7 @@ fn db_path(dir: &Path) -> PathBuf {
 fn a_per_second_schedule_posts_digests_and_never_enqueues_a_fire_time_twice_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+    let mut app = start(dir.path(), &fake, CATCH_UP_1H);
     let now = now_ms();
     let lines = [
         (
@@ -192,14 +111,14 @@ fn a_per_second_schedule_posts_digests_and_never_enqueues_a_fire_time_twice_acro
     // SIGKILL, start again on the same database: digests go on.
     app.kill();
     let before = posts_to(&fake, TARGET).len();
-    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+    let mut app = start(dir.path(), &fake, CATCH_UP_1H);
     let more = fake.wait_for_calls(WAIT, before + 2, |c| is_post_to(c, TARGET));
     assert!(more.len() >= before + 2, "{}", app.log());
     app.terminate();
     let after_term = posts_to(&fake, TARGET).len();
 
     // SIGTERM and start again: still no fire time twice.
-    let mut app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+    let mut app = start(dir.path(), &fake, CATCH_UP_1H);
     let last = fake.wait_for_calls(WAIT, after_term + 1, |c| is_post_to(c, TARGET));
     assert!(last.len() > after_term, "{}", app.log());
     app.terminate();
@@ -334,7 +253,7 @@ fn catch_up_runs_a_recent_missed_fire_once_and_skips_an_old_one() {
             .expect("old");
     }
     let fake = FakeDiscord::start();
-    let app = Appliance::start(dir.path(), &fake, CATCH_UP_1H);
+    let app = start(dir.path(), &fake, CATCH_UP_1H);
 
     // The recent one runs: the window is empty, so its quiet-day line is posted.
     let quiet = fake
@@ -399,7 +318,7 @@ fn callback(fake: &FakeDiscord, id: u64) -> Value {
 fn schedule_changes_need_manage_server_or_the_manager_role_and_wake_the_scheduler() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let app = Appliance::start(dir.path(), &fake, &format!("manager_role = {STAFF}"));
+    let app = start(dir.path(), &fake, &format!("manager_role = {STAFF}"));
     let everyone = support::fake_discord::EVERYONE_PERMS;
     let add = json!([
         {"name": "cron", "type": 3, "value": "* * * * * *"},

@@ -10,6 +10,11 @@ pub mod fake_openai;
     dead_code,
     reason = "each test binary uses a different subset of the harness"
 )]
+pub mod appliance;
+#[allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the harness"
+)]
 pub mod bot_process;
 #[allow(
     dead_code,

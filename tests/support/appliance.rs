@@ -1,0 +1,114 @@
+//! The whole appliance (`summarybot run`) against a [`FakeDiscord`] with the webhook server on a
+//! free port: started, awaited until `/health` answers, signed webhook posts, killed on drop.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use summarybot::webhook::signature;
+
+use super::bot_process::BotProcess;
+use super::fake_discord::{FakeDiscord, GUILD, TOKEN};
+use super::webhook_http as http;
+
+/// The webhook secret the appliance is configured with.
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef-e2e";
+/// The bearer token for `GET /jobs/{id}`.
+pub const BEARER: &str = "bearer-token-0123456789abcdef0123456789";
+/// Generous bound for anything the appliance does (debug build, busy CI).
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The running appliance (killed on drop) and its webhook address.
+pub struct Appliance {
+    process: BotProcess,
+    /// Where the webhook server listens.
+    pub addr: SocketAddr,
+}
+
+impl Appliance {
+    /// Start with Discord pointed at `fake`, the webhook enabled, and `scheduler` as the body of
+    /// `[scheduler]`; ready once `/health` answers 200.
+    pub fn start(dir: &Path, fake: &FakeDiscord, scheduler: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let config = format!(
+            r#"
+[discord]
+token = "{TOKEN}"
+api_base_url = "{api}"
+guild_ids = ["{GUILD}"]
+
+[webhook]
+enabled = true
+host = "127.0.0.1"
+port = {port}
+secret = "{SECRET}"
+bearer_token = "{BEARER}"
+
+[scheduler]
+{scheduler}
+
+[storage]
+path = "db/summarybot.redb"
+"#,
+            api = fake.api_base_url()
+        );
+        let app = Self {
+            process: BotProcess::start(dir, &config),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        app.wait_until(|| {
+            http::request(app.addr, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200)
+        });
+        app
+    }
+
+    /// Everything it logged so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// Poll (no fixed sleeps) until `ready` holds, failing with the log after [`WAIT`].
+    pub fn wait_until(&self, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !ready() {
+            assert!(Instant::now() < deadline, "timed out; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Wait until `/health` reports the gateway session as connected.
+    pub fn wait_connected(&self) {
+        self.wait_until(|| {
+            http::request(self.addr, "GET", "/health", &[], b"")
+                .is_ok_and(|r| r.json()["discord"]["connected"] == true)
+        });
+    }
+
+    /// POST `body` to `/webhook`, signed GitHub-style, with `delivery` as its delivery id.
+    pub fn post(&self, body: &Value, delivery: &str) -> http::Response {
+        let body = body.to_string();
+        let sig = signature::sign_header(SECRET.as_bytes(), body.as_bytes());
+        http::request(
+            self.addr,
+            "POST",
+            "/webhook",
+            &[("X-Signature-256", &sig), ("X-GitHub-Delivery", delivery)],
+            body.as_bytes(),
+        )
+        .expect("POST /webhook")
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(&mut self) {
+        self.process.stop();
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+}
