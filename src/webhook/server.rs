@@ -182,8 +182,9 @@ fn serve_loop(shared: &Arc<Shared>) {
             Ok(request) => upload(shared, request),
             Err(_) if shared.stop.load(Ordering::Relaxed) => return,
             Err(e) => {
-                // tiny_http's accept thread stops after reporting this; open connections still
-                // get answered.
+                // tiny_http's accept thread reports only errors the listener does not recover
+                // from (transient ones are retried, see vendor/tiny_http/PATCHES.md), then stops;
+                // open connections still get answered.
                 tracing::error!(error = %e, "the webhook server stopped accepting connections; restart summarybot");
             }
         }
