@@ -150,10 +150,28 @@ async fn summarize_sources(
             .summarize(&request, &|_| {})
             .await
             .map_err(|e| JobError::transient(e.to_string()))?;
+        if opted_out_now(store, &request.channel) {
+            tracing::warn!(channel_id = %channel, schedule_id = job.schedule_id, "channel was opted out while its digest was made (or its server settings could not be read); left out");
+            continue;
+        }
         stats.record_summary(&summary);
         summaries.push(summary);
     }
     Ok(summaries)
+}
+
+/// True when the channel's server opted it (or the channel of a thread) out by now; a read error
+/// counts as opted out (nothing is posted that might not be allowed).
+fn opted_out_now(store: &Store, channel: &crate::model::ChannelInfo) -> bool {
+    let Some(guild) = channel.guild_id else {
+        return false;
+    };
+    match store.guild_settings(guild) {
+        Ok(settings) => settings.is_some_and(|s| {
+            s.is_opted_out(channel.id) || channel.parent_id.is_some_and(|p| s.is_opted_out(p))
+        }),
+        Err(_) => true,
+    }
 }
 
 /// True when a person wrote something (bots, including this one, and system notices do not count).
