@@ -1,7 +1,7 @@
 //! The whole appliance (`summarybot run`) against a [`FakeDiscord`] with the webhook server on a
 //! free port: started, awaited until `/health` answers, signed webhook posts, killed on drop.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -30,10 +30,7 @@ impl Appliance {
     /// Start with Discord pointed at `fake`, the webhook enabled, and `scheduler` as the body of
     /// `[scheduler]`; ready once `/health` answers 200.
     pub fn start(dir: &Path, fake: &FakeDiscord, scheduler: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = http::free_port();
         let config = format!(
             r#"
 [discord]
@@ -56,13 +53,11 @@ path = "db/summarybot.redb"
 "#,
             api = fake.api_base_url()
         );
-        let app = Self {
+        let mut app = Self {
             process: BotProcess::start(dir, &config),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
         };
-        app.wait_until(|| {
-            http::request(app.addr, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200)
-        });
+        app.process.wait_healthy(app.addr);
         app
     }
 

@@ -68,6 +68,31 @@ impl BotProcess {
         child.wait().expect("wait");
     }
 
+    /// Wait (polling) until `GET /health` on `addr` answers 200, failing at once if the process
+    /// exits and after 30 s otherwise.
+    pub fn wait_healthy(&mut self, addr: std::net::SocketAddr) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let health = super::webhook_http::request(addr, "GET", "/health", &[], b"");
+            if health.is_ok_and(|r| r.status == 200) {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("summarybot exited with {status}:\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no /health answer:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Wait (polling) until the process exits on its own within `within`; its exit status.
     pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
         let mut child = self.child.take().expect("running");

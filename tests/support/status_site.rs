@@ -2,9 +2,9 @@
 //! jobs, usage, ingest and latency history, and messages and job results carrying [`MARKER`]
 //! (which must never reach the page). Shared by the HTTP and browser tests of the status page.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -14,6 +14,7 @@ use summarybot::model::{
 };
 use summarybot::store::Store;
 
+use super::bot_process::BotProcess;
 use super::webhook_http::{request, Response};
 
 /// The login password.
@@ -37,16 +38,11 @@ pub const JOB_ERROR: &str = "Discord answered 403: the bot may not post in #anno
 pub struct StatusServer {
     /// Its directory (config, database, log).
     pub dir: tempfile::TempDir,
-    child: Option<Child>,
+    process: BotProcess,
     /// Where it listens.
     pub addr: SocketAddr,
     /// Ids of the seeded jobs: (done digest, failed summary request).
     pub jobs: (u64, u64),
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("addr").port()
 }
 
 /// `summarybot status hash-password` of [`PASSWORD`] with few iterations (fast logins in tests).
@@ -83,57 +79,27 @@ impl StatusServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let hash = password_hash(dir.path());
         let jobs = seed(&dir.path().join("db/s.redb"));
-        let port = free_port();
+        let port = super::webhook_http::free_port();
         let config = format!(
             "[discord]\nenabled = false\n[scheduler]\nenabled = false\n[storage]\npath = \"db/s.redb\"\n\
              [llm]\ndaily_token_budget = 50000\n\
              [webhook]\nenabled = true\nhost = \"127.0.0.1\"\nport = {port}\nsecret = \"{SECRET}\"\n\
              [status]\nenabled = true\npassword_hash = \"{hash}\"\n{status_extra}\n"
         );
-        std::fs::write(dir.path().join("summarybot.toml"), config).expect("config");
+        let process = BotProcess::start(dir.path(), &config);
         let mut server = Self {
             dir,
-            child: None,
+            process,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             jobs,
         };
-        server.launch();
+        server.process.wait_healthy(server.addr);
         server
-    }
-
-    fn launch(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("log.txt")).expect("log");
-        let child = super::summarybot(self.dir.path())
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start binary");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if request(self.addr, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200) {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("server exited with {status}: {}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server not ready: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     /// The server's log.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log.txt")).unwrap_or_default()
+        self.process.log()
     }
 
     /// One request.
@@ -220,15 +186,6 @@ impl StatusServer {
             .expect("login csrf cookie");
         let pair = cookie.split(';').next().expect("pair").to_string();
         (pair, form_token(&r.body))
-    }
-}
-
-impl Drop for StatusServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

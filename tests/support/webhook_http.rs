@@ -163,3 +163,11 @@ pub fn wait_closed(
         }
     }
 }
+
+/// A port free on 127.0.0.1 right now (for a server that is configured, not handed a socket).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
