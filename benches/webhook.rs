@@ -127,7 +127,15 @@ fn bench(
             Jobs::Posting => Some(Arc::new(SlowDiscord)),
             Jobs::Instant => None,
         };
-        let runner = JobRunner::start(config, &store, publisher)?;
+        let service = Arc::new(
+            summarybot::channel_summary::ChannelSummaries::new(
+                config.clone(),
+                Arc::clone(&store),
+                true,
+            )
+            .map_err(|e| format!("cannot build the summary service: {e}"))?,
+        );
+        let runner = JobRunner::start(config, &service, publisher)?;
         let web = summarybot::webhook::start(config, &store, &runner, Arc::default())?;
         (runner, web)
     };

@@ -1,151 +1,56 @@
-//! Wiring: builds the summary engine from the configuration, and runs the appliance (`run`).
+//! Wiring only: starts the parts of the appliance in order, connects them, and stops them in
+//! the reverse order on SIGINT/SIGTERM. No other module imports anything from here but [`run`]
+//! (called by the `run` command).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::commands::{open_store, Context, Failure};
-use crate::config::{Config, LlmProvider, Scope};
+use crate::channel_summary::ChannelSummaries;
+use crate::config::Config;
 use crate::jobs::Publisher;
-use crate::llm::openai::{OpenAiClient, OpenAiOptions};
-use crate::model::{ChannelId, ChannelInfo, ChannelKind, Summary, Timestamp};
+use crate::model::Timestamp;
 use crate::runtime::Runtime;
 use crate::store::Store;
-use crate::summarize::builtin::BuiltinSummarizer;
-use crate::summarize::engine::{CachePolicy, Engine};
-use crate::summarize::mapreduce::{LlmOptions, LlmSummarizer};
-use crate::summarize::prompt::Templates;
 
 /// How long running jobs may take to finish at shutdown.
 const JOB_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 /// How often `run` applies retention and purges expired keys and cached summaries.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
-/// Build the summary engine the configuration asks for. With `fallback`, an LLM failure falls
-/// back to the builtin summarizer (labelled as such). With a store, summaries are cached and token
-/// usage recorded there.
-pub fn build_engine(
+/// Run the appliance on `store` until SIGINT/SIGTERM: the summary service (its engine built now,
+/// so bad LLM settings fail here), then the Discord bot, the job workers, the scheduler, the
+/// webhook server and the update watcher, stopped in the reverse order.
+pub fn run(config: &Config, store: &Arc<Store>) -> Result<(), RunError> {
+    let service = ChannelSummaries::new(config.clone(), Arc::clone(store), true)
+        .map(Arc::new)
+        .map_err(RunError::Config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("summarybot")
+        .build()
+        .map_err(|e| RunError::Failed(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
+    rt.block_on(serve(config, store, service))
+        .map_err(RunError::Failed)
+}
+
+/// Why [`run`] stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration cannot work (e.g. the LLM settings).
+    #[error("{0}")]
+    Config(String),
+    /// Something failed while running.
+    #[error("{0:#}")]
+    Failed(anyhow::Error),
+}
+
+async fn serve(
     config: &Config,
-    store: Option<Arc<Store>>,
-    fallback: bool,
-) -> anyhow::Result<Engine> {
-    let builtin: Arc<BuiltinSummarizer> = Arc::new(BuiltinSummarizer::new());
-    let mut engine = match config.llm.provider {
-        LlmProvider::Builtin => Engine::new(builtin),
-        LlmProvider::OpenAi => {
-            let llm = &config.llm;
-            let client = OpenAiClient::new(OpenAiOptions {
-                base_url: llm.base_url.clone(),
-                api_key: (!llm.api_key.is_empty()).then(|| llm.api_key.clone()),
-                model: llm.model.clone(),
-                timeout: llm.timeout,
-                max_retries: llm.max_retries,
-                ..OpenAiOptions::default()
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let templates = Templates::load(config.summary.prompts_dir.as_deref())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let summarizer = LlmSummarizer::new(
-                Arc::new(client),
-                templates,
-                LlmOptions {
-                    context_tokens: llm.context_tokens as usize,
-                    max_tokens: llm.max_tokens,
-                    temperature: llm.temperature,
-                    concurrency: llm.concurrency,
-                    ..LlmOptions::default()
-                },
-            );
-            // Reject a context too small for max_tokens plus the prompt now, not per request.
-            summarizer
-                .data_tokens()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let engine = Engine::new(Arc::new(summarizer));
-            if fallback {
-                engine.with_fallback(builtin)
-            } else {
-                engine
-            }
-        }
-    };
-    if let Some(store) = store {
-        let cache = CachePolicy {
-            ttl: config.cache.ttl,
-            max_entries: config.cache.max_entries,
-        };
-        engine = engine
-            .with_store(store, Some(cache))
-            .with_daily_token_budget(config.llm.daily_token_budget, config.llm.max_tokens);
-    }
-    Ok(engine)
-}
-
-/// True when `channel`, or the channel a thread belongs to, is in `summary.exclude_channels`.
-pub fn is_excluded(config: &Config, channel: &ChannelInfo) -> bool {
-    let excluded = &config.summary.exclude_channels;
-    excluded.contains(&channel.id) || channel.parent_id.is_some_and(|p| excluded.contains(&p))
-}
-
-/// Why nothing of `channel` may be stored: excluded by the operator (itself or its thread's
-/// channel) or opted out by its server; `None` when it may be.
-pub fn storage_barred(
-    config: &Config,
-    store: &Store,
-    channel: &ChannelInfo,
-) -> Result<Option<&'static str>, crate::store::StoreError> {
-    if is_excluded(config, channel) {
-        return Ok(Some("is in summary.exclude_channels"));
-    }
-    let Some(guild) = channel.guild_id else {
-        return Ok(None);
-    };
-    let settings = store.guild_settings(guild)?.unwrap_or_default();
-    let opted_out = settings.is_opted_out(channel.id)
-        || channel.parent_id.is_some_and(|p| settings.is_opted_out(p));
-    Ok(opted_out.then_some("is opted out by its server (/summarybot optin allows it again)"))
-}
-
-/// The prompt variant for a channel: forced by `summary.dev_channels` / `general_channels`, else
-/// guessed from its name and topic.
-pub fn channel_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
-    if config.summary.dev_channels.contains(&channel.id) {
-        ChannelKind::Dev
-    } else if config.summary.general_channels.contains(&channel.id) {
-        ChannelKind::General
-    } else {
-        ChannelKind::guess(&channel.name, channel.topic.as_deref())
-    }
-}
-
-/// The prompt variant for a channel of a server: the server's own choice
-/// (`/summarybot settings channel: kind:`) first, else [`channel_kind`].
-pub fn guild_channel_kind(
-    config: &Config,
-    settings: &crate::settings::GuildSettings,
-    channel: &ChannelInfo,
-) -> ChannelKind {
-    settings
-        .channel_kind(channel.id)
-        .unwrap_or_else(|| channel_kind(config, channel))
-}
-
-/// `summarybot run`: validate everything, take the database lock, run until SIGINT/SIGTERM.
-pub fn run_command(ctx: &Context) -> Result<(), Failure> {
-    let config = ctx.config(Scope::Full)?;
-    let _log = ctx.init_logging(&config);
-    let store = Arc::new(open_store(&config)?);
-    // Fail at start, not at the first request, when the LLM settings cannot work.
-    build_engine(&config, Some(Arc::clone(&store)), true)
-        .map_err(|e| Failure::Usage(format!("{e:#}")))?;
-    let rt = crate::commands::runtime()?;
-    rt.block_on(serve(&config, &store))?;
-    drop(store);
-    tracing::info!("stopped cleanly");
-    Ok(())
-}
-
-async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
+    store: &Arc<Store>,
+    service: Arc<ChannelSummaries>,
+) -> anyhow::Result<()> {
     tracing::info!(
         version = crate::VERSION_LINE,
         database = %config.storage.path.display(),
@@ -158,7 +63,7 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
     let mut bot = if config.discord.enabled {
-        let bot = crate::discord::start(config, Arc::clone(store), Arc::clone(&runtime))
+        let bot = crate::discord::start(config, Arc::clone(&service), Arc::clone(&runtime))
             .await
             .context("cannot start the Discord bot")?;
         Some(bot)
@@ -168,11 +73,11 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     // The job workers (every trigger's jobs) post summaries through Discord's REST API.
     let publisher: Option<Arc<dyn Publisher>> = if config.discord.enabled {
         let poster = crate::discord::poster(config).context("cannot set up Discord posting")?;
-        Some(Arc::new(DiscordPublisher(poster)))
+        Some(Arc::new(crate::discord::DiscordPublisher::new(poster)))
     } else {
         None
     };
-    let jobs = crate::jobs::JobRunner::start(config, store, publisher)?;
+    let jobs = crate::jobs::JobRunner::start(config, &service, publisher)?;
     let scheduler = config.scheduler.enabled.then(|| {
         crate::schedule::scheduler::Scheduler::start(
             Arc::clone(store),
@@ -225,57 +130,6 @@ async fn serve(config: &Config, store: &Arc<Store>) -> anyhow::Result<()> {
     match bot_failure {
         Some(reason) => Err(anyhow::anyhow!("the Discord connection failed: {reason}")),
         None => Ok(()),
-    }
-}
-
-/// Job results posted to Discord through the bot's REST poster (allowed_mentions none, retries).
-struct DiscordPublisher(crate::discord::post::Poster);
-
-impl Publisher for DiscordPublisher {
-    fn post_summary(
-        &self,
-        channel: ChannelId,
-        summary: &Summary,
-    ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
-        let summary = summary.clone();
-        Box::pin(async move {
-            self.0
-                .post_summary(channel, &summary)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn post_summary_once(
-        &self,
-        channel: ChannelId,
-        summary: &Summary,
-        nonce: &str,
-    ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
-        let (summary, nonce) = (summary.clone(), nonce.to_owned());
-        Box::pin(async move {
-            self.0
-                .post_summary_once(channel, &summary, Some(&nonce))
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn post_text(
-        &self,
-        channel: ChannelId,
-        text: &str,
-        nonce: &str,
-    ) -> crate::llm::BoxFuture<'_, Result<(), String>> {
-        let mut body = serde_json::json!({ "content": text });
-        crate::discord::post::with_nonce(&mut body, nonce);
-        Box::pin(async move {
-            self.0
-                .create_message(channel, &body)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
     }
 }
 
@@ -342,43 +196,4 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
             _ = int.recv() => {}
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{GuildId, UserId};
-    use crate::settings::Change;
-    use crate::store::test_support::temp_store;
-
-    fn info(id: u64, parent: Option<u64>) -> ChannelInfo {
-        ChannelInfo {
-            parent_id: parent.map(ChannelId),
-            ..ChannelInfo::unknown(ChannelId(id), Some(GuildId(1)))
-        }
-    }
-
-    #[test]
-    fn excluded_and_opted_out_channels_and_their_threads_are_barred_from_storage() {
-        let (_dir, store) = temp_store();
-        let mut config = Config::default();
-        config.summary.exclude_channels = vec![ChannelId(7)];
-        store
-            .update_guild_settings(GuildId(1), |s| {
-                s.apply(&Change::OptOut(ChannelId(5)), UserId(2), Timestamp(0));
-            })
-            .expect("settings");
-        let barred = |c: ChannelInfo| storage_barred(&config, &store, &c).expect("read");
-        assert!(barred(info(7, None)).is_some_and(|r| r.contains("exclude_channels")));
-        assert!(
-            barred(info(8, Some(7))).is_some(),
-            "a thread of an excluded channel"
-        );
-        assert!(barred(info(5, None)).is_some_and(|r| r.contains("opted out")));
-        assert!(
-            barred(info(6, Some(5))).is_some(),
-            "a thread of an opted-out channel"
-        );
-        assert_eq!(barred(info(4, None)), None);
-    }
 }

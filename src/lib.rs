@@ -3,8 +3,11 @@
 //! The binary (`src/main.rs`) only parses the command line and calls into this library, so
 //! every capability is reachable from tests.
 
-/// Wiring: the engine from the configuration, and the `run` loop.
+/// Wiring only: starts the parts of the appliance, connects them, stops them.
 pub mod app;
+/// The one summary path of every trigger: admission, complete windows, gap fill, kind,
+/// language, the shared engines.
+pub mod channel_summary;
 /// Command-line definitions.
 pub mod cli;
 /// One function per subcommand.

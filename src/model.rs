@@ -459,6 +459,23 @@ pub struct Summary {
     pub created_at: Timestamp,
 }
 
+/// Discord's snowflake epoch (2015-01-01T00:00:00Z) in Unix millis.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// The smallest snowflake at or after `t` (for `before=`/`after=` bounds).
+pub fn snowflake_at(t: Timestamp) -> u64 {
+    u64::try_from(t.millis() - DISCORD_EPOCH_MS).unwrap_or(0) << 22
+}
+
+/// When the object with snowflake id `id` was created.
+pub fn snowflake_time(id: u64) -> Timestamp {
+    Timestamp(
+        i64::try_from(id >> 22)
+            .unwrap_or(i64::MAX)
+            .saturating_add(DISCORD_EPOCH_MS),
+    )
+}
+
 /// The Discord jump link to a message.
 pub fn jump_link(guild: Option<GuildId>, channel: ChannelId, message: MessageId) -> String {
     let guild = guild.map_or_else(|| "@me".to_string(), |g| g.to_string());
@@ -468,6 +485,15 @@ pub fn jump_link(guild: Option<GuildId>, channel: ChannelId, message: MessageId)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snowflakes_follow_the_discord_epoch() {
+        assert_eq!(snowflake_at(Timestamp(DISCORD_EPOCH_MS)), 0);
+        assert_eq!(snowflake_at(Timestamp(DISCORD_EPOCH_MS + 1)), 1 << 22);
+        assert_eq!(snowflake_at(Timestamp(0)), 0, "before the epoch clamps");
+        let t = Timestamp(1_700_000_000_123);
+        assert_eq!(snowflake_time(snowflake_at(t) | 0x3F_FFFF), t);
+    }
 
     #[test]
     fn channel_kind_guess() {

@@ -22,6 +22,30 @@ pub struct DiscordStatus {
     pub shards: u32,
     /// When the last gateway event arrived.
     pub last_event: Option<Timestamp>,
+    /// The last gap fill (what was posted while the bot was away), if one ran.
+    pub gap_fill: Option<GapFill>,
+}
+
+/// What a gap fill did (or is doing): the messages posted while the bot was away, fetched when
+/// a gateway session starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GapFill {
+    /// When it started.
+    pub started_at: Timestamp,
+    /// Still running.
+    pub running: bool,
+    /// Stored channels checked.
+    pub channels_checked: usize,
+    /// Channels that had missed messages.
+    pub channels_filled: usize,
+    /// Messages fetched.
+    pub messages: usize,
+    /// REST requests made.
+    pub requests: usize,
+    /// Channels whose fetch failed or hit the cap (their windows are fetched when summarized).
+    pub incomplete: usize,
+    /// How long it took (so far), in milliseconds.
+    pub duration_ms: u64,
 }
 
 /// The digest scheduler as last reported by its task.

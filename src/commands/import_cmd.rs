@@ -1,5 +1,6 @@
 //! `summarybot import FILE...`: load DiscordChatExporter exports into the database.
 
+use crate::channel_summary::{Admission, Barred};
 use crate::cli::ImportArgs;
 use crate::config::{Config, Scope};
 use crate::import::{self, ReadOptions};
@@ -16,10 +17,13 @@ const BATCH: usize = 2_000;
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     let config = ctx.config(Scope::Offline)?;
     let _log = ctx.init_logging(&config);
-    let store = open_store(&config)?;
+    let store = std::sync::Arc::new(open_store(&config)?);
+    let admission = Admission::load(&config, std::sync::Arc::clone(&store)).map_err(|e| {
+        Failure::Runtime(anyhow::anyhow!("cannot read the per-server settings: {e}"))
+    })?;
     let mut failed = 0;
     for path in &args.files {
-        if let Err(message) = import_file(&config, &store, path) {
+        if let Err(message) = import_file(&config, &store, &admission, path) {
             eprintln!("error: {message}");
             failed += 1;
         }
@@ -35,8 +39,13 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
 }
 
 /// Import one file; on failure, say how much of it was stored before the problem.
-fn import_file(config: &Config, store: &Store, path: &std::path::Path) -> Result<(), String> {
-    let mut barred: Option<Option<&'static str>> = None;
+fn import_file(
+    config: &Config,
+    store: &Store,
+    admission: &Admission,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let mut barred: Option<Option<Barred>> = None;
     let retention_days = config.storage.retention_days;
     let cutoff = (retention_days > 0)
         .then(|| Timestamp(Timestamp::now().millis() - i64::from(retention_days) * 86_400_000));
@@ -48,13 +57,7 @@ fn import_file(config: &Config, store: &Store, path: &std::path::Path) -> Result
         &ReadOptions { progress: true },
         BATCH,
         |channel, batch| -> Result<(), String> {
-            let reason = match barred {
-                Some(reason) => reason,
-                None => *barred.insert(
-                    crate::app::storage_barred(config, store, channel)
-                        .map_err(|e| e.to_string())?,
-                ),
-            };
+            let reason = barred.get_or_insert_with(|| admission.check(channel).err());
             if reason.is_some() {
                 return Ok(());
             }
@@ -79,13 +82,10 @@ fn import_file(config: &Config, store: &Store, path: &std::path::Path) -> Result
         }
         Err(e) => return Err(e.to_string()),
     };
-    let reason = match barred {
-        Some(reason) => reason,
-        None => crate::app::storage_barred(config, store, &channel).map_err(|e| e.to_string())?,
-    };
+    let reason = barred.unwrap_or_else(|| admission.check(&channel).err());
     if let Some(reason) = reason {
         outln!(
-            "{}: skipped: channel #{} ({}) {reason}",
+            "{}: skipped: channel #{} ({}): {reason}",
             path.display(),
             channel.name,
             channel.id

@@ -4,6 +4,7 @@ mod config_cmd;
 mod db_cmd;
 mod import_cmd;
 pub mod output;
+mod run_cmd;
 mod schedule_cmd;
 mod status_cmd;
 mod summarize_cmd;
@@ -210,7 +211,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
     let ctx = Context::from_cli(&cli);
     ctx.check_flags()?;
     match cli.command {
-        Command::Run => crate::app::run_command(&ctx),
+        Command::Run => run_cmd::run(&ctx),
         Command::Summarize(args) => summarize_cmd::run(&ctx, &args),
         Command::Import(args) => import_cmd::run(&ctx, &args),
         Command::Schedule(cmd) => schedule_cmd::run(&ctx, &cmd),

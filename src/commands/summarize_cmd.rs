@@ -1,11 +1,14 @@
 //! `summarybot summarize`: summarize an export file or a stored channel and print the result.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::app;
+use crate::channel_summary::{
+    operator_kind, ChannelRequest, ChannelSummaries, Completeness, Engines, Served, SummaryError,
+};
 use crate::cli::{KindArg, OutputFormat, ProviderArg, SummarizeArgs};
 use crate::config::{Config, LlmProvider, Scope};
 use crate::import::{self, ReadOptions};
@@ -26,32 +29,6 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
     })?;
     let _log = ctx.init_logging(&config);
 
-    let (request, store) =
-        match (&args.input, args.channel) {
-            (Some(path), _) => {
-                let export = import::read_export(path, &ReadOptions { progress: true })
-                    .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-                let window = window_for_export(args, &export.messages)?;
-                let messages = in_window(export.messages, window);
-                (
-                    request(&config, args, export.channel, window, messages),
-                    None,
-                )
-            }
-            (None, Some(channel)) => {
-                let store = Arc::new(open_store(&config)?);
-                let window = window_for_store(args)?;
-                let (info, messages) = from_store(&store, ChannelId(channel), window)?;
-                (request(&config, args, info, window, messages), Some(store))
-            }
-            (None, None) => return Err(Failure::Usage(
-                "say what to summarize: --input FILE (an export) or --channel ID (stored messages)"
-                    .into(),
-            )),
-        };
-
-    let engine = app::build_engine(&config, store, !args.no_fallback)
-        .map_err(|e| Failure::Usage(e.to_string()))?;
     let rt = super::runtime()?;
     let show_progress = std::io::stderr().is_terminal();
     let progress = move |p: Progress| {
@@ -59,31 +36,106 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
             eprintln!("summarizing: part {} of {}", p.done, p.total);
         }
     };
-    let summary = rt
-        .block_on(engine.summarize(&request, &progress))
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let served =
+        match (&args.input, args.channel) {
+            (Some(path), _) => {
+                let export = import::read_export(path, &ReadOptions { progress: true })
+                    .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+                let window = window_for_export(args, &export.messages)?;
+                let messages = in_window(export.messages, window);
+                let request = export_request(&config, args, export.channel, window, messages);
+                let engine = Engines::new(Arc::new(config.clone()), None, !args.no_fallback)
+                    .and_then(|e| e.get(None))
+                    .map_err(Failure::Usage)?;
+                let summary = rt
+                    .block_on(engine.summarize(&request, &progress))
+                    .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+                Served {
+                    summary,
+                    completeness: Completeness::Complete,
+                }
+            }
+            (None, Some(channel)) => {
+                let store = Arc::new(open_store(&config)?);
+                let window = window_for_store(args)?;
+                known_channel(&store, ChannelId(channel))?;
+                let service = ChannelSummaries::new(config.clone(), store, !args.no_fallback)
+                    .map_err(Failure::Usage)?;
+                rt.block_on(async {
+                    let info = service.channel(ChannelId(channel), None).await;
+                    let mut request = ChannelRequest::new(info, window);
+                    request.kind = args.kind.map(kind_of);
+                    request.language.clone_from(&args.language);
+                    request.use_cache = !args.no_cache;
+                    service.summarize(request, &progress).await
+                })
+                .map_err(|e| match e {
+                    SummaryError::Barred(why) => Failure::Usage(why.to_string()),
+                    other => Failure::Runtime(anyhow::anyhow!("{other}")),
+                })?
+            }
+            (None, None) => return Err(Failure::Usage(
+                "say what to summarize: --input FILE (an export) or --channel ID (stored messages)"
+                    .into(),
+            )),
+        };
+    let note = served.completeness.note();
     let text = match args.format {
-        OutputFormat::Markdown => render::markdown(&summary),
-        OutputFormat::Json => render::json(&summary),
-        OutputFormat::Text => render::plain_text(&summary),
+        OutputFormat::Markdown => {
+            let mut text = render::markdown(&served.summary);
+            if let Some(note) = note {
+                let _ = write!(text, "\n_Note: this summary {note}._\n");
+            }
+            text
+        }
+        OutputFormat::Json => with_note(&render::json(&served.summary), note),
+        OutputFormat::Text => {
+            let mut text = render::plain_text(&served.summary);
+            if let Some(note) = note {
+                let _ = write!(text, "\nNote: this summary {note}.\n");
+            }
+            text
+        }
     };
     outln!("{}", text.trim_end());
     Ok(())
 }
 
-fn request(
+/// The JSON summary with a `"note"` field saying what it covers, when incomplete.
+fn with_note(json: &str, note: Option<&str>) -> String {
+    let Some(note) = note else {
+        return json.to_owned();
+    };
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(mut value) => {
+            value["note"] = serde_json::Value::String(format!("this summary {note}"));
+            serde_json::to_string_pretty(&value).unwrap_or_else(|_| json.to_owned())
+        }
+        Err(_) => json.to_owned(),
+    }
+}
+
+fn kind_of(arg: KindArg) -> ChannelKind {
+    match arg {
+        KindArg::Dev => ChannelKind::Dev,
+        KindArg::General => ChannelKind::General,
+    }
+}
+
+/// An export's window as an engine request: the `--kind` and `--language` asked for, else the
+/// operator's (an export has no server settings).
+fn export_request(
     config: &Config,
     args: &SummarizeArgs,
     channel: ChannelInfo,
     window: TimeWindow,
     messages: Vec<ChatMessage>,
 ) -> Request {
-    let kind = match args.kind {
-        Some(KindArg::Dev) => ChannelKind::Dev,
-        Some(KindArg::General) => ChannelKind::General,
-        None => app::channel_kind(config, &channel),
-    };
+    let kind = args
+        .kind
+        .map_or_else(|| operator_kind(config, &channel), kind_of);
     Request {
+        server_budget: None,
         channel,
         kind,
         window,
@@ -160,28 +212,21 @@ fn in_window(messages: Vec<ChatMessage>, window: TimeWindow) -> Vec<ChatMessage>
         .collect()
 }
 
-fn from_store(
-    store: &Store,
-    channel: ChannelId,
-    window: TimeWindow,
-) -> Result<(ChannelInfo, Vec<ChatMessage>), Failure> {
-    let messages = store
-        .messages_in(channel, window)
-        .context("cannot read stored messages")?;
+/// Refuse a channel the database knows nothing about, saying how to get it there.
+fn known_channel(store: &Store, channel: ChannelId) -> Result<(), Failure> {
     let known = store
         .channel(channel)
-        .context("cannot read channel metadata")?;
-    if known.is_none()
-        && messages.is_empty()
-        && store.latest_message_time(channel).ok().flatten().is_none()
-    {
-        return Err(Failure::Usage(format!(
-            "channel {channel} is not in the database: import an export of it (`summarybot import FILE`) \
-             or let the bot read it first"
-        )));
+        .context("cannot read channel metadata")?
+        .is_some()
+        || store
+            .latest_message_time(channel)
+            .context("cannot read stored messages")?
+            .is_some();
+    if known {
+        return Ok(());
     }
-    let info = known.unwrap_or_else(|| {
-        ChannelInfo::unknown(channel, messages.first().and_then(|m| m.guild_id))
-    });
-    Ok((info, messages))
+    Err(Failure::Usage(format!(
+        "channel {channel} is not in the database: import an export of it (`summarybot import FILE`) \
+         or let the bot read it first"
+    )))
 }

@@ -354,7 +354,8 @@ fn opt_in(
     channel: ChannelId,
 ) -> Result<String, crate::store::StoreError> {
     if !shared.settings.get(guild).is_opted_out(channel) {
-        let state = if shared.excluded.contains(&channel) {
+        let excluded = shared.config.summary.exclude_channels.contains(&channel);
+        let state = if excluded {
             "but the bot's operator excluded it (`summary.exclude_channels`), so it is neither \
              stored nor summarized"
         } else {

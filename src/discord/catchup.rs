@@ -111,9 +111,6 @@ pub(super) async fn resolve(
             end: now,
         },
     };
-    if shared.covers(channel, searched) {
-        return Ok(first);
-    }
     super::commands::ensure_stored(shared, guild, channel, searched).await;
     since(&shared.store, channel, user, now, cap)
 }

@@ -21,9 +21,10 @@ use super::ingest::Op;
 use super::permissions::{self, MemberContext, Overwrite, Target};
 use super::threads::{Place, PlaceKind, ThreadRef};
 use super::{convert, Shared};
+use crate::channel_summary::Barred;
 use crate::config::Config;
 use crate::model::{
-    Author, ChannelId, ChatMessage, GuildId, MessageId, MessageKind, Timestamp, UserId,
+    Author, ChannelId, ChannelInfo, ChatMessage, GuildId, MessageId, MessageKind, Timestamp, UserId,
 };
 
 /// Build the serenity client: REST through `discord.api_base_url`, no message cache.
@@ -71,22 +72,20 @@ impl Handler {
     }
 
     fn stores(&self, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
-        self.shared.serves(guild.map(gid)) && !excluded(&self.shared, cache, guild, channel)
+        self.shared.serves(guild.map(gid)) && admission(&self.shared, cache, guild, channel).is_ok()
     }
 
     async fn channel_seen(&self, c: &GuildChannel, guild_name: Option<&str>) {
-        let parent_excluded = c.parent_id.is_some_and(|p| blocked(&self.shared, cid(p)));
-        let excluded = parent_excluded || blocked(&self.shared, cid(c.id));
-        if self.shared.serves(Some(gid(c.guild_id))) && !excluded {
-            self.push(Op::Channel(convert::channel(c, guild_name)))
-                .await;
+        let info = convert::channel(c, guild_name);
+        if self.shared.serves(Some(gid(c.guild_id))) && self.shared.service.may_store(&info) {
+            self.push(Op::Channel(info)).await;
         }
     }
 }
 
 #[async_trait]
 impl EventHandler for Handler {
-    async fn ready(&self, _ctx: Context, ready: Ready) {
+    async fn ready(&self, ctx: Context, ready: Ready) {
         let app_id = ready.application.id.get();
         self.shared.app_id.store(app_id, Ordering::SeqCst);
         let shards = ready.shard.map_or(1, |s| s.total);
@@ -103,6 +102,9 @@ impl EventHandler for Handler {
         );
         let shared = Arc::clone(&self.shared);
         tokio::spawn(async move { register(&shared, app_id).await });
+        // A READY is a new session (a resumed one gets RESUMED): fill what was missed.
+        let guilds = ready.guilds.iter().map(|g| g.id).collect();
+        super::gap::session_started(&self.shared, &ctx.cache, guilds);
     }
 
     async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {
@@ -143,18 +145,14 @@ impl EventHandler for Handler {
 
     async fn message(&self, ctx: Context, msg: Message) {
         let channel = cid(msg.channel_id);
-        let stores = self.stores(&ctx.cache, msg.guild_id, channel);
-        // An opted-out channel (or a thread of one) is not stored, but `!summary` there is told
-        // why it is refused.
-        let opted_out = |c: ChannelId| self.shared.settings.is_opted_out(c);
-        let answers = stores
-            || (self.shared.serves(msg.guild_id.map(gid))
-                && (opted_out(channel)
-                    || msg
-                        .guild_id
-                        .and_then(|g| thread_parent(&ctx.cache, g, channel))
-                        .is_some_and(opted_out)));
-        if !answers {
+        if !self.shared.serves(msg.guild_id.map(gid)) {
+            return;
+        }
+        let verdict = admission(&self.shared, &ctx.cache, msg.guild_id, channel);
+        let stores = verdict.is_ok();
+        // A channel the server opted out (or whose settings are unreadable) is not stored, but
+        // `!summary` there is told why it is refused; the operator's exclusions stay silent.
+        if matches!(verdict, Err(Barred::Excluded { .. })) {
             return;
         }
         if let Some(chat) = convert::message(&msg).filter(|_| stores) {
@@ -259,20 +257,25 @@ impl EventHandler for Handler {
     }
 }
 
-/// True when `channel` is excluded in config or opted out by its server.
-fn blocked(shared: &Shared, channel: ChannelId) -> bool {
-    shared.excluded.contains(&channel) || shared.settings.is_opted_out(channel)
-}
-
-/// True when `channel` is excluded in config or opted out, or is a (cached) thread of such a
-/// channel.
-fn excluded(shared: &Shared, cache: &Cache, guild: Option<SGuildId>, channel: ChannelId) -> bool {
-    if blocked(shared, channel) {
-        return true;
+/// The summary service's admission for `channel`, a thread with the channel it belongs to (from
+/// the cache, else the store).
+fn admission(
+    shared: &Shared,
+    cache: &Cache,
+    guild: Option<SGuildId>,
+    channel: ChannelId,
+) -> Result<(), Barred> {
+    let Some(guild) = guild else {
+        return shared
+            .service
+            .admit(&ChannelInfo::unknown(channel, None))
+            .map(|_| ());
+    };
+    let mut info = shared.channel_info(gid(guild), channel);
+    if let Some(parent) = thread_parent(cache, guild, channel) {
+        info.parent_id = Some(parent);
     }
-    guild
-        .and_then(|g| thread_parent(cache, g, channel))
-        .is_some_and(|p| blocked(shared, p))
+    shared.service.admit(&info).map(|_| ())
 }
 
 /// The channel a (cached) thread belongs to; `None` for channels and unknown threads.
@@ -386,8 +389,8 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
     let verdict = if let Some(r) = refusal {
         Err(r)
     } else {
-        let excluded = excluded(shared, cache, Some(guild), inv.target);
-        commands::admit(shared, &inv, excluded, invoker, bot.unwrap_or(0))
+        let barred = admission(shared, cache, Some(guild), inv.target).err();
+        commands::admit(shared, &inv, barred, invoker, bot.unwrap_or(0))
     };
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = user,
         command = inv.command(), hours = inv.hours, admitted = verdict.is_ok(), "command received");
@@ -429,15 +432,8 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             threads: false,
             place: place(shared, cache, guild, target),
         };
-        let excluded = excluded(shared, cache, Some(guild), target);
-        commands::admit(
-            shared,
-            &inv,
-            excluded,
-            invoker.unwrap_or(0),
-            bot.unwrap_or(0),
-        )
-        .map(|()| inv)
+        let barred = admission(shared, cache, Some(guild), target).err();
+        commands::admit(shared, &inv, barred, invoker.unwrap_or(0), bot.unwrap_or(0)).map(|()| inv)
     });
     tracing::info!(guild_id = %guild, channel_id = %target, user_id = msg.author.id.get(),
         command = "summary", admitted = verdict.is_ok(), "command received");
@@ -481,7 +477,11 @@ fn place(shared: &Shared, cache: &Cache, guild: SGuildId, target: ChannelId) -> 
         .iter()
         .filter(|t| t.parent_id == Some(sid))
         .filter(|t| matches!(t.kind, ChannelType::PublicThread | ChannelType::NewsThread))
-        .filter(|t| !blocked(shared, cid(t.id)))
+        .filter(|t| {
+            let mut info = convert::channel(t, None);
+            info.parent_id = Some(target);
+            shared.service.may_store(&info)
+        })
         .map(|t| ThreadRef {
             id: cid(t.id),
             name: t.name.clone(),
@@ -490,7 +490,7 @@ fn place(shared: &Shared, cache: &Cache, guild: SGuildId, target: ChannelId) -> 
     Place { kind, threads }
 }
 
-fn bot_permissions(cache: &Cache, guild: SGuildId, channel: ChannelId) -> Option<u64> {
+pub(super) fn bot_permissions(cache: &Cache, guild: SGuildId, channel: ChannelId) -> Option<u64> {
     let me = cache.current_user().id.get();
     member_permissions(cache, guild, channel, me, None)
 }

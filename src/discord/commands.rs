@@ -10,10 +10,10 @@ use tokio::sync::watch;
 
 use super::post::{embeds_body, footer, Poster};
 use super::threads::{self, ActiveThread, Place, PlaceKind};
-use super::{backfill, catchup, cooldown, permissions, Shared};
+use super::{catchup, cooldown, permissions, Shared};
+use crate::channel_summary::{Barred, Completeness, Prepared, SummaryError};
 use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow, Timestamp, UserId};
 use crate::store::StoreError;
-use crate::summarize::engine::Request;
 use crate::summarize::{render, Progress};
 
 /// Default window in hours (a server can change it with `/summarybot settings window:`).
@@ -111,10 +111,8 @@ impl Served {
 pub enum Refusal {
     /// Bad option value.
     Usage(String),
-    /// The channel is excluded by configuration.
-    Excluded,
-    /// The server opted the channel out (`/summarybot optout`).
-    OptedOut,
+    /// The summary service refuses the channel (excluded, opted out, settings unreadable).
+    Barred(Barred),
     /// The invoker lacks a permission (its name).
     InvokerMissing(&'static str),
     /// The bot lacks a permission (its name).
@@ -128,13 +126,10 @@ pub enum Refusal {
 impl Refusal {
     /// The message shown to the user.
     pub fn message(&self, target: ChannelId) -> String {
+        let target = &target;
         match self {
             Self::Usage(text) => text.clone(),
-            Self::Excluded => format!("<#{target}> is excluded from summaries."),
-            Self::OptedOut => format!(
-                "<#{target}> is opted out of summaries on this server; someone with Manage \
-                 Channels can run `/summarybot optin` to allow them again."
-            ),
+            Self::Barred(why) => why.user_message(*target),
             Self::InvokerMissing(p) => {
                 format!("You need the {p} permission in <#{target}> to summarize it.")
             }
@@ -178,22 +173,18 @@ fn hours_usage(got: &str) -> String {
     format!("`{got}` is not a number of hours: use 1 to {MAX_HOURS} (default {DEFAULT_HOURS}).")
 }
 
-/// The checks every request passes, in order, before anything is read: opt-out, exclusion, invoker and
-/// bot permissions, then the cooldown (last, so a refused request does not start it).
+/// The checks every request passes, in order, before anything is read: the summary service's
+/// admission (`barred`), invoker and bot permissions, then the cooldown (last, so a refused
+/// request does not start it).
 pub(super) fn admit(
     shared: &Shared,
     inv: &Invocation,
-    excluded: bool,
+    barred: Option<Barred>,
     invoker_perms: u64,
     bot_perms: u64,
 ) -> Result<(), Refusal> {
-    // Opt-out first: `excluded` also covers opted-out channels, and this message says how to
-    // undo it.
-    if shared.opted_out(inv.guild, inv.target) {
-        return Err(Refusal::OptedOut);
-    }
-    if excluded {
-        return Err(Refusal::Excluded);
+    if let Some(why) = barred {
+        return Err(Refusal::Barred(why));
     }
     if let Some(p) = permissions::missing_to_read(invoker_perms) {
         return Err(Refusal::InvokerMissing(p));
@@ -301,27 +292,16 @@ pub async fn refuse_prefix(poster: &Poster, channel: ChannelId, reply_to: u64, t
     }
 }
 
-/// Make sure the store holds `channel`'s messages in `window`: backfill over REST unless it is
-/// already covered or may not be stored (excluded, opted out), then flush pending ingest writes.
-/// A failed backfill leaves what is stored.
+/// Make sure the store holds `channel`'s messages in `window` (the summary service fetches what
+/// it does not cover), then flush pending live writes so a read sees them.
 pub(super) async fn ensure_stored(
     shared: &Shared,
     guild: GuildId,
     channel: ChannelId,
     window: TimeWindow,
 ) {
-    if !shared.covers(channel, window) {
-        // Checked again for every page: an opt-out that lands mid-backfill stops it.
-        let allowed = || !shared.blocks(guild, channel);
-        match backfill::fetch_window(&shared.poster, &shared.ingest, channel, window, &allowed)
-            .await
-        {
-            Ok(_) => shared.mark_covered(channel, window.start),
-            Err(e) => {
-                tracing::warn!(error = %e, channel_id = %channel, "backfill failed; summarizing what is stored");
-            }
-        }
-    }
+    let info = shared.channel_info(guild, channel);
+    shared.service.complete(&info, window).await;
     shared.ingest.flush().await;
 }
 
@@ -387,36 +367,29 @@ async fn summarize(
     let foreign = threads::foreign_ids(&messages, inv.target);
     let count = messages.len();
     let channel = shared.channel_info(inv.guild, inv.target);
-    let settings = shared.settings.get(inv.guild);
-    // A thread takes the prompt variant of its parent channel.
-    let kind = match threads::kind_source(&inv.place, &channel) {
-        id if id == channel.id => {
-            crate::app::guild_channel_kind(&shared.config, &settings, &channel)
-        }
-        parent => crate::app::guild_channel_kind(
-            &shared.config,
-            &settings,
-            &shared.channel_info(inv.guild, parent),
-        ),
-    };
-    let request = Request {
-        kind,
+    let settings = shared
+        .service
+        .admit(&channel)
+        .map_err(|why| why.user_message(inv.target))?;
+    let prepared = Prepared {
+        kind: shared.service.kind(&settings, &channel),
+        language: shared.service.language(&settings, None),
         channel,
+        settings,
         window,
         messages,
-        language: settings.effective(&shared.config).language,
+        provider: None,
         use_cache: true,
+        completeness: Completeness::Complete,
     };
     let report = |p: Progress| {
         progress.send_replace(Some((count, p)));
     };
-    let mut summary = shared
-        .engine
-        .summarize(&request, &report)
-        .await
-        .map_err(|e| failure(inv, &e))?;
-    // A cached summary keeps the channel as it was then: show its current name.
-    summary.channel = request.channel;
+    let mut summary = match shared.service.finish(prepared, &report).await {
+        Ok(served) => served.summary,
+        Err(SummaryError::Barred(why)) => return Err(why.user_message(inv.target)),
+        Err(e) => return Err(failure(inv, &e)),
+    };
     threads::drop_citations(&mut summary.sections, &foreign);
     summary
         .sections

@@ -75,8 +75,20 @@ pub fn channel(c: &GuildChannel, guild_name: Option<&str>) -> ChannelInfo {
         guild_name: guild_name.map(str::to_owned),
         name: c.name.clone(),
         topic: c.topic.clone(),
-        parent_id: c.parent_id.map(|p| ChannelId(p.get())),
+        // A thread's channel; a channel's category is not kept (it is no parent for summaries).
+        parent_id: c
+            .parent_id
+            .filter(|_| c.thread_metadata.is_some() || is_thread(c.kind))
+            .map(|p| ChannelId(p.get())),
     }
+}
+
+fn is_thread(kind: serenity::all::ChannelType) -> bool {
+    use serenity::all::ChannelType;
+    matches!(
+        kind,
+        ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
+    )
 }
 
 #[cfg(test)]

@@ -10,28 +10,32 @@ mod client;
 pub mod commands;
 pub mod convert;
 pub mod cooldown;
+mod gap;
+mod history;
 pub mod ingest;
 pub mod permissions;
 pub mod post;
+mod publisher;
 mod schedule_cmd;
 pub mod threads;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::gateway::ShardManager;
 use serenity::prelude::GatewayIntents;
 use tokio::sync::Notify;
 
+use crate::channel_summary::{Barred, ChannelSummaries};
 use crate::config::Config;
-use crate::model::{ChannelId, ChannelInfo, GuildId, TimeWindow, Timestamp};
+use crate::model::{ChannelId, ChannelInfo, GuildId};
 use crate::runtime::Runtime;
 use crate::store::Store;
-use crate::summarize::engine::Engine;
 
 pub use post::{PostError, Poster};
+pub use publisher::DiscordPublisher;
 
 /// Why the bot could not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +43,6 @@ pub enum DiscordError {
     /// The REST client could not be set up.
     #[error(transparent)]
     Post(#[from] PostError),
-    /// The summary engine could not be built.
-    #[error("cannot build the summary engine: {0}")]
-    Engine(String),
-    /// The per-server settings could not be read.
-    #[error("cannot read the per-server settings: {0}")]
-    Settings(#[from] crate::store::StoreError),
     /// Discord refused the token.
     #[error("Discord rejected the bot token ({0}): check DISCORD_TOKEN (Developer Portal → Bot → Reset Token)")]
     Unauthorized(u16),
@@ -62,24 +60,22 @@ pub fn poster(config: &Config) -> Result<Poster, PostError> {
 struct Shared {
     config: Config,
     store: Arc<Store>,
-    engine: Engine,
+    /// The one summary path: admission, complete windows, kind, language, engine.
+    service: Arc<ChannelSummaries>,
+    /// Every server's settings (the service's).
+    settings: Arc<crate::settings::Registry>,
     poster: Poster,
     ingest: ingest::Ingest,
     cooldown: cooldown::Cooldown,
-    excluded: HashSet<ChannelId>,
     guilds: HashSet<GuildId>,
     /// False once shutdown began: new commands are ignored.
     accepting: AtomicBool,
     inflight: InFlight,
     app_id: AtomicU64,
-    /// Since when live events have been stored (windows starting later need no backfill).
-    connected_since: Timestamp,
-    /// Per channel, the earliest time backfilled in this process.
-    covered_since: Mutex<HashMap<ChannelId, Timestamp>>,
     /// Live state reported to /health and the status page.
     runtime: Arc<Runtime>,
-    /// Per-server settings (`/summarybot`).
-    settings: crate::settings::Registry,
+    /// serenity's cache, once connected (the gap fill and checkpoints read its channels).
+    cache: std::sync::OnceLock<Arc<serenity::cache::Cache>>,
 }
 
 impl Shared {
@@ -88,37 +84,12 @@ impl Shared {
         guild.is_some_and(|g| self.guilds.is_empty() || self.guilds.contains(&g))
     }
 
-    /// True when the store holds every message of `window` in `channel` (live events are
-    /// stored since connecting, or since the channel — or a thread's channel — was opted back in).
-    fn covers(&self, channel: ChannelId, window: TimeWindow) -> bool {
-        let parent = self
-            .store
-            .channel(channel)
-            .ok()
-            .flatten()
-            .and_then(|c| c.parent_id);
-        let live_since = [Some(channel), parent]
-            .into_iter()
-            .flatten()
-            .filter_map(|c| self.settings.opted_in_at(c))
-            .max()
-            .map_or(self.connected_since, |t| t.max(self.connected_since));
-        window.start >= live_since
-            || self
-                .covered_since
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&channel)
-                .is_some_and(|t| *t <= window.start)
-    }
-
-    /// Forget what backfill covered: stored messages of a channel and its threads were deleted
+    /// Forget what backfills covered: stored messages of a channel and its threads were deleted
     /// (an opt-out) or are missing (an opt-in). Costs at most some extra REST reads later.
     fn forget_coverage(&self) {
-        self.covered_since
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        if let Err(e) = self.service.coverage().forget() {
+            tracing::warn!(error = %e, "cannot forget the recorded coverage");
+        }
     }
 
     /// The server's settings in force (its own, else the config file's).
@@ -126,24 +97,12 @@ impl Shared {
         self.settings.get(guild).effective(&self.config)
     }
 
-    /// True when `channel`, or the channel a stored thread belongs to, is opted out.
-    fn opted_out(&self, guild: GuildId, channel: ChannelId) -> bool {
-        self.settings.is_opted_out(channel)
-            || self
-                .channel_info(guild, channel)
-                .parent_id
-                .is_some_and(|p| self.settings.is_opted_out(p))
-    }
-
-    /// True when nothing of `channel` may be stored or summarized: it (or, for a thread, its
-    /// parent as far as the store knows it) is excluded by config or opted out by its server.
-    fn blocks(&self, guild: GuildId, channel: ChannelId) -> bool {
-        let barred = |c: ChannelId| self.excluded.contains(&c) || self.settings.is_opted_out(c);
-        barred(channel)
-            || self
-                .channel_info(guild, channel)
-                .parent_id
-                .is_some_and(barred)
+    /// The summary service's admission for `channel` of `guild` (a stored thread with its
+    /// channel).
+    fn admit(&self, guild: GuildId, channel: ChannelId) -> Result<(), Barred> {
+        self.service
+            .admit(&self.channel_info(guild, channel))
+            .map(|_| ())
     }
 
     /// The role whose members may manage schedules in `guild` beside members with Manage
@@ -152,29 +111,13 @@ impl Shared {
         self.effective(guild).schedule_manager_role
     }
 
-    fn mark_covered(&self, channel: ChannelId, since: Timestamp) {
-        let mut map = self
-            .covered_since
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let entry = map.entry(channel).or_insert(since);
-        *entry = (*entry).min(since);
-    }
-
     /// What the store knows about a channel, or a placeholder named by its id.
     fn channel_info(&self, guild: GuildId, id: ChannelId) -> ChannelInfo {
         self.store
             .channel(id)
             .ok()
             .flatten()
-            .unwrap_or(ChannelInfo {
-                id,
-                guild_id: Some(guild),
-                guild_name: None,
-                name: id.to_string(),
-                topic: None,
-                parent_id: None,
-            })
+            .unwrap_or_else(|| ChannelInfo::unknown(id, Some(guild)))
     }
 }
 
@@ -255,35 +198,37 @@ pub fn proxy_for(api_base_url: &str) -> Option<String> {
 }
 
 /// Connect to Discord (or `discord.api_base_url`) and start ingesting and answering commands.
+/// The summary service completes windows through this connection's REST history from now on.
 pub async fn start(
     config: &Config,
-    store: Arc<Store>,
+    service: Arc<ChannelSummaries>,
     runtime: Arc<Runtime>,
 ) -> Result<Bot, DiscordError> {
     runtime.update_discord(|d| d.enabled = true);
-    let engine = crate::app::build_engine(config, Some(Arc::clone(&store)), true)
-        .map_err(|e| DiscordError::Engine(format!("{e:#}")))?;
     let poster = poster(config)?;
     check_token(&poster).await?;
+    let store = Arc::clone(service.store());
     let (ingest, writer) = ingest::start(Arc::clone(&store));
-    let settings = crate::settings::Registry::load(Arc::clone(&store))?;
+    service.attach_history(Arc::new(history::RestHistory::new(
+        poster.clone(),
+        ingest.clone(),
+    )));
     let shared = Arc::new(Shared {
         config: config.clone(),
         store,
-        engine,
+        settings: Arc::clone(service.settings()),
+        service,
         poster,
         ingest,
         cooldown: cooldown::Cooldown::new(config.discord.cooldown, crate::settings::MAX_COOLDOWN),
-        excluded: config.summary.exclude_channels.iter().copied().collect(),
         guilds: config.discord.guild_ids.iter().copied().collect(),
         accepting: AtomicBool::new(true),
         inflight: InFlight::default(),
         app_id: AtomicU64::new(0),
-        connected_since: Timestamp::now(),
-        covered_since: Mutex::new(HashMap::new()),
         runtime,
-        settings,
+        cache: std::sync::OnceLock::new(),
     });
+    tokio::spawn(gap::checkpoints(Arc::clone(&shared)));
     let mut client = client::build(config, Arc::clone(&shared)).await?;
     let shard_manager = Arc::clone(&client.shard_manager);
     let shards = config.discord.shards;
@@ -364,6 +309,8 @@ impl Bot {
             tracing::warn!("the Discord client did not stop within 5 s");
         }
         self.writer.close().await;
+        // Everything the session received is stored now: record what it covered.
+        gap::checkpoint(&self.shared);
         tracing::info!("Discord bot stopped");
     }
 }

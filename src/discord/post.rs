@@ -200,6 +200,12 @@ impl Poster {
         self.send(reqwest::Method::GET, "/users/@me", None).await
     }
 
+    /// A channel or thread (`GET /channels/{id}`).
+    pub async fn channel(&self, channel: ChannelId) -> Result<Value, PostError> {
+        self.send(reqwest::Method::GET, &format!("/channels/{channel}"), None)
+            .await
+    }
+
     /// One page (at most 100) of a channel's messages, newest first, older than `before`.
     pub async fn messages_before(
         &self,

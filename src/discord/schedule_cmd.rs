@@ -284,7 +284,7 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let refused = sub.as_ref().and_then(|s| {
         let blocked = || {
             sources(&options)
-                .find(|c| shared.blocks(guild, ChannelId(*c)))
+                .find(|c| shared.admit(guild, ChannelId(*c)).is_err())
                 .map(Inaccessible::Blocked)
         };
         refusal(s, allowed, inaccessible(cmd, &options).or_else(blocked))

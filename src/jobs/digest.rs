@@ -4,24 +4,22 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
 use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow, Timestamp};
-use crate::settings::GuildSettings;
 use crate::store::Store;
-use crate::summarize::engine::Request;
 
-use super::execute::{is_excluded, load, prompt_kind, JobError};
+use super::execute::JobError;
 use super::{DigestJob, JobStats, Publisher};
 
 /// Run a digest; `Ok` holds its result (JSON text). Every attempt's outcome is recorded on the
 /// schedule (`last_outcome` on success, `last_error` on failure).
 pub(super) async fn run(
-    config: &Config,
-    store: &Arc<Store>,
+    service: &ChannelSummaries,
     publisher: Option<&dyn Publisher>,
     stats: &JobStats,
     job: &DigestJob,
 ) -> Result<String, JobError> {
+    let store = service.store();
     let id = job.schedule_id;
     let guild = blocking(store, move |s| {
         s.schedule(id).map(|s| s.map(|s| s.guild_id))
@@ -35,7 +33,7 @@ pub(super) async fn run(
         return Ok(serde_json::json!({"outcome": "skipped: the schedule was deleted"}).to_string());
     };
     let result = match publisher {
-        Some(publisher) => digest(config, store, publisher, stats, job, guild).await,
+        Some(publisher) => digest(service, publisher, stats, job, guild).await,
         None => Err(JobError::permanent(format!(
             "Discord is not enabled; cannot post the digest to channel {}",
             job.target_channel
@@ -64,8 +62,7 @@ pub(super) async fn run(
 
 /// Summarize and post; returns the outcome line.
 async fn digest(
-    config: &Config,
-    store: &Arc<Store>,
+    service: &ChannelSummaries,
     publisher: &dyn Publisher,
     stats: &JobStats,
     job: &DigestJob,
@@ -76,10 +73,7 @@ async fn digest(
         end: Timestamp(job.fire),
     };
     let target = ChannelId(job.target_channel);
-    let settings = blocking(store, move |s| s.guild_settings(guild))
-        .await?
-        .unwrap_or_default();
-    let summaries = summarize_sources(config, store, stats, job, &settings, window).await?;
+    let summaries = summarize_sources(service, stats, job, guild, window).await?;
     if summaries.is_empty() {
         if !job.quiet_day {
             return Ok("no messages in the window; nothing posted".to_owned());
@@ -104,73 +98,54 @@ async fn digest(
     ))
 }
 
-/// One summary per source channel that had discussion in the window, in the server's language
-/// and channel kind unless the schedule sets them; excluded and opted-out channels are skipped,
-/// even if they were excluded after the schedule was made.
+/// One summary per source channel that had discussion in the window (the window completed
+/// from Discord first), in the server's language and channel kind unless the schedule sets
+/// them. A channel the summary service refuses (excluded, opted out — also after the schedule
+/// was made or while its summary was made) is left out; unreadable settings fail the digest.
 async fn summarize_sources(
-    config: &Config,
-    store: &Arc<Store>,
+    service: &ChannelSummaries,
     stats: &JobStats,
     job: &DigestJob,
-    settings: &GuildSettings,
+    guild: GuildId,
     window: TimeWindow,
 ) -> Result<Vec<Summary>, JobError> {
-    let engine = crate::app::build_engine(config, Some(Arc::clone(store)), true)
-        .map_err(|e| JobError::permanent(format!("{e:#}")))?;
     let mut summaries = Vec::new();
     for channel in job.source_channels.iter().map(|c| ChannelId(*c)) {
-        let (info, messages) = load(store, channel, window).await?;
-        if is_excluded(config, &info) {
-            tracing::warn!(channel_id = %channel, schedule_id = job.schedule_id, "channel is excluded from summaries; left out of the digest");
-            continue;
-        }
-        let opted_out = settings.is_opted_out(channel)
-            || info.parent_id.is_some_and(|p| settings.is_opted_out(p));
-        if opted_out {
-            tracing::warn!(channel_id = %channel, schedule_id = job.schedule_id, "channel is opted out by its server; left out of the digest");
-            continue;
-        }
-        if !has_discussion(&messages) {
-            continue;
-        }
-        let request = Request {
-            kind: job
-                .kind
-                .unwrap_or_else(|| prompt_kind(config, settings, store, &info)),
-            language: job
-                .language
-                .clone()
-                .or_else(|| settings.effective(config).language),
-            channel: info,
-            window,
-            messages,
-            use_cache: true,
+        let info = service.channel(channel, Some(guild)).await;
+        let mut request = ChannelRequest::new(info, window);
+        request.kind = job.kind;
+        request.language.clone_from(&job.language);
+        let prepared = match service.prepare(request).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                left_out(job, channel, e)?;
+                continue;
+            }
         };
-        let summary = engine
-            .summarize(&request, &|_| {})
-            .await
-            .map_err(|e| JobError::transient(e.to_string()))?;
-        if opted_out_now(store, &request.channel) {
-            tracing::warn!(channel_id = %channel, schedule_id = job.schedule_id, "channel was opted out while its digest was made (or its server settings could not be read); left out");
+        if !has_discussion(&prepared.messages) {
             continue;
         }
-        stats.record_summary(&summary);
-        summaries.push(summary);
+        match service.finish(prepared, &|_| {}).await {
+            Ok(served) => {
+                stats.record_summary(&served.summary);
+                summaries.push(served.summary);
+            }
+            Err(e) => left_out(job, channel, e)?,
+        }
     }
     Ok(summaries)
 }
 
-/// True when the channel's server opted it (or the channel of a thread) out by now; a read error
-/// counts as opted out (nothing is posted that might not be allowed).
-fn opted_out_now(store: &Store, channel: &crate::model::ChannelInfo) -> bool {
-    let Some(guild) = channel.guild_id else {
-        return false;
-    };
-    match store.guild_settings(guild) {
-        Ok(settings) => settings.is_some_and(|s| {
-            s.is_opted_out(channel.id) || channel.parent_id.is_some_and(|p| s.is_opted_out(p))
-        }),
-        Err(_) => true,
+/// A source the service refused for good is left out (and logged); any other failure fails
+/// the attempt.
+fn left_out(job: &DigestJob, channel: ChannelId, e: SummaryError) -> Result<(), JobError> {
+    match e {
+        SummaryError::Barred(why) if why.is_decision() => {
+            tracing::warn!(channel_id = %channel, schedule_id = job.schedule_id, reason = %why,
+                "channel left out of the digest");
+            Ok(())
+        }
+        other => Err(other.into()),
     }
 }
 
@@ -298,9 +273,13 @@ mod tests {
         }
     }
 
+    fn service(store: &Arc<Store>) -> ChannelSummaries {
+        ChannelSummaries::new(crate::config::Config::default(), Arc::clone(store), true)
+            .expect("service")
+    }
+
     async fn run_job(store: &Arc<Store>, job: &DigestJob, publisher: &Recorder) -> String {
-        let config = Config::default();
-        run(&config, store, Some(publisher), &JobStats::default(), job)
+        run(&service(store), Some(publisher), &JobStats::default(), job)
             .await
             .expect("digest runs")
     }
@@ -382,15 +361,9 @@ mod tests {
         assert!(result.contains("deleted"), "{result}");
         assert!(publisher.posts.lock().expect("lock").is_empty());
         let id = store.insert_schedule(&schedule()).expect("insert");
-        let err = run(
-            &Config::default(),
-            &store,
-            None,
-            &JobStats::default(),
-            &job(id, true),
-        )
-        .await
-        .expect_err("no publisher");
+        let err = run(&service(&store), None, &JobStats::default(), &job(id, true))
+            .await
+            .expect_err("no publisher");
         assert!(
             err.message.contains("Discord is not enabled"),
             "{}",

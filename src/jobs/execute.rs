@@ -1,13 +1,10 @@
-//! What each job kind does: `summary_request` summarizes stored messages of a channel window
-//! with the configured engine and, when asked, posts the summary through the [`Publisher`];
+//! What each job kind does: `summary_request` summarizes a channel window through the summary
+//! service (`crate::channel_summary`) and, when asked, posts it through the [`Publisher`];
 //! `digest` runs a scheduled digest (see `digest.rs`).
 
-use std::sync::Arc;
-
-use crate::config::{Config, LlmProvider};
-use crate::model::{ChannelId, ChannelInfo, ChannelKind, Job, TimeWindow, Timestamp};
-use crate::store::Store;
-use crate::summarize::engine::Request;
+use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
+use crate::config::LlmProvider;
+use crate::model::{ChannelId, Job, TimeWindow, Timestamp};
 use crate::summarize::render;
 
 use super::{DigestJob, JobStats, Publisher, SummaryJob, DIGEST, SUMMARY_REQUEST};
@@ -39,8 +36,7 @@ impl JobError {
 
 /// Run `job`; `Ok` holds its result (JSON text).
 pub(super) async fn run(
-    config: &Config,
-    store: &Arc<Store>,
+    service: &ChannelSummaries,
     publisher: Option<&dyn Publisher>,
     stats: &JobStats,
     job: &Job,
@@ -52,13 +48,13 @@ pub(super) async fn run(
                     "the stored summary_request payload is invalid: {e}"
                 ))
             })?;
-            summary_request(config, store, publisher, stats, &payload).await
+            summary_request(service, publisher, stats, &payload).await
         }
         DIGEST => {
             let payload: DigestJob = serde_json::from_str(&job.payload).map_err(|e| {
                 JobError::permanent(format!("the stored digest payload is invalid: {e}"))
             })?;
-            super::digest::run(config, store, publisher, stats, &payload).await
+            super::digest::run(service, publisher, stats, &payload).await
         }
         other => Err(JobError::permanent(format!(
             "unknown job kind {other:?}; this summarybot cannot run it"
@@ -66,34 +62,18 @@ pub(super) async fn run(
     }
 }
 
-/// The settings of the channel's server; a channel its server opted out (or a thread of one)
-/// is refused for good.
-fn server_settings(
-    store: &Store,
-    channel: &ChannelInfo,
-) -> Result<crate::settings::GuildSettings, JobError> {
-    let Some(guild) = channel.guild_id else {
-        return Ok(crate::settings::GuildSettings::default());
-    };
-    let settings = store
-        .guild_settings(guild)
-        .map_err(|e| JobError::transient(e.to_string()))?
-        .unwrap_or_default();
-    let opted_out = settings.is_opted_out(channel.id)
-        || channel.parent_id.is_some_and(|p| settings.is_opted_out(p));
-    if opted_out {
-        return Err(JobError::permanent(format!(
-            "channel {} is opted out of summaries on its server (/summarybot optin allows them again)",
-            channel.id
-        )));
+impl From<SummaryError> for JobError {
+    fn from(e: SummaryError) -> Self {
+        Self {
+            retryable: e.is_retryable(),
+            message: e.to_string(),
+        }
     }
-    Ok(settings)
 }
 
-/// Summarize the window and post it when asked.
+/// Summarize the window through the summary service and post it when asked.
 async fn summary_request(
-    config: &Config,
-    store: &Arc<Store>,
+    service: &ChannelSummaries,
     publisher: Option<&dyn Publisher>,
     stats: &JobStats,
     job: &SummaryJob,
@@ -104,166 +84,36 @@ async fn summary_request(
             "Discord is not enabled; cannot post to channel {channel}"
         )));
     }
-    let config = with_overrides(config, job)?;
-    let engine = crate::app::build_engine(&config, Some(Arc::clone(store)), true)
-        .map_err(|e| JobError::permanent(format!("{e:#}")))?;
+    let provider = provider_override(job)?;
     let window = TimeWindow {
         start: Timestamp(job.since),
         end: Timestamp(job.until),
     };
-    let (channel, messages) = load(store, ChannelId(job.channel_id), window).await?;
-    if is_excluded(&config, &channel) {
-        return Err(JobError::permanent(format!(
-            "channel {} is excluded from summaries (summary.exclude_channels)",
-            channel.id
-        )));
-    }
-    let settings = server_settings(store, &channel)?;
-    let request = Request {
-        kind: prompt_kind(&config, &settings, store, &channel),
-        channel,
-        window,
-        messages,
-        language: job
-            .language
-            .clone()
-            .or_else(|| settings.effective(&config).language),
-        use_cache: true,
-    };
-    let summary = engine
-        .summarize(&request, &|_| {})
-        .await
-        .map_err(|e| JobError::transient(e.to_string()))?;
-    // An opt-out while the summary was being made wins: nothing is posted or kept.
-    server_settings(store, &request.channel)?;
-    stats.record_summary(&summary);
+    let channel = service.channel(ChannelId(job.channel_id), None).await;
+    let mut request = ChannelRequest::new(channel, window);
+    request.language.clone_from(&job.language);
+    request.provider = provider;
+    let served = service.summarize(request, &|_| {}).await?;
+    stats.record_summary(&served.summary);
     if let (Some(channel), Some(publisher)) = (target, publisher) {
         publisher
-            .post_summary(channel, &summary)
+            .post_summary(channel, &served.summary)
             .await
             .map_err(|e| {
                 JobError::transient(format!("posting to channel {channel} failed: {e}"))
             })?;
     }
-    Ok(render::json(&summary))
+    Ok(render::json(&served.summary))
 }
 
-/// The configuration with the job's provider override applied.
-fn with_overrides(config: &Config, job: &SummaryJob) -> Result<Config, JobError> {
-    let mut config = config.clone();
+/// The job's summarizer override, if any.
+fn provider_override(job: &SummaryJob) -> Result<Option<LlmProvider>, JobError> {
     match job.provider.as_deref() {
-        None => {}
-        Some("builtin") => config.llm.provider = LlmProvider::Builtin,
-        Some("openai") => config.llm.provider = LlmProvider::OpenAi,
-        Some(other) => {
-            return Err(JobError::permanent(format!(
-                "unknown provider {other:?}; use \"builtin\" or \"openai\""
-            )))
-        }
-    }
-    Ok(config)
-}
-
-/// The channel's metadata (or a placeholder) and its messages in `window`, read off the runtime.
-pub(super) use crate::app::is_excluded;
-
-/// The prompt variant for `channel` under the server's settings; a thread takes the variant of
-/// the channel it belongs to (when that channel is stored).
-pub(super) fn prompt_kind(
-    config: &Config,
-    settings: &crate::settings::GuildSettings,
-    store: &Store,
-    channel: &ChannelInfo,
-) -> ChannelKind {
-    let parent = channel
-        .parent_id
-        .and_then(|p| store.channel(p).ok().flatten());
-    crate::app::guild_channel_kind(config, settings, parent.as_ref().unwrap_or(channel))
-}
-
-pub(super) async fn load(
-    store: &Arc<Store>,
-    channel: ChannelId,
-    window: TimeWindow,
-) -> Result<(ChannelInfo, Vec<crate::model::ChatMessage>), JobError> {
-    let store = Arc::clone(store);
-    let read = tokio::task::spawn_blocking(move || {
-        let messages = store.messages_in(channel, window)?;
-        let info = store.channel(channel)?;
-        Ok::<_, crate::store::StoreError>((info, messages))
-    })
-    .await
-    .map_err(|e| JobError::transient(e.to_string()))?
-    .map_err(|e| JobError::transient(format!("cannot read stored messages: {e}")))?;
-    let (info, messages) = read;
-    let info = info.unwrap_or_else(|| {
-        ChannelInfo::unknown(channel, messages.first().and_then(|m| m.guild_id))
-    });
-    Ok((info, messages))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{GuildId, UserId};
-    use crate::settings::Change;
-    use crate::store::test_support::temp_store;
-
-    fn info(id: u64, parent: Option<u64>) -> ChannelInfo {
-        ChannelInfo {
-            id: ChannelId(id),
-            guild_id: Some(GuildId(1)),
-            guild_name: None,
-            name: "general".into(),
-            topic: None,
-            parent_id: parent.map(ChannelId),
-        }
-    }
-
-    #[test]
-    fn jobs_use_the_servers_settings_and_refuse_opted_out_channels() {
-        let (_d, store) = temp_store();
-        store
-            .update_guild_settings(GuildId(1), |s| {
-                let (by, at) = (UserId(2), Timestamp(0));
-                s.apply(&Change::Language(Some("German".into())), by, at);
-                s.apply(&Change::OptOut(ChannelId(5)), by, at);
-            })
-            .expect("settings");
-        let ok = server_settings(&store, &info(4, None)).expect("allowed");
-        assert_eq!(ok.language.as_deref(), Some("German"));
-        for (channel, parent) in [(5, None), (6, Some(5))] {
-            let err = server_settings(&store, &info(channel, parent)).expect_err("opted out");
-            assert!(!err.retryable);
-            assert!(err.message.contains("opted out"), "{}", err.message);
-        }
-        let mut outside = info(5, None);
-        outside.guild_id = None;
-        assert!(server_settings(&store, &outside).is_ok());
-    }
-
-    #[test]
-    fn threads_follow_their_channel_for_exclusion_and_prompt_kind() {
-        let (_d, store) = temp_store();
-        let mut config = Config::default();
-        config.summary.exclude_channels = vec![ChannelId(7)];
-        assert!(is_excluded(&config, &info(7, None)));
-        assert!(is_excluded(&config, &info(8, Some(7))), "a thread of it");
-        assert!(!is_excluded(&config, &info(9, Some(4))));
-
-        let mut dev = info(4, None);
-        dev.name = "backend-dev".into();
-        store.put_channel(&dev).expect("parent stored");
-        let thread = info(10, Some(4));
-        let settings = crate::settings::GuildSettings::default();
-        assert_eq!(
-            prompt_kind(&config, &settings, &store, &thread),
-            ChannelKind::Dev,
-            "the thread takes its parent's variant"
-        );
-        assert_eq!(
-            prompt_kind(&config, &settings, &store, &info(11, None)),
-            ChannelKind::General
-        );
+        None => Ok(None),
+        Some("builtin") => Ok(Some(LlmProvider::Builtin)),
+        Some("openai") => Ok(Some(LlmProvider::OpenAi)),
+        Some(other) => Err(JobError::permanent(format!(
+            "unknown provider {other:?}; use \"builtin\" or \"openai\""
+        ))),
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::{Committer, Enqueuer, JobStats, PoolOptions, Publisher, WorkerPool};
+use crate::channel_summary::ChannelSummaries;
 use crate::config::Config;
-use crate::store::Store;
 
 /// Why the runner could not start.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +36,10 @@ impl JobRunner {
     /// Discord; None makes jobs that ask for posting fail clearly.
     pub fn start(
         config: &Config,
-        store: &Arc<Store>,
+        service: &Arc<ChannelSummaries>,
         publisher: Option<Arc<dyn Publisher>>,
     ) -> Result<JobRunner, RunnerError> {
+        let store = service.store();
         let wake = Arc::new(Notify::new());
         let stats = Arc::new(JobStats::default());
         let options = PoolOptions {
@@ -48,8 +49,7 @@ impl JobRunner {
         };
         let workers = options.workers;
         let pool = WorkerPool::start(
-            config,
-            Arc::clone(store),
+            Arc::clone(service),
             publisher,
             Arc::clone(&wake),
             Arc::clone(&stats),

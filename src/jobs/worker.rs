@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::execute::{self, JobError};
 use super::{JobStats, Publisher};
-use crate::config::Config;
+use crate::channel_summary::ChannelSummaries;
 use crate::model::{Job, Timestamp};
 use crate::store::Store;
 
@@ -53,7 +53,7 @@ impl Default for PoolOptions {
 
 /// Everything a worker needs, shared.
 struct Shared {
-    config: Config,
+    service: Arc<ChannelSummaries>,
     store: Arc<Store>,
     publisher: Option<Arc<dyn Publisher>>,
     wake: Arc<Notify>,
@@ -71,13 +71,13 @@ impl WorkerPool {
     /// Requeue jobs left running by a previous process, then start the workers on the current
     /// tokio runtime. `wake` is notified when new jobs are queued.
     pub fn start(
-        config: &Config,
-        store: Arc<Store>,
+        service: Arc<ChannelSummaries>,
         publisher: Option<Arc<dyn Publisher>>,
         wake: Arc<Notify>,
         stats: Arc<JobStats>,
         options: PoolOptions,
     ) -> Result<WorkerPool, crate::store::StoreError> {
+        let store = Arc::clone(service.store());
         let requeued = store.requeue_running_jobs(Timestamp::now())?;
         if requeued > 0 {
             tracing::info!(
@@ -86,7 +86,7 @@ impl WorkerPool {
             );
         }
         let shared = Arc::new(Shared {
-            config: config.clone(),
+            service,
             store,
             publisher,
             wake,
@@ -179,8 +179,7 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
     shared.stats.busy.fetch_add(1, Ordering::Relaxed);
     tracing::info!(job_id = job.id, kind = %job.kind, attempt = job.attempts, "job started");
     let outcome = execute::run(
-        &shared.config,
-        &shared.store,
+        &shared.service,
         shared.publisher.as_deref(),
         &shared.stats,
         &job,
@@ -367,9 +366,12 @@ mod tests {
             max_attempts,
             backoff_base: Duration::from_millis(20),
         };
+        let service = Arc::new(
+            ChannelSummaries::new(crate::config::Config::default(), Arc::clone(&store), true)
+                .expect("service"),
+        );
         let pool = WorkerPool::start(
-            &Config::default(),
-            Arc::clone(&store),
+            service,
             Some(Arc::clone(&publisher) as Arc<dyn Publisher>),
             Arc::clone(&wake),
             Arc::new(JobStats::default()),

@@ -17,12 +17,26 @@ pub struct Registry {
     /// Opted-out channels of every server (channel ids are unique across servers), checked on
     /// every ingested event.
     opted_out: RwLock<HashSet<ChannelId>>,
+    /// Servers whose stored settings could not be read, with why: nothing of theirs is stored
+    /// or summarized until they are fixed (when in doubt, refuse).
+    unreadable: RwLock<HashMap<GuildId, String>>,
 }
 
 impl Registry {
     /// Load every server's settings from `store`.
     pub fn load(store: Arc<Store>) -> Result<Self, StoreError> {
-        let all = store.all_guild_settings()?;
+        let mut all = Vec::new();
+        let mut unreadable = HashMap::new();
+        for (guild, settings) in store.each_guild_settings()? {
+            match settings {
+                Ok(settings) => all.push((guild, settings)),
+                Err(e) => {
+                    tracing::error!(guild_id = %guild, error = %e,
+                        "this server's settings cannot be read; nothing of it is stored or summarized");
+                    unreadable.insert(guild, e.to_string());
+                }
+            }
+        }
         let opted_out = all
             .iter()
             .flat_map(|(_, s)| s.opted_out.iter().copied())
@@ -32,7 +46,22 @@ impl Registry {
             store,
             guilds: RwLock::new(guilds),
             opted_out: RwLock::new(opted_out),
+            unreadable: RwLock::new(unreadable),
         })
+    }
+
+    /// A server's settings, or why they cannot be read (then nothing of the server may be
+    /// stored or summarized).
+    pub fn lookup(&self, guild: GuildId) -> Result<Arc<GuildSettings>, String> {
+        if let Some(why) = self
+            .unreadable
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&guild)
+        {
+            return Err(why.clone());
+        }
+        Ok(self.get(guild))
     }
 
     /// A server's settings (all unset when it never changed any).
@@ -107,6 +136,10 @@ impl Registry {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(guild, Arc::clone(&written));
+        self.unreadable
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&guild);
         for change in changes {
             tracing::info!(guild_id = %guild, user_id = %by, setting = %change.key(),
                 value = %change.shown_value(), "server setting changed");
@@ -119,6 +152,25 @@ impl Registry {
 mod tests {
     use super::*;
     use crate::store::test_support::temp_store;
+
+    #[test]
+    fn a_damaged_record_makes_only_its_server_unreadable() {
+        let (_d, store) = temp_store();
+        let store = Arc::new(store);
+        store
+            .update_guild_settings(GuildId(1), |s| {
+                s.apply(&Change::OptOut(ChannelId(5)), UserId(2), Timestamp(0));
+            })
+            .expect("settings");
+        store
+            .put_raw_guild_settings(GuildId(2), &[1, 0xFF, 0xFF, 0xFF])
+            .expect("damage");
+        let reg = Registry::load(store).expect("load");
+        assert!(reg.lookup(GuildId(1)).is_ok());
+        assert!(reg.is_opted_out(ChannelId(5)));
+        let why = reg.lookup(GuildId(2)).expect_err("damaged");
+        assert!(why.contains("server settings"), "{why}");
+    }
 
     #[test]
     fn changes_are_written_through_and_survive_a_reload() {

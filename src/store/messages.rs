@@ -168,6 +168,14 @@ impl Store {
 
     /// The send time of the channel's newest stored message.
     pub fn latest_message_time(&self, channel: ChannelId) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.latest_message(channel)?.map(|(t, _)| t))
+    }
+
+    /// The send time and id of the channel's newest stored message.
+    pub fn latest_message(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Option<(Timestamp, MessageId)>, StoreError> {
         self.read(|txn| {
             let messages = txn.open_table(MESSAGES).or_store()?;
             let range = (channel.0, i64::MIN, 0)..=(channel.0, i64::MAX, u64::MAX);
@@ -177,7 +185,10 @@ impl Store {
                 .next_back()
                 .transpose()
                 .or_store()?;
-            Ok(last.map(|(key, _)| Timestamp(key.value().1)))
+            Ok(last.map(|(key, _)| {
+                let (_, ts, id) = key.value();
+                (Timestamp(ts), MessageId(id))
+            }))
         })
     }
 

@@ -6,6 +6,7 @@
 
 mod channels;
 mod codec;
+mod coverage;
 mod history;
 mod idempotency;
 mod jobs;
@@ -23,6 +24,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
+pub use coverage::Span;
 pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use jobs::{Enqueued, KeyedJob};
 pub use schema::SCHEMA_VERSION;

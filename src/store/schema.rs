@@ -49,6 +49,10 @@ pub(super) const USAGE: TableDefinition<UsageKey, (u64, u64)> = TableDefinition:
 pub(super) const GUILD_SETTINGS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("guild_settings");
 
+/// Channel id → `(since ms, through ms)`: every message of the channel sent in that span is
+/// stored (the summary service's persisted coverage).
+pub(super) const COVERAGE: TableDefinition<u64, (i64, i64)> = TableDefinition::new("coverage");
+
 /// Key of [`USAGE`]: day number, guild (None outside guilds), provider, model.
 pub(super) type UsageKey = (i32, Option<u64>, &'static str, &'static str);
 
@@ -139,6 +143,7 @@ fn create_v1_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// (creating an empty table changes nothing else, so no version bump is needed).
 fn create_additive_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(GUILD_SETTINGS).or_store()?;
+    txn.open_table(COVERAGE).or_store()?;
     Ok(())
 }
 

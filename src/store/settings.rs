@@ -7,6 +7,9 @@ use super::{codec, OrStore, Store, StoreError};
 use crate::model::GuildId;
 use crate::settings::GuildSettings;
 
+/// One server's settings as read by [`Store::each_guild_settings`]: decoded, or why not.
+pub type EachSettings = (GuildId, Result<GuildSettings, StoreError>);
+
 /// Record name used in decode errors.
 const WHAT: &str = "server settings";
 
@@ -32,6 +35,32 @@ impl Store {
                     Ok((GuildId(key.value()), codec::decode(WHAT, value.value())?))
                 })
                 .collect()
+        })
+    }
+
+    /// Every server's stored settings, by guild id, each decoded on its own: one damaged record
+    /// is reported for its server instead of failing them all.
+    pub fn each_guild_settings(&self) -> Result<Vec<EachSettings>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(GUILD_SETTINGS).or_store()?;
+            table
+                .iter()
+                .or_store()?
+                .map(|entry| {
+                    let (key, value) = entry.or_store()?;
+                    Ok((GuildId(key.value()), codec::decode(WHAT, value.value())))
+                })
+                .collect()
+        })
+    }
+
+    /// Overwrite one server's stored settings with raw bytes (tests of damaged records only).
+    #[doc(hidden)]
+    pub fn put_raw_guild_settings(&self, guild: GuildId, bytes: &[u8]) -> Result<(), StoreError> {
+        self.write(|txn| {
+            let mut table = txn.open_table(GUILD_SETTINGS).or_store()?;
+            table.insert(guild.0, bytes).or_store()?;
+            Ok(())
         })
     }
 

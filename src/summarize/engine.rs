@@ -38,6 +38,8 @@ pub struct Request {
     pub language: Option<String>,
     /// Read and write the cache (when the engine has one).
     pub use_cache: bool,
+    /// The server's own daily token budget, which may only lower the engine's.
+    pub server_budget: Option<u64>,
 }
 
 /// Why the engine could not produce a summary.
@@ -201,12 +203,7 @@ impl Engine {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let server = req
-            .channel
-            .guild_id
-            .and_then(|g| store.guild_settings(g).ok().flatten())
-            .and_then(|s| s.daily_token_budget);
-        let budget = crate::settings::capped_budget(server, self.daily_token_budget);
+        let budget = crate::settings::capped_budget(req.server_budget, self.daily_token_budget);
         if budget == 0 || self.primary.provider() == super::BUILTIN_PROVIDER {
             return Ok(());
         }
@@ -442,6 +439,7 @@ mod tests {
             messages,
             language: None,
             use_cache: true,
+            server_budget: None,
         }
     }
 
@@ -563,28 +561,12 @@ mod tests {
             .with_fallback(Counting::new("builtin"))
             .with_store(Arc::clone(&store), None);
         // No configured budget; the server sets one too small for any call.
-        store
-            .update_guild_settings(GuildId(1), |s| {
-                s.apply(
-                    &crate::settings::Change::Budget(Some(10)),
-                    UserId(1),
-                    Timestamp(0),
-                );
-            })
-            .expect("settings");
-        let refused = run(&engine, &request(vec![message(1, "ana", false)])).expect("fallback");
+        let mut req = request(vec![message(1, "ana", false)]);
+        req.server_budget = Some(10);
+        let refused = run(&engine, &req).expect("fallback");
         assert_eq!(primary.calls(), 0, "the server's budget applies");
         assert_eq!(refused.provider, "builtin");
         // Back to the default (unlimited here): the LLM is called.
-        store
-            .update_guild_settings(GuildId(1), |s| {
-                s.apply(
-                    &crate::settings::Change::Budget(None),
-                    UserId(1),
-                    Timestamp(0),
-                );
-            })
-            .expect("settings");
         let ok = run(&engine, &request(vec![message(2, "bo", false)])).expect("summary");
         assert_eq!((ok.provider.as_str(), primary.calls()), ("openai", 1));
     }
@@ -600,17 +582,9 @@ mod tests {
             .with_store(Arc::clone(&store), None)
             .with_daily_token_budget(10, 50);
         for server in [0, 1_000_000] {
-            store
-                .update_guild_settings(GuildId(1), |s| {
-                    s.apply(
-                        &crate::settings::Change::Budget(Some(server)),
-                        UserId(1),
-                        Timestamp(0),
-                    );
-                })
-                .expect("settings");
-            let refused =
-                run(&engine, &request(vec![message(server + 1, "ana", false)])).expect("fallback");
+            let mut req = request(vec![message(server + 1, "ana", false)]);
+            req.server_budget = Some(server);
+            let refused = run(&engine, &req).expect("fallback");
             assert_eq!(refused.provider, "builtin", "server budget {server}");
         }
         assert_eq!(primary.calls(), 0);

@@ -1,0 +1,401 @@
+//! The one summary path every trigger uses — `/summarize`, `!summary`, `/catchup`, a webhook
+//! `summary_request`, a scheduled digest and `summarybot summarize --channel`. It owns, once:
+//! admission (who may be stored and summarized), a complete window (stored messages plus what
+//! Discord has that the store does not cover, with coverage persisted across restarts), the gap
+//! fill after downtime, the prompt kind and language, and the engines (built once, shared).
+//! Triggers keep only what is theirs: parsing their input, the invoker's permissions, delivery.
+
+pub mod admission;
+pub mod coverage;
+mod engines;
+pub mod gap_fill;
+pub mod history;
+
+use std::sync::{Arc, OnceLock};
+
+pub use admission::{Admission, Barred};
+pub use engines::Engines;
+pub use history::{Fetched, HistorySource};
+
+use crate::config::{Config, LlmProvider};
+use crate::model::{ChannelId, ChannelInfo, ChannelKind, ChatMessage, GuildId, Summary};
+use crate::model::{TimeWindow, Timestamp};
+use crate::settings::{GuildSettings, Registry};
+use crate::store::{Store, StoreError};
+use crate::summarize::engine::{EngineError, Request};
+use crate::summarize::ProgressFn;
+
+/// Most messages fetched over REST to complete one window (100 pages of 100).
+pub const MAX_WINDOW_FETCH: usize = 10_000;
+
+/// Why no summary was made.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    /// The channel may not be summarized.
+    #[error("{0}")]
+    Barred(Barred),
+    /// The requested provider cannot be used with this configuration.
+    #[error("the {provider} summarizer cannot be used: {reason}")]
+    Provider {
+        /// The provider asked for.
+        provider: &'static str,
+        /// Why it could not be built.
+        reason: String,
+    },
+    /// The database failed.
+    #[error("cannot read stored messages: {0}")]
+    Store(#[from] StoreError),
+    /// The engine failed (and fallback is off, or the cache failed).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl SummaryError {
+    /// Trying again later may succeed (a database or LLM hiccup, settings being repaired).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Barred(b) => !b.is_decision(),
+            Self::Provider { .. } => false,
+            Self::Store(_) | Self::Engine(_) => true,
+        }
+    }
+}
+
+/// Whether the summarized window held everything Discord has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completeness {
+    /// The store covered the window, or what it lacked was fetched.
+    Complete,
+    /// Only stored messages: no Discord connection here (the CLI with the service stopped).
+    StoredOnly,
+    /// Fetching from Discord failed or was capped; stored messages were summarized.
+    FetchFailed,
+}
+
+impl Completeness {
+    /// A footer note for an incomplete window.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Self::Complete => None,
+            Self::StoredOnly => Some("covers stored messages only (no Discord connection here)"),
+            Self::FetchFailed => {
+                Some("covers stored messages only (fetching the rest from Discord failed)")
+            }
+        }
+    }
+}
+
+/// A channel window to summarize, as a trigger asks for it.
+#[derive(Clone, Debug)]
+pub struct ChannelRequest {
+    /// The channel (see [`ChannelSummaries::channel`]).
+    pub channel: ChannelInfo,
+    /// The window.
+    pub window: TimeWindow,
+    /// Prompt variant forced by the trigger (a schedule's, the CLI's `--kind`).
+    pub kind: Option<ChannelKind>,
+    /// Output language asked for by the trigger (else the server's, else the operator's).
+    pub language: Option<String>,
+    /// Summarizer asked for by the trigger (else the configured one).
+    pub provider: Option<LlmProvider>,
+    /// Read and write the summary cache.
+    pub use_cache: bool,
+}
+
+impl ChannelRequest {
+    /// A request with the defaults: the channel's kind and language, the configured provider,
+    /// cached.
+    pub fn new(channel: ChannelInfo, window: TimeWindow) -> Self {
+        Self {
+            channel,
+            window,
+            kind: None,
+            language: None,
+            provider: None,
+            use_cache: true,
+        }
+    }
+}
+
+/// An admitted request with its messages read, ready for the engine. A trigger that adds
+/// messages (a channel's threads) changes `messages` before [`ChannelSummaries::finish`].
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The channel.
+    pub channel: ChannelInfo,
+    /// The server's settings in force.
+    pub settings: Arc<GuildSettings>,
+    /// The window.
+    pub window: TimeWindow,
+    /// Messages of the window, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Prompt variant.
+    pub kind: ChannelKind,
+    /// Output language.
+    pub language: Option<String>,
+    /// Summarizer (None: the configured one).
+    pub provider: Option<LlmProvider>,
+    /// Read and write the summary cache.
+    pub use_cache: bool,
+    /// Whether the window held everything Discord has.
+    pub completeness: Completeness,
+}
+
+/// A finished summary and how complete its window was.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The summary.
+    pub summary: Summary,
+    /// Whether the window held everything Discord has.
+    pub completeness: Completeness,
+}
+
+/// The channel-summary service.
+pub struct ChannelSummaries {
+    config: Arc<Config>,
+    store: Arc<Store>,
+    admission: Admission,
+    engines: Engines,
+    history: OnceLock<Arc<dyn HistorySource>>,
+    coverage: coverage::Coverage,
+}
+
+impl ChannelSummaries {
+    /// The service over `store`: loads every server's settings and builds the configured engine
+    /// (a bad LLM setting fails here, at start). `fallback`: an LLM failure falls back to the
+    /// builtin summarizer.
+    pub fn new(config: Config, store: Arc<Store>, fallback: bool) -> Result<Self, String> {
+        let config = Arc::new(config);
+        let admission = Admission::load(&config, Arc::clone(&store))
+            .map_err(|e| format!("cannot read the per-server settings: {e}"))?;
+        let engines = Engines::new(Arc::clone(&config), Some(Arc::clone(&store)), fallback)?;
+        Ok(Self {
+            coverage: coverage::Coverage::new(Arc::clone(&store)),
+            admission,
+            config,
+            store,
+            engines,
+            history: OnceLock::new(),
+        })
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Every server's settings (changed through it by `/summarybot`).
+    pub fn settings(&self) -> &Arc<Registry> {
+        self.admission.settings()
+    }
+
+    /// The coverage bookkeeping (the gateway adapter reports sessions and checkpoints).
+    pub fn coverage(&self) -> &coverage::Coverage {
+        &self.coverage
+    }
+
+    /// Use `history` to complete windows from now on (the Discord adapter, once connected).
+    pub fn attach_history(&self, history: Arc<dyn HistorySource>) {
+        if self.history.set(history).is_err() {
+            tracing::warn!("a history source was already attached; the new one is ignored");
+        }
+    }
+
+    fn history(&self) -> Option<&Arc<dyn HistorySource>> {
+        self.history.get()
+    }
+
+    // --- admission -------------------------------------------------------------------------
+
+    /// May `channel` (its `parent_id` set for a thread) be stored and summarized? Returns the
+    /// server's settings in force when it may.
+    pub fn admit(&self, channel: &ChannelInfo) -> Result<Arc<GuildSettings>, Barred> {
+        self.admission.check(channel)
+    }
+
+    /// [`ChannelSummaries::admit`] as a yes/no, for the gateway's per-event check.
+    pub fn may_store(&self, channel: &ChannelInfo) -> bool {
+        self.admit(channel).is_ok()
+    }
+
+    fn opted_in(&self, channel: &ChannelInfo) -> Option<Timestamp> {
+        self.admission.opted_in(channel)
+    }
+
+    /// Record what the live session stored of `channels` up to now (at shutdown, and now and
+    /// then while running), so a restart knows it; barred channels are left out.
+    pub fn checkpoint(&self, channels: &[ChannelInfo]) {
+        let live: Vec<_> = channels
+            .iter()
+            .filter(|c| self.may_store(c))
+            .map(|c| (c.id, self.opted_in(c)))
+            .collect();
+        if let Err(e) = self.coverage.checkpoint(&live, Timestamp::now()) {
+            tracing::warn!(error = %e, "cannot record what the session stored");
+        }
+    }
+
+    // --- channel, kind, language -------------------------------------------------------------
+
+    /// What is known of `channel`: the store's record, else what Discord says (then stored),
+    /// else a placeholder named by its id in `guild`.
+    pub async fn channel(&self, channel: ChannelId, guild: Option<GuildId>) -> ChannelInfo {
+        if let Ok(Some(info)) = self.store.channel(channel) {
+            return info;
+        }
+        if let Some(history) = self.history() {
+            if let Some(info) = history.channel_info(channel).await {
+                if let Err(e) = self.store.put_channel(&info) {
+                    tracing::warn!(channel_id = %channel, error = %e, "cannot store channel metadata");
+                }
+                return info;
+            }
+        }
+        // Its server, from a stored message, so admission sees the server's opt-outs.
+        let guild = guild.or_else(|| {
+            let (_, id) = self.store.latest_message(channel).ok().flatten()?;
+            self.store.message(channel, id).ok().flatten()?.guild_id
+        });
+        ChannelInfo::unknown(channel, guild)
+    }
+
+    /// The prompt variant of `channel` under its server's settings: the server's choice, else
+    /// `summary.dev_channels` / `general_channels`, else guessed from name and topic. A thread
+    /// takes the variant of the channel it belongs to.
+    pub fn kind(&self, settings: &GuildSettings, channel: &ChannelInfo) -> ChannelKind {
+        let parent = channel
+            .parent_id
+            .and_then(|p| self.store.channel(p).ok().flatten());
+        let source = parent.as_ref().unwrap_or(channel);
+        settings
+            .channel_kind(source.id)
+            .or_else(|| channel.parent_id.and_then(|p| settings.channel_kind(p)))
+            .unwrap_or_else(|| operator_kind(&self.config, source))
+    }
+
+    /// The output language: the request's, else the server's, else the operator's.
+    pub fn language(&self, settings: &GuildSettings, requested: Option<String>) -> Option<String> {
+        requested.or_else(|| settings.effective(&self.config).language)
+    }
+
+    // --- complete windows --------------------------------------------------------------------
+
+    /// Make the store hold every message of `channel` in `window`: fetch over REST what it does
+    /// not cover (asking admission before every message), then record the coverage.
+    pub async fn complete(&self, channel: &ChannelInfo, window: TimeWindow) -> Completeness {
+        let opted_in = self.opted_in(channel);
+        match self.coverage.covers(channel.id, opted_in, window) {
+            Ok(true) => return Completeness::Complete,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(channel_id = %channel.id, error = %e, "cannot read coverage; fetching");
+            }
+        }
+        let Some(history) = self.history() else {
+            return Completeness::StoredOnly;
+        };
+        let allowed = || self.may_store(channel);
+        match history
+            .fetch(channel.id, window, MAX_WINDOW_FETCH, &allowed)
+            .await
+        {
+            Ok(fetched) if fetched.complete => {
+                let through = Timestamp(window.end.0.saturating_sub(1)).min(Timestamp::now());
+                if let Err(e) = self
+                    .coverage
+                    .record(channel.id, window.start, through, opted_in)
+                {
+                    tracing::warn!(channel_id = %channel.id, error = %e, "cannot record coverage");
+                }
+                Completeness::Complete
+            }
+            Ok(_) => Completeness::FetchFailed,
+            Err(e) => {
+                tracing::warn!(error = %e, channel_id = %channel.id, "fetching history failed; summarizing what is stored");
+                Completeness::FetchFailed
+            }
+        }
+    }
+
+    // --- the summary path --------------------------------------------------------------------
+
+    /// Admit, complete the window, read it, and pick kind and language.
+    pub async fn prepare(&self, req: ChannelRequest) -> Result<Prepared, SummaryError> {
+        let settings = self.admit(&req.channel).map_err(SummaryError::Barred)?;
+        let completeness = self.complete(&req.channel, req.window).await;
+        let messages = self.store.messages_in(req.channel.id, req.window)?;
+        Ok(Prepared {
+            kind: req
+                .kind
+                .unwrap_or_else(|| self.kind(&settings, &req.channel)),
+            language: self.language(&settings, req.language),
+            channel: req.channel,
+            settings,
+            window: req.window,
+            messages,
+            provider: req.provider,
+            use_cache: req.use_cache,
+            completeness,
+        })
+    }
+
+    /// Summarize a prepared window with the shared engine (cache, budget, fallback, usage). A
+    /// channel barred meanwhile (an opt-out while the summary was made) wins: nothing is returned.
+    pub async fn finish(
+        &self,
+        prepared: Prepared,
+        progress: ProgressFn<'_>,
+    ) -> Result<Served, SummaryError> {
+        let engine =
+            self.engines
+                .get(prepared.provider)
+                .map_err(|reason| SummaryError::Provider {
+                    provider: prepared.provider.map_or("configured", LlmProvider::as_str),
+                    reason,
+                })?;
+        let request = Request {
+            channel: prepared.channel,
+            kind: prepared.kind,
+            window: prepared.window,
+            messages: prepared.messages,
+            language: prepared.language,
+            use_cache: prepared.use_cache,
+            server_budget: prepared.settings.daily_token_budget,
+        };
+        let mut summary = engine.summarize(&request, progress).await?;
+        self.admit(&request.channel).map_err(SummaryError::Barred)?;
+        // A cached summary keeps the channel as it was then: show it as it is now.
+        summary.channel = request.channel;
+        Ok(Served {
+            summary,
+            completeness: prepared.completeness,
+        })
+    }
+
+    /// The whole path for one channel window.
+    pub async fn summarize(
+        &self,
+        req: ChannelRequest,
+        progress: ProgressFn<'_>,
+    ) -> Result<Served, SummaryError> {
+        let prepared = self.prepare(req).await?;
+        self.finish(prepared, progress).await
+    }
+}
+
+/// The operator's prompt variant for a channel: `summary.dev_channels` / `general_channels`,
+/// else guessed from its name and topic.
+pub fn operator_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
+    if config.summary.dev_channels.contains(&channel.id) {
+        ChannelKind::Dev
+    } else if config.summary.general_channels.contains(&channel.id) {
+        ChannelKind::General
+    } else {
+        ChannelKind::guess(&channel.name, channel.topic.as_deref())
+    }
+}

@@ -1,0 +1,122 @@
+//! The gateway side of gap fill and coverage: when a session starts (READY — the first, or a
+//! new one after a resume failed), the channels the bot can read, with their `last_message_id`,
+//! go to the summary service's gap fill in the background; now and then, and at shutdown, the
+//! session's coverage is recorded.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serenity::all::{ChannelType, GuildId as SGuildId};
+use serenity::cache::Cache;
+
+use super::{convert, permissions, Shared};
+use crate::channel_summary::gap_fill::{Candidate, MAX_PER_CHANNEL};
+use crate::model::{ChannelId, ChannelInfo, GuildId, Timestamp};
+
+/// Longest wait for the guilds announced in READY to arrive before the gap fill starts anyway.
+const GUILDS_WAIT: Duration = Duration::from_secs(15);
+/// How often the live session's coverage is recorded while running.
+pub(super) const CHECKPOINT_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// A new gateway session: live events are stored from now on; fill what was missed before.
+pub(super) fn session_started(shared: &Arc<Shared>, cache: &Arc<Cache>, guilds: Vec<SGuildId>) {
+    shared.service.coverage().session_started(Timestamp::now());
+    let _ = shared.cache.set(Arc::clone(cache));
+    let shared = Arc::clone(shared);
+    let cache = Arc::clone(cache);
+    tokio::spawn(async move {
+        wait_for_guilds(&cache, &guilds).await;
+        // Live events received meanwhile are stored before comparing with Discord.
+        shared.ingest.flush().await;
+        let candidates = readable_channels(&shared, &cache)
+            .into_iter()
+            .map(|(channel, last_message_id)| Candidate {
+                channel,
+                last_message_id,
+            })
+            .collect();
+        let runtime = Arc::clone(&shared.runtime);
+        let report = move |r: &crate::runtime::GapFill| {
+            let r = r.clone();
+            runtime.update_discord(|d| d.gap_fill = Some(r));
+        };
+        shared
+            .service
+            .gap_fill(candidates, MAX_PER_CHANNEL, &report)
+            .await;
+        checkpoint(&shared);
+    });
+}
+
+/// Wait (bounded) until every guild of READY is in the cache.
+async fn wait_for_guilds(cache: &Cache, guilds: &[SGuildId]) {
+    let deadline = tokio::time::Instant::now() + GUILDS_WAIT;
+    while guilds.iter().any(|g| cache.guild(*g).is_none()) && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Channels and threads of the served guilds that hold messages and that the bot can read,
+/// with Discord's newest message id in each.
+fn readable_channels(shared: &Shared, cache: &Cache) -> Vec<(ChannelInfo, Option<u64>)> {
+    let mut out = Vec::new();
+    for guild_id in cache.guilds() {
+        if !shared.serves(Some(GuildId(guild_id.get()))) {
+            continue;
+        }
+        let Some(guild) = cache.guild(guild_id) else {
+            continue;
+        };
+        let all = guild.channels.values().chain(guild.threads.iter());
+        for c in all {
+            let holds_messages = matches!(
+                c.kind,
+                ChannelType::Text
+                    | ChannelType::News
+                    | ChannelType::PublicThread
+                    | ChannelType::PrivateThread
+                    | ChannelType::NewsThread
+            );
+            if !holds_messages {
+                continue;
+            }
+            let id = ChannelId(c.id.get());
+            let readable = super::client::bot_permissions(cache, guild_id, id)
+                .is_some_and(|p| permissions::missing_to_read(p).is_none());
+            if readable {
+                out.push((
+                    convert::channel(c, Some(&guild.name)),
+                    c.last_message_id.map(serenity::all::MessageId::get),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Record what the live session stored of every readable channel up to now.
+pub(super) fn checkpoint(shared: &Shared) {
+    let Some(cache) = shared.cache.get() else {
+        return; // never connected: the session stored nothing
+    };
+    let channels: Vec<ChannelInfo> = readable_channels(shared, cache)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    shared.service.checkpoint(&channels);
+}
+
+/// Record the session's coverage every [`CHECKPOINT_EVERY`] until shutdown begins.
+pub(super) async fn checkpoints(shared: Arc<Shared>) {
+    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    ticker.tick().await;
+    while shared.accepting.load(Ordering::SeqCst) {
+        ticker.tick().await;
+        if shared.accepting.load(Ordering::SeqCst) {
+            shared.ingest.flush().await;
+            checkpoint(&shared);
+        }
+    }
+}
