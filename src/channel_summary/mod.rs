@@ -399,3 +399,6 @@ pub fn operator_kind(config: &Config, channel: &ChannelInfo) -> ChannelKind {
         ChannelKind::guess(&channel.name, channel.topic.as_deref())
     }
 }
+
+#[cfg(test)]
+mod tests;
