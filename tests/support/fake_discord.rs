@@ -2,6 +2,12 @@
 //! (a small RFC 6455 server on std sockets), both on 127.0.0.1 port 0, one scripted guild, a
 //! control API to inject gateway events and script send failures, and a log of every REST call.
 //!
+//! It keeps what real Discord keeps: a gateway session outlives its connection, so after
+//! [`FakeDiscord::drop_gateway`] a RESUME gets the events it missed and `RESUMED` (or op 9
+//! INVALID_SESSION with [`FakeDiscord::refuse_resumes`]); a dispatched message is in the REST
+//! history too (edits and deletes applied); channels and threads created on the gateway are in
+//! the next GUILD_CREATE; and every channel there carries `last_message_id`.
+//!
 //! ```ignore
 //! let fake = FakeDiscord::start();
 //! // config: [discord] api_base_url = fake.api_base_url(), token = fake::TOKEN
@@ -18,7 +24,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -98,11 +104,27 @@ pub enum SendFault {
 #[derive(Default)]
 struct State {
     calls: Vec<RestCall>,
-    /// Channel history served by GET /channels/{id}/messages, any order.
+    /// Channel history served by GET /channels/{id}/messages, any order, one entry per id.
     history: HashMap<u64, Vec<Value>>,
+    /// Per channel (or thread), the newest message id ever known there: history, dispatched and
+    /// created messages. A delete does not lower it (Discord's `last_message_id` may point to a
+    /// deleted message too).
+    last_message_ids: HashMap<u64, u64>,
+    /// Channels and threads of `GUILD` dispatched with CHANNEL_/THREAD_CREATE or _UPDATE (and
+    /// not deleted since), for the next GUILD_CREATE.
+    created_channels: Vec<Value>,
+    /// Channels and threads dispatched with CHANNEL_/THREAD_DELETE.
+    deleted_channels: Vec<u64>,
     send_faults: VecDeque<SendFault>,
+    /// Open gateway connections (identified or not).
+    connections: Vec<Arc<Conn>>,
+    /// Gateway sessions, one per IDENTIFY answered with READY, in order.
     sessions: Vec<Arc<Session>>,
     identified: Vec<Value>,
+    /// RESUME payloads (`d`), after they were answered.
+    resumes: Vec<Value>,
+    /// Answer RESUME with INVALID_SESSION (`d: false`) instead of RESUMED.
+    refuse_resumes: bool,
     /// Extra generated guilds (beside `GUILD`) and channels in each, for benchmarks.
     extra_guilds: u64,
     channels_per_guild: u64,
@@ -115,23 +137,212 @@ struct State {
     created: Vec<(u64, u64)>,
 }
 
-/// One gateway connection.
-struct Session {
-    writer: Mutex<TcpStream>,
-    seq: AtomicU64,
-    ready: AtomicBool,
+impl State {
+    /// Put `m` into its channel's REST history, replacing the message with its id.
+    fn upsert_message(&mut self, m: Value) {
+        let channel = id_of(&m["channel_id"]);
+        let id = id_of(&m["id"]);
+        self.note_message(channel, id);
+        let list = self.history.entry(channel).or_default();
+        match list.iter_mut().find(|x| id_of(&x["id"]) == id) {
+            Some(old) => *old = m,
+            None => list.push(m),
+        }
+    }
+
+    /// Message `id` exists in `channel`: raise the channel's `last_message_id`.
+    fn note_message(&mut self, channel: u64, id: u64) {
+        let last = self.last_message_ids.entry(channel).or_default();
+        *last = (*last).max(id);
+    }
+
+    fn remove_messages(&mut self, channel: u64, ids: &[u64]) {
+        if let Some(list) = self.history.get_mut(&channel) {
+            list.retain(|m| !ids.contains(&id_of(&m["id"])));
+        }
+    }
+
+    /// Apply a dispatched event to the fake's world (REST history, next GUILD_CREATE).
+    fn apply(&mut self, event: &str, data: &Value) {
+        let channel = id_of(&data["channel_id"]);
+        match event {
+            "MESSAGE_CREATE" => self.upsert_message(data.clone()),
+            "MESSAGE_UPDATE" => {
+                // Discord may send a partial update: merge it into the stored message.
+                let id = id_of(&data["id"]);
+                let old = self
+                    .history
+                    .get(&channel)
+                    .and_then(|l| l.iter().find(|m| id_of(&m["id"]) == id))
+                    .cloned();
+                match (old, data.as_object()) {
+                    (Some(mut old), Some(fields)) => {
+                        for (k, v) in fields {
+                            old[k] = v.clone();
+                        }
+                        self.upsert_message(old);
+                    }
+                    _ if data.get("author").is_some() => self.upsert_message(data.clone()),
+                    _ => {}
+                }
+            }
+            "MESSAGE_DELETE" => self.remove_messages(channel, &[id_of(&data["id"])]),
+            "MESSAGE_DELETE_BULK" => {
+                let ids: Vec<u64> = data["ids"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(id_of)
+                    .collect();
+                self.remove_messages(channel, &ids);
+            }
+            "CHANNEL_CREATE" | "CHANNEL_UPDATE" | "THREAD_CREATE" | "THREAD_UPDATE" => {
+                let mut c = data.clone();
+                if let Some(fields) = c.as_object_mut() {
+                    // Only THREAD_CREATE of a new thread carries it; GUILD_CREATE never does.
+                    fields.remove("newly_created");
+                }
+                let id = id_of(&c["id"]);
+                self.deleted_channels.retain(|d| *d != id);
+                match self
+                    .created_channels
+                    .iter_mut()
+                    .find(|x| id_of(&x["id"]) == id)
+                {
+                    Some(old) => *old = c,
+                    None => self.created_channels.push(c),
+                }
+            }
+            "CHANNEL_DELETE" | "THREAD_DELETE" => {
+                let id = id_of(&data["id"]);
+                self.created_channels.retain(|x| id_of(&x["id"]) != id);
+                self.deleted_channels.push(id);
+            }
+            _ => {}
+        }
+    }
 }
 
-impl Session {
+/// One gateway websocket connection.
+struct Conn {
+    writer: Mutex<TcpStream>,
+}
+
+impl Conn {
     fn send(&self, payload: &Value) -> std::io::Result<()> {
         let text = payload.to_string();
         let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         write_frame(&mut *w, 0x1, text.as_bytes())
     }
 
+    fn write_frame(&self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        write_frame(&mut *w, opcode, payload)
+    }
+
+    /// Shut the TCP socket down (no close frame): the reader sees the end of the stream.
+    fn shutdown(&self) {
+        let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = w.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// One gateway session, from the READY that answered an IDENTIFY until it is invalidated. Like
+/// on Discord it outlives its connection: events dispatched while it has none are kept, and a
+/// RESUME on a new connection replays what the client missed.
+struct Session {
+    id: String,
+    log: Mutex<SessionLog>,
+}
+
+struct SessionLog {
+    /// The connection it is attached to, if any.
+    conn: Option<Arc<Conn>>,
+    /// Sequence number of the last dispatch.
+    seq: u64,
+    /// Every dispatch (`{"op":0,"s",..}`), in order, for replay after a RESUME.
+    sent: Vec<Value>,
+    /// Invalidated (a clean close or a refused resume): receives nothing, cannot be resumed.
+    invalid: bool,
+}
+
+impl Session {
+    fn new(id: String, conn: &Arc<Conn>) -> Self {
+        Self {
+            id,
+            log: Mutex::new(SessionLog {
+                conn: Some(Arc::clone(conn)),
+                seq: 0,
+                sent: Vec::new(),
+                invalid: false,
+            }),
+        }
+    }
+
+    fn log(&self) -> MutexGuard<'_, SessionLog> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sequence, keep and send (when connected) one dispatch; the lock keeps the order.
     fn dispatch(&self, event: &str, data: &Value) -> std::io::Result<()> {
-        let s = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        self.send(&json!({"op": 0, "s": s, "t": event, "d": data}))
+        Self::dispatch_locked(&mut self.log(), event, data)
+    }
+
+    fn dispatch_locked(log: &mut SessionLog, event: &str, data: &Value) -> std::io::Result<()> {
+        if log.invalid {
+            return Ok(());
+        }
+        log.seq += 1;
+        let payload = json!({"op": 0, "s": log.seq, "t": event, "d": data});
+        log.sent.push(payload.clone());
+        match &log.conn {
+            Some(conn) => conn.send(&payload),
+            None => Ok(()),
+        }
+    }
+
+    /// Attach to `conn` for a RESUME whose client saw up to `seq`: replay the later dispatches,
+    /// then dispatch RESUMED. False (nothing sent) when it cannot be resumed.
+    fn resume(&self, conn: &Arc<Conn>, seq: u64) -> std::io::Result<bool> {
+        let mut log = self.log();
+        if log.invalid || seq > log.seq {
+            return Ok(false);
+        }
+        log.conn = Some(Arc::clone(conn));
+        let replayed = log
+            .sent
+            .iter()
+            .filter(|p| p["s"].as_u64() > Some(seq))
+            .try_for_each(|missed| conn.send(missed));
+        match replayed.and_then(|()| Self::dispatch_locked(&mut log, "RESUMED", &json!({}))) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                // The new connection failed already: the session waits for the next RESUME.
+                log.conn = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// `conn` ended: keep the session for a RESUME, unless `invalidate`.
+    fn detach(&self, conn: &Arc<Conn>, invalidate: bool) {
+        let mut log = self.log();
+        if log.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            log.conn = None;
+            log.invalid |= invalidate;
+        }
+    }
+
+    fn invalidate(&self) {
+        let mut log = self.log();
+        log.invalid = true;
+        log.conn = None;
+    }
+
+    /// Attached to a connection and valid: dispatches reach a client now.
+    fn live(&self) -> bool {
+        let log = self.log();
+        log.conn.is_some() && !log.invalid
     }
 }
 
@@ -169,7 +380,6 @@ impl FakeDiscord {
         let gateway_addr = listener.local_addr().expect("gateway addr");
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                next_message_id: 700_000_000_000_000_000,
                 nonces: HashMap::new(),
                 created: Vec::new(),
                 extra_guilds: extra,
@@ -239,13 +449,73 @@ impl FakeDiscord {
         .unwrap_or_default()
     }
 
-    /// Wait until a shard has identified and been sent READY and GUILD_CREATE; returns the
-    /// IDENTIFY payload (`d`).
+    /// Wait until a shard has identified and been sent READY and GUILD_CREATE, and its session
+    /// is connected; returns the last IDENTIFY payload (`d`).
     pub fn wait_for_identify(&self, timeout: Duration) -> Option<Value> {
         self.wait_until(timeout, |s| {
-            let ready = s.sessions.iter().any(|x| x.ready.load(Ordering::SeqCst));
+            let ready = s.sessions.iter().any(|x| x.live());
             ready.then(|| s.identified.last().cloned()).flatten()
         })
+    }
+
+    /// Every RESUME payload (`d`: `token`, `session_id`, `seq`) answered so far, in order.
+    pub fn resumes(&self) -> Vec<Value> {
+        self.shared.lock().resumes.clone()
+    }
+
+    /// Wait until `count` RESUMEs have been answered (with RESUMED, or INVALID_SESSION when
+    /// refused); returns their payloads, or an empty list after `timeout`.
+    pub fn wait_for_resumes(&self, timeout: Duration, count: usize) -> Vec<Value> {
+        self.wait_until(timeout, |s| {
+            (s.resumes.len() >= count).then(|| s.resumes.clone())
+        })
+        .unwrap_or_default()
+    }
+
+    /// Every dispatch of event `t` (e.g. `READY`, `GUILD_CREATE`, `RESUMED`) sent in any gateway
+    /// session, as whole payloads (`{"op":0,"s",..,"t",..,"d",..}`), session by session.
+    /// Replays after a RESUME are not counted twice.
+    pub fn dispatched(&self, event: &str) -> Vec<Value> {
+        let sessions = self.shared.lock().sessions.clone();
+        sessions
+            .iter()
+            .flat_map(|s| {
+                let log = s.log();
+                log.sent
+                    .iter()
+                    .filter(|p| p["t"] == event)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// From now on answer a RESUME with op 9 INVALID_SESSION (`d: false`, the session is gone)
+    /// when `refuse`, or with the missed events and RESUMED when not (the default).
+    pub fn refuse_resumes(&self, refuse: bool) {
+        self.shared.lock().refuse_resumes = refuse;
+    }
+
+    /// Close every open gateway connection abruptly (TCP shutdown, no close frame), as a network
+    /// failure would. Sessions stay resumable; events dispatched meanwhile are kept for them.
+    pub fn drop_gateway(&self) {
+        let (conns, sessions) = {
+            let state = self.shared.lock();
+            (state.connections.clone(), state.sessions.clone())
+        };
+        for conn in &conns {
+            conn.shutdown();
+            for s in &sessions {
+                s.detach(conn, false);
+            }
+        }
+        self.shared.changed.notify_all();
+    }
+
+    /// The GUILD_CREATE payload of `GUILD` as an IDENTIFY now would get it: the scripted
+    /// channels plus those created on the gateway, each with its `last_message_id`.
+    pub fn guild_create_payload(&self) -> Value {
+        guild_create_from(&self.shared.lock(), guild_create())
     }
 
     /// Wait until `count` shards have identified; returns their IDENTIFY payloads.
@@ -292,21 +562,31 @@ impl FakeDiscord {
     pub fn add_history(&self, messages: Vec<Value>) {
         let mut state = self.shared.lock();
         for m in messages {
-            let channel = id_of(&m["channel_id"]);
-            state.history.entry(channel).or_default().push(m);
+            state.upsert_message(m);
         }
     }
 
-    /// Dispatch an event to every ready shard.
+    /// Dispatch an event to every gateway session (all shards get every event). A session
+    /// whose connection dropped keeps it for its RESUME; one invalidated misses it.
+    ///
+    /// The fake's world follows what is dispatched, as Discord's does: MESSAGE_CREATE and
+    /// MESSAGE_UPDATE put the message into the REST history (and `last_message_id`),
+    /// MESSAGE_DELETE(_BULK) take it out, and channels or threads of `GUILD` created, updated
+    /// or deleted are so in the next GUILD_CREATE.
     pub fn dispatch(&self, event: &str, data: &Value) {
-        let sessions: Vec<Arc<Session>> = self.shared.lock().sessions.clone();
-        for s in sessions.iter().filter(|s| s.ready.load(Ordering::SeqCst)) {
-            // A closed connection just misses the event, as on Discord.
+        let sessions: Vec<Arc<Session>> = {
+            let mut state = self.shared.lock();
+            state.apply(event, data);
+            state.sessions.clone()
+        };
+        for s in &sessions {
+            // A write to a connection that just dropped fails; the session keeps the event.
             let _ = s.dispatch(event, data);
         }
     }
 
-    /// Dispatch MESSAGE_CREATE for a message sent `age` ago; returns the payload.
+    /// Dispatch MESSAGE_CREATE for a message sent at the time of its snowflake `id` (see
+    /// [`id_ago`]); it is then in the channel's REST history too. Returns the payload.
     pub fn inject_message(&self, channel: u64, id: u64, author: u64, content: &str) -> Value {
         let msg = message(channel, id, author, content, snowflake_time_ms(id));
         self.dispatch("MESSAGE_CREATE", &msg);
@@ -350,9 +630,9 @@ impl Drop for FakeDiscord {
         }
         // Wake the accept loop so it sees `stop`.
         let _ = TcpStream::connect(self.shared.gateway_addr);
-        for s in self.shared.lock().sessions.drain(..) {
-            let w = s.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            let _ = w.shutdown(std::net::Shutdown::Both);
+        let conns: Vec<Arc<Conn>> = self.shared.lock().connections.drain(..).collect();
+        for c in conns {
+            c.shutdown();
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -442,9 +722,12 @@ fn member(id: u64, roles: &[u64]) -> Value {
         "deaf": false, "mute": false, "flags": 0})
 }
 
+/// A text channel; `last_message_id` is null here and filled from what the fake knows when it
+/// goes out in a GUILD_CREATE.
 fn channel(id: u64, name: &str, overwrites: &Value) -> Value {
     json!({"id": id.to_string(), "type": 0, "guild_id": GUILD.to_string(), "name": name,
-        "position": 0, "topic": null, "nsfw": false, "permission_overwrites": overwrites})
+        "position": 0, "topic": null, "nsfw": false, "permission_overwrites": overwrites,
+        "last_message_id": null})
 }
 
 /// A thread under `parent` as THREAD_CREATE sends it: `kind` 11 = public, 12 = private
@@ -480,7 +763,44 @@ pub fn channels() -> Vec<Value> {
     ]
 }
 
-/// The GUILD_CREATE payload.
+/// `guild` (a GUILD_CREATE payload) as the fake sends it now: plus the channels and active
+/// threads of that guild created on the gateway, minus those deleted, and every channel's and
+/// thread's `last_message_id` set to the newest message the fake knows there (null if none).
+fn guild_create_from(state: &State, mut guild: Value) -> Value {
+    let gid = guild["id"].clone();
+    for c in state
+        .created_channels
+        .iter()
+        .filter(|c| c["guild_id"] == gid)
+    {
+        let is_thread = matches!(c["type"].as_u64(), Some(10..=12));
+        if is_thread && c["thread_metadata"]["archived"] == true {
+            continue; // GUILD_CREATE lists the active threads only.
+        }
+        let key = if is_thread { "threads" } else { "channels" };
+        if let Some(list) = guild[key].as_array_mut() {
+            match list.iter_mut().find(|x| x["id"] == c["id"]) {
+                Some(old) => *old = c.clone(),
+                None => list.push(c.clone()),
+            }
+        }
+    }
+    for key in ["channels", "threads"] {
+        if let Some(list) = guild[key].as_array_mut() {
+            list.retain(|c| !state.deleted_channels.contains(&id_of(&c["id"])));
+            for c in list {
+                c["last_message_id"] = state
+                    .last_message_ids
+                    .get(&id_of(&c["id"]))
+                    .map_or(Value::Null, |id| json!(id.to_string()));
+            }
+        }
+    }
+    guild
+}
+
+/// The GUILD_CREATE payload of the scripted guild as a fresh fake sends it (no messages yet:
+/// every `last_message_id` is null); see [`FakeDiscord::guild_create_payload`].
 pub fn guild_create() -> Value {
     json!({
         "id": GUILD.to_string(), "name": "Fake Guild", "icon": null, "splash": null,
@@ -750,9 +1070,12 @@ fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
     if let Some(first) = nonce.as_ref().and_then(|k| state.nonces.get(k)) {
         return Response::json(first);
     }
-    state.next_message_id += 1;
-    let id = state.next_message_id;
+    // A snowflake of now, as Discord makes (worker bit 21 set keeps it apart from the ids tests
+    // build with `snowflake_at(now, seq)`), strictly increasing.
+    let id = (state.next_message_id + 1).max(snowflake_at(now_ms(), 1 << 21));
+    state.next_message_id = id;
     state.created.push((channel, id));
+    state.note_message(channel, id);
     let mut msg = message(channel, id, BOT, "", now_ms());
     if let Some(content) = call.json.get("content").and_then(Value::as_str) {
         msg["content"] = json!(content);
@@ -795,66 +1118,111 @@ fn serve_gateway(shared: &Arc<Shared>, stream: &TcpStream, n: u64) -> std::io::R
          Sec-WebSocket-Accept: {}\r\n\r\n",
         accept_key(&key)
     )?;
-    let session = Arc::new(Session {
+    let conn = Arc::new(Conn {
         writer: Mutex::new(writer),
-        seq: AtomicU64::new(0),
-        ready: AtomicBool::new(false),
     });
-    shared.lock().sessions.push(Arc::clone(&session));
-    session.send(&json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}))?;
-    while let Some((opcode, payload)) = read_frame(&mut reader)? {
+    shared.lock().connections.push(Arc::clone(&conn));
+    // The session this connection carries (after IDENTIFY or a successful RESUME).
+    let mut session: Option<Arc<Session>> = None;
+    let result = serve_frames(shared, &conn, &mut session, &mut reader, n);
+    // Discord invalidates a session its client closes with 1000 or 1001; any other end (a
+    // dropped connection, another close code) leaves it resumable.
+    let clean_close = matches!(result, Ok(Some(1000 | 1001)));
+    if let Some(s) = &session {
+        s.detach(&conn, clean_close);
+    }
+    shared.lock().connections.retain(|c| !Arc::ptr_eq(c, &conn));
+    shared.changed.notify_all();
+    // Close the TCP connection too (the connection's writer holds a clone of the socket).
+    conn.shutdown();
+    result.map(|_| ())
+}
+
+/// Serve frames until the client closes (its close code, if any) or the stream ends (None).
+fn serve_frames(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    session: &mut Option<Arc<Session>>,
+    reader: &mut impl Read,
+    n: u64,
+) -> std::io::Result<Option<u16>> {
+    conn.send(&json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}))?;
+    while let Some((opcode, payload)) = read_frame(reader)? {
         match opcode {
-            0x1 => on_gateway_text(shared, &session, n, &payload)?,
+            0x1 => on_gateway_text(shared, conn, session, n, &payload)?,
             0x8 => {
-                let mut w = session
-                    .writer
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let _ = write_frame(&mut *w, 0x8, &payload);
-                break;
+                let _ = conn.write_frame(0x8, &payload);
+                let code =
+                    (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                return Ok(code);
             }
-            0x9 => {
-                let mut w = session
-                    .writer
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                write_frame(&mut *w, 0xA, &payload)?;
-            }
+            0x9 => conn.write_frame(0xA, &payload)?,
             _ => {}
         }
     }
-    session.ready.store(false, Ordering::SeqCst);
-    // Close the TCP connection too (the session's writer holds a clone of the socket).
-    let w = session
-        .writer
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let _ = w.shutdown(std::net::Shutdown::Both);
-    Ok(())
+    Ok(None)
 }
 
 fn on_gateway_text(
     shared: &Shared,
-    session: &Session,
+    conn: &Arc<Conn>,
+    session: &mut Option<Arc<Session>>,
     n: u64,
     payload: &[u8],
 ) -> std::io::Result<()> {
     let msg: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
     match msg["op"].as_u64() {
-        Some(1) => session.send(&json!({"op": 11})),
+        Some(1) => conn.send(&json!({"op": 11})),
         Some(2) => {
             let url = format!("ws://{}", shared.gateway_addr);
-            let (extra, channels) = {
+            let (extra, guilds) = {
                 let state = shared.lock();
-                (state.extra_guilds, state.channels_per_guild)
+                let (extra, channels) = (state.extra_guilds, state.channels_per_guild);
+                let guilds: Vec<Value> = std::iter::once(guild_create())
+                    .chain((1..=extra).map(|i| extra_guild_create(i, channels)))
+                    .map(|g| guild_create_from(&state, g))
+                    .collect();
+                (extra, guilds)
             };
-            session.dispatch("READY", &ready_with(n, &url, extra))?;
-            session.dispatch("GUILD_CREATE", &guild_create())?;
-            for i in 1..=extra {
-                session.dispatch("GUILD_CREATE", &extra_guild_create(i, channels))?;
+            let new = Arc::new(Session::new(format!("session-{n}"), conn));
+            new.dispatch("READY", &ready_with(n, &url, extra))?;
+            for g in &guilds {
+                new.dispatch("GUILD_CREATE", g)?;
             }
-            session.ready.store(true, Ordering::SeqCst);
-            shared.lock().identified.push(msg["d"].clone());
+            let mut state = shared.lock();
+            state.sessions.push(Arc::clone(&new));
+            state.identified.push(msg["d"].clone());
+            drop(state);
+            *session = Some(new);
+            shared.changed.notify_all();
+            Ok(())
+        }
+        Some(6) => {
+            let d = &msg["d"];
+            let (refuse, found) = {
+                let state = shared.lock();
+                let found = state
+                    .sessions
+                    .iter()
+                    .find(|s| d["session_id"] == s.id.as_str())
+                    .cloned();
+                (state.refuse_resumes, found)
+            };
+            let seq = d["seq"].as_u64().unwrap_or(0);
+            let resumed = match &found {
+                Some(s) if !refuse => s.resume(conn, seq)?,
+                Some(s) => {
+                    s.invalidate();
+                    false
+                }
+                None => false,
+            };
+            if resumed {
+                *session = found;
+            } else {
+                conn.send(&json!({"op": 9, "d": false}))?;
+            }
+            shared.lock().resumes.push(d.clone());
             shared.changed.notify_all();
             Ok(())
         }
@@ -1084,6 +1452,7 @@ mod tests {
             ("THREAD_CREATE", thread(8, GENERAL, "t", 11)),
             ("THREAD_UPDATE", thread(8, GENERAL, "renamed", 11)),
             ("CHANNEL_CREATE", forum(7, "help")),
+            ("RESUMED", json!({})),
         ] {
             let payload = json!({"op": 0, "s": 1, "t": t, "d": d});
             let ev: serenity::model::event::GatewayEvent =
@@ -1096,5 +1465,124 @@ mod tests {
                 "{t} became Unknown"
             );
         }
+    }
+
+    /// A bare websocket client of the fake's gateway (it accepts unmasked client frames).
+    struct Client(BufReader<TcpStream>);
+
+    impl Client {
+        /// Connect and read HELLO.
+        fn connect(addr: SocketAddr) -> Self {
+            let mut stream = TcpStream::connect(addr).expect("connect");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            write!(
+                stream,
+                "GET /?v=10 HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Sec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .expect("upgrade");
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            while line != "\r\n" {
+                line.clear();
+                assert!(reader.read_line(&mut line).expect("response") > 0);
+            }
+            let mut client = Self(reader);
+            assert_eq!(client.recv()["op"], 10, "HELLO first");
+            client
+        }
+
+        fn send(&mut self, payload: &Value) {
+            write_frame(self.0.get_mut(), 0x1, payload.to_string().as_bytes()).expect("send");
+        }
+
+        /// The next text frame as JSON; None when the server ended the connection.
+        fn try_recv(&mut self) -> Option<Value> {
+            let (opcode, payload) = read_frame(&mut self.0).ok().flatten()?;
+            assert_eq!(opcode, 0x1);
+            Some(serde_json::from_slice(&payload).expect("JSON"))
+        }
+
+        fn recv(&mut self) -> Value {
+            self.try_recv().expect("a frame")
+        }
+    }
+
+    #[test]
+    fn a_resume_gets_the_missed_events_then_resumed_and_a_refused_one_invalid_session() {
+        use serenity::model::event::{Event, GatewayEvent};
+        let fake = FakeDiscord::start();
+        let addr = fake.shared.gateway_addr;
+        let mut first = Client::connect(addr);
+        first.send(&json!({"op": 2, "d": {"token": TOKEN}}));
+        let ready = first.recv();
+        assert_eq!(
+            (ready["t"].as_str(), ready["s"].as_u64()),
+            (Some("READY"), Some(1))
+        );
+        assert_eq!(ready["d"]["resume_gateway_url"], format!("ws://{addr}"));
+        let session_id = ready["d"]["session_id"].clone();
+        assert_eq!(first.recv()["t"], "GUILD_CREATE");
+        fake.inject_message(GENERAL, snowflake_at(now_ms(), 1), ALICE, "seen");
+        assert_eq!(first.recv()["s"], 3);
+
+        fake.drop_gateway();
+        assert!(first.try_recv().is_none(), "the connection was not dropped");
+        let missed = snowflake_at(now_ms(), 2);
+        fake.inject_message(GENERAL, missed, BOB, "sent while disconnected");
+        let mut second = Client::connect(addr);
+        second.send(&json!({"op": 6, "d": {"token": TOKEN, "session_id": session_id, "seq": 3}}));
+        let replayed = second.recv();
+        assert_eq!(replayed["s"], 4);
+        assert_eq!(replayed["d"]["id"], missed.to_string());
+        let resumed = second.recv();
+        assert_eq!(resumed, json!({"op": 0, "s": 5, "t": "RESUMED", "d": {}}));
+        let event: GatewayEvent = serde_json::from_value(resumed).expect("RESUMED");
+        assert!(matches!(
+            event,
+            GatewayEvent::Dispatch(5, Event::Resumed(_))
+        ));
+        let newest = snowflake_at(now_ms(), 3);
+        fake.inject_message(GENERAL, newest, ALICE, "live again");
+        assert_eq!(second.recv()["s"], 6, "the sequence continues");
+        assert_eq!(fake.resumes().len(), 1);
+        assert_eq!(fake.dispatched("RESUMED").len(), 1);
+
+        fake.refuse_resumes(true);
+        fake.drop_gateway();
+        let mut third = Client::connect(addr);
+        third.send(&json!({"op": 6, "d": {"token": TOKEN, "session_id": session_id, "seq": 6}}));
+        let invalid = third.recv();
+        assert_eq!(invalid, json!({"op": 9, "d": false}));
+        let event: GatewayEvent = serde_json::from_value(invalid).expect("INVALID_SESSION");
+        assert!(matches!(event, GatewayEvent::InvalidateSession(false)));
+        // A refused session is gone for good, and an unknown one cannot be resumed either.
+        fake.refuse_resumes(false);
+        for id in [session_id.clone(), json!("session-999")] {
+            let mut again = Client::connect(addr);
+            again.send(&json!({"op": 6, "d": {"token": TOKEN, "session_id": id, "seq": 6}}));
+            assert_eq!(again.recv(), json!({"op": 9, "d": false}));
+        }
+        assert_eq!(fake.wait_for_resumes(Duration::from_secs(5), 4).len(), 4);
+        // IDENTIFY again: a new session, its GUILD_CREATE knows the newest message.
+        third.send(&json!({"op": 2, "d": {"token": TOKEN}}));
+        let ready = third.recv();
+        assert_eq!(
+            (ready["t"].as_str(), ready["s"].as_u64()),
+            (Some("READY"), Some(1))
+        );
+        assert_ne!(ready["d"]["session_id"], session_id);
+        let guild = third.recv();
+        assert_eq!(guild["t"], "GUILD_CREATE");
+        assert_eq!(guild["d"]["channels"][0]["id"], GENERAL.to_string());
+        assert_eq!(
+            guild["d"]["channels"][0]["last_message_id"],
+            newest.to_string()
+        );
+        assert_eq!(fake.dispatched("READY").len(), 2);
+        assert_eq!(fake.dispatched("GUILD_CREATE").len(), 2);
     }
 }
