@@ -5,6 +5,8 @@
 
 /// Wiring: the engine from the configuration, and the `run` loop.
 pub mod app;
+/// Exponential backoff with jitter: the one delay schedule and jitter source of every retry loop.
+pub mod backoff;
 /// Command-line definitions.
 pub mod cli;
 /// One function per subcommand.
