@@ -15,6 +15,8 @@ pub mod commands;
 pub mod config;
 /// The Discord bot: gateway ingest, slash and prefix commands, permission checks, safe posting.
 pub mod discord;
+/// Hex encoding and constant-time comparison of secrets and digests.
+pub mod encoding;
 /// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
 /// The durable job queue: group-commit enqueue and the worker pool.

@@ -10,10 +10,10 @@ use super::data::{self, Sources};
 use super::form::{self, MAX_FORM_BYTES};
 use super::views::{self, View};
 use super::{random, StatusSite};
+use crate::encoding::constant_time_eq;
 use crate::model::Timestamp;
 use crate::webhook::errors::ApiError;
 use crate::webhook::routes::State;
-use crate::webhook::standard::constant_time_eq;
 
 /// The session cookie.
 const SESSION_COOKIE: &str = "sb_session";

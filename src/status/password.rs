@@ -7,8 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::webhook::signature::{from_hex, to_hex};
-use crate::webhook::standard::constant_time_eq;
+use crate::encoding::{constant_time_eq, from_hex, to_hex};
 
 /// Iterations `summarybot status hash-password` uses by default (a fraction of a second per
 /// login in a release build, even on a Raspberry Pi).
