@@ -27,8 +27,12 @@ pub mod llm;
 pub mod logging;
 /// Domain types shared by every module.
 pub mod model;
+/// The status page's login password hash: PBKDF2-HMAC-SHA256 in `$pbkdf2-sha256$...` text form.
+pub mod password;
 /// LLM prices per million tokens and cost estimates.
 pub mod pricing;
+/// Unpredictable bytes and tokens from the kernel's CSPRNG.
+pub mod random;
 /// Live state of the running appliance (Discord, scheduler, updates) for health and status.
 pub mod runtime;
 /// Scheduled digests: cron in a time zone, validation, stored-schedule operations, the scheduler.
@@ -49,6 +53,8 @@ pub mod text;
 pub mod update;
 /// The usage and cost report: tokens per period, provider and model, costs, budget left.
 pub mod usage;
+/// HTTP pieces shared by the webhook server and the status page: JSON errors, rate limits.
+pub mod web;
 /// The webhook HTTP server: signed triggers, job status, health, metrics.
 pub mod webhook;
 

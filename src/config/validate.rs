@@ -467,8 +467,7 @@ fn status(c: &mut Checker<'_>, scope: Scope) {
         );
     }
     if !status.password_hash.is_empty() {
-        if let Err(e) = crate::status::password::PasswordHash::parse(status.password_hash.expose())
-        {
+        if let Err(e) = crate::password::PasswordHash::parse(status.password_hash.expose()) {
             c.report("status.password_hash", None, e.to_string());
         }
     }

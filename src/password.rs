@@ -89,7 +89,7 @@ impl PasswordHash {
                 "iterations must be between {MIN_ITERATIONS} and {MAX_ITERATIONS}"
             ));
         }
-        let salt = super::random::bytes(SALT_BYTES)?;
+        let salt = crate::random::bytes(SALT_BYTES)?;
         let hash = pbkdf2_sha256(password.as_bytes(), &salt, iterations, HASH_BYTES);
         Ok(Self {
             iterations,
