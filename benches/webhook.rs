@@ -103,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.webhook.rate_limit_per_minute = u32::MAX;
     println!(
         "webhook bench: {requests} requests over {clients} keep-alive connections, {} request threads, {} job workers",
-        config.webhook.http_threads, config.webhook.workers
+        config.webhook.http_threads, config.jobs.workers
     );
     for jobs in [Jobs::Posting, Jobs::Instant] {
         bench(&config, jobs, requests, clients)?;

@@ -284,7 +284,7 @@ pub enum StatusCommand {
     /// `status.password_hash`: `$pbkdf2-sha256$i=<iterations>$<salt hex>$<hash hex>`.
     HashPassword {
         /// PBKDF2 iterations (1000-10000000); more is slower to guess and to log in.
-        #[arg(long, default_value_t = crate::status::password::DEFAULT_ITERATIONS)]
+        #[arg(long, default_value_t = crate::password::DEFAULT_ITERATIONS)]
         iterations: u32,
     },
 }

@@ -5,6 +5,8 @@
 
 /// Wiring only: starts the parts of the appliance, connects them, stops them.
 pub mod app;
+/// Exponential backoff with jitter: the one delay schedule and jitter source of every retry loop.
+pub mod backoff;
 /// The one summary path of every trigger: admission, complete windows, gap fill, kind,
 /// language, the shared engines.
 pub mod channel_summary;
@@ -16,6 +18,8 @@ pub mod commands;
 pub mod config;
 /// The Discord bot: gateway ingest, slash and prefix commands, permission checks, safe posting.
 pub mod discord;
+/// Hex encoding and constant-time comparison of secrets and digests.
+pub mod encoding;
 /// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
 /// The durable job queue: group-commit enqueue and the worker pool.
@@ -26,8 +30,12 @@ pub mod llm;
 pub mod logging;
 /// Domain types shared by every module.
 pub mod model;
+/// The status page's login password hash: PBKDF2-HMAC-SHA256 in `$pbkdf2-sha256$...` text form.
+pub mod password;
 /// LLM prices per million tokens and cost estimates.
 pub mod pricing;
+/// Unpredictable bytes and tokens from the kernel's CSPRNG.
+pub mod random;
 /// Live state of the running appliance (Discord, scheduler, updates) for health and status.
 pub mod runtime;
 /// Scheduled digests: cron in a time zone, validation, stored-schedule operations, the scheduler.
@@ -48,6 +56,8 @@ pub mod text;
 pub mod update;
 /// The usage and cost report: tokens per period, provider and model, costs, budget left.
 pub mod usage;
+/// HTTP pieces shared by the webhook server and the status page: JSON errors, rate limits.
+pub mod web;
 /// The webhook HTTP server: signed triggers, job status, health, metrics.
 pub mod webhook;
 

@@ -1,7 +1,9 @@
-//! Domain types shared by every module: ids, chat messages, channels, summaries, schedules, jobs.
+//! Domain types shared by every module: ids, chat messages, channels, summaries, schedules, jobs,
+//! per-server settings.
 //!
 //! Nothing here depends on serenity, redb or async-openai; adapters convert at their edge.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -621,4 +623,38 @@ pub struct Job {
     pub last_error: Option<String>,
     /// Result (JSON text) when done.
     pub result: Option<String>,
+}
+
+/// One server's settings as stored (changed with `/summarybot settings`, `optout`, `optin`;
+/// validated, resolved and changed by `settings`, stored by `store::settings`). `None` / absent =
+/// the config file's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildSettings {
+    /// Output language of summaries.
+    pub language: Option<String>,
+    /// Window of `/summarize` and `!summary` without hours.
+    pub default_hours: Option<u32>,
+    /// Per-user cooldown, in milliseconds.
+    pub cooldown_ms: Option<u64>,
+    /// LLM tokens allowed per UTC day; 0 = unlimited.
+    pub daily_token_budget: Option<u64>,
+    /// Prompt variant forced per channel.
+    pub channel_kinds: BTreeMap<ChannelId, ChannelKind>,
+    /// Channels neither stored nor summarized.
+    pub opted_out: BTreeSet<ChannelId>,
+    /// Role whose members may manage schedules (besides Manage Server).
+    pub schedule_manager_role: Option<u64>,
+    /// Who last changed each key, and when.
+    pub changes: BTreeMap<String, ChangeRecord>,
+}
+
+/// Who changed a setting, when, and to what (as shown).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// The Discord user.
+    pub by: UserId,
+    /// When.
+    pub at: Timestamp,
+    /// The new value as shown to people (`default` for a reset).
+    pub value: String,
 }

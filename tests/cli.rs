@@ -209,6 +209,31 @@ fn config_check_accepts_a_complete_config() {
 }
 
 #[test]
+fn config_check_accepts_the_old_worker_keys_with_a_warning() {
+    let sb = Sandbox::new();
+    sb.write(
+        "summarybot.toml",
+        &format!("{OFFLINE_RUN_CONFIG}\n[webhook]\nworkers = 4\n"),
+    );
+    let out = sb.run(&["config", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("configuration OK"));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: webhook.workers = 4 (from ")
+            && err.contains("was renamed to jobs.workers"),
+        "{err}"
+    );
+    let shown = sb.run(&["config", "show"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).contains("[jobs]\nworkers = 4\n"),
+        "{}",
+        stdout(&shown)
+    );
+}
+
+#[test]
 fn config_show_hides_secrets_from_file_and_env() {
     let sb = Sandbox::new();
     let token = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I-fake-token";

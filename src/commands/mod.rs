@@ -108,7 +108,8 @@ impl Context {
         }
     }
 
-    /// Load without validating (for `config show` and `config check`).
+    /// Load without validating (for `config show` and `config check`). Warnings (a renamed key's
+    /// old name) go to stderr at once: logging is not set up before the config is known.
     fn load(&self) -> Result<config::Loaded, Failure> {
         let opts = LoadOptions {
             explicit_path: self.config_path.as_deref(),
@@ -116,7 +117,11 @@ impl Context {
             cwd: &self.cwd,
             secrets_dir: Path::new(SECRETS_DIR),
         };
-        config::load(&opts).map_err(|e| Failure::Usage(e.to_string()))
+        let loaded = config::load(&opts).map_err(|e| Failure::Usage(e.to_string()))?;
+        for warning in &loaded.warnings {
+            eprintln!("warning: {warning}");
+        }
+        Ok(loaded)
     }
 
     /// Start logging at the level from `--log-level`, else the config; format likewise. Returns

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context as _;
 
 use crate::cli::StatusCommand;
-use crate::status::password::PasswordHash;
+use crate::password::PasswordHash;
 
 use super::output::outln;
 use super::Failure;

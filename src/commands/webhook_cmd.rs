@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::cli::WebhookCommand;
 use crate::config::Scope;
+use crate::encoding::to_hex;
 use crate::model::Timestamp;
 use crate::webhook::{signature, standard};
 use sha2::{Digest, Sha256};
@@ -49,7 +50,7 @@ pub fn run(ctx: &Context, cmd: &WebhookCommand) -> Result<(), Failure> {
         let timestamp = timestamp.unwrap_or_else(|| Timestamp::now().0 / 1000);
         let id = id.clone().unwrap_or_else(|| {
             let digest = Sha256::digest([body.as_slice(), &timestamp.to_be_bytes()].concat());
-            format!("msg_{}", &signature::to_hex(&digest)[..24])
+            format!("msg_{}", &to_hex(&digest)[..24])
         });
         let key = standard::secret_key(&secret);
         outln!("webhook-id: {id}");

@@ -178,6 +178,12 @@ pub(crate) fn apply(loader: &mut Loader, vars: &HashMap<String, String>, layer: 
             }
         }
     }
+    for (old, key) in keys::renamed_keys() {
+        let name = prefixed_env_name(old);
+        if let Some(value) = vars.get(&name).filter(|v| !v.is_empty()) {
+            loader.set_renamed(old, key, Input::Text(value), Some(origin(&name)));
+        }
+    }
     report_unknown(loader, vars, layer);
 }
 
@@ -206,14 +212,15 @@ fn report_unknown(loader: &mut Loader, vars: &HashMap<String, String>, layer: Op
 }
 
 fn is_known(name: &str) -> bool {
-    KEYS.iter().any(|key| {
+    let current = KEYS.iter().any(|key| {
         let own = prefixed_env_name(key.path);
         name == own
             || (key.is_secret()
                 && name
                     .strip_suffix(FILE_SUFFIX)
                     .is_some_and(|base| base == own))
-    })
+    });
+    current || keys::renamed_keys().any(|(old, _)| name == prefixed_env_name(old))
 }
 
 #[cfg(test)]
@@ -265,5 +272,11 @@ mod tests {
         assert!(is_known("SUMMARYBOT_DISCORD__TOKEN_FILE"));
         assert!(!is_known("SUMMARYBOT_LLM__MODEL_FILE"));
         assert!(!is_known("SUMMARYBOT_LLM__MODLE"));
+        assert!(is_known("SUMMARYBOT_JOBS__WORKERS"));
+        assert!(
+            is_known("SUMMARYBOT_WEBHOOK__WORKERS"),
+            "renamed keys still work"
+        );
+        assert!(!is_known("SUMMARYBOT_WEBHOOK__WORKERS_FILE"));
     }
 }

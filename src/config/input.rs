@@ -22,6 +22,43 @@ pub(crate) enum Input<'a> {
     Text(&'a str),
 }
 
+impl Input<'_> {
+    /// The value as shown in messages: TOML syntax, or the text quoted.
+    pub(crate) fn shown(self) -> String {
+        match self {
+            Input::Toml(value) => value.to_string(),
+            Input::Text(text) => format!("{text:?}"),
+        }
+    }
+}
+
+/// An [`Input`] kept after its layer is read (a renamed key's value waits for every layer).
+#[derive(Debug, Clone)]
+pub(crate) enum OwnedInput {
+    /// From the TOML file.
+    Toml(Value),
+    /// From `.env` or the environment.
+    Text(String),
+}
+
+impl OwnedInput {
+    /// A copy of `input`.
+    pub(crate) fn of(input: Input<'_>) -> Self {
+        match input {
+            Input::Toml(value) => Self::Toml(value.clone()),
+            Input::Text(text) => Self::Text(text.to_owned()),
+        }
+    }
+
+    /// The value as an [`Input`].
+    pub(crate) fn as_input(&self) -> Input<'_> {
+        match self {
+            Self::Toml(value) => Input::Toml(value),
+            Self::Text(text) => Input::Text(text),
+        }
+    }
+}
+
 /// A field type that can be set from an [`Input`].
 pub(crate) trait FromInput: Sized {
     /// Convert a string (env var, `.env`, secret file).

@@ -110,11 +110,11 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("webhook.rate_limit_per_minute" => webhook.rate_limit_per_minute, env: [RATE_LIMIT_PER_MINUTE]),
     key!("webhook.max_body_bytes" => webhook.max_body_bytes),
     key!("webhook.timestamp_tolerance" => webhook.timestamp_tolerance),
-    key!("webhook.workers" => webhook.workers),
-    key!("webhook.max_attempts" => webhook.max_attempts),
     key!("webhook.idempotency_ttl" => webhook.idempotency_ttl),
     key!("webhook.read_timeout" => webhook.read_timeout),
     key!("webhook.http_threads" => webhook.http_threads),
+    key!("jobs.workers" => jobs.workers),
+    key!("jobs.max_attempts" => jobs.max_attempts),
     key!("storage.path" => storage.path),
     key!("storage.retention_days" => storage.retention_days),
     key!("cache.ttl" => cache.ttl, env: [CACHE_TTL]),
@@ -138,9 +138,29 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("status.login_attempts_per_minute" => status.login_attempts_per_minute),
 ];
 
+/// Keys that moved, as (old dotted path, new dotted path). The old path (in the file, and as
+/// `SUMMARYBOT_<SECTION>__<KEY>`) still sets the new key, with a warning naming the new one; the
+/// new key wins when both are set.
+pub(crate) static RENAMED: &[(&str, &str)] = &[
+    ("webhook.workers", "jobs.workers"),
+    ("webhook.max_attempts", "jobs.max_attempts"),
+];
+
 /// The key with this dotted path.
 pub(crate) fn find(path: &str) -> Option<&'static KeyDef> {
     KEYS.iter().find(|key| key.path == path)
+}
+
+/// Every renamed key as (old dotted path, the key it sets now).
+pub(crate) fn renamed_keys() -> impl Iterator<Item = (&'static str, &'static KeyDef)> {
+    RENAMED
+        .iter()
+        .filter_map(|&(old, new)| Some((old, find(new)?)))
+}
+
+/// The old dotted path and the key it sets now, when `path` is a renamed key's old path.
+pub(crate) fn renamed(path: &str) -> Option<(&'static str, &'static KeyDef)> {
+    renamed_keys().find(|(old, _)| *old == path)
 }
 
 /// True when `name` is a section (`llm`, `discord`, ...).
@@ -234,6 +254,20 @@ mod tests {
                 "status.password_hash"
             ]
         );
+    }
+
+    #[test]
+    fn renamed_keys_point_at_current_keys() {
+        assert_eq!(renamed_keys().count(), RENAMED.len());
+        for (old, key) in renamed_keys() {
+            assert!(find(old).is_none(), "{old} is still a current key");
+            assert!(!key.is_secret());
+        }
+        assert_eq!(
+            renamed("webhook.workers").map(|(_, key)| key.path),
+            Some("jobs.workers")
+        );
+        assert!(renamed("jobs.workers").is_none());
     }
 
     #[test]

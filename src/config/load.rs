@@ -11,8 +11,8 @@ use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
 
 use super::env::{self, CONFIG_PATH};
-use super::input::Input;
-use super::keys::{self, KeyDef, KEYS};
+use super::input::{Input, OwnedInput};
+use super::keys::{self, prefixed_env_name, KeyDef, KEYS};
 use super::types::{Environment, LlmProvider};
 use super::{Config, ConfigError, Problem, StorageConfig};
 
@@ -58,6 +58,8 @@ pub struct Loaded {
     pub config: Config,
     /// The config file read, if any (none found means pure defaults + environment).
     pub path: Option<PathBuf>,
+    /// Things that work but should change (a renamed key's old name), each naming what to do.
+    pub warnings: Vec<Problem>,
 }
 
 /// Find and read the config file and apply every overlay. Does not validate.
@@ -86,9 +88,11 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, ConfigError> {
     if loader.config.environment == Environment::Production {
         loader.apply_secrets_dir(opts.secrets_dir);
     }
+    let (config, warnings) = loader.finish();
     Ok(Loaded {
-        config: loader.finish(),
+        config,
         path,
+        warnings,
     })
 }
 
@@ -156,6 +160,20 @@ impl SourceFile {
     }
 }
 
+/// A value given under a renamed key's old path; applied once every layer is read, so that the
+/// new key wins wherever it is set.
+struct RenamedValue {
+    /// The old dotted path.
+    old: &'static str,
+    /// The key it sets now.
+    key: &'static KeyDef,
+    input: OwnedInput,
+    /// The env var it came from, or the file and line.
+    source: Option<String>,
+    /// True when it came from an env var (`.env` or the process).
+    from_env: bool,
+}
+
 /// The config being built, with what was set explicitly (for the derived defaults).
 pub(crate) struct Loader {
     config: Config,
@@ -164,6 +182,10 @@ pub(crate) struct Loader {
     cwd: PathBuf,
     /// The config file, once read.
     file: Option<SourceFile>,
+    /// Values given under old key names, in the order read.
+    renamed: Vec<RenamedValue>,
+    /// Warnings for [`Loaded::warnings`].
+    warnings: Vec<Problem>,
 }
 
 impl Loader {
@@ -173,6 +195,8 @@ impl Loader {
             explicit: HashSet::new(),
             cwd: cwd.to_path_buf(),
             file: None,
+            renamed: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -201,13 +225,63 @@ impl Loader {
                 let source = source.or_else(|| self.file_location(key.path));
                 let mut problem = Problem::new(key.path, message).with_source(source);
                 if !key.is_secret() {
-                    problem.value = Some(match input {
-                        Input::Toml(value) => value.to_string(),
-                        Input::Text(text) => format!("{text:?}"),
-                    });
+                    problem.value = Some(input.shown());
                 }
                 self.problem(problem);
             }
+        }
+    }
+
+    /// Keep a value given under `old`, the old name of `key`, for [`Loader::finish`].
+    /// `env_source` names the env var; `None` means the config file.
+    pub(crate) fn set_renamed(
+        &mut self,
+        old: &'static str,
+        key: &'static KeyDef,
+        input: Input<'_>,
+        env_source: Option<String>,
+    ) {
+        let from_env = env_source.is_some();
+        let source = env_source.or_else(|| self.file_location(old));
+        self.renamed.push(RenamedValue {
+            old,
+            key,
+            input: OwnedInput::of(input),
+            source,
+            from_env,
+        });
+    }
+
+    /// Apply the values given under old key names unless the new key is set too (the new key
+    /// wins), each with a warning naming the new key.
+    fn apply_renamed(&mut self) {
+        let values = std::mem::take(&mut self.renamed);
+        let set_by_new: HashSet<&str> = values
+            .iter()
+            .map(|value| value.key.path)
+            .filter(|path| self.explicit.contains(path))
+            .collect();
+        for value in values {
+            let new = value.key.path;
+            let message = if set_by_new.contains(new) {
+                format!(
+                    "is ignored because {new} is also set (the new key wins); remove the old setting"
+                )
+            } else {
+                self.set(value.key, value.input.as_input(), value.source.clone());
+                let instead = if value.from_env {
+                    format!("set {} instead", prefixed_env_name(new))
+                } else {
+                    let (section, leaf) = new.split_once('.').unwrap_or(("", new));
+                    format!("move it to `{leaf}` in the [{section}] section")
+                };
+                format!("was renamed to {new}; the old name still works for now, but {instead}")
+            };
+            let mut warning = Problem::new(value.old, message).with_source(value.source);
+            if !value.key.is_secret() {
+                warning.value = Some(value.input.as_input().shown());
+            }
+            self.warnings.push(warning);
         }
     }
 
@@ -238,9 +312,12 @@ impl Loader {
         };
         for (name, value) in table {
             let path = format!("{section}.{name}");
-            match keys::find(&path) {
-                Some(key) => self.set(key, Input::Toml(value), None),
-                None => self.unknown(&path, false),
+            if let Some(key) = keys::find(&path) {
+                self.set(key, Input::Toml(value), None);
+            } else if let Some((old, key)) = keys::renamed(&path) {
+                self.set_renamed(old, key, Input::Toml(value), None);
+            } else {
+                self.unknown(&path, false);
             }
         }
     }
@@ -291,8 +368,10 @@ impl Loader {
         }
     }
 
-    /// Fill the defaults that depend on other keys and hand out the config.
-    fn finish(mut self) -> Config {
+    /// Apply the renamed keys' values, fill the defaults that depend on other keys and hand out
+    /// the config with the warnings.
+    fn finish(mut self) -> (Config, Vec<Problem>) {
+        self.apply_renamed();
         if !self.explicit.contains("llm.provider") {
             self.config.llm.provider = if self.config.llm.api_key.is_empty() {
                 LlmProvider::Builtin
@@ -303,6 +382,6 @@ impl Loader {
         if !self.explicit.contains("storage.path") {
             self.config.storage.path = StorageConfig::default_path(self.config.environment);
         }
-        self.config
+        (self.config, self.warnings)
     }
 }

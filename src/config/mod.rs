@@ -54,6 +54,8 @@ pub struct Config {
     pub summary: SummaryConfig,
     /// `[webhook]`: the signed HTTP trigger.
     pub webhook: WebhookConfig,
+    /// `[jobs]`: the worker pool that runs every trigger's jobs.
+    pub jobs: JobsConfig,
     /// `[storage]`: the redb database.
     pub storage: StorageConfig,
     /// `[cache]`: the summary cache.
@@ -170,10 +172,6 @@ pub struct WebhookConfig {
     /// Accepted clock skew of signed requests, 1s–1h.
     #[serde(serialize_with = "duration::serialize")]
     pub timestamp_tolerance: Duration,
-    /// Jobs run at the same time by the worker pool, 1–32.
-    pub workers: usize,
-    /// Attempts of a job before it fails for good, 1–20.
-    pub max_attempts: u32,
     /// How long a delivery's idempotency key is remembered, 1m–30d.
     #[serde(serialize_with = "duration::serialize")]
     pub idempotency_ttl: Duration,
@@ -184,6 +182,24 @@ pub struct WebhookConfig {
     /// Threads answering requests, 2–256; each waits for its delivery's group commit, so this
     /// also caps how many deliveries one commit can hold.
     pub http_threads: usize,
+}
+
+/// `[jobs]` settings: the durable job queue's worker pool (webhook, scheduled and other jobs).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobsConfig {
+    /// Jobs run at the same time by the worker pool, 1–32.
+    pub workers: usize,
+    /// Attempts of a job before it fails for good, 1–20.
+    pub max_attempts: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            max_attempts: 5,
+        }
+    }
 }
 
 /// `[storage]` settings.
@@ -284,6 +300,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             summary: SummaryConfig::default(),
             webhook: WebhookConfig::default(),
+            jobs: JobsConfig::default(),
             storage: StorageConfig::default(),
             cache: CacheConfig::default(),
             scheduler: SchedulerConfig::default(),
@@ -342,8 +359,6 @@ impl Default for WebhookConfig {
             rate_limit_per_minute: 30,
             max_body_bytes: 1_048_576,
             timestamp_tolerance: Duration::from_secs(300),
-            workers: 2,
-            max_attempts: 5,
             idempotency_ttl: Duration::from_secs(24 * 3600),
             read_timeout: Duration::from_secs(10),
             http_threads: 32,

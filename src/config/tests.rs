@@ -430,6 +430,111 @@ fn file_value_of_the_wrong_type_is_a_problem_naming_the_key() {
     assert!(source.ends_with("summarybot.toml line 4"), "{source}");
 }
 
+// ---- renamed keys ----
+
+#[test]
+fn jobs_keys_load_from_file_and_env_and_validate() {
+    let fx = Fixture::new();
+    fx.write(
+        "summarybot.toml",
+        "[jobs]\nworkers = 8\nmax_attempts = 10\n",
+    );
+    let loaded = fx
+        .try_load(None, &[("SUMMARYBOT_JOBS__MAX_ATTEMPTS", "12")])
+        .expect("loads");
+    assert_eq!(loaded.warnings, []);
+    let config = loaded.config;
+    assert_eq!((config.jobs.workers, config.jobs.max_attempts), (8, 12));
+    assert_eq!(config.validate(Scope::Offline), []);
+    let defaults = Config::default().jobs;
+    assert_eq!((defaults.workers, defaults.max_attempts), (2, 5));
+}
+
+#[test]
+fn old_webhook_keys_still_work_with_a_warning_naming_the_new_key() {
+    let fx = Fixture::new();
+    let file = fx.write("summarybot.toml", "[webhook]\nworkers = 4\n");
+    let loaded = fx
+        .try_load(None, &[("SUMMARYBOT_WEBHOOK__MAX_ATTEMPTS", "7")])
+        .expect("loads");
+    let config = &loaded.config;
+    assert_eq!((config.jobs.workers, config.jobs.max_attempts), (4, 7));
+    assert_eq!(
+        config.validate(Scope::Offline),
+        [],
+        "no unknown-key problem"
+    );
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            format!(
+                "webhook.workers = 4 (from {} line 2): was renamed to jobs.workers; the old name still works for now, but move it to `workers` in the [jobs] section",
+                file.display()
+            ),
+            "webhook.max_attempts = \"7\" (from SUMMARYBOT_WEBHOOK__MAX_ATTEMPTS): was renamed to jobs.max_attempts; the old name still works for now, but set SUMMARYBOT_JOBS__MAX_ATTEMPTS instead".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn the_new_key_wins_over_the_old_one_wherever_each_is_set() {
+    let ignored =
+        "is ignored because jobs.workers is also set (the new key wins); remove the old setting";
+    // Old key in the file, new key in the environment.
+    let fx = Fixture::new();
+    fx.write("summarybot.toml", "[webhook]\nworkers = 4\n");
+    let loaded = fx
+        .try_load(None, &[("SUMMARYBOT_JOBS__WORKERS", "6")])
+        .expect("loads");
+    assert_eq!(loaded.config.jobs.workers, 6);
+    assert_eq!(loaded.warnings.len(), 1);
+    assert_eq!(loaded.warnings[0].key, "webhook.workers");
+    assert_eq!(loaded.warnings[0].message, ignored);
+    // New key in the file, old key in the (otherwise stronger) environment.
+    let fx = Fixture::new();
+    fx.write("summarybot.toml", "[jobs]\nworkers = 6\n");
+    let loaded = fx
+        .try_load(None, &[("SUMMARYBOT_WEBHOOK__WORKERS", "4")])
+        .expect("loads");
+    assert_eq!(loaded.config.jobs.workers, 6);
+    assert_eq!(loaded.warnings.len(), 1);
+    assert_eq!(loaded.warnings[0].message, ignored);
+    assert_eq!(
+        loaded.warnings[0].source.as_deref(),
+        Some("SUMMARYBOT_WEBHOOK__WORKERS")
+    );
+}
+
+#[test]
+fn out_of_range_worker_counts_name_jobs_workers() {
+    let fx = Fixture::new();
+    fx.write("summarybot.toml", "[jobs]\nworkers = 0\n");
+    let problems = fx.load(&[]).validate(Scope::Offline);
+    assert_eq!(
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["jobs.workers = 0: must be between 1 and 32"]
+    );
+    // Through the old name, the problem still names jobs.workers and says where the value is.
+    let fx = Fixture::new();
+    let file = fx.write("summarybot.toml", "[webhook]\nworkers = 40\n");
+    let problems = fx
+        .load(&[("SUMMARYBOT_WEBHOOK__MAX_ATTEMPTS", "many")])
+        .validate(Scope::Offline);
+    assert_eq!(keys_of(&problems), ["jobs.max_attempts", "jobs.workers"]);
+    assert_eq!(
+        problems[0].source.as_deref(),
+        Some("SUMMARYBOT_WEBHOOK__MAX_ATTEMPTS")
+    );
+    assert_eq!(
+        problems[1].to_string(),
+        format!(
+            "jobs.workers = 40 (from {} line 2): must be between 1 and 32",
+            file.display()
+        )
+    );
+}
+
 // ---- validation rules, each with a bad value ----
 
 /// Apply `change` to a config valid in both scopes and return the problem keys for `scope`.
@@ -521,9 +626,6 @@ fn every_rule_rejects_a_bad_value() {
         ("webhook.timestamp_tolerance", |c| {
             c.webhook.timestamp_tolerance = Duration::from_secs(3601);
         }),
-        ("webhook.workers", |c| c.webhook.workers = 0),
-        ("webhook.workers", |c| c.webhook.workers = 33),
-        ("webhook.max_attempts", |c| c.webhook.max_attempts = 0),
         ("webhook.idempotency_ttl", |c| {
             c.webhook.idempotency_ttl = Duration::from_secs(59);
         }),
@@ -535,6 +637,10 @@ fn every_rule_rejects_a_bad_value() {
         }),
         ("webhook.http_threads", |c| c.webhook.http_threads = 1),
         ("webhook.http_threads", |c| c.webhook.http_threads = 257),
+        ("jobs.workers", |c| c.jobs.workers = 0),
+        ("jobs.workers", |c| c.jobs.workers = 33),
+        ("jobs.max_attempts", |c| c.jobs.max_attempts = 0),
+        ("jobs.max_attempts", |c| c.jobs.max_attempts = 21),
         ("storage.path", |c| c.storage.path = PathBuf::new()),
         ("cache.ttl", |c| c.cache.ttl = Duration::from_secs(59)),
         ("cache.max_entries", |c| c.cache.max_entries = 9),
@@ -630,6 +736,8 @@ fn rules_pass_at_their_boundaries() {
         c.llm.concurrency = 16;
         c.webhook.port = 65535;
         c.webhook.timestamp_tolerance = Duration::from_secs(3600);
+        c.jobs.workers = 32;
+        c.jobs.max_attempts = 20;
         c.cache.ttl = Duration::from_secs(60);
         c.cache.max_entries = 10;
         c.update.verifying_keys = vec!["MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqo=".into()];

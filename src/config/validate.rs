@@ -127,6 +127,7 @@ pub(crate) fn check(config: &Config, scope: Scope) -> Vec<Problem> {
     llm(&mut checker);
     summary(&mut checker);
     webhook(&mut checker, scope);
+    jobs(&mut checker);
     storage_cache_scheduler(&mut checker);
     update(&mut checker);
     status(&mut checker, scope);
@@ -274,8 +275,6 @@ fn webhook(c: &mut Checker<'_>, scope: Scope) {
         Duration::from_secs(1),
         Duration::from_secs(3600),
     );
-    c.range("webhook.workers", webhook.workers, 1, 32);
-    c.range("webhook.max_attempts", webhook.max_attempts, 1, 20);
     c.duration_range(
         "webhook.idempotency_ttl",
         webhook.idempotency_ttl,
@@ -289,6 +288,13 @@ fn webhook(c: &mut Checker<'_>, scope: Scope) {
         Duration::from_secs(300),
     );
     c.range("webhook.http_threads", webhook.http_threads, 2, 256);
+}
+
+/// `[jobs]`: the worker pool's size and attempts per job.
+fn jobs(c: &mut Checker<'_>) {
+    let jobs = &c.config.jobs;
+    c.range("jobs.workers", jobs.workers, 1, 32);
+    c.range("jobs.max_attempts", jobs.max_attempts, 1, 20);
 }
 
 fn storage_cache_scheduler(c: &mut Checker<'_>) {
@@ -461,8 +467,7 @@ fn status(c: &mut Checker<'_>, scope: Scope) {
         );
     }
     if !status.password_hash.is_empty() {
-        if let Err(e) = crate::status::password::PasswordHash::parse(status.password_hash.expose())
-        {
+        if let Err(e) = crate::password::PasswordHash::parse(status.password_hash.expose()) {
             c.report("status.password_hash", None, e.to_string());
         }
     }

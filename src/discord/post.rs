@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::backoff::Backoff;
 use crate::model::{ChannelId, Summary};
 use crate::secret::Secret;
 use crate::summarize::render::{self, Embed, EmbedMessage};
@@ -14,8 +15,8 @@ use crate::summarize::render::{self, Embed, EmbedMessage};
 const MAX_ATTEMPTS: u32 = 5;
 /// Longest `Retry-After` honoured; a longer one fails the send instead of stalling it.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
-/// First backoff after a 5xx; doubled per retry.
-const BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// Backoff after a 5xx or an unreachable server: 250 ms, doubled per retry, at most 16 s.
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(16));
 /// Per-request timeout.
 const TIMEOUT: Duration = Duration::from_secs(15);
 /// Discord's default REST API base.
@@ -337,9 +338,9 @@ fn next_step(
     }
 }
 
-/// 250 ms, 500 ms, 1 s, 2 s...
+/// The wait after failed attempt `attempt` (1-based): 250 ms, 500 ms, 1 s, 2 s... (no jitter).
 fn backoff(attempt: u32) -> Duration {
-    BACKOFF_BASE.saturating_mul(1 << attempt.saturating_sub(1).min(6))
+    BACKOFF.capped(attempt.saturating_sub(1))
 }
 
 /// `body` with `allowed_mentions` set to parse nothing (model output never pings anyone).
@@ -404,6 +405,13 @@ mod tests {
         );
         assert_eq!(body["allowed_mentions"], json!({"parse": []}));
         assert_eq!(body["content"], "@everyone hi");
+    }
+
+    #[test]
+    fn backoff_doubles_from_250_ms_without_jitter() {
+        let waits: Vec<u64> = (1..=8).map(|a| backoff(a).as_millis() as u64).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 16_000, 16_000]);
+        assert_eq!(backoff(0), Duration::from_millis(250));
     }
 
     #[test]

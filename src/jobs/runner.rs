@@ -31,8 +31,8 @@ pub struct JobRunner {
 }
 
 impl JobRunner {
-    /// Requeue jobs a previous process left running and start `webhook.workers` workers (with
-    /// `webhook.max_attempts`) on the current tokio runtime. `publisher` posts summaries to
+    /// Requeue jobs a previous process left running and start `jobs.workers` workers (with
+    /// `jobs.max_attempts`) on the current tokio runtime. `publisher` posts summaries to
     /// Discord; None makes jobs that ask for posting fail clearly.
     pub fn start(
         config: &Config,
@@ -43,8 +43,8 @@ impl JobRunner {
         let wake = Arc::new(Notify::new());
         let stats = Arc::new(JobStats::default());
         let options = PoolOptions {
-            workers: config.webhook.workers,
-            max_attempts: config.webhook.max_attempts,
+            workers: config.jobs.workers,
+            max_attempts: config.jobs.max_attempts,
             ..PoolOptions::default()
         };
         let workers = options.workers;

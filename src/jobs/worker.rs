@@ -1,7 +1,6 @@
 //! The worker pool: a bounded number of tokio tasks that claim due jobs, run them, and record the
 //! outcome — done, queued again after an exponential backoff with jitter, or failed for good.
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +10,7 @@ use tokio::task::JoinSet;
 
 use super::execute::{self, JobError};
 use super::{JobStats, Publisher};
+use crate::backoff::{Backoff, Jitter};
 use crate::channel_summary::ChannelSummaries;
 use crate::model::{Job, Timestamp};
 use crate::store::Store;
@@ -59,6 +59,8 @@ struct Shared {
     wake: Arc<Notify>,
     stats: Arc<JobStats>,
     options: PoolOptions,
+    /// Draws for the retry delays.
+    jitter: Jitter,
 }
 
 /// The running pool; [`WorkerPool::shutdown`] stops it.
@@ -92,6 +94,7 @@ impl WorkerPool {
             wake,
             stats,
             options,
+            jitter: Jitter::from_clock(),
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -227,8 +230,8 @@ fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'s
                     Box::new(move |s: &Store| s.fail_job(id, &message, None, now)),
                 )
             } else {
-                let jitter = random_fraction(id, job.attempts);
-                let delay = backoff(shared.options.backoff_base, job.attempts, jitter);
+                let delay = retry_schedule(shared.options.backoff_base)
+                    .delay(job.attempts.saturating_sub(1), shared.jitter.next_unit());
                 let at = Timestamp(now.0.saturating_add(millis(delay)));
                 (
                     "retry",
@@ -239,27 +242,11 @@ fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'s
     }
 }
 
-/// The delay before retry number `attempt` (1-based): `BACKOFF_BASE * 2^(attempt-1)`, capped,
-/// scaled by `jitter` in `[0, 1)` into its upper half (so retries of many jobs spread out).
-pub(super) fn backoff(base: Duration, attempt: u32, jitter: f64) -> Duration {
-    let exp = attempt.saturating_sub(1).min(20);
-    let full = base.saturating_mul(1 << exp).min(BACKOFF_MAX);
-    full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
-}
-
-/// A pseudo-random number in `[0, 1)` from the process's random hash keys.
-fn random_fraction(id: u64, attempt: u32) -> f64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(id);
-    hasher.write_u32(attempt);
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    #[expect(clippy::cast_precision_loss, reason = "53 random bits are plenty")]
-    let fraction = (hasher.finish() >> 11) as f64 / (1_u64 << 53) as f64;
-    fraction
+/// The delays between a job's attempts: after attempt `n` (1-based) step `n - 1`, i.e. `base`
+/// doubled per attempt, capped at [`BACKOFF_MAX`], scaled by jitter into its upper half (so the
+/// retries of many jobs spread out).
+fn retry_schedule(base: Duration) -> Backoff {
+    Backoff::new(base, BACKOFF_MAX).with_jitter(0.5, 1.0)
 }
 
 /// Milliseconds of a duration, saturating.
@@ -291,20 +278,15 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
-        assert!(backoff(BACKOFF_BASE, 1, 0.999) < Duration::from_secs(5));
-        assert!(backoff(BACKOFF_BASE, 1, 0.999) > Duration::from_millis(4900));
-        assert_eq!(backoff(BACKOFF_BASE, 1, 0.0), Duration::from_millis(2500));
-        assert_eq!(backoff(BACKOFF_BASE, 2, 0.0), Duration::from_secs(5));
-        assert_eq!(backoff(BACKOFF_BASE, 3, 0.0), Duration::from_secs(10));
-        assert_eq!(backoff(BACKOFF_BASE, 50, 0.0), BACKOFF_MAX / 2);
-        assert!(backoff(BACKOFF_BASE, 50, 0.99) <= BACKOFF_MAX);
-    }
-
-    #[test]
-    fn random_fractions_are_in_range_and_vary() {
-        let values: Vec<f64> = (0..50).map(|i| random_fraction(i, 1)).collect();
-        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
-        assert!(values.iter().any(|v| (v - values[0]).abs() > 1e-9));
+        // Step n follows attempt n + 1.
+        let s = retry_schedule(BACKOFF_BASE);
+        assert!(s.delay(0, 0.999) < Duration::from_secs(5));
+        assert!(s.delay(0, 0.999) > Duration::from_millis(4900));
+        assert_eq!(s.delay(0, 0.0), Duration::from_millis(2500));
+        assert_eq!(s.delay(1, 0.0), Duration::from_secs(5));
+        assert_eq!(s.delay(2, 0.0), Duration::from_secs(10));
+        assert_eq!(s.delay(49, 0.0), BACKOFF_MAX / 2);
+        assert!(s.delay(49, 0.99) <= BACKOFF_MAX);
     }
 
     /// Fails the first `failures` posts, then records where it posted.

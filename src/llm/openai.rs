@@ -30,7 +30,8 @@ use async_openai::types::chat::{
 };
 use serde::Deserialize;
 
-use crate::llm::retry::{self, Decision, ErrorContext, Failure, Jitter, RetryPolicy};
+use crate::backoff::Jitter;
+use crate::llm::retry::{self, Decision, ErrorContext, Failure, RetryPolicy};
 use crate::llm::{
     BoxFuture, ChatModel, Completion, CompletionRequest, LlmError, PromptMessage, Role,
 };
@@ -128,12 +129,12 @@ impl OpenAiClient {
             chat_url,
             models_url,
             api_key: opts.api_key.filter(|k| !k.is_empty()),
-            policy: RetryPolicy {
-                max_retries: opts.max_retries,
-                backoff_base: opts.backoff_base,
-                max_backoff: opts.max_backoff,
-                max_retry_wait: opts.max_retry_wait,
-            },
+            policy: RetryPolicy::new(
+                opts.max_retries,
+                opts.backoff_base,
+                opts.max_backoff,
+                opts.max_retry_wait,
+            ),
             context: ErrorContext {
                 model: model.clone(),
                 base_url,

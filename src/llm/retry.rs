@@ -1,7 +1,7 @@
 //! Retry policy for LLM calls as pure functions: what one failed attempt means
 //! ([`classify`]), how long the server asked us to wait ([`retry_after`]), the jittered
-//! exponential backoff ([`RetryPolicy::backoff`]) and the retry-or-give-up decision
-//! ([`RetryPolicy::decide`]).
+//! exponential backoff ([`RetryPolicy::schedule`], a [`Backoff`]) and the retry-or-give-up
+//! decision ([`RetryPolicy::decide`]).
 //!
 //! Policy (modelled on the official OpenAI clients):
 //! - retried: 429 rate limits, 408, 409, every 5xx, connection errors and timeouts;
@@ -13,11 +13,11 @@
 //!   else `backoff_base * 2^n` capped at `max_backoff`, with ±25% jitter;
 //! - a server-requested wait above `max_retry_wait` is refused: we give up at once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
 
+use crate::backoff::Backoff;
 use crate::llm::LlmError;
 
 /// Longest provider error message quoted back to the user.
@@ -119,28 +119,30 @@ pub enum Decision {
 }
 
 /// Retry limits and backoff shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt.
     pub max_retries: u32,
-    /// First backoff delay (doubled per retry).
-    pub backoff_base: Duration,
-    /// Cap on the backoff before jitter.
-    pub max_backoff: Duration,
+    /// Backoff before retry number `n + 1` (step `n`) when the server names no wait.
+    pub schedule: Backoff,
     /// Longest server-requested wait we accept; longer means give up at once.
     pub max_retry_wait: Duration,
 }
 
 impl RetryPolicy {
-    /// Backoff before retry number `retry_index + 1`: `backoff_base * 2^retry_index`, capped
-    /// at `max_backoff`, then scaled by a factor in [0.75, 1.25) chosen by `unit` in [0, 1).
-    pub fn backoff(&self, retry_index: u32, unit: f64) -> Duration {
-        let factor = 2_u32.saturating_pow(retry_index.min(31));
-        let raw = self
-            .backoff_base
-            .saturating_mul(factor)
-            .min(self.max_backoff);
-        raw.mul_f64(0.75 + 0.5 * unit.clamp(0.0, 1.0))
+    /// `max_retries` retries; the backoff is `backoff_base * 2^n`, capped at `max_backoff`, then
+    /// scaled by a factor in [0.75, 1.25) (±25% jitter).
+    pub fn new(
+        max_retries: u32,
+        backoff_base: Duration,
+        max_backoff: Duration,
+        max_retry_wait: Duration,
+    ) -> Self {
+        Self {
+            max_retries,
+            schedule: Backoff::new(backoff_base, max_backoff).with_jitter(0.75, 1.25),
+            max_retry_wait,
+        }
     }
 
     /// Decide what to do after a failed attempt, `retries_done` retries having already been made.
@@ -153,7 +155,7 @@ impl RetryPolicy {
         unit: f64,
         ctx: &ErrorContext,
     ) -> Decision {
-        let wait = retry_after.unwrap_or_else(|| self.backoff(retries_done, unit));
+        let wait = retry_after.unwrap_or_else(|| self.schedule.delay(retries_done, unit));
         let give_up = !failure.is_retryable()
             || retries_done >= self.max_retries
             || wait > self.max_retry_wait;
@@ -283,43 +285,6 @@ impl ApiErrorInfo {
     }
 }
 
-/// A small lock-free source of jitter (SplitMix64 over a time-seeded counter). Not
-/// cryptographic; it only has to spread retries of concurrent clients apart.
-#[derive(Debug)]
-pub struct Jitter {
-    state: AtomicU64,
-}
-
-impl Jitter {
-    /// Seeded from the clock.
-    pub fn from_clock() -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        Self::with_seed(nanos)
-    }
-
-    /// Seeded explicitly (for reproducible tests).
-    pub fn with_seed(seed: u64) -> Self {
-        Self {
-            state: AtomicU64::new(seed),
-        }
-    }
-
-    /// The next draw, uniform in [0, 1).
-    pub fn next_unit(&self) -> f64 {
-        const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut z = self
-            .state
-            .fetch_add(GOLDEN, Ordering::Relaxed)
-            .wrapping_add(GOLDEN);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1_u64 << 53) as f64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,12 +302,12 @@ mod tests {
     }
 
     fn policy() -> RetryPolicy {
-        RetryPolicy {
-            max_retries: 2,
-            backoff_base: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(8),
-            max_retry_wait: Duration::from_secs(120),
-        }
+        RetryPolicy::new(
+            2,
+            Duration::from_millis(500),
+            Duration::from_secs(8),
+            Duration::from_secs(120),
+        )
     }
 
     fn ctx() -> ErrorContext {
@@ -452,26 +417,16 @@ mod tests {
 
     #[test]
     fn backoff_doubles_caps_and_jitters() {
-        let p = policy();
-        assert_eq!(p.backoff(0, 0.5), Duration::from_millis(500));
-        assert_eq!(p.backoff(1, 0.5), Duration::from_secs(1));
-        assert_eq!(p.backoff(3, 0.5), Duration::from_secs(4));
-        assert_eq!(p.backoff(4, 0.5), Duration::from_secs(8));
-        assert_eq!(p.backoff(40, 0.5), Duration::from_secs(8));
-        assert_eq!(p.backoff(0, 0.0), Duration::from_millis(375));
-        assert_eq!(p.backoff(4, 0.0), Duration::from_secs(6));
-        assert!(p.backoff(4, 0.999_999) < Duration::from_secs(10));
-        assert!(p.backoff(4, 0.999_999) > Duration::from_millis(9_999));
-    }
-
-    #[test]
-    fn jitter_is_in_unit_range_and_varies() {
-        let j = Jitter::with_seed(42);
-        let draws: Vec<f64> = (0..1000).map(|_| j.next_unit()).collect();
-        assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
-        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
-        assert!((0.4..0.6).contains(&mean), "mean {mean}");
-        assert!(draws.iter().any(|u| *u < 0.1) && draws.iter().any(|u| *u > 0.9));
+        let b = policy().schedule;
+        assert_eq!(b.delay(0, 0.5), Duration::from_millis(500));
+        assert_eq!(b.delay(1, 0.5), Duration::from_secs(1));
+        assert_eq!(b.delay(3, 0.5), Duration::from_secs(4));
+        assert_eq!(b.delay(4, 0.5), Duration::from_secs(8));
+        assert_eq!(b.delay(40, 0.5), Duration::from_secs(8));
+        assert_eq!(b.delay(0, 0.0), Duration::from_millis(375));
+        assert_eq!(b.delay(4, 0.0), Duration::from_secs(6));
+        assert!(b.delay(4, 0.999_999) < Duration::from_secs(10));
+        assert!(b.delay(4, 0.999_999) > Duration::from_millis(9_999));
     }
 
     #[test]

@@ -7,15 +7,13 @@
 
 mod registry;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use crate::config::{format_duration, parse_duration, Config};
 use crate::model::{ChannelId, ChannelKind, Timestamp, UserId};
 
+pub use crate::model::{ChangeRecord, GuildSettings};
 pub use registry::Registry;
 
 /// Default summary window in hours when neither the server nor the command sets one.
@@ -28,38 +26,6 @@ pub const MAX_COOLDOWN: Duration = Duration::from_secs(3600);
 pub const MAX_BUDGET: u64 = 1_000_000_000;
 /// Longest output language name.
 pub const MAX_LANGUAGE_CHARS: usize = 40;
-
-/// One server's settings as stored. `None` / absent = the config file's value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GuildSettings {
-    /// Output language of summaries.
-    pub language: Option<String>,
-    /// Window of `/summarize` and `!summary` without hours.
-    pub default_hours: Option<u32>,
-    /// Per-user cooldown, in milliseconds.
-    pub cooldown_ms: Option<u64>,
-    /// LLM tokens allowed per UTC day; 0 = unlimited.
-    pub daily_token_budget: Option<u64>,
-    /// Prompt variant forced per channel.
-    pub channel_kinds: BTreeMap<ChannelId, ChannelKind>,
-    /// Channels neither stored nor summarized.
-    pub opted_out: BTreeSet<ChannelId>,
-    /// Role whose members may manage schedules (besides Manage Server).
-    pub schedule_manager_role: Option<u64>,
-    /// Who last changed each key, and when.
-    pub changes: BTreeMap<String, ChangeRecord>,
-}
-
-/// Who changed a setting, when, and to what (as shown).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangeRecord {
-    /// The Discord user.
-    pub by: UserId,
-    /// When.
-    pub at: Timestamp,
-    /// The new value as shown to people (`default` for a reset).
-    pub value: String,
-}
 
 /// One validated change to a server's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,11 +9,11 @@ use rouille::{Request, Response};
 use super::data::{self, Sources};
 use super::form::{self, MAX_FORM_BYTES};
 use super::views::{self, View};
-use super::{random, StatusSite};
+use super::StatusSite;
+use crate::encoding::constant_time_eq;
 use crate::model::Timestamp;
-use crate::webhook::errors::ApiError;
-use crate::webhook::routes::State;
-use crate::webhook::standard::constant_time_eq;
+use crate::random;
+use crate::web::ApiError;
 
 /// The session cookie.
 const SESSION_COOKIE: &str = "sb_session";
@@ -29,14 +29,14 @@ const SCRIPT: &str = include_str!("assets/app.js");
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Answer a request under `/status` (404 while the page is off).
-pub fn handle(state: &State, request: &Request) -> Response {
-    if !state.status.enabled {
+pub fn handle(site: &StatusSite, request: &Request) -> Response {
+    if !site.enabled {
         return ApiError::not_found(
             "the status page is off; set status.enabled = true and status.password_hash",
         )
         .response();
     }
-    secure(route(state, request))
+    secure(route(site, request))
 }
 
 /// The security headers every status response carries.
@@ -49,21 +49,21 @@ fn secure(response: Response) -> Response {
         .with_unique_header("Cache-Control", "no-store")
 }
 
-fn route(state: &State, request: &Request) -> Response {
+fn route(site: &StatusSite, request: &Request) -> Response {
     let url = request.url();
     let path = url.strip_prefix("/status").unwrap_or_default();
     match (request.method(), path) {
         ("GET", "/static/style.css") => Response::from_data("text/css; charset=utf-8", STYLE),
         ("GET", "/static/app.js") => Response::from_data("text/javascript; charset=utf-8", SCRIPT),
-        ("GET", "/login") => login_page(state, request),
-        ("POST", "/login") => login(state, request),
-        ("POST", "/logout") => logout(&state.status, request),
+        ("GET", "/login") => login_page(site, request),
+        ("POST", "/login") => login(site, request),
+        ("POST", "/logout") => logout(site, request),
         (_, "/login") => ApiError::method_not_allowed("GET or POST").response(),
         (_, "/logout") => ApiError::method_not_allowed("POST").response(),
-        ("GET", p) if p.starts_with("/api/") => api(state, request, &p["/api/".len()..]),
-        ("GET", "" | "/") => view(state, request, View::Overview),
+        ("GET", p) if p.starts_with("/api/") => api(site, request, &p["/api/".len()..]),
+        ("GET", "" | "/") => view(site, request, View::Overview),
         ("GET", p) => match View::from_slug(&p[1..]) {
-            Some(v) => view(state, request, v),
+            Some(v) => view(site, request, v),
             None => not_found(),
         },
         _ => ApiError::method_not_allowed("GET").response(),
@@ -106,11 +106,11 @@ fn session(site: &StatusSite, request: &Request) -> Option<String> {
 }
 
 /// `GET /status/login`: a form with a fresh double-submit token (or home when logged in).
-fn login_page(state: &State, request: &Request) -> Response {
-    if session(&state.status, request).is_some() {
+fn login_page(site: &StatusSite, request: &Request) -> Response {
+    if session(site, request).is_some() {
         return Response::redirect_303("/status");
     }
-    login_form(&state.status, request, None, 200)
+    login_form(site, request, None, 200)
 }
 
 /// The login form with a new CSRF token, `status` and an optional error.
@@ -127,8 +127,7 @@ fn login_form(site: &StatusSite, request: &Request, error: Option<&str>, status:
 }
 
 /// `POST /status/login`: rate limit, CSRF, password, then a session cookie and home.
-fn login(state: &State, request: &Request) -> Response {
-    let site = &state.status;
+fn login(site: &StatusSite, request: &Request) -> Response {
     if let Err(wait) = site
         .login_limiter
         .check(request.remote_addr().ip(), Instant::now())
@@ -211,23 +210,24 @@ fn read_form(request: &Request) -> Result<Vec<(String, String)>, Response> {
     })
 }
 
-fn sources(state: &State) -> Sources<'_> {
+fn sources(site: &StatusSite) -> Sources<'_> {
+    let live = &site.live;
     Sources {
-        store: &state.store,
-        runtime: &state.runtime,
-        workers: state.workers,
-        busy_workers: state.jobs.busy.load(std::sync::atomic::Ordering::Relaxed),
-        daily_token_budget: state.status.daily_token_budget,
+        store: &live.store,
+        runtime: &live.runtime,
+        workers: live.workers,
+        busy_workers: live.jobs.busy.load(std::sync::atomic::Ordering::Relaxed),
+        daily_token_budget: site.daily_token_budget,
         now: Timestamp::now(),
     }
 }
 
 /// An HTML view: 303 to the login page without a session.
-fn view(state: &State, request: &Request, view: View) -> Response {
-    let Some(csrf) = session(&state.status, request) else {
+fn view(site: &StatusSite, request: &Request, view: View) -> Response {
+    let Some(csrf) = session(site, request) else {
         return Response::redirect_303("/status/login");
     };
-    let src = sources(state);
+    let src = sources(site);
     let body = match view {
         View::Overview => Ok(views::overview(&data::overview(&src))),
         View::Schedules => data::schedules(src.store).map(|rows| views::schedules(&rows)),
@@ -249,8 +249,8 @@ fn view(state: &State, request: &Request, view: View) -> Response {
 }
 
 /// A JSON view: 401 JSON without a session.
-fn api(state: &State, request: &Request, slug: &str) -> Response {
-    if session(&state.status, request).is_none() {
+fn api(site: &StatusSite, request: &Request, slug: &str) -> Response {
+    if session(site, request).is_none() {
         return ApiError::unauthorized(
             "log in first: POST /status/login with the password and the csrf token from the sb_login_csrf cookie, then send the sb_session cookie",
         )
@@ -262,7 +262,7 @@ fn api(state: &State, request: &Request, slug: &str) -> Response {
         ))
         .response();
     };
-    let src = sources(state);
+    let src = sources(site);
     let value = match view {
         View::Overview => serde_json::to_value(data::overview(&src)).map_err(|e| e.to_string()),
         View::Schedules => data::schedules(src.store)

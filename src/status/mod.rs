@@ -1,27 +1,43 @@
 //! The admin status page under `/status` on the webhook server: health, schedules, jobs and
 //! plots behind a password login, with a JSON twin of every view under `/status/api/`.
 //!
-//! Only [`http`] sees rouille; the data gathering, views, plots, sessions and password hashing
-//! are plain functions tested on their own.
+//! Only [`http`] sees rouille; the data gathering, views, plots and sessions are plain functions
+//! tested on their own. The page reads only what [`StatusSite`] holds: never the webhook's secrets
+//! or its job enqueuer.
 
 pub mod data;
 pub mod form;
 pub mod html;
 pub mod http;
-pub mod password;
-pub mod random;
 pub mod session;
 pub mod svg;
 pub mod views;
 
-use crate::config::Config;
-use crate::webhook::ratelimit::RateLimiter;
+use std::sync::Arc;
 
-use self::password::PasswordHash;
+use crate::config::Config;
+use crate::jobs::JobStats;
+use crate::password::PasswordHash;
+use crate::runtime::Runtime;
+use crate::store::Store;
+use crate::web::RateLimiter;
+
 use self::session::Sessions;
 
-/// The status page's settings and state, held by the webhook server.
-#[derive(Debug)]
+/// The running parts the status page reads, handed over by whoever serves it.
+pub struct Live {
+    /// The database.
+    pub store: Arc<Store>,
+    /// Live Discord, scheduler and update state.
+    pub runtime: Arc<Runtime>,
+    /// The job workers' counters.
+    pub jobs: Arc<JobStats>,
+    /// Size of the worker pool.
+    pub workers: usize,
+}
+
+/// Everything the status page reads: its settings, its sessions and the [`Live`] parts. Built
+/// by the webhook server, which routes `/status` here.
 pub struct StatusSite {
     /// Serve the page at all.
     pub enabled: bool,
@@ -34,12 +50,14 @@ pub struct StatusSite {
     pub secure_cookies: bool,
     /// `llm.daily_token_budget`, drawn on the token plot.
     pub daily_token_budget: u64,
+    /// What the page shows.
+    pub live: Live,
 }
 
 impl StatusSite {
-    /// The site for `config`; an unusable password hash on an enabled page is an error (config
-    /// validation reports it first).
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    /// The site for `config` showing `live`; an unusable password hash on an enabled page is an
+    /// error (config validation reports it first).
+    pub fn new(config: &Config, live: Live) -> Result<Self, String> {
         let status = &config.status;
         let password = if status.enabled {
             let hash = PasswordHash::parse(status.password_hash.expose())
@@ -55,6 +73,7 @@ impl StatusSite {
             login_limiter: RateLimiter::new(status.login_attempts_per_minute),
             secure_cookies: status.secure_cookies,
             daily_token_budget: config.llm.daily_token_budget,
+            live,
         })
     }
 

@@ -50,8 +50,8 @@ impl Sessions {
     /// Start a session at `now`, evicting expired ones (and the oldest when full).
     pub fn create(&self, now: Instant) -> Result<NewSession, String> {
         let session = NewSession {
-            id: super::random::token()?,
-            csrf: super::random::token()?,
+            id: crate::random::token()?,
+            csrf: crate::random::token()?,
         };
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         table.retain(|_, s| s.expires > now);

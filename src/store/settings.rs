@@ -1,11 +1,11 @@
-//! Per-server settings, keyed by guild id (see `crate::settings` for what they mean).
+//! Per-server settings, keyed by guild id: stored and loaded as [`GuildSettings`] values; what
+//! they mean and how they change belongs to the settings module.
 
 use redb::ReadableTable;
 
 use super::schema::GUILD_SETTINGS;
 use super::{codec, OrStore, Store, StoreError};
-use crate::model::GuildId;
-use crate::settings::GuildSettings;
+use crate::model::{GuildId, GuildSettings};
 
 /// One server's settings as read by [`Store::each_guild_settings`]: decoded, or why not.
 pub type EachSettings = (GuildId, Result<GuildSettings, StoreError>);
@@ -87,8 +87,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{ChannelId, GuildId, Timestamp, UserId};
-    use crate::settings::Change;
+    use crate::model::{ChangeRecord, ChannelId, GuildId, Timestamp, UserId};
     use crate::store::test_support::temp_store;
 
     #[test]
@@ -97,24 +96,41 @@ mod tests {
         assert_eq!(s.guild_settings(GuildId(1)).expect("read"), None);
         let written = s
             .update_guild_settings(GuildId(1), |g| {
-                g.apply(&Change::Window(Some(6)), UserId(5), Timestamp(9));
-                g.apply(&Change::OptOut(ChannelId(3)), UserId(5), Timestamp(9));
+                g.default_hours = Some(6);
+                g.opted_out.insert(ChannelId(3));
+                g.changes.insert(
+                    "window".into(),
+                    ChangeRecord {
+                        by: UserId(5),
+                        at: Timestamp(9),
+                        value: "6 h".into(),
+                    },
+                );
             })
             .expect("write");
-        s.update_guild_settings(GuildId(2), |g| {
-            g.apply(
-                &Change::Language(Some("German".into())),
-                UserId(6),
-                Timestamp(9),
-            );
-        })
-        .expect("write");
+        s.update_guild_settings(GuildId(2), |g| g.language = Some("German".into()))
+            .expect("write");
         let back = s.guild_settings(GuildId(1)).expect("read").expect("stored");
         assert_eq!(back, written);
         assert_eq!(back.default_hours, Some(6));
-        assert!(back.is_opted_out(ChannelId(3)));
+        assert!(back.opted_out.contains(&ChannelId(3)));
+        assert_eq!(back.changes["window"].by, UserId(5));
         let all = s.all_guild_settings().expect("list");
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].1.language.as_deref(), Some("German"));
+    }
+
+    #[test]
+    fn an_update_starts_from_the_stored_value() {
+        let (_d, s) = temp_store();
+        s.update_guild_settings(GuildId(1), |g| g.default_hours = Some(6))
+            .expect("write");
+        let both = s
+            .update_guild_settings(GuildId(1), |g| g.cooldown_ms = Some(1000))
+            .expect("write");
+        assert_eq!(
+            (both.default_hours, both.cooldown_ms),
+            (Some(6), Some(1000))
+        );
     }
 }

@@ -321,7 +321,7 @@ pub fn cache_key(summarizer: &dyn Summarizer, req: &Request) -> String {
         h.update(m.id.0.to_le_bytes());
         h.update(m.version().millis().to_le_bytes());
     }
-    crate::webhook::signature::to_hex(&h.finalize())
+    crate::encoding::to_hex(&h.finalize())
 }
 
 #[cfg(test)]

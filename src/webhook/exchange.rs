@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::errors::ApiError;
+use crate::web::ApiError;
 
 /// Bytes read per `read` call while receiving a body.
 const CHUNK: usize = 8192;

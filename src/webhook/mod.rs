@@ -1,12 +1,10 @@
 //! The webhook server: signed HTTP triggers (`POST /webhook`), job status, health and metrics,
 //! over rouille; jobs go through [`crate::jobs`].
 
-pub mod errors;
 pub mod exchange;
 pub mod listener;
 pub mod metrics;
 pub mod payload;
-pub mod ratelimit;
 pub mod routes;
 pub mod schedule_update;
 pub mod server;

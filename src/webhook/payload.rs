@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::errors::ApiError;
 use crate::jobs::SummaryJob;
 use crate::model::Timestamp;
+use crate::web::ApiError;
 
 /// Longest window a request may ask for, in hours (one year).
 const MAX_HOURS: u64 = 24 * 366;

@@ -10,16 +10,16 @@ use std::time::{Duration, Instant};
 use rouille::{Request, Response};
 use sha2::{Digest, Sha256};
 
-use super::errors::ApiError;
 use super::metrics::Metrics;
 use super::payload::{self, WebhookRequest};
-use super::ratelimit::RateLimiter;
-use super::signature::{self, to_hex};
-use super::standard::{self, constant_time_eq};
+use super::signature;
+use super::standard;
+use crate::encoding::{constant_time_eq, to_hex};
 use crate::jobs::{Enqueuer, JobStats, SUMMARY_REQUEST};
 use crate::model::{JobState, Timestamp};
 use crate::runtime::Runtime;
 use crate::store::Store;
+use crate::web::{ApiError, RateLimiter};
 
 /// Longest idempotency key accepted from a header.
 const MAX_KEY_LEN: usize = 200;
@@ -55,7 +55,8 @@ pub struct State {
     pub runtime: Arc<Runtime>,
     /// The operator's limits on schedules (excluded channels, minimum interval).
     pub schedule_rules: crate::schedule::Rules,
-    /// The admin status page under `/status` (answers 404 while off).
+    /// The admin status page under `/status` (answers 404 while off); it gets its own narrow
+    /// state, not this one.
     pub status: crate::status::StatusSite,
 }
 
@@ -86,9 +87,10 @@ fn route(state: &State, request: &Request) -> (&'static str, Result<Response, Ap
                 .and_then(|()| limit(state, request))
                 .and_then(|()| webhook(state, request)),
         ),
-        p if p == "/status" || p.starts_with("/status/") => {
-            ("/status", Ok(crate::status::http::handle(state, request)))
-        }
+        p if p == "/status" || p.starts_with("/status/") => (
+            "/status",
+            Ok(crate::status::http::handle(&state.status, request)),
+        ),
         p if p.starts_with("/jobs/") => (
             "/jobs",
             only(method, "GET")

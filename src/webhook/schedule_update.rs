@@ -4,11 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::errors::ApiError;
 use crate::model::{ChannelId, ChannelKind, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
 use crate::schedule::{parse_kind, Draft, Field, Rules};
 use crate::store::Store;
+use crate::web::ApiError;
 
 /// Fields a `schedule_update` may carry.
 const FIELDS: [&str; 13] = [

@@ -10,17 +10,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::errors::ApiError;
 use super::exchange::{self, BodyLimits};
 use super::listener;
 use super::metrics::Metrics;
-use super::ratelimit::RateLimiter;
 use super::routes::{self, State};
 use super::standard;
 use crate::config::Config;
 use crate::jobs::JobRunner;
 use crate::runtime::Runtime;
 use crate::store::Store;
+use crate::web::{ApiError, RateLimiter};
 
 /// Most requests whose bodies are still arriving, each received on its own short-lived thread so
 /// that slow uploads never occupy the request threads; beyond this, 503.
@@ -111,7 +110,13 @@ fn handler_state(
 ) -> Result<State, StartError> {
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
-    let status = crate::status::StatusSite::from_config(config).map_err(StartError::Other)?;
+    let live = crate::status::Live {
+        store: Arc::clone(store),
+        runtime: Arc::clone(&runtime),
+        jobs: jobs.stats(),
+        workers: jobs.workers(),
+    };
+    let status = crate::status::StatusSite::new(config, live).map_err(StartError::Other)?;
     Ok(State {
         standard_key: standard::secret_key(&secret),
         secret: secret.into_bytes(),

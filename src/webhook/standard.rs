@@ -3,6 +3,7 @@
 //! (key rotation), the secret may be `whsec_<base64>`, and old or future timestamps are refused.
 
 use super::signature::hmac_sha256;
+use crate::encoding::constant_time_eq;
 
 /// Why a Standard Webhooks signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,11 +72,6 @@ fn mac(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
     message.push(b'.');
     message.extend_from_slice(body);
     hmac_sha256(key, &message)
-}
-
-/// Compare without an early exit, so timing does not reveal how much matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -1,4 +1,4 @@
-//! HTTP errors of the webhook server: one type, one status per case, always a JSON body
+//! HTTP errors of the webhook server and the status page: one type, one status per case, always a JSON body
 //! `{"error": "...", "detail": "..."}`.
 
 use rouille::Response;

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::Read;
 
-use crate::webhook::signature::to_hex;
+use crate::encoding::to_hex;
 
 /// The kernel's random source (Linux, the only platform summarybot ships for).
 const SOURCE: &str = "/dev/urandom";

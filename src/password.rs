@@ -7,8 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::webhook::signature::{from_hex, to_hex};
-use crate::webhook::standard::constant_time_eq;
+use crate::encoding::{constant_time_eq, from_hex, to_hex};
 
 /// Iterations `summarybot status hash-password` uses by default (a fraction of a second per
 /// login in a release build, even on a Raspberry Pi).
@@ -90,7 +89,7 @@ impl PasswordHash {
                 "iterations must be between {MIN_ITERATIONS} and {MAX_ITERATIONS}"
             ));
         }
-        let salt = super::random::bytes(SALT_BYTES)?;
+        let salt = crate::random::bytes(SALT_BYTES)?;
         let hash = pbkdf2_sha256(password.as_bytes(), &salt, iterations, HASH_BYTES);
         Ok(Self {
             iterations,
