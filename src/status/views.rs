@@ -247,7 +247,25 @@ fn discord_card(o: &Overview) -> String {
             ("Servers", d.guilds.to_string()),
             ("Shards", d.shards.to_string()),
             ("Last event", time(d.last_event)),
+            ("Last gap fill", gap_fill(d.gap_fill.as_ref())),
         ],
+    )
+}
+
+/// What the last gap fill did: when, channels, messages, duration (plain numbers, no user text).
+fn gap_fill(g: Option<&crate::runtime::GapFill>) -> String {
+    let Some(g) = g else {
+        return "none yet".to_string();
+    };
+    let state = if g.running { "running: " } else { "" };
+    format!(
+        "{state}{} · {} of {} channels filled · {} messages · {} requests · {:.1} s",
+        time(Some(g.started_at)),
+        g.channels_filled,
+        g.channels_checked,
+        g.messages,
+        g.requests,
+        g.duration_ms as f64 / 1000.0
     )
 }
 

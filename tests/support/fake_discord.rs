@@ -974,6 +974,24 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         ("PUT", ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]) => {
             Response::json(&registered_commands(&call.json))
         }
+        ("GET", ["channels", ch]) => {
+            // A channel or thread of the guild, as Discord answers it (404 for others).
+            let id: u64 = ch.parse().unwrap_or(0);
+            let guild = guild_create_from(&shared.lock(), guild_create());
+            let found = ["channels", "threads"]
+                .iter()
+                .filter_map(|list| guild[*list].as_array())
+                .flatten()
+                .find(|c| id_of(&c["id"]) == id)
+                .cloned();
+            match found {
+                Some(mut c) => {
+                    c["guild_id"] = json!(GUILD.to_string());
+                    Response::json(&c)
+                }
+                None => not_found(),
+            }
+        }
         ("GET", ["channels", ch, "messages"]) => {
             Response::json(&history_page(shared, ch.parse().unwrap_or(0), call))
         }
