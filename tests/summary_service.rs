@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::appliance::{Appliance, BEARER, WAIT};
+use support::appliance::{Appliance, WAIT};
 use support::fake_discord::{
     embeds_text, id_ago, message, snowflake_time_ms, FakeDiscord, RestCall, ALICE, BOB, GENERAL,
     GUILD,
@@ -67,19 +67,7 @@ fn summary_job(app: &Appliance, hours: u32, delivery: &str) -> Value {
     let r = app.post(&body, delivery);
     assert_eq!(r.status, 202, "{}", r.body);
     let id = r.json()["job_id"].as_u64().expect("job id");
-    let auth = format!("Bearer {BEARER}");
-    let mut job = Value::Null;
-    app.wait_until(|| {
-        job = http::request(
-            app.addr,
-            "GET",
-            &format!("/jobs/{id}"),
-            &[("Authorization", &auth)],
-            b"",
-        )
-        .map_or(Value::Null, |r| r.json());
-        job["state"] == "done" || job["state"] == "failed"
-    });
+    let job = app.finished_job(id);
     assert_eq!(job["state"], "done", "{job}\n{}", app.log());
     job
 }

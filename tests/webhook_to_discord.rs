@@ -4,12 +4,12 @@
 
 mod support;
 
-use support::appliance::{Appliance, BEARER};
+use support::appliance::Appliance;
 use support::webhook_http as http;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::fake_discord::{
     now_ms, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD,
 };
@@ -24,24 +24,6 @@ fn request_summary(app: &Appliance, delivery: &str, post_to: Option<u64>) -> u64
     let r = app.post(&body, delivery);
     assert_eq!(r.status, 202, "{}", r.body);
     r.json()["job_id"].as_u64().expect("job id")
-}
-
-/// Wait until job `id` is done or failed; its status JSON.
-fn finished_job(app: &Appliance, id: u64) -> Value {
-    let auth = format!("Bearer {BEARER}");
-    let mut job = Value::Null;
-    app.wait_until(|| {
-        job = http::request(
-            app.addr,
-            "GET",
-            &format!("/jobs/{id}"),
-            &[("Authorization", &auth)],
-            b"",
-        )
-        .map_or(Value::Null, |r| r.json());
-        job["state"] == "done" || job["state"] == "failed"
-    });
-    job
 }
 
 fn is_channel_post(call: &RestCall, channel: u64) -> bool {
@@ -94,12 +76,12 @@ fn a_signed_summary_request_ends_with_the_summary_posted_to_discord_without_ping
     let mut round = 0;
     app.wait_until(|| {
         round += 1;
-        let job = finished_job(&app, request_summary(&app, &format!("probe-{round}"), None));
+        let job = app.finished_job(request_summary(&app, &format!("probe-{round}"), None));
         job["summary"]["message_count"].as_u64() == Some(3)
     });
 
     let id = request_summary(&app, "deliver-1", Some(GENERAL));
-    let job = finished_job(&app, id);
+    let job = app.finished_job(id);
     assert_eq!(job["state"], "done", "{job}\n{}", app.log());
 
     let posts: Vec<RestCall> = fake

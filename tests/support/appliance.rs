@@ -97,6 +97,25 @@ path = "db/summarybot.redb"
         .expect("POST /webhook")
     }
 
+    /// Wait until job `id` is done or failed (`GET /jobs/{id}` with the bearer token); its
+    /// status JSON.
+    pub fn finished_job(&self, id: u64) -> Value {
+        let auth = format!("Bearer {BEARER}");
+        let mut job = Value::Null;
+        self.wait_until(|| {
+            job = http::request(
+                self.addr,
+                "GET",
+                &format!("/jobs/{id}"),
+                &[("Authorization", &auth)],
+                b"",
+            )
+            .map_or(Value::Null, |r| r.json());
+            job["state"] == "done" || job["state"] == "failed"
+        });
+        job
+    }
+
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) {
         self.process.stop();
