@@ -23,19 +23,13 @@ impl Store {
         })
     }
 
-    /// Every server's stored settings, by guild id.
+    /// Every server's stored settings, by guild id; fails on the first damaged record (see
+    /// [`Store::each_guild_settings`] to read past one).
     pub fn all_guild_settings(&self) -> Result<Vec<(GuildId, GuildSettings)>, StoreError> {
-        self.read(|txn| {
-            let table = txn.open_table(GUILD_SETTINGS).or_store()?;
-            table
-                .iter()
-                .or_store()?
-                .map(|entry| {
-                    let (key, value) = entry.or_store()?;
-                    Ok((GuildId(key.value()), codec::decode(WHAT, value.value())?))
-                })
-                .collect()
-        })
+        self.each_guild_settings()?
+            .into_iter()
+            .map(|(guild, settings)| Ok((guild, settings?)))
+            .collect()
     }
 
     /// Every server's stored settings, by guild id, each decoded on its own: one damaged record
