@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use summarybot::config::Config;
-use summarybot::jobs::{BoxFuture, JobRunner, Publisher};
+use summarybot::jobs::{BoxFuture, JobRunner, PublishError, Publisher};
 use summarybot::model::{ChannelId, Summary};
 use summarybot::secret::Secret;
 use summarybot::store::Store;
@@ -50,7 +50,7 @@ const POST_TIME: Duration = Duration::from_millis(500);
 struct SlowDiscord;
 
 impl Publisher for SlowDiscord {
-    fn post_summary(&self, _: ChannelId, _: &Summary) -> BoxFuture<'_, Result<(), String>> {
+    fn post_summary(&self, _: ChannelId, _: &Summary) -> BoxFuture<'_, Result<(), PublishError>> {
         Box::pin(async {
             tokio::time::sleep(POST_TIME).await;
             Ok(())
@@ -62,11 +62,11 @@ impl Publisher for SlowDiscord {
         channel: ChannelId,
         summary: &Summary,
         _: &str,
-    ) -> BoxFuture<'_, Result<(), String>> {
+    ) -> BoxFuture<'_, Result<(), PublishError>> {
         self.post_summary(channel, summary)
     }
 
-    fn post_text(&self, _: ChannelId, _: &str, _: &str) -> BoxFuture<'_, Result<(), String>> {
+    fn post_text(&self, _: ChannelId, _: &str, _: &str) -> BoxFuture<'_, Result<(), PublishError>> {
         Box::pin(async {
             tokio::time::sleep(POST_TIME).await;
             Ok(())

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
-use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow, Timestamp};
+use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow};
 use crate::store::Store;
 
-use super::execute::JobError;
+use super::execute::{posting_failed, JobError};
 use super::{DigestJob, JobStats, Publisher};
 
 /// Run a digest; `Ok` holds its result (JSON text). Every attempt's outcome is recorded on the
@@ -69,10 +69,10 @@ async fn digest(
     guild: GuildId,
 ) -> Result<String, JobError> {
     let window = TimeWindow {
-        start: Timestamp(job.since),
-        end: Timestamp(job.fire),
+        start: job.since,
+        end: job.fire,
     };
-    let target = ChannelId(job.target_channel);
+    let target = job.target_channel;
     let summaries = summarize_sources(service, stats, job, guild, window).await?;
     if summaries.is_empty() {
         if !job.quiet_day {
@@ -81,7 +81,7 @@ async fn digest(
         publisher
             .post_text(target, &quiet_line(job), &nonce(job, "q"))
             .await
-            .map_err(|e| JobError::transient(format!("posting to channel {target} failed: {e}")))?;
+            .map_err(|e| posting_failed(target, &e))?;
         return Ok("no messages in the window; posted the quiet-day note".to_owned());
     }
     let messages: usize = summaries.iter().map(|s| s.message_count).sum();
@@ -89,7 +89,7 @@ async fn digest(
         publisher
             .post_summary_once(target, summary, &nonce(job, &i.to_string()))
             .await
-            .map_err(|e| JobError::transient(format!("posting to channel {target} failed: {e}")))?;
+            .map_err(|e| posting_failed(target, &e))?;
     }
     Ok(format!(
         "posted {} summar{} ({messages} messages)",
@@ -110,7 +110,7 @@ async fn summarize_sources(
     window: TimeWindow,
 ) -> Result<Vec<Summary>, JobError> {
     let mut summaries = Vec::new();
-    for channel in job.source_channels.iter().map(|c| ChannelId(*c)) {
+    for &channel in &job.source_channels {
         let info = service.channel(channel, Some(guild)).await;
         let mut request = ChannelRequest::new(info, window);
         request.kind = job.kind;
@@ -166,14 +166,14 @@ fn quiet_line(job: &DigestJob) -> String {
     format!(
         "Quiet day: no new messages in {} since <t:{}:f>.",
         channels.join(", "),
-        job.since.div_euclid(1000)
+        job.since.0.div_euclid(1000)
     )
 }
 
 /// The nonce of part `part` of a digest: the same on every attempt of this fire time, so Discord
 /// drops a repeat sent after a crash (`{schedule}:{fire seconds}:{part}`, under 25 characters).
 fn nonce(job: &DigestJob, part: &str) -> String {
-    format!("{}:{}:{part}", job.schedule_id, job.fire.div_euclid(1000))
+    format!("{}:{}:{part}", job.schedule_id, job.fire.0.div_euclid(1000))
 }
 
 /// Run a store call off the async runtime.
@@ -191,7 +191,7 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ChannelKind, GuildId, MessageKind, Schedule};
+    use crate::model::{ChannelKind, GuildId, MessageKind, Schedule, Timestamp};
     use crate::store::test_support::temp_store;
     use std::sync::Mutex;
 
@@ -206,7 +206,7 @@ mod tests {
             &self,
             channel: ChannelId,
             summary: &Summary,
-        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
             let line = format!("summary of {}", summary.channel.id);
             Box::pin(async move {
                 self.posts.lock().expect("lock").push((channel.0, line));
@@ -219,7 +219,7 @@ mod tests {
             channel: ChannelId,
             summary: &Summary,
             nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
             assert_eq!(nonce, "1:2000:0");
             self.post_summary(channel, summary)
         }
@@ -229,7 +229,7 @@ mod tests {
             channel: ChannelId,
             text: &str,
             nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
             assert_eq!(nonce, "1:2000:q");
             let text = text.to_owned();
             Box::pin(async move {
@@ -263,10 +263,10 @@ mod tests {
     fn job(id: u64, quiet_day: bool) -> DigestJob {
         DigestJob {
             schedule_id: id,
-            fire: 2_000_000,
-            since: 1_000_000,
-            source_channels: vec![10, 11],
-            target_channel: 20,
+            fire: Timestamp(2_000_000),
+            since: Timestamp(1_000_000),
+            source_channels: vec![ChannelId(10), ChannelId(11)],
+            target_channel: ChannelId(20),
             kind: None,
             language: None,
             quiet_day,

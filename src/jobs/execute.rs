@@ -4,10 +4,10 @@
 
 use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
 use crate::config::LlmProvider;
-use crate::model::{ChannelId, Job, TimeWindow, Timestamp};
+use crate::model::{ChannelId, Job, TimeWindow};
 use crate::summarize::render;
 
-use super::{DigestJob, JobStats, Publisher, SummaryJob, DIGEST, SUMMARY_REQUEST};
+use super::{JobPayload, JobStats, PublishError, Publisher, SummaryJob};
 
 /// A failed attempt.
 #[derive(Debug)]
@@ -41,24 +41,13 @@ pub(super) async fn run(
     stats: &JobStats,
     job: &Job,
 ) -> Result<String, JobError> {
-    match job.kind.as_str() {
-        SUMMARY_REQUEST => {
-            let payload: SummaryJob = serde_json::from_str(&job.payload).map_err(|e| {
-                JobError::permanent(format!(
-                    "the stored summary_request payload is invalid: {e}"
-                ))
-            })?;
+    match JobPayload::decode(job).map_err(|e| JobError::permanent(e.to_string()))? {
+        JobPayload::SummaryRequest(payload) => {
             summary_request(service, publisher, stats, &payload).await
         }
-        DIGEST => {
-            let payload: DigestJob = serde_json::from_str(&job.payload).map_err(|e| {
-                JobError::permanent(format!("the stored digest payload is invalid: {e}"))
-            })?;
+        JobPayload::Digest(payload) => {
             super::digest::run(service, publisher, stats, &payload).await
         }
-        other => Err(JobError::permanent(format!(
-            "unknown job kind {other:?}; this summarybot cannot run it"
-        ))),
     }
 }
 
@@ -78,7 +67,7 @@ async fn summary_request(
     stats: &JobStats,
     job: &SummaryJob,
 ) -> Result<String, JobError> {
-    let target = job.post_to_channel_id.map(ChannelId);
+    let target = job.post_to_channel_id;
     if let (Some(channel), None) = (target, publisher) {
         return Err(JobError::permanent(format!(
             "Discord is not enabled; cannot post to channel {channel}"
@@ -86,10 +75,10 @@ async fn summary_request(
     }
     let provider = provider_override(job)?;
     let window = TimeWindow {
-        start: Timestamp(job.since),
-        end: Timestamp(job.until),
+        start: job.since,
+        end: job.until,
     };
-    let channel = service.channel(ChannelId(job.channel_id), None).await;
+    let channel = service.channel(job.channel_id, None).await;
     let mut request = ChannelRequest::new(channel, window);
     request.language.clone_from(&job.language);
     request.provider = provider;
@@ -99,11 +88,17 @@ async fn summary_request(
         publisher
             .post_summary(channel, &served.summary)
             .await
-            .map_err(|e| {
-                JobError::transient(format!("posting to channel {channel} failed: {e}"))
-            })?;
+            .map_err(|e| posting_failed(channel, &e))?;
     }
     Ok(render::json(&served.summary))
+}
+
+/// A failed post as a job error: retried only when a retry may help.
+pub(super) fn posting_failed(channel: ChannelId, e: &PublishError) -> JobError {
+    JobError {
+        retryable: e.retryable,
+        message: format!("posting to channel {channel} failed: {e}"),
+    }
 }
 
 /// The job's summarizer override, if any.

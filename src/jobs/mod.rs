@@ -3,6 +3,7 @@
 
 mod digest;
 mod execute;
+mod payload;
 mod queue;
 mod runner;
 mod worker;
@@ -13,19 +14,12 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use crate::model::{ChannelId, Summary};
 
-use crate::model::{ChannelId, ChannelKind, Summary};
-
+pub use payload::{DigestJob, JobPayload, PayloadError, SummaryJob, DIGEST, SUMMARY_REQUEST};
 pub use queue::{Committer, EnqueueError, Enqueuer};
 pub use runner::{JobRunner, RunnerError};
 pub use worker::{PoolOptions, WorkerPool};
-
-/// Job kind: summarize a channel window (payload [`SummaryJob`]).
-pub const SUMMARY_REQUEST: &str = "summary_request";
-
-/// Job kind: a scheduled digest (payload [`DigestJob`]).
-pub const DIGEST: &str = "digest";
 
 /// What a finished job's result becomes when a channel it summarized is opted out.
 pub const REDACTED_RESULT: &str =
@@ -34,28 +28,50 @@ pub const REDACTED_RESULT: &str =
 /// True when `job` summarizes one of `channels` (a `summary_request` of it, or a `digest` with
 /// it as a source); other kinds and unreadable payloads are not.
 pub fn summarizes_any(job: &crate::model::Job, channels: &[ChannelId]) -> bool {
-    let has = |id: u64| channels.contains(&ChannelId(id));
-    match job.kind.as_str() {
-        SUMMARY_REQUEST => {
-            serde_json::from_str::<SummaryJob>(&job.payload).is_ok_and(|p| has(p.channel_id))
-        }
-        DIGEST => serde_json::from_str::<DigestJob>(&job.payload)
-            .is_ok_and(|p| p.source_channels.iter().any(|c| has(*c))),
-        _ => false,
-    }
+    JobPayload::decode(job)
+        .is_ok_and(|p| p.summarized_channels().iter().any(|c| channels.contains(c)))
 }
 
 /// A boxed, sendable future, as returned by [`Publisher`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Why a post failed, and whether trying again may help (a timeout, 5xx or rate limit may; a
+/// missing permission or an unknown channel will not).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PublishError {
+    /// A later attempt may succeed.
+    pub retryable: bool,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl PublishError {
+    /// A failure a retry may fix.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self {
+            retryable: true,
+            message: message.into(),
+        }
+    }
+
+    /// A failure a retry cannot fix.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            message: message.into(),
+        }
+    }
+}
+
 /// Posts a finished summary to a Discord channel (implemented by the Discord bot).
 pub trait Publisher: Send + Sync {
-    /// Post `summary` to `channel`; the error text is recorded on the job.
+    /// Post `summary` to `channel`; the error is recorded on the job.
     fn post_summary(
         &self,
         channel: ChannelId,
         summary: &Summary,
-    ) -> BoxFuture<'_, Result<(), String>>;
+    ) -> BoxFuture<'_, Result<(), PublishError>>;
 
     /// Like [`Publisher::post_summary`], each message marked with a nonce derived from `nonce`
     /// (at most 20 characters), so a retry after a crash does not post it twice.
@@ -64,7 +80,7 @@ pub trait Publisher: Send + Sync {
         channel: ChannelId,
         summary: &Summary,
         nonce: &str,
-    ) -> BoxFuture<'_, Result<(), String>>;
+    ) -> BoxFuture<'_, Result<(), PublishError>>;
 
     /// Post one plain line of text (e.g. a digest's "quiet day" note) to `channel`, once per
     /// `nonce` (at most 25 characters).
@@ -73,47 +89,7 @@ pub trait Publisher: Send + Sync {
         channel: ChannelId,
         text: &str,
         nonce: &str,
-    ) -> BoxFuture<'_, Result<(), String>>;
-}
-
-/// The stored payload of a `summary_request` job: the window is fixed when the request is
-/// accepted, so a retry summarizes the same messages.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SummaryJob {
-    /// The channel summarized.
-    pub channel_id: u64,
-    /// Window start (Unix millis, inclusive).
-    pub since: i64,
-    /// Window end (Unix millis, exclusive).
-    pub until: i64,
-    /// Post the summary to this channel when done.
-    pub post_to_channel_id: Option<u64>,
-    /// Summarizer override: `builtin` or `openai`.
-    pub provider: Option<String>,
-    /// Output language override.
-    pub language: Option<String>,
-}
-
-/// The stored payload of a `digest` job, fixed when the scheduler fires, so a retry posts the
-/// same window to the same place.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DigestJob {
-    /// The schedule that fired.
-    pub schedule_id: u64,
-    /// The fire time (Unix millis); also the window's end.
-    pub fire: i64,
-    /// Window start (Unix millis, inclusive).
-    pub since: i64,
-    /// Channels summarized.
-    pub source_channels: Vec<u64>,
-    /// Channel the digest is posted to.
-    pub target_channel: u64,
-    /// Prompt variant override.
-    pub kind: Option<ChannelKind>,
-    /// Output language override.
-    pub language: Option<String>,
-    /// Post a "quiet day" line when the window holds no messages.
-    pub quiet_day: bool,
+    ) -> BoxFuture<'_, Result<(), PublishError>>;
 }
 
 /// Counters of what the workers did, for `/metrics` and `/health`.

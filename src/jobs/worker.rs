@@ -300,12 +300,12 @@ mod tests {
             &self,
             channel: crate::model::ChannelId,
             _summary: &crate::model::Summary,
-        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
             Box::pin(async move {
                 let left = self.failures.load(Ordering::SeqCst);
                 if left > 0 {
                     self.failures.store(left - 1, Ordering::SeqCst);
-                    return Err("discord said 503".to_string());
+                    return Err(super::super::PublishError::transient("discord said 503"));
                 }
                 self.posted.lock().expect("lock").push(channel.0);
                 Ok(())
@@ -317,7 +317,7 @@ mod tests {
             channel: crate::model::ChannelId,
             summary: &crate::model::Summary,
             _nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
             self.post_summary(channel, summary)
         }
 
@@ -326,7 +326,7 @@ mod tests {
             channel: crate::model::ChannelId,
             _text: &str,
             _nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), String>> {
+        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
             Box::pin(async move {
                 self.posted.lock().expect("lock").push(channel.0);
                 Ok(())

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{window, Spec};
-use crate::jobs::{DigestJob, Enqueuer, DIGEST};
+use crate::jobs::{DigestJob, Enqueuer, JobPayload};
 use crate::model::{Schedule, Timestamp};
 use crate::runtime::Runtime;
 use crate::store::{Store, StoreError};
@@ -230,18 +230,18 @@ fn enqueue(
     let (since, until) = window(s, fire);
     let job = DigestJob {
         schedule_id: s.id,
-        fire: until.0,
-        since: since.0,
-        source_channels: s.source_channels.iter().map(|c| c.0).collect(),
-        target_channel: s.target_channel.0,
+        fire: until,
+        since,
+        source_channels: s.source_channels.clone(),
+        target_channel: s.target_channel,
         kind: s.kind,
         language: s.language.clone(),
         quiet_day: s.quiet_day,
     };
-    let payload = serde_json::to_string(&job).map_err(|e| e.to_string())?;
+    let job = JobPayload::Digest(job);
     let key = format!("schedule:{}:{}", s.id, fire.0);
     let stored = enqueuer
-        .enqueue(&key, catch_up + KEY_MARGIN, DIGEST, &payload)
+        .enqueue(&key, catch_up + KEY_MARGIN, job.kind(), &job.encode())
         .map_err(|e| e.to_string())?;
     tracing::info!(schedule_id = s.id, fire = %fire, job_id = stored.job_id,
         duplicate = stored.duplicate, "digest enqueued");

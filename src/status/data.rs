@@ -374,17 +374,15 @@ fn schedule_row(names: &Names, s: Schedule) -> ScheduleRow {
     }
 }
 
-/// The newest outcome per schedule id among the recent `digest` jobs. Only the payload's
-/// `schedule_id` is read.
+/// The newest outcome per schedule id among the recent `digest` jobs.
 fn digest_outcomes(store: &Store) -> Result<HashMap<u64, Outcome>, StoreError> {
     let mut outcomes = HashMap::new();
     for job in store.recent_jobs(RECENT_JOBS)? {
-        if job.kind != "digest" {
-            continue;
-        }
-        let Some(id) = schedule_id(&job.payload) else {
+        let Ok(crate::jobs::JobPayload::Digest(digest)) = crate::jobs::JobPayload::decode(&job)
+        else {
             continue;
         };
+        let id = digest.schedule_id;
         outcomes.entry(id).or_insert_with(|| Outcome {
             job_id: job.id,
             state: job.state,
@@ -392,16 +390,6 @@ fn digest_outcomes(store: &Store) -> Result<HashMap<u64, Outcome>, StoreError> {
         });
     }
     Ok(outcomes)
-}
-
-/// `schedule_id` (a number or a numeric string) of a digest job's JSON payload.
-fn schedule_id(payload: &str) -> Option<u64> {
-    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
-    match value.get("schedule_id")? {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
 }
 
 /// An error on one line, at most [`MAX_ERROR_CHARS`] characters.
@@ -425,7 +413,7 @@ pub fn jobs(store: &Store) -> Result<Vec<JobRow>, StoreError> {
 pub fn trigger(kind: &str) -> &'static str {
     match kind {
         crate::jobs::SUMMARY_REQUEST => "webhook",
-        "digest" => "schedule",
+        crate::jobs::DIGEST => "schedule",
         _ => "other",
     }
 }
@@ -621,10 +609,6 @@ mod tests {
             "{json}"
         );
         assert_eq!(trigger("summary_request"), "webhook");
-        assert_eq!(schedule_id(r#"{"schedule_id":7}"#), Some(7));
-        assert_eq!(schedule_id(r#"{"schedule_id":"8"}"#), Some(8));
-        assert_eq!(schedule_id(r#"{"schedule_id":[1]}"#), None);
-        assert_eq!(schedule_id("not json"), None);
         assert_eq!(trigger("something"), "other");
     }
 

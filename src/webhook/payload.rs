@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::jobs::SummaryJob;
-use crate::model::Timestamp;
+use crate::model::{ChannelId, Timestamp};
 use crate::web::ApiError;
 
 /// Longest window a request may ask for, in hours (one year).
@@ -93,10 +93,10 @@ fn summary(object: &Map<String, Value>, now: Timestamp) -> Result<SummaryJob, Ap
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("field `language`: {e}")))?;
     Ok(SummaryJob {
-        channel_id,
-        since: start.0,
-        until: until.0,
-        post_to_channel_id: snowflake(object, "post_to_channel_id")?,
+        channel_id: ChannelId(channel_id),
+        since: start,
+        until,
+        post_to_channel_id: snowflake(object, "post_to_channel_id")?.map(ChannelId),
         provider,
         language,
     })
@@ -182,18 +182,18 @@ mod tests {
             panic!("a valid summary_request")
         };
         assert_eq!(
-            (job.channel_id, job.until - job.since),
-            (42, 24 * 3_600_000)
+            (job.channel_id, job.until.0 - job.since.0),
+            (ChannelId(42), 24 * 3_600_000)
         );
         let body = r#"{"type":"summary_request","channel_id":7,"since":"2024-03-01T00:00:00Z",
             "until":"2024-03-02T00:00:00Z","post_to_channel_id":"9","provider":"builtin","language":"de"}"#;
         let Ok(WebhookRequest::Summary(job)) = parse(body.as_bytes(), NOW) else {
             panic!("a valid summary_request")
         };
-        assert_eq!(job.until - job.since, 86_400_000);
+        assert_eq!(job.until.0 - job.since.0, 86_400_000);
         assert_eq!(
             (job.post_to_channel_id, job.provider.as_deref()),
-            (Some(9), Some("builtin"))
+            (Some(ChannelId(9)), Some("builtin"))
         );
     }
 

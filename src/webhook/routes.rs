@@ -15,7 +15,7 @@ use super::payload::{self, WebhookRequest};
 use super::signature;
 use super::standard;
 use crate::encoding::{constant_time_eq, to_hex};
-use crate::jobs::{Enqueuer, JobStats, SUMMARY_REQUEST};
+use crate::jobs::{Enqueuer, JobPayload, JobStats};
 use crate::model::{JobState, Timestamp};
 use crate::runtime::Runtime;
 use crate::store::Store;
@@ -133,11 +133,10 @@ fn webhook(state: &State, request: &Request) -> Result<Response, ApiError> {
         WebhookRequest::Schedule(update) => return schedule_update(state, request, &body, &update),
     };
     let key = idempotency_key(request, &body)?;
-    let payload = serde_json::to_string(&job)
-        .map_err(|e| ApiError::internal(format!("cannot encode the job: {e}")))?;
+    let job = JobPayload::SummaryRequest(job);
     let enqueued = state
         .enqueuer
-        .enqueue(&key, state.idempotency_ttl, SUMMARY_REQUEST, &payload)
+        .enqueue(&key, state.idempotency_ttl, job.kind(), &job.encode())
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let (status, code) = if enqueued.duplicate {
         ("already_processed", 200)

@@ -315,7 +315,10 @@ fn seed(path: &Path) -> (u64, u64) {
     let done = store
         .enqueue_job(
             "digest",
-            &format!(r#"{{"schedule_id":{schedule},"note":"{MARKER}"}}"#),
+            &format!(
+                r#"{{"schedule_id":{schedule},"fire":0,"since":0,"source_channels":["1"],
+                    "target_channel":"2","kind":null,"language":"{MARKER}","quiet_day":false}}"#
+            ),
             early,
         )
         .expect("enqueue")
