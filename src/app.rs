@@ -1,5 +1,5 @@
 //! Wiring only: starts the parts of the appliance in order, connects them, and stops them in
-//! the reverse order on SIGINT/SIGTERM. No other module imports anything from here but [`run`]
+//! the reverse order on SIGINT/SIGTERM. No other module imports anything from here but `run`
 //! (called by the `run` command).
 
 use std::sync::Arc;

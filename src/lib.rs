@@ -2,6 +2,22 @@
 //!
 //! The binary (`src/main.rs`) only parses the command line and calls into this library, so
 //! every capability is reachable from tests.
+//!
+//! # How the parts fit
+//!
+//! - Triggers parse their input, check the invoker's permissions and deliver the result:
+//!   [`discord`] (`/summarize`, `!summary`, `/catchup`), [`webhook`] (signed `summary_request`,
+//!   queued as [`jobs`]), [`schedule`] (cron → digest jobs) and [`commands`]
+//!   (`summarybot summarize --channel`).
+//! - Every summary goes through [`channel_summary`]: admission (operator exclusions, server
+//!   opt-outs, threads of either; unreadable settings refuse), a complete window (the REST
+//!   history the store lacks, coverage persisted in [`store`], gap fill after downtime), prompt
+//!   kind and language, and the engines of [`summarize`] built once.
+//! - [`store`] is the only module touching redb; [`model`] holds the domain types every module
+//!   shares; framework types stay inside their adapter (serenity in [`discord`], async-openai in
+//!   [`llm`], rouille in [`webhook`]/[`status`], self_update in [`update`]).
+//! - [`app`] only wires the parts together at start and stops them in reverse; the `run`
+//!   command is its one caller.
 
 /// Wiring only: starts the parts of the appliance, connects them, stops them.
 pub mod app;
