@@ -120,6 +120,15 @@ fn a_webhook_summary_of_a_channel_never_seen_live_covers_its_history() {
     );
     assert_eq!(summary["channel"]["name"], "general", "{summary}");
     assert!(history_reads(&fake) >= 1);
+
+    // A channel the bot may not read: the job still finishes, and says what it covers.
+    fake.deny_channel(GENERAL);
+    let job = summary_job(&app, 2, "denied");
+    let note = job["summary"]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("fetching the rest from Discord failed"),
+        "{job}"
+    );
 }
 
 #[test]

@@ -88,7 +88,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
             }
             text
         }
-        OutputFormat::Json => with_note(&render::json(&served.summary), note),
+        OutputFormat::Json => render::json_with_note(&served.summary, note),
         OutputFormat::Text => {
             let mut text = render::plain_text(&served.summary);
             if let Some(note) = note {
@@ -99,20 +99,6 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
     };
     outln!("{}", text.trim_end());
     Ok(())
-}
-
-/// The JSON summary with a `"note"` field saying what it covers, when incomplete.
-fn with_note(json: &str, note: Option<&str>) -> String {
-    let Some(note) = note else {
-        return json.to_owned();
-    };
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(mut value) => {
-            value["note"] = serde_json::Value::String(format!("this summary {note}"));
-            serde_json::to_string_pretty(&value).unwrap_or_else(|_| json.to_owned())
-        }
-        Err(_) => json.to_owned(),
-    }
 }
 
 fn kind_of(arg: KindArg) -> ChannelKind {

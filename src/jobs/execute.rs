@@ -90,7 +90,10 @@ async fn summary_request(
             .await
             .map_err(|e| posting_failed(channel, &e))?;
     }
-    Ok(render::json(&served.summary))
+    Ok(render::json_with_note(
+        &served.summary,
+        served.completeness.note(),
+    ))
 }
 
 /// A failed post as a job error: retried only when a retry may help.

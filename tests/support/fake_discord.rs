@@ -21,7 +21,7 @@
 //! role) and the bot `BOT` (staff). Every fixture is checked against serenity's models in the
 //! tests at the bottom, because serenity silently drops an event whose payload misses a field.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,6 +130,8 @@ struct State {
     channels_per_guild: u64,
     /// Answer every REST call 401, as Discord does for a wrong token.
     reject_token: bool,
+    /// Channels the bot may not read: their GETs answer 403 Missing Access.
+    denied: HashSet<u64>,
     next_message_id: u64,
     /// Messages sent with `enforce_nonce`, by (channel, nonce): a repeat returns the first.
     nonces: HashMap<(u64, String), Value>,
@@ -550,6 +552,12 @@ impl FakeDiscord {
     /// From now on, answer every REST call with 401 Unauthorized.
     pub fn reject_token(&self) {
         self.shared.lock().reject_token = true;
+    }
+
+    /// From now on, answer reads of `channel` (the channel and its messages) with 403 Missing
+    /// Access, as Discord does when the bot lacks View Channel or Read Message History.
+    pub fn deny_channel(&self, channel: u64) {
+        self.shared.lock().denied.insert(channel);
     }
 
     /// Script the next message sends to fail (in order).
@@ -973,6 +981,12 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
             "flags": 0, "owner": user(ALICE)})),
         ("PUT", ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]) => {
             Response::json(&registered_commands(&call.json))
+        }
+        ("GET", ["channels", ch, ..])
+            if shared.lock().denied.contains(&ch.parse().unwrap_or(0)) =>
+        {
+            Response::json(&json!({"message": "Missing Access", "code": 50001}))
+                .with_status_code(403)
         }
         ("GET", ["channels", ch]) => {
             // A channel or thread of the guild, as Discord answers it (404 for others).

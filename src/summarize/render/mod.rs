@@ -103,6 +103,21 @@ pub fn empty_note(summary: &Summary) -> Option<&'static str> {
     }
 }
 
+/// [`json`] with a `"note"` field ("this summary {note}") when the window was incomplete.
+pub fn json_with_note(summary: &Summary, note: Option<&str>) -> String {
+    let text = json(summary);
+    let Some(note) = note else {
+        return text;
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(mut value) => {
+            value["note"] = serde_json::Value::String(format!("this summary {note}"));
+            serde_json::to_string_pretty(&value).unwrap_or(text)
+        }
+        Err(_) => text,
+    }
+}
+
 /// Pretty JSON: every [`Summary`] field, with each citation expanded to its number and jump link.
 pub fn json(summary: &Summary) -> String {
     let numbers = CitationNumbers::new(summary);

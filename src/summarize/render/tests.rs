@@ -118,6 +118,18 @@ fn json_expands_citations() {
 }
 
 #[test]
+fn json_says_when_the_window_was_incomplete() {
+    assert_eq!(json_with_note(&small(), None), json(&small()));
+    let noted: serde_json::Value = serde_json::from_str(&json_with_note(
+        &small(),
+        Some("covers stored messages only"),
+    ))
+    .expect("valid JSON");
+    assert_eq!(noted["note"], "this summary covers stored messages only");
+    assert_eq!(noted["model"], "extractive-v1");
+}
+
+#[test]
 fn the_threads_section_renders_its_links_in_every_format() {
     let mut s = small();
     s.sections.push(Section {
