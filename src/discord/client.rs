@@ -257,8 +257,9 @@ impl EventHandler for Handler {
     }
 }
 
-/// The summary service's admission for `channel`, a thread with the channel it belongs to (from
-/// the cache, else the store).
+/// The summary service's admission for `channel`, a thread with the channel it belongs to. It
+/// runs for every gateway event: the thread's channel comes from serenity's cache, and only a
+/// channel the cache does not know is looked up in the store.
 fn admission(
     shared: &Shared,
     cache: &Cache,
@@ -271,11 +272,25 @@ fn admission(
             .admit(&ChannelInfo::unknown(channel, None))
             .map(|_| ());
     };
-    let mut info = shared.channel_info(gid(guild), channel);
-    if let Some(parent) = thread_parent(cache, guild, channel) {
-        info.parent_id = Some(parent);
-    }
+    let info = cached_info(cache, guild, channel)
+        .unwrap_or_else(|| shared.channel_info(gid(guild), channel));
     shared.service.admit(&info).map(|_| ())
+}
+
+/// What admission needs of `channel` (its server, and its parent for a thread) from the cache;
+/// `None` when the cache does not know it.
+fn cached_info(cache: &Cache, guild: SGuildId, channel: ChannelId) -> Option<ChannelInfo> {
+    let g = cache.guild(guild)?;
+    let id = SChannelId::new(channel.0);
+    let parent_id = if g.channels.contains_key(&id) {
+        None
+    } else {
+        g.threads.iter().find(|t| t.id == id)?.parent_id.map(cid)
+    };
+    Some(ChannelInfo {
+        parent_id,
+        ..ChannelInfo::unknown(channel, Some(gid(guild)))
+    })
 }
 
 /// The channel a (cached) thread belongs to; `None` for channels and unknown threads.
