@@ -21,17 +21,14 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// Run the appliance on `store` until SIGINT/SIGTERM: the summary service (its engine built now,
 /// so bad LLM settings fail here), then the Discord bot, the job workers, the scheduler, the
-/// webhook server and the update watcher, stopped in the reverse order.
-pub fn run(config: &Config, store: &Arc<Store>) -> Result<(), RunError> {
+/// webhook server and the update watcher, stopped in the reverse order. Call it on a
+/// multi-threaded tokio runtime.
+pub async fn run(config: &Config, store: &Arc<Store>) -> Result<(), RunError> {
     let service = ChannelSummaries::new(config.clone(), Arc::clone(store), true)
         .map(Arc::new)
         .map_err(RunError::Config)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("summarybot")
-        .build()
-        .map_err(|e| RunError::Failed(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
-    rt.block_on(serve(config, store, service))
+    serve(config, store, service)
+        .await
         .map_err(RunError::Failed)
 }
 

@@ -250,8 +250,11 @@ impl ChannelSummaries {
         }
         if let Some(history) = self.history() {
             if let Some(info) = history.channel_info(channel).await {
-                if let Err(e) = self.store.put_channel(&info) {
-                    tracing::warn!(channel_id = %channel, error = %e, "cannot store channel metadata");
+                // Kept only for channels that may be stored, as the gateway does.
+                if self.may_store(&info) {
+                    if let Err(e) = self.store.put_channel(&info) {
+                        tracing::warn!(channel_id = %channel, error = %e, "cannot store channel metadata");
+                    }
                 }
                 return info;
             }
@@ -299,9 +302,17 @@ impl ChannelSummaries {
         let Some(history) = self.history() else {
             return Completeness::StoredOnly;
         };
+        // What the live session stored (its tail of the window) is not fetched again.
+        let fetch = match self.coverage.live_since(opted_in) {
+            Some(live) if live > window.start && live < window.end => TimeWindow {
+                start: window.start,
+                end: live,
+            },
+            _ => window,
+        };
         let allowed = || self.may_store(channel);
         match history
-            .fetch(channel.id, window, MAX_WINDOW_FETCH, &allowed)
+            .fetch(channel.id, fetch, MAX_WINDOW_FETCH, &allowed)
             .await
         {
             Ok(fetched) if fetched.complete => {

@@ -13,7 +13,7 @@ pub fn run(ctx: &Context) -> Result<(), Failure> {
     let config = ctx.config(Scope::Full)?;
     let _log = ctx.init_logging(&config);
     let store = Arc::new(open_store(&config)?);
-    let result = app::run(&config, &store);
+    let result = super::runtime()?.block_on(app::run(&config, &store));
     drop(store);
     match result {
         Ok(()) => {

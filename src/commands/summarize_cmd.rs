@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::channel_summary::{
-    operator_kind, ChannelRequest, ChannelSummaries, Completeness, Engines, Served, SummaryError,
+    operator_kind, Barred, ChannelRequest, ChannelSummaries, Completeness, Engines, Served,
+    SummaryError,
 };
 use crate::cli::{KindArg, OutputFormat, ProviderArg, SummarizeArgs};
 use crate::config::{Config, LlmProvider, Scope};
@@ -58,9 +59,17 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
             (None, Some(channel)) => {
                 let store = Arc::new(open_store(&config)?);
                 let window = window_for_store(args)?;
+                let service =
+                    ChannelSummaries::new(config.clone(), Arc::clone(&store), !args.no_fallback)
+                        .map_err(Failure::Usage)?;
+                // An excluded channel is refused with its reason even when nothing of it is
+                // stored.
+                if let Err(why @ Barred::Excluded { .. }) =
+                    service.admit(&ChannelInfo::unknown(ChannelId(channel), None))
+                {
+                    return Err(Failure::Usage(why.to_string()));
+                }
                 known_channel(&store, ChannelId(channel))?;
-                let service = ChannelSummaries::new(config.clone(), store, !args.no_fallback)
-                    .map_err(Failure::Usage)?;
                 rt.block_on(async {
                     let info = service.channel(ChannelId(channel), None).await;
                     let mut request = ChannelRequest::new(info, window);
