@@ -73,13 +73,26 @@ async fn digest(
         end: job.fire,
     };
     let target = job.target_channel;
-    let summaries = summarize_sources(service, stats, job, guild, window).await?;
+    let (summaries, left_out) = summarize_sources(service, stats, job, guild, window).await?;
     if summaries.is_empty() {
+        // A channel left out was not quiet: it is not named, and with none left nothing is said.
+        let quiet: Vec<ChannelId> = job
+            .source_channels
+            .iter()
+            .copied()
+            .filter(|c| !left_out.contains(c))
+            .collect();
+        if quiet.is_empty() {
+            return Ok(
+                "every source channel was left out (excluded or opted out); nothing posted"
+                    .to_owned(),
+            );
+        }
         if !job.quiet_day {
             return Ok("no messages in the window; nothing posted".to_owned());
         }
         publisher
-            .post_text(target, &quiet_line(job), &nonce(job, "q"))
+            .post_text(target, &quiet_line(&quiet, job.since.0), &nonce(job, "q"))
             .await
             .map_err(|e| posting_failed(target, &e))?;
         return Ok("no messages in the window; posted the quiet-day note".to_owned());
@@ -101,15 +114,17 @@ async fn digest(
 /// One summary per source channel that had discussion in the window (the window completed
 /// from Discord first), in the server's language and channel kind unless the schedule sets
 /// them. A channel the summary service refuses (excluded, opted out — also after the schedule
-/// was made or while its summary was made) is left out; unreadable settings fail the digest.
+/// was made or while its summary was made) is left out (returned second); unreadable settings
+/// fail the digest.
 async fn summarize_sources(
     service: &ChannelSummaries,
     stats: &JobStats,
     job: &DigestJob,
     guild: GuildId,
     window: TimeWindow,
-) -> Result<Vec<Summary>, JobError> {
+) -> Result<(Vec<Summary>, Vec<ChannelId>), JobError> {
     let mut summaries = Vec::new();
+    let mut left = Vec::new();
     for &channel in &job.source_channels {
         let info = service.channel(channel, Some(guild)).await;
         let mut request = ChannelRequest::new(info, window);
@@ -119,6 +134,7 @@ async fn summarize_sources(
             Ok(prepared) => prepared,
             Err(e) => {
                 left_out(job, channel, e)?;
+                left.push(channel);
                 continue;
             }
         };
@@ -130,10 +146,13 @@ async fn summarize_sources(
                 stats.record_summary(&served.summary);
                 summaries.push(served.summary);
             }
-            Err(e) => left_out(job, channel, e)?,
+            Err(e) => {
+                left_out(job, channel, e)?;
+                left.push(channel);
+            }
         }
     }
-    Ok(summaries)
+    Ok((summaries, left))
 }
 
 /// A source the service refused for good is left out (and logged); any other failure fails
@@ -156,17 +175,14 @@ fn has_discussion(messages: &[ChatMessage]) -> bool {
         .any(|m| !m.author.is_bot && !m.kind.is_system())
 }
 
-/// The "quiet day" note: channel mentions and a Discord timestamp, never a ping.
-fn quiet_line(job: &DigestJob) -> String {
-    let channels: Vec<String> = job
-        .source_channels
-        .iter()
-        .map(|c| format!("<#{c}>"))
-        .collect();
+/// The "quiet day" note for `channels` since `since`: channel mentions and a Discord timestamp,
+/// never a ping.
+fn quiet_line(channels: &[ChannelId], since: i64) -> String {
+    let channels: Vec<String> = channels.iter().map(|c| format!("<#{c}>")).collect();
     format!(
         "Quiet day: no new messages in {} since <t:{}:f>.",
         channels.join(", "),
-        job.since.0.div_euclid(1000)
+        since.div_euclid(1000)
     )
 }
 
@@ -332,6 +348,47 @@ mod tests {
             *publisher.posts.lock().expect("lock"),
             [(20, "summary of 11".to_owned())]
         );
+    }
+
+    #[tokio::test]
+    async fn a_channel_left_out_is_not_called_quiet() {
+        let (_d, store) = temp_store();
+        let store = Arc::new(store);
+        let id = store.insert_schedule(&schedule()).expect("insert");
+        let opt_out = |c: u64| {
+            store
+                .update_guild_settings(GuildId(1), |s| {
+                    let change = crate::settings::Change::OptOut(ChannelId(c));
+                    s.apply(&change, crate::model::UserId(7), Timestamp(1));
+                })
+                .expect("settings");
+        };
+        // #10 had discussion but is opted out; #11 was quiet.
+        opt_out(10);
+        let mut opted = crate::store::test_support::msg(10, 1, 1_500_000, "we ship on friday");
+        opted.guild_id = Some(GuildId(1));
+        store.upsert_messages(&[opted]).expect("store");
+        let publisher = Recorder::default();
+        run_job(&store, &job(id, true), &publisher).await;
+        assert_eq!(
+            *publisher.posts.lock().expect("lock"),
+            [(
+                20,
+                "Quiet day: no new messages in <#11> since <t:1000:f>.".to_owned()
+            )]
+        );
+        // Every source left out: no note, and the outcome says why.
+        opt_out(11);
+        let result = run_job(&store, &job(id, true), &publisher).await;
+        assert!(
+            result.contains("every source channel was left out"),
+            "{result}"
+        );
+        assert_eq!(publisher.posts.lock().expect("lock").len(), 1);
+        let stored = store.schedule(id).expect("get").expect("present");
+        assert!(stored
+            .last_outcome
+            .is_some_and(|o| o.contains("left out") && o.contains("nothing posted")));
     }
 
     #[tokio::test]

@@ -30,6 +30,18 @@ impl Appliance {
     /// Start with Discord pointed at `fake`, the webhook enabled, and `scheduler` as the body of
     /// `[scheduler]`; ready once `/health` answers 200.
     pub fn start(dir: &Path, fake: &FakeDiscord, scheduler: &str) -> Self {
+        Self::start_with(dir, fake, "", scheduler, "")
+    }
+
+    /// Like [`Appliance::start`], with extra `[discord]` keys (e.g. `cooldown = "0s"`) and
+    /// `sections` (e.g. a `[summary]` section) appended to the config.
+    pub fn start_with(
+        dir: &Path,
+        fake: &FakeDiscord,
+        discord_extra: &str,
+        scheduler: &str,
+        sections: &str,
+    ) -> Self {
         let port = http::free_port();
         let config = format!(
             r#"
@@ -37,6 +49,7 @@ impl Appliance {
 token = "{TOKEN}"
 api_base_url = "{api}"
 guild_ids = ["{GUILD}"]
+{discord_extra}
 
 [webhook]
 enabled = true
@@ -50,6 +63,8 @@ bearer_token = "{BEARER}"
 
 [storage]
 path = "db/summarybot.redb"
+
+{sections}
 "#,
             api = fake.api_base_url()
         );
