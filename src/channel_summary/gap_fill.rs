@@ -117,8 +117,10 @@ impl ChannelSummaries {
         } else {
             Timestamp(i64::MIN)
         };
+        // From just after what is known (that message is stored already).
+        let after_known = Timestamp(known_until.0.saturating_add(1));
         let window = TimeWindow {
-            start: known_until.max(floor),
+            start: after_known.max(floor),
             end: Timestamp(now.0 + 1),
         };
         let allowed = || self.may_store(channel);
@@ -127,7 +129,7 @@ impl ChannelSummaries {
             Ok(fetched) => {
                 report.messages += fetched.messages;
                 report.requests += fetched.requests;
-                let since = if fetched.complete && window.start == known_until {
+                let since = if fetched.complete && window.start == after_known {
                     since
                 } else {
                     report.incomplete += 1;
