@@ -110,9 +110,7 @@ fn main() {
         report["requests"],
         report["incomplete"]
     );
-    println!(
-        "  (messages: each channel's {MISSED} missed plus its stored newest one, read again on the last page; channels_checked: also #general, covered by the first /summarize)"
-    );
+    println!("  (channels_checked: also #general, covered by the first /summarize)");
     println!(
         "  fake Discord saw {} GET .../messages for those channels, the first at {:.0} ms and the last at {:.0} ms after process start ({:.0} ms apart) = {:.0} messages/s overall",
         reads.len(),
