@@ -1,7 +1,7 @@
 //! Where the messages the store lacks come from: Discord's REST history, implemented by the
 //! Discord adapter. Offline (`summarize --channel` with the service stopped) there is none.
 
-use crate::jobs::BoxFuture;
+use crate::llm::BoxFuture;
 use crate::model::{ChannelId, ChannelInfo, TimeWindow, Timestamp};
 
 /// What one fetch brought into the store.

@@ -27,7 +27,7 @@ impl HistorySource for FakeHistory {
         window: TimeWindow,
         max_messages: usize,
         allowed: &'a (dyn Fn() -> bool + Send + Sync),
-    ) -> crate::jobs::BoxFuture<'a, Result<Fetched, String>> {
+    ) -> crate::llm::BoxFuture<'a, Result<Fetched, String>> {
         Box::pin(async move {
             self.fetches.fetch_add(1, Ordering::SeqCst);
             let mut found: Vec<ChatMessage> = self
@@ -55,7 +55,7 @@ impl HistorySource for FakeHistory {
         })
     }
 
-    fn channel_info(&self, channel: ChannelId) -> crate::jobs::BoxFuture<'_, Option<ChannelInfo>> {
+    fn channel_info(&self, channel: ChannelId) -> crate::llm::BoxFuture<'_, Option<ChannelInfo>> {
         Box::pin(async move {
             Some(ChannelInfo {
                 name: format!("fetched-{channel}"),

@@ -9,8 +9,6 @@ mod runner;
 mod worker;
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -33,7 +31,7 @@ pub fn summarizes_any(job: &crate::model::Job, channels: &[ChannelId]) -> bool {
 }
 
 /// A boxed, sendable future, as returned by [`Publisher`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::llm::BoxFuture;
 
 /// Why a post failed, and whether trying again may help (a timeout, 5xx or rate limit may; a
 /// missing permission or an unknown channel will not).

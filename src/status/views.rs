@@ -556,6 +556,32 @@ mod tests {
     }
 
     #[test]
+    fn the_last_gap_fill_is_shown_in_numbers() {
+        assert_eq!(gap_fill(None), "none yet");
+        let g = crate::runtime::GapFill {
+            started_at: Timestamp::parse_rfc3339("2026-03-01T12:05:09Z").expect("time"),
+            running: false,
+            channels_checked: 12,
+            channels_filled: 3,
+            messages: 240,
+            requests: 5,
+            incomplete: 0,
+            duration_ms: 1_250,
+        };
+        let text = gap_fill(Some(&g));
+        assert!(
+            text.ends_with("3 of 12 channels filled · 240 messages · 5 requests · 1.2 s")
+                || text.ends_with("3 of 12 channels filled · 240 messages · 5 requests · 1.3 s"),
+            "{text}"
+        );
+        assert!(text.starts_with("<time"), "{text}");
+        assert!(
+            gap_fill(Some(&crate::runtime::GapFill { running: true, ..g }))
+                .starts_with("running: ")
+        );
+    }
+
+    #[test]
     fn pages_escape_and_mark_the_current_view() {
         let html = page(View::Jobs, "tok\"en", "<p>x</p>");
         assert!(html.contains(r#"<a href="/status/jobs" aria-current="page">Jobs</a>"#));
