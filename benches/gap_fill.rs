@@ -11,33 +11,30 @@
 //!
 //! Run with `cargo bench --bench gap_fill` (release figures are the ones that count).
 
-#[path = "../tests/support/fake_discord.rs"]
+#[path = "../tests/support/mod.rs"]
 #[allow(
     dead_code,
     unused_imports,
-    reason = "the bench uses part of the fake's API and none of its unit tests"
+    reason = "the bench uses part of the test harness and none of its unit tests"
 )]
-mod fake_discord;
-#[path = "../tests/support/webhook_http.rs"]
-#[allow(dead_code, reason = "the bench uses part of the client")]
-mod webhook_http;
+mod support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fake_discord::{
-    extra_guild_id, message, now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE,
-    APP_ID, BOB, GENERAL, TOKEN,
-};
 use serde_json::{json, Value};
 use summarybot::model::{
     Author, ChannelId, ChannelInfo, ChatMessage, GuildId, MessageId, MessageKind, Timestamp, UserId,
 };
+use support::bot_process::BotProcess;
+use support::fake_discord::{
+    extra_guild_id, message, now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE,
+    APP_ID, BOB, GENERAL, TOKEN,
+};
+use support::webhook_http;
 
 /// Generated guilds and text channels in each: 100 channels.
 const GUILDS: u64 = 5;
@@ -65,7 +62,7 @@ fn main() {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
 
     let started = Instant::now();
-    let (mut child, log) = spawn(dir.path(), &fake, port);
+    let mut bot = spawn(dir.path(), &fake, port);
     fake.wait_for_identify(WAIT).expect("the bot identified");
     let identified = started.elapsed();
 
@@ -85,15 +82,16 @@ fn main() {
     let calls = fake.calls();
     let reads: Vec<&RestCall> = calls.iter().filter(|c| is_gap_read(c)).collect();
     let last_read = reads.last().map_or(first_read.at, |c| c.at);
-    let hwm = vm_kib(child.id(), "VmHWM:");
-    stop(&mut child);
-    let line = log
-        .lock()
-        .expect("log lock")
-        .iter()
+    let hwm = vm_kib(bot.pid(), "VmHWM:");
+    bot.stop();
+    let line = bot
+        .log()
+        .lines()
         .find(|l| l.contains("gap fill finished"))
-        .cloned()
-        .unwrap_or_else(|| "(no `gap fill finished` line logged)".into());
+        .map_or_else(
+            || "(no `gap fill finished` line logged)".to_owned(),
+            str::to_owned,
+        );
 
     let (fresh, reused) = fake_page_latency(&fake, channel_id(1, 0));
     let since_start = |at: Instant| at.duration_since(started).as_secs_f64() * 1000.0;
@@ -336,7 +334,7 @@ fn seed_missed(fake: &FakeDiscord, base: u64) {
     }
 }
 
-fn spawn(dir: &Path, fake: &FakeDiscord, port: u16) -> (Child, Arc<Mutex<Vec<String>>>) {
+fn spawn(dir: &Path, fake: &FakeDiscord, port: u16) -> BotProcess {
     let config = format!(
         "[discord]\ntoken = \"{TOKEN}\"\napi_base_url = \"{}\"\ncooldown = \"0s\"\n\n\
          [llm]\nprovider = \"builtin\"\n\n[scheduler]\nenabled = false\n\n\
@@ -345,26 +343,7 @@ fn spawn(dir: &Path, fake: &FakeDiscord, port: u16) -> (Child, Arc<Mutex<Vec<Str
          [logging]\nlevel = \"INFO\"\n\n[storage]\npath = \"db/summarybot.redb\"\n",
         fake.api_base_url()
     );
-    std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_summarybot"))
-        .arg("run")
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn summarybot run");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().expect("log lock").push(line);
-        }
-    });
-    (child, log)
+    BotProcess::start(dir, &config)
 }
 
 /// When a `/summarize` was injected, deferred (interaction callback) and answered (edit).
@@ -417,15 +396,4 @@ fn vm_kib(pid: u32, key: &str) -> u64 {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-/// SIGTERM and wait for a clean exit.
-fn stop(child: &mut Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = child.wait().expect("wait");
-    assert_eq!(exit.code(), Some(0));
 }

@@ -44,6 +44,11 @@ impl BotProcess {
         self.log.lock().expect("log lock").join("\n")
     }
 
+    /// Its process id (for `/proc` readings).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// The directory it runs in.
     pub fn dir(&self) -> &Path {
         &self.dir
