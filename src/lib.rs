@@ -36,6 +36,8 @@ pub mod config;
 pub mod discord;
 /// Hex encoding and constant-time comparison of secrets and digests.
 pub mod encoding;
+/// Bounded reads of the small text files the operator points at.
+pub mod files;
 /// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
 /// The durable job queue: group-commit enqueue and the worker pool.

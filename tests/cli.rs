@@ -190,6 +190,87 @@ secret = "tooshort"
     assert!(!err.contains("short\""), "a secret value leaked:\n{err}");
 }
 
+/// `config check` with `var` pointing at `target`, killed if it runs for more than 10 s (a FIFO
+/// used to hang the start forever).
+fn check_with_secret_file(sb: &Sandbox, var: &str, target: &Path) -> Output {
+    let mut child = sb
+        .cmd(&["config", "check"])
+        .env(var, target)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("config check with {var}={} hung", target.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn secret_files_must_be_small_regular_files() {
+    let sb = Sandbox::new();
+    let devices = [
+        (PathBuf::from("/dev/zero"), "a character device"),
+        (sb.path().to_path_buf(), "a directory"),
+    ];
+    for (target, kind) in devices {
+        let out = check_with_secret_file(&sb, "WEBHOOK_SECRET_FILE", &target);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("webhook.secret") && err.contains(kind) && err.contains("regular file"),
+            "{err}"
+        );
+        assert!(err.len() < 2_000, "{} bytes of errors", err.len());
+    }
+    let fifo = sb.path().join("secret.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let out = check_with_secret_file(&sb, "DISCORD_TOKEN_FILE", &fifo);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("named pipe (FIFO)"),
+        "{}",
+        stderr(&out)
+    );
+    let big = sb.write("big-secret", &"k".repeat(100_000));
+    let out = check_with_secret_file(&sb, "OPENAI_API_KEY_FILE", &big);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("100000 bytes, more than the 65536"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_huge_config_value_is_cut_in_the_error_and_a_huge_file_refused() {
+    let sb = Sandbox::new();
+    let value = "9".repeat(900_000);
+    sb.write(
+        "summarybot.toml",
+        &format!("[webhook]\nport = \"{value}\"\n"),
+    );
+    let out = sb.run(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("webhook.port"), "{err}");
+    assert!(err.contains("more bytes)"), "{err}");
+    assert!(err.len() < 4_000, "{} bytes of errors", err.len());
+
+    sb.write("summarybot.toml", &format!("# {}\n", "x".repeat(2 << 20)));
+    let out = sb.run(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("more than the 1048576"), "{err}");
+    assert!(err.len() < 2_000, "{} bytes of errors", err.len());
+}
+
 #[test]
 fn config_check_rejects_unknown_keys() {
     let sb = Sandbox::new();

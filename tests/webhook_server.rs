@@ -168,6 +168,11 @@ fn job_id(r: &Response) -> u64 {
         .unwrap_or_else(|| panic!("no job_id: {}", r.body))
 }
 
+/// `body` (a JSON object) with a `request_id` field: a different signed body per `n`.
+fn with_request_id(body: &str, n: u32) -> String {
+    body.replacen('{', &format!(r#"{{"request_id":"req-{n}","#), 1)
+}
+
 fn sample_request() -> String {
     format!(
         r#"{{"type":"summary_request","channel_id":"{SAMPLE_CHANNEL}","since":"2026-11-17T00:00:00Z","until":"2026-11-19T00:00:00Z"}}"#
@@ -198,15 +203,27 @@ fn signed_request_is_queued_once_and_ends_with_a_summary() {
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.json()["status"], "already_processed");
     assert_eq!(job_id(&again), id);
-    // Without a delivery id the body's hash is the key: the same body twice is one job.
+    // The signature covers the body alone, so the body's hash is the key: a captured request
+    // replayed with a new (unsigned) delivery id, another id header, none, or under GitHub's
+    // header name is the same job, not a new one.
     let hub = signature::sign_header(SECRET.as_bytes(), body.as_bytes());
-    let by_hash = server.post(&[("X-Hub-Signature-256", &hub)], &body);
-    assert_eq!(by_hash.status, 202, "{}", by_hash.body);
-    let by_hash_again = server.post(&[("X-Hub-Signature-256", &hub)], &body);
-    assert_eq!(
-        (by_hash_again.status, job_id(&by_hash_again)),
-        (200, job_id(&by_hash))
-    );
+    let replays: [&[(&str, &str)]; 4] = [
+        &[("X-GitHub-Delivery", "delivery-2")],
+        &[("X-Request-Id", "fresh-id")],
+        &[("X-Request-Id", &"x".repeat(300))],
+        &[],
+    ];
+    for extra in replays {
+        let replay = server.post_signed(extra, &body);
+        assert_eq!((replay.status, job_id(&replay)), (200, id), "{extra:?}");
+    }
+    let by_hub = server.post(&[("X-Hub-Signature-256", &hub)], &body);
+    assert_eq!((by_hub.status, job_id(&by_hub)), (200, id));
+    // A sender that repeats a request on purpose makes the signed body differ.
+    let distinct = body.replacen('{', r#"{"request_id":"second run","#, 1);
+    let second = server.post_signed(&[], &distinct);
+    assert_eq!(second.status, 202, "{}", second.body);
+    assert_ne!(job_id(&second), id);
 
     let job = server.finished_job(id);
     assert_eq!(job["state"], "done", "{job}");
@@ -223,13 +240,37 @@ fn signed_request_is_queued_once_and_ends_with_a_summary() {
     let metrics = server.metrics();
     for needle in [
         "summarybot_http_requests_total{route=\"/webhook\",status=\"202\"} 2",
-        "summarybot_http_requests_total{route=\"/webhook\",status=\"200\"} 2",
+        "summarybot_http_requests_total{route=\"/webhook\",status=\"200\"} 6",
         "summarybot_summaries_total{provider=\"builtin\"",
         "summarybot_job_attempts_total{kind=\"summary_request\",outcome=\"done\"}",
         "summarybot_jobs{state=\"done\"}",
     ] {
         assert!(metrics.contains(needle), "{needle} missing:\n{metrics}");
     }
+}
+
+#[test]
+fn a_standard_webhook_replayed_with_a_new_request_id_is_a_duplicate() {
+    let server = Server::start("", "");
+    let body = r#"{"type":"summary_request","channel_id":"5"}"#;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let sig = standard::sign(&standard::secret_key(SECRET), "msg_9", now, body.as_bytes());
+    let ts = now.to_string();
+    let signed = [
+        ("webhook-id", "msg_9"),
+        ("webhook-timestamp", ts.as_str()),
+        ("webhook-signature", sig.as_str()),
+    ];
+    let first = server.post(&signed, body);
+    assert_eq!(first.status, 202, "{}", first.body);
+    // The signed webhook-id is the key; an unsigned X-Request-Id changes nothing.
+    let mut replay = signed.to_vec();
+    replay.push(("X-Request-Id", "a-new-id"));
+    let again = server.post(&replay, body);
+    assert_eq!((again.status, job_id(&again)), (200, job_id(&first)));
 }
 
 #[test]
@@ -403,12 +444,6 @@ fn bad_requests_get_their_status_and_nothing_is_stored() {
             r#"{"type":"schedule_update"}"#.into(),
             "field `action`",
         ),
-        (
-            400,
-            vec![("X-Request-Id", "x".repeat(300))],
-            valid.to_string(),
-            "X-Request-Id",
-        ),
     ];
     for (status, mut headers, body, needle) in cases {
         if status != 401 {
@@ -510,13 +545,10 @@ fn rate_limit_answers_429_with_retry_after_per_client() {
     let server = Server::start("rate_limit_per_minute = 3", "");
     let body = r#"{"type":"summary_request","channel_id":"5"}"#;
     let statuses: Vec<u16> = (0..3)
-        .map(|i| {
-            let id = format!("req-{i}");
-            server.post_signed(&[("X-Request-Id", &id)], body).status
-        })
+        .map(|i| server.post_signed(&[], &with_request_id(body, i)).status)
         .collect();
     assert_eq!(statuses, vec![202, 202, 202]);
-    let limited = server.post_signed(&[("X-Request-Id", "req-4")], body);
+    let limited = server.post_signed(&[], &with_request_id(body, 4));
     assert_eq!(limited.status, 429, "{}", limited.body);
     let wait: u64 = limited
         .header("retry-after")
@@ -538,18 +570,19 @@ fn rate_limit_answers_429_with_retry_after_per_client() {
 }
 
 #[test]
-fn posting_without_discord_fails_the_job_clearly() {
+fn posting_without_discord_is_refused_at_once() {
     let server = Server::start("", "");
     let body = r#"{"type":"summary_request","channel_id":"5","post_to_channel_id":"77"}"#;
     let r = server.post_signed(&[], body);
-    assert_eq!(r.status, 202, "{}", r.body);
-    let job = server.finished_job(job_id(&r));
-    assert_eq!(job["state"], "failed", "{job}");
-    assert_eq!(
-        job["error"], "Discord is not enabled; cannot post to channel 77",
-        "{job}"
+    assert_eq!(r.status, 422, "{}", r.body);
+    let detail = r.json()["detail"].as_str().unwrap_or_default().to_string();
+    assert!(
+        detail.contains("`post_to_channel_id`") && detail.contains("discord.enabled = false"),
+        "{detail}"
     );
-    assert_eq!(job["attempts"], 1, "a permanent error is not retried");
+    // Nothing was queued: the same request without the field is the first job.
+    let ok = server.post_signed(&[], r#"{"type":"summary_request","channel_id":"5"}"#);
+    assert_eq!((ok.status, job_id(&ok)), (202, 1), "{}", ok.body);
 }
 
 #[test]
@@ -675,10 +708,9 @@ fn slow_and_silent_connections_time_out_without_blocking_valid_requests() {
 
     for i in 0..10 {
         let started = Instant::now();
-        let id = format!("valid-{i}");
         let r = server.post_signed(
-            &[("X-Request-Id", &id)],
-            r#"{"type":"summary_request","channel_id":"5"}"#,
+            &[],
+            &with_request_id(r#"{"type":"summary_request","channel_id":"5"}"#, i),
         );
         assert_eq!(r.status, 202, "{}", r.body);
         let took = started.elapsed();
@@ -776,10 +808,9 @@ fn stalled_uploads_beyond_the_cap_get_503_at_once() {
     // Refusing the surplus never holds a request thread: valid requests still pass at once.
     for i in 0..5 {
         let started = Instant::now();
-        let id = format!("past-the-cap-{i}");
         let r = server.post_signed(
-            &[("X-Request-Id", &id)],
-            r#"{"type":"summary_request","channel_id":"5"}"#,
+            &[],
+            &with_request_id(r#"{"type":"summary_request","channel_id":"5"}"#, 100 + i),
         );
         assert_eq!(r.status, 202, "{}", r.body);
         assert!(started.elapsed() < Duration::from_millis(1500));

@@ -144,9 +144,10 @@ fn unescape(inner: &str) -> String {
     out
 }
 
-/// Read a secret file, trimming the trailing newline editors and `echo` add.
+/// Read a secret file (a regular file of at most 64 KiB), trimming the trailing newline editors
+/// and `echo` add.
 pub(crate) fn read_secret_file(path: &Path) -> std::io::Result<String> {
-    let text = std::fs::read_to_string(path)?;
+    let text = crate::files::read_text(path, crate::files::MAX_SECRET_BYTES)?;
     Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }
 

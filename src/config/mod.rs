@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use crate::model::{ChannelId, GuildId};
 use crate::secret::Secret;
+use crate::text::clip;
 
 pub use duration::{format_duration, parse_duration};
 pub use load::{load, LoadOptions, Loaded, DEFAULT_SECRETS_DIR, SEARCH_PATHS};
@@ -511,16 +512,20 @@ impl Problem {
     }
 }
 
+/// Characters of an echoed value (or key, or source) shown in a problem.
+const MAX_ECHO: usize = 200;
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.key)?;
+        // Values and messages echo what the operator gave: cut so a huge value stays readable.
+        write!(f, "{}", clip(&self.key, MAX_ECHO))?;
         if let Some(value) = &self.value {
-            write!(f, " = {value}")?;
+            write!(f, " = {}", clip(value, MAX_ECHO))?;
         }
         if let Some(source) = &self.source {
-            write!(f, " (from {source})")?;
+            write!(f, " (from {})", clip(source, MAX_ECHO))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", clip(&self.message, MAX_ECHO * 2))
     }
 }
 

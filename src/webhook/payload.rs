@@ -8,9 +8,12 @@ use crate::web::ApiError;
 
 /// Longest window a request may ask for, in hours (one year).
 const MAX_HOURS: u64 = 24 * 366;
+/// Longest `request_id`.
+const MAX_REQUEST_ID: usize = 200;
 /// Fields a `summary_request` may carry.
-const SUMMARY_FIELDS: [&str; 8] = [
+const SUMMARY_FIELDS: [&str; 9] = [
     "type",
+    "request_id",
     "channel_id",
     "hours",
     "since",
@@ -41,6 +44,7 @@ pub fn parse(body: &[u8], now: Timestamp) -> Result<WebhookRequest, ApiError> {
         Some(Value::String(s)) => s.as_str(),
         Some(_) => return Err(ApiError::bad_request("field `type` must be a string")),
     };
+    request_id(&object)?;
     match kind {
         "summary_request" => summary(&object, now).map(WebhookRequest::Summary),
         "schedule_update" => super::schedule_update::parse(&object).map(WebhookRequest::Schedule),
@@ -78,6 +82,11 @@ fn summary(object: &Map<String, Value>, now: Timestamp) -> Result<SummaryJob, Ap
     if start >= until {
         return Err(ApiError::bad_request("`since` must be before `until`"));
     }
+    if until.0 - start.0 > i64::try_from(MAX_HOURS * 3_600_000).unwrap_or(i64::MAX) {
+        return Err(ApiError::bad_request(format!(
+            "the window from `since` to `until` spans more than {MAX_HOURS} hours (a year); ask for a shorter one"
+        )));
+    }
     let provider = text(object, "provider")?;
     if let Some(p) = provider
         .as_deref()
@@ -100,6 +109,19 @@ fn summary(object: &Map<String, Value>, now: Timestamp) -> Result<SummaryJob, Ap
         provider,
         language,
     })
+}
+
+/// The optional `request_id`: any short text. Signed with the body, it makes two otherwise
+/// identical requests different deliveries (a repeated signed body is a duplicate).
+fn request_id(object: &Map<String, Value>) -> Result<(), ApiError> {
+    match text(object, "request_id")? {
+        Some(id) if id.trim().is_empty() || id.chars().count() > MAX_REQUEST_ID => {
+            Err(ApiError::bad_request(format!(
+                "field `request_id` must be 1 to {MAX_REQUEST_ID} characters"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A Discord id given as a string of digits (as Discord sends them) or a number.
@@ -198,6 +220,16 @@ mod tests {
     }
 
     #[test]
+    fn a_year_long_window_and_a_request_id_are_accepted() {
+        let body = r#"{"type":"summary_request","channel_id":"1","since":"2024-01-01T00:00:00Z",
+            "until":"2025-01-01T00:00:00Z","request_id":"run-42"}"#;
+        let Ok(WebhookRequest::Summary(job)) = parse(body.as_bytes(), NOW) else {
+            panic!("366 days is the longest window and still valid")
+        };
+        assert_eq!(job.until.0 - job.since.0, 8784 * 3_600_000);
+    }
+
+    #[test]
     fn names_the_field_to_fix() {
         let cases = [
             ("not json", 400, "not valid JSON"),
@@ -273,7 +305,44 @@ mod tests {
                 "unknown field `chanel`",
             ),
         ];
-        for (body, status, needle) in cases {
+        assert_refused(&cases);
+    }
+
+    #[test]
+    fn refuses_a_window_longer_than_a_year_and_a_bad_request_id() {
+        let cases = [
+            (
+                r#"{"type":"summary_request","channel_id":"1","since":"0001-01-01T00:00:00Z","until":"9999-12-31T00:00:00Z"}"#,
+                400,
+                "more than 8784 hours",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","since":"2023-01-01T00:00:00Z","until":"2024-01-02T00:00:01Z"}"#,
+                400,
+                "more than 8784 hours",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","request_id":""}"#,
+                400,
+                "`request_id`",
+            ),
+            (
+                r#"{"type":"summary_request","channel_id":"1","request_id":7}"#,
+                400,
+                "`request_id`",
+            ),
+            (
+                r#"{"type":"schedule_update","action":"delete","id":1,"request_id":" "}"#,
+                400,
+                "`request_id`",
+            ),
+        ];
+        assert_refused(&cases);
+    }
+
+    /// Each body is refused with its status and a detail containing its needle.
+    fn assert_refused(cases: &[(&str, u16, &str)]) {
+        for &(body, status, needle) in cases {
             let e = err(body);
             assert_eq!(e.status, status, "{body}: {e:?}");
             assert!(e.detail.contains(needle), "{body}: {e:?}");

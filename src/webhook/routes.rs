@@ -44,6 +44,8 @@ pub struct State {
     pub enqueuer: Enqueuer,
     /// Per-IP limits.
     pub limiter: RateLimiter,
+    /// Whether the Discord client runs (a `post_to_channel_id` needs it).
+    pub discord_enabled: bool,
     /// Request counters.
     pub metrics: Metrics,
     /// Worker counters.
@@ -127,12 +129,16 @@ fn limit(state: &State, request: &Request) -> Result<(), ApiError> {
 /// `POST /webhook`: body → signature → parse → idempotent durable enqueue.
 fn webhook(state: &State, request: &Request) -> Result<Response, ApiError> {
     let body = read_body(state.max_body_bytes, request)?;
-    verify(state, request, &body)?;
+    let key = verify(state, request, &body)?;
     let job = match payload::parse(&body, Timestamp::now())? {
         WebhookRequest::Summary(job) => job,
-        WebhookRequest::Schedule(update) => return schedule_update(state, request, &body, &update),
+        WebhookRequest::Schedule(update) => return schedule_update(state, &key, &update),
     };
-    let key = idempotency_key(request, &body)?;
+    if let (Some(target), false) = (job.post_to_channel_id, state.discord_enabled) {
+        return Err(ApiError::unprocessable(format!(
+            "field `post_to_channel_id` ({target}) needs Discord, which is off (discord.enabled = false); leave the field out and read the summary with GET /jobs/{{id}}"
+        )));
+    }
     let job = JobPayload::SummaryRequest(job);
     let enqueued = state
         .enqueuer
@@ -152,11 +158,9 @@ fn webhook(state: &State, request: &Request) -> Result<Response, ApiError> {
 /// `schedule_update`: applied and committed before answering; wakes the scheduler.
 fn schedule_update(
     state: &State,
-    request: &Request,
-    body: &[u8],
+    key: &str,
     update: &super::schedule_update::ScheduleUpdate,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(request, body)?;
     let now = Timestamp::now();
     let ttl = i64::try_from(state.idempotency_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires = Timestamp(now.0.saturating_add(ttl));
@@ -164,7 +168,7 @@ fn schedule_update(
         &state.store,
         &state.schedule_rules,
         update,
-        (&key, expires),
+        (key, expires),
         now,
     )?;
     state.runtime.notify_schedules_changed();
@@ -195,8 +199,12 @@ fn read_body(max: usize, request: &Request) -> Result<Vec<u8>, ApiError> {
     Ok(body)
 }
 
-/// Check either signature scheme; 401 naming what is missing or wrong.
-fn verify(state: &State, request: &Request, body: &[u8]) -> Result<(), ApiError> {
+/// Check either signature scheme (401 naming what is missing or wrong) and return the request's
+/// idempotency key, taken only from what the signature covers: Standard Webhooks sign their
+/// `webhook-id`, which is the key; the `sha256=` schemes sign the body alone, so the key is the
+/// body's SHA-256 whatever unsigned headers (`X-Request-Id`, `X-GitHub-Delivery`) say — else a
+/// captured request could be replayed with a new header as a new job.
+fn verify(state: &State, request: &Request, body: &[u8]) -> Result<String, ApiError> {
     if let Some(signatures) = request.header("webhook-signature") {
         let id = request
             .header("webhook-id")
@@ -206,7 +214,7 @@ fn verify(state: &State, request: &Request, body: &[u8]) -> Result<(), ApiError>
         })?;
         let tolerance = i64::try_from(state.tolerance.as_secs()).unwrap_or(i64::MAX);
         let now = Timestamp::now().0 / 1000;
-        return standard::verify(
+        standard::verify(
             &state.standard_key,
             id,
             ts,
@@ -215,7 +223,8 @@ fn verify(state: &State, request: &Request, body: &[u8]) -> Result<(), ApiError>
             now,
             tolerance,
         )
-        .map_err(|e| ApiError::unauthorized(e.to_string()));
+        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        return signed_id_key(id);
     }
     let header = request
         .header("X-Signature-256")
@@ -226,7 +235,7 @@ fn verify(state: &State, request: &Request, body: &[u8]) -> Result<(), ApiError>
             )
         })?;
     if signature::verify_header(&state.secret, body, header) {
-        Ok(())
+        Ok(format!("webhook:sha256:{}", to_hex(&Sha256::digest(body))))
     } else {
         Err(ApiError::unauthorized(
             "the signature does not match the body and webhook.secret",
@@ -234,21 +243,15 @@ fn verify(state: &State, request: &Request, body: &[u8]) -> Result<(), ApiError>
     }
 }
 
-/// `X-Request-Id`, `webhook-id` or `X-GitHub-Delivery`, else the SHA-256 of the body.
-fn idempotency_key(request: &Request, body: &[u8]) -> Result<String, ApiError> {
-    for header in ["X-Request-Id", "webhook-id", "X-GitHub-Delivery"] {
-        if let Some(value) = request.header(header) {
-            let value = value.trim();
-            if value.is_empty() || value.len() > MAX_KEY_LEN || value.chars().any(char::is_control)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "header {header} must be 1 to {MAX_KEY_LEN} printable characters"
-                )));
-            }
-            return Ok(format!("webhook:{value}"));
-        }
+/// The idempotency key of a Standard Webhooks delivery: its signed `webhook-id`.
+fn signed_id_key(id: &str) -> Result<String, ApiError> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > MAX_KEY_LEN || id.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "header webhook-id must be 1 to {MAX_KEY_LEN} printable characters"
+        )));
     }
-    Ok(format!("webhook:sha256:{}", to_hex(&Sha256::digest(body))))
+    Ok(format!("webhook:{id}"))
 }
 
 /// `GET /jobs/{id}`: needs the bearer token or a signature of the path.

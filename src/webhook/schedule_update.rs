@@ -11,8 +11,9 @@ use crate::store::Store;
 use crate::web::ApiError;
 
 /// Fields a `schedule_update` may carry.
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 14] = [
     "type",
+    "request_id",
     "action",
     "id",
     "guild_id",

@@ -127,6 +127,7 @@ fn handler_state(
         store: Arc::clone(store),
         enqueuer: jobs.enqueuer(),
         limiter: RateLimiter::new(web.rate_limit_per_minute),
+        discord_enabled: config.discord.enabled,
         metrics: Metrics::default(),
         jobs: jobs.stats(),
         workers: jobs.workers(),

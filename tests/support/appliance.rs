@@ -98,8 +98,16 @@ path = "db/summarybot.redb"
         });
     }
 
-    /// POST `body` to `/webhook`, signed GitHub-style, with `delivery` as its delivery id.
+    /// POST `body` to `/webhook`, signed GitHub-style, with `delivery` as its delivery id and,
+    /// for an object without one, as its `request_id` (the signature covers only the body, so
+    /// the server tells deliveries apart by the body: the same body twice is one job).
     pub fn post(&self, body: &Value, delivery: &str) -> http::Response {
+        let mut body = body.clone();
+        if let Some(object) = body.as_object_mut() {
+            object
+                .entry("request_id")
+                .or_insert_with(|| Value::String(delivery.to_string()));
+        }
         let body = body.to_string();
         let sig = signature::sign_header(SECRET.as_bytes(), body.as_bytes());
         http::request(

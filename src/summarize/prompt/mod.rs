@@ -159,10 +159,13 @@ impl Templates {
             if !path.is_file() {
                 continue;
             }
-            let raw = std::fs::read_to_string(&path).map_err(|e| PromptError::Read {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
+            let raw =
+                crate::files::read_text(&path, crate::files::MAX_CONFIG_BYTES).map_err(|e| {
+                    PromptError::Read {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    }
+                })?;
             let text = strip_comment(&raw).to_string();
             validate(name, &path, &text)?;
             hasher.update(name.file_name().as_bytes());
