@@ -10,7 +10,10 @@
 # Options (each also settable through the environment variable shown):
 #   --version X       release to install, e.g. 1.2.3 (SUMMARYBOT_VERSION, default: latest)
 #   --base-url URL    releases URL for mirrors/tests (SUMMARYBOT_BASE_URL,
-#                     default: https://github.com/summarybot/summarybot/releases)
+#                     default: https://github.com/summarybot/summarybot/releases). A mirror
+#                     copies GitHub's layout: URL/latest/download/ASSET for the latest release,
+#                     URL/download/vX/ASSET for --version X, where ASSET is
+#                     summarybot-TRIPLE.tar.gz and its .sha256 (the signature is inside the archive).
 #   --root DIR        install under DIR instead of / (SUMMARYBOT_ROOT). With a root other than /,
 #                     no user is created and systemctl is not run: files only (for tests, images).
 #   --prefix DIR      binary goes to DIR/bin (SUMMARYBOT_PREFIX, default: /usr/local)
@@ -41,7 +44,8 @@ die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
 	if [ -f "$0" ] && head -n 2 "$0" | grep -q 'summarybot installer'; then
-		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		# The comment block at the top, up to the first line that is not a comment.
+		awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 	else
 		say "usage: install.sh [--version X] [--base-url URL] [--root DIR] [--prefix DIR]"
 		say "                  [--target TRIPLE] [--pubkey FILE] [--no-start] [--dry-run]"
@@ -277,10 +281,20 @@ do_install() {
 	if [ "$DRY_RUN" = 1 ]; then
 		say "Plan:"
 		say "  download $(release_url "summarybot-$TARGET.tar.gz") and its .sha256, verify"
-		say "  install $BIN, $UNIT"
-		say "  create user summarybot (real root only), $CONF_DIR, $DATA"
+		say "  install $BIN, $UNIT, $SYSUSERS, $TMPFILES"
+		if real_root; then
+			say "  create user summarybot, $CONF_DIR, $DATA"
+		else
+			say "  create $CONF_DIR, $DATA (no user: --root $ROOT is not the running system)"
+		fi
 		if [ -f "$CONF" ]; then say "  keep existing $CONF"; else say "  write $CONF (summarybot config init)"; fi
-		say "  start summarybot.service when systemd is present and the config is complete"
+		if ! real_root; then
+			say "  not start anything (systemctl is not run for a --root install)"
+		elif [ "$START" = 0 ]; then
+			say "  not start the service (--no-start)"
+		else
+			say "  start summarybot.service when systemd is present and the config is complete"
+		fi
 		return 0
 	fi
 	fetch_and_verify

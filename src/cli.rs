@@ -66,7 +66,9 @@ pub enum Command {
     /// Exit 0 when the local webhook server answers `GET /health` with 200 (for container
     /// health checks), 1 otherwise.
     Healthcheck,
-    /// Print shell completions to stdout.
+    /// Print shell completions to stdout, e.g. `summarybot completions bash >
+    /// /etc/bash_completion.d/summarybot`, zsh: `> "${fpath[1]}/_summarybot"`, fish:
+    /// `> ~/.config/fish/completions/summarybot.fish`.
     Completions {
         /// Shell to generate completions for.
         #[arg(value_enum)]
@@ -86,6 +88,7 @@ pub struct SummarizeArgs {
         long,
         short = 'c',
         value_name = "ID",
+        value_parser = discord_id,
         required_unless_present = "input"
     )]
     pub channel: Option<u64>,
@@ -193,13 +196,13 @@ pub enum ScheduleCommand {
 #[derive(Debug, Args)]
 pub struct ScheduleAddArgs {
     /// Guild (server) id.
-    #[arg(long)]
+    #[arg(long, value_parser = discord_id)]
     pub guild: u64,
     /// Channel to summarize (repeat for several).
-    #[arg(long = "channel", required = true)]
+    #[arg(long = "channel", required = true, value_parser = discord_id)]
     pub channels: Vec<u64>,
     /// Channel to post the digest to.
-    #[arg(long)]
+    #[arg(long, value_parser = discord_id)]
     pub post_to: u64,
     /// Cron expression, e.g. "0 9 * * 1-5" or "@daily".
     #[arg(long)]
@@ -301,4 +304,16 @@ pub struct UpdateArgs {
     /// After a successful update, restart the systemd service (`systemctl restart summarybot`).
     #[arg(long, conflicts_with = "check")]
     pub restart: bool,
+}
+
+/// A Discord id (server, channel) given on the command line: digits only, with a hint where to
+/// find one when a name was given instead.
+fn discord_id(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "{text:?} is not a Discord id; ids are numbers such as 871325106388582430 (in Discord: \
+             Settings > Advanced > Developer Mode on, then right-click the channel or server > Copy ID)"
+        )),
+    }
 }

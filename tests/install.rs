@@ -211,9 +211,35 @@ fn dry_run_changes_nothing() {
     sb.gh.publish("v0.1.0", release(true));
     let out = sb.install(&["--dry-run"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("Plan:"), "{}", text(&out));
+    let plan = text(&out);
+    assert!(plan.contains("Plan:"), "{plan}");
+    // The plan is what a --root install does: every file, no user, nothing started.
+    for needle in [
+        "sysusers.d/summarybot.conf",
+        "tmpfiles.d/summarybot.conf",
+        "no user",
+    ] {
+        assert!(
+            plan.contains(needle),
+            "{needle} missing from the plan:\n{plan}"
+        );
+    }
+    assert!(plan.contains("not start anything"), "{plan}");
+    assert!(!plan.contains("start summarybot.service"), "{plan}");
     assert_eq!(sb.files(), Vec::<String>::new());
     assert!(sb.gh.requests().is_empty(), "a dry run downloads nothing");
+}
+
+#[test]
+fn help_prints_the_options_and_nothing_of_the_script() {
+    let sb = Sandbox::new();
+    let out = sb.install(&["--help"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let help = text(&out);
+    assert!(help.contains("--purge"), "{help}");
+    assert!(help.contains("URL/download/vX/ASSET"), "{help}");
+    assert!(!help.contains("set -eu"), "{help}");
+    assert!(!help.contains("REPO_URL"), "{help}");
 }
 
 #[test]

@@ -143,9 +143,19 @@ fn bad_cron_zone_and_kind_name_the_flag_and_give_an_example() {
     );
     let e = with("--cron", "0 25 * * *");
     assert!(
-        e.contains("--cron:") && e.contains("invalid cron expression"),
+        e.contains("--cron:") && e.contains("hour 25 is out of range; use 0-23"),
         "{e}"
     );
+    assert!(
+        !e.contains("0 0 25"),
+        "the internal six-field form leaked: {e}"
+    );
+    let e = with("--channel", "dev");
+    assert!(
+        e.contains("\"dev\" is not a Discord id") && e.contains("Copy ID"),
+        "{e}"
+    );
+    assert!(!e.contains("invalid digit"), "{e}");
     let e = with("--timezone", "Europe/Berln");
     assert!(
         e.contains("--timezone:") && e.contains("unknown time zone \"Europe/Berln\""),

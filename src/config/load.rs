@@ -218,7 +218,8 @@ impl Loader {
         match (key.set)(&mut self.config, input) {
             Ok(()) => {
                 self.explicit.insert(key.path);
-                match source {
+                // A file value's origin is its line, so that a later check points at it too.
+                match source.or_else(|| self.file_location(key.path)) {
                     Some(source) => self.config.origins.insert(key.path, source),
                     None => self.config.origins.remove(key.path),
                 };

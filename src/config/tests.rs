@@ -229,7 +229,21 @@ fn overlay_precedence_is_file_then_dotenv_then_env() {
         .origin("llm.max_tokens")
         .is_some_and(|o| o.starts_with("OPENAI_MAX_TOKENS in ")
             && o.ends_with(&format!("{}", fx.path(".env").display()))));
-    assert_eq!(config.origin("llm.temperature"), None);
+    // A file value's origin is its line, for problems found when the config is checked.
+    assert_eq!(
+        config.origin("llm.temperature"),
+        Some(format!("{} line 4", fx.path("summarybot.toml").display()).as_str())
+    );
+    fx.write("summarybot.toml", "[webhook]\nenabled = true\nport = 80\n");
+    let problems = fx.load(&[]).validate(Scope::Offline);
+    let port = problems
+        .iter()
+        .find(|p| p.key == "webhook.port")
+        .expect("port 80 is refused");
+    assert!(
+        port.to_string().contains("summarybot.toml line 3)"),
+        "{port}"
+    );
 }
 
 #[test]
@@ -509,11 +523,14 @@ fn the_new_key_wins_over_the_old_one_wherever_each_is_set() {
 #[test]
 fn out_of_range_worker_counts_name_jobs_workers() {
     let fx = Fixture::new();
-    fx.write("summarybot.toml", "[jobs]\nworkers = 0\n");
+    let file = fx.write("summarybot.toml", "[jobs]\nworkers = 0\n");
     let problems = fx.load(&[]).validate(Scope::Offline);
     assert_eq!(
         problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        ["jobs.workers = 0: must be between 1 and 32"]
+        [format!(
+            "jobs.workers = 0 (from {} line 2): must be between 1 and 32",
+            file.display()
+        )]
     );
     // Through the old name, the problem still names jobs.workers and says where the value is.
     let fx = Fixture::new();

@@ -134,6 +134,15 @@ fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
             .ok_or_else(|| format!("unknown cron shortcut \"{trimmed}\"; {}", usage()))?
     } else {
         let fields: Vec<&str> = trimmed.split_whitespace().collect();
+        let checked = if fields.len() == 5 {
+            &FIVE_FIELDS[..]
+        } else {
+            &SIX_FIELDS[..]
+        };
+        for (field, &(name, low, high)) in fields.iter().zip(checked) {
+            check_range(field, name, low, high)
+                .map_err(|e| format!("cron expression \"{trimmed}\": {e}; {}", usage()))?;
+        }
         match fields.len() {
             5 => {
                 let dow = standard_days_of_week(fields[4])
@@ -153,8 +162,55 @@ fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
             }
         }
     };
-    cron::Schedule::from_str(&crate_form)
-        .map_err(|e| format!("invalid cron expression \"{trimmed}\" ({e}); {}", usage()))
+    cron::Schedule::from_str(&crate_form).map_err(|e| {
+        // The crate's message shows its own six-field form over several lines: keep its reason.
+        let text = e.to_string();
+        let reason = text.lines().last().unwrap_or_default().trim();
+        format!(
+            "invalid cron expression \"{trimmed}\" ({reason}); {}",
+            usage()
+        )
+    })
+}
+
+/// Name and range of the leading fields of a five-field expression (day of week is checked by
+/// [`standard_days_of_week`]).
+const FIVE_FIELDS: [(&str, u32, u32); 4] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+];
+/// The same with seconds first (six or seven fields).
+const SIX_FIELDS: [(&str, u32, u32); 5] = [
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+];
+
+/// Every number in `field` (lists, ranges, steps; `*`, `?` and month names pass) is within
+/// `low..=high`; the error names the field and its range.
+fn check_range(field: &str, name: &str, low: u32, high: u32) -> Result<(), String> {
+    for item in field.split(',') {
+        let base = item.split_once('/').map_or(item, |(base, _)| base);
+        for part in base.split('-') {
+            if part == "*" || part == "?" || part.chars().all(|c| c.is_ascii_alphabetic()) {
+                continue;
+            }
+            match part.parse::<u32>() {
+                Ok(n) if (low..=high).contains(&n) => {}
+                Ok(n) => return Err(format!("{name} {n} is out of range; use {low}-{high}")),
+                Err(_) => {
+                    return Err(format!(
+                        "{name} \"{part}\" is not a number from {low} to {high}"
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The crate's form of a shortcut (it knows all but `@annually` and `@midnight`).
@@ -416,7 +472,14 @@ mod tests {
             ("", "empty"),
             ("0 9 * *", "has 4 fields"),
             ("0 9 * * * * * *", "has 8 fields"),
-            ("61 9 * * *", "invalid cron expression"),
+            ("61 9 * * *", "minute 61 is out of range; use 0-59"),
+            ("0 25 * * *", "hour 25 is out of range; use 0-23"),
+            ("0 9-24 * * *", "hour 24 is out of range; use 0-23"),
+            ("0 9 0 * *", "day of month 0 is out of range; use 1-31"),
+            ("0 9 * 13 *", "month 13 is out of range; use 1-12"),
+            ("60 0 9 * * *", "second 60 is out of range"),
+            ("0 9x * * *", "hour \"9x\" is not a number"),
+            ("0 9 * foo *", "invalid cron expression"),
             ("0 9 * * 8", "out of range"),
             ("0 9 * * 5-1", "backwards"),
             ("0 9 * * funday", "not a day of the week"),
@@ -426,6 +489,7 @@ mod tests {
             let e = cron_err(expr);
             assert!(e.contains(needle), "{expr}: {e}");
             assert!(e.contains(CRON_EXAMPLE), "{expr}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
         }
         let zone_err = |z: &str| match Spec::parse("@daily", z) {
             Err(SpecError::Zone(e)) => e,

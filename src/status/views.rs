@@ -353,6 +353,7 @@ pub fn schedules(rows: &[ScheduleRow]) -> String {
             "State",
             "Next run",
             "Last run",
+            "Last digest",
         ],
         &body,
         "No schedules yet. Add one with `summarybot schedule add` or /schedule in Discord.",
@@ -649,6 +650,34 @@ mod tests {
         );
         assert_eq!(series[5].values, [Some(0.0), Some(60.0)]);
         assert!(tokens_plot(&plots).limit.is_none(), "no budget, no line");
+    }
+
+    #[test]
+    fn schedules_have_a_header_for_every_cell() {
+        let named = |id: &str| Named {
+            id: id.into(),
+            name: None,
+        };
+        let row = ScheduleRow {
+            id: 1,
+            guild: named("10"),
+            sources: vec![named("11")],
+            target: named("12"),
+            cron: "0 9 * * 1-5".into(),
+            timezone: "UTC".into(),
+            window_hours: None,
+            enabled: true,
+            last_run: None,
+            next_run: None,
+            last_outcome: None,
+        };
+        let html = schedules(&[row]);
+        assert_eq!(
+            html.matches("<th ").count(),
+            html.matches("<td>").count(),
+            "{html}"
+        );
+        assert!(html.contains(">Last digest</th>"), "{html}");
     }
 
     #[test]
