@@ -275,6 +275,20 @@ fn unsupported_options_and_relative_roots_are_refused() {
 }
 
 #[test]
+fn ci_scripts_are_shellcheck_clean_when_shellcheck_exists() {
+    let Ok(out) = Command::new("shellcheck")
+        .args(["-s", "bash"])
+        .arg(repo_file(".ci/run"))
+        .arg(repo_file(".ci/test"))
+        .output()
+    else {
+        eprintln!("shellcheck not installed: skipped");
+        return;
+    };
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
 fn install_sh_is_shellcheck_clean_when_shellcheck_exists() {
     let Ok(out) = Command::new("shellcheck")
         .args(["-s", "sh"])
