@@ -98,6 +98,11 @@ pub struct SummarizeArgs {
           conflicts_with_all = ["since", "until"])]
     pub hours: Option<u32>,
 
+    /// Every message: with --channel all stored ones, oldest to newest (e.g. an imported export,
+    /// whatever its age); with --input the whole file, as without a window.
+    #[arg(long, conflicts_with_all = ["hours", "since", "until"])]
+    pub all: bool,
+
     /// Window start, RFC 3339 (e.g. 2024-03-01T00:00:00Z).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,

@@ -386,6 +386,34 @@ fn summarize_rejects_a_bad_window() {
 }
 
 #[test]
+fn the_quick_start_summarizes_the_imported_sample_with_all() {
+    // As the README's Quick start has it, with no config file at all.
+    let sb = Sandbox::new();
+    let out = sb.run(&["import", SAMPLE]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = sb.run(&[
+        "summarize",
+        "--channel",
+        "871325106388582430",
+        "--all",
+        "--format",
+        "json",
+    ]);
+    assert!(all.status.success(), "{}", stderr(&all));
+    let json: serde_json::Value = serde_json::from_slice(&all.stdout).expect("json");
+    assert_eq!(json["message_count"], 276, "{json}");
+    let clash = sb.run(&[
+        "summarize",
+        "--channel",
+        "871325106388582430",
+        "--all",
+        "--hours",
+        "2",
+    ]);
+    assert_eq!(clash.status.code(), Some(2), "{}", stderr(&clash));
+}
+
+#[test]
 fn import_then_summarize_from_the_database_uses_the_cache() {
     let sb = Sandbox::new();
     sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);

@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
             }
             (None, Some(channel)) => {
                 let store = Arc::new(open_store(&config)?);
-                let window = window_for_store(args)?;
+                let window = window_for_store(args, &store, ChannelId(channel))?;
                 let service =
                     ChannelSummaries::new(config.clone(), Arc::clone(&store), !args.no_fallback)
                         .map_err(Failure::Usage)?;
@@ -177,8 +177,24 @@ fn window_for_export(
     checked(TimeWindow { start, end })
 }
 
-/// The window for stored messages: `--hours` (default 24) back from `--until` (or now), or `--since`.
-fn window_for_store(args: &SummarizeArgs) -> Result<TimeWindow, Failure> {
+/// The window for stored messages: `--hours` (default 24) back from `--until` (or now), or
+/// `--since`, or with `--all` every stored message of `channel`.
+fn window_for_store(
+    args: &SummarizeArgs,
+    store: &Store,
+    channel: ChannelId,
+) -> Result<TimeWindow, Failure> {
+    if args.all {
+        let span = store
+            .stored_span(channel)
+            .context("cannot read the stored messages")?;
+        if let Some((oldest, newest)) = span {
+            return Ok(TimeWindow {
+                start: oldest,
+                end: Timestamp(newest.millis() + 1),
+            });
+        }
+    }
     let since = parse_time("--since", args.since.as_ref())?;
     let until = parse_time("--until", args.until.as_ref())?;
     let end = until.unwrap_or_else(Timestamp::now);

@@ -171,6 +171,25 @@ impl Store {
         Ok(self.latest_message(channel)?.map(|(t, _)| t))
     }
 
+    /// The send times of the channel's oldest and newest stored messages.
+    pub fn stored_span(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Option<(Timestamp, Timestamp)>, StoreError> {
+        self.read(|txn| {
+            let messages = txn.open_table(MESSAGES).or_store()?;
+            let range = (channel.0, i64::MIN, 0)..=(channel.0, i64::MAX, u64::MAX);
+            let mut all = messages.range(range).or_store()?;
+            let first = all.next().transpose().or_store()?;
+            let last = all.next_back().transpose().or_store()?;
+            Ok(first.map(|(key, _)| {
+                let oldest = Timestamp(key.value().1);
+                let newest = last.map_or(oldest, |(key, _)| Timestamp(key.value().1));
+                (oldest, newest)
+            }))
+        })
+    }
+
     /// The send time and id of the channel's newest stored message.
     pub fn latest_message(
         &self,
