@@ -245,7 +245,10 @@ impl OpenAiClient {
         let response = builder.send().await.map_err(transport_failure)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = read_body(response).await?;
+        // Masked before anything quotes it: an endpoint may echo our Authorization header in
+        // its error text, which becomes log lines, job errors and a summary's fallback reason
+        // (and is cut to a few hundred characters, which could split a key past recognition).
+        let text = crate::redact::redacted(&read_body(response).await?);
         Ok(Answer {
             status,
             headers,
@@ -443,7 +446,7 @@ fn transport_failure(error: reqwest::Error) -> Failure {
     } else {
         parts.join(": ")
     };
-    Failure::Unreachable(detail)
+    Failure::Unreachable(crate::redact::redacted(&detail))
 }
 
 #[cfg(test)]
