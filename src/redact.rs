@@ -122,7 +122,7 @@ pub fn redacted(text: &str) -> String {
     redact(text).into_owned()
 }
 
-/// Redact every string (values and object keys' values, not keys) inside a JSON value, in place.
+/// Redact every string value inside a JSON value (object keys are left as they are), in place.
 pub fn redact_json(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {

@@ -18,7 +18,9 @@
 //! - Retries: see [`crate::llm::retry`] for the policy. A 200 whose body cannot be read is *not*
 //!   retried (reported as [`LlmError::Malformed`]).
 //! - Logging: one `debug` line per attempt (attempt number, status, elapsed) and a `warn` per
-//!   retry (reason, wait); never the API key nor any prompt or answer text.
+//!   retry (reason, wait); never the API key nor any prompt or answer text. Answer bodies are
+//!   redacted ([`crate::redact`]) as soon as they are read, so an endpoint echoing the
+//!   `Authorization` header cannot put the key into an error.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
