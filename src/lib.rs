@@ -44,7 +44,7 @@ pub mod import;
 pub mod jobs;
 /// The `ChatModel` trait and the OpenAI-compatible client with retries.
 pub mod llm;
-/// tracing setup: text or JSON lines on stderr.
+/// tracing setup: text or JSON lines on stderr, redacted.
 pub mod logging;
 /// Domain types shared by every module.
 pub mod model;
@@ -54,6 +54,8 @@ pub mod password;
 pub mod pricing;
 /// Unpredictable bytes and tokens from the kernel's CSPRNG.
 pub mod random;
+/// Secrets and credential-looking tokens masked in every text the process writes out.
+pub mod redact;
 /// Live state of the running appliance (Discord, scheduler, updates) for health and status.
 pub mod runtime;
 /// Scheduled digests: cron in a time zone, validation, stored-schedule operations, the scheduler.

@@ -10,7 +10,10 @@ fn main() -> ExitCode {
     match summarybot::commands::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            eprintln!(
+                "error: {}",
+                summarybot::redact::redact(&failure.to_string())
+            );
             failure.exit_code()
         }
     }

@@ -5,14 +5,18 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A secret string. `Debug`, `Display` and `Serialize` all print `***`; use [`Secret::expose`]
-/// at the one place the value is really needed.
+/// at the one place the value is really needed. Making one registers its value with
+/// [`crate::redact::protect`], so the value is masked in everything the process writes out
+/// (logs, job results, Discord messages, the status page, command output) wherever it leaks in.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
     /// Wrap a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        crate::redact::protect(&value);
+        Self(value)
     }
 
     /// The real value. Call only where it is sent to the service that needs it.
@@ -51,7 +55,7 @@ impl Serialize for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Self)
+        String::deserialize(d).map(Self::new)
     }
 }
 
@@ -68,5 +72,21 @@ mod tests {
         assert_eq!(s.expose(), "hunter2-very-secret");
         assert_eq!(s.len(), 19);
         assert!(Secret::default().is_empty());
+    }
+
+    #[test]
+    fn a_new_secret_is_masked_in_output_at_once() {
+        let text = "echoed: Authorization: Key secret-made-by-new-1c9e";
+        assert_eq!(crate::redact::redact(text), text, "not yet protected");
+        let _made = Secret::new("secret-made-by-new-1c9e");
+        assert_eq!(
+            crate::redact::redact(text),
+            "echoed: Authorization: Key ***"
+        );
+        let _read: Secret = serde_json::from_str("\"secret-read-by-serde-77d2\"").expect("parses");
+        assert_eq!(
+            crate::redact::redact("x secret-read-by-serde-77d2"),
+            "x ***"
+        );
     }
 }

@@ -283,6 +283,46 @@ async fn invalid_key_is_unauthorized_without_retry() {
 }
 
 #[tokio::test]
+async fn an_endpoint_echoing_the_key_never_gets_it_into_the_error() {
+    // Not shaped like an OpenAI key, so only its registration as a secret can mask the bare echo.
+    let key = "local-proxy-key-Q7f3Zk29vLm0";
+    let fake = FakeOpenAi::start();
+    let client = OpenAiClient::new(OpenAiOptions {
+        api_key: Some(Secret::new(key)),
+        ..options(fake.base_url())
+    })
+    .expect("valid options");
+    // The second echo starts the key just before the 300-character cut of the quoted message:
+    // masking after the cut would leave its first characters.
+    for padding in [0, 255] {
+        fake.push_fault(Fault::EchoAuthorization {
+            status: 400,
+            padding,
+        });
+        let error = run(&client).await.0.expect_err("refused");
+        let message = error.to_string();
+        assert!(matches!(error, LlmError::BadRequest { .. }), "{error:?}");
+        assert!(
+            !message.contains(&key[..8]),
+            "the key (or its start) leaked: {message}"
+        );
+        assert!(
+            message.contains("Authorization: Bearer ***"),
+            "the echo is shown masked: {message}"
+        );
+        assert!(
+            padding > 0 || message.contains("(credential ***)"),
+            "the bare key is masked too: {message}"
+        );
+    }
+    assert_eq!(
+        fake.chat_requests()[0].header("authorization"),
+        Some(format!("Bearer {key}").as_str()),
+        "the real key is still sent"
+    );
+}
+
+#[tokio::test]
 async fn unknown_model_is_not_found_without_retry() {
     let fake = FakeOpenAi::start();
     fake.push_fault(Fault::ModelNotFound);

@@ -4,7 +4,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use support::fake_openai::{FakeOpenAi, Fault};
 
@@ -24,17 +24,27 @@ fn summarize_with_context(
     context_tokens: u32,
     extra: &[&str],
 ) -> Output {
+    summarize_command(dir, fake, context_tokens, extra)
+        .output()
+        .expect("binary runs")
+}
+
+/// The `summarybot summarize` command of [`summarize_with_context`], not started yet.
+fn summarize_command(
+    dir: &Path,
+    fake: &FakeOpenAi,
+    context_tokens: u32,
+    extra: &[&str],
+) -> Command {
     let config = format!(
         "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"llama3.1\"\n\
          timeout = \"2s\"\nmax_retries = 1\ncontext_tokens = {context_tokens}\n",
         fake.base_url()
     );
     std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-    support::summarybot(dir)
-        .args(["summarize", "--input", SAMPLE])
-        .args(extra)
-        .output()
-        .expect("binary runs")
+    let mut command = support::summarybot(dir);
+    command.args(["summarize", "--input", SAMPLE]).args(extra);
+    command
 }
 
 #[test]
@@ -92,6 +102,39 @@ fn a_rejected_key_falls_back_to_the_builtin_summary_with_the_reason() {
     assert!(text.contains("API key was rejected"), "{text}");
     assert!(text.contains("## "), "no builtin summary: {text}");
     assert_eq!(fake.chat_requests().len(), 1, "401 must not be retried");
+}
+
+#[test]
+fn an_endpoint_echoing_the_key_never_gets_it_into_the_output() {
+    const KEY: &str = "sk-cli-echo-0123456789abcdefghijklmnop";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    fake.answer_all(Fault::EchoAuthorization {
+        status: 400,
+        padding: 0,
+    });
+    // With the fallback the reason is in the printed summary; without, in the error.
+    for (extra, code) in [(&[][..], 0), (&["--no-fallback"][..], 1)] {
+        let out = summarize_command(dir.path(), &fake, 128_000, extra)
+            .env("OPENAI_API_KEY", KEY)
+            .output()
+            .expect("binary runs");
+        let all = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "{all}");
+        assert!(!all.contains(KEY), "{extra:?}: the key was printed: {all}");
+        assert!(
+            all.contains("Authorization: Bearer *** (credential ***)"),
+            "{extra:?}: {all}"
+        );
+    }
+    assert_eq!(
+        fake.chat_requests()[0].header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
 }
 
 #[test]

@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set once stdout is gone; later output is dropped.
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
-/// Write `text` to stdout as is. A closed pipe is not an error; any other write error is reported
-/// once on stderr.
+/// Write `text` to stdout, redacted ([`crate::redact`]). A closed pipe is not an error; any other
+/// write error is reported once on stderr.
 pub fn write(text: &str) {
     if CLOSED.load(Ordering::Relaxed) {
         return;
     }
+    let text = crate::redact::redact(text);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         CLOSED.store(true, Ordering::Relaxed);

@@ -263,7 +263,7 @@ impl Poster {
         if let Some(body) = body {
             req = req
                 .header("Content-Type", "application/json")
-                .body(body.to_string());
+                .body(wire_body(body));
         }
         let last = attempt >= MAX_ATTEMPTS;
         let response = match req.send().await {
@@ -374,6 +374,14 @@ pub fn footer(summary: &Summary) -> String {
     parts.join(" · ")
 }
 
+/// A request body as sent: JSON with every string redacted, so nothing posted to Discord
+/// carries a secret (e.g. an LLM error echoing the API key, quoted in a summary).
+fn wire_body(body: &Value) -> String {
+    let mut body = body.clone();
+    crate::redact::redact_json(&mut body);
+    body.to_string()
+}
+
 /// The JSON body of one message of embeds.
 pub fn embeds_body(msg: &EmbedMessage) -> Value {
     let embeds: Vec<Value> = msg.embeds.iter().map(embed_json).collect();
@@ -405,6 +413,26 @@ mod tests {
         );
         assert_eq!(body["allowed_mentions"], json!({"parse": []}));
         assert_eq!(body["content"], "@everyone hi");
+    }
+
+    #[test]
+    fn bodies_are_sent_without_secrets() {
+        crate::redact::protect("post-test-llm-key-8f2a41");
+        let body = json!({
+            "content": "",
+            "embeds": [{
+                "title": "Summary",
+                "footer": {"text": "⚠️ The LLM could not be used (… Bearer post-test-llm-key-8f2a41)"},
+            }],
+            "nonce": "1234:0",
+        });
+        let sent: Value = serde_json::from_str(&wire_body(&body)).expect("JSON");
+        assert_eq!(
+            sent["embeds"][0]["footer"]["text"],
+            "⚠️ The LLM could not be used (… Bearer ***)"
+        );
+        assert_eq!(sent["embeds"][0]["title"], "Summary");
+        assert_eq!(sent["nonce"], "1234:0");
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub(super) async fn run(
     };
     let (outcome, error) = match &result {
         Ok(outcome) => (Some(outcome.clone()), None),
-        Err(e) => (None, Some(e.message.clone())),
+        Err(e) => (None, Some(crate::redact::redacted(&e.message))),
     };
     let recorded = blocking(store, move |s| {
         s.modify_schedule(id, |schedule| {

@@ -207,21 +207,27 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
 /// A deferred store write recording an outcome.
 type Write = Box<dyn FnOnce(&Store) -> Result<(), crate::store::StoreError> + Send>;
 
-/// Decide what to store for an outcome: done, retry later, or failed.
+/// Decide what to store for an outcome: done, retry later, or failed. Results and errors are
+/// stored redacted ([`crate::redact`]): they are returned by `GET /jobs/{id}` and shown on the
+/// status page.
 fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'static str, Write) {
     let id = job.id;
     let now = Timestamp::now();
     match outcome {
-        Ok(result) => (
-            "done",
-            Box::new(move |s: &Store| s.complete_job(id, &result, now)),
-        ),
+        Ok(result) => {
+            let result = crate::redact::redacted(&result);
+            (
+                "done",
+                Box::new(move |s: &Store| s.complete_job(id, &result, now)),
+            )
+        }
         Err(e) => {
             let give_up = !e.retryable || job.attempts >= shared.options.max_attempts;
+            let message = crate::redact::redacted(&e.message);
             let message = if give_up && e.retryable {
-                format!("{} (gave up after {} attempts)", e.message, job.attempts)
+                format!("{message} (gave up after {} attempts)", job.attempts)
             } else {
-                e.message
+                message
             };
             tracing::warn!(job_id = id, error = %message, give_up, "job attempt failed");
             if give_up {
@@ -289,9 +295,10 @@ mod tests {
         assert!(s.delay(49, 0.99) <= BACKOFF_MAX);
     }
 
-    /// Fails the first `failures` posts, then records where it posted.
+    /// Fails the first `failures` posts (with `error`), then records where it posted.
     struct FlakyPublisher {
         failures: std::sync::atomic::AtomicU32,
+        error: &'static str,
         posted: std::sync::Mutex<Vec<u64>>,
     }
 
@@ -305,7 +312,7 @@ mod tests {
                 let left = self.failures.load(Ordering::SeqCst);
                 if left > 0 {
                     self.failures.store(left - 1, Ordering::SeqCst);
-                    return Err(super::super::PublishError::transient("discord said 503"));
+                    return Err(super::super::PublishError::transient(self.error));
                 }
                 self.posted.lock().expect("lock").push(channel.0);
                 Ok(())
@@ -336,10 +343,20 @@ mod tests {
 
     /// Run one posting job through a pool whose publisher fails `failures` times.
     async fn run_posting_job(failures: u32, max_attempts: u32) -> (Job, Vec<u64>) {
+        run_failing_job(failures, max_attempts, "discord said 503").await
+    }
+
+    /// Like [`run_posting_job`], the publisher failing with `error`.
+    async fn run_failing_job(
+        failures: u32,
+        max_attempts: u32,
+        error: &'static str,
+    ) -> (Job, Vec<u64>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("w.redb")).expect("open"));
         let publisher = Arc::new(FlakyPublisher {
             failures: std::sync::atomic::AtomicU32::new(failures),
+            error,
             posted: std::sync::Mutex::new(Vec::new()),
         });
         let wake = Arc::new(Notify::new());
@@ -407,5 +424,22 @@ mod tests {
             "{error}"
         );
         assert!(posted.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stored_job_error_never_holds_a_secret() {
+        crate::redact::protect("worker-test-token-5c1d7e");
+        let (job, _) = run_failing_job(
+            1,
+            1,
+            "Discord answered 400: Invalid header Authorization: Bot worker-test-token-5c1d7e",
+        )
+        .await;
+        let error = job.last_error.expect("error");
+        assert!(!error.contains("worker-test-token"), "{error}");
+        assert!(
+            error.contains("Authorization: Bot *** (gave up after 1 attempts)"),
+            "{error}"
+        );
     }
 }

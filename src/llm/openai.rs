@@ -18,7 +18,9 @@
 //! - Retries: see [`crate::llm::retry`] for the policy. A 200 whose body cannot be read is *not*
 //!   retried (reported as [`LlmError::Malformed`]).
 //! - Logging: one `debug` line per attempt (attempt number, status, elapsed) and a `warn` per
-//!   retry (reason, wait); never the API key nor any prompt or answer text.
+//!   retry (reason, wait); never the API key nor any prompt or answer text. Answer bodies are
+//!   redacted ([`crate::redact`]) as soon as they are read, so an endpoint echoing the
+//!   `Authorization` header cannot put the key into an error.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -245,7 +247,10 @@ impl OpenAiClient {
         let response = builder.send().await.map_err(transport_failure)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = read_body(response).await?;
+        // Masked before anything quotes it: an endpoint may echo our Authorization header in
+        // its error text, which becomes log lines, job errors and a summary's fallback reason
+        // (and is cut to a few hundred characters, which could split a key past recognition).
+        let text = crate::redact::redacted(&read_body(response).await?);
         Ok(Answer {
             status,
             headers,
@@ -443,7 +448,7 @@ fn transport_failure(error: reqwest::Error) -> Failure {
     } else {
         parts.join(": ")
     };
-    Failure::Unreachable(detail)
+    Failure::Unreachable(crate::redact::redacted(&detail))
 }
 
 #[cfg(test)]

@@ -392,9 +392,10 @@ fn digest_outcomes(store: &Store) -> Result<HashMap<u64, Outcome>, StoreError> {
     Ok(outcomes)
 }
 
-/// An error on one line, at most [`MAX_ERROR_CHARS`] characters.
+/// An error on one line, redacted (before it is cut, so no part of a secret survives the cut),
+/// at most [`MAX_ERROR_CHARS`] characters.
 fn short_error(error: &str) -> String {
-    crate::text::one_line(error)
+    crate::text::one_line(&crate::redact::redact(error))
         .chars()
         .take(MAX_ERROR_CHARS)
         .collect()
@@ -429,12 +430,7 @@ fn job_row(job: Job) -> JobRow {
         created_at: job.created_at,
         updated_at: job.updated_at,
         duration_ms: finished.then(|| (job.updated_at.0 - job.created_at.0).max(0)),
-        error: job.last_error.map(|e| {
-            crate::text::one_line(&e)
-                .chars()
-                .take(MAX_ERROR_CHARS)
-                .collect()
-        }),
+        error: job.last_error.as_deref().map(short_error),
     }
 }
 
@@ -610,6 +606,40 @@ mod tests {
         );
         assert_eq!(trigger("summary_request"), "webhook");
         assert_eq!(trigger("something"), "other");
+    }
+
+    #[test]
+    fn job_errors_are_shown_redacted_even_where_they_are_cut() {
+        let (_d, store) = temp_store();
+        let token = "status-test-token-0123456789abcdef";
+        crate::redact::protect(token);
+        // The second error puts the token across the cut at MAX_ERROR_CHARS.
+        let padding = "x".repeat(MAX_ERROR_CHARS - 20);
+        for error in [
+            format!("Discord answered 400: Authorization: Bot {token}"),
+            format!("{padding} Bot {token}"),
+        ] {
+            let id = store
+                .enqueue_job("digest", "{}", Timestamp(1000))
+                .expect("enqueue")
+                .id;
+            store
+                .claim_next_job(Timestamp(2000), std::time::Duration::from_secs(60))
+                .expect("claim");
+            store
+                .fail_job(id, &error, None, Timestamp(3000))
+                .expect("fail");
+        }
+        let rows = jobs(&store).expect("jobs");
+        let shown: Vec<&str> = rows.iter().filter_map(|r| r.error.as_deref()).collect();
+        assert_eq!(shown.len(), 2);
+        for error in &shown {
+            assert!(!error.contains(&token[..8]), "{error}");
+        }
+        assert!(
+            shown.contains(&"Discord answered 400: Authorization: Bot ***"),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct RestCall {
     pub query: String,
     /// Body parsed as JSON (`Value::Null` when empty or not JSON).
     pub json: Value,
+    /// The `Authorization` header as sent (empty when none).
+    pub authorization: String,
     /// When the fake received it.
     pub at: Instant,
 }
@@ -99,6 +101,9 @@ pub enum SendFault {
     },
     /// A 5xx status.
     ServerError(u16),
+    /// 400 whose error message quotes the request's `Authorization` header (`Bot <token>`), as
+    /// a misbehaving proxy in front of Discord might.
+    EchoAuthorization,
 }
 
 #[derive(Default)]
@@ -949,6 +954,7 @@ fn handle_rest(shared: &Shared, req: &Request) -> Response {
         path: req.url(),
         query: req.raw_query_string().trim_start_matches('&').to_owned(),
         json: serde_json::from_str(&body).unwrap_or(Value::Null),
+        authorization: req.header("Authorization").unwrap_or("").to_owned(),
         at: Instant::now(),
     };
     let response = route(shared, &call);
@@ -1090,6 +1096,10 @@ fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
                 Response::json(&json!({"message": "Server error", "code": 0}))
                     .with_status_code(code)
             }
+            SendFault::EchoAuthorization => Response::json(&json!({
+                "message": format!("Invalid header Authorization: {}", call.authorization),
+                "code": 50035}))
+            .with_status_code(400),
         };
     }
     let channel = if channel == 0 { GENERAL } else { channel };

@@ -63,6 +63,15 @@ pub enum Fault {
     Reply(String),
     /// 200 with this content and no `usage` block (as some local servers answer).
     ReplyWithoutUsage(String),
+    /// `status` with an error message quoting the request's `Authorization` header and, after
+    /// it, the bare credential, as some proxies and local servers do. `padding` filler
+    /// characters come first (to place the key across a cut of the quoted text).
+    EchoAuthorization {
+        /// HTTP status.
+        status: u16,
+        /// Filler characters before the echo.
+        padding: usize,
+    },
 }
 
 /// A request as the fake received it.
@@ -101,6 +110,8 @@ impl RecordedRequest {
 #[derive(Default)]
 struct Shared {
     faults: Mutex<VecDeque<Fault>>,
+    /// The answer to chat requests with no scripted fault left (`None`: the default summary).
+    fallback_fault: Mutex<Option<Fault>>,
     requests: Mutex<Vec<RecordedRequest>>,
     stopped: Mutex<bool>,
     wake: Condvar,
@@ -180,6 +191,11 @@ impl FakeOpenAi {
         lock(&self.shared.faults).extend(faults);
     }
 
+    /// Answer every chat request that finds no scripted fault with `fault` (from now on).
+    pub fn answer_all(&self, fault: Fault) {
+        *lock(&self.shared.fallback_fault) = Some(fault);
+    }
+
     /// Scripted answers not used yet.
     pub fn pending_faults(&self) -> usize {
         lock(&self.shared.faults).len()
@@ -225,11 +241,13 @@ fn handle(shared: &Shared, request: &Request) -> Response {
     let method = recorded.method.clone();
     let path = recorded.path.clone();
     let json = recorded.json.clone();
+    let authorization = recorded.header("authorization").unwrap_or("").to_owned();
     lock(&shared.requests).push(recorded);
     match (method.as_str(), route(&path)) {
         ("POST", "/chat/completions") => {
-            let fault = lock(&shared.faults).pop_front();
-            answer_chat(shared, fault, &json)
+            let scripted = lock(&shared.faults).pop_front();
+            let fault = scripted.or_else(|| lock(&shared.fallback_fault).clone());
+            answer_chat(shared, fault, &json, &authorization)
         }
         ("GET", "/models") => Response::json(&json!({
             "object": "list",
@@ -263,7 +281,12 @@ fn record(request: &Request) -> RecordedRequest {
     }
 }
 
-fn answer_chat(shared: &Shared, fault: Option<Fault>, request: &Value) -> Response {
+fn answer_chat(
+    shared: &Shared,
+    fault: Option<Fault>,
+    request: &Value,
+    authorization: &str,
+) -> Response {
     let Some(fault) = fault else {
         return completion(request, &default_summary(request), true);
     };
@@ -322,6 +345,18 @@ fn answer_chat(shared: &Shared, fault: Option<Fault>, request: &Value) -> Respon
         }
         Fault::Reply(content) => completion(request, &content, true),
         Fault::ReplyWithoutUsage(content) => completion(request, &content, false),
+        Fault::EchoAuthorization { status, padding } => {
+            let credential = authorization.split_whitespace().last().unwrap_or("");
+            error_response(
+                status,
+                &format!(
+                    "{}invalid header Authorization: {authorization} (credential {credential})",
+                    "x".repeat(padding)
+                ),
+                "invalid_request_error",
+                Some("invalid_header"),
+            )
+        }
     }
 }
 

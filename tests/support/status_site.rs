@@ -162,31 +162,49 @@ impl StatusServer {
 
     /// Log in; returns the `Cookie` header value of the session.
     pub fn login(&self) -> String {
-        let (cookie, csrf) = self.login_form(&[]);
-        let r = self.post_form(
-            "/status/login",
-            &[("Cookie", &cookie)],
-            &format!("csrf={csrf}&password={}", form_encode(PASSWORD)),
-        );
-        assert_eq!(r.status, 303, "{}", r.body);
-        let session = set_cookies(&r)
-            .into_iter()
-            .find(|c| c.starts_with("sb_session=") && !c.starts_with("sb_session=;"))
-            .expect("session cookie");
-        session.split(';').next().expect("pair").to_string()
+        login(self.addr)
     }
 
     /// `GET /status/login`: the `Cookie` header value with the login token, and the form token.
     pub fn login_form(&self, headers: &[(&str, &str)]) -> (String, String) {
-        let r = self.get("/status/login", headers);
-        assert_eq!(r.status, 200, "{}", r.body);
-        let cookie = set_cookies(&r)
-            .into_iter()
-            .find(|c| c.starts_with("sb_login_csrf="))
-            .expect("login csrf cookie");
-        let pair = cookie.split(';').next().expect("pair").to_string();
-        (pair, form_token(&r.body))
+        login_form(self.addr, headers)
     }
+}
+
+/// Log in with [`PASSWORD`] to the status page of the server at `addr`; returns the `Cookie`
+/// header value of the session.
+pub fn login(addr: SocketAddr) -> String {
+    let (cookie, csrf) = login_form(addr, &[]);
+    let r = request(
+        addr,
+        "POST",
+        "/status/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &cookie),
+        ],
+        format!("csrf={csrf}&password={}", form_encode(PASSWORD)).as_bytes(),
+    )
+    .expect("request");
+    assert_eq!(r.status, 303, "{}", r.body);
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("sb_session=") && !c.starts_with("sb_session=;"))
+        .expect("session cookie");
+    session.split(';').next().expect("pair").to_string()
+}
+
+/// `GET /status/login` at `addr`: the `Cookie` header value with the login token, and the form
+/// token.
+pub fn login_form(addr: SocketAddr, headers: &[(&str, &str)]) -> (String, String) {
+    let r = request(addr, "GET", "/status/login", headers, b"").expect("request");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("sb_login_csrf="))
+        .expect("login csrf cookie");
+    let pair = cookie.split(';').next().expect("pair").to_string();
+    (pair, form_token(&r.body))
 }
 
 /// Every `Set-Cookie` value of a response.
