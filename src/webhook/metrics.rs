@@ -1,22 +1,36 @@
-//! Prometheus text exposition of the server's counters: requests by route and status, jobs by
-//! state and outcome, summaries by provider and cache hit, LLM tokens used by jobs.
+//! Prometheus text exposition of the server's counters: connections open and refused, requests
+//! by route and status, jobs by state and outcome, summaries by provider and cache hit, LLM
+//! tokens used by jobs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::jobs::JobStats;
 use crate::model::JobState;
 use crate::store::Store;
 
-/// Request counters of the HTTP server.
+/// Route label of requests the HTTP layer answered before routing (bad, too slow or too large
+/// heads).
+const UNPARSED: &str = "unparsed";
+
+/// Request and connection counters of the HTTP server.
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    connections: Arc<tiny_http::ConnectionStats>,
 }
 
 impl Metrics {
+    /// Counters that also report `connections`, the HTTP server's own.
+    pub fn new(connections: Arc<tiny_http::ConnectionStats>) -> Self {
+        Self {
+            requests: Mutex::default(),
+            connections,
+        }
+    }
+
     /// Count one answered request.
     pub fn record(&self, route: &'static str, status: u16) {
         let mut map = self
@@ -29,6 +43,7 @@ impl Metrics {
     /// The Prometheus text of every counter (job states are read from `store`).
     pub fn render(&self, store: &Store, jobs: &JobStats) -> String {
         let mut out = String::new();
+        self.render_connections(&mut out);
         header(
             &mut out,
             "summarybot_http_requests_total",
@@ -40,7 +55,12 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        for ((route, status), n) in requests {
+        let unparsed = self
+            .connections
+            .answered()
+            .into_iter()
+            .map(|(status, n)| ((UNPARSED, status), n));
+        for ((route, status), n) in requests.into_iter().chain(unparsed) {
             let _ = writeln!(
                 out,
                 "summarybot_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
@@ -124,6 +144,28 @@ impl Metrics {
             let _ = writeln!(out, "{name} {value}");
         }
         out
+    }
+
+    /// Connections open now and refused since the start.
+    fn render_connections(&self, out: &mut String) {
+        let lines = [
+            (
+                "summarybot_http_connections_open",
+                "gauge",
+                "HTTP connections open now (at most webhook.max_connections).",
+                self.connections.open() as u64,
+            ),
+            (
+                "summarybot_http_connections_refused_total",
+                "counter",
+                "HTTP connections closed right after accept: over webhook.max_connections (answered 503), or no file descriptor or thread was left.",
+                self.connections.refused(),
+            ),
+        ];
+        for (name, kind, help, value) in lines {
+            header(out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        }
     }
 }
 
