@@ -196,7 +196,11 @@ fn running_out_of_descriptors_closes_connections_without_a_crash() {
         .map(|s| received(s, Duration::from_millis(300)).1)
         .filter(|&closed| closed)
         .count();
-    assert_eq!(closed, 12 - 5, "the connections without a descriptor are closed");
+    assert_eq!(
+        closed,
+        12 - 5,
+        "the connections without a descriptor are closed"
+    );
     assert!(edge.alive(), "{}", edge.bot.log());
 
     drop(flood);
@@ -250,9 +254,7 @@ fn an_oversized_header_is_431_and_memory_stays_flat() {
     let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), many.as_str())).collect();
     let r = request(edge.addr, "GET", "/health", &headers, b"").expect("answered");
     assert_eq!(r.status, 431, "{}", r.body);
-    assert!(
-        edge.metric("summarybot_http_requests_total{route=\"unparsed\",status=\"431\"}") >= 2
-    );
+    assert!(edge.metric("summarybot_http_requests_total{route=\"unparsed\",status=\"431\"}") >= 2);
 }
 
 /// Header bytes trickled one per 250 ms never let a single read time out; the head as a whole
@@ -318,7 +320,10 @@ fn trickle(addr: SocketAddr, head: &[u8], give_up: Duration) -> (String, Duratio
     });
     let sent = http::wait_closed(&mut stream, started + give_up)
         .unwrap_or_else(|e| panic!("still open after {give_up:?}: {e}"));
-    (String::from_utf8_lossy(&sent).into_owned(), started.elapsed())
+    (
+        String::from_utf8_lossy(&sent).into_owned(),
+        started.elapsed(),
+    )
 }
 
 /// A header value with a byte outside ASCII gets a 400 in the server's JSON error shape (the

@@ -187,12 +187,16 @@ mod tests {
                       Max processes             63459                63459                processes \n\
                       Max open files            1024                 524288               files     \n";
         assert_eq!(soft_open_files(limits), Some(1024));
-        let unlimited = "Max open files            unlimited            unlimited            files\n";
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
         assert_eq!(soft_open_files(unlimited), None);
         assert_eq!(soft_open_files(""), None);
         // The default fits systemd's default of 1024; 2048 connections do not.
         assert!(descriptors_needed(256) <= 1024);
         assert!(descriptors_needed(2048) > 1024);
-        assert!(open_files_limit().is_some_and(|n| n > 0), "this process has one");
+        assert!(
+            open_files_limit().is_some_and(|n| n > 0),
+            "this process has one"
+        );
     }
 }

@@ -44,28 +44,7 @@ impl Metrics {
     pub fn render(&self, store: &Store, jobs: &JobStats) -> String {
         let mut out = String::new();
         self.render_connections(&mut out);
-        header(
-            &mut out,
-            "summarybot_http_requests_total",
-            "counter",
-            "HTTP requests answered, by route and status.",
-        );
-        let requests = self
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let unparsed = self
-            .connections
-            .answered()
-            .into_iter()
-            .map(|(status, n)| ((UNPARSED, status), n));
-        for ((route, status), n) in requests.into_iter().chain(unparsed) {
-            let _ = writeln!(
-                out,
-                "summarybot_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-            );
-        }
+        self.render_requests(&mut out);
         header(
             &mut out,
             "summarybot_jobs",
@@ -144,6 +123,32 @@ impl Metrics {
             let _ = writeln!(out, "{name} {value}");
         }
         out
+    }
+
+    /// Requests by route and status, those the HTTP layer answered before routing included.
+    fn render_requests(&self, out: &mut String) {
+        header(
+            out,
+            "summarybot_http_requests_total",
+            "counter",
+            "HTTP requests answered, by route and status.",
+        );
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let unparsed = self
+            .connections
+            .answered()
+            .into_iter()
+            .map(|(status, n)| ((UNPARSED, status), n));
+        for ((route, status), n) in requests.into_iter().chain(unparsed) {
+            let _ = writeln!(
+                out,
+                "summarybot_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
+        }
     }
 
     /// Connections open now and refused since the start.

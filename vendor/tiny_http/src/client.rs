@@ -303,7 +303,11 @@ impl Iterator for ClientConnection {
                 }
 
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    return self.refuse(408, HTTPVersion(1, 1), "the request did not arrive in time");
+                    return self.refuse(
+                        408,
+                        HTTPVersion(1, 1),
+                        "the request did not arrive in time",
+                    );
                 }
 
                 Err(ReadError::HeadTooSlow) => {

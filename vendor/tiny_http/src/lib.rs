@@ -508,7 +508,9 @@ fn refuse_connection(mut sock: Connection, limits: &Limits) {
 
 /// summarybot patch: accept errors after which the listener still works.
 fn accept_error_is_transient(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted, TimedOut, WouldBlock};
+    use std::io::ErrorKind::{
+        ConnectionAborted, ConnectionReset, Interrupted, TimedOut, WouldBlock,
+    };
     // EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory for now.
     matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
         || matches!(
