@@ -320,6 +320,13 @@ fn systemd_unit_is_hardened() {
     let stop = value("TimeoutStopSec").expect("TimeoutStopSec");
     let secs: u32 = stop.trim_end_matches('s').parse().expect("seconds");
     assert!(secs > 20, "TimeoutStopSec={stop}");
+    // Two descriptors per webhook connection at the largest webhook.max_connections (2048),
+    // plus the rest of the process.
+    let nofile: u32 = value("LimitNOFILE")
+        .expect("LimitNOFILE")
+        .parse()
+        .expect("a number");
+    assert!(nofile >= 2 * 2048 + 100, "LimitNOFILE={nofile}");
 }
 
 #[test]

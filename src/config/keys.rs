@@ -113,6 +113,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("webhook.idempotency_ttl" => webhook.idempotency_ttl),
     key!("webhook.read_timeout" => webhook.read_timeout),
     key!("webhook.http_threads" => webhook.http_threads),
+    key!("webhook.max_connections" => webhook.max_connections),
     key!("jobs.workers" => jobs.workers),
     key!("jobs.max_attempts" => jobs.max_attempts),
     key!("storage.path" => storage.path),

@@ -183,6 +183,9 @@ pub struct WebhookConfig {
     /// Threads answering requests, 2–256; each waits for its delivery's group commit, so this
     /// also caps how many deliveries one commit can hold.
     pub http_threads: usize,
+    /// Connections open at once, 8–2048 (each holds two file descriptors and a thread); one
+    /// more is answered 503 and closed at once.
+    pub max_connections: usize,
 }
 
 /// `[jobs]` settings: the durable job queue's worker pool (webhook, scheduled and other jobs).
@@ -363,6 +366,7 @@ impl Default for WebhookConfig {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             read_timeout: Duration::from_secs(10),
             http_threads: 32,
+            max_connections: 256,
         }
     }
 }

@@ -654,6 +654,10 @@ fn every_rule_rejects_a_bad_value() {
         }),
         ("webhook.http_threads", |c| c.webhook.http_threads = 1),
         ("webhook.http_threads", |c| c.webhook.http_threads = 257),
+        ("webhook.max_connections", |c| c.webhook.max_connections = 7),
+        ("webhook.max_connections", |c| {
+            c.webhook.max_connections = 2049;
+        }),
         ("jobs.workers", |c| c.jobs.workers = 0),
         ("jobs.workers", |c| c.jobs.workers = 33),
         ("jobs.max_attempts", |c| c.jobs.max_attempts = 0),

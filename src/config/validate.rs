@@ -288,6 +288,7 @@ fn webhook(c: &mut Checker<'_>, scope: Scope) {
         Duration::from_secs(300),
     );
     c.range("webhook.http_threads", webhook.http_threads, 2, 256);
+    c.range("webhook.max_connections", webhook.max_connections, 8, 2048);
 }
 
 /// `[jobs]`: the worker pool's size and attempts per job.

@@ -87,10 +87,30 @@ impl ApiError {
         Self::new(500, "internal", detail)
     }
 
+    /// An answer the HTTP layer gives before a request reaches the handler (malformed or
+    /// non-ASCII head 400, too slow 408, unknown `Expect` 417, head too large 431, too many
+    /// connections 503, HTTP version 505).
+    pub fn from_http_layer(status: u16, detail: impl Into<String>) -> Self {
+        let error = match status {
+            400 => "bad_request",
+            408 => "request_timeout",
+            417 => "expectation_failed",
+            431 => "headers_too_large",
+            503 => "unavailable",
+            505 => "http_version_not_supported",
+            _ => "error",
+        };
+        Self::new(status, error, detail)
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "error": self.error, "detail": self.detail })
+    }
+
     /// The JSON response.
     pub fn response(&self) -> Response {
-        let body = serde_json::json!({ "error": self.error, "detail": self.detail });
-        let response = Response::json(&body).with_status_code(self.status);
+        let response = Response::json(&self.body()).with_status_code(self.status);
         match self.retry_after {
             Some(secs) => response.with_additional_header("Retry-After", secs.to_string()),
             None => response,

@@ -1,6 +1,8 @@
 //! The bridge between tiny_http (the connections) and rouille (the handler API): a tiny_http
 //! request becomes a rouille request with its body already read within `webhook.max_body_bytes`
-//! and `webhook.read_timeout`, and the handler's rouille response is written back.
+//! and `webhook.read_timeout`, and the handler's rouille response is written back (closing the
+//! connection when the body was not read to its end). tiny_http's own answers (bad or too large
+//! headers, too many connections) get the same JSON error body ([`error_page`]).
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -36,21 +38,31 @@ pub fn body_is_ready(request: &tiny_http::Request) -> bool {
     }
 }
 
+/// A request ready for the handler.
+pub struct Incoming {
+    /// The rouille request, with the body read.
+    pub request: rouille::Request,
+    /// False when part of the body is still unread on the connection (too large, or not
+    /// wanted): the connection must close after the answer rather than drain it.
+    pub body_complete: bool,
+}
+
 /// Build the rouille request for `request`, reading its body first.
 ///
 /// A body whose declared `Content-Length` exceeds the limit is not read at all (the handler sees
 /// the header and answers 413); only `POST` bodies are read. Fails with 408 when the body does
-/// not arrive within [`BodyLimits::timeout`] and 400 when the connection breaks.
+/// not arrive within [`BodyLimits::timeout`] and 400 when the connection breaks (the body is
+/// then incomplete).
 pub fn to_rouille(
     request: &mut tiny_http::Request,
     limits: BodyLimits,
-) -> Result<rouille::Request, ApiError> {
+) -> Result<Incoming, ApiError> {
     let wanted = *request.method() == tiny_http::Method::Post
         && request.body_length().is_none_or(|n| n <= limits.max_bytes);
-    let body = if wanted {
+    let (body, body_complete) = if wanted {
         read_limited(request.as_reader(), limits, Instant::now())?
     } else {
-        Vec::new()
+        (Vec::new(), body_is_ready(request))
     };
     let headers = request
         .headers()
@@ -61,22 +73,26 @@ pub fn to_rouille(
         .remote_addr()
         .copied()
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    Ok(rouille::Request::fake_http_from(
-        from,
-        request.method().as_str(),
-        request.url(),
-        headers,
-        body,
-    ))
+    Ok(Incoming {
+        request: rouille::Request::fake_http_from(
+            from,
+            request.method().as_str(),
+            request.url(),
+            headers,
+            body,
+        ),
+        body_complete,
+    })
 }
 
 /// Read at most `max_bytes + 1` bytes of `body`, giving up once `timeout` has passed since
-/// `started` (each single read is bounded by the socket's own timeout).
+/// `started` (each single read is bounded by the socket's own timeout); the bytes, and whether
+/// the body's end was reached.
 fn read_limited(
     body: &mut dyn Read,
     limits: BodyLimits,
     started: Instant,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<(Vec<u8>, bool), ApiError> {
     let timed_out = || {
         ApiError::request_timeout(format!(
             "the body did not arrive within webhook.read_timeout ({} s)",
@@ -91,7 +107,7 @@ fn read_limited(
         }
         let want = CHUNK.min(limits.max_bytes + 1 - data.len());
         match body.read(&mut chunk[..want]) {
-            Ok(0) => break,
+            Ok(0) => return Ok((data, true)),
             Ok(n) => data.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e)
@@ -105,11 +121,22 @@ fn read_limited(
             Err(e) => return Err(ApiError::bad_request(format!("cannot read the body: {e}"))),
         }
     }
-    Ok(data)
+    Ok((data, false))
 }
 
-/// Write `response` as the answer to `request`; a client that went away is not an error.
-pub fn respond(request: tiny_http::Request, response: rouille::Response) {
+/// Whether the connection may carry another request after an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// The request was read whole: the client may send another one.
+    KeepAlive,
+    /// Part of the request is unread: answer with `Connection: close` and close at once, so
+    /// a slow or endless body is not drained.
+    Close,
+}
+
+/// Write `response` as the answer to `request`, then keep the connection or close it (`then`);
+/// a client that went away is not an error.
+pub fn respond(request: tiny_http::Request, response: rouille::Response, then: Then) {
     let (data, length) = response.data.into_reader_and_size();
     let mut answer = tiny_http::Response::empty(response.status_code).with_data(data, length);
     for (name, value) in &response.headers {
@@ -121,9 +148,26 @@ pub fn respond(request: tiny_http::Request, response: rouille::Response) {
             answer.add_header(header);
         }
     }
+    if then == Then::Close {
+        if let Ok(header) = tiny_http::Header::from_bytes("Connection", "close") {
+            answer.add_header(header);
+        }
+    }
     if let Err(e) = request.respond(answer) {
         tracing::debug!(error = %e, "could not send a webhook response");
     }
+}
+
+/// The body of an answer tiny_http gives by itself (see [`tiny_http::Limits::error_page`]): the
+/// server's JSON error, naming the setting behind it where there is one.
+pub fn error_page(status: u16, detail: &str) -> (&'static str, String) {
+    let setting = match status {
+        408 => " (webhook.read_timeout)",
+        503 => " (webhook.max_connections)",
+        _ => "",
+    };
+    let error = ApiError::from_http_layer(status, format!("{detail}{setting}"));
+    ("application/json", error.body().to_string())
 }
 
 #[cfg(test)]
@@ -161,15 +205,17 @@ mod tests {
             Err(io::ErrorKind::Interrupted),
             Ok(b":1}"),
         ]);
-        let data = read_limited(&mut body, LIMITS, Instant::now()).expect("read");
+        let (data, complete) = read_limited(&mut body, LIMITS, Instant::now()).expect("read");
         assert_eq!(data, b"{\"a\":1}");
+        assert!(complete);
     }
 
     #[test]
     fn reading_stops_one_byte_past_the_limit() {
         let mut body = Script(vec![Ok(b"0123456789"), Ok(b"abcdef")]);
-        let data = read_limited(&mut body, LIMITS, Instant::now()).expect("read");
+        let (data, complete) = read_limited(&mut body, LIMITS, Instant::now()).expect("read");
         assert_eq!(data, b"0123456789a");
+        assert!(!complete, "the rest is still unread");
     }
 
     #[test]
@@ -252,7 +298,9 @@ mod tests {
         parsed(
             b"POST /webhook?x=1 HTTP/1.1\r\nX-Request-Id: abc\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
             |r| {
-                let request = to_rouille(r, limits).expect("converted");
+                let incoming = to_rouille(r, limits).expect("converted");
+                assert!(incoming.body_complete);
+                let request = incoming.request;
                 assert_eq!(request.method(), "POST");
                 assert_eq!(request.raw_url(), "/webhook?x=1");
                 assert_eq!(request.header("x-request-id"), Some("abc"));
@@ -270,7 +318,9 @@ mod tests {
         parsed(
             b"POST /webhook HTTP/1.1\r\nContent-Length: 5000\r\n\r\n{",
             |r| {
-                let request = to_rouille(r, limits).expect("converted");
+                let incoming = to_rouille(r, limits).expect("converted");
+                assert!(!incoming.body_complete, "the connection must close");
+                let request = incoming.request;
                 let mut body = Vec::new();
                 request
                     .data()

@@ -4,14 +4,16 @@
 //! and our request threads never block on a silent, slow or vanished client longer than
 //! `webhook.read_timeout` per read or write.
 //!
-//! The catch: `SO_RCVTIMEO` on a listening socket also bounds `accept`, and tiny_http treats a
-//! timed-out `accept` as fatal (its accept thread stops). [`keep_accepting`] therefore connects
-//! to the listener well within every timeout period, so `accept` always returns a connection.
+//! `SO_RCVTIMEO` on a listening socket also bounds `accept`; the vendored tiny_http retries a
+//! timed-out `accept` (vendor/tiny_http/PATCHES.md), so its accept thread just wakes up once per
+//! timeout while nobody connects.
+//!
+//! Each open connection holds two file descriptors; [`check_descriptors`] warns at start when
+//! the process may open fewer than `webhook.max_connections` needs.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -52,43 +54,55 @@ fn bind_one(addr: SocketAddr, timeout: Duration) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// How often the keeper connects, as a fraction of the timeout (a quarter: three missed turns in
-/// a row still leave `accept` a connection before it times out).
-const KEEP_DIVISOR: u32 = 4;
-/// Connect to `listening` every quarter of `timeout` and hang up at once, until `stop` is set
-/// (unpark the thread to stop it at once), so that `accept` on a listener made by [`bind`] never
-/// waits a whole `timeout` for a connection.
-pub fn keep_accepting(listening: SocketAddr, timeout: Duration, stop: &AtomicBool) {
-    let target = SocketAddr::new(reachable(listening.ip()), listening.port());
-    let every = timeout / KEEP_DIVISOR;
-    let mut next = Instant::now() + every;
-    while !stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        if now < next {
-            std::thread::park_timeout(next - now);
-            continue;
-        }
-        next = now + every;
-        if let Err(e) = TcpStream::connect_timeout(&target, every) {
-            tracing::warn!(error = %e, address = %target, "cannot reach the webhook listener");
-        }
+/// File descriptors each open connection holds (tiny_http reads and writes through two).
+const DESCRIPTORS_PER_CONNECTION: u64 = 2;
+/// File descriptors the rest of the process may want besides the connections: the database,
+/// the listener, Discord, LLM and update connections, tokio, logging (about 30 when idle).
+const OTHER_DESCRIPTORS: u64 = 100;
+
+/// Warn when the open-files limit is too low for `max_connections` connections (a connection
+/// beyond the limit is then refused; nothing breaks, but the configured number is not reached).
+pub fn check_descriptors(max_connections: usize) {
+    let needed = descriptors_needed(max_connections);
+    match open_files_limit() {
+        Some(limit) if limit < needed => tracing::warn!(
+            limit,
+            needed,
+            max_connections,
+            "the open-files limit is too low for webhook.max_connections: raise LimitNOFILE (systemd) or ulimit -n, or lower webhook.max_connections"
+        ),
+        _ => {}
     }
 }
 
-/// The address a local client uses for a listener on `ip` (loopback for the wildcard addresses).
-fn reachable(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        other => other,
-    }
+/// Descriptors the process wants with `max_connections` open connections.
+fn descriptors_needed(max_connections: usize) -> u64 {
+    max_connections as u64 * DESCRIPTORS_PER_CONNECTION + OTHER_DESCRIPTORS
+}
+
+/// The soft limit on open files (`RLIMIT_NOFILE`), from `/proc/self/limits`; `None` when unknown
+/// or unlimited.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    soft_open_files(&limits)
+}
+
+/// The soft open-files limit in the text of `/proc/<pid>/limits`.
+fn soft_open_files(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
-    use std::sync::Arc;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Instant;
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
@@ -143,7 +157,7 @@ mod tests {
     }
 
     #[test]
-    fn accept_times_out_too_unless_the_keeper_connects() {
+    fn accept_times_out_and_the_http_server_keeps_accepting() {
         let timeout = Duration::from_millis(300);
         let listener = bind("127.0.0.1:0", timeout).expect("bind");
         let started = Instant::now();
@@ -151,36 +165,38 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
         assert!(started.elapsed() >= Duration::from_millis(250));
 
-        let stop = Arc::new(AtomicBool::new(false));
+        // tiny_http's accept thread sees that timeout over and over while nobody connects, and
+        // still takes the connection that comes after four timeout periods.
         let addr = listener.local_addr().expect("addr");
-        let keeper = {
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || keep_accepting(addr, timeout, &stop))
-        };
-        // Six timeout periods without a real client: every accept still returns a connection.
-        let until = Instant::now() + timeout * 6;
-        let mut accepted = 0;
-        while Instant::now() < until {
-            listener.accept().expect("the keeper connected in time");
-            accepted += 1;
-        }
-        stop.store(true, Ordering::Relaxed);
-        keeper.thread().unpark();
-        keeper.join().expect("keeper");
-        assert!(accepted >= 6, "{accepted}");
+        let server = tiny_http::Server::from_listener(listener, None).expect("server");
+        std::thread::sleep(timeout * 4);
+        let mut client = TcpStream::connect(addr).expect("connect");
+        client
+            .write_all(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+            .expect("send");
+        let request = server
+            .recv_timeout(Duration::from_secs(10))
+            .expect("recv")
+            .expect("a request after the timeouts");
+        assert_eq!(request.url(), "/x");
     }
 
     #[test]
-    fn wildcard_listeners_are_reached_over_loopback() {
-        assert_eq!(
-            reachable(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
+    fn the_soft_open_files_limit_is_read_and_compared() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             63459                63459                processes \n\
+                      Max open files            1024                 524288               files     \n";
+        assert_eq!(soft_open_files(limits), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(soft_open_files(unlimited), None);
+        assert_eq!(soft_open_files(""), None);
+        // The default fits systemd's default of 1024; 2048 connections do not.
+        assert!(descriptors_needed(256) <= 1024);
+        assert!(descriptors_needed(2048) > 1024);
+        assert!(
+            open_files_limit().is_some_and(|n| n > 0),
+            "this process has one"
         );
-        assert_eq!(
-            reachable(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
-            IpAddr::V6(Ipv6Addr::LOCALHOST)
-        );
-        let lan = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 5));
-        assert_eq!(reachable(lan), lan);
     }
 }

@@ -1,22 +1,36 @@
-//! Prometheus text exposition of the server's counters: requests by route and status, jobs by
-//! state and outcome, summaries by provider and cache hit, LLM tokens used by jobs.
+//! Prometheus text exposition of the server's counters: connections open and refused, requests
+//! by route and status, jobs by state and outcome, summaries by provider and cache hit, LLM
+//! tokens used by jobs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::jobs::JobStats;
 use crate::model::JobState;
 use crate::store::Store;
 
-/// Request counters of the HTTP server.
+/// Route label of requests the HTTP layer answered before routing (bad, too slow or too large
+/// heads).
+const UNPARSED: &str = "unparsed";
+
+/// Request and connection counters of the HTTP server.
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    connections: Arc<tiny_http::ConnectionStats>,
 }
 
 impl Metrics {
+    /// Counters that also report `connections`, the HTTP server's own.
+    pub fn new(connections: Arc<tiny_http::ConnectionStats>) -> Self {
+        Self {
+            requests: Mutex::default(),
+            connections,
+        }
+    }
+
     /// Count one answered request.
     pub fn record(&self, route: &'static str, status: u16) {
         let mut map = self
@@ -29,23 +43,8 @@ impl Metrics {
     /// The Prometheus text of every counter (job states are read from `store`).
     pub fn render(&self, store: &Store, jobs: &JobStats) -> String {
         let mut out = String::new();
-        header(
-            &mut out,
-            "summarybot_http_requests_total",
-            "counter",
-            "HTTP requests answered, by route and status.",
-        );
-        let requests = self
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        for ((route, status), n) in requests {
-            let _ = writeln!(
-                out,
-                "summarybot_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-            );
-        }
+        self.render_connections(&mut out);
+        self.render_requests(&mut out);
         header(
             &mut out,
             "summarybot_jobs",
@@ -124,6 +123,54 @@ impl Metrics {
             let _ = writeln!(out, "{name} {value}");
         }
         out
+    }
+
+    /// Requests by route and status, those the HTTP layer answered before routing included.
+    fn render_requests(&self, out: &mut String) {
+        header(
+            out,
+            "summarybot_http_requests_total",
+            "counter",
+            "HTTP requests answered, by route and status.",
+        );
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let unparsed = self
+            .connections
+            .answered()
+            .into_iter()
+            .map(|(status, n)| ((UNPARSED, status), n));
+        for ((route, status), n) in requests.into_iter().chain(unparsed) {
+            let _ = writeln!(
+                out,
+                "summarybot_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
+        }
+    }
+
+    /// Connections open now and refused since the start.
+    fn render_connections(&self, out: &mut String) {
+        let lines = [
+            (
+                "summarybot_http_connections_open",
+                "gauge",
+                "HTTP connections open now (at most webhook.max_connections).",
+                self.connections.open() as u64,
+            ),
+            (
+                "summarybot_http_connections_refused_total",
+                "counter",
+                "HTTP connections closed right after accept: over webhook.max_connections (answered 503), or no file descriptor or thread was left.",
+                self.connections.refused(),
+            ),
+        ];
+        for (name, kind, help, value) in lines {
+            header(out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        }
     }
 }
 

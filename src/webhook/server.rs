@@ -1,7 +1,9 @@
 //! The HTTP server's lifecycle: tiny_http accepts connections on a listener whose timeouts every
-//! connection inherits ([`super::listener`]); a bounded set of request threads takes parsed
-//! requests straight from tiny_http's queue and answers them with the rouille handler in
-//! [`super::routes`]. [`WebServer::shutdown`] stops accepting and waits for in-flight requests.
+//! connection inherits ([`super::listener`]), at most `webhook.max_connections` at once, each
+//! request head within [`MAX_HEAD_BYTES`] and `webhook.read_timeout`; a bounded set of request
+//! threads takes parsed requests straight from tiny_http's queue and answers them with the
+//! rouille handler in [`super::routes`]. [`WebServer::shutdown`] stops accepting and waits for
+//! in-flight requests.
 
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::exchange::{self, BodyLimits};
+use super::exchange::{self, BodyLimits, Then};
 use super::listener;
 use super::metrics::Metrics;
 use super::routes::{self, State};
@@ -24,12 +26,14 @@ use crate::web::{ApiError, RateLimiter};
 /// Most requests whose bodies are still arriving, each received on its own short-lived thread so
 /// that slow uploads never occupy the request threads; beyond this, 503.
 const MAX_UPLOADS: usize = 64;
-/// Stack of a thread that only answers 503 and drains (tiny_http's drain buffer is 8 KiB).
+/// Stack of a thread that only answers 503 (the rest of the body is not read).
 const REJECT_STACK: usize = 128 * 1024;
 /// How often shutdown looks whether the upload threads finished.
 const UPLOAD_CHECK: Duration = Duration::from_millis(10);
 /// Metrics route label of requests whose body never arrived.
 const UNREAD: &str = "unread";
+/// Largest request line plus headers; beyond, 431 and the connection closes.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,11 +83,19 @@ pub fn start(
     };
     let socket = listener::bind(&addr, web.read_timeout).map_err(|e| bind_error(e.to_string()))?;
     let bound = socket.local_addr().map_err(|e| bind_error(e.to_string()))?;
-    let http = tiny_http::Server::from_listener(socket, None)
+    listener::check_descriptors(web.max_connections);
+    let limits = tiny_http::Limits {
+        max_connections: web.max_connections,
+        max_header_bytes: MAX_HEAD_BYTES,
+        header_timeout: Some(web.read_timeout),
+        error_page: exchange::error_page,
+    };
+    let http = tiny_http::Server::from_listener_with_limits(socket, None, limits)
         .map_err(|e| StartError::Other(e.to_string()))?;
+    let metrics = Metrics::new(http.connection_stats());
     let shared = Arc::new(Shared {
         http,
-        state: handler_state(config, store, jobs, runtime)?,
+        state: handler_state(config, store, jobs, runtime, metrics)?,
         limits: BodyLimits {
             max_bytes: web.max_body_bytes,
             timeout: web.read_timeout,
@@ -91,9 +103,14 @@ pub fn start(
         stop: AtomicBool::new(false),
         uploads: AtomicUsize::new(0),
     });
-    let threads = spawn_threads(&shared, web.http_threads, bound)
-        .map_err(|e| StartError::Other(e.to_string()))?;
-    tracing::info!(address = %bound, read_timeout = ?web.read_timeout, "webhook server listening");
+    let threads =
+        spawn_threads(&shared, web.http_threads).map_err(|e| StartError::Other(e.to_string()))?;
+    tracing::info!(
+        address = %bound,
+        read_timeout = ?web.read_timeout,
+        max_connections = web.max_connections,
+        "webhook server listening"
+    );
     Ok(WebServer {
         addr: bound,
         shared,
@@ -107,6 +124,7 @@ fn handler_state(
     store: &Arc<Store>,
     jobs: &JobRunner,
     runtime: Arc<Runtime>,
+    metrics: Metrics,
 ) -> Result<State, StartError> {
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
@@ -128,7 +146,7 @@ fn handler_state(
         enqueuer: jobs.enqueuer(),
         limiter: RateLimiter::new(web.rate_limit_per_minute),
         discord_enabled: config.discord.enabled,
-        metrics: Metrics::default(),
+        metrics,
         jobs: jobs.stats(),
         workers: jobs.workers(),
         runtime,
@@ -137,26 +155,15 @@ fn handler_state(
     })
 }
 
-/// `count` request threads (bounded: a flood cannot create more) and the accept keeper for the
-/// listener on `bound`. On failure the threads already started are stopped and joined.
-fn spawn_threads(
-    shared: &Arc<Shared>,
-    count: usize,
-    bound: SocketAddr,
-) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let mut threads = Vec::with_capacity(count + 1);
-    for i in 0..=count {
+/// `count` request threads (bounded: a flood cannot create more). On failure the threads
+/// already started are stopped and joined.
+fn spawn_threads(shared: &Arc<Shared>, count: usize) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let mut threads = Vec::with_capacity(count);
+    for i in 0..count {
         let mine = Arc::clone(shared);
-        let builder = std::thread::Builder::new();
-        let spawned = if i == count {
-            builder.name("webhook-keeper".into()).spawn(move || {
-                listener::keep_accepting(bound, mine.limits.timeout, &mine.stop);
-            })
-        } else {
-            builder
-                .name(format!("webhook-http-{i}"))
-                .spawn(move || serve_loop(&mine))
-        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("webhook-http-{i}"))
+            .spawn(move || serve_loop(&mine));
         match spawned {
             Ok(thread) => threads.push(thread),
             Err(e) => {
@@ -172,9 +179,8 @@ fn spawn_threads(
 /// the requests already queued), join them; false if one of them panicked.
 fn stop_threads(shared: &Shared, threads: Vec<JoinHandle<()>>) -> bool {
     shared.stop.store(true, Ordering::Relaxed);
-    for thread in &threads {
+    for _ in &threads {
         shared.http.unblock();
-        thread.thread().unpark();
     }
     threads.into_iter().all(|t| t.join().is_ok())
 }
@@ -219,9 +225,10 @@ fn upload(shared: &Arc<Shared>, request: tiny_http::Request) {
     }
 }
 
-/// Answer 503 to an upload over the cap. tiny_http drains the unread body when the request is
-/// dropped, which waits for the client, so that happens on a small thread of its own (no body
-/// buffer; it ends after at most one read timeout), never on a request thread.
+/// Answer 503 to an upload over the cap and close its connection (the body is not read). The
+/// answer waits for the connection's earlier answers and for the client to take it, so it is
+/// written on a small thread of its own (no body buffer; at most one write timeout), never on a
+/// request thread.
 fn reject(shared: &Shared, request: tiny_http::Request) {
     let busy = ApiError::unavailable(format!(
         "{MAX_UPLOADS} request bodies are arriving already; retry later"
@@ -230,27 +237,36 @@ fn reject(shared: &Shared, request: tiny_http::Request) {
     let spawned = std::thread::Builder::new()
         .name("webhook-reject".into())
         .stack_size(REJECT_STACK)
-        .spawn(move || exchange::respond(request, busy.response()));
+        .spawn(move || exchange::respond(request, busy.response(), Then::Close));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start a thread to refuse a request body");
     }
 }
 
-/// Answer one request: read its body, run the handler (a panic becomes a 500), respond.
+/// Answer one request: read its body, run the handler (a panic becomes a 500), respond; the
+/// connection closes when the body was not read to its end (too large, too slow, broken).
 fn serve(shared: &Shared, mut request: tiny_http::Request) {
-    let response = match exchange::to_rouille(&mut request, shared.limits) {
-        Ok(rouille_request) => panic::catch_unwind(AssertUnwindSafe(|| {
-            routes::handle(&shared.state, &rouille_request)
-        }))
-        .unwrap_or_else(|_| {
-            ApiError::internal("the request handler failed; see the log").response()
-        }),
+    let (response, then) = match exchange::to_rouille(&mut request, shared.limits) {
+        Ok(incoming) => {
+            let response = panic::catch_unwind(AssertUnwindSafe(|| {
+                routes::handle(&shared.state, &incoming.request)
+            }))
+            .unwrap_or_else(|_| {
+                ApiError::internal("the request handler failed; see the log").response()
+            });
+            let then = if incoming.body_complete {
+                Then::KeepAlive
+            } else {
+                Then::Close
+            };
+            (response, then)
+        }
         Err(e) => {
             shared.state.metrics.record(UNREAD, e.status);
-            e.response()
+            (e.response(), Then::Close)
         }
     };
-    exchange::respond(request, response);
+    exchange::respond(request, response, then);
 }
 
 impl WebServer {

@@ -2,12 +2,16 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::common::{HTTPVersion, Method};
+use crate::limits::{error_response, ConnectionStats, Limits};
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
@@ -15,8 +19,9 @@ use crate::Request;
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
 pub struct ClientConnection {
-    // address of the client
-    remote_addr: IoResult<Option<SocketAddr>>,
+    // address of the client (summarybot patch: `None` when unknown; 0.12.0 panicked when the
+    // client was gone before its address was read)
+    remote_addr: Option<SocketAddr>,
 
     // sequence of Readers to the stream, so that the data is not read in
     //  the wrong order
@@ -34,6 +39,46 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // summarybot patch: the server's bounds, its counters, and this connection's flag set by a
+    // response with `Connection: close`.
+    limits: Limits,
+    stats: Arc<ConnectionStats>,
+    closing: Arc<AtomicBool>,
+}
+
+/// summarybot patch: what is left of a request head's byte budget and time.
+struct HeadBudget {
+    bytes_left: usize,
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl HeadBudget {
+    fn new(limits: &Limits) -> Self {
+        HeadBudget {
+            bytes_left: limits.max_header_bytes,
+            timeout: limits.header_timeout,
+            deadline: None,
+        }
+    }
+
+    /// Account for one more byte; the clock starts at the first.
+    fn take_byte(&mut self) -> Result<(), ReadError> {
+        if self.bytes_left == 0 {
+            return Err(ReadError::HeadTooLarge);
+        }
+        self.bytes_left -= 1;
+        if let Some(timeout) = self.timeout {
+            let now = Instant::now();
+            match self.deadline {
+                None => self.deadline = Some(now + timeout),
+                Some(deadline) if now > deadline => return Err(ReadError::HeadTooSlow),
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Error that can happen when reading a request.
@@ -44,6 +89,15 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    // summarybot patch: request line and headers over `Limits::max_header_bytes`
+    HeadTooLarge,
+    // summarybot patch: headers not complete within `Limits::header_timeout`
+    HeadTooSlow,
+    // summarybot patch: a byte outside ASCII in the request line or a header (0.12.0 closed the
+    // connection without an answer)
+    NotAscii(HTTPVersion),
+    // summarybot patch: the previous response closed the connection
+    Closing,
 }
 
 impl ClientConnection {
@@ -51,8 +105,10 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        limits: Limits,
+        stats: Arc<ConnectionStats>,
     ) -> ClientConnection {
-        let remote_addr = read_socket.peer_addr();
+        let remote_addr = read_socket.peer_addr().ok().flatten();
         let secure = read_socket.secure();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
@@ -65,6 +121,9 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            limits,
+            stats,
+            closing: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -77,7 +136,9 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// summarybot patch: within `budget` (bytes and time of the whole request head).
+    fn read_next_line(&mut self, budget: &mut HeadBudget) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,14 +146,20 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(b) => b.map_err(ReadError::ReadIoError)?,
+                None => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+            budget.take_byte()?;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
                 return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                    .map_err(|_| ReadError::NotAscii(HTTPVersion(1, 1)));
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -101,13 +168,38 @@ impl ClientConnection {
         }
     }
 
+    /// summarybot patch: answer `status` on the connection itself, count it, and end the
+    /// connection (`None`).
+    fn refuse(&mut self, status: u16, version: HTTPVersion, detail: &str) -> Option<Request> {
+        self.stats.count_answer(status);
+        if let Some(mut writer) = self.sink.next() {
+            let response = error_response(&self.limits, status, detail, true);
+            if response
+                .raw_print(&mut writer, version, &[], false, None)
+                .is_ok()
+            {
+                writer.flush().ok();
+            }
+        }
+        None
+    }
+
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        // summarybot patch: wait for the previous request to be done with the stream, and stop
+        // if its response closed the connection.
+        self.next_header_source
+            .wait_turn()
+            .map_err(ReadError::ReadIoError)?;
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ReadError::Closing);
+        }
+        let mut budget = HeadBudget::new(&self.limits);
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line(&mut budget)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,7 +210,10 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = match self.read_next_line(&mut budget) {
+                        Err(ReadError::NotAscii(_)) => return Err(ReadError::NotAscii(version)),
+                        other => other?,
+                    };
 
                     if line.is_empty() {
                         break;
@@ -150,9 +245,10 @@ impl ClientConnection {
             path,
             version.clone(),
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            self.remote_addr,
             data_source,
             writer,
+            Arc::clone(&self.closing),
         )
         .map_err(|e| {
             use crate::request;
@@ -175,8 +271,6 @@ impl Iterator for ClientConnection {
     /// Blocks until the next Request is available.
     /// Returns None when no new Requests will come from the client.
     fn next(&mut self) -> Option<Request> {
-        use crate::{Response, StatusCode};
-
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         if self.no_more_requests {
@@ -184,57 +278,82 @@ impl Iterator for ClientConnection {
         }
 
         loop {
+            // summarybot patch: every refusal is answered through the error page, counted,
+            // and closes the connection.
             let rq = match self.read() {
                 Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                    // we don't know where the next request would start, so we have to close
+                    return self.refuse(
+                        400,
+                        HTTPVersion(1, 1),
+                        "the request line is not `METHOD /path HTTP/1.1`",
+                    );
                 }
 
                 Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                    return self.refuse(400, ver, "a header line is not `Name: value`");
+                }
+
+                Err(ReadError::NotAscii(ver)) => {
+                    return self.refuse(
+                        400,
+                        ver,
+                        "the request line or a header holds a byte outside ASCII",
+                    );
                 }
 
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // closing the connection
+                    return self.refuse(
+                        408,
+                        HTTPVersion(1, 1),
+                        "the request did not arrive in time",
+                    );
+                }
+
+                Err(ReadError::HeadTooSlow) => {
+                    let detail = format!(
+                        "the request line and headers took longer than {} s",
+                        self.limits.header_timeout.unwrap_or_default().as_secs_f64()
+                    );
+                    return self.refuse(408, HTTPVersion(1, 1), &detail);
+                }
+
+                Err(ReadError::HeadTooLarge) => {
+                    let detail = format!(
+                        "the request line and headers exceed {} bytes",
+                        self.limits.max_header_bytes
+                    );
+                    return self.refuse(431, HTTPVersion(1, 1), &detail);
                 }
 
                 Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
-                    return None; // TODO: should be recoverable, but needs handling in case of body
+                    // TODO: should be recoverable, but needs handling in case of body
+                    return self.refuse(417, ver, "only `Expect: 100-continue` is understood");
                 }
 
-                Err(ReadError::ReadIoError(_)) => return None,
+                Err(ReadError::ReadIoError(_)) | Err(ReadError::Closing) => return None,
 
                 Ok(rq) => rq,
             };
 
+            // summarybot patch: the previous response closed the connection while this request
+            // was being read.
+            if self.closing.load(Ordering::Acquire) {
+                return None;
+            }
+
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
+                // summarybot patch: answered through the request (0.12.0 wrote the 505 beside
+                // it, and dropping the request then wrote a 500 too), and the connection closes.
+                self.stats.count_answer(505);
+                let response = error_response(
+                    &self.limits,
+                    505,
+                    "This server only supports HTTP versions 1.0 and 1.1",
+                    true,
+                );
+                rq.respond(response).ok();
                 continue;
             }
 

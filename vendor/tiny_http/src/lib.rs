@@ -112,6 +112,7 @@ use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
+pub use limits::{plain_error_page, ConnectionStats, ErrorPage, Limits, DEFAULT_MAX_HEADER_BYTES};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
@@ -119,6 +120,7 @@ pub use test::TestRequest;
 mod client;
 mod common;
 mod connection;
+mod limits;
 mod request;
 mod response;
 mod ssl;
@@ -140,6 +142,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // summarybot patch: open, refused and answered connections
+    stats: Arc<ConnectionStats>,
 }
 
 enum Message {
@@ -243,7 +248,17 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_limits(listener, ssl_config, Limits::default())
+    }
+
+    /// summarybot patch: [`Server::from_listener`] with `limits` on what clients may hold.
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
+        let stats = Arc::new(ConnectionStats::default());
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -285,17 +300,26 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
-        thread::spawn(move || {
+        let inside_stats = Arc::clone(&stats);
+        // summarybot patch: a thread that cannot start is an error, not a panic.
+        thread::Builder::new().spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
                 let new_client = match server.accept() {
+                    // summarybot patch: over the cap, answered 503 and closed at once.
+                    Ok((sock, _)) if inside_stats.open() >= limits.max_connections => {
+                        inside_stats.count_refused();
+                        refuse_connection(sock, &limits);
+                        continue;
+                    }
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
+                        let permit = Some(inside_stats.admit());
+                        let halves = match ssl {
+                            None => RefinedTcpStream::new(sock, permit),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                             Some(ref ssl) => {
                                 // trying to apply SSL over the connection
@@ -305,13 +329,28 @@ impl Server {
                                     Err(_) => continue,
                                 };
 
-                                RefinedTcpStream::new(sock)
+                                RefinedTcpStream::new(sock, permit)
                             }
                             #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                             Some(ref _ssl) => unreachable!(),
                         };
+                        // summarybot patch: no second descriptor for the connection (0.12.0
+                        // panicked): it is closed, and accepting goes on.
+                        let (read_closable, write_closable) = match halves {
+                            Ok(halves) => halves,
+                            Err(e) => {
+                                log::warn!("Closing a new connection: {}", e);
+                                inside_stats.count_refused();
+                                continue;
+                            }
+                        };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(
+                            write_closable,
+                            read_closable,
+                            limits,
+                            Arc::clone(&inside_stats),
+                        ))
                     }
                     Err(e) => Err(e),
                 };
@@ -320,7 +359,9 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
+                        // summarybot patch: no thread for the connection (0.12.0 panicked): it
+                        // is closed, and accepting goes on.
+                        let spawned = tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
@@ -336,6 +377,10 @@ impl Server {
                                 }
                             }
                         }));
+                        if let Err(e) = spawned {
+                            log::warn!("Closing a new connection: {}", e);
+                            inside_stats.count_refused();
+                        }
                     }
 
                     Err(e) => {
@@ -358,13 +403,14 @@ impl Server {
                 }
             }
             log::debug!("Terminating accept thread");
-        });
+        })?;
 
         // result
         Ok(Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            stats,
         })
     }
 
@@ -383,9 +429,15 @@ impl Server {
     }
 
     /// Returns the number of clients currently connected to the server.
+    ///
+    /// summarybot patch: implemented (0.12.0 panicked with `unimplemented!`).
     pub fn num_connections(&self) -> usize {
-        unimplemented!()
-        //self.requests_receiver.lock().len()
+        self.stats.open()
+    }
+
+    /// summarybot patch: the server's connection counters, to read while it runs.
+    pub fn connection_stats(&self) -> Arc<ConnectionStats> {
+        Arc::clone(&self.stats)
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.
@@ -430,9 +482,35 @@ impl Iterator for IncomingRequests<'_> {
     }
 }
 
+/// summarybot patch: answer a connection over [`Limits::max_connections`] with 503 and close
+/// it, without ever blocking the accept thread (non-blocking writes; what the client already
+/// sent is read first where possible, so the close is a clean FIN rather than a reset).
+fn refuse_connection(mut sock: Connection, limits: &Limits) {
+    use std::io::{Read, Write};
+    if sock.set_nonblocking(true).is_err() {
+        return;
+    }
+    let _ = sock.read(&mut [0; 4096]);
+    let response = limits::error_response(
+        limits,
+        503,
+        "too many connections are open; retry later",
+        true,
+    );
+    let mut head = Vec::with_capacity(512);
+    if response
+        .raw_print(&mut head, HTTPVersion(1, 1), &[], false, None)
+        .is_ok()
+    {
+        let _ = sock.write(&head);
+    }
+}
+
 /// summarybot patch: accept errors after which the listener still works.
 fn accept_error_is_transient(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted, TimedOut, WouldBlock};
+    use std::io::ErrorKind::{
+        ConnectionAborted, ConnectionReset, Interrupted, TimedOut, WouldBlock,
+    };
     // EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory for now.
     matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
         || matches!(

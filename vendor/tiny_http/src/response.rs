@@ -16,7 +16,8 @@ use std::time::SystemTime;
 /// Some headers cannot be changed. Trying to define the value
 /// of one of these will have no effect:
 ///
-///  - `Connection`
+///  - `Connection` (summarybot patch: except `Connection: close`, which closes the connection
+///    after the response)
 ///  - `Trailer`
 ///  - `Transfer-Encoding`
 ///  - `Upgrade`
@@ -253,6 +254,15 @@ where
         H: Into<Header>,
     {
         let header = header.into();
+
+        // summarybot patch: `Connection: close` is sent, and the connection closes after this
+        // response (without reading the rest of the request body or any further request).
+        if crate::limits::closes(std::slice::from_ref(&header)) {
+            if !crate::limits::closes(&self.headers) {
+                self.headers.push(header);
+            }
+            return;
+        }
 
         // ignoring forbidden headers
         if header.field.equiv("Connection")

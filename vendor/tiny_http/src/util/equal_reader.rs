@@ -1,7 +1,9 @@
 use std::io::Read;
 use std::io::Result as IoResult;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 
 /// A `Reader` that reads exactly the number of bytes from a sub-reader.
 ///
@@ -15,6 +17,8 @@ where
     reader: R,
     size: usize,
     last_read_signal: Sender<IoResult<()>>,
+    // summarybot patch: when set at drop, the rest is not drained (the connection closes).
+    closing: Option<Arc<AtomicBool>>,
 }
 
 impl<R> EqualReader<R>
@@ -28,9 +32,16 @@ where
             reader,
             size,
             last_read_signal: tx,
+            closing: None,
         };
 
         (r, rx)
+    }
+
+    /// summarybot patch: skip draining the rest at drop once `closing` is set.
+    pub fn unless_closing(mut self, closing: Arc<AtomicBool>) -> Self {
+        self.closing = Some(closing);
+        self
     }
 }
 
@@ -64,6 +75,13 @@ where
     R: Read,
 {
     fn drop(&mut self) {
+        if self
+            .closing
+            .as_ref()
+            .is_some_and(|closing| closing.load(Ordering::Acquire))
+        {
+            return;
+        }
         let mut remaining_to_read = self.size;
         // summarybot patch: drain through a fixed buffer; allocating the declared remainder let
         // one `Content-Length: 99999999999999` request abort the process.

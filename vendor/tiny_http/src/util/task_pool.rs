@@ -1,4 +1,5 @@
 use std::collections::VecDeque;
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -58,7 +59,8 @@ impl TaskPool {
         };
 
         for _ in 0..MIN_THREADS {
-            pool.add_thread(None)
+            // summarybot patch: a thread that cannot start now is started on demand later.
+            let _ = pool.add_thread(None);
         }
 
         pool
@@ -66,24 +68,29 @@ impl TaskPool {
 
     /// Executes a function in a thread.
     /// If no thread is available, spawns a new one.
-    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
+    ///
+    /// summarybot patch: fails (and drops `code`) when no thread can be started; 0.12.0
+    /// panicked, which aborted the process.
+    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) -> io::Result<()> {
         let mut queue = self.sharing.todo.lock().unwrap();
 
         // summarybot patch: a queued task waits for a thread to finish its connection, so only
         // queue when an idle thread exists AND nothing is queued yet (the idle count only drops
         // once a notified thread wakes; a burst used to pile connections behind slow ones).
         if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 || !queue.is_empty() {
-            self.add_thread(Some(code));
+            drop(queue);
+            self.add_thread(Some(code))
         } else {
             queue.push_back(code);
             self.sharing.condvar.notify_one();
+            Ok(())
         }
     }
 
-    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
+    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) -> io::Result<()> {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        thread::Builder::new().spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -126,7 +133,8 @@ impl TaskPool {
 
                 task();
             }
-        });
+        })?;
+        Ok(())
     }
 }
 
