@@ -275,8 +275,8 @@ fn cost(src: &Sources<'_>) -> Cost {
 fn store_health(store: &Store) -> StoreHealth {
     match store.stats() {
         Ok(stats) => StoreHealth {
-            ok: true,
-            error: None,
+            ok: store.failure().is_none(),
+            error: store.failure().map(|f| f.reason),
             file_bytes: stats.file_bytes,
             schema_version: stats.schema_version,
             last_commit: store.last_commit(),

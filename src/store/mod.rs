@@ -7,6 +7,7 @@
 mod channels;
 mod codec;
 mod coverage;
+mod handle;
 mod history;
 mod idempotency;
 mod jobs;
@@ -22,9 +23,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
 pub use coverage::Span;
+pub use handle::{StoreFailure, RETRY_EVERY};
 pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use jobs::{Enqueued, KeyedJob};
 pub use schema::SCHEMA_VERSION;
@@ -95,6 +97,12 @@ pub enum StoreError {
         /// The underlying error.
         detail: String,
     },
+    /// An earlier I/O error failed the store and it is not reopened yet.
+    #[error("the database refuses writes after a disk error ({reason}); it is reopened by itself once the disk accepts writes again: free disk space or fix the disk")]
+    Unavailable {
+        /// The error that failed it, or why the last reopen did not work.
+        reason: String,
+    },
     /// A stored value could not be decoded.
     #[error("a stored {what} could not be decoded ({detail}); the database may be damaged or written by an incompatible summarybot version")]
     Decode {
@@ -133,6 +141,9 @@ impl StoreError {
             redb::Error::Io(e) => Self::Io {
                 detail: e.to_string(),
             },
+            redb::Error::PreviousIo => Self::Io {
+                detail: "an earlier disk write failed".to_string(),
+            },
             other => Self::Database {
                 detail: other.to_string(),
             },
@@ -168,7 +179,7 @@ pub struct StoreStats {
 /// The summarybot database: one redb file, opened once per process. `Send + Sync`; share it as
 /// `Arc<Store>` and drop it (or call [`Store::close`]) on shutdown.
 pub struct Store {
-    db: Database,
+    db: handle::Handle,
     path: PathBuf,
     /// Unix millis of the last successful commit in this process (0: none yet).
     last_commit: AtomicI64,
@@ -205,21 +216,8 @@ impl Store {
                 source,
             })?;
         }
-        let shown = path.display().to_string();
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .set_check_integrity_on_open(verify)
-            .set_repair_callback(move |session| {
-                tracing::warn!(
-                    path = %shown,
-                    progress = format!("{:.0}%", session.progress() * 100.0),
-                    "repairing the database after an unclean shutdown"
-                );
-            })
-            .create(path)
-            .map_err(|e| open_error(path, e.into()))?;
         let store = Store {
-            db,
+            db: handle::Handle::open(path, verify)?,
             path: path.to_path_buf(),
             last_commit: AtomicI64::new(0),
         };
@@ -235,7 +233,16 @@ impl Store {
     /// Close the database cleanly, so the next open needs no repair. Dropping does the same but
     /// cannot report a failure.
     pub fn close(self) -> Result<(), StoreError> {
-        self.db.close().or_store()
+        match self.db.into_database() {
+            Some(db) => db.close().or_store(),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the store refuses writes at the moment (a disk error it has not recovered from yet),
+    /// if it does.
+    pub fn failure(&self) -> Option<StoreFailure> {
+        self.db.failure()
     }
 
     /// Shrink the file after large deletions (retention, `forget_channel`). Needs exclusive
@@ -243,7 +250,10 @@ impl Store {
     /// bytes saved.
     pub fn compact(&mut self) -> Result<u64, StoreError> {
         let before = self.file_bytes()?;
-        while self.db.compact().or_store()? {}
+        let db = self.db.exclusive().ok_or_else(|| StoreError::Database {
+            detail: "compaction needs the only handle to the database".to_string(),
+        })?;
+        while db.compact().or_store()? {}
         Ok(before.saturating_sub(self.file_bytes()?))
     }
 
@@ -286,9 +296,13 @@ impl Store {
         &self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let txn = self.db.begin_write().or_store()?;
-        let out = f(&txn)?;
-        txn.commit().or_store()?;
+        let db = self.db.for_write()?;
+        let out = self.db.note((|| {
+            let txn = db.begin_write().or_store()?;
+            let out = f(&txn)?;
+            txn.commit().or_store()?;
+            Ok(out)
+        })())?;
         self.last_commit
             .store(crate::model::Timestamp::now().millis(), Ordering::Relaxed);
         Ok(out)
@@ -299,8 +313,9 @@ impl Store {
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let txn = self.db.begin_read().or_store()?;
-        f(&txn)
+        let db = self.db.for_read()?;
+        self.db
+            .note(db.begin_read().or_store().and_then(|txn| f(&txn)))
     }
 }
 

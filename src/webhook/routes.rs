@@ -316,13 +316,19 @@ fn state_name(state: JobState) -> &'static str {
     }
 }
 
-/// `GET /health`: 200 when the store answers, else 503.
+/// `GET /health`: 200 when the store answers and accepts writes, else 503 with the reason.
 fn health(state: &State) -> Response {
     let queued = state.store.job_count(JobState::Queued);
-    let store_ok = queued.is_ok();
+    let store_error = match (state.store.failure(), &queued) {
+        (Some(failure), _) => Some(failure.reason),
+        (None, Err(e)) => Some(e.to_string()),
+        (None, Ok(_)) => None,
+    };
+    let store_ok = store_error.is_none();
     let body = serde_json::json!({
         "status": if store_ok { "ok" } else { "unavailable" },
-        "store": match &queued { Ok(_) => "ok".to_string(), Err(e) => e.to_string() },
+        "store": if store_ok { "ok" } else { "failed" },
+        "store_error": store_error,
         "discord": state.runtime.discord(),
         "scheduler": state.runtime.scheduler(),
         "workers": {
