@@ -4,6 +4,7 @@
 //! transaction (callers batch for throughput); values are postcard with a leading format-version
 //! byte (`codec.rs`); the schema version is checked and migrated on open (`schema.rs`).
 
+mod backup;
 mod channels;
 mod codec;
 mod coverage;
@@ -25,13 +26,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use redb::{ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
+pub use backup::BackupReport;
 pub use coverage::Span;
 pub use handle::{StoreFailure, RETRY_EVERY};
 pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use jobs::{Enqueued, KeyedJob};
 pub use schema::SCHEMA_VERSION;
 pub use usage::UsageRow;
-pub use verify::ConsistencyReport;
+pub use verify::{ConsistencyReport, FileReport};
 
 /// Page cache size: small enough for a Raspberry Pi, large enough for a day of a busy channel.
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
@@ -86,7 +88,7 @@ pub enum StoreError {
         supported: u64,
     },
     /// redb found the file damaged.
-    #[error("the database is corrupted ({detail}); restore it from a backup or move it away to start afresh")]
+    #[error("the database file is damaged ({detail}); restore a backup made with `summarybot db backup` (copy it over the file while summarybot is stopped), or move the file away to start with an empty database")]
     Corrupt {
         /// redb's description.
         detail: String,
@@ -109,6 +111,14 @@ pub enum StoreError {
         /// What kind of record.
         what: &'static str,
         /// Why decoding failed.
+        detail: String,
+    },
+    /// A backup could not be written.
+    #[error("cannot write the backup {}: {detail}", path.display())]
+    Backup {
+        /// The backup file.
+        path: PathBuf,
+        /// What failed.
         detail: String,
     },
     /// A value could not be encoded for storage.
@@ -437,7 +447,8 @@ mod tests {
         let err = Store::open(&truncated).expect_err("truncated");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
         assert!(
-            err.to_string().contains("restore it from a backup"),
+            err.to_string()
+                .contains("restore a backup made with `summarybot db backup`"),
             "{err}"
         );
 

@@ -87,6 +87,12 @@ fn route(state: &State, request: &Request) -> (&'static str, Result<Response, Ap
                 .and_then(|()| limit(state, request))
                 .and_then(|()| webhook(state, request)),
         ),
+        super::backup::PATH => (
+            super::backup::PATH,
+            only(method, "POST")
+                .and_then(|()| limit(state, request))
+                .and_then(|()| super::backup::handle(state, request)),
+        ),
         p if p == "/status" || p.starts_with("/status/") => (
             "/status",
             Ok(crate::status::http::handle(&state.status, request)),
@@ -279,7 +285,7 @@ fn job_status(state: &State, request: &Request, id: &str) -> Result<Response, Ap
 }
 
 /// Bearer token (when configured) or `X-Signature-256` of the request path.
-fn authorize_read(state: &State, request: &Request) -> Result<(), ApiError> {
+pub(super) fn authorize_read(state: &State, request: &Request) -> Result<(), ApiError> {
     if let Some(token) = request
         .header("Authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
