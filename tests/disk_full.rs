@@ -232,65 +232,92 @@ async fn ingest_holds_what_the_full_disk_refused_and_stores_it_once_space_is_fre
     writer.close().await;
 }
 
-#[test]
-fn the_appliance_answers_503_and_fails_its_health_while_the_disk_is_full_then_recovers() {
-    let Some(disk) = Tmpfs::mount("appliance_recovers_after_disk_full", "16m") else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = http::free_port();
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let secret = "0123456789abcdef0123456789abcdef-disk";
-    let bearer = "bearer-token-0123456789abcdef0123456789";
-    let config = format!(
-        "[discord]\nenabled = false\n[scheduler]\nenabled = false\n\
-         [storage]\npath = \"{}\"\n\
-         [webhook]\nenabled = true\nhost = \"127.0.0.1\"\nport = {port}\nsecret = \"{secret}\"\n\
-         bearer_token = \"{bearer}\"\nrate_limit_per_minute = 100000\n",
-        disk.path().join("summarybot.redb").display()
-    );
-    let mut bot = BotProcess::start(dir.path(), &config);
-    bot.wait_healthy(addr);
-    let body = |n: u64| {
-        format!(r#"{{"type":"summary_request","channel_id":"123456789012345678","hours":{n}}}"#)
-    };
-    let post = |n: u64| {
-        let body = body(n);
-        let sig = signature::sign_header(secret.as_bytes(), body.as_bytes());
+/// The appliance (`summarybot run`, real binary) with its database on `disk` and the webhook on.
+struct DiskBot {
+    dir: tempfile::TempDir,
+    bot: BotProcess,
+    addr: std::net::SocketAddr,
+}
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-disk";
+const BEARER: &str = "bearer-token-0123456789abcdef0123456789";
+
+impl DiskBot {
+    fn start(disk: &Tmpfs) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = http::free_port();
+        let config = format!(
+            "[discord]\nenabled = false\n[scheduler]\nenabled = false\n\
+             [storage]\npath = \"{}\"\n\
+             [webhook]\nenabled = true\nhost = \"127.0.0.1\"\nport = {port}\nsecret = \"{SECRET}\"\n\
+             bearer_token = \"{BEARER}\"\nrate_limit_per_minute = 100000\n",
+            disk.path().join("summarybot.redb").display()
+        );
+        let mut bot = BotProcess::start(dir.path(), &config);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        bot.wait_healthy(addr);
+        Self { dir, bot, addr }
+    }
+
+    /// A signed summary request with its own delivery id `n`.
+    fn trigger(&self, n: u64) -> http::Response {
+        let body = format!(
+            r#"{{"type":"summary_request","channel_id":"123456789012345678","hours":{n}}}"#
+        );
+        let sig = signature::sign_header(SECRET.as_bytes(), body.as_bytes());
         let id = format!("delivery-{n}");
         http::request(
-            addr,
+            self.addr,
             "POST",
             "/webhook",
             &[("X-Signature-256", &sig), ("X-Request-Id", &id)],
             body.as_bytes(),
         )
         .expect("POST /webhook")
-    };
-    let first = post(1);
-    assert_eq!(first.status, 202, "{}", first.body);
-    let healthcheck = || {
-        support::summarybot(dir.path())
+    }
+
+    fn health(&self) -> http::Response {
+        http::request(self.addr, "GET", "/health", &[], b"").expect("GET /health")
+    }
+
+    /// `summarybot healthcheck`'s exit code.
+    fn healthcheck(&self) -> Option<i32> {
+        support::summarybot(self.dir.path())
             .arg("healthcheck")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .expect("run healthcheck")
+            .code()
+    }
+}
+
+#[test]
+fn the_appliance_answers_503_and_fails_its_health_while_the_disk_is_full_then_recovers() {
+    let Some(disk) = Tmpfs::mount("appliance_recovers_after_disk_full", "16m") else {
+        return;
     };
+    let mut app = DiskBot::start(&disk);
+    let first = app.trigger(1);
+    assert_eq!(first.status, 202, "{}", first.body);
 
     disk.fill();
     let mut n = 2;
     let refused = loop {
-        let answer = post(n);
+        let answer = app.trigger(n);
         n += 1;
         if answer.status == 503 {
             break answer;
         }
         assert_eq!(answer.status, 202, "{}", answer.body);
-        assert!(n < 500, "the full disk never refused a job:\n{}", bot.log());
+        assert!(
+            n < 500,
+            "the full disk never refused a job:\n{}",
+            app.bot.log()
+        );
     };
     assert!(refused.body.contains("No space left"), "{}", refused.body);
-    let health = http::request(addr, "GET", "/health", &[], b"").expect("health");
+    let health = app.health();
     assert_eq!(health.status, 503, "{}", health.body);
     let json = health.json();
     assert_eq!(json["store"], "failed", "{json}");
@@ -300,14 +327,14 @@ fn the_appliance_answers_503_and_fails_its_health_while_the_disk_is_full_then_re
             .is_some_and(|e| e.contains("No space left") || e.contains("refuses writes")),
         "{json}"
     );
-    assert_eq!(healthcheck().code(), Some(1));
-    assert_eq!(post(n).status, 503);
+    assert_eq!(app.healthcheck(), Some(1));
+    assert_eq!(app.trigger(n).status, 503);
 
     disk.free();
     let freed = Instant::now();
     loop {
         n += 1;
-        let answer = post(n);
+        let answer = app.trigger(n);
         if answer.status == 202 {
             break;
         }
@@ -315,7 +342,7 @@ fn the_appliance_answers_503_and_fails_its_health_while_the_disk_is_full_then_re
         assert!(
             freed.elapsed() < RECOVERY_LIMIT,
             "no recovery:\n{}",
-            bot.log()
+            app.bot.log()
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -323,19 +350,19 @@ fn the_appliance_answers_503_and_fails_its_health_while_the_disk_is_full_then_re
         "appliance: a webhook was accepted {} ms after the disk was freed",
         freed.elapsed().as_millis()
     );
-    let health = http::request(addr, "GET", "/health", &[], b"").expect("health");
+    let health = app.health();
     assert_eq!(health.status, 200, "{}", health.body);
     assert_eq!(health.json()["store"], "ok");
-    assert_eq!(healthcheck().code(), Some(0));
+    assert_eq!(app.healthcheck(), Some(0));
     // What was accepted before the disk filled is still there.
-    let auth = format!("Bearer {bearer}");
-    let job = http::request(addr, "GET", "/jobs/1", &[("Authorization", &auth)], b"")
+    let auth = format!("Bearer {BEARER}");
+    let job = http::request(app.addr, "GET", "/jobs/1", &[("Authorization", &auth)], b"")
         .expect("job status");
     assert_eq!(job.status, 200, "{}", job.body);
-    let log = bot.log();
+    let log = app.bot.log();
     assert!(
         log.contains("database reopened; writes work again"),
         "{log}"
     );
-    bot.stop();
+    app.bot.stop();
 }

@@ -264,7 +264,7 @@ async fn run(store: Arc<Store>, mut rx: mpsc::Receiver<Command>, on_loss: LossHo
             let mut recent = recent
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            apply(&store, ops, &mut recent)
+            apply(&store, &ops, &mut recent)
         };
         match tokio::task::spawn_blocking(job).await {
             Ok(Ok(n)) => {
@@ -302,7 +302,7 @@ async fn run(store: Arc<Store>, mut rx: mpsc::Receiver<Command>, on_loss: LossHo
                 refusing = Some(error);
             }
             Err(e) => {
-                tracing::error!(error = %e, events = count, "ingest batch panicked; events lost")
+                tracing::error!(error = %e, events = count, "ingest batch panicked; events lost");
             }
         }
         if closing {
@@ -364,7 +364,7 @@ impl Unapplied {
 /// metadata (independent of messages) in one more; a create older than an edit or delete already
 /// applied is skipped. Returns ops applied; on a store error, what is left to apply (applying an
 /// operation twice changes nothing, and nothing stored is counted twice).
-pub fn apply(store: &Store, ops: Vec<Op>, recent: &mut Recent) -> Result<usize, Unapplied> {
+pub fn apply(store: &Store, ops: &[Op], recent: &mut Recent) -> Result<usize, Unapplied> {
     let mut upserts: Vec<ChatMessage> = Vec::new();
     // Index of the first op of the run in `upserts`.
     let mut run_start = 0;
@@ -475,7 +475,7 @@ mod tests {
             Op::Upsert(msg(1, 12, 4000, "third")),
         ];
         assert_eq!(
-            apply(&store, ops, &mut Recent::default()).expect("applied"),
+            apply(&store, &ops, &mut Recent::default()).expect("applied"),
             5
         );
         let texts: Vec<String> = all(&store, 1).into_iter().map(|m| m.content).collect();
@@ -500,7 +500,7 @@ mod tests {
             Op::Channel(named(2, "dev")),
             Op::Channel(named(1, "general-renamed")),
         ];
-        apply(&store, ops, &mut Recent::default()).expect("applied");
+        apply(&store, &ops, &mut Recent::default()).expect("applied");
         let mut stored: Vec<(u64, String)> = store
             .channels()
             .expect("channels")
@@ -527,7 +527,7 @@ mod tests {
             edited_at: Timestamp(1500),
             full: Some(Box::new(full.clone())),
         };
-        apply(&store, vec![op], &mut Recent::default()).expect("applied");
+        apply(&store, &[op], &mut Recent::default()).expect("applied");
         assert_eq!(all(&store, 2), [full]);
     }
 
@@ -549,14 +549,47 @@ mod tests {
             channel: ChannelId(4),
             ids: vec![MessageId(41)],
         };
-        apply(&store, vec![edit, delete], &mut recent).expect("applied");
+        apply(&store, &[edit, delete], &mut recent).expect("applied");
         let late = vec![
             Op::Upsert(msg(4, 40, 1000, "original")),
             Op::Upsert(msg(4, 41, 1100, "deleted one")),
         ];
-        apply(&store, late, &mut recent).expect("applied");
+        apply(&store, &late, &mut recent).expect("applied");
         let texts: Vec<String> = all(&store, 4).into_iter().map(|m| m.content).collect();
         assert_eq!(texts, ["edited"]);
+    }
+
+    #[test]
+    fn held_keeps_the_oldest_drops_the_newest_and_still_takes_deletions() {
+        let losses = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&losses);
+        let mut held = Held::new(Box::new(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        for i in 0..HELD_MAX as u64 + 3 {
+            held.push(Op::Upsert(msg(1, i + 1, 1, "x")));
+        }
+        assert_eq!((held.len(), held.dropped()), (HELD_MAX, 3));
+        assert_eq!(losses.load(std::sync::atomic::Ordering::SeqCst), 3);
+        held.push(Op::Delete {
+            channel: ChannelId(1),
+            ids: vec![MessageId(1)],
+        });
+        assert_eq!(held.len(), HELD_MAX + 1, "a deletion fits past the cap");
+        let ops = held.take();
+        assert_eq!(
+            ops.first(),
+            Some(&Op::Upsert(msg(1, 1, 1, "x"))),
+            "oldest kept"
+        );
+        held.push(Op::Upsert(msg(1, 99_999_999, 1, "new")));
+        held.restore(ops);
+        assert_eq!(held.len(), HELD_MAX + 2);
+        assert_eq!(
+            held.take().last(),
+            Some(&Op::Upsert(msg(1, 99_999_999, 1, "new"))),
+            "what was refused goes back ahead of what arrived meanwhile"
+        );
     }
 
     #[tokio::test]

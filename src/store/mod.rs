@@ -249,6 +249,14 @@ impl Store {
         }
     }
 
+    /// Fail the store as an I/O error would (for tests of what reports it).
+    #[cfg(test)]
+    pub(crate) fn fail_for_test(&self, reason: &str) {
+        let _ = self.db.note::<()>(Err(StoreError::Io {
+            detail: reason.to_string(),
+        }));
+    }
+
     /// Why the store refuses writes at the moment (a disk error it has not recovered from yet),
     /// if it does.
     pub fn failure(&self) -> Option<StoreFailure> {
