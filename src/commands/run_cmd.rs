@@ -12,6 +12,7 @@ use super::{open_store_verified, Context, Failure};
 pub fn run(ctx: &Context) -> Result<(), Failure> {
     let config = ctx.config(Scope::Full)?;
     let _log = ctx.init_logging(&config);
+    crate::panic_policy::install();
     let started = std::time::Instant::now();
     let store = Arc::new(open_store_verified(&config)?);
     tracing::info!(

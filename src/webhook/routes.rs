@@ -60,8 +60,10 @@ pub struct State {
     pub status: crate::status::StatusSite,
 }
 
-/// Answer one request and count it.
+/// Answer one request and count it. A panic in it fails this request alone (see
+/// [`crate::panic_policy`]; the server turns it into a 500).
 pub fn handle(state: &State, request: &Request) -> Response {
+    let _inside = crate::panic_policy::Boundary::enter();
     let (route, result) = route(state, request);
     let response = result.unwrap_or_else(|e| e.response());
     state.metrics.record(route, response.status_code);
