@@ -77,7 +77,7 @@ impl Store {
 
 /// Create the redb file at `path` and copy every table of `src` into it, one table per commit.
 fn copy_all(src: &ReadTransaction, path: &Path) -> Result<Vec<(String, u64)>, StoreError> {
-    let db = Database::builder()
+    let mut db = Database::builder()
         .set_cache_size(CACHE_BYTES)
         .create(path)
         .map_err(|e| StoreError::Backup {
@@ -92,6 +92,8 @@ fn copy_all(src: &ReadTransaction, path: &Path) -> Result<Vec<(String, u64)>, St
         dst.commit().or_store()?;
         tables.push((name, rows));
     }
+    // Rows inserted in key order leave pages half full; compaction packs them.
+    while db.compact().or_store()? {}
     db.close().or_store()?;
     tables.sort();
     Ok(tables)

@@ -78,11 +78,17 @@ impl Store {
             });
         }
         let store = Store::open_verified(path)?;
-        let report = FileReport {
+        let mut report = FileReport {
             stats: store.stats()?,
             consistency: store.check_consistency()?,
         };
         store.close()?;
+        // redb may extend the file while it is open; report its size as it is left.
+        report.stats.file_bytes = std::fs::metadata(path)
+            .map_err(|e| StoreError::Io {
+                detail: format!("{}: {e}", path.display()),
+            })?
+            .len();
         Ok(report)
     }
 
