@@ -352,6 +352,15 @@ fn db_backup_copies_a_stopped_and_a_running_database_and_the_copy_restores() {
         refused.body
     );
 
+    // The service answers with a file name only; the copy stays in its data directory.
+    let fresh = format!("/admin/backup?at={}", Timestamp::now().0 / 1000);
+    let sig = signature::sign_header(SECRET.as_bytes(), fresh.as_bytes());
+    let answer =
+        http::request(addr, "POST", &fresh, &[("X-Signature-256", &sig)], b"").expect("post");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let name = answer.json()["file"].as_str().expect("file").to_string();
+    assert!(dir.path().join("db").join(&name).is_file(), "{name}");
+
     let online = summarybot(dir.path(), &["db", "backup", "online.redb"]);
     assert!(
         online.status.success(),

@@ -1,9 +1,9 @@
 //! `summarybot db backup PATH`: a consistent copy of the database, verified before it is
 //! reported. When the file is free the copy is made here; while `summarybot run` holds it (redb
-//! allows one process per file), the service makes the copy and streams it over its local webhook
-//! port (`POST /admin/backup`, signed with `webhook.secret`).
+//! allows one process per file), the service is asked over its webhook port (`POST
+//! /admin/backup`, signed with `webhook.secret`) to write the copy beside the database, and it is
+//! moved from there: the data never crosses the network.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use crate::model::Timestamp;
 use crate::store::{Store, StoreError};
 use crate::webhook::{backup, signature};
 
-/// Longest silence while the service makes the copy or streams it (a large file on a Pi).
+/// Longest wait for the service to write the copy (a large file on a Pi).
 const READ_TIMEOUT: Duration = Duration::from_secs(300);
 /// Longest wait for the service to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,7 +81,8 @@ pub fn run(config: &Config, dest: &Path) -> Result<(), Failure> {
     }
 }
 
-/// Ask the running service for the copy and write it to `dest` (via `dest.partial`).
+/// Ask the running service for the copy: it writes it beside the database and names it; the
+/// copy is moved from there to `dest` (via `dest.partial`).
 fn from_service(config: &Config, dest: &Path) -> anyhow::Result<()> {
     let web = &config.webhook;
     if !web.enabled || (web.secret.is_empty() && web.bearer_token.is_empty()) {
@@ -110,47 +111,87 @@ fn from_service(config: &Config, dest: &Path) -> anyhow::Result<()> {
         let signed = signature::sign_header(web.secret.expose().as_bytes(), path.as_bytes());
         client.post(&url).header("X-Signature-256", signed)
     };
-    let mut partial = dest.as_os_str().to_os_string();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
     let runtime = super::runtime().map_err(|e| anyhow!("{e}"))?;
-    let fetched = runtime.block_on(async {
-        let mut response = request.send().await.with_context(|| {
+    let (status, body) = runtime.block_on(async {
+        let response = request.send().await.with_context(|| {
             format!("the database is in use, and the running service did not answer at {url}")
         })?;
         let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            bail!("the running service refused the backup (HTTP {status}): {body}");
-        }
-        let expected = response.content_length();
-        let mut file = std::fs::File::create(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
-        let mut received = 0_u64;
-        while let Some(chunk) = response
-            .chunk()
+        let body = response
+            .text()
             .await
-            .context("the backup stream broke off")?
-        {
-            file.write_all(&chunk)
-                .with_context(|| format!("cannot write {}", partial.display()))?;
-            received += chunk.len() as u64;
-        }
-        if expected.is_some_and(|n| n != received) {
-            bail!(
-                "the backup stream ended early ({received} of {} bytes)",
-                expected.unwrap_or_default()
-            );
-        }
-        file.sync_all()
-            .with_context(|| format!("cannot write {}", partial.display()))
-    });
-    let done = fetched.and_then(|()| {
-        std::fs::rename(&partial, dest)
-            .with_context(|| format!("cannot rename the backup to {}", dest.display()))
-    });
-    if done.is_err() {
+            .context("the service's answer broke off")?;
+        anyhow::Ok((status, body))
+    })?;
+    if !status.is_success() {
+        bail!("the running service refused the backup (HTTP {status}): {body}");
+    }
+    let db = &config.storage.path;
+    let written = written_copy(db, &body)?;
+    let moved = copy_to(&written, dest);
+    if let Err(e) = std::fs::remove_file(&written) {
+        tracing::warn!(file = %written.display(), error = %e, "cannot remove the service's copy; remove it yourself");
+    }
+    moved
+}
+
+/// The file the service says it wrote: a name beside the database with the backup prefix.
+fn written_copy(db: &Path, answer: &str) -> anyhow::Result<PathBuf> {
+    let name = serde_json::from_str::<serde_json::Value>(answer)
+        .ok()
+        .and_then(|v| v["file"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow!("the service's answer names no file: {answer}"))?;
+    if !name.starts_with(&backup::name_prefix(db)) || name.contains(['/', '\\']) {
+        bail!("the service named an unexpected file {name:?}");
+    }
+    Ok(db.with_file_name(name))
+}
+
+/// Copy `from` to `dest` through `dest.partial`, synced, then renamed.
+fn copy_to(from: &Path, dest: &Path) -> anyhow::Result<()> {
+    let mut partial = dest.as_os_str().to_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let copied = std::fs::copy(from, &partial)
+        .map_err(|e| {
+            anyhow!(
+                "the running service wrote the copy to {}, but it cannot be copied to {} ({e}); \
+                 run `summarybot db backup` as root or as the service's user",
+                from.display(),
+                partial.display()
+            )
+        })
+        .and_then(|_| {
+            std::fs::File::open(&partial)
+                .and_then(|f| f.sync_all())
+                .and_then(|()| std::fs::rename(&partial, dest))
+                .with_context(|| format!("cannot write {}", dest.display()))
+        });
+    if copied.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
-    done
+    copied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_backup_file_beside_the_database_is_taken() {
+        let db = Path::new("/var/lib/summarybot/summarybot.redb");
+        assert_eq!(
+            written_copy(db, r#"{"file":"summarybot.redb.backup-7-1","bytes":9}"#).expect("ok"),
+            Path::new("/var/lib/summarybot/summarybot.redb.backup-7-1")
+        );
+        for answer in [
+            r#"{"file":"../../etc/shadow"}"#,
+            r#"{"file":"summarybot.redb.backup-1/../../x"}"#,
+            r#"{"file":"summarybot.redb"}"#,
+            r#"{"bytes":9}"#,
+            "not json",
+        ] {
+            assert!(written_copy(db, answer).is_err(), "{answer}");
+        }
+    }
 }

@@ -36,11 +36,6 @@ impl ApiError {
         Self::new(401, "unauthorized", detail)
     }
 
-    /// 403: not allowed from where it came.
-    pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(403, "forbidden", detail)
-    }
-
     /// 404: unknown path or id.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(404, "not_found", detail)
