@@ -251,6 +251,21 @@ pub enum DbCommand {
     Stats,
     /// Delete messages older than storage.retention_days, and expired cache and idempotency entries.
     Prune,
+    /// Check a database file: every page's checksum, every stored value, every index. Exit 1
+    /// with what to do when it is damaged. Needs the file to itself: stop the service first, or
+    /// check a backup.
+    Verify {
+        /// The file to check (default: storage.path).
+        #[arg(value_name = "PATH")]
+        path: Option<PathBuf>,
+    },
+    /// Write a consistent copy of the database to PATH (a new file) and verify it. While the
+    /// service runs, the copy comes from it over the local webhook port.
+    Backup {
+        /// Where to write the backup; must not exist yet.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
 }
 
 /// Usage report arguments.

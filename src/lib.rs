@@ -48,6 +48,8 @@ pub mod llm;
 pub mod logging;
 /// Domain types shared by every module.
 pub mod model;
+/// What a panic ends: the request or job it happened in, or (anywhere else) the process.
+pub mod panic_policy;
 /// The status page's login password hash: PBKDF2-HMAC-SHA256 in `$pbkdf2-sha256$...` text form.
 pub mod password;
 /// LLM prices per million tokens and cost estimates.

@@ -1,6 +1,7 @@
 //! Subcommand implementations: each turns parsed CLI arguments into calls on the library.
 
 mod config_cmd;
+mod db_backup;
 mod db_cmd;
 mod import_cmd;
 pub mod output;
@@ -194,7 +195,21 @@ fn problem_report(path: Option<&Path>, problems: &[config::Problem]) -> String {
 
 /// Open the database named by the configuration, with a message that says what to do on failure.
 pub fn open_store(config: &Config) -> Result<Store, Failure> {
-    Store::open(&config.storage.path).map_err(|e| {
+    opened(config, Store::open(&config.storage.path))
+}
+
+/// Like [`open_store`], verifying every page's checksum first, so a damaged file is refused
+/// before anything reads it (for `run`).
+pub fn open_store_verified(config: &Config) -> Result<Store, Failure> {
+    opened(config, Store::open_verified(&config.storage.path))
+}
+
+/// The outcome of an open, its error saying which file and what to do.
+fn opened(
+    config: &Config,
+    result: Result<Store, crate::store::StoreError>,
+) -> Result<Store, Failure> {
+    result.map_err(|e| {
         Failure::Runtime(anyhow::anyhow!(
             "cannot open the database {}: {e}",
             config.storage.path.display()

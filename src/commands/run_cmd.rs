@@ -6,13 +6,20 @@ use std::sync::Arc;
 use crate::app::{self, RunError};
 use crate::config::Scope;
 
-use super::{open_store, Context, Failure};
+use super::{open_store_verified, Context, Failure};
 
 /// Run `run`.
 pub fn run(ctx: &Context) -> Result<(), Failure> {
     let config = ctx.config(Scope::Full)?;
     let _log = ctx.init_logging(&config);
-    let store = Arc::new(open_store(&config)?);
+    crate::panic_policy::install();
+    let started = std::time::Instant::now();
+    let store = Arc::new(open_store_verified(&config)?);
+    tracing::info!(
+        path = %config.storage.path.display(),
+        ms = started.elapsed().as_millis() as u64,
+        "database opened; every page checksum verified"
+    );
     let result = super::runtime()?.block_on(app::run(&config, &store));
     drop(store);
     match result {

@@ -126,7 +126,7 @@ pub fn healthcheck(ctx: &Context) -> Result<(), Failure> {
 }
 
 /// A listen address of "any" is reached through loopback.
-fn connect_host(listen: &str) -> &str {
+pub(super) fn connect_host(listen: &str) -> &str {
     match listen {
         "0.0.0.0" | "" => "127.0.0.1",
         "::" | "[::]" => "::1",

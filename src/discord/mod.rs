@@ -30,7 +30,7 @@ use tokio::sync::Notify;
 
 use crate::channel_summary::{Barred, ChannelSummaries};
 use crate::config::Config;
-use crate::model::{ChannelId, ChannelInfo, GuildId};
+use crate::model::{ChannelId, ChannelInfo, GuildId, Timestamp};
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -208,7 +208,11 @@ pub async fn start(
     let poster = poster(config)?;
     check_token(&poster).await?;
     let store = Arc::clone(service.store());
-    let (ingest, writer) = ingest::start(Arc::clone(&store));
+    // Events the writer had to drop were never stored: the live session vouches only for what
+    // arrives after the last one (windows before it are fetched from Discord again).
+    let coverage = Arc::clone(&service);
+    let on_loss = Box::new(move || coverage.coverage().session_started(Timestamp::now()));
+    let (ingest, writer) = ingest::start(Arc::clone(&store), on_loss);
     service.attach_history(Arc::new(history::RestHistory::new(
         poster.clone(),
         ingest.clone(),

@@ -181,13 +181,18 @@ async fn claim(shared: &Arc<Shared>) -> Result<Option<Job>, String> {
 async fn run_one(shared: &Arc<Shared>, job: Job) {
     shared.stats.busy.fetch_add(1, Ordering::Relaxed);
     tracing::info!(job_id = job.id, kind = %job.kind, attempt = job.attempts, "job started");
-    let outcome = execute::run(
+    let outcome = crate::panic_policy::contain(execute::run(
         &shared.service,
         shared.publisher.as_deref(),
         &shared.stats,
         &job,
-    )
-    .await;
+    ))
+    .await
+    .unwrap_or_else(|panic| {
+        Err(JobError::permanent(format!(
+            "the job panicked: {panic} (a bug: please report it)"
+        )))
+    });
     shared.stats.busy.fetch_sub(1, Ordering::Relaxed);
     let (label, write) = record(shared, &job, outcome);
     shared.stats.record_outcome(&job.kind, label);
@@ -295,11 +300,21 @@ mod tests {
         assert!(s.delay(49, 0.99) <= BACKOFF_MAX);
     }
 
-    /// Fails the first `failures` posts (with `error`), then records where it posted.
+    /// Panics in the first `panics` posts, fails the next `failures` (with `error`, default
+    /// "discord said 503"), then records where it posted.
+    #[derive(Default)]
     struct FlakyPublisher {
+        panics: std::sync::atomic::AtomicU32,
         failures: std::sync::atomic::AtomicU32,
         error: &'static str,
         posted: std::sync::Mutex<Vec<u64>>,
+    }
+
+    /// Take one from `counter` when it is above zero.
+    fn take_one(counter: &std::sync::atomic::AtomicU32) -> bool {
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     impl Publisher for FlakyPublisher {
@@ -309,10 +324,14 @@ mod tests {
             _summary: &crate::model::Summary,
         ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
             Box::pin(async move {
-                let left = self.failures.load(Ordering::SeqCst);
-                if left > 0 {
-                    self.failures.store(left - 1, Ordering::SeqCst);
-                    return Err(super::super::PublishError::transient(self.error));
+                assert!(!take_one(&self.panics), "the publisher hit a bug");
+                if take_one(&self.failures) {
+                    let error = if self.error.is_empty() {
+                        "discord said 503"
+                    } else {
+                        self.error
+                    };
+                    return Err(super::super::PublishError::transient(error));
                 }
                 self.posted.lock().expect("lock").push(channel.0);
                 Ok(())
@@ -341,24 +360,15 @@ mod tests {
         }
     }
 
-    /// Run one posting job through a pool whose publisher fails `failures` times.
-    async fn run_posting_job(failures: u32, max_attempts: u32) -> (Job, Vec<u64>) {
-        run_failing_job(failures, max_attempts, "discord said 503").await
-    }
-
-    /// Like [`run_posting_job`], the publisher failing with `error`.
-    async fn run_failing_job(
-        failures: u32,
+    /// Run `count` posting jobs, one after the other, through one pool posting with `publisher`;
+    /// each job as it finished.
+    async fn run_posting_jobs(
+        publisher: &Arc<FlakyPublisher>,
         max_attempts: u32,
-        error: &'static str,
-    ) -> (Job, Vec<u64>) {
+        count: usize,
+    ) -> Vec<Job> {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("w.redb")).expect("open"));
-        let publisher = Arc::new(FlakyPublisher {
-            failures: std::sync::atomic::AtomicU32::new(failures),
-            error,
-            posted: std::sync::Mutex::new(Vec::new()),
-        });
         let wake = Arc::new(Notify::new());
         let options = PoolOptions {
             workers: 2,
@@ -371,35 +381,73 @@ mod tests {
         );
         let pool = WorkerPool::start(
             service,
-            Some(Arc::clone(&publisher) as Arc<dyn Publisher>),
+            Some(Arc::clone(publisher) as Arc<dyn Publisher>),
             Arc::clone(&wake),
             Arc::new(JobStats::default()),
             options,
         )
         .expect("start");
         let payload = r#"{"channel_id":5,"since":0,"until":1000,"post_to_channel_id":9,"provider":null,"language":null}"#;
-        let job = store
-            .enqueue_job(super::super::SUMMARY_REQUEST, payload, Timestamp::now())
-            .expect("enqueue");
-        wake.notify_one();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let finished = loop {
-            let current = store.job(job.id).expect("get").expect("present");
-            if matches!(
-                current.state,
-                crate::model::JobState::Done | crate::model::JobState::Failed
-            ) {
-                break current;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "job stuck: {current:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        let mut finished = Vec::new();
+        for _ in 0..count {
+            let job = store
+                .enqueue_job(super::super::SUMMARY_REQUEST, payload, Timestamp::now())
+                .expect("enqueue");
+            wake.notify_one();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            finished.push(loop {
+                let current = store.job(job.id).expect("get").expect("present");
+                if matches!(
+                    current.state,
+                    crate::model::JobState::Done | crate::model::JobState::Failed
+                ) {
+                    break current;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "job stuck: {current:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            });
+        }
         pool.shutdown(Duration::from_secs(5)).await;
+        finished
+    }
+
+    /// Run one posting job through a pool whose publisher fails `failures` times.
+    async fn run_posting_job(failures: u32, max_attempts: u32) -> (Job, Vec<u64>) {
+        let publisher = Arc::new(FlakyPublisher {
+            failures: std::sync::atomic::AtomicU32::new(failures),
+            ..FlakyPublisher::default()
+        });
+        let job = run_posting_jobs(&publisher, max_attempts, 1)
+            .await
+            .remove(0);
         let posted = publisher.posted.lock().expect("lock").clone();
-        (finished, posted)
+        (job, posted)
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_alone_and_the_next_job_runs() {
+        let publisher = Arc::new(FlakyPublisher {
+            panics: std::sync::atomic::AtomicU32::new(1),
+            ..FlakyPublisher::default()
+        });
+        let jobs = run_posting_jobs(&publisher, 5, 2).await;
+        assert_eq!(
+            jobs[0].state,
+            crate::model::JobState::Failed,
+            "{:?}",
+            jobs[0]
+        );
+        assert_eq!(jobs[0].attempts, 1, "a panic is not retried");
+        let error = jobs[0].last_error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("the job panicked: the publisher hit a bug"),
+            "{error}"
+        );
+        assert_eq!(jobs[1].state, crate::model::JobState::Done, "{:?}", jobs[1]);
+        assert_eq!(*publisher.posted.lock().expect("lock"), vec![9]);
     }
 
     #[tokio::test]
@@ -429,12 +477,13 @@ mod tests {
     #[tokio::test]
     async fn a_stored_job_error_never_holds_a_secret() {
         crate::redact::protect("worker-test-token-5c1d7e");
-        let (job, _) = run_failing_job(
-            1,
-            1,
-            "Discord answered 400: Invalid header Authorization: Bot worker-test-token-5c1d7e",
-        )
-        .await;
+        let publisher = Arc::new(FlakyPublisher {
+            failures: std::sync::atomic::AtomicU32::new(1),
+            error:
+                "Discord answered 400: Invalid header Authorization: Bot worker-test-token-5c1d7e",
+            ..FlakyPublisher::default()
+        });
+        let job = run_posting_jobs(&publisher, 1, 1).await.remove(0);
         let error = job.last_error.expect("error");
         assert!(!error.contains("worker-test-token"), "{error}");
         assert!(

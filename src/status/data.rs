@@ -275,8 +275,8 @@ fn cost(src: &Sources<'_>) -> Cost {
 fn store_health(store: &Store) -> StoreHealth {
     match store.stats() {
         Ok(stats) => StoreHealth {
-            ok: true,
-            error: None,
+            ok: store.failure().is_none(),
+            error: store.failure().map(|f| f.reason),
             file_bytes: stats.file_bytes,
             schema_version: stats.schema_version,
             last_commit: store.last_commit(),
@@ -656,5 +656,14 @@ mod tests {
         );
         runtime.update_discord(|d| d.connected = true);
         assert!(overview(&sources(&store, &runtime, Timestamp(5))).healthy);
+
+        // A store refusing writes after a disk error (it still answers reads) is not healthy.
+        store.fail_for_test("No space left on device (os error 28)");
+        let o = overview(&sources(&store, &runtime, Timestamp(5)));
+        assert!(!o.healthy && !o.store.ok, "{:?}", o.store);
+        assert_eq!(
+            o.store.error.as_deref(),
+            Some("No space left on device (os error 28)")
+        );
     }
 }

@@ -15,9 +15,10 @@ use super::{messages, OrStore, Store, StoreError};
 use crate::model::{ChatMessage, Timestamp};
 
 /// Hour number (Unix millis / 3 600 000) → messages ingested in that hour.
-const INGEST_HOURLY: TableDefinition<i64, u64> = TableDefinition::new("history_ingest_hourly");
+pub(super) const INGEST_HOURLY: TableDefinition<i64, u64> =
+    TableDefinition::new("history_ingest_hourly");
 /// `(day number, bucket)` → summaries whose generation time fell in that bucket that day.
-const LATENCY_DAILY: TableDefinition<(i32, u8), u64> =
+pub(super) const LATENCY_DAILY: TableDefinition<(i32, u8), u64> =
     TableDefinition::new("history_latency_daily");
 
 /// Days of history kept.

@@ -4,9 +4,11 @@
 //! transaction (callers batch for throughput); values are postcard with a leading format-version
 //! byte (`codec.rs`); the schema version is checked and migrated on open (`schema.rs`).
 
+mod backup;
 mod channels;
 mod codec;
 mod coverage;
+mod handle;
 mod history;
 mod idempotency;
 mod jobs;
@@ -22,14 +24,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
+pub use backup::BackupReport;
 pub use coverage::Span;
+pub use handle::{StoreFailure, RETRY_EVERY};
 pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use jobs::{Enqueued, KeyedJob};
 pub use schema::SCHEMA_VERSION;
 pub use usage::UsageRow;
-pub use verify::ConsistencyReport;
+pub use verify::{ConsistencyReport, FileReport};
 
 /// Page cache size: small enough for a Raspberry Pi, large enough for a day of a busy channel.
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
@@ -84,7 +88,7 @@ pub enum StoreError {
         supported: u64,
     },
     /// redb found the file damaged.
-    #[error("the database is corrupted ({detail}); restore it from a backup or move it away to start afresh")]
+    #[error("the database file is damaged ({detail}); restore a backup made with `summarybot db backup` (copy it over the file while summarybot is stopped), or move the file away to start with an empty database")]
     Corrupt {
         /// redb's description.
         detail: String,
@@ -95,12 +99,26 @@ pub enum StoreError {
         /// The underlying error.
         detail: String,
     },
+    /// An earlier I/O error failed the store and it is not reopened yet.
+    #[error("the database refuses writes after a disk error ({reason}); it is reopened by itself once the disk accepts writes again: free disk space or fix the disk")]
+    Unavailable {
+        /// The error that failed it, or why the last reopen did not work.
+        reason: String,
+    },
     /// A stored value could not be decoded.
     #[error("a stored {what} could not be decoded ({detail}); the database may be damaged or written by an incompatible summarybot version")]
     Decode {
         /// What kind of record.
         what: &'static str,
         /// Why decoding failed.
+        detail: String,
+    },
+    /// A backup could not be written.
+    #[error("cannot write the backup {}: {detail}", path.display())]
+    Backup {
+        /// The backup file.
+        path: PathBuf,
+        /// What failed.
         detail: String,
     },
     /// A value could not be encoded for storage.
@@ -132,6 +150,9 @@ impl StoreError {
             redb::Error::Corrupted(detail) => Self::Corrupt { detail },
             redb::Error::Io(e) => Self::Io {
                 detail: e.to_string(),
+            },
+            redb::Error::PreviousIo => Self::Io {
+                detail: "an earlier disk write failed".to_string(),
             },
             other => Self::Database {
                 detail: other.to_string(),
@@ -168,7 +189,7 @@ pub struct StoreStats {
 /// The summarybot database: one redb file, opened once per process. `Send + Sync`; share it as
 /// `Arc<Store>` and drop it (or call [`Store::close`]) on shutdown.
 pub struct Store {
-    db: Database,
+    db: handle::Handle,
     path: PathBuf,
     /// Unix millis of the last successful commit in this process (0: none yet).
     last_commit: AtomicI64,
@@ -205,21 +226,8 @@ impl Store {
                 source,
             })?;
         }
-        let shown = path.display().to_string();
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .set_check_integrity_on_open(verify)
-            .set_repair_callback(move |session| {
-                tracing::warn!(
-                    path = %shown,
-                    progress = format!("{:.0}%", session.progress() * 100.0),
-                    "repairing the database after an unclean shutdown"
-                );
-            })
-            .create(path)
-            .map_err(|e| open_error(path, e.into()))?;
         let store = Store {
-            db,
+            db: handle::Handle::open(path, verify)?,
             path: path.to_path_buf(),
             last_commit: AtomicI64::new(0),
         };
@@ -235,7 +243,24 @@ impl Store {
     /// Close the database cleanly, so the next open needs no repair. Dropping does the same but
     /// cannot report a failure.
     pub fn close(self) -> Result<(), StoreError> {
-        self.db.close().or_store()
+        match self.db.into_database() {
+            Some(db) => db.close().or_store(),
+            None => Ok(()),
+        }
+    }
+
+    /// Fail the store as an I/O error would (for tests of what reports it).
+    #[cfg(test)]
+    pub(crate) fn fail_for_test(&self, reason: &str) {
+        let _ = self.db.note::<()>(Err(StoreError::Io {
+            detail: reason.to_string(),
+        }));
+    }
+
+    /// Why the store refuses writes at the moment (a disk error it has not recovered from yet),
+    /// if it does.
+    pub fn failure(&self) -> Option<StoreFailure> {
+        self.db.failure()
     }
 
     /// Shrink the file after large deletions (retention, `forget_channel`). Needs exclusive
@@ -243,7 +268,10 @@ impl Store {
     /// bytes saved.
     pub fn compact(&mut self) -> Result<u64, StoreError> {
         let before = self.file_bytes()?;
-        while self.db.compact().or_store()? {}
+        let db = self.db.exclusive().ok_or_else(|| StoreError::Database {
+            detail: "compaction needs the only handle to the database".to_string(),
+        })?;
+        while db.compact().or_store()? {}
         Ok(before.saturating_sub(self.file_bytes()?))
     }
 
@@ -286,9 +314,13 @@ impl Store {
         &self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let txn = self.db.begin_write().or_store()?;
-        let out = f(&txn)?;
-        txn.commit().or_store()?;
+        let db = self.db.for_write()?;
+        let out = self.db.note((|| {
+            let txn = db.begin_write().or_store()?;
+            let out = f(&txn)?;
+            txn.commit().or_store()?;
+            Ok(out)
+        })())?;
         self.last_commit
             .store(crate::model::Timestamp::now().millis(), Ordering::Relaxed);
         Ok(out)
@@ -299,8 +331,9 @@ impl Store {
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let txn = self.db.begin_read().or_store()?;
-        f(&txn)
+        let db = self.db.for_read()?;
+        self.db
+            .note(db.begin_read().or_store().and_then(|txn| f(&txn)))
     }
 }
 
@@ -422,7 +455,8 @@ mod tests {
         let err = Store::open(&truncated).expect_err("truncated");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
         assert!(
-            err.to_string().contains("restore it from a backup"),
+            err.to_string()
+                .contains("restore a backup made with `summarybot db backup`"),
             "{err}"
         );
 

@@ -1,4 +1,7 @@
-//! Consistency check: every index agrees with the table it indexes (after a crash, for `doctor`).
+//! Consistency check: every index agrees with the table it indexes (after a crash, for `doctor`),
+//! and the whole-file check of `summarybot db verify`.
+
+use std::path::Path;
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 
@@ -6,7 +9,7 @@ use super::schema::{
     IDEMPOTENCY, IDEMPOTENCY_EXPIRY, JOBS, JOB_QUEUE, MESSAGES, MESSAGE_IDS, SUMMARIES,
     SUMMARY_CHANNELS, SUMMARY_EXPIRY, SUMMARY_ORDER,
 };
-use super::{codec, jobs, OrStore, Store, StoreError};
+use super::{codec, jobs, OrStore, Store, StoreError, StoreStats};
 use crate::model::{ChatMessage, Job};
 
 /// At most this many problems are listed; the count is still exact.
@@ -53,7 +56,42 @@ impl ConsistencyReport {
     }
 }
 
+/// What [`Store::verify_file`] found in a file whose every page checksum matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileReport {
+    /// Size, schema version and rows per table.
+    pub stats: StoreStats,
+    /// Values and indexes.
+    pub consistency: ConsistencyReport,
+}
+
 impl Store {
+    /// Check the database file at `path` (which must exist) the way `summarybot db verify` does:
+    /// open it as `run` does, verifying every page's checksum (a damaged page is
+    /// [`StoreError::Corrupt`]), then decode every message, job, cached summary and idempotency
+    /// key and check the indexes ([`FileReport::consistency`]). Needs the file to itself.
+    pub fn verify_file(path: &Path) -> Result<FileReport, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                detail: "there is no such file".to_string(),
+            });
+        }
+        let store = Store::open_verified(path)?;
+        let mut report = FileReport {
+            stats: store.stats()?,
+            consistency: store.check_consistency()?,
+        };
+        store.close()?;
+        // redb may extend the file while it is open; report its size as it is left.
+        report.stats.file_bytes = std::fs::metadata(path)
+            .map_err(|e| StoreError::Io {
+                detail: format!("{}: {e}", path.display()),
+            })?
+            .len();
+        Ok(report)
+    }
+
     /// Check, in one snapshot, that every value decodes and every index agrees with its table.
     /// Reading fails only on I/O; damaged records are reported as problems.
     pub fn check_consistency(&self) -> Result<ConsistencyReport, StoreError> {

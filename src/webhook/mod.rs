@@ -1,6 +1,7 @@
 //! The webhook server: signed HTTP triggers (`POST /webhook`), job status, health and metrics,
 //! over rouille; jobs go through [`crate::jobs`].
 
+pub mod backup;
 pub mod exchange;
 pub mod listener;
 pub mod metrics;

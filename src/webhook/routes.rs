@@ -62,8 +62,10 @@ pub struct State {
     pub status: crate::status::StatusSite,
 }
 
-/// Answer one request and count it.
+/// Answer one request and count it. A panic in it fails this request alone (see
+/// [`crate::panic_policy`]; the server turns it into a 500).
 pub fn handle(state: &State, request: &Request) -> Response {
+    let _inside = crate::panic_policy::Boundary::enter();
     let (route, result) = route(state, request);
     let response = result.unwrap_or_else(|e| e.response());
     state.metrics.record(route, response.status_code);
@@ -88,6 +90,12 @@ fn route(state: &State, request: &Request) -> (&'static str, Result<Response, Ap
             only(method, "POST")
                 .and_then(|()| limit(state, request))
                 .and_then(|()| webhook(state, request)),
+        ),
+        super::backup::PATH => (
+            super::backup::PATH,
+            only(method, "POST")
+                .and_then(|()| limit(state, request))
+                .and_then(|()| super::backup::handle(state, request)),
         ),
         p if p == "/status" || p.starts_with("/status/") => (
             "/status",
@@ -282,7 +290,7 @@ fn job_status(state: &State, request: &Request, id: &str) -> Result<Response, Ap
 }
 
 /// Bearer token (when configured) or `X-Signature-256` of the request path.
-fn authorize_read(state: &State, request: &Request) -> Result<(), ApiError> {
+pub(super) fn authorize_read(state: &State, request: &Request) -> Result<(), ApiError> {
     if let Some(token) = request
         .header("Authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
@@ -319,13 +327,19 @@ fn state_name(state: JobState) -> &'static str {
     }
 }
 
-/// `GET /health`: 200 when the store answers, else 503.
+/// `GET /health`: 200 when the store answers and accepts writes, else 503 with the reason.
 fn health(state: &State) -> Response {
     let queued = state.store.job_count(JobState::Queued);
-    let store_ok = queued.is_ok();
+    let store_error = match (state.store.failure(), &queued) {
+        (Some(failure), _) => Some(failure.reason),
+        (None, Err(e)) => Some(e.to_string()),
+        (None, Ok(_)) => None,
+    };
+    let store_ok = store_error.is_none();
     let body = serde_json::json!({
         "status": if store_ok { "ok" } else { "unavailable" },
-        "store": match &queued { Ok(_) => "ok".to_string(), Err(e) => e.to_string() },
+        "store": if store_ok { "ok" } else { "failed" },
+        "store_error": store_error,
         "discord": state.runtime.discord(),
         "scheduler": state.runtime.scheduler(),
         "workers": {

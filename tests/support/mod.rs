@@ -56,3 +56,6 @@ pub mod webhook_http;
     reason = "the HTTP and browser tests use different parts of the harness"
 )]
 pub mod status_site;
+
+#[allow(dead_code, reason = "only the disk-full tests mount a tmpfs")]
+pub mod tmpfs;
