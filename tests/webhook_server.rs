@@ -570,6 +570,37 @@ fn rate_limit_answers_429_with_retry_after_per_client() {
 }
 
 #[test]
+fn a_job_stored_before_redaction_is_answered_without_the_secret() {
+    // A job written with the bearer token in its error and result (as before redaction), then
+    // read back through GET /jobs/{id} from the running service.
+    let mut server = Server::start("", "");
+    server.kill();
+    {
+        let store = summarybot::store::Store::open(&server.dir.path().join("db/s.redb"))
+            .expect("open the server's database");
+        let now = summarybot::model::Timestamp::now();
+        let job = store
+            .enqueue_job("summary_request", "{}", now)
+            .expect("enqueue");
+        store
+            .complete_job(job.id, &format!(r#"{{"note":"echoed Bearer {TOKEN}"}}"#), now)
+            .expect("complete");
+        let failed = store
+            .enqueue_job("summary_request", "{}", now)
+            .expect("enqueue");
+        store
+            .fail_job(failed.id, &format!("upstream said: token {TOKEN}"), None, now)
+            .expect("fail");
+    }
+    server.launch();
+    for id in [1, 2] {
+        let body = server.job(id).body;
+        assert!(!body.contains(TOKEN), "job {id} leaks the token: {body}");
+        assert!(body.contains("***"), "{body}");
+    }
+}
+
+#[test]
 fn posting_without_discord_is_refused_at_once() {
     let server = Server::start("", "");
     let body = r#"{"type":"summary_request","channel_id":"5","post_to_channel_id":"77"}"#;

@@ -277,7 +277,8 @@ fn job_status(state: &State, request: &Request, id: &str) -> Result<Response, Ap
         .result
         .as_deref()
         .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
-    Ok(Response::json(&serde_json::json!({
+    // Results and errors are stored redacted; masked again here for jobs stored before that.
+    let mut answer = serde_json::json!({
         "job_id": job.id,
         "kind": job.kind,
         "state": state_name(job.state),
@@ -286,7 +287,9 @@ fn job_status(state: &State, request: &Request, id: &str) -> Result<Response, Ap
         "created_at": job.created_at.0,
         "updated_at": job.updated_at.0,
         "summary": summary,
-    })))
+    });
+    crate::redact::redact_json(&mut answer);
+    Ok(Response::json(&answer))
 }
 
 /// Bearer token (when configured) or `X-Signature-256` of the request path.
