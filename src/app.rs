@@ -94,6 +94,7 @@ async fn serve(
         None
     };
     let updates = update_watcher(config, &runtime);
+    let control = control_socket(config, store, &runtime, &jobs);
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
     let mut bot_failure = None;
@@ -124,9 +125,36 @@ async fn serve(
         scheduler.shutdown().await;
     }
     jobs.shutdown(JOB_SHUTDOWN_DEADLINE).await;
+    if let Some(control) = control {
+        control.stop();
+    }
     match bot_failure {
         Some(reason) => Err(anyhow::anyhow!("the Discord connection failed: {reason}")),
         None => Ok(()),
+    }
+}
+
+/// The control socket `summarybot healthcheck` asks, beside the database. Without it the
+/// service still runs (its triggers do not need it), so a failure is a warning.
+fn control_socket(
+    config: &Config,
+    store: &Arc<Store>,
+    runtime: &Arc<Runtime>,
+    jobs: &crate::jobs::JobRunner,
+) -> Option<crate::control::Control> {
+    let path = crate::control::socket_path(&config.storage.path);
+    let health = crate::health::HealthSources {
+        store: Arc::clone(store),
+        runtime: Arc::clone(runtime),
+        jobs: jobs.stats(),
+        workers: jobs.workers(),
+    };
+    match crate::control::Control::start(&path, health) {
+        Ok(control) => Some(control),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot open the control socket; `summarybot healthcheck` will report this service as down");
+            None
+        }
     }
 }
 

@@ -32,12 +32,16 @@ pub mod cli;
 pub mod commands;
 /// Settings: file, `.env`, environment and secret files; validation; redaction.
 pub mod config;
+/// The local control socket of a running service (health for `summarybot healthcheck`).
+pub mod control;
 /// The Discord bot: gateway ingest, slash and prefix commands, permission checks, safe posting.
 pub mod discord;
 /// Hex encoding and constant-time comparison of secrets and digests.
 pub mod encoding;
 /// Bounded reads of the small text files the operator points at.
 pub mod files;
+/// The appliance's health, shared by `GET /health` and the control socket.
+pub mod health;
 /// DiscordChatExporter JSON exports to messages, streamed.
 pub mod import;
 /// The durable job queue: group-commit enqueue and the worker pool.

@@ -523,6 +523,32 @@ fn start_run(sb: &Sandbox) -> Running {
 }
 
 #[test]
+fn healthcheck_asks_the_running_service_even_with_every_trigger_off() {
+    // Discord, scheduler and webhook off: no port to ask, the control socket answers.
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let before = sb.run(&["healthcheck"]);
+    assert_eq!(before.status.code(), Some(1), "{}", stderr(&before));
+    assert!(
+        stderr(&before).contains("is `summarybot run` running"),
+        "{}",
+        stderr(&before)
+    );
+    let running = start_run(&sb);
+    let socket = sb.path().join("db/summarybot.sock");
+    assert!(
+        socket.exists(),
+        "the control socket sits beside the database"
+    );
+    let healthy = sb.run(&["healthcheck"]);
+    assert!(healthy.status.success(), "{}", stderr(&healthy));
+    assert_eq!(stdout(&healthy).trim(), "healthy");
+    drop(running); // SIGKILL: the socket file stays, nobody answers on it.
+    let after = sb.run(&["healthcheck"]);
+    assert_eq!(after.status.code(), Some(1), "{}", stderr(&after));
+}
+
+#[test]
 fn a_second_run_on_the_same_database_fails_fast_and_sigterm_stops_cleanly() {
     let sb = Sandbox::new();
     sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);

@@ -583,13 +583,22 @@ fn a_job_stored_before_redaction_is_answered_without_the_secret() {
             .enqueue_job("summary_request", "{}", now)
             .expect("enqueue");
         store
-            .complete_job(job.id, &format!(r#"{{"note":"echoed Bearer {TOKEN}"}}"#), now)
+            .complete_job(
+                job.id,
+                &format!(r#"{{"note":"echoed Bearer {TOKEN}"}}"#),
+                now,
+            )
             .expect("complete");
         let failed = store
             .enqueue_job("summary_request", "{}", now)
             .expect("enqueue");
         store
-            .fail_job(failed.id, &format!("upstream said: token {TOKEN}"), None, now)
+            .fail_job(
+                failed.id,
+                &format!("upstream said: token {TOKEN}"),
+                None,
+                now,
+            )
             .expect("fail");
     }
     server.launch();

@@ -111,18 +111,34 @@ fn restart_service() -> Result<(), Failure> {
 /// Run `summarybot healthcheck`: exit 0 on HTTP 200 from `/health`, 1 otherwise.
 pub fn healthcheck(ctx: &Context) -> Result<(), Failure> {
     let loaded = ctx.load()?;
-    let host = connect_host(&loaded.config.webhook.host);
-    let port = loaded.config.webhook.port;
-    let status = get_status(host, port, "/health")
-        .with_context(|| format!("health check of http://{host}:{port}/health failed"))?;
-    if status == 200 {
-        println!("healthy");
-        Ok(())
-    } else {
-        Err(Failure::Runtime(anyhow!(
-            "health check of http://{host}:{port}/health: HTTP {status}"
-        )))
+    let config = &loaded.config;
+    // The control socket answers whatever triggers are enabled.
+    let socket = crate::control::socket_path(&config.storage.path);
+    let health = crate::control::ask_health(&socket).map_err(|e| Failure::Runtime(anyhow!(e)))?;
+    if health["status"] != "ok" {
+        return Err(Failure::Runtime(anyhow!(
+            "the service is unhealthy: store {}{}",
+            health["store"].as_str().unwrap_or("unknown"),
+            health["store_error"]
+                .as_str()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        )));
     }
+    // With the webhook on, its port must answer too.
+    if config.webhook.enabled {
+        let host = connect_host(&config.webhook.host);
+        let port = config.webhook.port;
+        let status = get_status(host, port, "/health")
+            .with_context(|| format!("health check of http://{host}:{port}/health failed"))?;
+        if status != 200 {
+            return Err(Failure::Runtime(anyhow!(
+                "health check of http://{host}:{port}/health: HTTP {status}"
+            )));
+        }
+    }
+    println!("healthy");
+    Ok(())
 }
 
 /// A listen address of "any" is reached through loopback.

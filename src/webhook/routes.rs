@@ -3,7 +3,6 @@
 
 use std::io::Read;
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,8 +49,10 @@ pub struct State {
     pub metrics: Metrics,
     /// Worker counters.
     pub jobs: Arc<JobStats>,
-    /// Worker count (for /health).
+    /// Worker count.
     pub workers: usize,
+    /// What `/health` reports (shared with the control socket).
+    pub health: crate::health::HealthSources,
     /// Live state of the Discord connection and the scheduler (for /health); wakes the
     /// scheduler after a `schedule_update`.
     pub runtime: Arc<Runtime>,
@@ -332,24 +333,6 @@ fn state_name(state: JobState) -> &'static str {
 
 /// `GET /health`: 200 when the store answers and accepts writes, else 503 with the reason.
 fn health(state: &State) -> Response {
-    let queued = state.store.job_count(JobState::Queued);
-    let store_error = match (state.store.failure(), &queued) {
-        (Some(failure), _) => Some(failure.reason),
-        (None, Err(e)) => Some(e.to_string()),
-        (None, Ok(_)) => None,
-    };
-    let store_ok = store_error.is_none();
-    let body = serde_json::json!({
-        "status": if store_ok { "ok" } else { "unavailable" },
-        "store": if store_ok { "ok" } else { "failed" },
-        "store_error": store_error,
-        "discord": state.runtime.discord(),
-        "scheduler": state.runtime.scheduler(),
-        "workers": {
-            "count": state.workers,
-            "busy": state.jobs.busy.load(Ordering::Relaxed),
-            "queued": queued.ok(),
-        },
-    });
-    Response::json(&body).with_status_code(if store_ok { 200 } else { 503 })
+    let health = state.health.read();
+    Response::json(&health.body).with_status_code(if health.ok { 200 } else { 503 })
 }

@@ -149,6 +149,12 @@ fn handler_state(
         metrics,
         jobs: jobs.stats(),
         workers: jobs.workers(),
+        health: crate::health::HealthSources {
+            store: Arc::clone(store),
+            runtime: Arc::clone(&runtime),
+            jobs: jobs.stats(),
+            workers: jobs.workers(),
+        },
         runtime,
         schedule_rules: crate::schedule::Rules::of(config),
         status,
