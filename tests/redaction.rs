@@ -5,29 +5,15 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use support::appliance::{Appliance, BEARER, SECRET};
-use support::fake_discord::{
-    now_ms, snowflake_at, FakeDiscord, SendFault, ALICE, BOB, GENERAL, TOKEN,
-};
+use support::fake_discord::{FakeDiscord, SendFault, ALICE, BOB, GENERAL, TOKEN};
 use support::fake_openai::{FakeOpenAi, Fault};
 use support::status_site;
 use support::webhook_http as http;
 
 /// The configured LLM key, shaped like OpenAI's.
 const LLM_KEY: &str = "sk-proj-e2eRedaction0123456789abcdefGHIJ";
-
-/// POST a signed summary request of `#general` for the last hour; returns the job id.
-fn request_summary(app: &Appliance, delivery: &str, post_to: Option<u64>) -> u64 {
-    let mut body =
-        json!({"type": "summary_request", "channel_id": GENERAL.to_string(), "hours": 1});
-    if let Some(channel) = post_to {
-        body["post_to_channel_id"] = json!(channel.to_string());
-    }
-    let r = app.post(&body, delivery);
-    assert_eq!(r.status, 202, "{}", r.body);
-    r.json()["job_id"].as_u64().expect("job id")
-}
 
 /// Fail with `what` unless `text` holds no configured secret.
 fn assert_no_secret(what: &str, text: &str) {
@@ -55,31 +41,17 @@ fn echoed_credentials_reach_no_log_job_discord_message_or_status_page() {
     let app = Appliance::start_with(dir.path(), &discord, "", "enabled = false", &sections);
     app.wait_connected();
 
-    let now = now_ms();
-    for (i, (author, text)) in [
-        (ALICE, "the release is blocked on the flaky login test"),
-        (BOB, "I'll fix the login test today"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        discord.inject_message(
-            GENERAL,
-            snowflake_at(now - 60_000 + i as u64 * 1000, i as u64),
-            *author,
-            text,
-        );
-    }
-    // The bot ingests in batches: ask (without posting) until both messages are stored.
-    let mut round = 0;
-    app.wait_until(|| {
-        round += 1;
-        let job = app.finished_job(request_summary(&app, &format!("probe-{round}"), None));
-        job["summary"]["message_count"].as_u64() == Some(2)
-    });
+    app.seed(
+        &discord,
+        GENERAL,
+        &[
+            (ALICE, "the release is blocked on the flaky login test"),
+            (BOB, "I'll fix the login test today"),
+        ],
+    );
 
     // 1. The LLM echoes the key: the builtin summary is posted, saying why, with the key masked.
-    let job = app.finished_job(request_summary(&app, "deliver-1", Some(GENERAL)));
+    let job = app.finished_job(app.request_summary(GENERAL, "deliver-1", Some(GENERAL)));
     assert_eq!(job["state"], "done", "{job}\n{}", app.log());
     let reason = job["summary"]["fallback_reason"].as_str().unwrap_or("");
     assert!(
@@ -103,7 +75,7 @@ fn echoed_credentials_reach_no_log_job_discord_message_or_status_page() {
 
     // 2. Discord (a proxy before it) echoes the bot token: the job fails, its error masked.
     discord.push_send_fault(SendFault::EchoAuthorization);
-    let failed = app.finished_job(request_summary(&app, "deliver-2", Some(GENERAL)));
+    let failed = app.finished_job(app.request_summary(GENERAL, "deliver-2", Some(GENERAL)));
     assert_eq!(failed["state"], "failed", "{failed}\n{}", app.log());
     let error = failed["error"].as_str().unwrap_or("");
     assert!(error.contains("Authorization: Bot ***"), "{failed}");

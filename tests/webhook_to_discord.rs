@@ -10,21 +10,7 @@ use support::webhook_http as http;
 use std::time::Duration;
 
 use serde_json::json;
-use support::fake_discord::{
-    now_ms, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD,
-};
-
-/// POST a signed summary request of `#general`; returns the job id.
-fn request_summary(app: &Appliance, delivery: &str, post_to: Option<u64>) -> u64 {
-    let mut body =
-        json!({"type": "summary_request", "channel_id": GENERAL.to_string(), "hours": 1});
-    if let Some(channel) = post_to {
-        body["post_to_channel_id"] = json!(channel.to_string());
-    }
-    let r = app.post(&body, delivery);
-    assert_eq!(r.status, 202, "{}", r.body);
-    r.json()["job_id"].as_u64().expect("job id")
-}
+use support::fake_discord::{FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD};
 
 fn is_channel_post(call: &RestCall, channel: u64) -> bool {
     call.method == "POST" && call.path == format!("/api/v10/channels/{channel}/messages")
@@ -49,7 +35,6 @@ fn a_signed_summary_request_ends_with_the_summary_posted_to_discord_without_ping
         })
     });
 
-    let now = now_ms();
     let lines = [
         (
             ALICE,
@@ -64,23 +49,9 @@ fn a_signed_summary_request_ends_with_the_summary_posted_to_discord_without_ping
             "decided: we ship 2.1 on friday once the test is fixed",
         ),
     ];
-    for (i, (author, text)) in lines.iter().enumerate() {
-        fake.inject_message(
-            GENERAL,
-            snowflake_at(now - 60_000 + i as u64 * 1000, i as u64),
-            *author,
-            text,
-        );
-    }
-    // The bot ingests in batches: ask (without posting) until all three messages are stored.
-    let mut round = 0;
-    app.wait_until(|| {
-        round += 1;
-        let job = app.finished_job(request_summary(&app, &format!("probe-{round}"), None));
-        job["summary"]["message_count"].as_u64() == Some(3)
-    });
+    app.seed(&fake, GENERAL, &lines);
 
-    let id = request_summary(&app, "deliver-1", Some(GENERAL));
+    let id = app.request_summary(GENERAL, "deliver-1", Some(GENERAL));
     let job = app.finished_job(id);
     assert_eq!(job["state"], "done", "{job}\n{}", app.log());
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use summarybot::webhook::signature;
 
 use super::bot_process::BotProcess;
-use super::fake_discord::{FakeDiscord, GUILD, TOKEN};
+use super::fake_discord::{now_ms, snowflake_at, FakeDiscord, GUILD, TOKEN};
 use super::webhook_http as http;
 
 /// The webhook secret the appliance is configured with.
@@ -137,6 +137,40 @@ path = "db/summarybot.redb"
             job["state"] == "done" || job["state"] == "failed"
         });
         job
+    }
+
+    /// POST a signed `summary_request` of `channel` over the last hour (posted to `post_to`
+    /// when given); the job id.
+    pub fn request_summary(&self, channel: u64, delivery: &str, post_to: Option<u64>) -> u64 {
+        let mut body = serde_json::json!({"type": "summary_request", "channel_id": channel.to_string(), "hours": 1});
+        if let Some(target) = post_to {
+            body["post_to_channel_id"] = serde_json::json!(target.to_string());
+        }
+        let r = self.post(&body, delivery);
+        assert_eq!(r.status, 202, "{}", r.body);
+        r.json()["job_id"].as_u64().expect("job id")
+    }
+
+    /// Send `lines` (author, text) to `channel` through `discord`, a second apart within the
+    /// last minute, and wait until the bot stored them all (it ingests in batches: ask, without
+    /// posting, until a summary counts them).
+    pub fn seed(&self, discord: &FakeDiscord, channel: u64, lines: &[(u64, &str)]) {
+        let now = now_ms();
+        for (i, (author, text)) in lines.iter().enumerate() {
+            discord.inject_message(
+                channel,
+                snowflake_at(now - 60_000 + i as u64 * 1000, i as u64),
+                *author,
+                text,
+            );
+        }
+        let mut round = 0;
+        self.wait_until(|| {
+            round += 1;
+            let job =
+                self.finished_job(self.request_summary(channel, &format!("probe-{round}"), None));
+            job["summary"]["message_count"].as_u64() == Some(lines.len() as u64)
+        });
     }
 
     /// SIGTERM and wait for a clean exit.
