@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Make the container image's build context from the release archives:
 #   packaging/image-context.sh ASSETS_DIR CONTEXT_DIR
-# ASSETS_DIR holds what packaging/release-assets.sh wrote. Each archive's checksum is verified
-# against SHA256SUMS, then its binary goes to CONTEXT_DIR/amd64 or arm64 (Docker's TARGETARCH),
-# next to the Dockerfile, the build machine's CA bundle (CA_BUNDLE, default
-# /etc/ssl/certs/ca-certificates.crt) and an empty data/ directory (the /data volume).
+# ASSETS_DIR holds what packaging/release-assets.sh wrote (or a release's archives and SHA256SUMS).
+# Each archive there is verified against SHA256SUMS, then its binary goes to CONTEXT_DIR/amd64 or
+# CONTEXT_DIR/arm64 (Docker's TARGETARCH), next to the Dockerfile, the build machine's CA bundle
+# (CA_BUNDLE, default /etc/ssl/certs/ca-certificates.crt) and an empty data/ (the /data volume).
 set -euo pipefail
 die() {
   echo "image-context.sh: $*" >&2
@@ -17,7 +17,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 [ -s "$ca" ] || die "no CA bundle at $ca (install ca-certificates, or set CA_BUNDLE)"
 [ -f "$assets/SHA256SUMS" ] || die "no SHA256SUMS in $assets: run packaging/release-assets.sh first"
-(cd "$assets" && sha256sum --quiet -c SHA256SUMS) || die "an archive in $assets does not match SHA256SUMS"
+(cd "$assets" && sha256sum --quiet --ignore-missing -c SHA256SUMS) || die "an archive in $assets does not match SHA256SUMS"
 
 mkdir -p "$context/data"
 cp "$repo/packaging/Dockerfile" "$context/Dockerfile"

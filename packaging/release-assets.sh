@@ -75,10 +75,20 @@ fi
 command -v zipsign >/dev/null 2>&1 || die "zipsign not found: cargo install zipsign --locked"
 command -v "$cargo_cmd" >/dev/null 2>&1 || die "build command '$cargo_cmd' not found"
 
+# One build for every target: cargo overlaps one target's long single-threaded link (fat LTO)
+# with the other's compilation.
+target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+[ -n "$target_dir" ] || die "cannot find cargo's target directory"
+target_args=()
+for target in "$@"; do target_args+=(--target "$target"); done
+echo "== $cargo_cmd build --profile $profile --locked ${target_args[*]} --bin summarybot"
+start=$(date +%s)
+(cd "$repo" && "$cargo_cmd" build --profile "$profile" --locked "${target_args[@]}" --bin summarybot)
+echo "== built in $(($(date +%s) - start)) s"
+
 for target in "$@"; do
-  echo "== $cargo_cmd build --profile $profile --locked --target $target --bin summarybot"
-  (cd "$repo" && "$cargo_cmd" build --profile "$profile" --locked --target "$target" --bin summarybot)
-  bin="$repo/target/$target/$profile/summarybot"
+  bin="$target_dir/$target/$profile/summarybot"
   [ -x "$bin" ] || die "the build left no binary at $bin"
 
   asset="summarybot-$target.tar.gz"
@@ -92,8 +102,9 @@ for target in "$@"; do
   (
     cd "$outdir"
     zipsign sign tar "$asset" "$key" # the context defaults to the file name
+    chmod 0644 "$asset"                # zipsign writes it owner-only
     sha256sum "$asset" >"$asset.sha256"
   )
-  echo "== $outdir/$asset ($(du -k "$bin" | cut -f1) KiB binary)"
+  echo "== $outdir/$asset (binary: $(stat -c %s "$bin") bytes)"
 done
 write_sums

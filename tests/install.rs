@@ -305,6 +305,28 @@ fn dry_run_changes_nothing() {
 }
 
 #[test]
+fn armv7_is_said_to_be_untested_and_aarch64_is_not() {
+    let sb = Sandbox::new();
+    let plan = |target: &str| {
+        let out = Command::new("sh")
+            .arg(repo_file("install.sh"))
+            .args(["--root", sb.root().to_str().expect("utf-8 path")])
+            .args(["--dry-run", "--target", target])
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    let armv7 = plan("armv7-unknown-linux-musleabihf");
+    assert!(
+        armv7.contains("armv7) build is published but untested"),
+        "{armv7}"
+    );
+    let aarch64 = plan("aarch64-unknown-linux-musl");
+    assert!(!aarch64.contains("untested"), "{aarch64}");
+}
+
+#[test]
 fn help_prints_the_options_and_nothing_of_the_script() {
     let sb = Sandbox::new();
     let out = sb.install(&["--help"]);
