@@ -46,16 +46,15 @@ fn tarball() -> &'static [u8] {
 /// The release as published: the shipped assets when CI built them, else a tarball of the test
 /// binary with its `.sha256`. `checksum_ok = false` publishes a `.sha256` of other bytes.
 fn release(checksum_ok: bool) -> Vec<(String, Vec<u8>)> {
-    let mut assets = match ShippedRelease::from_env(TARGET) {
-        Some(shipped) => shipped.assets(),
-        None => {
-            let bytes = tarball().to_vec();
-            let sums = format!("{}  {}\n", sha256_hex(&bytes), asset());
-            vec![
-                (asset(), bytes),
-                (format!("{}.sha256", asset()), sums.into_bytes()),
-            ]
-        }
+    let mut assets = if let Some(shipped) = ShippedRelease::from_env(TARGET) {
+        shipped.assets()
+    } else {
+        let bytes = tarball().to_vec();
+        let sums = format!("{}  {}\n", sha256_hex(&bytes), asset());
+        vec![
+            (asset(), bytes),
+            (format!("{}.sha256", asset()), sums.into_bytes()),
+        ]
     };
     if !checksum_ok {
         let wrong = format!("{}  {}\n", sha256_hex(b"something else"), asset());

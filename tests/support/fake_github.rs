@@ -310,8 +310,8 @@ impl ShippedRelease {
         let dir = std::path::PathBuf::from(std::env::var_os(SHIPPED_ASSETS_ENV)?);
         let shipped = Self { dir };
         for name in [
-            shipped.archive_name(target),
-            format!("{}.sha256", shipped.archive_name(target)),
+            Self::archive_name(target),
+            format!("{}.sha256", Self::archive_name(target)),
             "SHA256SUMS".to_owned(),
             "zipsign-test.pub".to_owned(),
         ] {
@@ -325,7 +325,7 @@ impl ShippedRelease {
     }
 
     /// `summarybot-{target}.tar.gz`.
-    pub fn archive_name(&self, target: &str) -> String {
+    pub fn archive_name(target: &str) -> String {
         format!("summarybot-{target}.tar.gz")
     }
 
@@ -361,7 +361,7 @@ impl ShippedRelease {
     pub fn unpack_binary(&self, target: &str, dir: &Path) -> std::path::PathBuf {
         let status = Command::new("tar")
             .arg("-xzf")
-            .arg(self.path(&self.archive_name(target)))
+            .arg(self.path(&Self::archive_name(target)))
             .arg("-C")
             .arg(dir)
             .arg("summarybot")
