@@ -478,3 +478,68 @@ fn non_root_without_sudo_is_refused_for_the_real_root() {
     assert!(!out.status.success());
     assert!(text(&out).contains("needs root"), "{}", text(&out));
 }
+
+fn release_assets_sh(args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(repo_file("packaging/release-assets.sh"))
+        .args(args)
+        .output()
+        .expect("bash runs")
+}
+
+#[test]
+fn release_assets_sums_only_lists_every_archive_in_sha256sum_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().to_str().expect("utf-8 path");
+    for (target, content) in [
+        ("x86_64-unknown-linux-musl", "a"),
+        ("aarch64-unknown-linux-musl", "b"),
+    ] {
+        let name = format!("summarybot-{target}.tar.gz");
+        std::fs::write(dir.path().join(name), content).expect("write archive");
+    }
+    let out = release_assets_sh(&["--sums-only", out_dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sums = std::fs::read_to_string(dir.path().join("SHA256SUMS")).expect("SHA256SUMS");
+    assert_eq!(
+        sums,
+        format!(
+            "{}  summarybot-aarch64-unknown-linux-musl.tar.gz\n{}  summarybot-x86_64-unknown-linux-musl.tar.gz\n",
+            sha256_hex(b"b"),
+            sha256_hex(b"a")
+        )
+    );
+    let check = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(dir.path())
+        .output()
+        .expect("sha256sum runs");
+    assert!(check.status.success(), "{}", text(&check));
+}
+
+#[test]
+fn release_assets_says_what_is_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().to_str().expect("utf-8 path");
+    let out = release_assets_sh(&[out_dir, "x86_64-unknown-linux-musl"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--key FILE is required"),
+        "{}",
+        text(&out)
+    );
+    let out = release_assets_sh(&["--sums-only", out_dir]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no summarybot-*.tar.gz in"),
+        "{}",
+        text(&out)
+    );
+    let out = release_assets_sh(&["--frobnicate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown option '--frobnicate'"),
+        "{}",
+        text(&out)
+    );
+}
