@@ -278,6 +278,9 @@ do_install() {
 	detect_target
 	need_privileges
 	say "summarybot installer: version $VERSION, target $TARGET, into ${ROOT}"
+	case "$TARGET" in
+	armv7*) say "Note: the 32-bit ARM (armv7) build is published but untested: the project runs only its x86_64 and aarch64 builds (aarch64 under emulation). A 64-bit OS on the Pi gets the aarch64 build." ;;
+	esac
 	if [ "$DRY_RUN" = 1 ]; then
 		say "Plan:"
 		say "  download $(release_url "summarybot-$TARGET.tar.gz") and its .sha256, verify"

@@ -2,6 +2,9 @@
 //! its .sha256) served from a local fake GitHub, installed into a temporary root: install,
 //! re-run (upgrade keeps the config), checksum mismatch (nothing installed), dry run,
 //! uninstall (keeps config and data) and purge.
+//!
+//! With `SUMMARYBOT_RELEASE_ASSETS` set (CI, after .ci/assets), the fake GitHub serves the very
+//! files packaging/release-assets.sh built instead: the shipped static binary gets installed.
 
 mod support;
 
@@ -9,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use support::fake_github::{sha256_hex, tar_gz, FakeGithub};
+use support::fake_github::{sha256_hex, sign, signing_key, tar_gz, FakeGithub, ShippedRelease};
 
 const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
 const TARGET: &str = "x86_64-unknown-linux-musl";
@@ -40,19 +43,47 @@ fn tarball() -> &'static [u8] {
     })
 }
 
+/// The release as published: the shipped assets when CI built them, else a tarball of the test
+/// binary with its `.sha256`. `checksum_ok = false` publishes a `.sha256` of other bytes.
 fn release(checksum_ok: bool) -> Vec<(String, Vec<u8>)> {
-    let bytes = tarball().to_vec();
-    let mut hex = sha256_hex(&bytes);
+    let mut assets = if let Some(shipped) = ShippedRelease::from_env(TARGET) {
+        shipped.assets()
+    } else {
+        let bytes = tarball().to_vec();
+        let sums = format!("{}  {}\n", sha256_hex(&bytes), asset());
+        vec![
+            (asset(), bytes),
+            (format!("{}.sha256", asset()), sums.into_bytes()),
+        ]
+    };
     if !checksum_ok {
-        hex = sha256_hex(b"something else");
+        let wrong = format!("{}  {}\n", sha256_hex(b"something else"), asset());
+        for (name, bytes) in &mut assets {
+            if *name == format!("{}.sha256", asset()) {
+                *bytes = wrong.clone().into_bytes();
+            }
+        }
     }
-    vec![
+    assets
+}
+
+/// A signed release and the file holding its public key (what `--pubkey` takes): the shipped
+/// assets and their test key when CI built them, else the test tarball signed in-process.
+fn signed_release(dir: &Path) -> (Vec<(String, Vec<u8>)>, PathBuf) {
+    let pubkey = dir.join("zipsign.pub");
+    if let Some(shipped) = ShippedRelease::from_env(TARGET) {
+        std::fs::copy(shipped.path("zipsign-test.pub"), &pubkey).expect("copy key");
+        return (shipped.assets(), pubkey);
+    }
+    let key = signing_key(7);
+    std::fs::write(&pubkey, key.verifying_key().to_bytes()).expect("write key");
+    let bytes = sign(tarball(), &asset(), &key);
+    let sums = format!("{}  {}\n", sha256_hex(&bytes), asset());
+    let assets = vec![
         (asset(), bytes),
-        (
-            format!("{}.sha256", asset()),
-            format!("{hex}  {}\n", asset()).into_bytes(),
-        ),
-    ]
+        (format!("{}.sha256", asset()), sums.into_bytes()),
+    ];
+    (assets, pubkey)
 }
 
 struct Sandbox {
@@ -151,6 +182,10 @@ fn installs_binary_config_data_and_unit_into_the_root() {
     let bin = sb.at("usr/local/bin/summarybot");
     let version = Command::new(&bin).arg("--version").output().expect("runs");
     assert!(version.status.success());
+    if ShippedRelease::from_env(TARGET).is_some() {
+        // The shipped static binary, not the test build.
+        assert!(String::from_utf8_lossy(&version.stdout).contains(TARGET));
+    }
     assert!(sb.at("etc/summarybot/config.toml").is_file());
     assert!(sb.at("var/lib/summarybot").is_dir());
     let unit = std::fs::read_to_string(sb.at("etc/systemd/system/summarybot.service"))
@@ -163,6 +198,44 @@ fn installs_binary_config_data_and_unit_into_the_root() {
     assert!(all.contains("not complete yet"), "{all}");
     assert!(all.contains("discord.token"), "{all}");
     assert!(all.contains("Skipping system user creation"), "{all}");
+}
+
+fn has_zipsign() -> bool {
+    Command::new("zipsign").arg("--version").output().is_ok()
+}
+
+#[test]
+fn signature_is_checked_with_pubkey_when_zipsign_exists() {
+    if !has_zipsign() {
+        eprintln!("zipsign not installed: skipped");
+        return;
+    }
+    let sb = Sandbox::new();
+    let (assets, pubkey) = signed_release(sb.dir.path());
+    sb.gh.publish("v0.1.0", assets);
+    let all = installed(&sb, &["--pubkey", pubkey.to_str().expect("utf-8 path")]);
+    assert!(all.contains("Signature OK"), "{all}");
+    assert!(sb.at("usr/local/bin/summarybot").is_file());
+}
+
+#[test]
+fn signature_by_another_key_installs_nothing() {
+    if !has_zipsign() {
+        eprintln!("zipsign not installed: skipped");
+        return;
+    }
+    let sb = Sandbox::new();
+    let (assets, pubkey) = signed_release(sb.dir.path());
+    sb.gh.publish("v0.1.0", assets);
+    std::fs::write(&pubkey, signing_key(9).verifying_key().to_bytes()).expect("other key");
+    let out = sb.install(&["--pubkey", pubkey.to_str().expect("utf-8 path")]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("signature check failed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(sb.files(), Vec::<String>::new());
 }
 
 #[test]
@@ -231,6 +304,28 @@ fn dry_run_changes_nothing() {
 }
 
 #[test]
+fn armv7_is_said_to_be_untested_and_aarch64_is_not() {
+    let sb = Sandbox::new();
+    let plan = |target: &str| {
+        let out = Command::new("sh")
+            .arg(repo_file("install.sh"))
+            .args(["--root", sb.root().to_str().expect("utf-8 path")])
+            .args(["--dry-run", "--target", target])
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    let armv7 = plan("armv7-unknown-linux-musleabihf");
+    assert!(
+        armv7.contains("armv7) build is published but untested"),
+        "{armv7}"
+    );
+    let aarch64 = plan("aarch64-unknown-linux-musl");
+    assert!(!aarch64.contains("untested"), "{aarch64}");
+}
+
+#[test]
 fn help_prints_the_options_and_nothing_of_the_script() {
     let sb = Sandbox::new();
     let out = sb.install(&["--help"]);
@@ -278,8 +373,18 @@ fn unsupported_options_and_relative_roots_are_refused() {
 fn ci_scripts_are_shellcheck_clean_when_shellcheck_exists() {
     let Ok(out) = Command::new("shellcheck")
         .args(["-s", "bash"])
-        .arg(repo_file(".ci/run"))
-        .arg(repo_file(".ci/test"))
+        .args(
+            [
+                ".ci/run",
+                ".ci/test",
+                ".ci/assets",
+                ".ci/smoke",
+                ".ci/container",
+                "packaging/release-assets.sh",
+                "packaging/image-context.sh",
+            ]
+            .map(repo_file),
+        )
         .output()
     else {
         eprintln!("shellcheck not installed: skipped");
@@ -379,4 +484,69 @@ fn non_root_without_sudo_is_refused_for_the_real_root() {
         .expect("su runs");
     assert!(!out.status.success());
     assert!(text(&out).contains("needs root"), "{}", text(&out));
+}
+
+fn release_assets_sh(args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(repo_file("packaging/release-assets.sh"))
+        .args(args)
+        .output()
+        .expect("bash runs")
+}
+
+#[test]
+fn release_assets_sums_only_lists_every_archive_in_sha256sum_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().to_str().expect("utf-8 path");
+    for (target, content) in [
+        ("x86_64-unknown-linux-musl", "a"),
+        ("aarch64-unknown-linux-musl", "b"),
+    ] {
+        let name = format!("summarybot-{target}.tar.gz");
+        std::fs::write(dir.path().join(name), content).expect("write archive");
+    }
+    let out = release_assets_sh(&["--sums-only", out_dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sums = std::fs::read_to_string(dir.path().join("SHA256SUMS")).expect("SHA256SUMS");
+    assert_eq!(
+        sums,
+        format!(
+            "{}  summarybot-aarch64-unknown-linux-musl.tar.gz\n{}  summarybot-x86_64-unknown-linux-musl.tar.gz\n",
+            sha256_hex(b"b"),
+            sha256_hex(b"a")
+        )
+    );
+    let check = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(dir.path())
+        .output()
+        .expect("sha256sum runs");
+    assert!(check.status.success(), "{}", text(&check));
+}
+
+#[test]
+fn release_assets_says_what_is_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().to_str().expect("utf-8 path");
+    let out = release_assets_sh(&[out_dir, "x86_64-unknown-linux-musl"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--key FILE is required"),
+        "{}",
+        text(&out)
+    );
+    let out = release_assets_sh(&["--sums-only", out_dir]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no summarybot-*.tar.gz in"),
+        "{}",
+        text(&out)
+    );
+    let out = release_assets_sh(&["--frobnicate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown option '--frobnicate'"),
+        "{}",
+        text(&out)
+    );
 }

@@ -1,18 +1,25 @@
 //! Black-box tests of `summarybot update` against a fake GitHub releases API: a copy of the real
 //! binary updates itself from a signed archive; tampered, unsigned and wrongly-signed archives,
 //! a missing key and GitHub rate limiting are refused with the old binary left unchanged.
+//!
+//! With `SUMMARYBOT_RELEASE_ASSETS` set (CI, after .ci/assets), the update test starts from the
+//! shipped x86_64 binary and updates from the very files packaging/release-assets.sh built.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use support::fake_github::{public_key_base64, sha256_hex, sign, signing_key, tar_gz, FakeGithub};
+use support::fake_github::{
+    public_key_base64, sha256_hex, sign, signing_key, tar_gz, FakeGithub, ShippedRelease,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_summarybot");
 const REPO: &str = "acme/summarybot";
 const CURRENT: &str = env!("CARGO_PKG_VERSION");
 const NEW_BINARY: &[u8] = b"#!/bin/sh\necho 'summarybot 99.0.0'\n";
+/// The shipped asset the update tests use when CI built the assets (it runs on this machine).
+const SHIPPED_TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// The target triple this build looks for, from `--version` ("0.1.0 (commit x, TARGET)").
 fn target() -> String {
@@ -49,12 +56,17 @@ struct Sandbox {
 
 impl Sandbox {
     fn new(keys: &[String]) -> Self {
+        Self::starting_from(keys, Path::new(BIN))
+    }
+
+    /// A sandbox whose binary (the one that gets replaced) is a copy of `exe`.
+    fn starting_from(keys: &[String], exe: &Path) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let gh = FakeGithub::start(REPO);
         let bin_dir = dir.path().join("bin");
         std::fs::create_dir(&bin_dir).expect("mkdir");
         let bin = bin_dir.join("summarybot");
-        std::fs::copy(BIN, &bin).expect("copy binary");
+        std::fs::copy(exe, &bin).expect("copy binary");
         let keys = keys
             .iter()
             .map(|k| format!("{k:?}"))
@@ -130,6 +142,10 @@ fn check_prints_current_and_latest() {
 
 #[test]
 fn signed_release_replaces_the_binary_and_asks_for_a_restart() {
+    if let Some(shipped) = ShippedRelease::from_env(SHIPPED_TARGET) {
+        update_from_shipped(&shipped);
+        return;
+    }
     let sb = Sandbox::new(&[good_key()]);
     sb.gh
         .publish("v99.0.0", assets(signed_release(1, NEW_BINARY)));
@@ -143,6 +159,54 @@ fn signed_release_replaces_the_binary_and_asks_for_a_restart() {
     assert_eq!(
         String::from_utf8_lossy(&run.stdout).trim(),
         "summarybot 99.0.0"
+    );
+}
+
+/// The shipped binary updates itself from the shipped assets, checking the shipped signature;
+/// the same assets with another trusted key are refused.
+fn update_from_shipped(shipped: &ShippedRelease) {
+    use std::os::unix::fs::MetadataExt;
+
+    let unpacked = tempfile::tempdir().expect("tempdir");
+    let shipped_bin = shipped.unpack_binary(SHIPPED_TARGET, unpacked.path());
+    let sb = Sandbox::starting_from(&[shipped.public_key_base64()], &shipped_bin);
+    sb.gh.publish("v99.0.0", shipped.assets());
+    let inode = std::fs::metadata(&sb.bin).expect("meta").ino();
+    let out = sb.run_copy(&["update"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("to 99.0.0 (signature verified)"), "{all}");
+    assert_ne!(
+        std::fs::metadata(&sb.bin).expect("meta").ino(),
+        inode,
+        "not replaced"
+    );
+    assert_eq!(
+        std::fs::read(&sb.bin).expect("read"),
+        std::fs::read(&shipped_bin).expect("read shipped")
+    );
+    let version = Command::new(&sb.bin)
+        .arg("--version")
+        .output()
+        .expect("runs");
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains(SHIPPED_TARGET),
+        "{}",
+        text(&version)
+    );
+
+    let other = Sandbox::starting_from(&[good_key()], &shipped_bin);
+    other.gh.publish("v99.0.0", shipped.assets());
+    let out = other.run_copy(&["update"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("signature is missing or does not match"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read(&other.bin).expect("read"),
+        std::fs::read(&shipped_bin).expect("read shipped")
     );
 }
 

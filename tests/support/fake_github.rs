@@ -292,3 +292,82 @@ pub fn base64(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Environment variable naming the directory of release assets that packaging/release-assets.sh
+/// built (CI sets it; see .ci/run). Unset: the tests build their archives themselves.
+pub const SHIPPED_ASSETS_ENV: &str = "SUMMARYBOT_RELEASE_ASSETS";
+
+/// The release assets CI built with packaging/release-assets.sh: the files a release publishes.
+pub struct ShippedRelease {
+    dir: std::path::PathBuf,
+}
+
+impl ShippedRelease {
+    /// The assets named by [`SHIPPED_ASSETS_ENV`], or `None` when it is unset. Panics when it is
+    /// set but lacks `summarybot-{target}.tar.gz`, its `.sha256`, `SHA256SUMS` or the test public
+    /// key: a CI that built no assets must not pass as if it had tested them.
+    pub fn from_env(target: &str) -> Option<Self> {
+        let dir = std::path::PathBuf::from(std::env::var_os(SHIPPED_ASSETS_ENV)?);
+        let shipped = Self { dir };
+        for name in [
+            Self::archive_name(target),
+            format!("{}.sha256", Self::archive_name(target)),
+            "SHA256SUMS".to_owned(),
+            "zipsign-test.pub".to_owned(),
+        ] {
+            assert!(
+                shipped.dir.join(&name).is_file(),
+                "{SHIPPED_ASSETS_ENV}={} has no {name}: run .ci/assets, or unset it",
+                shipped.dir.display()
+            );
+        }
+        Some(shipped)
+    }
+
+    /// `summarybot-{target}.tar.gz`.
+    pub fn archive_name(target: &str) -> String {
+        format!("summarybot-{target}.tar.gz")
+    }
+
+    /// Path of one asset.
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Every file of the directory, as (name, bytes): what a release publishes.
+    pub fn assets(&self) -> Vec<(String, Vec<u8>)> {
+        let mut assets: Vec<(String, Vec<u8>)> = std::fs::read_dir(&self.dir)
+            .expect("read the release assets directory")
+            .flatten()
+            .filter(|entry| entry.path().is_file())
+            .map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                (
+                    name,
+                    std::fs::read(entry.path()).expect("read release asset"),
+                )
+            })
+            .collect();
+        assets.sort();
+        assets
+    }
+
+    /// The zipsign public key the assets were signed for, as `update.verifying_keys` takes it.
+    pub fn public_key_base64(&self) -> String {
+        base64(&std::fs::read(self.path("zipsign-test.pub")).expect("read the test public key"))
+    }
+
+    /// The `summarybot` binary inside `summarybot-{target}.tar.gz`, unpacked into `dir`.
+    pub fn unpack_binary(&self, target: &str, dir: &Path) -> std::path::PathBuf {
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(self.path(&Self::archive_name(target)))
+            .arg("-C")
+            .arg(dir)
+            .arg("summarybot")
+            .status()
+            .expect("tar runs");
+        assert!(status.success(), "cannot unpack the shipped archive");
+        dir.join("summarybot")
+    }
+}
