@@ -23,11 +23,17 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(6 * 3600);
 /// so bad LLM settings fail here), then the Discord bot, the job workers, the scheduler, the
 /// webhook server and the update watcher, stopped in the reverse order. Call it on a
 /// multi-threaded tokio runtime.
-pub async fn run(config: &Config, store: &Arc<Store>) -> Result<(), RunError> {
+///
+/// `commands` runs the command lines local clients send over the control socket.
+pub async fn run(
+    config: &Config,
+    store: &Arc<Store>,
+    commands: crate::control::CommandRunner,
+) -> Result<(), RunError> {
     let service = ChannelSummaries::new(config.clone(), Arc::clone(store), true)
         .map(Arc::new)
         .map_err(RunError::Config)?;
-    serve(config, store, service)
+    serve(config, store, service, commands)
         .await
         .map_err(RunError::Failed)
 }
@@ -47,6 +53,7 @@ async fn serve(
     config: &Config,
     store: &Arc<Store>,
     service: Arc<ChannelSummaries>,
+    commands: crate::control::CommandRunner,
 ) -> anyhow::Result<()> {
     tracing::info!(
         version = crate::VERSION_LINE,
@@ -94,7 +101,7 @@ async fn serve(
         None
     };
     let updates = update_watcher(config, &runtime);
-    let control = control_socket(config, store, &runtime, &jobs);
+    let control = control_socket(config, store, &runtime, &jobs, commands);
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
     let mut bot_failure = None;
@@ -134,13 +141,15 @@ async fn serve(
     }
 }
 
-/// The control socket `summarybot healthcheck` asks, beside the database. Without it the
-/// service still runs (its triggers do not need it), so a failure is a warning.
+/// The control socket `summarybot healthcheck` and the commands the database lock would refuse
+/// use, beside the database. Without it the service still runs (its triggers do not need it),
+/// so a failure is a warning.
 fn control_socket(
     config: &Config,
     store: &Arc<Store>,
     runtime: &Arc<Runtime>,
     jobs: &crate::jobs::JobRunner,
+    commands: crate::control::CommandRunner,
 ) -> Option<crate::control::Control> {
     let path = crate::control::socket_path(&config.storage.path);
     let health = crate::health::HealthSources {
@@ -149,7 +158,7 @@ fn control_socket(
         jobs: jobs.stats(),
         workers: jobs.workers(),
     };
-    match crate::control::Control::start(&path, health) {
+    match crate::control::Control::start(&path, health, commands) {
         Ok(control) => Some(control),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cannot open the control socket; `summarybot healthcheck` will report this service as down");

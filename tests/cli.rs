@@ -549,6 +549,67 @@ fn healthcheck_asks_the_running_service_even_with_every_trigger_off() {
 }
 
 #[test]
+fn read_only_commands_go_through_the_running_service_with_the_same_output() {
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let imported = sb.run(&["import", SAMPLE]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let commands: [&[&str]; 4] = [
+        &["db", "stats"],
+        &["schedule", "list"],
+        &["usage"],
+        &[
+            "summarize",
+            "--channel",
+            "871325106388582430",
+            "--all",
+            "--no-cache",
+        ],
+    ];
+    let alone: Vec<String> = commands
+        .iter()
+        .map(|args| {
+            let out = sb.run(args);
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+            stdout(&out)
+        })
+        .collect();
+    let _running = start_run(&sb);
+    for (args, expected) in commands.iter().zip(&alone) {
+        let out = sb.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let got = stdout(&out);
+        if args[0] == "db" {
+            // The service's own writes change sizes and add tables; the report is the same.
+            for line in ["database:       db/summarybot.redb", "messages", "channels"] {
+                assert!(
+                    got.contains(line) && expected.contains(line),
+                    "{line}: {got}"
+                );
+            }
+        } else {
+            assert_eq!(&got, expected, "{args:?}");
+        }
+    }
+    // What the service does not run for the command line is still refused with the reason.
+    let import = sb.run(&["import", SAMPLE]);
+    assert_eq!(import.status.code(), Some(1));
+    assert!(
+        stderr(&import).contains("already in use"),
+        "{}",
+        stderr(&import)
+    );
+    let bad = sb.run(&[
+        "summarize",
+        "--channel",
+        "871325106388582430",
+        "--since",
+        "nope",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
+
+#[test]
 fn a_second_run_on_the_same_database_fails_fast_and_sigterm_stops_cleanly() {
     let sb = Sandbox::new();
     sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);

@@ -175,7 +175,7 @@ fn bad_cron_zone_and_kind_name_the_flag_and_give_an_example() {
 }
 
 #[test]
-fn schedule_commands_refuse_clearly_while_the_service_runs() {
+fn schedule_changes_refuse_clearly_while_the_service_runs_and_list_goes_through_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
     std::fs::write(dir.join("summarybot.toml"), CONFIG).expect("config");
@@ -195,13 +195,21 @@ fn schedule_commands_refuse_clearly_while_the_service_runs() {
         }
     });
     let ready = rx.recv_timeout(Duration::from_secs(30));
-    let out = run(dir, &["schedule", "list"]);
+    // Listing goes through the running service; changes are refused with the way to make them.
+    let listed = run(dir, &["schedule", "list"]);
+    let out = run(dir, &["schedule", "remove", "1"]);
     let mut bad: Vec<&str> = ADD.to_vec();
     bad[11] = "every day";
     let bad = run(dir, &bad);
     let _ = service.kill();
     let _ = service.wait();
     ready.expect("`run` became ready");
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(
+        text(&listed.stdout).contains("no schedules"),
+        "{}",
+        text(&listed.stdout)
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("already in use"), "{err}");

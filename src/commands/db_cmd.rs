@@ -10,15 +10,15 @@ use crate::model::Timestamp;
 use crate::store::{Store, StoreError};
 
 use super::output::outln;
-use super::{db_backup, open_store, Context, Failure};
+use super::{db_backup, Context, Failure};
 
 /// Run a `db` subcommand.
 pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<(), Failure> {
     let config = ctx.config(Scope::Offline)?;
     let _log = ctx.init_logging(&config);
     match cmd {
-        DbCommand::Stats => stats(&open_store(&config)?),
-        DbCommand::Prune => prune(&open_store(&config)?, &config),
+        DbCommand::Stats => stats(&*ctx.store(&config)?),
+        DbCommand::Prune => prune(&*ctx.store(&config)?, &config),
         DbCommand::Verify { path } => verify(path.as_deref().unwrap_or(&config.storage.path)),
         DbCommand::Backup { path } => db_backup::run(&config, path),
     }

@@ -8,7 +8,7 @@ use crate::model::Timestamp;
 use crate::store::Store;
 
 use super::output::outln;
-use super::{open_store, Context, Failure};
+use super::{Context, Failure};
 
 /// Messages written per database transaction while importing.
 const BATCH: usize = 2_000;
@@ -17,7 +17,7 @@ const BATCH: usize = 2_000;
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     let config = ctx.config(Scope::Offline)?;
     let _log = ctx.init_logging(&config);
-    let store = std::sync::Arc::new(open_store(&config)?);
+    let store = ctx.store(&config)?;
     let admission = Admission::load(&config, std::sync::Arc::clone(&store)).map_err(|e| {
         Failure::Runtime(anyhow::anyhow!("cannot read the per-server settings: {e}"))
     })?;

@@ -5,6 +5,7 @@ mod db_backup;
 mod db_cmd;
 mod import_cmd;
 pub mod output;
+mod remote;
 mod run_cmd;
 mod schedule_cmd;
 mod status_cmd;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::cli::{Cli, Command, LogFormatArg};
 use crate::config::{self, Config, LoadOptions, Scope};
@@ -33,6 +35,9 @@ pub enum Failure {
     Usage(String),
     /// The command ran and failed: exit 1.
     Runtime(anyhow::Error),
+    /// The database is held by the running service (exit 1); the commands it can run for us
+    /// are sent to it over the control socket instead.
+    Held(String),
 }
 
 impl Failure {
@@ -40,7 +45,7 @@ impl Failure {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Self::Usage(_) => ExitCode::from(2),
-            Self::Runtime(_) => ExitCode::from(1),
+            Self::Runtime(_) | Self::Held(_) => ExitCode::from(1),
         }
     }
 }
@@ -48,7 +53,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(msg) => f.write_str(msg),
+            Self::Usage(msg) | Self::Held(msg) => f.write_str(msg),
             // `{:#}` prints the whole context chain on one line: "loading X: file not found".
             Self::Runtime(err) => write!(f, "{err:#}"),
         }
@@ -69,6 +74,9 @@ pub struct Context {
     env: HashMap<String, String>,
     cwd: PathBuf,
     command: &'static str,
+    /// Inside the service (a command sent over the control socket): its configuration and its
+    /// open database, used instead of loading and opening them.
+    service: Option<(Config, Arc<Store>)>,
 }
 
 impl Context {
@@ -81,7 +89,31 @@ impl Context {
             env: std::env::vars().collect(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             command: command_name(&cli.command),
+            service: None,
         }
+    }
+
+    /// The context of a command the running service runs for a local client: the service's
+    /// configuration and database (the client's flags are not used).
+    pub fn inside_service(cli: &Cli, config: Config, store: Arc<Store>) -> Self {
+        Self {
+            config_path: None,
+            log_level: None,
+            log_format: None,
+            env: HashMap::new(),
+            cwd: PathBuf::from("."),
+            command: command_name(&cli.command),
+            service: Some((config, store)),
+        }
+    }
+
+    /// The database: the service's when running inside it, else opened now. While the running
+    /// service holds it, [`Failure::Held`].
+    pub fn store(&self, config: &Config) -> Result<Arc<Store>, Failure> {
+        if let Some((_, store)) = &self.service {
+            return Ok(Arc::clone(store));
+        }
+        open_store(config).map(Arc::new)
     }
 
     /// Load the configuration (file, `.env`, environment, secret files) and validate it for `scope`.
@@ -96,6 +128,11 @@ impl Context {
         scope: Scope,
         overrides: impl FnOnce(&mut Config),
     ) -> Result<Config, Failure> {
+        if let Some((config, _)) = &self.service {
+            let mut config = config.clone();
+            overrides(&mut config);
+            return Ok(config);
+        }
         let mut loaded = self.load()?;
         overrides(&mut loaded.config);
         let problems = loaded.config.validate(scope);
@@ -129,6 +166,10 @@ impl Context {
     /// the entered `command` span, so every log line of the command carries `command=<name>`.
     #[must_use = "the span ends when the returned guard is dropped"]
     pub fn init_logging(&self, config: &Config) -> tracing::span::EnteredSpan {
+        if self.service.is_some() {
+            // The service's logging is set up already.
+            return tracing::info_span!("control", command = self.command).entered();
+        }
         let level = self
             .log_level
             .as_deref()
@@ -209,11 +250,15 @@ fn opened(
     config: &Config,
     result: Result<Store, crate::store::StoreError>,
 ) -> Result<Store, Failure> {
-    result.map_err(|e| {
-        Failure::Runtime(anyhow::anyhow!(
+    result.map_err(|e| match e {
+        crate::store::StoreError::Locked { .. } => Failure::Held(format!(
             "cannot open the database {}: {e}",
             config.storage.path.display()
-        ))
+        )),
+        other => Failure::Runtime(anyhow::anyhow!(
+            "cannot open the database {}: {other}",
+            config.storage.path.display()
+        )),
     })
 }
 
@@ -226,22 +271,32 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot start the async runtime: {e}")))
 }
 
-/// Run the parsed command.
+/// Run the parsed command. One the database lock refuses because the service runs is sent to
+/// the service, when it can run it ([`remote`]).
 pub fn execute(cli: Cli) -> Result<(), Failure> {
     let ctx = Context::from_cli(&cli);
     ctx.check_flags()?;
-    match cli.command {
-        Command::Run => run_cmd::run(&ctx),
-        Command::Summarize(args) => summarize_cmd::run(&ctx, &args),
-        Command::Import(args) => import_cmd::run(&ctx, &args),
-        Command::Schedule(cmd) => schedule_cmd::run(&ctx, &cmd),
-        Command::Config(cmd) => config_cmd::run(&ctx, &cmd),
-        Command::Db(cmd) => db_cmd::run(&ctx, &cmd),
-        Command::Usage(args) => usage_cmd::run(&ctx, &args),
-        Command::Webhook(cmd) => webhook_cmd::run(&ctx, &cmd),
+    let forwardable = remote::forwardable(&cli.command);
+    match dispatch(&ctx, cli.command) {
+        Err(Failure::Held(why)) if forwardable => remote::through_service(&ctx, &why),
+        other => other,
+    }
+}
+
+/// Run one command in `ctx`.
+fn dispatch(ctx: &Context, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Run => run_cmd::run(ctx),
+        Command::Summarize(args) => summarize_cmd::run(ctx, &args),
+        Command::Import(args) => import_cmd::run(ctx, &args),
+        Command::Schedule(cmd) => schedule_cmd::run(ctx, &cmd),
+        Command::Config(cmd) => config_cmd::run(ctx, &cmd),
+        Command::Db(cmd) => db_cmd::run(ctx, &cmd),
+        Command::Usage(args) => usage_cmd::run(ctx, &args),
+        Command::Webhook(cmd) => webhook_cmd::run(ctx, &cmd),
         Command::Status(cmd) => status_cmd::run(&cmd),
-        Command::Update(args) => update_cmd::run(&ctx, &args),
-        Command::Healthcheck => update_cmd::healthcheck(&ctx),
+        Command::Update(args) => update_cmd::run(ctx, &args),
+        Command::Healthcheck => update_cmd::healthcheck(ctx),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

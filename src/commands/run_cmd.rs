@@ -20,7 +20,8 @@ pub fn run(ctx: &Context) -> Result<(), Failure> {
         ms = started.elapsed().as_millis() as u64,
         "database opened; every page checksum verified"
     );
-    let result = super::runtime()?.block_on(app::run(&config, &store));
+    let commands = super::remote::runner(config.clone(), Arc::clone(&store));
+    let result = super::runtime()?.block_on(app::run(&config, &store, commands));
     drop(store);
     match result {
         Ok(()) => {

@@ -9,7 +9,7 @@ use crate::config::{Config, Scope};
 use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
 use crate::schedule::{parse_kind, Draft, Field, Invalid, Rules};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 use super::output::outln;
 use super::{Context, Failure};
@@ -25,7 +25,16 @@ pub fn run(ctx: &Context, cmd: &ScheduleCommand) -> Result<(), Failure> {
         ScheduleCommand::Add(args) => Some(draft(&config, args, now)?),
         _ => None,
     };
-    let store = open(&config)?;
+    let store = ctx.store(&config).map_err(|failure| match failure {
+        // Only `schedule list` goes through the service; changes have their own routes there.
+        Failure::Held(why) if !matches!(cmd, ScheduleCommand::List) => {
+            Failure::Runtime(anyhow::anyhow!(
+            "{why}. While `summarybot run` is running, change schedules with /schedule in Discord \
+             or the webhook's schedule_update instead (the service applies them at once)"
+        ))
+        }
+        other => other,
+    })?;
     match (cmd, draft) {
         (ScheduleCommand::Add(_), Some(draft)) => {
             let s = ops::create(&store, draft, &Rules::of(&config), now).map_err(failure)?;
@@ -79,20 +88,6 @@ fn draft(config: &Config, args: &ScheduleAddArgs, now: Timestamp) -> Result<Draf
         .validate(&Rules::of(config), now)
         .map_err(|e| usage(&e))?;
     Ok(draft)
-}
-
-/// Open the database; a lock held by the running service gets its own explanation.
-fn open(config: &Config) -> Result<Store, Failure> {
-    Store::open(&config.storage.path).map_err(|e| match e {
-        StoreError::Locked { .. } => Failure::Runtime(anyhow::anyhow!(
-            "{e}. While `summarybot run` is running, change schedules with /schedule in Discord \
-             or the webhook's schedule_update instead (the service applies them at once)"
-        )),
-        other => Failure::Runtime(anyhow::anyhow!(
-            "cannot open the database {}: {other}",
-            config.storage.path.display()
-        )),
-    })
 }
 
 fn list(store: &Store) -> Result<(), Failure> {

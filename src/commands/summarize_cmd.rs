@@ -19,7 +19,7 @@ use crate::summarize::engine::Request;
 use crate::summarize::{render, Progress};
 
 use super::output::outln;
-use super::{open_store, Context, Failure};
+use super::{Context, Failure};
 
 /// Run `summarize`.
 pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
                 }
             }
             (None, Some(channel)) => {
-                let store = Arc::new(open_store(&config)?);
+                let store = ctx.store(&config)?;
                 let window = window_for_store(args, &store, ChannelId(channel))?;
                 let service =
                     ChannelSummaries::new(config.clone(), Arc::clone(&store), !args.no_fallback)

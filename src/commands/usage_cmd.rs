@@ -11,13 +11,13 @@ use crate::store::{Store, StoreError};
 use crate::usage::{self, Periods, Pricing};
 
 use super::output::outln;
-use super::{open_store, Context, Failure};
+use super::{Context, Failure};
 
 /// Print the usage report of every server, then the per-day table when `--days` is given.
 pub fn run(ctx: &Context, args: &UsageArgs) -> Result<(), Failure> {
     let config = ctx.config(Scope::Offline)?;
     let _log = ctx.init_logging(&config);
-    let store = open_store(&config)?;
+    let store = ctx.store(&config)?;
     let today = Utc::now().date_naive();
     report(&config, &store, Periods::containing(today)).map_err(anyhow::Error::from)?;
     if let Some(days) = args.days {
