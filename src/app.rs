@@ -90,6 +90,7 @@ async fn serve(
             config.scheduler.catch_up,
         )
     });
+    let control = control_socket(config, store, &runtime, &jobs, commands);
     let web = if config.webhook.enabled {
         Some(crate::webhook::start(
             config,
@@ -101,7 +102,6 @@ async fn serve(
         None
     };
     let updates = update_watcher(config, &runtime);
-    let control = control_socket(config, store, &runtime, &jobs, commands);
     tracing::info!("ready");
     let mut ticker = tokio::time::interval(MAINTENANCE_EVERY);
     let mut bot_failure = None;
