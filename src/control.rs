@@ -1,5 +1,5 @@
 //! The local control socket of a running service: a Unix socket beside the database file
-//! (`summarybot.sock` in the storage directory, owner-only), through which the CLI reaches the
+//! (named after it: `summarybot.sock` for `summarybot.redb`; owner-only), through which the CLI reaches the
 //! service that holds the database: `summarybot healthcheck` asks its health whatever triggers
 //! are enabled (with the webhook off there is no HTTP port to ask), and the read-only commands
 //! the database lock would refuse (`schedule list`, `usage`, `db stats`, `summarize --channel`)
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::health::HealthSources;
 
-/// File name of the socket, in the directory of the database file.
+/// File name of the socket of the default database (`summarybot.redb`).
 pub const SOCKET_NAME: &str = "summarybot.sock";
 /// Longest a client may take to read the answer before the service hangs up, and longest a
 /// client waits for it.
@@ -63,12 +63,11 @@ pub struct Answer {
 /// it; this module only carries it).
 pub type CommandRunner = Arc<dyn Fn(&[String]) -> Answer + Send + Sync>;
 
-/// The socket of the service whose database is `db_path`.
+/// The socket of the service whose database is `db_path`: beside it, named after it
+/// (`summarybot.redb` → `summarybot.sock`), so services with their databases in one directory
+/// each have their own.
 pub fn socket_path(db_path: &Path) -> PathBuf {
-    match db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => dir.join(SOCKET_NAME),
-        None => PathBuf::from(SOCKET_NAME),
-    }
+    db_path.with_extension("sock")
 }
 
 /// The listening socket and its thread; stopped (and the file removed) by [`Control::stop`]
@@ -315,7 +314,8 @@ mod tests {
             socket_path(Path::new("/var/lib/summarybot/summarybot.redb")),
             Path::new("/var/lib/summarybot/summarybot.sock")
         );
-        assert_eq!(socket_path(Path::new("s.redb")), Path::new(SOCKET_NAME));
+        assert_eq!(socket_path(Path::new("s.redb")), Path::new("s.sock"));
+        assert_eq!(socket_path(Path::new("data/db")), Path::new("data/db.sock"));
     }
 
     #[test]

@@ -223,6 +223,35 @@ fn running_out_of_descriptors_closes_connections_without_a_crash() {
     assert!(!edge.bot.log().contains("panicked"), "{}", edge.bot.log());
 }
 
+/// A chunked body whose chunk-size line never ends, and an upgrade whose body is the raw
+/// connection, are answered at once (411 and 400) and closed, without reading anything of them.
+#[test]
+fn chunked_bodies_and_upgrades_are_refused_at_once_and_closed() {
+    let edge = Edge::start("");
+    let rss_before = edge.status("VmRSS");
+    let heads: [(&[u8], &str); 2] = [
+        (
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            " 411 ",
+        ),
+        (
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: x\r\nContent-Length: 10\r\n\r\n",
+            " 400 ",
+        ),
+    ];
+    for (head, status) in heads {
+        let mut stream = TcpStream::connect(edge.addr).expect("connect");
+        stream.write_all(head).expect("head");
+        // Endless hex digits (a chunk size that never ends), sent while the answer comes.
+        let _ = stream.write_all(&vec![b'f'; 64 * 1024]);
+        let (answer, closed) = received(&mut stream, Duration::from_secs(3));
+        assert!(answer.contains(status), "{answer}");
+        assert!(closed, "the connection is closed after {status}");
+    }
+    assert!(edge.status("VmRSS") < rss_before + 4 * 1024, "memory grew");
+    assert!(edge.alive(), "{}", edge.bot.log());
+}
+
 /// A request head of 64 MiB (one `X-Big` header) is answered 431 after 16 KiB and closed, and
 /// the bot's memory stays where it was (0.12.0 buffered the whole line); 40 headers of 500
 /// bytes (20 KB in all) are refused too, while a 12 KiB header still passes.

@@ -71,7 +71,17 @@ fn run_here(config: &Config, store: &Arc<Store>, args: &[String]) -> Answer {
         );
     }
     let ctx = Context::inside_service(&cli, config.clone(), Arc::clone(store));
-    let (result, output) = output::capture(|| dispatch(&ctx, cli.command));
+    // A bug in the command fails this command alone, as in a request or a job.
+    let (result, output) = output::capture(|| {
+        let _inside = crate::panic_policy::Boundary::enter();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(&ctx, cli.command)))
+            .unwrap_or_else(|panic| {
+                Err(Failure::Runtime(anyhow!(
+                    "the command failed inside the service ({}); see its log",
+                    crate::panic_policy::message(panic.as_ref())
+                )))
+            })
+    });
     match result {
         Ok(()) => Answer {
             output,

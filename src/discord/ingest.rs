@@ -198,6 +198,18 @@ impl Held {
         (self.on_loss)();
     }
 
+    /// The store failed `refused`'s first operation for another reason than the disk (a damaged
+    /// record, say): retrying would fail the same way and hold everything behind it, so that one
+    /// is skipped (a loss) and the rest held for the next round.
+    fn skip_failed(&mut self, error: &StoreError, mut refused: Vec<Op>) {
+        tracing::warn!(error = %error, "an ingested event could not be stored and is skipped");
+        if !refused.is_empty() {
+            refused.remove(0);
+            (self.on_loss)();
+        }
+        self.restore(refused);
+    }
+
     /// Operations held.
     fn len(&self) -> usize {
         self.ops.len()
@@ -287,6 +299,14 @@ async fn run(store: Arc<Store>, mut rx: mpsc::Receiver<Command>, on_loss: LossHo
                 }
                 for w in waiters.drain(..) {
                     let _ = w.send(());
+                }
+            }
+            Ok(Err(Unapplied { error, rest })) if !error.is_disk_failure() => {
+                held.skip_failed(&error, rest);
+                if held.is_empty() {
+                    waiters.drain(..).for_each(|w| {
+                        let _ = w.send(());
+                    });
                 }
             }
             Ok(Err(Unapplied { error, rest })) => {

@@ -144,6 +144,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True for the errors of a disk that refuses writes (I/O, or the store failed by one and
+    /// not reopened yet): worth holding the write and retrying; any other error would repeat.
+    pub fn is_disk_failure(&self) -> bool {
+        matches!(self, Self::Io { .. } | Self::Unavailable { .. })
+    }
+
     /// Convert a redb error (any of its per-operation types) into a store error.
     fn from_redb(err: redb::Error) -> Self {
         match err {

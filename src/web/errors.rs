@@ -26,6 +26,16 @@ impl ApiError {
         }
     }
 
+    /// 409: the resource is busy with an earlier request.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, "conflict", detail)
+    }
+
+    /// 411: a body without `Content-Length` (chunked), which is not accepted.
+    pub fn length_required(detail: impl Into<String>) -> Self {
+        Self::new(411, "length_required", detail)
+    }
+
     /// 400: malformed input.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(400, "bad_request", detail)

@@ -41,6 +41,12 @@ pub fn handle(state: &State, request: &Request) -> Result<Response, ApiError> {
         state.tolerance.as_secs(),
         Timestamp::now().0 / 1000,
     )?;
+    // One copy at a time: each is as large as the database.
+    let Ok(_writing) = WRITING.try_lock() else {
+        return Err(ApiError::conflict(
+            "a backup is being written already; try again when it is done",
+        ));
+    };
     let db = state.store.path();
     remove_previous(db);
     let name = format!(
@@ -65,6 +71,8 @@ pub fn handle(state: &State, request: &Request) -> Result<Response, ApiError> {
 
 /// Numbers the copies of this process.
 static NEXT: AtomicU64 = AtomicU64::new(1);
+/// Held while a copy is written.
+static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// 401 unless `at` is within `tolerance_secs` of `now`.
 fn fresh(request: &Request, tolerance_secs: u64, now: i64) -> Result<(), ApiError> {

@@ -38,6 +38,30 @@ pub fn body_is_ready(request: &tiny_http::Request) -> bool {
     }
 }
 
+/// Why a request is refused before any of its body is read: a chunked body (its chunk lines
+/// have no length bound in tiny_http's decoder) or a protocol upgrade (whose body is the raw
+/// connection). Both are answered at once and the connection closed.
+fn refused(request: &tiny_http::Request) -> Option<ApiError> {
+    let header = |name: &'static str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_ascii_lowercase())
+    };
+    if header("Transfer-Encoding").is_some() {
+        return Some(ApiError::length_required(
+            "send the body with a Content-Length header; chunked bodies are not accepted",
+        ));
+    }
+    if header("Connection").is_some_and(|v| v.contains("upgrade")) {
+        return Some(ApiError::bad_request(
+            "protocol upgrades are not supported; send plain HTTP/1.1 requests",
+        ));
+    }
+    None
+}
+
 /// A request ready for the handler.
 pub struct Incoming {
     /// The rouille request, with the body read.
@@ -57,6 +81,9 @@ pub fn to_rouille(
     request: &mut tiny_http::Request,
     limits: BodyLimits,
 ) -> Result<Incoming, ApiError> {
+    if let Some(refusal) = refused(request) {
+        return Err(refusal);
+    }
     let wanted = *request.method() == tiny_http::Method::Post
         && request.body_length().is_none_or(|n| n <= limits.max_bytes);
     let (body, body_complete) = if wanted {
@@ -286,6 +313,30 @@ mod tests {
         ready(
             b"POST /webhook HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
             false,
+        );
+    }
+
+    #[test]
+    fn chunked_bodies_and_upgrades_are_refused_before_any_body_is_read() {
+        let limits = BodyLimits {
+            max_bytes: 1024,
+            timeout: Duration::from_secs(5),
+        };
+        // A chunk-size line that never ends: nothing of it may be read.
+        parsed(
+            b"POST /webhook HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff",
+            |r| {
+                let e = to_rouille(r, limits).err().expect("refused");
+                assert_eq!((e.status, e.error), (411, "length_required"));
+            },
+        );
+        parsed(
+            b"POST /webhook HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 2\r\n\r\n{}",
+            |r| {
+                let e = to_rouille(r, limits).err().expect("refused");
+                assert_eq!(e.status, 400);
+                assert!(e.detail.contains("upgrades are not supported"), "{e:?}");
+            },
         );
     }
 
