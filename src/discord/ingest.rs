@@ -580,6 +580,44 @@ mod tests {
     }
 
     #[test]
+    fn an_event_refused_for_another_reason_than_the_disk_is_skipped_alone() {
+        let losses = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&losses);
+        let mut held = Held::new(Box::new(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        held.push(Op::Upsert(msg(1, 9, 1, "arrived meanwhile")));
+        let damaged = StoreError::Decode {
+            what: "message",
+            detail: "bad bytes".into(),
+        };
+        assert!(!damaged.is_disk_failure());
+        assert!(StoreError::Io {
+            detail: "ENOSPC".into()
+        }
+        .is_disk_failure());
+        let refused = vec![
+            Op::Upsert(msg(1, 1, 1, "the one that fails")),
+            Op::Upsert(msg(1, 2, 1, "next")),
+        ];
+        held.skip_failed(&damaged, refused);
+        let ids: Vec<u64> = held
+            .take()
+            .iter()
+            .map(|op| match op {
+                Op::Upsert(m) => m.id.0,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [2, 9],
+            "the failing event is skipped, the rest kept in order"
+        );
+        assert_eq!(losses.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
     fn held_keeps_the_oldest_drops_the_newest_and_still_takes_deletions() {
         let losses = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = Arc::clone(&losses);
