@@ -188,6 +188,7 @@ fn main() {
         window: TimeWindow::last_hours(Timestamp(1_700_000_000_000 + 90_000_000), 25),
         messages: &messages,
         language: None,
+        detail: summarybot::model::Detail::Full,
     };
     let summarizer = BuiltinSummarizer::new();
     let before = peak_rss_kb();

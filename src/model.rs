@@ -286,6 +286,65 @@ impl ChannelKind {
     }
 }
 
+/// How long a summary may be: `brief` (a few lines), `standard` (the default, at most
+/// [`Detail::STANDARD_CHARS`] visible characters) or `full` (every point the engine found).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Detail {
+    /// A TL;DR: the outcome and the few points that matter most.
+    Brief,
+    /// A summary a member reads in a minute.
+    #[default]
+    Standard,
+    /// Every point found, with all its citations (the index the builtin made before).
+    Full,
+}
+
+impl Detail {
+    /// Every level, shortest first.
+    pub const ALL: [Self; 3] = [Self::Brief, Self::Standard, Self::Full];
+    /// Visible characters (links counted as their text) a `standard` summary may hold.
+    pub const STANDARD_CHARS: usize = 2_000;
+    /// Visible characters a `brief` summary may hold.
+    pub const BRIEF_CHARS: usize = 700;
+
+    /// The name users type (`brief`, `standard`, `full`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Brief => "brief",
+            Self::Standard => "standard",
+            Self::Full => "full",
+        }
+    }
+
+    /// The most visible characters a summary at this level may hold (None for `full`).
+    pub fn char_budget(self) -> Option<usize> {
+        match self {
+            Self::Brief => Some(Self::BRIEF_CHARS),
+            Self::Standard => Some(Self::STANDARD_CHARS),
+            Self::Full => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Detail {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str() == wanted)
+            .ok_or_else(|| format!("unknown detail level {s:?}: use brief, standard or full"))
+    }
+}
+
 /// What is known about a channel (from the gateway, REST or an export).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelInfo {

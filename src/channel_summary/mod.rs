@@ -375,6 +375,7 @@ impl ChannelSummaries {
             window: prepared.window,
             messages: prepared.messages,
             language: prepared.language,
+            detail: crate::model::Detail::default(),
             use_cache: prepared.use_cache,
             server_budget: prepared.settings.daily_token_budget,
         };

@@ -139,6 +139,7 @@ fn export_request(
             .language
             .clone()
             .or_else(|| config.summary.language.clone()),
+        detail: crate::model::Detail::default(),
         use_cache: !args.no_cache,
     }
 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use crate::llm::LlmError;
-use crate::model::{ChannelInfo, ChannelKind, ChatMessage, Summary, TimeWindow, Timestamp};
+use crate::model::{ChannelInfo, ChannelKind, ChatMessage, Detail, Summary, TimeWindow, Timestamp};
 use crate::store::{Store, StoreError};
 
 use super::{ProgressFn, Summarizer, SummaryInput};
@@ -36,6 +36,8 @@ pub struct Request {
     pub messages: Vec<ChatMessage>,
     /// Output language.
     pub language: Option<String>,
+    /// How long the summary may be.
+    pub detail: Detail,
     /// Read and write the cache (when the engine has one).
     pub use_cache: bool,
     /// The server's own daily token budget, which may only lower the engine's.
@@ -132,6 +134,7 @@ impl Engine {
             window: req.window,
             messages: &req.messages,
             language: req.language.as_deref(),
+            detail: req.detail,
         };
         let attempt = match self.check_budget(req) {
             Ok(()) => self.primary.summarize(input, progress).await,
@@ -312,6 +315,7 @@ pub fn cache_key(summarizer: &dyn Summarizer, req: &Request) -> String {
             ChannelKind::Dev => "dev",
         },
         req.language.as_deref().unwrap_or(""),
+        req.detail.as_str(),
     ] {
         h.update(part.as_bytes());
         h.update([0]);
@@ -438,6 +442,7 @@ mod tests {
             },
             messages,
             language: None,
+            detail: Detail::Standard,
             use_cache: true,
             server_budget: None,
         }

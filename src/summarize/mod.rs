@@ -9,7 +9,9 @@ pub mod prompt;
 pub mod render;
 
 use crate::llm::{BoxFuture, LlmError};
-use crate::model::{ChannelInfo, ChannelKind, ChatMessage, Section, TimeWindow, TokenUsage};
+use crate::model::{
+    ChannelInfo, ChannelKind, ChatMessage, Detail, Section, TimeWindow, TokenUsage,
+};
 
 /// Everything a summarizer needs to summarize one window of one channel.
 #[derive(Clone, Copy, Debug)]
@@ -24,6 +26,8 @@ pub struct SummaryInput<'a> {
     pub messages: &'a [ChatMessage],
     /// Output language (e.g. `German`, `fr`); None means the language of the chat.
     pub language: Option<&'a str>,
+    /// How long the summary may be.
+    pub detail: Detail,
 }
 
 /// Progress of a multi-part summary: part `done` of `total` finished.

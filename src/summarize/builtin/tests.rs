@@ -69,6 +69,7 @@ fn run(messages: &[ChatMessage], kind: ChannelKind) -> Draft {
         window: TimeWindow::last_hours(Timestamp(1_800_000_000_000), 24),
         messages,
         language: None,
+        detail: crate::model::Detail::Full,
     })
 }
 

@@ -192,6 +192,7 @@ fn input<'a>(channel: &'a ChannelInfo, messages: &'a [ChatMessage]) -> SummaryIn
         },
         messages,
         language: None,
+        detail: crate::model::Detail::Standard,
     }
 }
 
