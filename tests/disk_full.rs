@@ -124,6 +124,33 @@ fn a_full_disk_fails_writes_and_the_store_takes_them_again_once_space_is_freed()
     );
 }
 
+#[test]
+fn a_backup_onto_a_full_disk_fails_alone_and_the_live_store_keeps_writing() {
+    let Some(backups) = Tmpfs::mount("backup_onto_full_disk", "4m") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("summarybot.redb")).expect("open");
+    // About 8 MB of messages: more than the 4 MB disk the backup goes to.
+    for first in (1..=20_000).step_by(1_000) {
+        store.upsert_messages(&batch(first, 1_000)).expect("seed");
+    }
+
+    let dest = backups.path().join("copy.redb");
+    let err = store.backup_to(&dest).expect_err("the copy does not fit");
+    assert!(
+        matches!(&err, StoreError::Backup { .. }),
+        "a backup's own disk error is a backup error: {err:?}"
+    );
+    assert!(err.to_string().contains("copy.redb"), "{err}");
+    assert_eq!(store.failure(), None, "the live store is not failed");
+    assert!(!dest.exists(), "no partial copy under the final name");
+    store
+        .upsert_messages(&batch(20_001, 200))
+        .expect("the live store still takes writes");
+    assert_eq!(store.message_count(CHANNEL).expect("count"), 20_200);
+}
+
 /// Collects every log line of this test binary (the writer logs from tokio's threads).
 #[derive(Clone, Default)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);

@@ -87,16 +87,31 @@ fn copy_all(src: &ReadTransaction, path: &Path) -> Result<Vec<(String, u64)>, St
     let mut tables = Vec::new();
     for handle in src.list_tables().or_store()? {
         let name = handle.name().to_string();
-        let dst = db.begin_write().or_store()?;
-        let rows = copy_named(&name, src, &dst)?;
-        dst.commit().or_store()?;
+        let dst = db.begin_write().or_copy(path)?;
+        let rows = copy_named(&name, src, &dst, path)?;
+        dst.commit().or_copy(path)?;
         tables.push((name, rows));
     }
     // Rows inserted in key order leave pages half full; compaction packs them.
-    while db.compact().or_store()? {}
-    db.close().or_store()?;
+    while db.compact().or_copy(path)? {}
+    db.close().or_copy(path)?;
     tables.sort();
     Ok(tables)
+}
+
+/// Maps a redb error of the copy (not of the live database) to [`StoreError::Backup`]: a full
+/// disk under the backup's directory must not mark the live store failed.
+trait OrCopy<T> {
+    fn or_copy(self, path: &Path) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> OrCopy<T> for Result<T, E> {
+    fn or_copy(self, path: &Path) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Backup {
+            path: path.to_path_buf(),
+            detail: e.into().to_string(),
+        })
+    }
 }
 
 /// Copy the table called `name` with its definition; a table this build does not know is an
@@ -105,11 +120,12 @@ fn copy_named(
     name: &str,
     src: &ReadTransaction,
     dst: &WriteTransaction,
+    path: &Path,
 ) -> Result<u64, StoreError> {
     macro_rules! copy_known {
         ($($table:expr),+ $(,)?) => {
             $(if name == $table.name() {
-                return copy(src, dst, $table);
+                return copy(src, dst, $table, path);
             })+
         };
     }
@@ -140,18 +156,19 @@ fn copy_named(
     })
 }
 
-/// Copy every row of `table`, in key order; the rows copied.
+/// Copy every row of `table`, in key order, into the copy at `path`; the rows copied.
 fn copy<K: Key + 'static, V: Value + 'static>(
     src: &ReadTransaction,
     dst: &WriteTransaction,
     table: TableDefinition<K, V>,
+    path: &Path,
 ) -> Result<u64, StoreError> {
     let from = src.open_table(table).or_store()?;
-    let mut to = dst.open_table(table).or_store()?;
+    let mut to = dst.open_table(table).or_copy(path)?;
     let mut rows = 0;
     for entry in from.iter().or_store()? {
         let (key, value) = entry.or_store()?;
-        to.insert(key.value(), value.value()).or_store()?;
+        to.insert(key.value(), value.value()).or_copy(path)?;
         rows += 1;
     }
     Ok(rows)

@@ -66,6 +66,16 @@ impl Handle {
     /// The database for a read: the failed one still answers from its cache.
     pub fn for_read(&self) -> Result<Arc<Database>, StoreError> {
         self.reopen_if_due();
+        if let Some(db) = self.current() {
+            return Ok(db);
+        }
+        // Closed for a reopen right now: wait for it to end (at most the drain wait plus the
+        // open) rather than fail a read that the reopened file will answer.
+        drop(
+            self.reopening
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         self.current().ok_or_else(|| self.unavailable())
     }
 
@@ -148,16 +158,18 @@ impl Handle {
     /// Try a reopen when the store is failed and the last try is [`RETRY_EVERY`] ago; one
     /// thread at a time, the others go on at once.
     fn reopen_if_due(&self) {
-        let due = self
-            .lock_failed()
-            .as_ref()
-            .is_some_and(|f| f.last_attempt.elapsed() >= RETRY_EVERY);
-        if !due {
+        if !self.reopen_due() {
             return;
         }
         let Ok(_reopening) = self.reopening.try_lock() else {
             return;
         };
+        // Checked again under the lock: another thread may have reopened the file between the
+        // check above and here, and a second reopen would close the healthy database under
+        // everyone using it.
+        if !self.reopen_due() {
+            return;
+        }
         let outcome = self.reopen();
         let mut failed = self.lock_failed();
         match outcome {
@@ -177,6 +189,13 @@ impl Handle {
                 }
             }
         }
+    }
+
+    /// The store is failed and the last reopen was tried at least [`RETRY_EVERY`] ago.
+    fn reopen_due(&self) -> bool {
+        self.lock_failed()
+            .as_ref()
+            .is_some_and(|f| f.last_attempt.elapsed() >= RETRY_EVERY)
     }
 
     /// Probe, then close and open the file again. The error says why not.
@@ -254,4 +273,53 @@ pub(super) fn open_database(path: &Path, verify: bool) -> Result<Database, Store
         })
         .create(path)
         .map_err(|e| open_error(path, e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use redb::ReadableDatabase;
+
+    use super::*;
+
+    #[test]
+    fn reads_during_a_reopen_wait_for_it_instead_of_failing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let handle = Arc::new(Handle::open(&dir.path().join("db.redb"), false).expect("open"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let failed_reads = Arc::new(AtomicUsize::new(0));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let readers: Vec<_> = (0..6)
+            .map(|_| {
+                let (handle, stop) = (Arc::clone(&handle), Arc::clone(&stop));
+                let (failed_reads, reads) = (Arc::clone(&failed_reads), Arc::clone(&reads));
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        match handle.for_read().map(|db| db.begin_read().is_ok()) {
+                            Ok(true) => reads.fetch_add(1, Ordering::Relaxed),
+                            _ => failed_reads.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                })
+            })
+            .collect();
+        // Three failures in a row, each healed by a reopen that the readers trigger.
+        for _ in 0..3 {
+            let _ = handle.note::<()>(Err(StoreError::Io {
+                detail: "simulated I/O error".into(),
+            }));
+            let healed = Instant::now() + Duration::from_secs(10);
+            while handle.failure().is_some() {
+                assert!(Instant::now() < healed, "never reopened");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().expect("reader");
+        }
+        assert!(reads.load(Ordering::Relaxed) > 0);
+        assert_eq!(failed_reads.load(Ordering::Relaxed), 0, "a read failed");
+    }
 }
