@@ -349,6 +349,26 @@ fn a_trickled_body_is_408_and_the_connection_closes() {
     );
 }
 
+/// The same for a small body (up to 1 KiB, which tiny_http used to read before the handler ran,
+/// bounded only per read: the trickle held the connection for minutes).
+#[test]
+fn a_trickled_small_body_is_408_and_the_connection_closes() {
+    let edge = Edge::start("read_timeout = \"2s\"");
+    let (text, open_for) = trickle(
+        edge.addr,
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 512\r\nX-Signature-256: sha256=00\r\n\r\n{",
+        Duration::from_secs(15),
+    );
+    assert!(
+        text.starts_with("HTTP/1.1 408") && text.contains("webhook.read_timeout"),
+        "{text}"
+    );
+    assert!(
+        open_for >= Duration::from_millis(1900) && open_for < Duration::from_secs(5),
+        "closed after {open_for:?}"
+    );
+}
+
 /// Send `head`, then one more byte every 250 ms until the server closes the connection (or
 /// `give_up` passes): what it answered and how long the connection was open.
 fn trickle(addr: SocketAddr, head: &[u8], give_up: Duration) -> (String, Duration) {
