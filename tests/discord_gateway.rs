@@ -1,7 +1,9 @@
 //! Gateway reconnects, the real binary against the fake Discord: after a dropped connection the
 //! bot RESUMEs (no new IDENTIFY) and gets what it missed; when the resume is refused it
 //! IDENTIFYs again and gets READY and GUILD_CREATE again; either way it keeps answering. And the
-//! fake's GUILD_CREATE carries each channel's `last_message_id` as serenity reads it.
+//! fake's GUILD_CREATE carries each channel's `last_message_id` as serenity reads it. While the
+//! gateway is down, the live session vouches for nothing after its last event: a summary
+//! requested meanwhile fetches what Discord has.
 
 mod support;
 
@@ -10,11 +12,13 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use serenity::model::guild::Guild;
 use serenity::model::id::{ChannelId, MessageId};
+use support::appliance::Appliance;
 use support::discord_bot::{DiscordBot, WAIT};
 use support::fake_discord::{
     embeds_text, id_ago, message, now_ms, snowflake_at, thread, FakeDiscord, RestCall, ALICE, BOB,
     EXCLUDED, GENERAL, GUILD, SECRET, TOKEN,
 };
+use support::webhook_http as http;
 
 /// Inject `!summary 1` as message `id` and wait for the bot's reply to it.
 fn ask_summary(fake: &FakeDiscord, bot: &DiscordBot, id: u64) -> RestCall {
@@ -150,6 +154,84 @@ fn a_refused_resume_makes_the_bot_identify_again_and_it_keeps_answering() {
 
     ask_summary(&fake, &bot, id_ago(Duration::ZERO, 2));
     bot.stop();
+}
+
+/// Discord unreachable for a while (the connection dropped, reconnects refused): messages sent
+/// meanwhile never reach the bot on the gateway. A webhook summary of a window inside the live
+/// session, requested during the outage, must still hold them (fetched over REST, since the
+/// session stopped vouching at its last event), and so must one after the bot reconnected.
+#[test]
+fn while_the_gateway_is_down_summaries_fetch_what_the_session_missed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let app = Appliance::start(dir.path(), &fake, "");
+    app.wait_connected();
+    // A window that starts inside the live session: without the outage the store alone
+    // answers it.
+    let since = support::fake_discord::rfc3339(now_ms());
+    let count = |delivery: &str| {
+        let body = json!({"type": "summary_request", "channel_id": GENERAL.to_string(),
+            "since": since});
+        let r = app.post(&body, delivery);
+        assert_eq!(r.status, 202, "{}", r.body);
+        let job = app.finished_job(r.json()["job_id"].as_u64().expect("job id"));
+        assert_eq!(job["state"], "done", "{job}");
+        job["summary"]["message_count"].as_u64().unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 1),
+        ALICE,
+        "We ship on Friday.",
+    );
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 2),
+        BOB,
+        "I write the changelog.",
+    );
+    let mut probe = 0;
+    app.wait_until(|| {
+        probe += 1;
+        count(&format!("probe-{probe}")) == 2
+    });
+
+    fake.set_gateway_down(true);
+    fake.drop_gateway();
+    app.wait_until(|| app.log().contains("gateway session lost"));
+    let health = http::request(app.addr, "GET", "/health", &[], b"").expect("health");
+    assert_eq!(
+        health.json()["discord"]["connected"],
+        false,
+        "{}",
+        health.body
+    );
+    // Sent while the bot is away: only in Discord's history.
+    let sent = now_ms();
+    fake.add_history(vec![message(
+        GENERAL,
+        snowflake_at(sent, 3),
+        BOB,
+        "The release moved to Monday because of the CI outage.",
+        sent,
+    )]);
+    // A window ends before the millisecond of its request: let one pass.
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(
+        count("during-outage"),
+        3,
+        "the message sent during the outage is fetched:\n{}",
+        app.log()
+    );
+
+    // serenity's RESUME failed while the gateway was down, so it IDENTIFYs afresh once it is up
+    // again (READY, then the gap fill).
+    fake.set_gateway_down(false);
+    let identifies = fake.wait_for_identifies(WAIT, 2);
+    assert_eq!(identifies.len(), 2, "no new IDENTIFY:\n{}", app.log());
+    app.wait_connected();
+    assert_eq!(count("after-reconnect"), 3);
 }
 
 fn channel_of(guild: &Value, key: &str, id: u64) -> Value {

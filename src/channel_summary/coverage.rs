@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::model::{ChannelId, TimeWindow, Timestamp};
 use crate::store::{Span, Store, StoreError};
@@ -20,6 +21,11 @@ pub struct Coverage {
 struct Live {
     /// Since when live gateway events are stored; `None` without a gateway.
     since: Option<Timestamp>,
+    /// Set while the session is down (lost, not yet resumed or replaced): events after this
+    /// moment may never arrive, so the session vouches for nothing until it is back.
+    lost_at: Option<Timestamp>,
+    /// When the session last started or resumed.
+    vouched_at: Option<Timestamp>,
     /// Channels whose persisted span runs into the live session.
     joined: HashSet<ChannelId>,
 }
@@ -59,13 +65,53 @@ impl Coverage {
     pub fn session_started(&self, at: Timestamp) {
         let mut live = self.live();
         live.since = Some(at);
+        live.lost_at = None;
+        live.vouched_at = Some(at);
         live.joined.clear();
     }
 
+    /// The gateway connection was lost; `last_alive` is when it last delivered an event. Until
+    /// it resumes ([`Coverage::session_resumed`]) or a new session starts, no window is trusted
+    /// to the live session: they are fetched over REST. Record the session's coverage up to
+    /// `last_alive` first ([`Coverage::checkpoint`]), so what it did store stays known.
+    pub fn session_lost(&self, last_alive: Timestamp) {
+        let mut live = self.live();
+        if let (Some(since), None) = (live.since, live.lost_at) {
+            live.lost_at = Some(last_alive.max(since));
+        }
+    }
+
+    /// Would a loss noticed at `now` end the live session? Not without one, not when it is
+    /// down already, and not when it started or resumed less than `grace` before `now` (the
+    /// one noticing may not have seen the new connection yet).
+    pub fn would_lose(&self, now: Timestamp, grace: Duration) -> bool {
+        let live = self.live();
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        live.since.is_some()
+            && live.lost_at.is_none()
+            && live
+                .vouched_at
+                .is_none_or(|v| v.millis().saturating_add(grace_ms) <= now.millis())
+    }
+
+    /// The lost session was resumed at `at`: Discord replayed what it missed, so it vouches
+    /// again.
+    pub fn session_resumed(&self, at: Timestamp) {
+        let mut live = self.live();
+        live.lost_at = None;
+        live.vouched_at = Some(at);
+    }
+
+    /// When the live session was lost, while it is down.
+    pub fn lost_at(&self) -> Option<Timestamp> {
+        self.live().lost_at
+    }
+
     /// Since when live events of a channel are stored: the session's start, or later when the
-    /// channel was opted in later (`opted_in`).
+    /// channel was opted in later (`opted_in`). None without a session, or while it is down.
     pub fn live_since(&self, opted_in: Option<Timestamp>) -> Option<Timestamp> {
-        let since = self.live().since?;
+        let live = self.live();
+        let since = live.since.filter(|_| live.lost_at.is_none())?;
         Some(opted_in.map_or(since, |t| t.max(since)))
     }
 
@@ -260,5 +306,57 @@ mod tests {
             .expect("read"));
         after.forget().expect("forget");
         assert!(!after.covers(c, None, w(100, 2_000)).expect("read"));
+    }
+
+    #[test]
+    fn a_lost_session_vouches_only_up_to_its_last_event_until_it_resumes() {
+        let (_d, store) = temp_store();
+        let store = Arc::new(store);
+        let c = ChannelId(1);
+        let coverage = Coverage::new(Arc::clone(&store));
+        let grace = Duration::from_millis(250);
+        assert!(!coverage.would_lose(Timestamp(5_000), grace), "no session");
+        coverage.session_started(Timestamp(1_000));
+        assert!(coverage.covers(c, None, w(1_000, 5_000)).expect("read"));
+        assert!(
+            !coverage.would_lose(Timestamp(1_100), grace),
+            "a session this new is not lost"
+        );
+        assert!(coverage.would_lose(Timestamp(4_000), grace));
+
+        // Lost at 4,000 with its last event at 3,000: what it stored is recorded up to then.
+        coverage
+            .checkpoint(&[(c, None)], Timestamp(3_000))
+            .expect("checkpoint");
+        coverage.session_lost(Timestamp(3_000));
+        assert_eq!(coverage.lost_at(), Some(Timestamp(3_000)));
+        assert!(
+            !coverage.would_lose(Timestamp(9_000), grace),
+            "already down"
+        );
+        assert!(coverage.covers(c, None, w(1_000, 3_000)).expect("read"));
+        assert!(
+            !coverage.covers(c, None, w(1_000, 5_000)).expect("read"),
+            "nothing after its last event"
+        );
+        assert!(
+            !coverage.covers(c, None, w(3_500, 5_000)).expect("read"),
+            "not even inside the session's span"
+        );
+        assert_eq!(coverage.live_since(None), None);
+        // A checkpoint while down records nothing new.
+        coverage
+            .checkpoint(&[(c, None)], Timestamp(8_000))
+            .expect("checkpoint");
+        assert_eq!(store.coverage(c).expect("read"), span(1_000, 3_000));
+
+        // RESUMED: the missed events were replayed, the session vouches again.
+        coverage.session_resumed(Timestamp(8_500));
+        assert!(coverage.covers(c, None, w(1_000, 9_000)).expect("read"));
+        assert!(
+            !coverage.would_lose(Timestamp(8_600), grace),
+            "just resumed"
+        );
+        assert!(coverage.would_lose(Timestamp(9_000), grace));
     }
 }

@@ -230,12 +230,38 @@ impl ChannelSummaries {
     /// Record what the live session stored of `channels` up to now (at shutdown, and now and
     /// then while running), so a restart knows it; barred channels are left out.
     pub fn checkpoint(&self, channels: &[ChannelInfo]) {
+        self.checkpoint_through(channels, Timestamp::now());
+    }
+
+    /// The gateway connection was lost (it last delivered an event at `last_alive`): record
+    /// what the session stored of `channels` up to then, and trust it with nothing later until
+    /// it resumes or a new session starts (windows are fetched over REST meanwhile). Nothing
+    /// happens when a session started or resumed less than `grace` ago (see
+    /// [`Coverage::would_lose`]).
+    pub fn session_lost(
+        &self,
+        channels: &[ChannelInfo],
+        last_alive: Timestamp,
+        grace: std::time::Duration,
+    ) {
+        if !self.coverage.would_lose(Timestamp::now(), grace) {
+            return;
+        }
+        self.checkpoint_through(channels, last_alive);
+        self.coverage.session_lost(last_alive);
+        tracing::info!(
+            last_alive = %last_alive,
+            "gateway session lost; windows after its last event are fetched from Discord until it resumes"
+        );
+    }
+
+    fn checkpoint_through(&self, channels: &[ChannelInfo], through: Timestamp) {
         let live: Vec<_> = channels
             .iter()
             .filter(|c| self.may_store(c))
             .map(|c| (c.id, self.opted_in(c)))
             .collect();
-        if let Err(e) = self.coverage.checkpoint(&live, Timestamp::now()) {
+        if let Err(e) = self.coverage.checkpoint(&live, through) {
             tracing::warn!(error = %e, "cannot record what the session stored");
         }
     }

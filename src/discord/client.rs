@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serenity::all::{
     ChannelId as SChannelId, ChannelType, CommandDataOptionValue, CommandInteraction, Context,
     EventHandler, GuildChannel, GuildId as SGuildId, Interaction, Message, MessageId as SMessageId,
-    MessageUpdateEvent, PermissionOverwriteType, Ready, RoleId,
+    MessageUpdateEvent, PermissionOverwriteType, Ready, ResumedEvent, RoleId,
 };
 use serenity::async_trait;
 use serenity::cache::Cache;
@@ -235,6 +235,11 @@ impl EventHandler for Handler {
         self.shared
             .runtime
             .update_discord(|d| d.connected = connected);
+    }
+
+    async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        self.seen();
+        super::gap::session_resumed(&self.shared);
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serenity::all::{ChannelType, GuildId as SGuildId};
 use serenity::cache::Cache;
+use serenity::gateway::{ConnectionStage, ShardManager};
 
 use super::{convert, permissions, Shared};
 use crate::channel_summary::gap_fill::{Candidate, MAX_PER_CHANNEL};
@@ -106,6 +107,79 @@ pub(super) fn checkpoint(shared: &Shared) {
         .map(|(c, _)| c)
         .collect();
     shared.service.checkpoint(&channels);
+}
+
+/// How often the shards' connection stages are looked at.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// A session that started or resumed this recently is not taken for lost: the shard's runner
+/// reports `Connected` a moment after its READY or RESUMED is dispatched.
+const NEW_SESSION_GRACE: Duration = Duration::from_millis(250);
+
+/// Watch the shards until shutdown begins: while any is not connected (serenity dispatches no
+/// stage change when a resume fails and the shard restarts, and a restarting shard has no
+/// runner at all), the live session vouches for what it stored up to its last event and for
+/// nothing later, until a RESUMED ([`session_resumed`]) or a new READY. Keeps the `connected`
+/// flag of `/health` true to the shards too.
+pub(super) async fn watch_shards(shared: Arc<Shared>, manager: Arc<ShardManager>) {
+    let mut shards = 0;
+    let mut ticker = tokio::time::interval(WATCH_EVERY);
+    while shared.accepting.load(Ordering::SeqCst) {
+        ticker.tick().await;
+        let (count, connected) = {
+            let runners = manager.runners.lock().await;
+            let connected = runners
+                .values()
+                .filter(|r| r.stage == ConnectionStage::Connected)
+                .count();
+            (runners.len(), connected)
+        };
+        shards = shards.max(count);
+        let whole = count > 0 && connected == shards;
+        if !shared.accepting.load(Ordering::SeqCst) {
+            break;
+        }
+        if !whole {
+            session_lost(&shared);
+        }
+        if shared.runtime.discord().connected != whole {
+            shared.runtime.update_discord(|d| d.connected = whole);
+        }
+    }
+}
+
+/// A shard's connection is gone: see [`watch_shards`].
+fn session_lost(shared: &Shared) {
+    let Some(cache) = shared.cache.get() else {
+        return; // never connected: there is no session to lose
+    };
+    if !shared
+        .service
+        .coverage()
+        .would_lose(Timestamp::now(), NEW_SESSION_GRACE)
+    {
+        return;
+    }
+    let last_alive = shared
+        .runtime
+        .discord()
+        .last_event
+        .unwrap_or_else(Timestamp::now);
+    let channels: Vec<ChannelInfo> = readable_channels(shared, cache)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    shared
+        .service
+        .session_lost(&channels, last_alive, NEW_SESSION_GRACE);
+}
+
+/// The lost session was resumed: Discord replayed the events it missed, in order, before
+/// RESUMED, so it vouches for its whole span again.
+pub(super) fn session_resumed(shared: &Shared) {
+    if shared.service.coverage().lost_at().is_some() {
+        tracing::info!("gateway session resumed; the events it missed were replayed");
+    }
+    shared.service.coverage().session_resumed(Timestamp::now());
 }
 
 /// Record the session's coverage every [`CHECKPOINT_EVERY`] until shutdown begins.

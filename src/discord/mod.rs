@@ -235,6 +235,10 @@ pub async fn start(
     tokio::spawn(gap::checkpoints(Arc::clone(&shared)));
     let mut client = client::build(config, Arc::clone(&shared)).await?;
     let shard_manager = Arc::clone(&client.shard_manager);
+    tokio::spawn(gap::watch_shards(
+        Arc::clone(&shared),
+        Arc::clone(&shard_manager),
+    ));
     let shards = config.discord.shards;
     let (stopped_tx, stopped) = tokio::sync::oneshot::channel();
     let watched = Arc::clone(&shared);

@@ -130,6 +130,8 @@ struct State {
     resumes: Vec<Value>,
     /// Answer RESUME with INVALID_SESSION (`d: false`) instead of RESUMED.
     refuse_resumes: bool,
+    /// Close new gateway connections at once (Discord unreachable for a while).
+    gateway_down: bool,
     /// Extra generated guilds (beside `GUILD`) and channels in each, for benchmarks.
     extra_guilds: u64,
     channels_per_guild: u64,
@@ -501,6 +503,12 @@ impl FakeDiscord {
     /// when `refuse`, or with the missed events and RESUMED when not (the default).
     pub fn refuse_resumes(&self, refuse: bool) {
         self.shared.lock().refuse_resumes = refuse;
+    }
+
+    /// While `down`, close every new gateway connection at once, before the WebSocket
+    /// handshake, as an unreachable gateway would; the bot keeps retrying until it is up again.
+    pub fn set_gateway_down(&self, down: bool) {
+        self.shared.lock().gateway_down = down;
     }
 
     /// Close every open gateway connection abruptly (TCP shutdown, no close frame), as a network
@@ -1141,6 +1149,10 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
             return;
         }
         let Ok(stream) = stream else { continue };
+        if shared.lock().gateway_down {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            continue;
+        }
         session_no += 1;
         let shared = Arc::clone(shared);
         let n = session_no;
