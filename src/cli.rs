@@ -224,6 +224,9 @@ pub struct ScheduleAddArgs {
     /// Prompt variant: dev or general (default: guessed per channel).
     #[arg(long)]
     pub kind: Option<String>,
+    /// How long each digest may be: brief, standard (default) or full.
+    #[arg(long, value_name = "LEVEL")]
+    pub detail: Option<String>,
     /// Post a one-line "quiet day" note when the window has no messages (default: post nothing).
     #[arg(long)]
     pub quiet_day: bool,

@@ -233,6 +233,7 @@ fn daily_at(fire: i64, target: u64) -> Schedule {
         quiet_day: true,
         last_outcome: None,
         last_error: None,
+        detail: summarybot::model::Detail::default(),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::cli::{ScheduleAddArgs, ScheduleCommand};
 use crate::config::{Config, Scope};
 use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
-use crate::schedule::{parse_kind, Draft, Field, Invalid, Rules};
+use crate::schedule::{parse_detail, parse_kind, Draft, Field, Invalid, Rules};
 use crate::store::Store;
 
 use super::output::outln;
@@ -81,6 +81,13 @@ fn draft(config: &Config, args: &ScheduleAddArgs, now: Timestamp) -> Result<Draf
         window_hours: args.hours,
         kind,
         language: args.language.clone(),
+        detail: args
+            .detail
+            .as_deref()
+            .map(parse_detail)
+            .transpose()
+            .map_err(|e| usage(&e))?
+            .unwrap_or_default(),
         quiet_day: args.quiet_day,
         created_by: "cli".to_owned(),
     };
@@ -141,6 +148,7 @@ fn usage(e: &Invalid) -> Failure {
         Field::Hours => "--hours",
         Field::Language => "--language",
         Field::Kind => "--kind",
+        Field::Detail => "--detail",
     };
     Failure::Usage(format!("{flag}: {}", e.message))
 }

@@ -140,6 +140,7 @@ fn export_request(
             .clone()
             .or_else(|| config.summary.language.clone()),
         detail: crate::model::Detail::default(),
+        topic: None,
         use_cache: !args.no_cache,
     }
 }

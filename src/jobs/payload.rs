@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ChannelId, ChannelKind, Job, Timestamp};
+use crate::model::{ChannelId, ChannelKind, Detail, Job, Timestamp};
 
 /// Job kind: summarize a channel window (payload [`SummaryJob`]).
 pub const SUMMARY_REQUEST: &str = "summary_request";
@@ -99,6 +99,12 @@ pub struct SummaryJob {
     pub provider: Option<String>,
     /// Output language override.
     pub language: Option<String>,
+    /// How long the summary may be (jobs stored before it existed read `standard`).
+    #[serde(default)]
+    pub detail: Detail,
+    /// Keep only the messages about this topic (and their reply chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// The stored payload of a `digest` job, fixed when the scheduler fires, so a retry posts the
@@ -119,6 +125,9 @@ pub struct DigestJob {
     pub kind: Option<ChannelKind>,
     /// Output language override.
     pub language: Option<String>,
+    /// How long each summary may be (jobs stored before it existed read `standard`).
+    #[serde(default)]
+    pub detail: Detail,
     /// Post a "quiet day" line when the window holds no messages.
     pub quiet_day: bool,
 }

@@ -5,6 +5,8 @@ pub mod budget;
 pub mod builtin;
 pub mod engine;
 pub mod mapreduce;
+pub mod fit;
+pub mod focus;
 pub mod prompt;
 pub mod render;
 

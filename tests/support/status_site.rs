@@ -308,6 +308,7 @@ fn seed(path: &Path) -> (u64, u64) {
             quiet_day: false,
             last_outcome: None,
             last_error: None,
+            detail: summarybot::model::Detail::default(),
         })
         .expect("schedule");
     let today = Utc::now().date_naive();
