@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::Detail;
+use crate::summarize::focus::Topic;
+
 /// Self-hosted Discord summary bot: one binary, one database file, any OpenAI-compatible LLM or a
 /// built-in offline summarizer.
 #[derive(Debug, Parser)]
@@ -126,6 +129,20 @@ pub struct SummarizeArgs {
     /// Prompt and section set (default: from config, else guessed from the channel name/topic).
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
+
+    /// How long the summary may be: brief (a TL;DR), standard (about 2,000 characters) or
+    /// full (every point found).
+    #[arg(long, value_name = "LEVEL", value_parser = detail, default_value = "standard")]
+    pub detail: Detail,
+
+    /// Only what is about these words, with the replies around it (e.g. --topic "release date").
+    #[arg(long, value_name = "WORDS", value_parser = topic)]
+    pub topic: Option<Topic>,
+
+    /// Print the messages, input tokens, map-reduce parts, output tokens reserved and the
+    /// estimated cost for the configured model, without calling the LLM.
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Do not read or write the summary cache.
     #[arg(long)]
@@ -331,6 +348,14 @@ pub struct UpdateArgs {
 
 /// A Discord id (server, channel) given on the command line: digits only, with a hint where to
 /// find one when a name was given instead.
+fn detail(text: &str) -> Result<Detail, String> {
+    text.parse()
+}
+
+fn topic(text: &str) -> Result<Topic, String> {
+    Topic::parse(text)
+}
+
 fn discord_id(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(id) if id > 0 => Ok(id),

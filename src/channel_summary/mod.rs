@@ -14,7 +14,7 @@ pub mod history;
 use std::sync::{Arc, OnceLock};
 
 pub use admission::{Admission, Barred};
-pub use engines::Engines;
+pub use engines::{llm_summarizer, Engines};
 pub use history::{Fetched, HistorySource};
 
 use crate::config::{Config, LlmProvider};
