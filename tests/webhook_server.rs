@@ -444,6 +444,24 @@ fn bad_requests_get_their_status_and_nothing_is_stored() {
             r#"{"type":"schedule_update"}"#.into(),
             "field `action`",
         ),
+        (
+            422,
+            vec![],
+            r#"{"type":"summary_request","channel_id":"5","detail":"tiny"}"#.into(),
+            "field `detail`: unknown detail level \"tiny\": use brief, standard or full",
+        ),
+        (
+            422,
+            vec![],
+            r#"{"type":"summary_request","channel_id":"5","topic":" ?! "}"#.into(),
+            "field `topic`: the topic has no words",
+        ),
+        (
+            422,
+            vec![],
+            r#"{"type":"schedule_update","action":"update","id":1,"detail":"long"}"#.into(),
+            "use brief, standard or full",
+        ),
     ];
     for (status, mut headers, body, needle) in cases {
         if status != 401 {

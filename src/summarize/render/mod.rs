@@ -159,6 +159,7 @@ pub fn json(summary: &Summary) -> String {
         usage: &summary.usage,
         cached: summary.cached,
         fallback_reason: summary.fallback_reason.as_deref(),
+        focus: summary.focus.as_deref(),
         created_at: summary.created_at,
     };
     // Every field is a string, number, bool or a struct of those: serializing cannot fail.
@@ -179,6 +180,8 @@ struct JsonSummary<'a> {
     cached: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     fallback_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    focus: Option<&'a str>,
     created_at: Timestamp,
 }
 
