@@ -81,6 +81,10 @@ pub enum Command {
 
 /// Where the messages come from and which window to summarize.
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line switches, as clap defines them"
+)]
 pub struct SummarizeArgs {
     /// A DiscordChatExporter JSON export to summarize (no database needed).
     #[arg(long, short = 'i', value_name = "FILE", conflicts_with = "channel")]

@@ -592,7 +592,10 @@ fn detail_and_topic_reach_the_llm_from_every_command_and_bad_values_are_refused(
     let prompt = last_prompt(1);
     assert!(prompt.contains("at most 700 characters"), "{prompt}");
     assert!(prompt.contains("update the changelog"), "{prompt}");
-    assert!(!prompt.contains("database migration"), "off-topic message sent");
+    assert!(
+        !prompt.contains("database migration"),
+        "off-topic message sent"
+    );
 
     // A topic nothing is about: a clear answer, no LLM call.
     let opts = json!([{"name": "topic", "type": 3, "value": "zigbee"}]);
@@ -601,18 +604,26 @@ fn detail_and_topic_reach_the_llm_from_every_command_and_bad_values_are_refused(
         .wait_for_call(WAIT, |c| {
             c.method == "PATCH"
                 && c.path.ends_with("token-9302/messages/@original")
-                && c.json["content"].as_str().is_some_and(|t| t.contains("zigbee"))
+                && c.json["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("zigbee"))
         })
         .unwrap_or_else(|| panic!("no answer:\n{}", bot.log()));
     let content = answer.json["content"].as_str().unwrap_or_default();
     assert!(
-        content.starts_with("Nothing in this window of <#") && content.contains("is about “zigbee”"),
+        content.starts_with("Nothing in this window of <#")
+            && content.contains("is about “zigbee”"),
         "{content}"
     );
     assert_eq!(llm.chat_requests().len(), 1);
 
     // !summary 24h brief: the whole window, the brief length.
-    fake.inject_message(GENERAL, id_ago(Duration::ZERO, 60), ALICE, "!summary 24h brief");
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 60),
+        ALICE,
+        "!summary 24h brief",
+    );
     fake.wait_for_call(WAIT, |c| {
         c.method == "POST" && c.path == format!("/api/v10/channels/{GENERAL}/messages")
     })
@@ -637,7 +648,12 @@ fn detail_and_topic_reach_the_llm_from_every_command_and_bad_values_are_refused(
     assert_eq!(refusal.json["data"]["flags"], 64);
     let content = refusal.json["data"]["content"].as_str().unwrap_or_default();
     assert!(content.contains("use brief, standard or full"), "{content}");
-    fake.inject_message(GENERAL, id_ago(Duration::ZERO, 61), ALICE, "!summary 24h tiny");
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 61),
+        ALICE,
+        "!summary 24h tiny",
+    );
     let replies = fake.wait_for_calls(WAIT, 2, |c| {
         c.method == "POST" && c.path == format!("/api/v10/channels/{GENERAL}/messages")
     });

@@ -193,6 +193,7 @@ fn a_window_larger_than_the_context_is_summarized_map_reduce_into_one_summary() 
 /// An answer far past every detail budget: four sections of twelve long bullets, each citing a
 /// message of the sample.
 fn long_answer() -> String {
+    use std::fmt::Write as _;
     let mut answer = String::new();
     for (h, base) in [
         ("Key Discussion Points", 1),
@@ -200,13 +201,14 @@ fn long_answer() -> String {
         ("Action Items", 80),
         ("Technical Details", 120),
     ] {
-        answer.push_str(&format!("## {h}\n"));
+        let _ = writeln!(answer, "## {h}");
         for i in 0..12 {
-            answer.push_str(&format!(
-                "- Point {i} of {h}: {} [m{}]\n",
+            let _ = writeln!(
+                answer,
+                "- Point {i} of {h}: {} [m{}]",
                 "a long explanation of what was said and why ".repeat(3),
                 base + i
-            ));
+            );
         }
     }
     answer
@@ -220,12 +222,24 @@ fn the_detail_level_is_asked_for_and_an_overlong_answer_is_trimmed_to_it() {
     fake.answer_all(Fault::Reply(long_answer()));
     let mut seen = Vec::new();
     for (detail, budget, asked) in [
-        ("brief", Some(700), Some("a short TL;DR of at most 700 characters")),
-        ("standard", Some(2_000), Some("at most 2,000 characters in all")),
+        (
+            "brief",
+            Some(700),
+            Some("a short TL;DR of at most 700 characters"),
+        ),
+        (
+            "standard",
+            Some(2_000),
+            Some("at most 2,000 characters in all"),
+        ),
         ("full", None, None),
     ] {
         let out = summarize(dir.path(), &fake, &["--detail", detail]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let visible = visible_chars(&text);
         match budget {
@@ -238,7 +252,11 @@ fn the_detail_level_is_asked_for_and_an_overlong_answer_is_trimmed_to_it() {
             "the first point stays: {text}"
         );
         assert!(!text.contains("[m"), "no raw citation: {text}");
-        let prompt = fake.chat_requests().last().expect("a request").prompt_text();
+        let prompt = fake
+            .chat_requests()
+            .last()
+            .expect("a request")
+            .prompt_text();
         match asked {
             Some(line) => assert!(prompt.contains(line), "{detail}: {prompt}"),
             None => assert!(!prompt.contains("Length:"), "full asks for no length"),
@@ -252,7 +270,11 @@ fn the_detail_level_is_asked_for_and_an_overlong_answer_is_trimmed_to_it() {
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("use brief, standard or full"), "{err}");
-    assert_eq!(fake.chat_requests().len(), 3, "nothing sent for a bad value");
+    assert_eq!(
+        fake.chat_requests().len(),
+        3,
+        "nothing sent for a bad value"
+    );
 }
 
 #[test]
@@ -260,7 +282,11 @@ fn a_topic_keeps_only_its_messages_and_says_so_and_an_unknown_topic_calls_nothin
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeOpenAi::start();
     let out = summarize(dir.path(), &fake, &["--topic", "wasm"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("focused on “wasm”"), "{text}");
     let prompt = fake.chat_requests()[0].prompt_text();
@@ -279,7 +305,11 @@ fn a_topic_keeps_only_its_messages_and_says_so_and_an_unknown_topic_calls_nothin
         err.contains("no message in this window is about “xylophone”"),
         "{err}"
     );
-    assert_eq!(fake.chat_requests().len(), 1, "no LLM call without messages");
+    assert_eq!(
+        fake.chat_requests().len(),
+        1,
+        "no LLM call without messages"
+    );
 }
 
 /// The dry-run's value of `label` (e.g. `LLM calls:`), as a number.
@@ -316,13 +346,20 @@ fn dry_run_prints_messages_tokens_parts_and_cost_and_sends_nothing() {
             .expect("binary runs")
     };
     let out = run(&["--dry-run"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(fake.requests().is_empty(), "the dry run reached the LLM");
     assert_eq!(dry_run_number(&text, "messages:"), 276, "{text}");
     let parts = dry_run_number(&text, "map-reduce parts:");
     let calls = dry_run_number(&text, "LLM calls:");
-    assert!(parts >= 2, "6,000 tokens of context cannot hold the sample: {text}");
+    assert!(
+        parts >= 2,
+        "6,000 tokens of context cannot hold the sample: {text}"
+    );
     assert_eq!(calls, parts + 1, "{text}");
     let input = dry_run_number(&text, "input tokens:");
     let output = dry_run_number(&text, "output reserved:");
@@ -334,18 +371,35 @@ fn dry_run_prints_messages_tokens_parts_and_cost_and_sends_nothing() {
 
     // The plan is what a real run does: as many calls as announced.
     let real = run(&[]);
-    assert!(real.status.success(), "{}", String::from_utf8_lossy(&real.stderr));
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
     assert_eq!(fake.chat_requests().len() as u64, calls);
 
     let json = run(&["--dry-run", "--format", "json", "--topic", "wasm"]);
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(doc["dry_run"], true);
     assert_eq!(doc["messages"], 276);
-    assert!(doc["messages_on_topic"].as_u64().is_some_and(|n| n < 100), "{doc}");
-    assert!(doc["estimated_cost_usd"].as_f64().is_some_and(|c| c > 0.0), "{doc}");
+    assert!(
+        doc["messages_on_topic"].as_u64().is_some_and(|n| n < 100),
+        "{doc}"
+    );
+    assert!(
+        doc["estimated_cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+        "{doc}"
+    );
 
     let builtin = run(&["--dry-run", "--provider", "builtin"]);
     let text = String::from_utf8_lossy(&builtin.stdout);
-    assert!(text.contains("builtin (offline): no LLM call, no cost"), "{text}");
-    assert_eq!(fake.chat_requests().len() as u64, calls, "still nothing sent");
+    assert!(
+        text.contains("builtin (offline): no LLM call, no cost"),
+        "{text}"
+    );
+    assert_eq!(
+        fake.chat_requests().len() as u64,
+        calls,
+        "still nothing sent"
+    );
 }

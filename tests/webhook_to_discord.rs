@@ -116,12 +116,17 @@ fn a_summary_request_with_detail_and_topic_reaches_the_llm_and_the_post() {
     let prompt = requests[before].prompt_text();
     assert!(prompt.contains("at most 700 characters"), "{prompt}");
     assert!(prompt.contains("flaky login test"), "{prompt}");
-    assert!(!prompt.contains("lunch"), "off-topic message sent: {prompt}");
+    assert!(
+        !prompt.contains("lunch"),
+        "off-topic message sent: {prompt}"
+    );
     let post = fake
         .wait_for_call(Duration::from_secs(20), |c| is_channel_post(c, GENERAL))
         .expect("posted");
     assert!(
-        post.json["embeds"].to_string().contains("focused on “Login”"),
+        post.json["embeds"]
+            .to_string()
+            .contains("focused on “Login”"),
         "{}",
         post.json
     );

@@ -104,7 +104,10 @@ fn text_report(
         );
         return out;
     };
-    line("summarizer:", format!("openai-compatible, model {}", config.llm.model));
+    line(
+        "summarizer:",
+        format!("openai-compatible, model {}", config.llm.model),
+    );
     if kept == 0 {
         line("LLM calls:", "none (no message to summarize)".to_owned());
         return out;

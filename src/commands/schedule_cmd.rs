@@ -6,7 +6,7 @@
 
 use crate::cli::{ScheduleAddArgs, ScheduleCommand};
 use crate::config::{Config, Scope};
-use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
+use crate::model::{ChannelId, Detail, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
 use crate::schedule::{parse_detail, parse_kind, Draft, Field, Invalid, Rules};
 use crate::store::Store;
@@ -113,6 +113,9 @@ fn list(store: &Store) -> Result<(), Failure> {
     );
     for s in &schedules {
         outln!("{}", row(s));
+        if s.detail != Detail::default() {
+            outln!("      detail: {}", s.detail);
+        }
         if let Some(outcome) = &s.last_outcome {
             outln!("      last digest: {outcome}");
         }

@@ -178,7 +178,10 @@ pub fn parse_prefix_args(args: &str, default: u32) -> Result<(u32, Detail), Refu
             }
         } else if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
             let number = word.strip_suffix(['h', 'H']).unwrap_or(word);
-            if hours.replace(parse_hours_or(Some(number), default)?).is_some() {
+            if hours
+                .replace(parse_hours_or(Some(number), default)?)
+                .is_some()
+            {
                 return Err(Refusal::Usage(format!(
                     "Give one number of hours, not several. {PREFIX_USAGE}"
                 )));
@@ -596,7 +599,10 @@ mod tests {
         let detail = &defs[0]["options"][4];
         assert_eq!(detail["choices"][0]["value"], "brief");
         assert_eq!(detail["choices"][2]["value"], "full");
-        assert_eq!(defs[1]["options"][1]["name"], "detail", "/catchup has it too");
+        assert_eq!(
+            defs[1]["options"][1]["name"], "detail",
+            "/catchup has it too"
+        );
         assert_eq!(defs[1]["name"], "catchup");
     }
 }

@@ -233,8 +233,13 @@ pub fn line(s: &Schedule) -> String {
         .iter()
         .map(|c| format!("<#{c}>"))
         .collect();
+    let detail = if s.detail == crate::model::Detail::default() {
+        String::new()
+    } else {
+        format!(" · {}", s.detail)
+    };
     format!(
-        "**{}** · `{}` {} · {} → <#{}> · {}",
+        "**{}** · `{}` {} · {} → <#{}>{detail} · {}",
         s.id,
         s.cron,
         s.timezone,
@@ -550,6 +555,15 @@ mod tests {
         )
         .expect_err("bad kind");
         assert!(error_text(&OpError::Invalid(e)).starts_with("`kind`:"));
+        let brief = opts(&[("detail", Opt::Text("brief".into()))]);
+        let d = draft(GuildId(1), ChannelId(5), 42, &brief).expect("draft");
+        assert_eq!(d.detail, crate::model::Detail::Brief);
+        let bad = opts(&[("detail", Opt::Text("tiny".into()))]);
+        let e = draft(GuildId(1), ChannelId(5), 42, &bad).expect_err("bad detail");
+        assert_eq!(
+            error_text(&OpError::Invalid(e)),
+            "`detail`: unknown detail level \"tiny\": use brief, standard or full"
+        );
     }
 
     #[test]
@@ -585,6 +599,15 @@ mod tests {
         assert_eq!(
             line(&s),
             "**7** · `0 9 * * *` Europe/Berlin · <#10> → <#5> · next <t:1764835200:F> (2025-12-04 09:00 CET)"
+        );
+        let brief = Schedule {
+            detail: crate::model::Detail::Brief,
+            ..s.clone()
+        };
+        assert!(
+            line(&brief).contains("<#5> · brief · next"),
+            "{}",
+            line(&brief)
         );
         let many = vec![s; 40];
         let text = list_text(&many);

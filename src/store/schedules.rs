@@ -152,10 +152,7 @@ impl Store {
         self.write(|txn| {
             let mut table = txn.open_table(SCHEDULES).or_store()?;
             let stored = table.get(id).or_store()?;
-            let Some(mut schedule) = stored
-                .map(|v| decode(v.value()))
-                .transpose()?
-            else {
+            let Some(mut schedule) = stored.map(|v| decode(v.value())).transpose()? else {
                 return Ok(None);
             };
             if change(&mut schedule) {
@@ -308,10 +305,16 @@ mod tests {
             .expect("modify")
             .expect("present");
         assert_eq!(changed.detail, Detail::Full);
-        assert_eq!(s.schedule(7).expect("get").expect("present").detail, Detail::Full);
+        assert_eq!(
+            s.schedule(7).expect("get").expect("present").detail,
+            Detail::Full
+        );
         // A current record keeps its detail.
         let id = s.insert_schedule(&schedule()).expect("insert");
-        assert_eq!(s.schedule(id).expect("get").expect("present").detail, Detail::Brief);
+        assert_eq!(
+            s.schedule(id).expect("get").expect("present").detail,
+            Detail::Brief
+        );
     }
 
     #[test]

@@ -52,13 +52,19 @@ pub fn trim(summary: &mut Summary, budget: usize) -> usize {
         }
         if summary.sections.len() > 1 {
             let rank = |k: SectionKind| DROP_ORDER.iter().position(|d| *d == k).unwrap_or(0);
-            if let Some(i) = (0..summary.sections.len()).min_by_key(|&i| rank(summary.sections[i].kind)) {
+            if let Some(i) =
+                (0..summary.sections.len()).min_by_key(|&i| rank(summary.sections[i].kind))
+            {
                 summary.sections.remove(i);
             }
             continue;
         }
         // One section with one point, still too long: cut its text.
-        let Some(point) = summary.sections.first_mut().and_then(|s| s.points.first_mut()) else {
+        let Some(point) = summary
+            .sections
+            .first_mut()
+            .and_then(|s| s.points.first_mut())
+        else {
             return changed; // only the header is left
         };
         let over = len - budget;
@@ -117,7 +123,12 @@ mod tests {
     fn long_summary() -> Summary {
         let many = |prefix: &str, base: u64| -> Vec<Point> {
             (0..8)
-                .map(|i| point(&format!("{prefix} point {i} {}", "word ".repeat(20)), base + i))
+                .map(|i| {
+                    point(
+                        &format!("{prefix} point {i} {}", "word ".repeat(20)),
+                        base + i,
+                    )
+                })
                 .collect()
         };
         summary(vec![
@@ -147,7 +158,10 @@ mod tests {
         assert!(decisions.is_some(), "the one decision is kept: {s:?}");
         let keys = &s.sections[0];
         assert_eq!(keys.kind, SectionKind::KeyPoints);
-        assert!(keys.points[0].text.starts_with("key point 0"), "first points stay");
+        assert!(
+            keys.points[0].text.starts_with("key point 0"),
+            "first points stay"
+        );
     }
 
     #[test]

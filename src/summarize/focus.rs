@@ -164,7 +164,8 @@ pub fn select(messages: &[ChatMessage], topic: &Topic) -> Vec<ChatMessage> {
     messages
         .iter()
         .zip(keep)
-        .filter_map(|(m, k)| k.then(|| m.clone()))
+        .filter(|(_, k)| *k)
+        .map(|(m, _)| m.clone())
         .collect()
 }
 
@@ -218,9 +219,15 @@ mod tests {
         assert!(topic("bench").matches("benchmark numbers"));
         assert!(topic("benchmarks").matches("the benchmark"));
         assert!(topic("merged").matches("I merge it now"));
-        assert!(topic("lua wasm").matches("WASM plugins"), "any word of the topic");
+        assert!(
+            topic("lua wasm").matches("WASM plugins"),
+            "any word of the topic"
+        );
         assert!(topic("pi").matches("on the Pi 3"));
-        assert!(!topic("pi").matches("pinned pipeline"), "short words match exactly");
+        assert!(
+            !topic("pi").matches("pinned pipeline"),
+            "short words match exactly"
+        );
         assert!(topic("日本").matches("来週日本に行きます"));
     }
 

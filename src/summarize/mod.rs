@@ -4,9 +4,9 @@
 pub mod budget;
 pub mod builtin;
 pub mod engine;
-pub mod mapreduce;
 pub mod fit;
 pub mod focus;
+pub mod mapreduce;
 pub mod prompt;
 pub mod render;
 

@@ -53,9 +53,15 @@ fn the_final_answer_is_asked_for_the_detail_levels_length() {
             .clone()
     };
     let brief = user(Detail::Brief, None);
-    assert!(brief.contains("a short TL;DR of at most 700 characters"), "{brief}");
+    assert!(
+        brief.contains("a short TL;DR of at most 700 characters"),
+        "{brief}"
+    );
     let standard = user(Detail::Standard, None);
-    assert!(standard.contains("at most 2,000 characters in all"), "{standard}");
+    assert!(
+        standard.contains("at most 2,000 characters in all"),
+        "{standard}"
+    );
     assert!(!user(Detail::Full, None).contains("Length:"));
     assert!(
         !user(Detail::Brief, Some((1, 3))).contains("Length:"),

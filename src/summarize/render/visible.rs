@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn links_count_as_their_label_and_escapes_as_one() {
         assert_eq!(visible_chars("see [docs](https://example.com/x) now"), 12);
-        assert_eq!(visible_chars("- point [1](https://discord.com/channels/1/2/3)"), 9);
+        assert_eq!(
+            visible_chars("- point [1](https://discord.com/channels/1/2/3)"),
+            9
+        );
         assert_eq!(visible_chars(r"Sam\_1 \*"), 7);
         assert_eq!(visible_chars("ünïcode"), 7);
         assert_eq!(visible_chars("[not a link"), 11);
