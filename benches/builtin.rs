@@ -166,6 +166,7 @@ fn print_summary(input: SummaryInput<'_>) {
         usage: draft.usage,
         cached: false,
         fallback_reason: None,
+        focus: None,
         created_at: input.window.end,
     };
     println!("{}", summarybot::summarize::render::markdown(&summary));

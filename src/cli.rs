@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::Detail;
+use crate::summarize::focus::Topic;
+
 /// Self-hosted Discord summary bot: one binary, one database file, any OpenAI-compatible LLM or a
 /// built-in offline summarizer.
 #[derive(Debug, Parser)]
@@ -78,6 +81,10 @@ pub enum Command {
 
 /// Where the messages come from and which window to summarize.
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line switches, as clap defines them"
+)]
 pub struct SummarizeArgs {
     /// A DiscordChatExporter JSON export to summarize (no database needed).
     #[arg(long, short = 'i', value_name = "FILE", conflicts_with = "channel")]
@@ -126,6 +133,20 @@ pub struct SummarizeArgs {
     /// Prompt and section set (default: from config, else guessed from the channel name/topic).
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
+
+    /// How long the summary may be: brief (a TL;DR), standard (about 2,000 characters) or
+    /// full (every point found).
+    #[arg(long, value_name = "LEVEL", value_parser = detail, default_value = "standard")]
+    pub detail: Detail,
+
+    /// Only what is about these words, with the replies around it (e.g. --topic "release date").
+    #[arg(long, value_name = "WORDS", value_parser = topic)]
+    pub topic: Option<Topic>,
+
+    /// Print the messages, input tokens, map-reduce parts, output tokens reserved and the
+    /// estimated cost for the configured model, without calling the LLM.
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Do not read or write the summary cache.
     #[arg(long)]
@@ -224,6 +245,9 @@ pub struct ScheduleAddArgs {
     /// Prompt variant: dev or general (default: guessed per channel).
     #[arg(long)]
     pub kind: Option<String>,
+    /// How long each digest may be: brief, standard (default) or full.
+    #[arg(long, value_name = "LEVEL")]
+    pub detail: Option<String>,
     /// Post a one-line "quiet day" note when the window has no messages (default: post nothing).
     #[arg(long)]
     pub quiet_day: bool,
@@ -328,6 +352,14 @@ pub struct UpdateArgs {
 
 /// A Discord id (server, channel) given on the command line: digits only, with a hint where to
 /// find one when a name was given instead.
+fn detail(text: &str) -> Result<Detail, String> {
+    text.parse()
+}
+
+fn topic(text: &str) -> Result<Topic, String> {
+    Topic::parse(text)
+}
+
 fn discord_id(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(id) if id > 0 => Ok(id),

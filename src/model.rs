@@ -516,6 +516,10 @@ pub struct Summary {
     /// Set when the configured LLM failed and the builtin engine stood in: the reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_reason: Option<String>,
+    /// The topic the summary is focused on (`/summarize topic:`, `--topic`), shown in the
+    /// header; None for the whole window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<String>,
     /// When the summary was made.
     pub created_at: Timestamp,
 }
@@ -643,6 +647,9 @@ pub struct Schedule {
     pub last_outcome: Option<String>,
     /// Why the last digest attempt failed (cleared by the next success).
     pub last_error: Option<String>,
+    /// How long each digest may be (schedules stored before it existed read `standard`).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 /// State of a queued job.

@@ -141,6 +141,7 @@ fn prepare(dir: &Path, state: State) -> Option<Barred> {
             quiet_day: true,
             last_outcome: None,
             last_error: None,
+            detail: summarybot::model::Detail::default(),
         })
         .expect("schedule");
     let opt_out = |s: &mut summarybot::model::GuildSettings| {

@@ -414,6 +414,59 @@ fn the_quick_start_summarizes_the_imported_sample_with_all() {
 }
 
 #[test]
+fn a_stored_channel_focused_on_a_topic_and_its_dry_run() {
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let out = sb.run(&["import", SAMPLE]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let base = ["summarize", "--channel", "871325106388582430", "--all"];
+    let run = |extra: &[&str]| sb.run(&[&base[..], extra].concat());
+
+    let dry = run(&["--dry-run", "--topic", "Zigbee", "--detail", "brief"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let text = stdout(&dry);
+    assert!(text.contains("of 276 are about “Zigbee”"), "{text}");
+    assert!(text.contains("detail:            brief"), "{text}");
+    assert!(
+        text.contains("builtin (offline): no LLM call, no cost"),
+        "{text}"
+    );
+
+    let focused = |out: &Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", stderr(out));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let first = focused(&run(&["--topic", "Zigbee", "--format", "json"]));
+    assert_eq!(first["focus"], "Zigbee", "{first}");
+    let count = first["message_count"].as_u64().unwrap_or(0);
+    assert!((1..276).contains(&count), "{first}");
+    // From the cache, the summary still says what it is focused on.
+    let again = focused(&run(&["--topic", "Zigbee", "--format", "json"]));
+    assert_eq!(
+        (again["cached"].as_bool(), &again["focus"]),
+        (Some(true), &first["focus"])
+    );
+    let whole = focused(&run(&["--format", "json"]));
+    assert_eq!(whole["message_count"], 276);
+    assert!(whole.get("focus").is_none(), "{whole}");
+
+    let none = run(&["--topic", "xylophone"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        stderr(&none).contains("no message in this window is about “xylophone”"),
+        "{}",
+        stderr(&none)
+    );
+    let bad = run(&["--topic", "  "]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("the topic has no words"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
 fn import_then_summarize_from_the_database_uses_the_cache() {
     let sb = Sandbox::new();
     sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);

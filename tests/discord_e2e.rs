@@ -561,3 +561,106 @@ fn a_shard_range_runs_exactly_those_shards() {
         .collect();
     assert!(all.is_empty(), "a third shard ran: {all:?}\n{}", bot.log());
 }
+
+#[test]
+fn detail_and_topic_reach_the_llm_from_every_command_and_bad_values_are_refused() {
+    use support::fake_discord::command;
+    use support::fake_openai::FakeOpenAi;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let llm = FakeOpenAi::start();
+    let llm_section = format!(
+        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
+        llm.base_url()
+    );
+    let mut bot = Bot::start_with_llm(dir.path(), &fake, "cooldown = \"0s\"", &llm_section);
+    connect(&fake, &bot);
+    inject_discussion(&fake, GENERAL, 1);
+    let last_prompt = |count: usize| {
+        let requests = llm.chat_requests();
+        assert_eq!(requests.len(), count, "LLM calls:\n{}", bot.log());
+        requests[count - 1].prompt_text()
+    };
+
+    // /summarize detail:brief topic:changelog — only that message, the brief length, the header.
+    let opts = json!([{"name": "detail", "type": 3, "value": "brief"},
+        {"name": "topic", "type": 3, "value": "Changelog"}]);
+    fake.inject_interaction(&slash_command(9301, ALICE, GENERAL, &opts));
+    let text = embeds_text(&wait_edit(&fake, 9301, &bot));
+    assert!(text.contains("focused on “Changelog”"), "{text}");
+    assert!(text.contains("1 message"), "{text}");
+    let prompt = last_prompt(1);
+    assert!(prompt.contains("at most 700 characters"), "{prompt}");
+    assert!(prompt.contains("update the changelog"), "{prompt}");
+    assert!(
+        !prompt.contains("database migration"),
+        "off-topic message sent"
+    );
+
+    // A topic nothing is about: a clear answer, no LLM call.
+    let opts = json!([{"name": "topic", "type": 3, "value": "zigbee"}]);
+    fake.inject_interaction(&slash_command(9302, ALICE, GENERAL, &opts));
+    let answer = fake
+        .wait_for_call(WAIT, |c| {
+            c.method == "PATCH"
+                && c.path.ends_with("token-9302/messages/@original")
+                && c.json["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("zigbee"))
+        })
+        .unwrap_or_else(|| panic!("no answer:\n{}", bot.log()));
+    let content = answer.json["content"].as_str().unwrap_or_default();
+    assert!(
+        content.starts_with("Nothing in this window of <#")
+            && content.contains("is about “zigbee”"),
+        "{content}"
+    );
+    assert_eq!(llm.chat_requests().len(), 1);
+
+    // !summary 24h brief: the whole window, the brief length.
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 60),
+        ALICE,
+        "!summary 24h brief",
+    );
+    fake.wait_for_call(WAIT, |c| {
+        c.method == "POST" && c.path == format!("/api/v10/channels/{GENERAL}/messages")
+    })
+    .unwrap_or_else(|| panic!("no reply to !summary:\n{}", bot.log()));
+    let prompt = last_prompt(2);
+    assert!(prompt.contains("at most 700 characters"), "{prompt}");
+    assert!(prompt.contains("database migration"), "{prompt}");
+
+    // /catchup detail:full (Bob has not written here: the last 24 h), no length asked.
+    let opts = json!([{"name": "detail", "type": 3, "value": "full"}]);
+    fake.inject_interaction(&command("catchup", 9303, BOB, GENERAL, &opts));
+    wait_edit(&fake, 9303, &bot);
+    let prompt = last_prompt(3);
+    assert!(!prompt.contains("Length:"), "{prompt}");
+    assert!(prompt.contains("database migration"), "{prompt}");
+
+    // A value Discord's choices would not allow: refused, naming the allowed ones.
+    let opts = json!([{"name": "detail", "type": 3, "value": "tiny"}]);
+    fake.inject_interaction(&slash_command(9304, ALICE, GENERAL, &opts));
+    let refusal = bot.wait_defer(&fake, 9304);
+    assert_eq!(refusal.json["type"], 4);
+    assert_eq!(refusal.json["data"]["flags"], 64);
+    let content = refusal.json["data"]["content"].as_str().unwrap_or_default();
+    assert!(content.contains("use brief, standard or full"), "{content}");
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 61),
+        ALICE,
+        "!summary 24h tiny",
+    );
+    let replies = fake.wait_for_calls(WAIT, 2, |c| {
+        c.method == "POST" && c.path == format!("/api/v10/channels/{GENERAL}/messages")
+    });
+    let text = replies[1].json["content"].as_str().unwrap_or_default();
+    assert!(text.contains("`tiny` is neither"), "{text}");
+    assert!(text.contains("brief, standard or full"), "{text}");
+    assert_eq!(llm.chat_requests().len(), 3, "nothing sent for bad values");
+    assert_no_mentions_on_sends(&fake);
+    bot.stop();
+}

@@ -78,7 +78,15 @@ fn add_list_pause_resume_remove_round_trip() {
 
     assert!(ok(dir, &["schedule", "list"]).contains("no schedules"));
     let mut add: Vec<&str> = ADD.to_vec();
-    add.extend(["--quiet-day", "--kind", "dev", "--language", "German"]);
+    add.extend([
+        "--quiet-day",
+        "--kind",
+        "dev",
+        "--language",
+        "German",
+        "--detail",
+        "Brief",
+    ]);
     let added = ok(dir, &add);
     assert!(
         added.starts_with("added schedule 1: \"0 9 * * 1-5\" in Europe/Berlin, next run "),
@@ -100,6 +108,7 @@ fn add_list_pause_resume_remove_round_trip() {
     ] {
         assert!(row.contains(part), "{part} missing in {row}");
     }
+    assert!(list.contains("\n      detail: brief\n"), "{list}");
 
     assert!(ok(dir, &["schedule", "pause", "1"]).contains("schedule 1 paused"));
     assert!(ok(dir, &["schedule", "list"]).contains("paused"));
@@ -168,6 +177,11 @@ fn bad_cron_zone_and_kind_name_the_flag_and_give_an_example() {
     assert!(e.contains("--kind:"), "{e}");
     let e = with("--hours", "0");
     assert!(e.contains("--hours:"), "{e}");
+    let e = with("--detail", "tiny");
+    assert!(
+        e.contains("--detail: unknown detail level \"tiny\": use brief, standard or full"),
+        "{e}"
+    );
     assert!(
         ok(dir, &["schedule", "list"]).contains("no schedules"),
         "nothing stored"

@@ -233,6 +233,7 @@ fn daily_at(fire: i64, target: u64) -> Schedule {
         quiet_day: true,
         last_outcome: None,
         last_error: None,
+        detail: summarybot::model::Detail::default(),
     }
 }
 
@@ -419,4 +420,92 @@ fn schedule_changes_need_manage_server_or_the_manager_role_and_wake_the_schedule
         http::request(app.addr, "GET", "/health", &[], b"")
             .is_ok_and(|r| r.json()["scheduler"]["schedules"] == 0)
     });
+}
+
+#[test]
+fn a_schedules_detail_from_schedule_or_the_webhook_reaches_its_digests() {
+    use support::fake_openai::FakeOpenAi;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let llm = FakeOpenAi::start();
+    let sections = format!(
+        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1\n",
+        llm.base_url()
+    );
+    let app = Appliance::start_with(
+        dir.path(),
+        &fake,
+        "",
+        "enabled = true\nmin_interval = \"0s\"",
+        &sections,
+    );
+    app.wait_connected();
+    let now = now_ms();
+    for (i, text) in [
+        "the login test is flaky again",
+        "I'll fix the login test today",
+    ]
+    .iter()
+    .enumerate()
+    {
+        fake.inject_message(
+            GENERAL,
+            snowflake_at(now - 60_000 + i as u64 * 1000, i as u64),
+            ALICE,
+            text,
+        );
+    }
+    let prompt_with = |wanted: &dyn Fn(&str) -> bool| {
+        app.wait_until(|| {
+            llm.chat_requests()
+                .iter()
+                .any(|r| r.prompt_text().contains("login test") && wanted(&r.prompt_text()))
+        });
+    };
+
+    // /schedule add detail:brief: its digests ask for the brief length.
+    let add = json!([
+        {"name": "cron", "type": 3, "value": "* * * * * *"},
+        {"name": "channel", "type": 7, "value": GENERAL.to_string()},
+        {"name": "post_to", "type": 7, "value": TARGET.to_string()},
+        {"name": "hours", "type": 4, "value": 1},
+        {"name": "detail", "type": 3, "value": "brief"}
+    ]);
+    let everyone = support::fake_discord::EVERYONE_PERMS;
+    fake.inject_interaction(&schedule_command(
+        800_000_000_000_000_201,
+        ALICE,
+        everyone | MANAGE_GUILD,
+        "add",
+        &add,
+    ));
+    let added = callback(&fake, 800_000_000_000_000_201);
+    let text = added["data"]["content"].as_str().unwrap_or_default();
+    assert!(text.contains(" · brief · "), "{added}");
+    prompt_with(&|p| p.contains("at most 700 characters"));
+    app.wait_until(|| !posts_to(&fake, TARGET).is_empty());
+
+    // The webhook changes it to full: the next digests ask for no length.
+    let bad = app.post(
+        &json!({"type": "schedule_update", "action": "update", "id": 1, "detail": "huge"}),
+        "detail-bad",
+    );
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("use brief, standard or full"),
+        "{}",
+        bad.body
+    );
+    let changed = app.post(
+        &json!({"type": "schedule_update", "action": "update", "id": 1, "detail": "full"}),
+        "detail-full",
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(
+        changed.json()["schedule"]["detail"],
+        "full",
+        "{}",
+        changed.body
+    );
+    prompt_with(&|p| !p.contains("Length:"));
 }

@@ -59,6 +59,7 @@ fn summary(now: Timestamp) -> Summary {
         usage: TokenUsage::default(),
         cached: false,
         fallback_reason: Some("LLM quota exhausted".into()),
+        focus: None,
         created_at: now,
     }
 }
@@ -197,6 +198,7 @@ fn check_schedules_and_stats(store: &Store) {
             quiet_day: false,
             last_outcome: None,
             last_error: None,
+            detail: summarybot::model::Detail::default(),
         })
         .expect("schedule");
     assert_eq!(store.schedules().expect("list").len(), 1);

@@ -381,6 +381,58 @@ fn standard_webhooks_headers_from_the_cli_are_accepted_and_checked() {
 /// Expected status, headers, body, and a fragment of the error detail.
 type Case = (u16, Vec<(&'static str, String)>, String, &'static str);
 
+/// Each case gets its status and an error whose detail contains its needle (signed with the
+/// right secret unless the case expects 401).
+fn assert_refused(server: &Server, cases: Vec<Case>) {
+    for (status, mut headers, body, needle) in cases {
+        if status != 401 {
+            headers.push((
+                "X-Signature-256",
+                signature::sign_header(SECRET.as_bytes(), body.as_bytes()),
+            ));
+        }
+        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = server.post(&refs, &body);
+        assert_eq!(r.status, status, "{body:.80}: {}", r.body);
+        let json = r.json();
+        assert!(json["error"].is_string(), "{}", r.body);
+        assert!(
+            json["detail"].as_str().is_some_and(|d| d.contains(needle)),
+            "{needle}: {}",
+            r.body
+        );
+    }
+}
+
+#[test]
+fn bad_detail_and_topic_values_get_422_naming_the_allowed_ones() {
+    let server = Server::start("", "");
+    let cases: Vec<Case> = vec![
+        (
+            422,
+            vec![],
+            r#"{"type":"summary_request","channel_id":"5","detail":"tiny"}"#.into(),
+            "field `detail`: unknown detail level \"tiny\": use brief, standard or full",
+        ),
+        (
+            422,
+            vec![],
+            r#"{"type":"summary_request","channel_id":"5","topic":" ?! "}"#.into(),
+            "field `topic`: the topic has no words",
+        ),
+        (
+            422,
+            vec![],
+            r#"{"type":"schedule_update","action":"update","id":1,"detail":"long"}"#.into(),
+            "use brief, standard or full",
+        ),
+    ];
+    assert_refused(&server, cases);
+    assert!(server
+        .metrics()
+        .contains("summarybot_jobs{state=\"queued\"} 0"));
+}
+
 #[test]
 fn bad_requests_get_their_status_and_nothing_is_stored() {
     let server = Server::start("max_body_bytes = 2048", "");
@@ -445,24 +497,7 @@ fn bad_requests_get_their_status_and_nothing_is_stored() {
             "field `action`",
         ),
     ];
-    for (status, mut headers, body, needle) in cases {
-        if status != 401 {
-            headers.push((
-                "X-Signature-256",
-                signature::sign_header(SECRET.as_bytes(), body.as_bytes()),
-            ));
-        }
-        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let r = server.post(&refs, &body);
-        assert_eq!(r.status, status, "{body:.80}: {}", r.body);
-        let json = r.json();
-        assert!(json["error"].is_string(), "{}", r.body);
-        assert!(
-            json["detail"].as_str().is_some_and(|d| d.contains(needle)),
-            "{needle}: {}",
-            r.body
-        );
-    }
+    assert_refused(&server, cases);
     // Nothing was stored.
     assert!(
         server

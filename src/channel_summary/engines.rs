@@ -79,32 +79,7 @@ fn build(
     let engine = match provider {
         LlmProvider::Builtin => Engine::new(builtin),
         LlmProvider::OpenAi => {
-            let llm = &config.llm;
-            let client = OpenAiClient::new(OpenAiOptions {
-                base_url: llm.base_url.clone(),
-                api_key: (!llm.api_key.is_empty()).then(|| llm.api_key.clone()),
-                model: llm.model.clone(),
-                timeout: llm.timeout,
-                max_retries: llm.max_retries,
-                ..OpenAiOptions::default()
-            })
-            .map_err(|e| e.to_string())?;
-            let templates = Templates::load(config.summary.prompts_dir.as_deref())
-                .map_err(|e| e.to_string())?;
-            let summarizer = LlmSummarizer::new(
-                Arc::new(client),
-                templates,
-                LlmOptions {
-                    context_tokens: llm.context_tokens as usize,
-                    max_tokens: llm.max_tokens,
-                    temperature: llm.temperature,
-                    concurrency: llm.concurrency,
-                    ..LlmOptions::default()
-                },
-            );
-            // Reject a context too small for max_tokens plus the prompt now, not per request.
-            summarizer.data_tokens().map_err(|e| e.to_string())?;
-            let engine = Engine::new(Arc::new(summarizer));
+            let engine = Engine::new(Arc::new(llm_summarizer(config)?));
             if fallback {
                 engine.with_fallback(builtin)
             } else {
@@ -113,6 +88,36 @@ fn build(
         }
     };
     Ok(with_store(config, engine, store))
+}
+
+/// The LLM summarizer of `config` (its OpenAI-compatible client, templates and options). No
+/// request is made; a context too small for `max_tokens` plus the prompt is refused here.
+pub fn llm_summarizer(config: &Config) -> Result<LlmSummarizer, String> {
+    let llm = &config.llm;
+    let client = OpenAiClient::new(OpenAiOptions {
+        base_url: llm.base_url.clone(),
+        api_key: (!llm.api_key.is_empty()).then(|| llm.api_key.clone()),
+        model: llm.model.clone(),
+        timeout: llm.timeout,
+        max_retries: llm.max_retries,
+        ..OpenAiOptions::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let templates =
+        Templates::load(config.summary.prompts_dir.as_deref()).map_err(|e| e.to_string())?;
+    let summarizer = LlmSummarizer::new(
+        Arc::new(client),
+        templates,
+        LlmOptions {
+            context_tokens: llm.context_tokens as usize,
+            max_tokens: llm.max_tokens,
+            temperature: llm.temperature,
+            concurrency: llm.concurrency,
+            ..LlmOptions::default()
+        },
+    );
+    summarizer.data_tokens().map_err(|e| e.to_string())?;
+    Ok(summarizer)
 }
 
 fn builtin_engine(config: &Config, store: Option<Arc<Store>>) -> Engine {

@@ -14,15 +14,16 @@ pub mod history;
 use std::sync::{Arc, OnceLock};
 
 pub use admission::{Admission, Barred};
-pub use engines::Engines;
+pub use engines::{llm_summarizer, Engines};
 pub use history::{Fetched, HistorySource};
 
 use crate::config::{Config, LlmProvider};
-use crate::model::{ChannelId, ChannelInfo, ChannelKind, ChatMessage, GuildId, Summary};
+use crate::model::{ChannelId, ChannelInfo, ChannelKind, ChatMessage, Detail, GuildId, Summary};
 use crate::model::{TimeWindow, Timestamp};
 use crate::settings::{GuildSettings, Registry};
 use crate::store::{Store, StoreError};
 use crate::summarize::engine::{EngineError, Request};
+use crate::summarize::focus::Topic;
 use crate::summarize::ProgressFn;
 
 /// Most messages fetched over REST to complete one window (100 pages of 100).
@@ -55,7 +56,7 @@ impl SummaryError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Barred(b) => !b.is_decision(),
-            Self::Provider { .. } => false,
+            Self::Provider { .. } | Self::Engine(EngineError::OffTopic(_)) => false,
             Self::Store(_) | Self::Engine(_) => true,
         }
     }
@@ -98,6 +99,10 @@ pub struct ChannelRequest {
     pub language: Option<String>,
     /// Summarizer asked for by the trigger (else the configured one).
     pub provider: Option<LlmProvider>,
+    /// How long the summary may be.
+    pub detail: Detail,
+    /// Keep only the messages about this topic (and their reply chains).
+    pub topic: Option<Topic>,
     /// Read and write the summary cache.
     pub use_cache: bool,
 }
@@ -112,6 +117,8 @@ impl ChannelRequest {
             kind: None,
             language: None,
             provider: None,
+            detail: Detail::default(),
+            topic: None,
             use_cache: true,
         }
     }
@@ -135,10 +142,31 @@ pub struct Prepared {
     pub language: Option<String>,
     /// Summarizer (None: the configured one).
     pub provider: Option<LlmProvider>,
+    /// How long the summary may be.
+    pub detail: Detail,
+    /// Keep only the messages about this topic (and their reply chains).
+    pub topic: Option<Topic>,
     /// Read and write the summary cache.
     pub use_cache: bool,
     /// Whether the window held everything Discord has.
     pub completeness: Completeness,
+}
+
+impl Prepared {
+    /// The engine request this prepared window makes.
+    pub fn request(self) -> Request {
+        Request {
+            channel: self.channel,
+            kind: self.kind,
+            window: self.window,
+            messages: self.messages,
+            language: self.language,
+            detail: self.detail,
+            topic: self.topic,
+            use_cache: self.use_cache,
+            server_budget: self.settings.daily_token_budget,
+        }
+    }
 }
 
 /// A finished summary and how complete its window was.
@@ -376,6 +404,8 @@ impl ChannelSummaries {
             window: req.window,
             messages,
             provider: req.provider,
+            detail: req.detail,
+            topic: req.topic,
             use_cache: req.use_cache,
             completeness,
         })
@@ -395,23 +425,15 @@ impl ChannelSummaries {
                     provider: prepared.provider.map_or("configured", LlmProvider::as_str),
                     reason,
                 })?;
-        let request = Request {
-            channel: prepared.channel,
-            kind: prepared.kind,
-            window: prepared.window,
-            messages: prepared.messages,
-            language: prepared.language,
-            detail: crate::model::Detail::default(),
-            use_cache: prepared.use_cache,
-            server_budget: prepared.settings.daily_token_budget,
-        };
+        let completeness = prepared.completeness;
+        let request = prepared.request();
         let mut summary = engine.summarize(&request, progress).await?;
         self.admit(&request.channel).map_err(SummaryError::Barred)?;
         // A cached summary keeps the channel as it was then: show it as it is now.
         summary.channel = request.channel;
         Ok(Served {
             summary,
-            completeness: prepared.completeness,
+            completeness,
         })
     }
 

@@ -3,6 +3,7 @@
 mod config_cmd;
 mod db_backup;
 mod db_cmd;
+mod dry_run;
 mod import_cmd;
 pub mod output;
 mod remote;

@@ -6,9 +6,9 @@
 
 use crate::cli::{ScheduleAddArgs, ScheduleCommand};
 use crate::config::{Config, Scope};
-use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
+use crate::model::{ChannelId, Detail, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
-use crate::schedule::{parse_kind, Draft, Field, Invalid, Rules};
+use crate::schedule::{parse_detail, parse_kind, Draft, Field, Invalid, Rules};
 use crate::store::Store;
 
 use super::output::outln;
@@ -81,6 +81,13 @@ fn draft(config: &Config, args: &ScheduleAddArgs, now: Timestamp) -> Result<Draf
         window_hours: args.hours,
         kind,
         language: args.language.clone(),
+        detail: args
+            .detail
+            .as_deref()
+            .map(parse_detail)
+            .transpose()
+            .map_err(|e| usage(&e))?
+            .unwrap_or_default(),
         quiet_day: args.quiet_day,
         created_by: "cli".to_owned(),
     };
@@ -106,6 +113,9 @@ fn list(store: &Store) -> Result<(), Failure> {
     );
     for s in &schedules {
         outln!("{}", row(s));
+        if s.detail != Detail::default() {
+            outln!("      detail: {}", s.detail);
+        }
         if let Some(outcome) = &s.last_outcome {
             outln!("      last digest: {outcome}");
         }
@@ -141,6 +151,7 @@ fn usage(e: &Invalid) -> Failure {
         Field::Hours => "--hours",
         Field::Language => "--language",
         Field::Kind => "--kind",
+        Field::Detail => "--detail",
     };
     Failure::Usage(format!("{flag}: {}", e.message))
 }

@@ -45,6 +45,9 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
                 let window = window_for_export(args, &export.messages)?;
                 let messages = in_window(export.messages, window);
                 let request = export_request(&config, args, export.channel, window, messages);
+                if args.dry_run {
+                    return super::dry_run::print(&config, &request, args.format);
+                }
                 let engine = Engines::new(Arc::new(config.clone()), None, !args.no_fallback)
                     .and_then(|e| e.get(None))
                     .map_err(Failure::Usage)?;
@@ -70,18 +73,27 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
                     return Err(Failure::Usage(why.to_string()));
                 }
                 known_channel(&store, ChannelId(channel))?;
-                rt.block_on(async {
-                    let info = service.channel(ChannelId(channel), None).await;
-                    let mut request = ChannelRequest::new(info, window);
-                    request.kind = args.kind.map(kind_of);
-                    request.language.clone_from(&args.language);
-                    request.use_cache = !args.no_cache;
-                    service.summarize(request, &progress).await
-                })
-                .map_err(|e| match e {
+                let refused = |e| match e {
                     SummaryError::Barred(why) => Failure::Usage(why.to_string()),
                     other => Failure::Runtime(anyhow::anyhow!("{other}")),
-                })?
+                };
+                let prepared = rt
+                    .block_on(async {
+                        let info = service.channel(ChannelId(channel), None).await;
+                        let mut request = ChannelRequest::new(info, window);
+                        request.kind = args.kind.map(kind_of);
+                        request.language.clone_from(&args.language);
+                        request.detail = args.detail;
+                        request.topic.clone_from(&args.topic);
+                        request.use_cache = !args.no_cache;
+                        service.prepare(request).await
+                    })
+                    .map_err(refused)?;
+                if args.dry_run {
+                    return super::dry_run::print(&config, &prepared.request(), args.format);
+                }
+                rt.block_on(service.finish(prepared, &progress))
+                    .map_err(refused)?
             }
             (None, None) => return Err(Failure::Usage(
                 "say what to summarize: --input FILE (an export) or --channel ID (stored messages)"
@@ -139,7 +151,8 @@ fn export_request(
             .language
             .clone()
             .or_else(|| config.summary.language.clone()),
-        detail: crate::model::Detail::default(),
+        detail: args.detail,
+        topic: args.topic.clone(),
         use_cache: !args.no_cache,
     }
 }

@@ -26,7 +26,8 @@ pub fn definition() -> Value {
         "contexts": [0],
         "options": [
             {"type": 5, "name": "public", "description": "Show the summary to everyone (default: only you)",
-                "required": false}
+                "required": false},
+            super::commands::detail_option()
         ]
     })
 }
@@ -212,10 +213,11 @@ mod tests {
     }
 
     #[test]
-    fn the_definition_has_only_the_public_option() {
+    fn the_definition_has_the_public_and_detail_options() {
         let def = definition();
         assert_eq!(def["name"], "catchup");
         assert_eq!(def["options"][0]["name"], "public");
-        assert_eq!(def["options"].as_array().map(Vec::len), Some(1));
+        assert_eq!(def["options"][1]["name"], "detail");
+        assert_eq!(def["options"].as_array().map(Vec::len), Some(2));
     }
 }

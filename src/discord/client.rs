@@ -24,8 +24,10 @@ use super::{convert, Shared};
 use crate::channel_summary::Barred;
 use crate::config::Config;
 use crate::model::{
-    Author, ChannelId, ChannelInfo, ChatMessage, GuildId, MessageId, MessageKind, Timestamp, UserId,
+    Author, ChannelId, ChannelInfo, ChatMessage, Detail, GuildId, MessageId, MessageKind,
+    Timestamp, UserId,
 };
+use crate::summarize::focus::Topic;
 
 /// Build the serenity client: REST through `discord.api_base_url`, no message cache.
 pub(super) async fn build(config: &Config, shared: Arc<Shared>) -> Result<Client, serenity::Error> {
@@ -363,6 +365,8 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         private: catchup,
         catchup,
         threads: false,
+        detail: Detail::default(),
+        topic: None,
         place: Place::default(),
     };
     let mut refusal = None;
@@ -376,6 +380,14 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
             ("private", CommandDataOptionValue::Boolean(p)) => inv.private = *p,
             ("public", CommandDataOptionValue::Boolean(p)) => inv.private = !*p,
             ("threads", CommandDataOptionValue::Boolean(t)) => inv.threads = *t,
+            ("detail", CommandDataOptionValue::String(d)) => match d.parse() {
+                Ok(d) => inv.detail = d,
+                Err(e) => refusal = Some(Refusal::Usage(format!("`detail`: {e}."))),
+            },
+            ("topic", CommandDataOptionValue::String(t)) => match Topic::parse(t) {
+                Ok(t) => inv.topic = Some(t),
+                Err(e) => refusal = Some(Refusal::Usage(format!("`topic`: {e}."))),
+            },
             _ => {}
         }
     }
@@ -441,7 +453,7 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
     let invoker = member_permissions(cache, guild, target, msg.author.id.get(), Some(&roles));
     let bot = bot_permissions(cache, guild, target);
     let default_hours = shared.effective(gid(guild)).default_hours;
-    let verdict = commands::parse_hours_or(Some(args), default_hours).and_then(|hours| {
+    let verdict = commands::parse_prefix_args(args, default_hours).and_then(|(hours, detail)| {
         let inv = Invocation {
             guild: gid(guild),
             target,
@@ -450,6 +462,8 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             private: false,
             catchup: false,
             threads: false,
+            detail,
+            topic: None,
             place: place(shared, cache, guild, target),
         };
         let barred = admission(shared, cache, Some(guild), target).err();

@@ -12,8 +12,12 @@ use super::post::{embeds_body, footer, Poster};
 use super::threads::{self, ActiveThread, Place, PlaceKind};
 use super::{catchup, cooldown, permissions, Shared};
 use crate::channel_summary::{Barred, Completeness, Prepared, SummaryError};
-use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow, Timestamp, UserId};
+use crate::model::{
+    ChannelId, ChatMessage, Detail, GuildId, Summary, TimeWindow, Timestamp, UserId,
+};
 use crate::store::StoreError;
+use crate::summarize::engine::EngineError;
+use crate::summarize::focus::Topic;
 use crate::summarize::{render, Progress};
 
 /// Default window in hours (a server can change it with `/summarybot settings window:`).
@@ -50,9 +54,21 @@ fn summarize_definition() -> Value {
                 "required": false},
             {"type": 5, "name": "threads",
                 "description": "Include the messages of the channel's active threads",
-                "required": false}
+                "required": false},
+            detail_option(),
+            {"type": 3, "name": "topic",
+                "description": "Only what is about these words (and the replies around it)",
+                "max_length": crate::summarize::focus::MAX_TOPIC_CHARS, "required": false}
         ]
     })
+}
+
+/// The `detail` option of `/summarize` and `/catchup`.
+pub(super) fn detail_option() -> Value {
+    json!({"type": 3, "name": "detail",
+        "description": "How long: brief (a TL;DR), standard (default) or full (every point)",
+        "required": false,
+        "choices": Detail::ALL.map(|d| json!({"name": d.as_str(), "value": d.as_str()}))})
 }
 
 /// A validated summary request from either command.
@@ -72,6 +88,10 @@ pub struct Invocation {
     pub catchup: bool,
     /// Include the messages of the target's active threads (`threads:true`).
     pub threads: bool,
+    /// How long the summary may be.
+    pub detail: Detail,
+    /// Only what is about this topic (`/summarize topic:`).
+    pub topic: Option<Topic>,
     /// What the target is (channel, thread, forum) and its public threads.
     pub place: Place,
 }
@@ -143,6 +163,41 @@ impl Refusal {
         }
     }
 }
+
+/// Parse the arguments of `!summary [hours] [detail]` (in any order; hours may end in `h`):
+/// the window in hours (`default` when not given) and the detail level.
+pub fn parse_prefix_args(args: &str, default: u32) -> Result<(u32, Detail), Refusal> {
+    let mut hours = None;
+    let mut detail = None;
+    for word in args.split_whitespace() {
+        if let Ok(d) = word.parse::<Detail>() {
+            if detail.replace(d).is_some() {
+                return Err(Refusal::Usage(format!(
+                    "Give one detail level, not several. {PREFIX_USAGE}"
+                )));
+            }
+        } else if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            let number = word.strip_suffix(['h', 'H']).unwrap_or(word);
+            if hours
+                .replace(parse_hours_or(Some(number), default)?)
+                .is_some()
+            {
+                return Err(Refusal::Usage(format!(
+                    "Give one number of hours, not several. {PREFIX_USAGE}"
+                )));
+            }
+        } else {
+            return Err(Refusal::Usage(format!(
+                "`{word}` is neither a number of hours nor a detail level (brief, standard or \
+                 full). {PREFIX_USAGE}"
+            )));
+        }
+    }
+    Ok((hours.unwrap_or(default), detail.unwrap_or_default()))
+}
+
+/// How `!summary` is used, shown after a wrong argument.
+const PREFIX_USAGE: &str = "Use e.g. `!summary`, `!summary 6` or `!summary 24h brief`.";
 
 /// Parse the `hours` text of `!summary [hours]`.
 pub fn parse_hours(arg: Option<&str>) -> Result<u32, Refusal> {
@@ -379,6 +434,8 @@ async fn summarize(
         window,
         messages,
         provider: None,
+        detail: inv.detail,
+        topic: inv.topic.clone(),
         use_cache: true,
         completeness: Completeness::Complete,
     };
@@ -388,6 +445,14 @@ async fn summarize(
     let mut summary = match shared.service.finish(prepared, &report).await {
         Ok(served) => served.summary,
         Err(SummaryError::Barred(why)) => return Err(why.user_message(inv.target)),
+        Err(SummaryError::Engine(EngineError::OffTopic(topic))) => {
+            return Err(format!(
+                "Nothing in this window of <#{}> is about “{}”: try other words or a longer \
+                 window.",
+                inv.target,
+                render::escape(&topic)
+            ))
+        }
         Err(e) => return Err(failure(inv, &e)),
     };
     threads::drop_citations(&mut summary.sections, &foreign);
@@ -473,6 +538,27 @@ mod tests {
     }
 
     #[test]
+    fn prefix_arguments_take_hours_and_a_detail_level_in_any_order() {
+        assert_eq!(parse_prefix_args("", 6), Ok((6, Detail::Standard)));
+        assert_eq!(parse_prefix_args(" 24h brief", 6), Ok((24, Detail::Brief)));
+        assert_eq!(parse_prefix_args("FULL 3", 6), Ok((3, Detail::Full)));
+        assert_eq!(parse_prefix_args("brief", 6), Ok((6, Detail::Brief)));
+        assert_eq!(parse_prefix_args("12", 6), Ok((12, Detail::Standard)));
+        let text = |args: &str| {
+            parse_prefix_args(args, 6)
+                .expect_err(args)
+                .message(ChannelId(1))
+        };
+        let tiny = text("24h tiny");
+        assert!(tiny.contains("`tiny` is neither"), "{tiny}");
+        assert!(tiny.contains("brief, standard or full"), "{tiny}");
+        assert!(tiny.contains("!summary 24h brief"), "{tiny}");
+        assert!(text("200h").contains("1 to 168"));
+        assert!(text("brief full").contains("one detail level"));
+        assert!(text("2 3").contains("one number of hours"));
+    }
+
+    #[test]
     fn refusals_name_the_missing_permission_and_channel() {
         let text = Refusal::InvokerMissing("View Channel").message(ChannelId(42));
         assert_eq!(
@@ -506,7 +592,17 @@ mod tests {
             .flatten()
             .filter_map(|o| o["name"].as_str())
             .collect();
-        assert_eq!(names, ["hours", "channel", "private", "threads"]);
+        assert_eq!(
+            names,
+            ["hours", "channel", "private", "threads", "detail", "topic"]
+        );
+        let detail = &defs[0]["options"][4];
+        assert_eq!(detail["choices"][0]["value"], "brief");
+        assert_eq!(detail["choices"][2]["value"], "full");
+        assert_eq!(
+            defs[1]["options"][1]["name"], "detail",
+            "/catchup has it too"
+        );
         assert_eq!(defs[1]["name"], "catchup");
     }
 }

@@ -14,7 +14,9 @@ use serenity::all::{
 use super::{permissions, Shared};
 use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
-use crate::schedule::{parse_kind, Draft, Field, Invalid, Rules, Spec, MAX_WINDOW_HOURS};
+use crate::schedule::{
+    parse_detail, parse_kind, Draft, Field, Invalid, Rules, Spec, MAX_WINDOW_HOURS,
+};
 
 /// Manage Server (Manage Guild) permission bit.
 pub const MANAGE_GUILD: u64 = 1 << 5;
@@ -51,6 +53,9 @@ pub fn definition() -> Value {
                     {"type": 3, "name": "language", "description": "Language of the digest"},
                     {"type": 3, "name": "kind", "description": "Prompt variant",
                         "choices": [{"name": "general", "value": "general"}, {"name": "dev", "value": "dev"}]},
+                    {"type": 3, "name": "detail",
+                        "description": "How long: brief, standard (default) or full",
+                        "choices": crate::model::Detail::ALL.map(|d| json!({"name": d.as_str(), "value": d.as_str()}))},
                     {"type": 5, "name": "quiet_day",
                         "description": "Post a short note when nothing was said (default: post nothing)"},
                     {"type": 7, "name": "channel_2", "channel_types": CHANNEL_TYPES,
@@ -159,6 +164,7 @@ pub fn draft(
         window_hours: None,
         kind: None,
         language: None,
+        detail: crate::model::Detail::default(),
         quiet_day: false,
         created_by: user.to_string(),
     };
@@ -173,6 +179,7 @@ pub fn draft(
             ("hours", Opt::Int(h)) => d.window_hours = Some(u32::try_from(*h).unwrap_or(0)),
             ("language", Opt::Text(t)) => d.language = Some(t.clone()),
             ("kind", Opt::Text(t)) => d.kind = Some(parse_kind(t)?),
+            ("detail", Opt::Text(t)) => d.detail = parse_detail(t)?,
             ("quiet_day", Opt::Bool(b)) => d.quiet_day = *b,
             _ => {}
         }
@@ -193,6 +200,7 @@ pub fn error_text(e: &OpError) -> String {
                 Field::Hours => "hours",
                 Field::Language => "language",
                 Field::Kind => "kind",
+                Field::Detail => "detail",
             };
             format!("`{option}`: {}", e.message)
         }
@@ -225,8 +233,13 @@ pub fn line(s: &Schedule) -> String {
         .iter()
         .map(|c| format!("<#{c}>"))
         .collect();
+    let detail = if s.detail == crate::model::Detail::default() {
+        String::new()
+    } else {
+        format!(" · {}", s.detail)
+    };
     format!(
-        "**{}** · `{}` {} · {} → <#{}> · {}",
+        "**{}** · `{}` {} · {} → <#{}>{detail} · {}",
         s.id,
         s.cron,
         s.timezone,
@@ -542,6 +555,15 @@ mod tests {
         )
         .expect_err("bad kind");
         assert!(error_text(&OpError::Invalid(e)).starts_with("`kind`:"));
+        let brief = opts(&[("detail", Opt::Text("brief".into()))]);
+        let d = draft(GuildId(1), ChannelId(5), 42, &brief).expect("draft");
+        assert_eq!(d.detail, crate::model::Detail::Brief);
+        let bad = opts(&[("detail", Opt::Text("tiny".into()))]);
+        let e = draft(GuildId(1), ChannelId(5), 42, &bad).expect_err("bad detail");
+        assert_eq!(
+            error_text(&OpError::Invalid(e)),
+            "`detail`: unknown detail level \"tiny\": use brief, standard or full"
+        );
     }
 
     #[test]
@@ -572,10 +594,20 @@ mod tests {
             quiet_day: false,
             last_outcome: None,
             last_error: None,
+            detail: crate::model::Detail::default(),
         };
         assert_eq!(
             line(&s),
             "**7** · `0 9 * * *` Europe/Berlin · <#10> → <#5> · next <t:1764835200:F> (2025-12-04 09:00 CET)"
+        );
+        let brief = Schedule {
+            detail: crate::model::Detail::Brief,
+            ..s.clone()
+        };
+        assert!(
+            line(&brief).contains("<#5> · brief · next"),
+            "{}",
+            line(&brief)
         );
         let many = vec![s; 40];
         let text = list_text(&many);

@@ -130,6 +130,7 @@ async fn summarize_sources(
         let mut request = ChannelRequest::new(info, window);
         request.kind = job.kind;
         request.language.clone_from(&job.language);
+        request.detail = job.detail;
         let prepared = match service.prepare(request).await {
             Ok(prepared) => prepared,
             Err(e) => {
@@ -273,6 +274,7 @@ mod tests {
             quiet_day: true,
             last_outcome: None,
             last_error: Some("earlier failure".into()),
+            detail: crate::model::Detail::default(),
         }
     }
 
@@ -285,6 +287,7 @@ mod tests {
             target_channel: ChannelId(20),
             kind: None,
             language: None,
+            detail: crate::model::Detail::default(),
             quiet_day,
         }
     }

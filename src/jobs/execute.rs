@@ -5,6 +5,7 @@
 use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
 use crate::config::LlmProvider;
 use crate::model::{ChannelId, Job, TimeWindow};
+use crate::summarize::focus::Topic;
 use crate::summarize::render;
 
 use super::{JobPayload, JobStats, PublishError, Publisher, SummaryJob};
@@ -82,6 +83,13 @@ async fn summary_request(
     let mut request = ChannelRequest::new(channel, window);
     request.language.clone_from(&job.language);
     request.provider = provider;
+    request.detail = job.detail;
+    request.topic = job
+        .topic
+        .as_deref()
+        .map(Topic::parse)
+        .transpose()
+        .map_err(|e| JobError::permanent(format!("field `topic`: {e}")))?;
     let served = service.summarize(request, &|_| {}).await?;
     stats.record_summary(&served.summary);
     if let (Some(channel), Some(publisher)) = (target, publisher) {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ChannelId, ChannelKind, Job, Timestamp};
+use crate::model::{ChannelId, ChannelKind, Detail, Job, Timestamp};
 
 /// Job kind: summarize a channel window (payload [`SummaryJob`]).
 pub const SUMMARY_REQUEST: &str = "summary_request";
@@ -99,6 +99,12 @@ pub struct SummaryJob {
     pub provider: Option<String>,
     /// Output language override.
     pub language: Option<String>,
+    /// How long the summary may be (jobs stored before it existed read `standard`).
+    #[serde(default)]
+    pub detail: Detail,
+    /// Keep only the messages about this topic (and their reply chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// The stored payload of a `digest` job, fixed when the scheduler fires, so a retry posts the
@@ -119,6 +125,9 @@ pub struct DigestJob {
     pub kind: Option<ChannelKind>,
     /// Output language override.
     pub language: Option<String>,
+    /// How long each summary may be (jobs stored before it existed read `standard`).
+    #[serde(default)]
+    pub detail: Detail,
     /// Post a "quiet day" line when the window holds no messages.
     pub quiet_day: bool,
 }
@@ -155,6 +164,27 @@ mod tests {
         };
         assert_eq!((p.channel_id, p.until), (ChannelId(5), Timestamp(1000)));
         assert_eq!(p.post_to_channel_id, Some(ChannelId(9)));
+        assert_eq!(
+            (p.detail, p.topic),
+            (Detail::Standard, None),
+            "before detail and topic"
+        );
+        let again = job(
+            SUMMARY_REQUEST,
+            &JobPayload::SummaryRequest(SummaryJob {
+                detail: Detail::Brief,
+                topic: Some("release".into()),
+                ..p
+            })
+            .encode(),
+        );
+        let JobPayload::SummaryRequest(p) = JobPayload::decode(&again).expect("decodes") else {
+            panic!("wrong kind");
+        };
+        assert_eq!(
+            (p.detail, p.topic.as_deref()),
+            (Detail::Brief, Some("release"))
+        );
         let old_digest = job(
             DIGEST,
             r#"{"schedule_id":1,"fire":2000,"since":1000,"source_channels":[8,9],
@@ -162,6 +192,14 @@ mod tests {
         );
         let digest = JobPayload::decode(&old_digest).expect("decodes");
         assert_eq!(digest.summarized_channels(), [ChannelId(8), ChannelId(9)]);
+        let JobPayload::Digest(d) = &digest else {
+            panic!("wrong kind");
+        };
+        assert_eq!(
+            d.detail,
+            Detail::Standard,
+            "a digest queued before detail existed"
+        );
         let again = job(digest.kind(), &digest.encode());
         assert_eq!(JobPayload::decode(&again).expect("round trip"), digest);
         // The serde tags are the stored kind names.

@@ -11,7 +11,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::model::{ChannelId, ChannelKind, GuildId, Schedule, Timestamp};
+use crate::model::{ChannelId, ChannelKind, Detail, GuildId, Schedule, Timestamp};
 
 pub use spec::{Spec, SpecError};
 
@@ -64,6 +64,8 @@ pub enum Field {
     Language,
     /// The prompt variant.
     Kind,
+    /// The detail level.
+    Detail,
 }
 
 /// A validation error: which field, and what to write instead.
@@ -109,6 +111,8 @@ pub struct Draft {
     pub kind: Option<ChannelKind>,
     /// Output language override.
     pub language: Option<String>,
+    /// How long each digest may be.
+    pub detail: Detail,
     /// Post a "quiet day" line for an empty window.
     pub quiet_day: bool,
     /// Who asks (user id or a label such as `cli`).
@@ -127,6 +131,7 @@ impl Draft {
             window_hours: s.window_hours,
             kind: s.kind,
             language: s.language.clone(),
+            detail: s.detail,
             quiet_day: s.quiet_day,
             created_by: s.created_by.clone(),
         }
@@ -269,6 +274,7 @@ impl Draft {
             quiet_day: self.quiet_day,
             last_outcome: None,
             last_error: None,
+            detail: self.detail,
         }
     }
 }
@@ -283,6 +289,11 @@ pub fn parse_kind(text: &str) -> Result<ChannelKind, Invalid> {
             format!("kind must be \"dev\" or \"general\", not \"{other}\""),
         )),
     }
+}
+
+/// Parse a detail level: `brief`, `standard` or `full`.
+pub fn parse_detail(text: &str) -> Result<Detail, Invalid> {
+    text.parse().map_err(|e| invalid(Field::Detail, e))
 }
 
 /// The digest window ending at fire time `fire`: the schedule's fixed window, else since its
@@ -313,6 +324,7 @@ mod tests {
             window_hours: None,
             kind: None,
             language: Some(" de ".into()),
+            detail: Detail::Brief,
             quiet_day: false,
             created_by: "cli".into(),
         }

@@ -236,6 +236,7 @@ fn enqueue(
         target_channel: s.target_channel,
         kind: s.kind,
         language: s.language.clone(),
+        detail: s.detail,
         quiet_day: s.quiet_day,
     };
     let job = JobPayload::Digest(job);

@@ -1,16 +1,76 @@
 //! Stored digest schedules, keyed by an id the store assigns.
 
 use redb::ReadableTable;
+use serde::Deserialize;
 
 use super::idempotency::claim_in;
 use super::schema::{next_id, SCHEDULES};
 use super::{codec, OrStore, Store, StoreError};
-use crate::model::{Schedule, Timestamp};
+use crate::model::{ChannelId, ChannelKind, Detail, GuildId, Schedule, Timestamp};
 
 /// Record name used in decode errors.
 const WHAT: &str = "schedule";
 /// Meta counter of schedule ids (never reused, even after a delete).
 const ID_COUNTER: &str = "next_schedule_id";
+
+/// A schedule as written before it had a detail level. Postcard stores fields in order without
+/// names, so such a record ends where `detail` would begin and the current layout cannot read
+/// it: it is read with this one and gets the default detail (`standard`). Written back in the
+/// current layout by the next change.
+#[derive(Deserialize)]
+struct ScheduleV1 {
+    id: u64,
+    guild_id: GuildId,
+    source_channels: Vec<ChannelId>,
+    target_channel: ChannelId,
+    cron: String,
+    timezone: String,
+    window_hours: Option<u32>,
+    kind: Option<ChannelKind>,
+    language: Option<String>,
+    enabled: bool,
+    created_by: String,
+    last_run: Option<Timestamp>,
+    next_run: Option<Timestamp>,
+    quiet_day: bool,
+    last_outcome: Option<String>,
+    last_error: Option<String>,
+}
+
+impl From<ScheduleV1> for Schedule {
+    fn from(s: ScheduleV1) -> Self {
+        Self {
+            id: s.id,
+            guild_id: s.guild_id,
+            source_channels: s.source_channels,
+            target_channel: s.target_channel,
+            cron: s.cron,
+            timezone: s.timezone,
+            window_hours: s.window_hours,
+            kind: s.kind,
+            language: s.language,
+            enabled: s.enabled,
+            created_by: s.created_by,
+            last_run: s.last_run,
+            next_run: s.next_run,
+            quiet_day: s.quiet_day,
+            last_outcome: s.last_outcome,
+            last_error: s.last_error,
+            detail: Detail::default(),
+        }
+    }
+}
+
+/// A stored schedule in the current layout, else in the layout before `detail`. The two cannot
+/// be confused: each is exactly the other's length plus or minus the `detail` field, and
+/// decoding refuses both missing and trailing bytes.
+fn decode(bytes: &[u8]) -> Result<Schedule, StoreError> {
+    codec::decode::<Schedule>(WHAT, bytes).or_else(|current| {
+        codec::decode::<ScheduleV1>(WHAT, bytes)
+            .map(Schedule::from)
+            .map_err(|_| current)
+    })
+}
 
 impl Store {
     /// Store a new schedule; its `id` field is ignored and the assigned id returned.
@@ -92,10 +152,7 @@ impl Store {
         self.write(|txn| {
             let mut table = txn.open_table(SCHEDULES).or_store()?;
             let stored = table.get(id).or_store()?;
-            let Some(mut schedule) = stored
-                .map(|v| codec::decode::<Schedule>(WHAT, v.value()))
-                .transpose()?
-            else {
+            let Some(mut schedule) = stored.map(|v| decode(v.value())).transpose()? else {
                 return Ok(None);
             };
             if change(&mut schedule) {
@@ -112,7 +169,7 @@ impl Store {
         self.read(|txn| {
             let table = txn.open_table(SCHEDULES).or_store()?;
             let value = table.get(id).or_store()?;
-            value.map(|v| codec::decode(WHAT, v.value())).transpose()
+            value.map(|v| decode(v.value())).transpose()
         })
     }
 
@@ -123,7 +180,7 @@ impl Store {
             table
                 .iter()
                 .or_store()?
-                .map(|e| codec::decode(WHAT, e.or_store()?.1.value()))
+                .map(|e| decode(e.or_store()?.1.value()))
                 .collect()
         })
     }
@@ -144,8 +201,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{ChannelId, ChannelKind, GuildId, Schedule, Timestamp};
+    use super::SCHEDULES;
+    use crate::model::{ChannelId, ChannelKind, Detail, GuildId, Schedule, Timestamp};
     use crate::store::test_support::temp_store;
+    use crate::store::OrStore;
 
     fn schedule() -> Schedule {
         Schedule {
@@ -165,7 +224,97 @@ mod tests {
             quiet_day: true,
             last_outcome: None,
             last_error: Some("x".into()),
+            detail: crate::model::Detail::Brief,
         }
+    }
+
+    /// The fields of [`Schedule`] before `detail`, as the previous release serialized them.
+    #[derive(serde::Serialize)]
+    struct OldSchedule<'a> {
+        id: u64,
+        guild_id: GuildId,
+        source_channels: &'a [ChannelId],
+        target_channel: ChannelId,
+        cron: &'a str,
+        timezone: &'a str,
+        window_hours: Option<u32>,
+        kind: Option<ChannelKind>,
+        language: Option<&'a str>,
+        enabled: bool,
+        created_by: &'a str,
+        last_run: Option<Timestamp>,
+        next_run: Option<Timestamp>,
+        quiet_day: bool,
+        last_outcome: Option<&'a str>,
+        last_error: Option<&'a str>,
+    }
+
+    #[test]
+    fn a_schedule_stored_before_detail_existed_still_loads_as_standard() {
+        let (_d, s) = temp_store();
+        let old = schedule();
+        let bytes = crate::store::codec::encode(
+            "schedule",
+            &OldSchedule {
+                id: 7,
+                guild_id: old.guild_id,
+                source_channels: &old.source_channels,
+                target_channel: old.target_channel,
+                cron: &old.cron,
+                timezone: &old.timezone,
+                window_hours: old.window_hours,
+                kind: old.kind,
+                language: Some("German"),
+                enabled: true,
+                created_by: "cli",
+                last_run: Some(Timestamp(3)),
+                next_run: old.next_run,
+                quiet_day: true,
+                last_outcome: Some("posted 1 summary (4 messages)"),
+                last_error: None,
+            },
+        )
+        .expect("encode");
+        assert!(
+            crate::store::codec::decode::<Schedule>("schedule", &bytes).is_err(),
+            "the current layout alone cannot read the old record"
+        );
+        s.write(|txn| {
+            txn.open_table(SCHEDULES)
+                .or_store()?
+                .insert(7_u64, bytes.as_slice())
+                .or_store()?;
+            Ok(())
+        })
+        .expect("write the old record");
+        let loaded = s.schedule(7).expect("decodes").expect("present");
+        assert_eq!(loaded.detail, Detail::Standard);
+        assert_eq!(loaded.language.as_deref(), Some("German"));
+        assert_eq!(loaded.last_run, Some(Timestamp(3)));
+        assert_eq!(
+            loaded.last_outcome.as_deref(),
+            Some("posted 1 summary (4 messages)")
+        );
+        assert_eq!(s.schedules().expect("list").len(), 1);
+        // A change writes it back in the current layout, detail included.
+        let changed = s
+            .modify_schedule(7, |x| {
+                x.detail = Detail::Full;
+                true
+            })
+            .expect("modify")
+            .expect("present");
+        assert_eq!(changed.detail, Detail::Full);
+        assert_eq!(
+            s.schedule(7).expect("get").expect("present").detail,
+            Detail::Full
+        );
+        // A current record keeps its detail.
+        let id = s.insert_schedule(&schedule()).expect("insert");
+        assert_eq!(
+            s.schedule(id).expect("get").expect("present").detail,
+            Detail::Brief
+        );
     }
 
     #[test]

@@ -86,6 +86,7 @@ impl StoredSummary {
             usage: self.usage,
             cached: true,
             fallback_reason: self.fallback_reason,
+            focus: None,
             created_at: self.created_at,
         }
     }
@@ -291,6 +292,7 @@ mod tests {
             usage: TokenUsage::default(),
             cached: false,
             fallback_reason: None,
+            focus: None,
             created_at: Timestamp(created),
         }
     }

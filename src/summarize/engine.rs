@@ -12,6 +12,7 @@ use crate::llm::LlmError;
 use crate::model::{ChannelInfo, ChannelKind, ChatMessage, Detail, Summary, TimeWindow, Timestamp};
 use crate::store::{Store, StoreError};
 
+use super::focus::Topic;
 use super::{ProgressFn, Summarizer, SummaryInput};
 
 /// Cache settings.
@@ -38,6 +39,8 @@ pub struct Request {
     pub language: Option<String>,
     /// How long the summary may be.
     pub detail: Detail,
+    /// Keep only the messages about this topic (and their reply chains).
+    pub topic: Option<Topic>,
     /// Read and write the cache (when the engine has one).
     pub use_cache: bool,
     /// The server's own daily token budget, which may only lower the engine's.
@@ -53,6 +56,9 @@ pub enum EngineError {
     /// The database failed.
     #[error("database error: {0}")]
     Store(#[from] StoreError),
+    /// A topic was asked for and no message of the window is about it (nothing was summarized).
+    #[error("no message in this window is about “{0}”; try other words or a longer window")]
+    OffTopic(String),
 }
 
 /// Produces summaries; cheap to share behind an `Arc`.
@@ -108,8 +114,27 @@ impl Engine {
     }
 
     /// Summarize one window: from the cache when fresh, else with the primary summarizer, else
-    /// (on LLM failure) with the fallback, labelled with the reason.
+    /// (on LLM failure) with the fallback, labelled with the reason. With a topic, only the
+    /// messages about it (and their reply chains) are summarized; none is an error.
     pub async fn summarize(
+        &self,
+        req: &Request,
+        progress: ProgressFn<'_>,
+    ) -> Result<Summary, EngineError> {
+        let Some(topic) = &req.topic else {
+            return self.summarize_window(req, progress).await;
+        };
+        let focused = Request {
+            messages: super::focus::select(&req.messages, topic),
+            ..req.clone()
+        };
+        if focused.messages.is_empty() {
+            return Err(EngineError::OffTopic(topic.to_string()));
+        }
+        self.summarize_window(&focused, progress).await
+    }
+
+    async fn summarize_window(
         &self,
         req: &Request,
         progress: ProgressFn<'_>,
@@ -143,7 +168,8 @@ impl Engine {
         match attempt {
             Ok(draft) => {
                 self.record_usage(req, &*self.primary, draft.usage)?;
-                let summary = Self::assemble(req, &*self.primary, draft, now);
+                let mut summary = Self::assemble(req, &*self.primary, draft, now);
+                self.hold_to_budget(req, &mut summary);
                 self.cache_store(req, &key, &summary, now)?;
                 self.record_latency(started);
                 Ok(summary)
@@ -179,6 +205,7 @@ impl Engine {
             // The key covers the messages, not the window bounds: a later "last 24 h" request
             // over the same messages is the same summary, shown with the requested window.
             s.window = req.window;
+            s.focus = req.topic.as_ref().map(|t| t.as_str().to_owned());
             s.cached = true;
             s
         }))
@@ -198,6 +225,22 @@ impl Engine {
         let expires = Timestamp(now.millis().saturating_add(ttl_ms));
         store.cache_summary(key, summary, expires, policy.max_entries)?;
         Ok(())
+    }
+
+    /// Trim an LLM's summary that ran past the detail level's budget (the builtin keeps to it
+    /// by construction).
+    fn hold_to_budget(&self, req: &Request, summary: &mut Summary) {
+        let Some(budget) = req.detail.char_budget() else {
+            return;
+        };
+        if self.primary.provider() == super::BUILTIN_PROVIDER {
+            return;
+        }
+        let trimmed = super::fit::trim(summary, budget);
+        if trimmed > 0 {
+            tracing::info!(channel_id = %req.channel.id, detail = %req.detail, budget, trimmed,
+                "the model wrote more than the detail level allows; trimmed");
+        }
     }
 
     /// Refuse before calling an LLM when the guild's daily budget (its own setting, which may
@@ -273,6 +316,7 @@ impl Engine {
             usage: draft.usage,
             cached: false,
             fallback_reason: None,
+            focus: req.topic.as_ref().map(|t| t.as_str().to_owned()),
             created_at: now,
         }
     }
@@ -443,6 +487,7 @@ mod tests {
             messages,
             language: None,
             detail: Detail::Standard,
+            topic: None,
             use_cache: true,
             server_budget: None,
         }

@@ -17,7 +17,7 @@ use super::prompt::{
 use super::{Draft, Progress, ProgressFn, Summarizer, SummaryInput};
 use crate::llm::{BoxFuture, ChatModel, Completion, CompletionRequest, LlmError, PromptMessage};
 use crate::model::{
-    ChannelId, ChannelInfo, ChannelKind, MessageId, TimeWindow, Timestamp, TokenUsage,
+    ChannelId, ChannelInfo, ChannelKind, Detail, MessageId, TimeWindow, Timestamp, TokenUsage,
 };
 
 /// Tokens the chat format adds around each prompt message, and to prime the reply.
@@ -124,6 +124,7 @@ impl LlmSummarizer {
                 end: Timestamp(0),
             },
             language: None,
+            detail: Detail::Full,
         };
         let note = ChunkNote {
             part: Some((self.opts.max_chunks, self.opts.max_chunks)),
@@ -135,38 +136,64 @@ impl LlmSummarizer {
         self.data_room(overhead)
     }
 
-    async fn run(
-        &self,
-        input: SummaryInput<'_>,
-        progress: ProgressFn<'_>,
-    ) -> Result<Draft, LlmError> {
+    /// What summarizing `input` would send, without calling the model (`summarize --dry-run`).
+    pub fn estimate(&self, input: SummaryInput<'_>) -> Result<Estimate, LlmError> {
         if input.messages.is_empty() {
-            return Ok(Draft {
-                sections: Vec::new(),
-                usage: TokenUsage::default(),
-            });
+            return Ok(Estimate::default());
         }
-        let ctx = PromptContext {
-            channel: input.channel,
-            kind: input.kind,
-            window: input.window,
-            language: input.language,
-        };
-        let ids: Vec<MessageId> = input.messages.iter().map(|m| m.id).collect();
-        let lines = format_messages(input.messages);
-        let mut run = Run::new(self, ctx, progress);
+        let ctx = context(&input);
+        let model = self.model.model();
+        let plan = self.plan_map(&ctx, &format_messages(input.messages))?;
+        let parts = plan.prompts.len();
+        let mut prompt_tokens: usize = plan
+            .prompts
+            .iter()
+            .map(|(p, _)| prompt_overhead(model, p))
+            .sum();
+        let mut calls = parts;
+        if parts > 1 {
+            // One combining call over the parts' answers, each at most max_tokens long.
+            let per_part = self.opts.max_tokens as usize
+                + count_tokens(model, "### Part 999\n")
+                + budget::SEPARATOR_TOKENS;
+            prompt_tokens += prompt_overhead(model, &self.templates.combine_prompt(&ctx, &[]))
+                + parts * per_part;
+            calls += 1;
+        }
+        Ok(Estimate {
+            messages_sent: plan.shown.clone().count(),
+            omitted_oldest: plan.omitted_oldest,
+            parts,
+            calls,
+            prompt_tokens: prompt_tokens as u64,
+            output_tokens: calls as u64 * u64::from(self.opts.max_tokens),
+        })
+    }
 
-        let worst_note = ChunkNote {
-            part: Some((self.opts.max_chunks.max(1), self.opts.max_chunks.max(1))),
+    /// The map step of a window: the chat log fitted to `max_chunks` prompts (oldest messages
+    /// left out when it does not fit), one prompt when it fits one, else one per part.
+    fn plan_map(&self, ctx: &PromptContext<'_>, lines: &[String]) -> Result<MapPlan, LlmError> {
+        let model = self.model.model();
+        let max_chunks = self.opts.max_chunks.max(1);
+        let worst_part = ChunkNote {
+            part: Some((max_chunks, max_chunks)),
             omitted_oldest: lines.len(),
             cut: 1,
         };
-        let map_overhead = run.overhead(&self.templates.map_prompt(&ctx, &[], &worst_note));
+        // A single prompt carries the length instruction instead of the part note.
+        let worst_single = ChunkNote {
+            part: None,
+            ..worst_part
+        };
+        let map_overhead = [worst_part, worst_single]
+            .iter()
+            .map(|n| prompt_overhead(model, &self.templates.map_prompt(ctx, &[], n)))
+            .max()
+            .unwrap_or(0);
         let room = self.data_room(map_overhead)?;
-        let max_chunks = self.opts.max_chunks.max(1);
         let fitted = fit_with_cap(
-            run.model_name,
-            &lines,
+            model,
+            lines,
             room.saturating_mul(max_chunks),
             budget::default_line_cap(room),
         );
@@ -181,27 +208,24 @@ impl LlmSummarizer {
             room,
             "fitted chat log to the token budget"
         );
-
         if fitted.tokens <= room {
-            run.planned = 1;
             let note = ChunkNote {
                 part: None,
                 omitted_oldest: offset,
                 cut: fitted.cut,
             };
-            let prompt = self.templates.map_prompt(&ctx, &fitted.lines, &note);
-            let estimate = map_overhead + fitted.tokens;
-            let mut done = run.call_all(vec![(prompt, estimate)]).await?;
-            let text = done.pop().map(|c| c.text).unwrap_or_default();
-            let sections = parse_answer_within(&text, &ids, shown).map_err(malformed)?;
-            return Ok(run.finish(sections));
+            let prompt = self.templates.map_prompt(ctx, &fitted.lines, &note);
+            return Ok(MapPlan {
+                prompts: vec![(prompt, map_overhead + fitted.tokens)],
+                chunk_numbers: vec![shown.clone()],
+                shown,
+                omitted_oldest: offset,
+            });
         }
-
         let ranges = chunk_counts(&fitted.line_tokens, room);
         let parts = ranges.len();
         tracing::debug!(parts, "window does not fit one prompt: map-reduce");
-        run.planned = parts + 1;
-        let requests = ranges
+        let prompts = ranges
             .iter()
             .enumerate()
             .map(|(i, r)| {
@@ -215,15 +239,51 @@ impl LlmSummarizer {
                 };
                 let prompt = self
                     .templates
-                    .map_prompt(&ctx, &fitted.lines[r.clone()], &note);
+                    .map_prompt(ctx, &fitted.lines[r.clone()], &note);
                 (prompt, map_overhead + range_tokens(&fitted.line_tokens, r))
             })
             .collect();
-        let answers = run.call_all(requests).await?;
-        let chunk_numbers: Vec<_> = ranges
-            .iter()
-            .map(|r| offset + r.start + 1..=offset + r.end)
-            .collect();
+        Ok(MapPlan {
+            prompts,
+            chunk_numbers: ranges
+                .iter()
+                .map(|r| offset + r.start + 1..=offset + r.end)
+                .collect(),
+            shown,
+            omitted_oldest: offset,
+        })
+    }
+
+    async fn run(
+        &self,
+        input: SummaryInput<'_>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Draft, LlmError> {
+        if input.messages.is_empty() {
+            return Ok(Draft {
+                sections: Vec::new(),
+                usage: TokenUsage::default(),
+            });
+        }
+        let ctx = context(&input);
+        let ids: Vec<MessageId> = input.messages.iter().map(|m| m.id).collect();
+        let lines = format_messages(input.messages);
+        let MapPlan {
+            prompts,
+            chunk_numbers,
+            shown,
+            ..
+        } = self.plan_map(&ctx, &lines)?;
+        let mut run = Run::new(self, ctx, progress);
+        if prompts.len() == 1 {
+            run.planned = 1;
+            let mut done = run.call_all(prompts).await?;
+            let text = done.pop().map(|c| c.text).unwrap_or_default();
+            let sections = parse_answer_within(&text, &ids, shown).map_err(malformed)?;
+            return Ok(run.finish(sections));
+        }
+        run.planned = prompts.len() + 1;
+        let answers = run.call_all(prompts).await?;
         let summaries = canonical_summaries(&answers, &chunk_numbers);
         let text = self.reduce(&mut run, summaries, &shown).await?;
         let sections = parse_answer_within(&text, &ids, shown).map_err(malformed)?;
@@ -286,12 +346,17 @@ impl LlmSummarizer {
             );
             let (singles, requests): (Vec<_>, Vec<_>) = groups.iter().partition(|g| g.len() == 1);
             run.planned += requests.len();
+            // Intermediate merges keep everything: only the final answer is held to the length.
+            let partial = PromptContext {
+                detail: Detail::Full,
+                ..run.ctx
+            };
             let calls = requests
                 .iter()
                 .map(|g| {
                     let prompt = self
                         .templates
-                        .combine_prompt(&run.ctx, &texts[(*g).clone()]);
+                        .combine_prompt(&partial, &texts[(*g).clone()]);
                     (prompt, overhead + range_tokens(&counts, g))
                 })
                 .collect();
@@ -362,6 +427,48 @@ impl Summarizer for LlmSummarizer {
     ) -> BoxFuture<'a, Result<Draft, LlmError>> {
         Box::pin(self.run(input, progress))
     }
+}
+
+/// The prompt context of `input`.
+fn context<'a>(input: &SummaryInput<'a>) -> PromptContext<'a> {
+    PromptContext {
+        channel: input.channel,
+        kind: input.kind,
+        window: input.window,
+        language: input.language,
+        detail: input.detail,
+    }
+}
+
+/// What the map step sends.
+struct MapPlan {
+    /// `(prompt, estimated prompt tokens)` per call: one when the window fits one prompt.
+    prompts: Vec<(Vec<PromptMessage>, usize)>,
+    /// The message numbers each prompt shows.
+    chunk_numbers: Vec<RangeInclusive<usize>>,
+    /// Every message number the model sees.
+    shown: RangeInclusive<usize>,
+    /// Oldest messages left out to fit.
+    omitted_oldest: usize,
+}
+
+/// What summarizing a window would cost (see [`LlmSummarizer::estimate`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Estimate {
+    /// Messages sent to the model.
+    pub messages_sent: usize,
+    /// Oldest messages left out to fit `max_chunks` prompts.
+    pub omitted_oldest: usize,
+    /// Map-reduce parts (1: the window fits one prompt; 0: nothing to send).
+    pub parts: usize,
+    /// LLM calls: the parts, plus one combining call when there are several (a further pass
+    /// may follow when the parts' answers do not fit one combining prompt).
+    pub calls: usize,
+    /// Input tokens: each map prompt as it would be sent (tiktoken count plus chat framing),
+    /// plus the combining prompt with every part's answer at its full output budget.
+    pub prompt_tokens: u64,
+    /// Output tokens reserved: `max_tokens` per call (the most the calls may return).
+    pub output_tokens: u64,
 }
 
 /// State of one summary: progress, usage, and the shared pieces every call needs.

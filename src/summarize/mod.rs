@@ -4,6 +4,8 @@
 pub mod budget;
 pub mod builtin;
 pub mod engine;
+pub mod fit;
+pub mod focus;
 pub mod mapreduce;
 pub mod prompt;
 pub mod render;

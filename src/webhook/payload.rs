@@ -3,7 +3,8 @@
 use serde_json::{Map, Value};
 
 use crate::jobs::SummaryJob;
-use crate::model::{ChannelId, Timestamp};
+use crate::model::{ChannelId, Detail, Timestamp};
+use crate::summarize::focus::Topic;
 use crate::web::ApiError;
 
 /// Longest window a request may ask for, in hours (one year).
@@ -11,7 +12,7 @@ const MAX_HOURS: u64 = 24 * 366;
 /// Longest `request_id`.
 const MAX_REQUEST_ID: usize = 200;
 /// Fields a `summary_request` may carry.
-const SUMMARY_FIELDS: [&str; 9] = [
+const SUMMARY_FIELDS: [&str; 11] = [
     "type",
     "request_id",
     "channel_id",
@@ -21,6 +22,8 @@ const SUMMARY_FIELDS: [&str; 9] = [
     "post_to_channel_id",
     "provider",
     "language",
+    "detail",
+    "topic",
 ];
 
 /// A validated request.
@@ -101,6 +104,16 @@ fn summary(object: &Map<String, Value>, now: Timestamp) -> Result<SummaryJob, Ap
         .map(|l| crate::settings::parse_language(&l))
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("field `language`: {e}")))?;
+    let detail = text(object, "detail")?
+        .map(|d| d.parse::<Detail>())
+        .transpose()
+        .map_err(|e| ApiError::unprocessable(format!("field `detail`: {e}")))?
+        .unwrap_or_default();
+    let topic = text(object, "topic")?
+        .map(|t| Topic::parse(&t))
+        .transpose()
+        .map_err(|e| ApiError::unprocessable(format!("field `topic`: {e}")))?
+        .map(|t| t.as_str().to_owned());
     Ok(SummaryJob {
         channel_id: ChannelId(channel_id),
         since: start,
@@ -108,6 +121,8 @@ fn summary(object: &Map<String, Value>, now: Timestamp) -> Result<SummaryJob, Ap
         post_to_channel_id: snowflake(object, "post_to_channel_id")?.map(ChannelId),
         provider,
         language,
+        detail,
+        topic,
     })
 }
 

@@ -4,14 +4,14 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::model::{ChannelId, ChannelKind, GuildId, Schedule, Timestamp};
+use crate::model::{ChannelId, ChannelKind, Detail, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
-use crate::schedule::{parse_kind, Draft, Field, Rules};
+use crate::schedule::{parse_detail, parse_kind, Draft, Field, Rules};
 use crate::store::Store;
 use crate::web::ApiError;
 
 /// Fields a `schedule_update` may carry.
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "type",
     "request_id",
     "action",
@@ -25,6 +25,7 @@ const FIELDS: [&str; 14] = [
     "hours",
     "language",
     "kind",
+    "detail",
     "quiet_day",
 ];
 
@@ -67,6 +68,8 @@ pub struct ScheduleUpdate {
     pub language: Option<Option<String>>,
     /// Prompt variant.
     pub kind: Option<Option<ChannelKind>>,
+    /// Detail level.
+    pub detail: Option<Detail>,
     /// Quiet-day note.
     pub quiet_day: Option<bool>,
 }
@@ -137,6 +140,18 @@ pub fn parse(object: &Map<String, Value>) -> Result<ScheduleUpdate, ApiError> {
             })?;
             parse_kind(text).map_err(|e| ApiError::bad_request(format!("field `kind`: {e}")))
         })?,
+        detail: match object.get("detail") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(
+                parse_detail(s)
+                    .map_err(|e| ApiError::unprocessable(format!("field `detail`: {e}")))?,
+            ),
+            Some(_) => {
+                return Err(ApiError::unprocessable(
+                    "field `detail` must be \"brief\", \"standard\" or \"full\"",
+                ))
+            }
+        },
         quiet_day: match object.get("quiet_day") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -173,6 +188,9 @@ impl ScheduleUpdate {
         if let Some(k) = self.kind {
             draft.kind = k;
         }
+        if let Some(d) = self.detail {
+            draft.detail = d;
+        }
         if let Some(q) = self.quiet_day {
             draft.quiet_day = q;
         }
@@ -190,6 +208,7 @@ impl ScheduleUpdate {
             window_hours: None,
             kind: None,
             language: None,
+            detail: Detail::default(),
             quiet_day: false,
             created_by: "webhook".to_owned(),
         };
@@ -264,6 +283,7 @@ fn error(e: OpError) -> ApiError {
                 Field::Hours => "hours",
                 Field::Language => "language",
                 Field::Kind => "kind",
+                Field::Detail => "detail",
             };
             ApiError::bad_request(format!("field `{field}`: {}", e.message))
         }

@@ -261,6 +261,29 @@ fn message(id: u64, ts: Timestamp, text: &str) -> ChatMessage {
     }
 }
 
+/// The status page's one schedule, last run 20 h before `now`.
+fn schedule(now: Timestamp) -> Schedule {
+    Schedule {
+        id: 0,
+        guild_id: GuildId(GUILD),
+        source_channels: vec![ChannelId(CHANNEL)],
+        target_channel: ChannelId(CHANNEL),
+        cron: CRON.into(),
+        timezone: "Europe/Berlin".into(),
+        window_hours: Some(24),
+        kind: None,
+        language: None,
+        enabled: true,
+        created_by: "cli".into(),
+        last_run: Some(now.minus_hours(20)),
+        next_run: Some(Timestamp(now.0 + 4 * 3_600_000)),
+        quiet_day: false,
+        last_outcome: None,
+        last_error: None,
+        detail: summarybot::model::Detail::default(),
+    }
+}
+
 /// Fill the database; returns the seeded job ids (done digest, failed summary request).
 fn seed(path: &Path) -> (u64, u64) {
     let store = Store::open(path).expect("open store");
@@ -290,26 +313,7 @@ fn seed(path: &Path) -> (u64, u64) {
     store
         .ingest_messages(&msgs[..3], now.minus_hours(30))
         .expect("ingest");
-    let schedule = store
-        .insert_schedule(&Schedule {
-            id: 0,
-            guild_id: GuildId(GUILD),
-            source_channels: vec![ChannelId(CHANNEL)],
-            target_channel: ChannelId(CHANNEL),
-            cron: CRON.into(),
-            timezone: "Europe/Berlin".into(),
-            window_hours: Some(24),
-            kind: None,
-            language: None,
-            enabled: true,
-            created_by: "cli".into(),
-            last_run: Some(now.minus_hours(20)),
-            next_run: Some(Timestamp(now.0 + 4 * 3_600_000)),
-            quiet_day: false,
-            last_outcome: None,
-            last_error: None,
-        })
-        .expect("schedule");
+    let schedule = store.insert_schedule(&schedule(now)).expect("schedule");
     let today = Utc::now().date_naive();
     for (days_ago, tokens) in [(0, 12_000), (1, 61_000), (5, 3_000)] {
         store

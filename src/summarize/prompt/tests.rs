@@ -31,7 +31,48 @@ fn ctx<'a>(
         kind,
         window: window(),
         language,
+        detail: Detail::Full,
     }
+}
+
+#[test]
+fn the_final_answer_is_asked_for_the_detail_levels_length() {
+    let ch = channel(None);
+    let lines = vec!["[m1] 2024-03-01 14:02 Alex: hi".to_string()];
+    let user = |detail: Detail, part: Option<(usize, usize)>| {
+        let c = PromptContext {
+            detail,
+            ..ctx(&ch, ChannelKind::General, None)
+        };
+        let note = ChunkNote {
+            part,
+            ..ChunkNote::default()
+        };
+        Templates::builtin().map_prompt(&c, &lines, &note)[1]
+            .content
+            .clone()
+    };
+    let brief = user(Detail::Brief, None);
+    assert!(
+        brief.contains("a short TL;DR of at most 700 characters"),
+        "{brief}"
+    );
+    let standard = user(Detail::Standard, None);
+    assert!(
+        standard.contains("at most 2,000 characters in all"),
+        "{standard}"
+    );
+    assert!(!user(Detail::Full, None).contains("Length:"));
+    assert!(
+        !user(Detail::Brief, Some((1, 3))).contains("Length:"),
+        "parts are merged later: only the final answer is held to the length"
+    );
+    let c = PromptContext {
+        detail: Detail::Brief,
+        ..ctx(&ch, ChannelKind::General, None)
+    };
+    let combine = Templates::builtin().combine_prompt(&c, &["- a [m1]".to_string()]);
+    assert!(combine[1].content.contains("at most 700 characters"));
 }
 
 #[test]

@@ -286,7 +286,7 @@ pub(super) fn tokens(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// Byte length of the Markdown link `[label](url)` at the start of `s`, if one is there.
-fn link_len(s: &str) -> Option<usize> {
+pub(super) fn link_len(s: &str) -> Option<usize> {
     let mid = s.find("](")?;
     if s[1..mid].contains(['[', '\n']) {
         return None;

@@ -2,6 +2,7 @@
 //! are numbered in order of first appearance, the same numbers in every format.
 
 mod embeds;
+mod visible;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -13,6 +14,8 @@ pub(crate) use crate::text::one_line;
 use crate::model::{
     jump_link, ChannelInfo, MessageId, SectionKind, Summary, TimeWindow, Timestamp, TokenUsage,
 };
+
+pub use visible::{cut_visible, visible_chars};
 
 pub use embeds::{
     embeds, Embed, EmbedMessage, DESCRIPTION_MAX, EMBEDS_PER_MESSAGE, FOOTER_MAX, MESSAGE_MAX,
@@ -156,6 +159,7 @@ pub fn json(summary: &Summary) -> String {
         usage: &summary.usage,
         cached: summary.cached,
         fallback_reason: summary.fallback_reason.as_deref(),
+        focus: summary.focus.as_deref(),
         created_at: summary.created_at,
     };
     // Every field is a string, number, bool or a struct of those: serializing cannot fail.
@@ -176,6 +180,8 @@ struct JsonSummary<'a> {
     cached: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     fallback_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    focus: Option<&'a str>,
     created_at: Timestamp,
 }
 
@@ -240,7 +246,8 @@ impl<'a> CitationNumbers<'a> {
     }
 }
 
-/// "<window> · N messages · participants: A, B, C (+4)" with names escaped for Markdown.
+/// "<window> · N messages · focused on “topic” · participants: A, B, C (+4)" with names (and
+/// the topic) escaped for Markdown.
 fn header_tail(summary: &Summary) -> String {
     header_parts(summary, escape)
 }
@@ -258,6 +265,9 @@ fn header_parts(summary: &Summary, name: fn(&str) -> String) -> String {
     } else {
         format!("{} · {count} message{plural}", window_text(&summary.window))
     };
+    if let Some(topic) = &summary.focus {
+        let _ = write!(out, " · focused on “{}”", name(topic));
+    }
     if !summary.participants.is_empty() {
         let shown: Vec<String> = summary
             .participants

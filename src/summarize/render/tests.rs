@@ -44,6 +44,7 @@ fn summary(sections: Vec<Section>) -> Summary {
         usage: TokenUsage::default(),
         cached: false,
         fallback_reason: None,
+        focus: None,
         created_at: Timestamp(1_709_337_600_000),
     }
 }
