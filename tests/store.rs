@@ -60,6 +60,8 @@ fn summary(now: Timestamp) -> Summary {
         cached: false,
         fallback_reason: Some("LLM quota exhausted".into()),
         created_at: now,
+        language: None,
+        withheld: 0,
     }
 }
 

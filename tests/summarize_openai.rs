@@ -189,3 +189,97 @@ fn a_window_larger_than_the_context_is_summarized_map_reduce_into_one_summary() 
         "usage not summed over calls: {prompt_tokens}"
     );
 }
+
+#[test]
+fn an_answer_with_german_headings_keeps_its_sections_and_is_shown_in_german() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::Reply(
+        "## Wichtigste Diskussionspunkte\n- Das Release wurde besprochen [m1]\n\n\
+         ## Wichtige Entscheidungen/Ergebnisse\n- WASM statt Lua [m2]\n\n\
+         ## Aufgaben\n- Changelog schreiben [m3]\n\n\
+         ## Technische Details\n- Timeout auf 30s [m4]\n"
+            .into(),
+    ));
+    let out = summarize(
+        dir.path(),
+        &fake,
+        &["--language", "German", "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let sections: Vec<(&str, &str)> = json["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap_or(""),
+                s["points"][0]["text"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sections,
+        [
+            ("key_points", "Das Release wurde besprochen"),
+            ("decisions", "WASM statt Lua"),
+            ("action_items", "Changelog schreiben"),
+            ("technical", "Timeout auf 30s"),
+        ],
+        "{json}"
+    );
+    assert_eq!(json["sections"][2]["title"], "Aufgaben");
+    let prompt = fake.chat_requests()[0].prompt_text();
+    assert!(
+        prompt.contains("Write the summary in German, headings included")
+            && prompt.contains("## Aufgaben (for Action Items)"),
+        "{prompt}"
+    );
+}
+
+#[test]
+fn japanese_and_unknown_languages_reach_the_prompt_and_the_headings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::Reply(
+        "## 主な議論のポイント\n- リリースについて議論 [m1]\n## アクションアイテム\n- 変更履歴を書く [m2]\n"
+            .into(),
+    ));
+    let out = summarize(dir.path(), &fake, &["--language", "ja"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("## 主な議論のポイント\n- リリースについて議論"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## アクションアイテム\n- 変更履歴を書く"),
+        "{text}"
+    );
+
+    // Unknown language: asked for in the prompt, English headings kept and parsed, and no
+    // "keeps English" note (the LLM wrote in the language).
+    let out = summarize(dir.path(), &fake, &["--language", "Klingon"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("## Important Decisions/Outcomes"), "{text}");
+    assert!(!text.contains("stays in English"), "{text}");
+    let prompt = fake.chat_requests()[1].prompt_text();
+    assert!(
+        prompt.contains("Write the summary in Klingon, but keep the headings"),
+        "{prompt}"
+    );
+}

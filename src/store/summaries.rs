@@ -87,6 +87,10 @@ impl StoredSummary {
             cached: true,
             fallback_reason: self.fallback_reason,
             created_at: self.created_at,
+            // Not stored: the cache key covers the language and the messages, so the engine
+            // fills both in from the request on a hit.
+            language: None,
+            withheld: 0,
         }
     }
 }
@@ -292,6 +296,8 @@ mod tests {
             cached: false,
             fallback_reason: None,
             created_at: Timestamp(created),
+            language: None,
+            withheld: 0,
         }
     }
 

@@ -180,6 +180,7 @@ impl Engine {
             // over the same messages is the same summary, shown with the requested window.
             s.window = req.window;
             s.cached = true;
+            s.language.clone_from(&req.language);
             s
         }))
     }
@@ -274,6 +275,8 @@ impl Engine {
             cached: false,
             fallback_reason: None,
             created_at: now,
+            language: req.language.clone(),
+            withheld: 0,
         }
     }
 }

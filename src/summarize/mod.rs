@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod builtin;
 pub mod engine;
+pub mod lang;
 pub mod mapreduce;
 pub mod prompt;
 pub mod render;

@@ -20,10 +20,11 @@ pub(crate) use parse::{parse_answer_within, parse_indexed, render_indexed};
 
 use crate::llm::{PromptMessage, Role};
 use crate::model::{ChannelInfo, ChannelKind, SectionKind, TimeWindow};
+use crate::summarize::lang::Lang;
 
 /// Version of the built-in prompts and answer format; part of summary cache keys.
 /// Bump it whenever a template or the message framing changes.
-pub const PROMPT_VERSION: &str = "prompts-v1";
+pub const PROMPT_VERSION: &str = "prompts-v2";
 
 /// Tag around the chat log in the user message.
 pub(crate) const CHAT_LOG_TAG: &str = "chat_log";
@@ -303,15 +304,41 @@ impl PromptContext<'_> {
         format!("{} to {}", self.window.start, self.window.end)
     }
 
+    /// Which language to write in; for a supported language other than English, the headings
+    /// to use in it; for another language, to keep the English headings (the answer is read
+    /// back by its headings).
     fn language_instruction(&self) -> String {
-        match self.language.map(|l| one_line(l, 40)) {
-            Some(lang) if !lang.is_empty() => format!("Write the summary in {lang}."),
-            _ => "Write the summary in the main language of the conversation.".to_string(),
+        let Some(asked) = self
+            .language
+            .map(|l| one_line(l, 40))
+            .filter(|l| !l.is_empty())
+        else {
+            return "Write the summary in the main language of the conversation.".to_string();
+        };
+        match Lang::resolve(&asked) {
+            Some(Lang::En) => "Write the summary in English.".to_string(),
+            Some(lang) => {
+                let words = lang.strings();
+                let headings: Vec<String> = self
+                    .kinds()
+                    .iter()
+                    .map(|&k| format!("## {} (for {})", words.section(k), k.title()))
+                    .collect();
+                format!(
+                    "Write the summary in {name}, headings included: use these {name} headings \
+                     instead of the English ones, in the same order:\n{}",
+                    headings.join("\n"),
+                    name = lang.english_name(),
+                )
+            }
+            None => format!(
+                "Write the summary in {asked}, but keep the headings exactly as given above, in English."
+            ),
         }
     }
 
-    /// The `## ` headings the answer may use, for this channel kind.
-    fn headings(&self) -> String {
+    /// The sections the answer may have, for this channel kind.
+    fn kinds(&self) -> Vec<SectionKind> {
         let mut kinds = vec![
             SectionKind::KeyPoints,
             SectionKind::Decisions,
@@ -322,8 +349,15 @@ impl PromptContext<'_> {
             kinds.push(SectionKind::CodeChanges);
         }
         kinds
+    }
+
+    /// The `## ` headings the answer may use, for this channel kind, in the output language
+    /// when it is a supported one (English otherwise).
+    fn headings(&self) -> String {
+        let words = Lang::for_output(self.language).strings();
+        self.kinds()
             .iter()
-            .map(|k| format!("## {}", k.title()))
+            .map(|&k| format!("## {}", words.section(k)))
             .collect::<Vec<_>>()
             .join("\n")
     }
