@@ -36,6 +36,17 @@ fn summarize_command(
     context_tokens: u32,
     extra: &[&str],
 ) -> Command {
+    summarize_file_command(dir, fake, context_tokens, SAMPLE, extra)
+}
+
+/// [`summarize_command`] for another export file.
+fn summarize_file_command(
+    dir: &Path,
+    fake: &FakeOpenAi,
+    context_tokens: u32,
+    input: &str,
+    extra: &[&str],
+) -> Command {
     let config = format!(
         "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"llama3.1\"\n\
          timeout = \"2s\"\nmax_retries = 1\ncontext_tokens = {context_tokens}\n",
@@ -43,7 +54,7 @@ fn summarize_command(
     );
     std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
     let mut command = support::summarybot(dir);
-    command.args(["summarize", "--input", SAMPLE]).args(extra);
+    command.args(["summarize", "--input", input]).args(extra);
     command
 }
 
@@ -281,5 +292,94 @@ fn japanese_and_unknown_languages_reach_the_prompt_and_the_headings() {
     assert!(
         prompt.contains("Write the summary in Klingon, but keep the headings"),
         "{prompt}"
+    );
+}
+
+/// The sample export cut to its first `keep` messages, with `contents[i]` replacing the text of
+/// message `i`, written to `dir/name`.
+fn export_with(dir: &Path, name: &str, keep: usize, contents: &[&str]) -> String {
+    let text = std::fs::read_to_string(SAMPLE).expect("sample");
+    let mut export: serde_json::Value = serde_json::from_str(&text).expect("sample json");
+    let messages = export["messages"].as_array_mut().expect("messages");
+    messages.truncate(keep);
+    for (message, content) in messages.iter_mut().zip(contents) {
+        message["content"] = serde_json::Value::String((*content).to_string());
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, export.to_string()).expect("write export");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn secrets_never_reach_the_llm_and_the_footer_counts_them() {
+    const SECRETS: [&str; 5] = [
+        "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+        "hunter2hunter2",
+        "Tr0ub4dor3",
+        "AKIAIOSFODNN7EXAMPLE",
+        "mara.k@example.org",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = export_with(
+        dir.path(),
+        "secrets.json",
+        12,
+        &[
+            "CI token for the release job: ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+            "db is up, DB_PASSWORD=hunter2hunter2 for now",
+            "hook: https://deploy:Tr0ub4dor3@ci.example.com/hook",
+            "aws key AKIAIOSFODNN7EXAMPLE, mail mara.k@example.org for access",
+        ],
+    );
+    let fake = FakeOpenAi::start();
+    let out = summarize_file_command(dir.path(), &fake, 128_000, &input, &[])
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: String = fake
+        .chat_requests()
+        .iter()
+        .map(|r| r.body.clone())
+        .collect();
+    for secret in SECRETS {
+        assert!(!body.contains(secret), "{secret} was sent to the LLM");
+    }
+    for placeholder in [
+        "[token withheld]",
+        "DB_PASSWORD=[password withheld]",
+        "https://deploy:***@ci.example.com/hook",
+        "[email withheld]",
+    ] {
+        assert!(body.contains(placeholder), "no {placeholder} in {body}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("_5 secrets withheld from the LLM_"), "{text}");
+
+    // E-mail addresses are sent when the operator says so; the rest stays withheld, in German.
+    let fake = FakeOpenAi::start();
+    let out = summarize_file_command(dir.path(), &fake, 128_000, &input, &["--language", "de"])
+        .env("SUMMARYBOT_LLM__WITHHOLD_EMAILS", "false")
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: String = fake
+        .chat_requests()
+        .iter()
+        .map(|r| r.body.clone())
+        .collect();
+    assert!(body.contains("mara.k@example.org"), "{body}");
+    assert!(!body.contains("hunter2hunter2"), "{body}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("_4 Geheimnisse dem LLM vorenthalten_"),
+        "{text}"
     );
 }

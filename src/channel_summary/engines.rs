@@ -11,6 +11,7 @@ use crate::summarize::builtin::BuiltinSummarizer;
 use crate::summarize::engine::{CachePolicy, Engine};
 use crate::summarize::mapreduce::{LlmOptions, LlmSummarizer};
 use crate::summarize::prompt::Templates;
+use crate::summarize::withhold::Policy;
 
 /// The engines of one process.
 pub struct Engines {
@@ -104,7 +105,9 @@ fn build(
             );
             // Reject a context too small for max_tokens plus the prompt now, not per request.
             summarizer.data_tokens().map_err(|e| e.to_string())?;
-            let engine = Engine::new(Arc::new(summarizer));
+            let engine = Engine::new(Arc::new(summarizer)).with_withholding(Policy {
+                emails: llm.withhold_emails,
+            });
             if fallback {
                 engine.with_fallback(builtin)
             } else {

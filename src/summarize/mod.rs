@@ -8,6 +8,7 @@ pub mod lang;
 pub mod mapreduce;
 pub mod prompt;
 pub mod render;
+pub mod withhold;
 
 use crate::llm::{BoxFuture, LlmError};
 use crate::model::{
