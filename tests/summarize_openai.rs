@@ -383,3 +383,63 @@ fn secrets_never_reach_the_llm_and_the_footer_counts_them() {
         "{text}"
     );
 }
+
+#[test]
+fn a_decision_credited_to_someone_outside_its_cited_messages_is_credited_to_their_authors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = export_with(
+        dir.path(),
+        "credit.json",
+        6,
+        &["Decision: lazy-loading waits for 0.9.1", "", "sounds good"],
+    );
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::Reply(
+        "## Important Decisions/Outcomes\n\
+         - **Zed** decided that lazy-loading waits for 0.9.1 [m1]\n\
+         - **Sam** agreed to it [m3]\n\
+         - **Zed** will announce it [m99]\n\
+         ## Key Discussion Points\n\
+         - Tobias decided the release date [m1]\n"
+            .into(),
+    ));
+    let out = summarize_file_command(dir.path(), &fake, 128_000, &input, &["--format", "json"])
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let texts = |i: usize| -> Vec<String> {
+        json["sections"][i]["points"]
+            .as_array()
+            .expect("points")
+            .iter()
+            .map(|p| p["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        texts(0),
+        ["Mara (maintainer) decided the release date"],
+        "{json}"
+    );
+    assert_eq!(
+        texts(1),
+        [
+            "**Mara (maintainer)** decided that lazy-loading waits for 0.9.1",
+            "**Sam** agreed to it",
+        ],
+        "{json}"
+    );
+    assert!(!json.to_string().contains("Zed"), "{json}");
+    // Logged with the bullet's position, never its text.
+    assert!(
+        stderr.contains("credited the cited authors instead"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bullet=1") || stderr.contains("\"bullet\":1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Zed"), "{stderr}");
+}

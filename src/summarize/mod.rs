@@ -1,6 +1,7 @@
 //! Summarization: window selection, prompts, token budgets, map-reduce over an LLM, the builtin
 //! extractive engine, rendering, and the engine that ties them to the cache.
 
+pub mod attribution;
 pub mod budget;
 pub mod builtin;
 pub mod engine;

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use format::format_messages;
+pub(crate) use parse::{heading_kind, parse_answer_within, parse_indexed, render_indexed};
 pub use parse::{parse_answer, ParseError};
-pub(crate) use parse::{parse_answer_within, parse_indexed, render_indexed};
 
 use crate::llm::{PromptMessage, Role};
 use crate::model::{ChannelInfo, ChannelKind, SectionKind, TimeWindow};

@@ -186,6 +186,13 @@ fn is_rule(line: &str) -> bool {
     line.len() >= 3 && line.chars().all(|c| matches!(c, '-' | '*' | '_' | ' '))
 }
 
+/// The section a heading or label title names (English keywords, or a heading of any
+/// supported language), if any.
+pub(crate) fn heading_kind(title: &str) -> Option<SectionKind> {
+    let title = normalize(title);
+    kind_by_keywords(&title).or_else(|| lang::section_by_heading(&title))
+}
+
 /// What a line of the answer is, as far as headings go.
 enum LineKind {
     /// A heading naming a section.
