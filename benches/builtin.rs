@@ -167,6 +167,8 @@ fn print_summary(input: SummaryInput<'_>) {
         cached: false,
         fallback_reason: None,
         created_at: input.window.end,
+        language: input.language.map(str::to_string),
+        withheld: 0,
     };
     println!("{}", summarybot::summarize::render::markdown(&summary));
 }

@@ -214,18 +214,15 @@ fn heading(line: &str) -> LineKind {
             .or_else(|| lang::section_by_heading(&title))
             .map_or(LineKind::SubHeading, LineKind::Heading);
     }
-    let kind = match bold_line(line) {
-        Some(inner) => {
-            let title = normalize(inner);
-            kind_by_keywords(&title)
-                .or_else(|| lang::section_by_heading(&title))
-                .filter(|_| title.split(' ').count() <= 6)
-        }
+    let kind = if let Some(inner) = bold_line(line) {
+        let title = normalize(inner);
+        kind_by_keywords(&title)
+            .or_else(|| lang::section_by_heading(&title))
+            .filter(|_| title.split(' ').count() <= 6)
+    } else {
         // A plain or numbered line counts only when it is exactly a known title.
-        None => {
-            let title = normalize(line);
-            kind_exact(&title).or_else(|| localized_exact(&title))
-        }
+        let title = normalize(line);
+        kind_exact(&title).or_else(|| localized_exact(&title))
     };
     kind.map_or(LineKind::Text, LineKind::Heading)
 }
