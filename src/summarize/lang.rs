@@ -446,6 +446,10 @@ pub struct Strings {
     pub and: &'static str,
     /// What joins the other names of a list (", ").
     pub list_sep: &'static str,
+    /// Link label of a thread without a name.
+    pub unnamed_thread: &'static str,
+    /// A digest's note for a day without messages: `{channels}` and `{since}` are filled in.
+    pub quiet_day: &'static str,
     /// The builtin summarizer's own phrases.
     pub builtin: BuiltinPhrases,
 }
@@ -590,6 +594,8 @@ static EN: Strings = Strings {
     },
     and: " and ",
     list_sep: ", ",
+    unnamed_thread: "(unnamed thread)",
+    quiet_day: "Quiet day: no new messages in {channels} since {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} reported an error",
         shared_snippet: "{name} shared a {lang} snippet",
@@ -629,6 +635,8 @@ static DE: Strings = Strings {
     },
     and: " und ",
     list_sep: ", ",
+    unnamed_thread: "(unbenannter Thread)",
+    quiet_day: "Ruhiger Tag: keine neuen Nachrichten in {channels} seit {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} hat einen Fehler gemeldet",
         shared_snippet: "{name} hat einen {lang}-Codeausschnitt geteilt",
@@ -668,6 +676,8 @@ static FR: Strings = Strings {
     },
     and: " et ",
     list_sep: ", ",
+    unnamed_thread: "(fil sans nom)",
+    quiet_day: "Journée calme : aucun nouveau message dans {channels} depuis {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} a signalé une erreur",
         shared_snippet: "{name} a partagé un extrait de code {lang}",
@@ -708,6 +718,8 @@ static ES: Strings = Strings {
     },
     and: " y ",
     list_sep: ", ",
+    unnamed_thread: "(hilo sin nombre)",
+    quiet_day: "Día tranquilo: no hay mensajes nuevos en {channels} desde {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} informó de un error",
         shared_snippet: "{name} compartió un fragmento de {lang}",
@@ -747,6 +759,8 @@ static PT: Strings = Strings {
     },
     and: " e ",
     list_sep: ", ",
+    unnamed_thread: "(tópico sem nome)",
+    quiet_day: "Dia tranquilo: nenhuma mensagem nova em {channels} desde {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} relatou um erro",
         shared_snippet: "{name} compartilhou um trecho de {lang}",
@@ -786,6 +800,8 @@ static IT: Strings = Strings {
     },
     and: " e ",
     list_sep: ", ",
+    unnamed_thread: "(thread senza nome)",
+    quiet_day: "Giornata tranquilla: nessun nuovo messaggio in {channels} dal {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} ha segnalato un errore",
         shared_snippet: "{name} ha condiviso un frammento di {lang}",
@@ -825,6 +841,8 @@ static NL: Strings = Strings {
     },
     and: " en ",
     list_sep: ", ",
+    unnamed_thread: "(naamloze thread)",
+    quiet_day: "Rustige dag: geen nieuwe berichten in {channels} sinds {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} meldde een fout",
         shared_snippet: "{name} deelde een {lang}-fragment",
@@ -864,6 +882,8 @@ static PL: Strings = Strings {
     },
     and: " i ",
     list_sep: ", ",
+    unnamed_thread: "(wątek bez nazwy)",
+    quiet_day: "Spokojny dzień: brak nowych wiadomości w {channels} od {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} zgłosił(a) błąd",
         shared_snippet: "{name} udostępnił(a) fragment kodu {lang}",
@@ -903,6 +923,8 @@ static RU: Strings = Strings {
     },
     and: " и ",
     list_sep: ", ",
+    unnamed_thread: "(ветка без названия)",
+    quiet_day: "Тихий день: новых сообщений в {channels} нет с {since}.",
     builtin: BuiltinPhrases {
         reported_error: "{name} сообщил(а) об ошибке",
         shared_snippet: "{name} поделился(-ась) фрагментом кода на {lang}",
@@ -942,6 +964,8 @@ static JA: Strings = Strings {
     },
     and: "と",
     list_sep: "、",
+    unnamed_thread: "（名前のないスレッド）",
+    quiet_day: "静かな一日: {since} 以降、{channels} に新しいメッセージはありません。",
     builtin: BuiltinPhrases {
         reported_error: "{name}がエラーを報告しました",
         shared_snippet: "{name}が{lang}のコードを共有しました",
@@ -981,6 +1005,8 @@ static ZH: Strings = Strings {
     },
     and: "和",
     list_sep: "、",
+    unnamed_thread: "（未命名子区）",
+    quiet_day: "平静的一天：自 {since} 以来，{channels} 没有新消息。",
     builtin: BuiltinPhrases {
         reported_error: "{name} 报告了一个错误",
         shared_snippet: "{name} 分享了一段 {lang} 代码",
@@ -1020,6 +1046,8 @@ static KO: Strings = Strings {
     },
     and: " 및 ",
     list_sep: ", ",
+    unnamed_thread: "(이름 없는 스레드)",
+    quiet_day: "조용한 하루: {since} 이후 {channels}에 새 메시지가 없습니다.",
     builtin: BuiltinPhrases {
         reported_error: "{name}님이 오류를 보고했습니다",
         shared_snippet: "{name}님이 {lang} 코드 조각을 공유했습니다",
@@ -1093,6 +1121,8 @@ mod tests {
                 ("withheld.one", s.withheld.one),
                 ("withheld.few", s.withheld.few),
                 ("withheld.many", s.withheld.many),
+                ("unnamed_thread", s.unnamed_thread),
+                ("quiet_day", s.quiet_day),
                 ("reported_error", s.builtin.reported_error),
                 ("shared_snippet", s.builtin.shared_snippet),
                 ("asked_by", s.builtin.asked_by),
@@ -1106,7 +1136,16 @@ mod tests {
             assert_eq!(got.len(), english.len());
             for ((key, text), (_, en)) in got.iter().zip(&english) {
                 assert!(!text.trim().is_empty(), "{lang:?} {key} is empty");
-                for placeholder in ["{n}", "{channel}", "{reason}", "{name}", "{lang}", "{what}"] {
+                for placeholder in [
+                    "{n}",
+                    "{channel}",
+                    "{reason}",
+                    "{name}",
+                    "{lang}",
+                    "{what}",
+                    "{channels}",
+                    "{since}",
+                ] {
                     assert_eq!(
                         text.contains(placeholder),
                         en.contains(placeholder),
