@@ -168,6 +168,8 @@ fn print_summary(input: SummaryInput<'_>) {
         fallback_reason: None,
         focus: None,
         created_at: input.window.end,
+        language: input.language.map(str::to_string),
+        withheld: 0,
     };
     println!("{}", summarybot::summarize::render::markdown(&summary));
 }

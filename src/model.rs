@@ -522,6 +522,22 @@ pub struct Summary {
     pub focus: Option<String>,
     /// When the summary was made.
     pub created_at: Timestamp,
+    /// Output language asked for (e.g. `German`, `de`); None: the language of the chat.
+    /// summarybot's own words (headings, notes) follow it when it is a supported one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Secrets (tokens, passwords, e-mail addresses) replaced by placeholders in what the LLM
+    /// was sent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub withheld: usize,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "shaped for serde's skip_serializing_if"
+)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Discord's snowflake epoch (2015-01-01T00:00:00Z) in Unix millis.

@@ -81,16 +81,22 @@ impl Redactor {
     /// `text` with every protected value, bearer credential and key-like word replaced by
     /// [`MASK`]. Borrows when there is nothing to mask.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let spans = self.spans(text);
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(mask(text, spans))
+    }
+
+    /// Byte ranges of `text` [`Redactor::redact`] masks (unsorted, possibly overlapping).
+    pub(crate) fn spans(&self, text: &str) -> Vec<Range<usize>> {
         let mut spans = Vec::new();
         for secret in &self.secrets {
             occurrences(text, secret, &mut spans);
         }
         bearer_credentials(text, &mut spans);
         key_like_words(text, &mut spans);
-        if spans.is_empty() {
-            return Cow::Borrowed(text);
-        }
-        Cow::Owned(mask(text, spans))
+        spans
     }
 }
 
@@ -115,6 +121,15 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .redact(text)
+}
+
+/// Byte ranges of `text` the process-wide registry would mask: protected values (the bot's
+/// own tokens and keys), bearer credentials and `sk-` keys. Unsorted, possibly overlapping.
+pub(crate) fn registered_spans(text: &str) -> Vec<Range<usize>> {
+    REGISTRY
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .spans(text)
 }
 
 /// [`redact`] into an owned `String`.
@@ -149,12 +164,12 @@ fn occurrences(text: &str, needle: &str, spans: &mut Vec<Range<usize>>) {
 }
 
 /// A byte of a word: a letter, digit or underscore.
-fn is_word_byte(b: u8) -> bool {
+pub(crate) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// A byte of an RFC 6750 `b64token` (`=` padding included).
-fn is_token_byte(b: u8) -> bool {
+pub(crate) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
 }
 

@@ -353,6 +353,33 @@ fn summarize_the_bundled_export_offline() {
 }
 
 #[test]
+fn the_builtin_summary_speaks_the_readers_language_or_says_it_keeps_english() {
+    let sb = Sandbox::new();
+    let run = |language: &str| {
+        let out = sb.run(&["summarize", "--input", SAMPLE, "--language", language]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let german = run("German");
+    assert!(
+        german.contains("## Wichtigste Diskussionspunkte"),
+        "{german}"
+    );
+    assert!(german.contains(" Nachrichten · Teilnehmende: "), "{german}");
+    assert!(!german.contains("## Key Discussion Points"), "{german}");
+    let japanese = run("ja");
+    assert!(japanese.contains("## 主な議論のポイント"), "{japanese}");
+    assert!(japanese.contains("件のメッセージ · 参加者: "), "{japanese}");
+    let unknown = run("Klingon");
+    assert!(unknown.contains("## Key Discussion Points"), "{unknown}");
+    assert!(
+        unknown.contains("has no words for \"Klingon\", so its own text stays in English."),
+        "{unknown}"
+    );
+    assert!(!german.contains("stays in English"), "{german}");
+}
+
+#[test]
 fn summarize_json_carries_sections_citations_and_model() {
     let out = Sandbox::new().run(&["summarize", "--input", SAMPLE, "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -61,6 +61,8 @@ fn summary(now: Timestamp) -> Summary {
         fallback_reason: Some("LLM quota exhausted".into()),
         focus: None,
         created_at: now,
+        language: None,
+        withheld: 0,
     }
 }
 

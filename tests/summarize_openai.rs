@@ -36,6 +36,17 @@ fn summarize_command(
     context_tokens: u32,
     extra: &[&str],
 ) -> Command {
+    summarize_file_command(dir, fake, context_tokens, SAMPLE, extra)
+}
+
+/// [`summarize_command`] for another export file.
+fn summarize_file_command(
+    dir: &Path,
+    fake: &FakeOpenAi,
+    context_tokens: u32,
+    input: &str,
+    extra: &[&str],
+) -> Command {
     let config = format!(
         "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"llama3.1\"\n\
          timeout = \"2s\"\nmax_retries = 1\ncontext_tokens = {context_tokens}\n",
@@ -43,7 +54,7 @@ fn summarize_command(
     );
     std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
     let mut command = support::summarybot(dir);
-    command.args(["summarize", "--input", SAMPLE]).args(extra);
+    command.args(["summarize", "--input", input]).args(extra);
     command
 }
 
@@ -402,4 +413,247 @@ fn dry_run_prints_messages_tokens_parts_and_cost_and_sends_nothing() {
         calls,
         "still nothing sent"
     );
+}
+
+#[test]
+fn an_answer_with_german_headings_keeps_its_sections_and_is_shown_in_german() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::Reply(
+        "## Wichtigste Diskussionspunkte\n- Das Release wurde besprochen [m1]\n\n\
+         ## Wichtige Entscheidungen/Ergebnisse\n- WASM statt Lua [m2]\n\n\
+         ## Aufgaben\n- Changelog schreiben [m3]\n\n\
+         ## Technische Details\n- Timeout auf 30s [m4]\n"
+            .into(),
+    ));
+    let out = summarize(
+        dir.path(),
+        &fake,
+        &["--language", "German", "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let sections: Vec<(&str, &str)> = json["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap_or(""),
+                s["points"][0]["text"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sections,
+        [
+            ("key_points", "Das Release wurde besprochen"),
+            ("decisions", "WASM statt Lua"),
+            ("action_items", "Changelog schreiben"),
+            ("technical", "Timeout auf 30s"),
+        ],
+        "{json}"
+    );
+    assert_eq!(json["sections"][2]["title"], "Aufgaben");
+    let prompt = fake.chat_requests()[0].prompt_text();
+    assert!(
+        prompt.contains("Write the summary in German, headings included")
+            && prompt.contains("## Aufgaben (for Action Items)"),
+        "{prompt}"
+    );
+}
+
+#[test]
+fn japanese_and_unknown_languages_reach_the_prompt_and_the_headings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::Reply(
+        "## 主な議論のポイント\n- リリースについて議論 [m1]\n## アクションアイテム\n- 変更履歴を書く [m2]\n"
+            .into(),
+    ));
+    let out = summarize(dir.path(), &fake, &["--language", "ja"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("## 主な議論のポイント\n- リリースについて議論"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## アクションアイテム\n- 変更履歴を書く"),
+        "{text}"
+    );
+
+    // Unknown language: asked for in the prompt, English headings kept and parsed, and no
+    // "keeps English" note (the LLM wrote in the language).
+    let out = summarize(dir.path(), &fake, &["--language", "Klingon"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("## Important Decisions/Outcomes"), "{text}");
+    assert!(!text.contains("stays in English"), "{text}");
+    let prompt = fake.chat_requests()[1].prompt_text();
+    assert!(
+        prompt.contains("Write the summary in Klingon, but keep the headings"),
+        "{prompt}"
+    );
+}
+
+/// The sample export cut to its first `keep` messages, with `contents[i]` replacing the text of
+/// message `i`, written to `dir/name`.
+fn export_with(dir: &Path, name: &str, keep: usize, contents: &[&str]) -> String {
+    let text = std::fs::read_to_string(SAMPLE).expect("sample");
+    let mut export: serde_json::Value = serde_json::from_str(&text).expect("sample json");
+    let messages = export["messages"].as_array_mut().expect("messages");
+    messages.truncate(keep);
+    for (message, content) in messages.iter_mut().zip(contents) {
+        message["content"] = serde_json::Value::String((*content).to_string());
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, export.to_string()).expect("write export");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn secrets_never_reach_the_llm_and_the_footer_counts_them() {
+    const SECRETS: [&str; 5] = [
+        "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+        "hunter2hunter2",
+        "Tr0ub4dor3",
+        "AKIAIOSFODNN7EXAMPLE",
+        "mara.k@example.org",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = export_with(
+        dir.path(),
+        "secrets.json",
+        12,
+        &[
+            "CI token for the release job: ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+            "db is up, DB_PASSWORD=hunter2hunter2 for now",
+            "hook: https://deploy:Tr0ub4dor3@ci.example.com/hook",
+            "aws key AKIAIOSFODNN7EXAMPLE, mail mara.k@example.org for access",
+        ],
+    );
+    let fake = FakeOpenAi::start();
+    let out = summarize_file_command(dir.path(), &fake, 128_000, &input, &[])
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: String = fake
+        .chat_requests()
+        .iter()
+        .map(|r| r.body.clone())
+        .collect();
+    for secret in SECRETS {
+        assert!(!body.contains(secret), "{secret} was sent to the LLM");
+    }
+    for placeholder in [
+        "[token withheld]",
+        "DB_PASSWORD=[password withheld]",
+        "https://deploy:***@ci.example.com/hook",
+        "[email withheld]",
+    ] {
+        assert!(body.contains(placeholder), "no {placeholder} in {body}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("_5 secrets withheld from the LLM_"), "{text}");
+
+    // E-mail addresses are sent when the operator says so; the rest stays withheld, in German.
+    let fake = FakeOpenAi::start();
+    let out = summarize_file_command(dir.path(), &fake, 128_000, &input, &["--language", "de"])
+        .env("SUMMARYBOT_LLM__WITHHOLD_EMAILS", "false")
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: String = fake
+        .chat_requests()
+        .iter()
+        .map(|r| r.body.clone())
+        .collect();
+    assert!(body.contains("mara.k@example.org"), "{body}");
+    assert!(!body.contains("hunter2hunter2"), "{body}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("_4 Geheimnisse dem LLM vorenthalten_"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_decision_credited_to_someone_outside_its_cited_messages_is_credited_to_their_authors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = export_with(
+        dir.path(),
+        "credit.json",
+        6,
+        &["Decision: lazy-loading waits for 0.9.1", "", "sounds good"],
+    );
+    let fake = FakeOpenAi::start();
+    fake.push_fault(Fault::Reply(
+        "## Important Decisions/Outcomes\n\
+         - **Zed** decided that lazy-loading waits for 0.9.1 [m1]\n\
+         - **Sam** agreed to it [m3]\n\
+         - **Zed** will announce it [m99]\n\
+         ## Key Discussion Points\n\
+         - Tobias decided the release date [m1]\n"
+            .into(),
+    ));
+    let out = summarize_file_command(dir.path(), &fake, 128_000, &input, &["--format", "json"])
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let texts = |i: usize| -> Vec<String> {
+        json["sections"][i]["points"]
+            .as_array()
+            .expect("points")
+            .iter()
+            .map(|p| p["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        texts(0),
+        ["Mara (maintainer) decided the release date"],
+        "{json}"
+    );
+    assert_eq!(
+        texts(1),
+        [
+            "**Mara (maintainer)** decided that lazy-loading waits for 0.9.1",
+            "**Sam** agreed to it",
+        ],
+        "{json}"
+    );
+    assert!(!json.to_string().contains("Zed"), "{json}");
+    // Logged with the bullet's position, never its text.
+    assert!(
+        stderr.contains("credited the cited authors instead"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bullet=1") || stderr.contains("\"bullet\":1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Zed"), "{stderr}");
 }

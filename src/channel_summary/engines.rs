@@ -11,6 +11,7 @@ use crate::summarize::builtin::BuiltinSummarizer;
 use crate::summarize::engine::{CachePolicy, Engine};
 use crate::summarize::mapreduce::{LlmOptions, LlmSummarizer};
 use crate::summarize::prompt::Templates;
+use crate::summarize::withhold::Policy;
 
 /// The engines of one process.
 pub struct Engines {
@@ -79,7 +80,9 @@ fn build(
     let engine = match provider {
         LlmProvider::Builtin => Engine::new(builtin),
         LlmProvider::OpenAi => {
-            let engine = Engine::new(Arc::new(llm_summarizer(config)?));
+            let engine = Engine::new(Arc::new(llm_summarizer(config)?)).with_withholding(Policy {
+                emails: config.llm.withhold_emails,
+            });
             if fallback {
                 engine.with_fallback(builtin)
             } else {

@@ -96,6 +96,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("llm.context_tokens" => llm.context_tokens),
     key!("llm.daily_token_budget" => llm.daily_token_budget),
     key!("llm.concurrency" => llm.concurrency),
+    key!("llm.withhold_emails" => llm.withhold_emails),
     key!("llm.prices" => llm.prices),
     key!("summary.language" => summary.language),
     key!("summary.prompts_dir" => summary.prompts_dir),

@@ -132,6 +132,9 @@ pub struct LlmConfig {
     pub daily_token_budget: u64,
     /// Parallel chunk calls, 1–16.
     pub concurrency: usize,
+    /// Replace e-mail addresses by a placeholder in what the LLM is sent (tokens and passwords
+    /// always are).
+    pub withhold_emails: bool,
     /// USD per 1M input/output tokens by model, for `usage` cost estimates (`llm.prices`).
     pub prices: crate::pricing::PriceTable,
 }
@@ -347,6 +350,7 @@ impl Default for LlmConfig {
             context_tokens: 16_000,
             daily_token_budget: 0,
             concurrency: 4,
+            withhold_emails: true,
             prices: crate::pricing::PriceTable::default(),
         }
     }

@@ -444,6 +444,27 @@ fn file_value_of_the_wrong_type_is_a_problem_naming_the_key() {
     assert!(source.ends_with("summarybot.toml line 4"), "{source}");
 }
 
+#[test]
+fn withhold_emails_defaults_on_loads_from_file_and_env_and_rejects_non_booleans() {
+    assert!(Config::default().llm.withhold_emails);
+    let fx = Fixture::new();
+    fx.write("summarybot.toml", "[llm]\nwithhold_emails = false\n");
+    assert!(!fx.load(&[]).llm.withhold_emails);
+    let env = fx.load(&[("SUMMARYBOT_LLM__WITHHOLD_EMAILS", "true")]);
+    assert!(env.llm.withhold_emails);
+    fx.write(
+        "summarybot.toml",
+        "[llm]\nwithhold_emails = \"sometimes\"\n",
+    );
+    let problems = fx.load(&[]).validate(Scope::Offline);
+    assert_eq!(keys_of(&problems), ["llm.withhold_emails"]);
+    assert!(
+        problems[0].message.contains("expected true or false"),
+        "{}",
+        problems[0].message
+    );
+}
+
 // ---- renamed keys ----
 
 #[test]

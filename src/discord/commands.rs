@@ -18,6 +18,7 @@ use crate::model::{
 use crate::store::StoreError;
 use crate::summarize::engine::EngineError;
 use crate::summarize::focus::Topic;
+use crate::summarize::lang::Lang;
 use crate::summarize::{render, Progress};
 
 /// Default window in hours (a server can change it with `/summarybot settings window:`).
@@ -456,9 +457,11 @@ async fn summarize(
         Err(e) => return Err(failure(inv, &e)),
     };
     threads::drop_citations(&mut summary.sections, &foreign);
-    summary
-        .sections
-        .extend(threads::section(inv.guild, &active));
+    summary.sections.extend(threads::section(
+        inv.guild,
+        &active,
+        Lang::for_output(summary.language.as_deref()),
+    ));
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = inv.user,
         command = inv.command(), messages = count, threads = active.len(), cached = summary.cached,
         provider = %summary.provider, "summary served");

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::backoff::Backoff;
 use crate::model::{ChannelId, Summary};
 use crate::secret::Secret;
+use crate::summarize::lang::Lang;
 use crate::summarize::render::{self, Embed, EmbedMessage};
 
 /// Attempts per request, the first included.
@@ -361,16 +362,20 @@ pub fn with_nonce(body: &mut Value, nonce: &str) {
     }
 }
 
-/// The footer of a posted summary: message count, window, provider/model, "cached".
+/// The footer of a posted summary, in its language: message count, window, provider/model,
+/// "cached", and how many secrets were withheld from the LLM.
 pub fn footer(summary: &Summary) -> String {
+    let lang = Lang::for_output(summary.language.as_deref());
+    let words = lang.strings();
     let mut parts = vec![
-        format!("{} messages", summary.message_count),
+        lang.count(&words.messages, summary.message_count),
         format!("{} – {}", summary.window.start, summary.window.end),
         format!("{}/{}", summary.provider, summary.model),
     ];
     if summary.cached {
-        parts.push("cached".into());
+        parts.push(words.cached.into());
     }
+    parts.extend(render::withheld_note(summary));
     parts.join(" · ")
 }
 

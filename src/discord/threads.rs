@@ -10,6 +10,7 @@ use crate::model::{
     TimeWindow,
 };
 use crate::store::{Store, StoreError};
+use crate::summarize::lang::Lang;
 use crate::summarize::render::escape;
 
 /// Most threads listed (and read) for one summary; the most active ones are kept.
@@ -104,24 +105,22 @@ pub fn active(
     Ok(out)
 }
 
-/// The "Threads" section: one point per active thread, its name linking to the thread.
-pub fn section(guild: GuildId, threads: &[ActiveThread]) -> Option<Section> {
+/// The "Threads" section: one point per active thread, its name linking to the thread, with
+/// its message count in `lang`.
+pub fn section(guild: GuildId, threads: &[ActiveThread], lang: Lang) -> Option<Section> {
     if threads.is_empty() {
         return None;
     }
     let points = threads
         .iter()
-        .map(|t| {
-            let plural = if t.messages == 1 { "" } else { "s" };
-            Point {
-                text: format!(
-                    "[{}](https://discord.com/channels/{guild}/{}) — {} message{plural}",
-                    link_label(&t.thread.name),
-                    t.thread.id,
-                    t.messages
-                ),
-                citations: Vec::new(),
-            }
+        .map(|t| Point {
+            text: format!(
+                "[{}](https://discord.com/channels/{guild}/{}) — {}",
+                link_label(&t.thread.name, lang),
+                t.thread.id,
+                lang.count(&lang.strings().messages, t.messages)
+            ),
+            citations: Vec::new(),
         })
         .collect();
     Some(Section {
@@ -132,7 +131,7 @@ pub fn section(guild: GuildId, threads: &[ActiveThread]) -> Option<Section> {
 
 /// A thread name safe inside a Markdown link label: on one line, brackets turned into
 /// parentheses (escaped brackets confuse link parsers), Markdown escaped, never empty.
-fn link_label(name: &str) -> String {
+fn link_label(name: &str, lang: Lang) -> String {
     let name = name
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -140,7 +139,7 @@ fn link_label(name: &str) -> String {
         .replace('[', "(")
         .replace(']', ")");
     if name.is_empty() {
-        "(unnamed thread)".to_owned()
+        lang.strings().unnamed_thread.to_owned()
     } else {
         escape(&name)
     }
@@ -257,7 +256,7 @@ mod tests {
                 messages: 1,
             },
         ];
-        let section = section(GuildId(9), &threads).expect("section");
+        let section = section(GuildId(9), &threads, Lang::En).expect("section");
         assert_eq!(section.kind, SectionKind::Threads);
         assert_eq!(
             section.points[0].text,
@@ -267,7 +266,12 @@ mod tests {
             section.points[1].text,
             "[(unnamed thread)](https://discord.com/channels/9/56) — 1 message"
         );
-        assert!(super::section(GuildId(9), &[]).is_none());
+        assert!(super::section(GuildId(9), &[], Lang::En).is_none());
+        let german = super::section(GuildId(9), &threads, Lang::De).expect("section");
+        assert_eq!(
+            german.points[1].text,
+            "[(unbenannter Thread)](https://discord.com/channels/9/56) — 1 Nachricht"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! fired, post the summaries to the target channel through the [`Publisher`] (or a one-line
 //! "quiet day" note, or nothing, for an empty window), and record the outcome on the schedule.
 
+use crate::summarize::lang::Lang;
 use std::sync::Arc;
 
 use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
@@ -91,8 +92,14 @@ async fn digest(
         if !job.quiet_day {
             return Ok("no messages in the window; nothing posted".to_owned());
         }
+        let settings = service.settings().get(guild);
+        let lang = Lang::for_output(service.language(&settings, job.language.clone()).as_deref());
         publisher
-            .post_text(target, &quiet_line(&quiet, job.since.0), &nonce(job, "q"))
+            .post_text(
+                target,
+                &quiet_line(&quiet, job.since.0, lang),
+                &nonce(job, "q"),
+            )
             .await
             .map_err(|e| posting_failed(target, &e))?;
         return Ok("no messages in the window; posted the quiet-day note".to_owned());
@@ -176,15 +183,14 @@ fn has_discussion(messages: &[ChatMessage]) -> bool {
         .any(|m| !m.author.is_bot && !m.kind.is_system())
 }
 
-/// The "quiet day" note for `channels` since `since`: channel mentions and a Discord timestamp,
-/// never a ping.
-fn quiet_line(channels: &[ChannelId], since: i64) -> String {
+/// The "quiet day" note for `channels` since `since`, in `lang`: channel mentions and a Discord
+/// timestamp, never a ping.
+fn quiet_line(channels: &[ChannelId], since: i64, lang: Lang) -> String {
     let channels: Vec<String> = channels.iter().map(|c| format!("<#{c}>")).collect();
-    format!(
-        "Quiet day: no new messages in {} since <t:{}:f>.",
-        channels.join(", "),
-        since.div_euclid(1000)
-    )
+    lang.strings()
+        .quiet_day
+        .replace("{channels}", &channels.join(", "))
+        .replace("{since}", &format!("<t:{}:f>", since.div_euclid(1000)))
 }
 
 /// The nonce of part `part` of a digest: the same on every attempt of this fire time, so Discord
@@ -409,6 +415,14 @@ mod tests {
                 20,
                 "Quiet day: no new messages in <#10>, <#11> since <t:1000:f>.".to_owned()
             )]
+        );
+        // In the schedule's language.
+        let mut german = job(id, true);
+        german.language = Some("German".into());
+        run_job(&store, &german, &publisher).await;
+        assert_eq!(
+            publisher.posts.lock().expect("lock")[1].1,
+            "Ruhiger Tag: keine neuen Nachrichten in <#10>, <#11> seit <t:1000:f>."
         );
     }
 

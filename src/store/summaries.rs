@@ -88,6 +88,10 @@ impl StoredSummary {
             fallback_reason: self.fallback_reason,
             focus: None,
             created_at: self.created_at,
+            // Not stored: the cache key covers the language and the messages, so the engine
+            // fills both in from the request on a hit.
+            language: None,
+            withheld: 0,
         }
     }
 }
@@ -294,6 +298,8 @@ mod tests {
             fallback_reason: None,
             focus: None,
             created_at: Timestamp(created),
+            language: None,
+            withheld: 0,
         }
     }
 

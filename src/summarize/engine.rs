@@ -69,6 +69,7 @@ pub struct Engine {
     cache: Option<CachePolicy>,
     daily_token_budget: u64,
     max_output_tokens: u64,
+    withholding: super::withhold::Policy,
 }
 
 impl Engine {
@@ -81,7 +82,15 @@ impl Engine {
             cache: None,
             daily_token_budget: 0,
             max_output_tokens: 0,
+            withholding: super::withhold::Policy::default(),
         }
+    }
+
+    /// What to withhold from an LLM besides tokens and passwords (see [`super::withhold`]).
+    #[must_use]
+    pub fn with_withholding(mut self, policy: super::withhold::Policy) -> Self {
+        self.withholding = policy;
+        self
     }
 
     /// Use `fallback` (the builtin engine) when the primary summarizer fails.
@@ -148,8 +157,13 @@ impl Engine {
                 now,
             ));
         }
-        let key = cache_key(&*self.primary, req);
-        if let Some(hit) = self.cache_lookup(req, &key, now)? {
+        // What an LLM is sent has its secrets replaced; the builtin runs here and sees all.
+        let sent = (self.primary.provider() != super::BUILTIN_PROVIDER)
+            .then(|| Sent::new(req, self.withholding));
+        let key = cache_key(&*self.primary, req, sent.as_ref().map(|_| self.withholding));
+        let withheld = sent.as_ref().map_or(0, |s| s.withheld);
+        if let Some(mut hit) = self.cache_lookup(req, &key, now)? {
+            hit.withheld = withheld;
             return Ok(hit);
         }
         let started = Instant::now();
@@ -161,14 +175,23 @@ impl Engine {
             language: req.language.as_deref(),
             detail: req.detail,
         };
+        let primary_input = match &sent {
+            Some(sent) => SummaryInput {
+                channel: &sent.channel,
+                messages: &sent.messages,
+                ..input
+            },
+            None => input,
+        };
         let attempt = match self.check_budget(req) {
-            Ok(()) => self.primary.summarize(input, progress).await,
+            Ok(()) => self.primary.summarize(primary_input, progress).await,
             Err(e) => Err(e),
         };
         match attempt {
             Ok(draft) => {
                 self.record_usage(req, &*self.primary, draft.usage)?;
                 let mut summary = Self::assemble(req, &*self.primary, draft, now);
+                summary.withheld = withheld;
                 self.hold_to_budget(req, &mut summary);
                 self.cache_store(req, &key, &summary, now)?;
                 self.record_latency(started);
@@ -207,6 +230,7 @@ impl Engine {
             s.window = req.window;
             s.focus = req.topic.as_ref().map(|t| t.as_str().to_owned());
             s.cached = true;
+            s.language.clone_from(&req.language);
             s
         }))
     }
@@ -318,6 +342,32 @@ impl Engine {
             fallback_reason: None,
             focus: req.topic.as_ref().map(|t| t.as_str().to_owned()),
             created_at: now,
+            language: req.language.clone(),
+            withheld: 0,
+        }
+    }
+}
+
+/// The channel and messages as an LLM may see them: secrets replaced (see [`super::withhold`]).
+struct Sent {
+    channel: ChannelInfo,
+    messages: Vec<ChatMessage>,
+    withheld: usize,
+}
+
+impl Sent {
+    fn new(req: &Request, policy: super::withhold::Policy) -> Self {
+        let (messages, mut withheld) = super::withhold::messages(&req.messages, policy);
+        let mut channel = req.channel.clone();
+        if let Some(topic) = &req.channel.topic {
+            let (clean, n) = super::withhold::text(topic, policy);
+            channel.topic = Some(clean.into_owned());
+            withheld += n;
+        }
+        Self {
+            channel,
+            messages,
+            withheld,
         }
     }
 }
@@ -345,9 +395,14 @@ pub fn participants(messages: &[ChatMessage]) -> Vec<String> {
     names.into_iter().map(|(n, _)| n.to_string()).collect()
 }
 
-/// The cache key: a hash of provider, model, prompt version, options, and the id and last edit
-/// time of every message in the window. An edit or delete changes the key, so the old entry goes stale.
-pub fn cache_key(summarizer: &dyn Summarizer, req: &Request) -> String {
+/// The cache key: a hash of provider, model, prompt version, options (the withholding policy
+/// for an LLM among them), and the id and last edit time of every message in the window. An
+/// edit or delete changes the key, so the old entry goes stale.
+pub fn cache_key(
+    summarizer: &dyn Summarizer,
+    req: &Request,
+    withholding: Option<super::withhold::Policy>,
+) -> String {
     let mut h = Sha256::new();
     for part in [
         "summarybot-cache-v1",
@@ -360,6 +415,11 @@ pub fn cache_key(summarizer: &dyn Summarizer, req: &Request) -> String {
         },
         req.language.as_deref().unwrap_or(""),
         req.detail.as_str(),
+        match withholding {
+            None => "",
+            Some(p) if p.emails => "withhold-emails",
+            Some(_) => "withhold",
+        },
     ] {
         h.update(part.as_bytes());
         h.update([0]);
@@ -543,6 +603,33 @@ mod tests {
         uncached.use_cache = false;
         assert!(!run(&engine, &uncached).expect("summary").cached);
         assert_eq!(primary.calls(), 4);
+    }
+
+    #[test]
+    fn a_cached_llm_summary_keeps_its_language_and_withheld_count() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let engine = Engine::new(Counting::new("llm")).with_store(Arc::clone(&store), Some(CACHE));
+        let mut msgs = vec![message(1, "ana", false), message(2, "bo", false)];
+        msgs[1].content = "password=hunter2hunter2 and ana@example.org".into();
+        let mut req = request(msgs);
+        req.language = Some("German".into());
+        let first = run(&engine, &req).expect("summary");
+        let second = run(&engine, &req).expect("summary");
+        assert!(second.cached);
+        for s in [&first, &second] {
+            assert_eq!((s.withheld, s.language.as_deref()), (2, Some("German")));
+        }
+        // The builtin runs locally: nothing is withheld from it, and nothing counted.
+        let builtin = Engine::new(Counting::new("builtin"));
+        assert_eq!(run(&builtin, &req).expect("summary").withheld, 0);
+        // Another policy is another prompt: not served from the cache of the first.
+        let emails_sent = Engine::new(Counting::new("llm"))
+            .with_store(Arc::clone(&store), Some(CACHE))
+            .with_withholding(crate::summarize::withhold::Policy { emails: false });
+        let third = run(&emails_sent, &req).expect("summary");
+        assert!(!third.cached);
+        assert_eq!(third.withheld, 1);
     }
 
     #[test]

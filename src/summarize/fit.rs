@@ -117,6 +117,8 @@ mod tests {
             fallback_reason: None,
             focus: None,
             created_at: Timestamp(0),
+            language: None,
+            withheld: 0,
         }
     }
 

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::budget::{self, chunk_counts, count_tokens, fit_with_cap, Encoding};
+use super::lang::Lang;
 use super::prompt::{
     format_messages, parse_answer_within, parse_indexed, render_indexed, ChunkNote, PromptContext,
     Templates, PROMPT_VERSION,
@@ -280,14 +281,14 @@ impl LlmSummarizer {
             let mut done = run.call_all(prompts).await?;
             let text = done.pop().map(|c| c.text).unwrap_or_default();
             let sections = parse_answer_within(&text, &ids, shown).map_err(malformed)?;
-            return Ok(run.finish(sections));
+            return Ok(run.finish(attributed(sections, &input)));
         }
         run.planned = prompts.len() + 1;
         let answers = run.call_all(prompts).await?;
         let summaries = canonical_summaries(&answers, &chunk_numbers);
         let text = self.reduce(&mut run, summaries, &shown).await?;
         let sections = parse_answer_within(&text, &ids, shown).map_err(malformed)?;
-        Ok(run.finish(sections))
+        Ok(run.finish(attributed(sections, &input)))
     }
 
     /// Combine summaries until one answer is left: one final call when they fit, otherwise
@@ -582,6 +583,15 @@ fn canonical_summaries(answers: &[Completion], allowed: &[RangeInclusive<usize>]
             }
         })
         .collect()
+}
+
+/// The sections with every bullet's actors checked against its cited messages (see
+/// [`super::attribution`]).
+fn attributed(
+    sections: Vec<crate::model::Section>,
+    input: &SummaryInput<'_>,
+) -> Vec<crate::model::Section> {
+    super::attribution::enforce(sections, input.messages, Lang::for_output(input.language))
 }
 
 /// Tokens of a prompt: its text plus the chat format's framing.

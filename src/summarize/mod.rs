@@ -1,14 +1,17 @@
 //! Summarization: window selection, prompts, token budgets, map-reduce over an LLM, the builtin
 //! extractive engine, rendering, and the engine that ties them to the cache.
 
+pub mod attribution;
 pub mod budget;
 pub mod builtin;
 pub mod engine;
 pub mod fit;
 pub mod focus;
+pub mod lang;
 pub mod mapreduce;
 pub mod prompt;
 pub mod render;
+pub mod withhold;
 
 use crate::llm::{BoxFuture, LlmError};
 use crate::model::{

@@ -15,11 +15,12 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use format::format_messages;
+pub(crate) use parse::{heading_kind, parse_answer_within, parse_indexed, render_indexed};
 pub use parse::{parse_answer, ParseError};
-pub(crate) use parse::{parse_answer_within, parse_indexed, render_indexed};
 
 use crate::llm::{PromptMessage, Role};
 use crate::model::{ChannelInfo, ChannelKind, Detail, SectionKind, TimeWindow};
+use crate::summarize::lang::Lang;
 
 /// Version of the built-in prompts and answer format; part of summary cache keys.
 /// Bump it whenever a template or the message framing changes.
@@ -310,15 +311,41 @@ impl PromptContext<'_> {
         format!("{} to {}", self.window.start, self.window.end)
     }
 
+    /// Which language to write in; for a supported language other than English, the headings
+    /// to use in it; for another language, to keep the English headings (the answer is read
+    /// back by its headings).
     fn language_instruction(&self) -> String {
-        match self.language.map(|l| one_line(l, 40)) {
-            Some(lang) if !lang.is_empty() => format!("Write the summary in {lang}."),
-            _ => "Write the summary in the main language of the conversation.".to_string(),
+        let Some(asked) = self
+            .language
+            .map(|l| one_line(l, 40))
+            .filter(|l| !l.is_empty())
+        else {
+            return "Write the summary in the main language of the conversation.".to_string();
+        };
+        match Lang::resolve(&asked) {
+            Some(Lang::En) => "Write the summary in English.".to_string(),
+            Some(lang) => {
+                let words = lang.strings();
+                let headings: Vec<String> = self
+                    .kinds()
+                    .iter()
+                    .map(|&k| format!("## {} (for {})", words.section(k), k.title()))
+                    .collect();
+                format!(
+                    "Write the summary in {name}, headings included: use these {name} headings \
+                     instead of the English ones, in the same order:\n{}",
+                    headings.join("\n"),
+                    name = lang.english_name(),
+                )
+            }
+            None => format!(
+                "Write the summary in {asked}, but keep the headings exactly as given above, in English."
+            ),
         }
     }
 
-    /// The `## ` headings the answer may use, for this channel kind.
-    fn headings(&self) -> String {
+    /// The sections the answer may have, for this channel kind.
+    fn kinds(&self) -> Vec<SectionKind> {
         let mut kinds = vec![
             SectionKind::KeyPoints,
             SectionKind::Decisions,
@@ -329,8 +356,15 @@ impl PromptContext<'_> {
             kinds.push(SectionKind::CodeChanges);
         }
         kinds
+    }
+
+    /// The `## ` headings the answer may use, for this channel kind, in the output language
+    /// when it is a supported one (English otherwise).
+    fn headings(&self) -> String {
+        let words = Lang::for_output(self.language).strings();
+        self.kinds()
             .iter()
-            .map(|k| format!("## {}", k.title()))
+            .map(|&k| format!("## {}", words.section(k)))
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 
 use super::cite::extract_citations;
 use crate::model::{MessageId, Point, Section, SectionKind};
+use crate::summarize::lang;
 
 /// Why a model answer could not be used.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -185,6 +186,13 @@ fn is_rule(line: &str) -> bool {
     line.len() >= 3 && line.chars().all(|c| matches!(c, '-' | '*' | '_' | ' '))
 }
 
+/// The section a heading or label title names (English keywords, or a heading of any
+/// supported language), if any.
+pub(crate) fn heading_kind(title: &str) -> Option<SectionKind> {
+    let title = normalize(title);
+    kind_by_keywords(&title).or_else(|| lang::section_by_heading(&title))
+}
+
 /// What a line of the answer is, as far as headings go.
 enum LineKind {
     /// A heading naming a section.
@@ -195,20 +203,37 @@ enum LineKind {
     Text,
 }
 
+/// English headings are recognized by keywords; headings in the other supported languages by
+/// their (whole or partial) titles in [`lang`](crate::summarize::lang), since models asked for
+/// German headings may answer in German, English or a mix.
 fn heading(line: &str) -> LineKind {
     let title = line.trim_start_matches('#');
     if title.len() < line.len() && (title.is_empty() || title.starts_with(' ')) {
-        return kind_by_keywords(&normalize(title)).map_or(LineKind::SubHeading, LineKind::Heading);
+        let title = normalize(title);
+        return kind_by_keywords(&title)
+            .or_else(|| lang::section_by_heading(&title))
+            .map_or(LineKind::SubHeading, LineKind::Heading);
     }
-    let kind = match bold_line(line) {
-        Some(inner) => {
-            let title = normalize(inner);
-            kind_by_keywords(&title).filter(|_| title.split(' ').count() <= 6)
-        }
+    let kind = if let Some(inner) = bold_line(line) {
+        let title = normalize(inner);
+        kind_by_keywords(&title)
+            .or_else(|| lang::section_by_heading(&title))
+            .filter(|_| title.split(' ').count() <= 6)
+    } else {
         // A plain or numbered line counts only when it is exactly a known title.
-        None => kind_exact(&normalize(line)),
+        let title = normalize(line);
+        kind_exact(&title).or_else(|| localized_exact(&title))
     };
     kind.map_or(LineKind::Text, LineKind::Heading)
+}
+
+/// The section whose heading, in any supported language, is exactly `title` (normalized).
+fn localized_exact(title: &str) -> Option<SectionKind> {
+    lang::Lang::ALL.into_iter().find_map(|l| {
+        SectionKind::ALL
+            .into_iter()
+            .find(|&k| lang::normalize_heading(l.strings().section(k)) == title)
+    })
 }
 
 /// The text inside a line that is entirely bold (`**Title**`, `__Title:__`, `**Title**:`).
@@ -234,13 +259,8 @@ fn normalize(title: &str) -> String {
     let title = strip_numbering(title).unwrap_or(title);
     title
         .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                ' '
-            }
-        })
+        .flat_map(char::to_lowercase)
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect::<String>()
         .split_whitespace()
         .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
@@ -508,6 +528,29 @@ mod tests {
         assert_eq!(actions[1].citations, vec![MessageId(1005), MessageId(1006)]);
         assert_eq!(sections[3].points.len(), 2);
         assert_eq!(sections[3].points[0].text, "timeout is 30s");
+    }
+
+    #[test]
+    fn localized_and_mixed_headings_keep_their_sections() {
+        let answer = "## Wichtigste Diskussionspunkte\n- Release am Freitag [m1]\n\
+                      **Entscheidungen:**\n- WASM statt Lua [m2]\n\
+                      ## Action Items\n- Bo schreibt das Changelog [m3]\n\
+                      ## 未解決の質問\n- Pi 3 は対応? [m4]\n\
+                      Technische Details\n- Timeout 30s [m5]\n\
+                      ### Кодовая база\n- sub-heading keeps the section [m5]";
+        let sections = parse_answer(answer, &ids(5)).unwrap();
+        assert_eq!(
+            kinds(&sections),
+            vec![
+                SectionKind::KeyPoints,
+                SectionKind::Decisions,
+                SectionKind::ActionItems,
+                SectionKind::OpenQuestions,
+                SectionKind::Technical
+            ]
+        );
+        assert_eq!(sections[1].points[0].text, "WASM statt Lua");
+        assert_eq!(sections[4].points.len(), 2);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{escape, fallback_note, header_tail, one_line, CitationNumbers};
+use super::{
+    escape, fallback_note, header_tail, keeps_english, one_line, strings, CitationNumbers,
+};
 use crate::model::Summary;
 
 /// Most chars in an embed title.
@@ -56,7 +58,11 @@ pub struct EmbedMessage {
 /// The summary as Discord messages of embeds. The first embed is titled with the channel, each
 /// message's last embed carries `footer` (cut to [`FOOTER_MAX`]); every limit is respected.
 pub fn embeds(summary: &Summary, footer: &str) -> Vec<EmbedMessage> {
-    let title = truncate(&format!("Summary of #{}", summary.channel.name), TITLE_MAX);
+    let channel = format!("#{}", summary.channel.name);
+    let title = truncate(
+        &strings(summary).summary_of.replace("{channel}", &channel),
+        TITLE_MAX,
+    );
     let footer = truncate(&one_line(footer), FOOTER_MAX);
     let url = summary
         .channel
@@ -80,10 +86,16 @@ fn blocks(summary: &Summary) -> Vec<String> {
     let numbers = CitationNumbers::new(summary);
     let mut out = vec![header_tail(summary)];
     if let Some(reason) = &summary.fallback_reason {
-        out.push(format!("⚠️ {}", fallback_note(reason)));
+        out.push(format!("⚠️ {}", fallback_note(summary, reason)));
+    }
+    if let Some(note) = keeps_english(summary) {
+        out.push(note);
     }
     for section in summary.sections.iter().filter(|s| !s.points.is_empty()) {
-        let mut heading = Some(format!("\n**{}**", escape(section.kind.title())));
+        let mut heading = Some(format!(
+            "\n**{}**",
+            escape(strings(summary).section(section.kind))
+        ));
         for point in &section.points {
             let cites: String =
                 point

@@ -14,6 +14,7 @@ pub(crate) use crate::text::one_line;
 use crate::model::{
     jump_link, ChannelInfo, MessageId, SectionKind, Summary, TimeWindow, Timestamp, TokenUsage,
 };
+use crate::summarize::lang::{keeps_english_note, Lang, Strings};
 
 pub use visible::{cut_visible, visible_chars};
 
@@ -29,6 +30,7 @@ const SHOWN_PARTICIPANTS: usize = 3;
 /// points each followed by numbered jump links. Empty sections are omitted.
 pub fn markdown(summary: &Summary) -> String {
     let numbers = CitationNumbers::new(summary);
+    let words = strings(summary);
     let mut lines = vec![format!(
         "**#{}** · {}",
         escape(&summary.channel.name),
@@ -36,7 +38,11 @@ pub fn markdown(summary: &Summary) -> String {
     )];
     if let Some(reason) = &summary.fallback_reason {
         lines.push(String::new());
-        lines.push(format!("> ⚠️ {}", fallback_note(reason)));
+        lines.push(format!("> ⚠️ {}", fallback_note(summary, reason)));
+    }
+    if let Some(note) = keeps_english(summary) {
+        lines.push(String::new());
+        lines.push(format!("> {note}"));
     }
     if let Some(note) = empty_note(summary) {
         lines.push(String::new());
@@ -44,7 +50,7 @@ pub fn markdown(summary: &Summary) -> String {
     }
     for section in summary.sections.iter().filter(|s| !s.points.is_empty()) {
         lines.push(String::new());
-        lines.push(format!("## {}", section.kind.title()));
+        lines.push(format!("## {}", words.section(section.kind)));
         for point in &section.points {
             let cites: String = point.citations.iter().fold(String::new(), |mut s, &id| {
                 let _ = write!(s, " [{}]({})", numbers.number(id), numbers.link(id));
@@ -53,19 +59,31 @@ pub fn markdown(summary: &Summary) -> String {
             lines.push(format!("- {}{cites}", one_line(&point.text)));
         }
     }
+    if let Some(note) = withheld_note(summary) {
+        lines.push(String::new());
+        lines.push(format!("_{note}_"));
+    }
     lines.join("\n") + "\n"
 }
 
 /// Plain text for terminals and logs: no Markdown, citations as `[n]` with a source list at the end.
 pub fn plain_text(summary: &Summary) -> String {
     let numbers = CitationNumbers::new(summary);
+    let words = strings(summary);
     let mut lines = vec![format!(
         "#{} · {}",
         summary.channel.name,
         header_tail_plain(summary)
     )];
     if let Some(reason) = &summary.fallback_reason {
-        lines.push(format!("Note: {}", fallback_note(reason)));
+        lines.push(format!(
+            "{}: {}",
+            words.note,
+            fallback_note(summary, reason)
+        ));
+    }
+    if let Some(note) = keeps_english(summary) {
+        lines.push(format!("Note: {note}"));
     }
     if let Some(note) = empty_note(summary) {
         lines.push(String::new());
@@ -73,7 +91,7 @@ pub fn plain_text(summary: &Summary) -> String {
     }
     for section in summary.sections.iter().filter(|s| !s.points.is_empty()) {
         lines.push(String::new());
-        lines.push(section.kind.title().to_string());
+        lines.push(words.section(section.kind).to_string());
         for point in &section.points {
             let cites: String = point.citations.iter().fold(String::new(), |mut s, &id| {
                 let _ = write!(s, " [{}]", numbers.number(id));
@@ -87,23 +105,50 @@ pub fn plain_text(summary: &Summary) -> String {
     }
     if !numbers.order.is_empty() {
         lines.push(String::new());
-        lines.push("Sources:".to_string());
+        lines.push(format!("{}:", words.sources));
         for (i, id) in numbers.order.iter().enumerate() {
             lines.push(format!("  [{}] {}", i + 1, numbers.link(*id)));
         }
     }
+    if let Some(note) = withheld_note(summary) {
+        lines.push(String::new());
+        lines.push(note);
+    }
     lines.join("\n") + "\n"
 }
 
-/// What to say instead of sections when there are none.
+/// The fixed words for the summary's output language (English when it has none or an
+/// unsupported one).
+pub fn strings(summary: &Summary) -> &'static Strings {
+    Lang::for_output(summary.language.as_deref()).strings()
+}
+
+/// What to say instead of sections when there are none, in the summary's language.
 pub fn empty_note(summary: &Summary) -> Option<&'static str> {
+    let words = strings(summary);
     if summary.sections.iter().any(|s| !s.points.is_empty()) {
         None
     } else if summary.message_count == 0 {
-        Some("No messages in this window.")
+        Some(words.no_messages)
     } else {
-        Some("Nothing in this window stood out enough to summarize.")
+        Some(words.nothing_stood_out)
     }
+}
+
+/// "3 secrets withheld from the LLM" (in the summary's language) when any were.
+pub fn withheld_note(summary: &Summary) -> Option<String> {
+    (summary.withheld > 0).then(|| {
+        let lang = Lang::for_output(summary.language.as_deref());
+        lang.count(&lang.strings().withheld, summary.withheld)
+    })
+}
+
+/// The builtin summary's note (in English) that it has no words for the language asked for.
+fn keeps_english(summary: &Summary) -> Option<String> {
+    if summary.provider != crate::summarize::BUILTIN_PROVIDER {
+        return None;
+    }
+    keeps_english_note(summary.language.as_deref())
 }
 
 /// [`json`] with a `"note"` field ("this summary {note}") when the window was incomplete.
@@ -129,7 +174,7 @@ pub fn json(summary: &Summary) -> String {
         .iter()
         .map(|s| JsonSection {
             kind: s.kind,
-            title: s.kind.title(),
+            title: strings(summary).section(s.kind),
             points: s
                 .points
                 .iter()
@@ -161,6 +206,8 @@ pub fn json(summary: &Summary) -> String {
         fallback_reason: summary.fallback_reason.as_deref(),
         focus: summary.focus.as_deref(),
         created_at: summary.created_at,
+        language: summary.language.as_deref(),
+        withheld: summary.withheld,
     };
     // Every field is a string, number, bool or a struct of those: serializing cannot fail.
     serde_json::to_string_pretty(&doc)
@@ -183,6 +230,9 @@ struct JsonSummary<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     focus: Option<&'a str>,
     created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    withheld: usize,
 }
 
 #[derive(Serialize)]
@@ -257,13 +307,13 @@ fn header_tail_plain(summary: &Summary) -> String {
 }
 
 fn header_parts(summary: &Summary, name: fn(&str) -> String) -> String {
-    let count = summary.message_count;
-    let plural = if count == 1 { "" } else { "s" };
+    let lang = Lang::for_output(summary.language.as_deref());
+    let count = lang.count(&lang.strings().messages, summary.message_count);
     // An empty window (e.g. an export without messages) has no meaningful time span to show.
     let mut out = if summary.window.start >= summary.window.end {
-        format!("{count} message{plural}")
+        count
     } else {
-        format!("{} · {count} message{plural}", window_text(&summary.window))
+        format!("{} · {count}", window_text(&summary.window))
     };
     if let Some(topic) = &summary.focus {
         let _ = write!(out, " · focused on “{}”", name(topic));
@@ -275,7 +325,12 @@ fn header_parts(summary: &Summary, name: fn(&str) -> String) -> String {
             .take(SHOWN_PARTICIPANTS)
             .map(|p| name(p))
             .collect();
-        let _ = write!(out, " · participants: {}", shown.join(", "));
+        let _ = write!(
+            out,
+            " · {}: {}",
+            lang.strings().participants,
+            shown.join(", ")
+        );
         let more = summary
             .participants
             .len()
@@ -297,12 +352,12 @@ pub(crate) fn window_text(window: &TimeWindow) -> String {
     )
 }
 
-/// The note shown when the builtin summarizer stood in for a failed LLM.
-pub(crate) fn fallback_note(reason: &str) -> String {
-    format!(
-        "The LLM could not be used ({}), so this is the offline builtin summary.",
-        one_line(reason)
-    )
+/// The note shown when the builtin summarizer stood in for a failed LLM (the reason stays
+/// English: it is an error message).
+pub(crate) fn fallback_note(summary: &Summary, reason: &str) -> String {
+    strings(summary)
+        .fallback
+        .replace("{reason}", &one_line(reason))
 }
 
 /// Escape the Markdown characters Discord interprets in names.

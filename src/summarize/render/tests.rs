@@ -46,6 +46,8 @@ fn summary(sections: Vec<Section>) -> Summary {
         fallback_reason: None,
         focus: None,
         created_at: Timestamp(1_709_337_600_000),
+        language: None,
+        withheld: 0,
     }
 }
 
@@ -427,4 +429,50 @@ fn an_empty_window_says_so_instead_of_showing_nothing() {
     assert!(markdown(&empty).contains("stood out"));
     assert_eq!(empty_note(&small()), None);
     assert!(!markdown(&small()).contains("No messages"));
+}
+
+#[test]
+fn a_summary_in_german_has_german_words_everywhere_summarybot_writes() {
+    let mut s = small();
+    s.language = Some("Deutsch".into());
+    s.fallback_reason = Some("timeout".into());
+    s.withheld = 3;
+    let md = markdown(&s);
+    assert!(md.contains("## Wichtigste Diskussionspunkte"), "{md}");
+    assert!(md.contains("## Aufgaben"), "{md}");
+    assert!(md.contains("120 Nachrichten · Teilnehmende: Alex"), "{md}");
+    assert!(md.contains("Das LLM war nicht verfügbar (timeout)"), "{md}");
+    assert!(
+        md.ends_with("_3 Geheimnisse dem LLM vorenthalten_\n"),
+        "{md}"
+    );
+    let text = plain_text(&s);
+    assert!(text.contains("Hinweis: Das LLM"), "{text}");
+    assert!(text.contains("Quellen:"), "{text}");
+    let json = json(&s);
+    assert!(json.contains("\"title\": \"Aufgaben\""), "{json}");
+    assert!(json.contains("\"withheld\": 3"), "{json}");
+    let first = &embeds(&s, "f")[0].embeds[0];
+    assert_eq!(first.title, "Zusammenfassung von #general");
+    assert!(
+        first.description.contains("**Aufgaben**"),
+        "{}",
+        first.description
+    );
+    let mut empty = summary(vec![]);
+    empty.language = Some("ru".into());
+    empty.message_count = 0;
+    assert_eq!(empty_note(&empty), Some("За этот период сообщений нет."));
+}
+
+#[test]
+fn an_unknown_language_keeps_english_and_the_builtin_says_so() {
+    let mut s = small();
+    s.language = Some("Klingon".into());
+    let md = markdown(&s);
+    assert!(md.contains("## Key Discussion Points"), "{md}");
+    assert!(md.contains("has no words for \"Klingon\""), "{md}");
+    // An LLM wrote the points in the language: no note about English then.
+    s.provider = "openai".into();
+    assert!(!markdown(&s).contains("has no words"));
 }
