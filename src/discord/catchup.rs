@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::Shared;
 use crate::model::{ChannelId, GuildId, TimeWindow, Timestamp, UserId};
 use crate::store::{Store, StoreError};
+use crate::summarize::lang::Strings;
 
 /// The window when the invoker has not written in the channel within the cap (24 h).
 pub const FIRST_TIME_HOURS: u32 = 24;
@@ -59,17 +60,18 @@ impl Since {
         }
     }
 
-    /// The footer note (plain text: footers render no Markdown or `<t:…>` timestamps).
-    pub fn note(self, now: Timestamp) -> String {
+    /// The footer note in `strings`' language (plain text: footers render no Markdown or
+    /// `<t:…>` timestamps).
+    pub fn note(self, now: Timestamp, strings: &Strings) -> String {
         match self {
-            Self::LastMessage(t) => format!(
-                "catch-up since your last message here, {} ago ({t})",
-                ago(now.0.saturating_sub(t.0))
-            ),
-            Self::NotWritten { hours, cap } => format!(
-                "catch-up: last {hours} h (you haven't written here in the last {})",
-                crate::config::format_duration(cap)
-            ),
+            Self::LastMessage(t) => strings
+                .catchup_since
+                .replace("{ago}", &ago(now.0.saturating_sub(t.0)))
+                .replace("{time}", &t.to_string()),
+            Self::NotWritten { hours, cap } => strings
+                .catchup_last
+                .replace("{hours}", &hours.to_string())
+                .replace("{cap}", &crate::config::format_duration(cap)),
         }
     }
 }
@@ -142,6 +144,7 @@ fn ago(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::summarize::lang::Lang;
     use crate::store::test_support::{msg, temp_store};
 
     const HOUR: i64 = 3_600_000;
@@ -164,9 +167,16 @@ mod tests {
         assert_eq!(window.end, now);
         assert!(!window.contains(Timestamp(now.0 - 3 * HOUR)));
         assert_eq!(
-            got.note(now),
+            got.note(now, Lang::En.strings()),
             format!(
                 "catch-up since your last message here, 3 h 0 min ago ({})",
+                Timestamp(now.0 - 3 * HOUR)
+            )
+        );
+        assert_eq!(
+            got.note(now, Lang::De.strings()),
+            format!(
+                "Nachholen seit deiner letzten Nachricht hier vor 3 h 0 min ({})",
                 Timestamp(now.0 - 3 * HOUR)
             )
         );
@@ -188,8 +198,12 @@ mod tests {
         );
         assert_eq!(got.window(now), TimeWindow::last_hours(now, 24));
         assert_eq!(
-            got.note(now),
+            got.note(now, Lang::En.strings()),
             "catch-up: last 24 h (you haven't written here in the last 7d)"
+        );
+        assert_eq!(
+            got.note(now, Lang::Fr.strings()),
+            "rattrapage : dernières 24 h (tu n'as rien écrit ici depuis 7d)"
         );
         let other = since(&s, ChannelId(1), UserId(5), now, WEEK).expect("since");
         assert!(matches!(other, Since::NotWritten { .. }));

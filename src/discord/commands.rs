@@ -361,17 +361,18 @@ pub(super) async fn ensure_stored(
     shared.ingest.flush().await;
 }
 
-/// The window to summarize and its footer note: the last `hours`, or the catch-up window.
+/// The window to summarize, and where a catch-up starts: the last `hours`, or the catch-up
+/// window.
 async fn window_of(
     shared: &Shared,
     inv: &Invocation,
     now: Timestamp,
-) -> Result<(TimeWindow, Option<String>), String> {
+) -> Result<(TimeWindow, Option<catchup::Since>), String> {
     if inv.catchup {
         let since = catchup::resolve(shared, inv.guild, inv.target, UserId(inv.user), now)
             .await
             .map_err(|e| failure(inv, &e))?;
-        return Ok((since.window(now), Some(since.note(now))));
+        return Ok((since.window(now), Some(since)));
     }
     let window = TimeWindow::last_hours(now, inv.hours);
     if inv.place.kind != PlaceKind::Forum {
@@ -418,7 +419,8 @@ async fn summarize(
     inv: &Invocation,
     progress: &watch::Sender<Option<(usize, Progress)>>,
 ) -> Result<Served, String> {
-    let (window, note) = window_of(shared, inv, Timestamp::now()).await?;
+    let now = Timestamp::now();
+    let (window, since) = window_of(shared, inv, now).await?;
     let (messages, active) = read_input(shared, inv, window).await?;
     let foreign = threads::foreign_ids(&messages, inv.target);
     let count = messages.len();
@@ -457,11 +459,11 @@ async fn summarize(
         Err(e) => return Err(failure(inv, &e)),
     };
     threads::drop_citations(&mut summary.sections, &foreign);
-    summary.sections.extend(threads::section(
-        inv.guild,
-        &active,
-        Lang::for_output(summary.language.as_deref()),
-    ));
+    let lang = Lang::for_output(summary.language.as_deref());
+    summary
+        .sections
+        .extend(threads::section(inv.guild, &active, lang));
+    let note = since.map(|s| s.note(now, lang.strings()));
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = inv.user,
         command = inv.command(), messages = count, threads = active.len(), cached = summary.cached,
         provider = %summary.provider, "summary served");

@@ -450,6 +450,10 @@ pub struct Strings {
     pub unnamed_thread: &'static str,
     /// A digest's note for a day without messages: `{channels}` and `{since}` are filled in.
     pub quiet_day: &'static str,
+    /// `/catchup` footer: since the member's last message here, `{ago}` ago, at `{time}`.
+    pub catchup_since: &'static str,
+    /// `/catchup` footer: no message of theirs within `{cap}`, so the last `{hours}` hours.
+    pub catchup_last: &'static str,
     /// The builtin summarizer's own phrases.
     pub builtin: BuiltinPhrases,
 }
@@ -596,6 +600,8 @@ static EN: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(unnamed thread)",
     quiet_day: "Quiet day: no new messages in {channels} since {since}.",
+    catchup_since: "catch-up since your last message here, {ago} ago ({time})",
+    catchup_last: "catch-up: last {hours} h (you haven't written here in the last {cap})",
     builtin: BuiltinPhrases {
         reported_error: "{name} reported an error",
         shared_snippet: "{name} shared a {lang} snippet",
@@ -637,6 +643,8 @@ static DE: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(unbenannter Thread)",
     quiet_day: "Ruhiger Tag: keine neuen Nachrichten in {channels} seit {since}.",
+    catchup_since: "Nachholen seit deiner letzten Nachricht hier vor {ago} ({time})",
+    catchup_last: "Nachholen: letzte {hours} h (du hast hier in den letzten {cap} nichts geschrieben)",
     builtin: BuiltinPhrases {
         reported_error: "{name} hat einen Fehler gemeldet",
         shared_snippet: "{name} hat einen {lang}-Codeausschnitt geteilt",
@@ -678,6 +686,8 @@ static FR: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(fil sans nom)",
     quiet_day: "Journée calme : aucun nouveau message dans {channels} depuis {since}.",
+    catchup_since: "rattrapage depuis ton dernier message ici, il y a {ago} ({time})",
+    catchup_last: "rattrapage : dernières {hours} h (tu n'as rien écrit ici depuis {cap})",
     builtin: BuiltinPhrases {
         reported_error: "{name} a signalé une erreur",
         shared_snippet: "{name} a partagé un extrait de code {lang}",
@@ -720,6 +730,8 @@ static ES: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(hilo sin nombre)",
     quiet_day: "Día tranquilo: no hay mensajes nuevos en {channels} desde {since}.",
+    catchup_since: "resumen desde tu último mensaje aquí, hace {ago} ({time})",
+    catchup_last: "resumen: últimas {hours} h (no has escrito aquí en las últimas {cap})",
     builtin: BuiltinPhrases {
         reported_error: "{name} informó de un error",
         shared_snippet: "{name} compartió un fragmento de {lang}",
@@ -761,6 +773,8 @@ static PT: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(tópico sem nome)",
     quiet_day: "Dia tranquilo: nenhuma mensagem nova em {channels} desde {since}.",
+    catchup_since: "resumo desde a sua última mensagem aqui, há {ago} ({time})",
+    catchup_last: "resumo: últimas {hours} h (você não escreveu aqui nas últimas {cap})",
     builtin: BuiltinPhrases {
         reported_error: "{name} relatou um erro",
         shared_snippet: "{name} compartilhou um trecho de {lang}",
@@ -802,6 +816,8 @@ static IT: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(thread senza nome)",
     quiet_day: "Giornata tranquilla: nessun nuovo messaggio in {channels} dal {since}.",
+    catchup_since: "recupero dal tuo ultimo messaggio qui, {ago} fa ({time})",
+    catchup_last: "recupero: ultime {hours} h (non hai scritto qui nelle ultime {cap})",
     builtin: BuiltinPhrases {
         reported_error: "{name} ha segnalato un errore",
         shared_snippet: "{name} ha condiviso un frammento di {lang}",
@@ -843,6 +859,8 @@ static NL: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(naamloze thread)",
     quiet_day: "Rustige dag: geen nieuwe berichten in {channels} sinds {since}.",
+    catchup_since: "inhalen sinds je laatste bericht hier, {ago} geleden ({time})",
+    catchup_last: "inhalen: laatste {hours} u (je hebt hier de laatste {cap} niets geschreven)",
     builtin: BuiltinPhrases {
         reported_error: "{name} meldde een fout",
         shared_snippet: "{name} deelde een {lang}-fragment",
@@ -884,6 +902,8 @@ static PL: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(wątek bez nazwy)",
     quiet_day: "Spokojny dzień: brak nowych wiadomości w {channels} od {since}.",
+    catchup_since: "nadrabianie od twojej ostatniej wiadomości tutaj, {ago} temu ({time})",
+    catchup_last: "nadrabianie: ostatnie {hours} h (nie pisałeś tu przez ostatnie {cap})",
     builtin: BuiltinPhrases {
         reported_error: "{name} zgłosił(a) błąd",
         shared_snippet: "{name} udostępnił(a) fragment kodu {lang}",
@@ -925,6 +945,8 @@ static RU: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(ветка без названия)",
     quiet_day: "Тихий день: новых сообщений в {channels} нет с {since}.",
+    catchup_since: "сводка с вашего последнего сообщения здесь, {ago} назад ({time})",
+    catchup_last: "сводка: последние {hours} ч (вы не писали здесь последние {cap})",
     builtin: BuiltinPhrases {
         reported_error: "{name} сообщил(а) об ошибке",
         shared_snippet: "{name} поделился(-ась) фрагментом кода на {lang}",
@@ -966,6 +988,8 @@ static JA: Strings = Strings {
     list_sep: "、",
     unnamed_thread: "（名前のないスレッド）",
     quiet_day: "静かな一日: {since} 以降、{channels} に新しいメッセージはありません。",
+    catchup_since: "ここでのあなたの最後のメッセージ以降のまとめ（{ago} 前、{time}）",
+    catchup_last: "まとめ: 直近 {hours} 時間（直近 {cap} の間、ここに投稿していません）",
     builtin: BuiltinPhrases {
         reported_error: "{name}がエラーを報告しました",
         shared_snippet: "{name}が{lang}のコードを共有しました",
@@ -1007,6 +1031,8 @@ static ZH: Strings = Strings {
     list_sep: "、",
     unnamed_thread: "（未命名子区）",
     quiet_day: "平静的一天：自 {since} 以来，{channels} 没有新消息。",
+    catchup_since: "自你在此的最后一条消息以来的回顾（{ago} 前，{time}）",
+    catchup_last: "回顾：最近 {hours} 小时（你在最近 {cap} 内未在此发言）",
     builtin: BuiltinPhrases {
         reported_error: "{name} 报告了一个错误",
         shared_snippet: "{name} 分享了一段 {lang} 代码",
@@ -1048,6 +1074,8 @@ static KO: Strings = Strings {
     list_sep: ", ",
     unnamed_thread: "(이름 없는 스레드)",
     quiet_day: "조용한 하루: {since} 이후 {channels}에 새 메시지가 없습니다.",
+    catchup_since: "여기서 마지막으로 보낸 메시지 이후 요약 ({ago} 전, {time})",
+    catchup_last: "요약: 최근 {hours}시간 (최근 {cap} 동안 여기에 글을 쓰지 않았습니다)",
     builtin: BuiltinPhrases {
         reported_error: "{name}님이 오류를 보고했습니다",
         shared_snippet: "{name}님이 {lang} 코드 조각을 공유했습니다",
@@ -1123,6 +1151,8 @@ mod tests {
                 ("withheld.many", s.withheld.many),
                 ("unnamed_thread", s.unnamed_thread),
                 ("quiet_day", s.quiet_day),
+                ("catchup_since", s.catchup_since),
+                ("catchup_last", s.catchup_last),
                 ("reported_error", s.builtin.reported_error),
                 ("shared_snippet", s.builtin.shared_snippet),
                 ("asked_by", s.builtin.asked_by),
@@ -1145,6 +1175,10 @@ mod tests {
                     "{what}",
                     "{channels}",
                     "{since}",
+                    "{ago}",
+                    "{time}",
+                    "{hours}",
+                    "{cap}",
                 ] {
                     assert_eq!(
                         text.contains(placeholder),
