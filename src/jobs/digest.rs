@@ -314,9 +314,14 @@ mod tests {
             .enqueue_job(payload.kind(), &payload.encode(), Timestamp(0))
             .expect("enqueue");
         let parts = PartLog::new(Arc::clone(store), &stored);
-        run(&service(store), Some((publisher, &parts)), &JobStats::default(), job)
-            .await
-            .expect("digest runs")
+        run(
+            &service(store),
+            Some((publisher, &parts)),
+            &JobStats::default(),
+            job,
+        )
+        .await
+        .expect("digest runs")
     }
 
     #[tokio::test]

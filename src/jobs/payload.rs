@@ -103,9 +103,7 @@ pub(super) fn with_posted_part(payload: &str, nonce: &str, message_id: &str) -> 
     let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(payload) else {
         return payload.to_owned();
     };
-    let posted = map
-        .entry(POSTED)
-        .or_insert_with(|| serde_json::json!({}));
+    let posted = map.entry(POSTED).or_insert_with(|| serde_json::json!({}));
     if let serde_json::Value::Object(posted) = posted {
         posted.insert(nonce.to_owned(), serde_json::json!(message_id));
     }
@@ -240,7 +238,10 @@ mod tests {
     fn posted_parts_are_kept_beside_the_payload_which_still_decodes() {
         let old = r#"{"schedule_id":1,"fire":2000,"since":1000,"source_channels":[8,9],
             "target_channel":3,"kind":null,"language":null,"quiet_day":false}"#;
-        assert!(posted_parts(old).is_empty(), "a job stored before parts were kept");
+        assert!(
+            posted_parts(old).is_empty(),
+            "a job stored before parts were kept"
+        );
         let once = with_posted_part(old, "1:2:0:0", "111");
         let twice = with_posted_part(&once, "1:2:1:0", "222");
         let parts = posted_parts(&twice);
