@@ -57,3 +57,46 @@ impl PartLog {
         self.posted.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+    use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn recorded_parts_outlive_the_attempt_and_the_payload_still_decodes() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let payload = r#"{"schedule_id":1,"fire":2000,"since":1000,"source_channels":[8],
+            "target_channel":3,"kind":null,"language":null,"quiet_day":false}"#;
+        let job = store
+            .enqueue_job(super::super::DIGEST, payload, Timestamp(0))
+            .expect("enqueue");
+        let first = PartLog::new(Arc::clone(&store), &job);
+        assert_eq!(first.posted("1:2:0:0"), None);
+        first.record("1:2:0:0", "555").await.expect("recorded");
+        assert_eq!(first.posted("1:2:0:0").as_deref(), Some("555"));
+
+        // The next attempt reads the job from the store again.
+        let stored = store.job(job.id).expect("read").expect("present");
+        let retry = PartLog::new(Arc::clone(&store), &stored);
+        assert_eq!(retry.posted("1:2:0:0").as_deref(), Some("555"));
+        assert_eq!(retry.posted("1:2:1:0"), None);
+        assert_eq!(
+            super::super::JobPayload::decode(&stored).expect("decodes"),
+            super::super::JobPayload::decode(&job).expect("decodes"),
+        );
+
+        // A job that is gone cannot record: a retryable error naming the message.
+        let gone = Job { id: 999, ..stored };
+        let err = PartLog::new(Arc::clone(&store), &gone)
+            .record("x", "777")
+            .await
+            .expect_err("no job 999");
+        assert!(
+            err.retryable && err.message.contains("message 777"),
+            "{err}"
+        );
+    }
+}
