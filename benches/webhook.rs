@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use summarybot::config::Config;
-use summarybot::jobs::{BoxFuture, JobRunner, PublishError, Publisher};
+use summarybot::jobs::{BoxFuture, JobRunner, PartLog, PublishError, Publisher};
 use summarybot::model::{ChannelId, Summary};
 use summarybot::secret::Secret;
 use summarybot::store::Store;
@@ -57,16 +57,23 @@ impl Publisher for SlowDiscord {
         })
     }
 
-    fn post_summary_once(
-        &self,
+    fn post_summary_once<'a>(
+        &'a self,
         channel: ChannelId,
         summary: &Summary,
         _: &str,
-    ) -> BoxFuture<'_, Result<(), PublishError>> {
+        _: &'a PartLog,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
         self.post_summary(channel, summary)
     }
 
-    fn post_text(&self, _: ChannelId, _: &str, _: &str) -> BoxFuture<'_, Result<(), PublishError>> {
+    fn post_text<'a>(
+        &'a self,
+        _: ChannelId,
+        _: &str,
+        _: &str,
+        _: &'a PartLog,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
         Box::pin(async {
             tokio::time::sleep(POST_TIME).await;
             Ok(())

@@ -1,7 +1,8 @@
 //! End to end: scheduled digests from the real binary against the fake Discord. A per-second
 //! schedule made over the signed webhook posts digests (no pings) and never enqueues a fire
 //! time twice across SIGKILL and SIGTERM restarts; catch-up runs a recent missed fire once and
-//! skips an old one; `/schedule` changes are refused without Manage Server or the manager role
+//! skips an old one; a digest whose second part failed and is retried after Discord's nonce
+//! window posts each part once; `/schedule` changes are refused without Manage Server or the manager role
 //! and, when allowed, wake the scheduler at once.
 
 mod support;
@@ -16,7 +17,8 @@ use serde_json::{json, Value};
 use summarybot::model::{ChannelId, GuildId, JobState, Schedule, Timestamp};
 use summarybot::store::Store;
 use support::fake_discord::{
-    now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL, GUILD, STAFF,
+    message, now_ms, slash_command, snowflake_at, FakeDiscord, RestCall, SendFault, ALICE, BOB,
+    EXCLUDED, GENERAL, GUILD, STAFF,
 };
 
 /// Where digests are posted.
@@ -291,6 +293,81 @@ fn catch_up_runs_a_recent_missed_fire_once_and_skips_an_old_one() {
     assert_eq!(missing.status, 404, "{}", missing.body);
     assert_eq!(posts_to(&fake, TARGET).len(), 1);
     assert!(posts_to(&fake, OTHER_TARGET).is_empty());
+}
+
+#[test]
+fn a_digest_retried_after_the_nonce_window_posts_each_part_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let minute = 60_000;
+    let fire = i64::try_from(now_ms()).expect("now") / minute * minute - 20 * minute;
+    {
+        std::fs::create_dir_all(dir.path().join("db")).expect("db dir");
+        let store = Store::open(&db_path(dir.path())).expect("open");
+        let mut schedule = daily_at(fire, TARGET);
+        schedule.source_channels = vec![ChannelId(GENERAL), ChannelId(EXCLUDED)];
+        store.insert_schedule(&schedule).expect("schedule");
+    }
+    let fake = FakeDiscord::start();
+    // Discord forgets a nonce after a few minutes; here after 200 ms, well before the retry.
+    fake.set_nonce_window(std::time::Duration::from_millis(200));
+    let sent = u64::try_from(fire - 10 * minute).expect("time");
+    fake.add_history(vec![
+        message(
+            GENERAL,
+            snowflake_at(sent, 1),
+            ALICE,
+            "we ship on friday",
+            sent,
+        ),
+        message(
+            EXCLUDED,
+            snowflake_at(sent, 2),
+            BOB,
+            "the docs are done",
+            sent,
+        ),
+    ]);
+    // The first part is created; every attempt of the second fails (5xx), so the job is
+    // retried, seconds later.
+    fake.push_send_fault(SendFault::Pass);
+    for _ in 0..5 {
+        fake.push_send_fault(SendFault::ServerError(500));
+    }
+    let app = start(dir.path(), &fake, CATCH_UP_1H);
+
+    let auth = format!("Bearer {BEARER}");
+    let mut job = Value::Null;
+    app.wait_until(|| {
+        // Polled gently: the webhook limits requests per address.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        job = http::request(app.addr, "GET", "/jobs/1", &[("Authorization", &auth)], b"")
+            .expect("GET")
+            .json();
+        job["state"] == "done"
+    });
+    assert_eq!(job["attempts"], 2, "{job}");
+    // Each part was created once: the retry skipped the part its first attempt had posted.
+    assert_eq!(
+        fake.created_messages(TARGET),
+        2,
+        "{:#?}",
+        posts_to(&fake, TARGET)
+    );
+    let created: HashSet<String> = posts_to(&fake, TARGET)
+        .iter()
+        .map(|p| p.json["nonce"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(created.len(), 2, "{created:?}");
+    // The job's stored state holds both parts' message ids.
+    drop(app);
+    let store = Store::open(&db_path(dir.path())).expect("reopen");
+    let stored = store.job(1).expect("read").expect("job 1");
+    let payload: Value = serde_json::from_str(&stored.payload).expect("json");
+    assert_eq!(
+        payload["posted"].as_object().map(serde_json::Map::len),
+        Some(2),
+        "{payload}"
+    );
 }
 
 /// A `/schedule <sub>` interaction from `user` with guild permissions `perms`.

@@ -109,22 +109,7 @@ impl Poster {
         channel: ChannelId,
         summary: &Summary,
     ) -> Result<(), PostError> {
-        self.post_summary_once(channel, summary, None).await
-    }
-
-    /// Like [`Poster::post_summary`]; with `nonce`, message `i` carries the nonce `{nonce}:{i}`
-    /// (see [`with_nonce`]), so a retry within a few minutes does not post it twice.
-    pub async fn post_summary_once(
-        &self,
-        channel: ChannelId,
-        summary: &Summary,
-        nonce: Option<&str>,
-    ) -> Result<(), PostError> {
-        for (i, msg) in render::embeds(summary, &footer(summary)).iter().enumerate() {
-            let mut body = embeds_body(msg);
-            if let Some(nonce) = nonce {
-                with_nonce(&mut body, &format!("{nonce}:{i}"));
-            }
+        for body in summary_bodies(summary) {
             self.create_message(channel, &body).await?;
         }
         Ok(())
@@ -351,6 +336,14 @@ pub fn with_no_mentions(body: &Value) -> Value {
         map.insert("allowed_mentions".into(), json!({"parse": []}));
     }
     body
+}
+
+/// The message bodies of a posted summary, in order.
+pub fn summary_bodies(summary: &Summary) -> Vec<Value> {
+    render::embeds(summary, &footer(summary))
+        .iter()
+        .map(embeds_body)
+        .collect()
 }
 
 /// Ask Discord to create the message only once: a second send with the same `nonce` (at most

@@ -1,7 +1,7 @@
 //! Job results posted to Discord: the jobs' [`Publisher`] over the bot's REST poster
 //! (`allowed_mentions` none, retries, nonces), usable without a gateway.
 
-use crate::jobs::{BoxFuture, PublishError, Publisher};
+use crate::jobs::{BoxFuture, PartLog, PublishError, Publisher};
 use crate::model::{ChannelId, Summary};
 
 use super::post::{self, PostError, Poster};
@@ -31,36 +31,59 @@ impl Publisher for DiscordPublisher {
         })
     }
 
-    fn post_summary_once(
-        &self,
+    fn post_summary_once<'a>(
+        &'a self,
         channel: ChannelId,
         summary: &Summary,
         nonce: &str,
-    ) -> BoxFuture<'_, Result<(), PublishError>> {
-        let (summary, nonce) = (summary.clone(), nonce.to_owned());
+        parts: &'a PartLog,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        let bodies = post::summary_bodies(summary);
+        let nonce = nonce.to_owned();
         Box::pin(async move {
-            self.0
-                .post_summary_once(channel, &summary, Some(&nonce))
-                .await
-                .map_err(|e| publish_error(&e))
+            for (i, body) in bodies.into_iter().enumerate() {
+                self.post_part(channel, body, &format!("{nonce}:{i}"), parts)
+                    .await?;
+            }
+            Ok(())
         })
     }
 
-    fn post_text(
-        &self,
+    fn post_text<'a>(
+        &'a self,
         channel: ChannelId,
         text: &str,
         nonce: &str,
-    ) -> BoxFuture<'_, Result<(), PublishError>> {
-        let mut body = serde_json::json!({ "content": text });
+        parts: &'a PartLog,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        let body = serde_json::json!({ "content": text });
+        let nonce = nonce.to_owned();
+        Box::pin(async move { self.post_part(channel, body, &nonce, parts).await })
+    }
+}
+
+impl DiscordPublisher {
+    /// Send `body` as the part `nonce` unless an earlier attempt posted it; record its message
+    /// id once Discord created it.
+    async fn post_part(
+        &self,
+        channel: ChannelId,
+        mut body: serde_json::Value,
+        nonce: &str,
+        parts: &PartLog,
+    ) -> Result<(), PublishError> {
+        if let Some(id) = parts.posted(nonce) {
+            tracing::info!(%channel, nonce, message_id = %id, "part posted by an earlier attempt; skipped");
+            return Ok(());
+        }
         post::with_nonce(&mut body, nonce);
-        Box::pin(async move {
-            self.0
-                .create_message(channel, &body)
-                .await
-                .map(|_| ())
-                .map_err(|e| publish_error(&e))
-        })
+        let created = self
+            .0
+            .create_message(channel, &body)
+            .await
+            .map_err(|e| publish_error(&e))?;
+        let id = created["id"].as_str().unwrap_or("unknown");
+        parts.record(nonce, id).await
     }
 }
 

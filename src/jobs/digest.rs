@@ -1,5 +1,5 @@
 //! The `digest` job: summarize each source channel of a schedule over the window fixed when it
-//! fired, post the summaries to the target channel through the [`Publisher`] (or a one-line
+//! fired, post the summaries to the target channel through the [`Publisher`](super::Publisher) (or a one-line
 //! "quiet day" note, or nothing, for an empty window), and record the outcome on the schedule.
 
 use crate::summarize::lang::Lang;
@@ -9,14 +9,14 @@ use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
 use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow};
 use crate::store::Store;
 
-use super::execute::{posting_failed, JobError};
-use super::{DigestJob, JobStats, Publisher};
+use super::execute::{posting_failed, JobError, Post};
+use super::{DigestJob, JobStats};
 
 /// Run a digest; `Ok` holds its result (JSON text). Every attempt's outcome is recorded on the
 /// schedule (`last_outcome` on success, `last_error` on failure).
 pub(super) async fn run(
     service: &ChannelSummaries,
-    publisher: Option<&dyn Publisher>,
+    publisher: Option<Post<'_>>,
     stats: &JobStats,
     job: &DigestJob,
 ) -> Result<String, JobError> {
@@ -64,7 +64,7 @@ pub(super) async fn run(
 /// Summarize and post; returns the outcome line.
 async fn digest(
     service: &ChannelSummaries,
-    publisher: &dyn Publisher,
+    (publisher, parts): Post<'_>,
     stats: &JobStats,
     job: &DigestJob,
     guild: GuildId,
@@ -99,6 +99,7 @@ async fn digest(
                 target,
                 &quiet_line(&quiet, job.since.0, lang),
                 &nonce(job, "q"),
+                parts,
             )
             .await
             .map_err(|e| posting_failed(target, &e))?;
@@ -107,7 +108,7 @@ async fn digest(
     let messages: usize = summaries.iter().map(|s| s.message_count).sum();
     for (i, summary) in summaries.iter().enumerate() {
         publisher
-            .post_summary_once(target, summary, &nonce(job, &i.to_string()))
+            .post_summary_once(target, summary, &nonce(job, &i.to_string()), parts)
             .await
             .map_err(|e| posting_failed(target, &e))?;
     }
@@ -194,7 +195,8 @@ fn quiet_line(channels: &[ChannelId], since: i64, lang: Lang) -> String {
 }
 
 /// The nonce of part `part` of a digest: the same on every attempt of this fire time, so Discord
-/// drops a repeat sent after a crash (`{schedule}:{fire seconds}:{part}`, under 25 characters).
+/// drops a repeat sent within a few minutes (`{schedule}:{fire seconds}:{part}`, under 25
+/// characters); a later retry skips the parts the job recorded as posted.
 fn nonce(job: &DigestJob, part: &str) -> String {
     format!("{}:{}:{part}", job.schedule_id, job.fire.0.div_euclid(1000))
 }
@@ -214,6 +216,7 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::{PartLog, Publisher};
     use crate::model::{ChannelKind, GuildId, MessageKind, Schedule, Timestamp};
     use crate::store::test_support::temp_store;
     use std::sync::Mutex;
@@ -237,22 +240,24 @@ mod tests {
             })
         }
 
-        fn post_summary_once(
-            &self,
+        fn post_summary_once<'a>(
+            &'a self,
             channel: ChannelId,
             summary: &Summary,
             nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
+            _parts: &'a PartLog,
+        ) -> super::super::BoxFuture<'a, Result<(), super::super::PublishError>> {
             assert_eq!(nonce, "1:2000:0");
             self.post_summary(channel, summary)
         }
 
-        fn post_text(
-            &self,
+        fn post_text<'a>(
+            &'a self,
             channel: ChannelId,
             text: &str,
             nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
+            _parts: &'a PartLog,
+        ) -> super::super::BoxFuture<'a, Result<(), super::super::PublishError>> {
             assert_eq!(nonce, "1:2000:q");
             let text = text.to_owned();
             Box::pin(async move {
@@ -304,9 +309,19 @@ mod tests {
     }
 
     async fn run_job(store: &Arc<Store>, job: &DigestJob, publisher: &Recorder) -> String {
-        run(&service(store), Some(publisher), &JobStats::default(), job)
-            .await
-            .expect("digest runs")
+        let payload = super::super::JobPayload::Digest(job.clone());
+        let stored = store
+            .enqueue_job(payload.kind(), &payload.encode(), Timestamp(0))
+            .expect("enqueue");
+        let parts = PartLog::new(Arc::clone(store), &stored);
+        run(
+            &service(store),
+            Some((publisher, &parts)),
+            &JobStats::default(),
+            job,
+        )
+        .await
+        .expect("digest runs")
     }
 
     #[tokio::test]

@@ -8,7 +8,12 @@ use crate::model::{ChannelId, Job, TimeWindow};
 use crate::summarize::focus::Topic;
 use crate::summarize::render;
 
-use super::{JobPayload, JobStats, PublishError, Publisher, SummaryJob};
+use std::sync::Arc;
+
+use super::{JobPayload, JobStats, PartLog, PublishError, Publisher, SummaryJob};
+
+/// Where a job posts: the publisher and the parts the job has posted so far.
+pub(super) type Post<'a> = (&'a dyn Publisher, &'a PartLog);
 
 /// A failed attempt.
 #[derive(Debug)]
@@ -42,12 +47,15 @@ pub(super) async fn run(
     stats: &JobStats,
     job: &Job,
 ) -> Result<String, JobError> {
+    let parts = PartLog::new(Arc::clone(service.store()), job);
     match JobPayload::decode(job).map_err(|e| JobError::permanent(e.to_string()))? {
         JobPayload::SummaryRequest(payload) => {
-            summary_request(service, publisher, stats, &payload).await
+            let post = publisher.map(|p| (p, &parts));
+            summary_request(service, post, stats, job.id, &payload).await
         }
         JobPayload::Digest(payload) => {
-            super::digest::run(service, publisher, stats, &payload).await
+            let post = publisher.map(|p| (p, &parts));
+            super::digest::run(service, post, stats, &payload).await
         }
     }
 }
@@ -61,11 +69,13 @@ impl From<SummaryError> for JobError {
     }
 }
 
-/// Summarize the window through the summary service and post it when asked.
+/// Summarize the window through the summary service and post it when asked (once: the parts
+/// carry the nonce `j{job id}:{i}`).
 async fn summary_request(
     service: &ChannelSummaries,
-    publisher: Option<&dyn Publisher>,
+    publisher: Option<Post<'_>>,
     stats: &JobStats,
+    job_id: u64,
     job: &SummaryJob,
 ) -> Result<String, JobError> {
     let target = job.post_to_channel_id;
@@ -92,9 +102,9 @@ async fn summary_request(
         .map_err(|e| JobError::permanent(format!("field `topic`: {e}")))?;
     let served = service.summarize(request, &|_| {}).await?;
     stats.record_summary(&served.summary);
-    if let (Some(channel), Some(publisher)) = (target, publisher) {
+    if let (Some(channel), Some((publisher, parts))) = (target, publisher) {
         publisher
-            .post_summary(channel, &served.summary)
+            .post_summary_once(channel, &served.summary, &format!("j{job_id}"), parts)
             .await
             .map_err(|e| posting_failed(channel, &e))?;
     }

@@ -3,6 +3,7 @@
 
 mod digest;
 mod execute;
+mod parts;
 mod payload;
 mod queue;
 mod runner;
@@ -14,6 +15,7 @@ use std::sync::Mutex;
 
 use crate::model::{ChannelId, Summary};
 
+pub use parts::PartLog;
 pub use payload::{DigestJob, JobPayload, PayloadError, SummaryJob, DIGEST, SUMMARY_REQUEST};
 pub use queue::{Committer, EnqueueError, Enqueuer};
 pub use runner::{JobRunner, RunnerError};
@@ -71,23 +73,27 @@ pub trait Publisher: Send + Sync {
         summary: &Summary,
     ) -> BoxFuture<'_, Result<(), PublishError>>;
 
-    /// Like [`Publisher::post_summary`], each message marked with a nonce derived from `nonce`
-    /// (at most 20 characters), so a retry after a crash does not post it twice.
-    fn post_summary_once(
-        &self,
+    /// Like [`Publisher::post_summary`], once: message `i` is the part `{nonce}:{i}` (`nonce` at
+    /// most 20 characters). A part in `parts` (posted by an earlier attempt) is skipped; each
+    /// new one carries its nonce (so Discord drops a repeat within a few minutes) and is
+    /// recorded in `parts` as soon as Discord created it.
+    fn post_summary_once<'a>(
+        &'a self,
         channel: ChannelId,
         summary: &Summary,
         nonce: &str,
-    ) -> BoxFuture<'_, Result<(), PublishError>>;
+        parts: &'a PartLog,
+    ) -> BoxFuture<'a, Result<(), PublishError>>;
 
-    /// Post one plain line of text (e.g. a digest's "quiet day" note) to `channel`, once per
-    /// `nonce` (at most 25 characters).
-    fn post_text(
-        &self,
+    /// Post one plain line of text (e.g. a digest's "quiet day") to `channel` as the part
+    /// `nonce` (at most 25 characters), once, like [`Publisher::post_summary_once`].
+    fn post_text<'a>(
+        &'a self,
         channel: ChannelId,
         text: &str,
         nonce: &str,
-    ) -> BoxFuture<'_, Result<(), PublishError>>;
+        parts: &'a PartLog,
+    ) -> BoxFuture<'a, Result<(), PublishError>>;
 }
 
 /// Counters of what the workers did, for `/metrics` and `/health`.

@@ -83,6 +83,33 @@ impl JobPayload {
     }
 }
 
+/// The key of a stored payload under which the job's posted parts are kept (see
+/// `parts.rs`): `{nonce: message id}`. The payload structs ignore it, so payloads stored before
+/// it existed, and with it, decode alike.
+const POSTED: &str = "posted";
+
+/// The parts a job posted on earlier attempts, by nonce (empty for a payload without them).
+pub(super) fn posted_parts(payload: &str) -> std::collections::BTreeMap<String, String> {
+    serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|mut v| v.get_mut(POSTED).map(serde_json::Value::take))
+        .and_then(|posted| serde_json::from_value(posted).ok())
+        .unwrap_or_default()
+}
+
+/// `payload` with the part `nonce` recorded as posted as `message_id`; a payload that is not a
+/// JSON object stays as it is (it cannot be run anyway).
+pub(super) fn with_posted_part(payload: &str, nonce: &str, message_id: &str) -> String {
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(payload) else {
+        return payload.to_owned();
+    };
+    let posted = map.entry(POSTED).or_insert_with(|| serde_json::json!({}));
+    if let serde_json::Value::Object(posted) = posted {
+        posted.insert(nonce.to_owned(), serde_json::json!(message_id));
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
 /// The stored payload of a `summary_request` job: the window is fixed when the request is
 /// accepted, so a retry summarizes the same messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +232,27 @@ mod tests {
         // The serde tags are the stored kind names.
         let tagged = serde_json::to_value(&digest).expect("json");
         assert_eq!(tagged["kind"], DIGEST);
+    }
+
+    #[test]
+    fn posted_parts_are_kept_beside_the_payload_which_still_decodes() {
+        let old = r#"{"schedule_id":1,"fire":2000,"since":1000,"source_channels":[8,9],
+            "target_channel":3,"kind":null,"language":null,"quiet_day":false}"#;
+        assert!(
+            posted_parts(old).is_empty(),
+            "a job stored before parts were kept"
+        );
+        let once = with_posted_part(old, "1:2:0:0", "111");
+        let twice = with_posted_part(&once, "1:2:1:0", "222");
+        let parts = posted_parts(&twice);
+        assert_eq!(parts.get("1:2:0:0").map(String::as_str), Some("111"));
+        assert_eq!(parts.get("1:2:1:0").map(String::as_str), Some("222"));
+        assert_eq!(
+            JobPayload::decode(&job(DIGEST, &twice)).expect("decodes"),
+            JobPayload::decode(&job(DIGEST, old)).expect("decodes"),
+            "the parts do not change what the job does"
+        );
+        assert_eq!(with_posted_part("not json", "n", "1"), "not json");
     }
 
     #[test]

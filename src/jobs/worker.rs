@@ -338,21 +338,23 @@ mod tests {
             })
         }
 
-        fn post_summary_once(
-            &self,
+        fn post_summary_once<'a>(
+            &'a self,
             channel: crate::model::ChannelId,
             summary: &crate::model::Summary,
             _nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
+            _parts: &'a super::super::PartLog,
+        ) -> super::super::BoxFuture<'a, Result<(), super::super::PublishError>> {
             self.post_summary(channel, summary)
         }
 
-        fn post_text(
-            &self,
+        fn post_text<'a>(
+            &'a self,
             channel: crate::model::ChannelId,
             _text: &str,
             _nonce: &str,
-        ) -> super::super::BoxFuture<'_, Result<(), super::super::PublishError>> {
+            _parts: &'a super::super::PartLog,
+        ) -> super::super::BoxFuture<'a, Result<(), super::super::PublishError>> {
             Box::pin(async move {
                 self.posted.lock().expect("lock").push(channel.0);
                 Ok(())

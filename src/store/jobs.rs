@@ -233,6 +233,16 @@ impl Store {
         })
     }
 
+    /// Replace a job's payload with `f(payload)` in one transaction (a job records what it
+    /// has done so far there, e.g. the messages it posted).
+    pub fn update_job_payload(
+        &self,
+        id: u64,
+        f: impl FnOnce(&str) -> String,
+    ) -> Result<(), StoreError> {
+        self.update_job(id, |job| job.payload = f(&job.payload))
+    }
+
     /// One job by id.
     pub fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
         self.read(|txn| {

@@ -104,7 +104,14 @@ pub enum SendFault {
     /// 400 whose error message quotes the request's `Authorization` header (`Bot <token>`), as
     /// a misbehaving proxy in front of Discord might.
     EchoAuthorization,
+    /// No fault: this send goes through (so that a later one fails).
+    Pass,
 }
+
+/// How long Discord remembers an enforced nonce: "checked for uniqueness in the past few
+/// minutes" (https://discord.com/developers/docs/resources/message#create-message, `nonce` and
+/// `enforce_nonce`). Tests shorten it with [`FakeDiscord::set_nonce_window`].
+pub const NONCE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Default)]
 struct State {
@@ -140,8 +147,10 @@ struct State {
     /// Channels the bot may not read: their GETs answer 403 Missing Access.
     denied: HashSet<u64>,
     next_message_id: u64,
-    /// Messages sent with `enforce_nonce`, by (channel, nonce): a repeat returns the first.
-    nonces: HashMap<(u64, String), Value>,
+    /// Messages sent with `enforce_nonce`, by (channel, nonce), with when they were sent: a
+    /// repeat within `nonce_window` returns the first, a later one creates a new message.
+    nonces: HashMap<(u64, String), (Instant, Value)>,
+    nonce_window: Duration,
     /// Messages actually created (a deduplicated repeat creates none): (channel, message id).
     created: Vec<(u64, u64)>,
 }
@@ -390,6 +399,7 @@ impl FakeDiscord {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 nonces: HashMap::new(),
+                nonce_window: NONCE_WINDOW,
                 created: Vec::new(),
                 extra_guilds: extra,
                 channels_per_guild: channels,
@@ -571,6 +581,11 @@ impl FakeDiscord {
     /// Access, as Discord does when the bot lacks View Channel or Read Message History.
     pub fn deny_channel(&self, channel: u64) {
         self.shared.lock().denied.insert(channel);
+    }
+
+    /// Remember enforced nonces for `window` instead of [`NONCE_WINDOW`].
+    pub fn set_nonce_window(&self, window: Duration) {
+        self.shared.lock().nonce_window = window;
     }
 
     /// Script the next message sends to fail (in order).
@@ -1108,8 +1123,19 @@ fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
                 "message": format!("Invalid header Authorization: {}", call.authorization),
                 "code": 50035}))
             .with_status_code(400),
+            SendFault::Pass => {
+                drop(state);
+                create_message(shared, channel, call)
+            }
         };
     }
+    drop(state);
+    create_message(shared, channel, call)
+}
+
+/// Create the message of a send that did not fail (or return the first of a repeated nonce).
+fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
+    let mut state = shared.lock();
     let channel = if channel == 0 { GENERAL } else { channel };
     let nonce = call
         .json
@@ -1117,7 +1143,9 @@ fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
         .and_then(Value::as_str)
         .filter(|_| call.json["enforce_nonce"] == true)
         .map(|n| (channel, n.to_owned()));
-    if let Some(first) = nonce.as_ref().and_then(|k| state.nonces.get(k)) {
+    let window = state.nonce_window;
+    let remembered = nonce.as_ref().and_then(|k| state.nonces.get(k));
+    if let Some((_, first)) = remembered.filter(|(at, _)| at.elapsed() < window) {
         return Response::json(first);
     }
     // A snowflake of now, as Discord makes (worker bit 21 set keeps it apart from the ids tests
@@ -1134,7 +1162,7 @@ fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
         msg["embeds"] = embeds.clone();
     }
     if let Some(key) = nonce {
-        state.nonces.insert(key, msg.clone());
+        state.nonces.insert(key, (Instant::now(), msg.clone()));
     }
     Response::json(&msg)
 }
