@@ -1,5 +1,5 @@
 //! Discord bot figures against the fake Discord, with the real binary and the builtin
-//! summarizer: idle RSS connected to 100 guilds × 20 channels, `/summarize` latency on a cached
+//! summarizer: idle RSS connected to 101 guilds × 20 channels, `/summarize` latency on a cached
 //! window (interaction injected → edited response received), and gateway ingest throughput.
 //!
 //! Run with `cargo bench --bench discord` (release figures are the ones that count).
@@ -22,7 +22,7 @@ use fake_discord::{
 use serde_json::json;
 use summarybot::model::{ChannelId, TimeWindow, Timestamp};
 
-const GUILDS: u64 = 100;
+const GUILDS: u64 = 101;
 const CHANNELS: u64 = 20;
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -36,8 +36,9 @@ fn main() {
 
     let rss = settle_rss(child.id());
     println!(
-        "discord idle RSS, {GUILDS} guilds x {CHANNELS} channels: {:.1} MiB (target <= 25 MiB)",
-        rss as f64 / 1024.0
+        "discord idle RSS, {GUILDS} guilds x {CHANNELS} channels: {:.1} MiB (target <= 18 MiB), {} threads",
+        rss as f64 / 1024.0,
+        status_field(child.id(), "Threads:")
     );
 
     let latency = cached_summarize_latency(&fake);
@@ -76,10 +77,15 @@ fn spawn(dir: &Path, fake: &FakeDiscord) -> Child {
 
 /// Resident set size in KiB.
 fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:")
+}
+
+/// A number from `/proc/{pid}/status` (its first word after `field`), 0 when unknown.
+fn status_field(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
