@@ -246,9 +246,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("q.redb")).expect("open"));
         let stats = Arc::new(JobStats::default());
-        let (committer, enqueuer) =
-            Committer::start(Arc::clone(&store), Arc::new(Notify::new()), Arc::clone(&stats))
-                .expect("start");
+        let (committer, enqueuer) = Committer::start(
+            Arc::clone(&store),
+            Arc::new(Notify::new()),
+            Arc::clone(&stats),
+        )
+        .expect("start");
         let ttl = Duration::from_secs(60);
         let first = enqueuer.enqueue("k", ttl, "t", "{}").expect("enqueue");
         assert!(!first.duplicate);
@@ -277,10 +280,7 @@ mod tests {
         let store = Arc::new(Store::open(&dir.path().join("q.redb")).expect("open"));
         let (tx, rx) = mpsc::sync_channel(1);
         drop(rx);
-        let enqueuer = Enqueuer {
-            tx,
-            store,
-        };
+        let enqueuer = Enqueuer { tx, store };
         let err = enqueuer
             .enqueue("k", Duration::from_secs(1), "t", "{}")
             .expect_err("stopped");

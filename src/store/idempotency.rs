@@ -119,7 +119,10 @@ mod tests {
             Some("job:3".to_string())
         );
         assert_eq!(s.live_idempotency_value("k", t(300)).expect("read"), None);
-        assert_eq!(s.live_idempotency_value("nobody", t(0)).expect("read"), None);
+        assert_eq!(
+            s.live_idempotency_value("nobody", t(0)).expect("read"),
+            None
+        );
         s.claim_idempotency_key("other", "v", t(200), t(0))
             .expect("claim");
         assert_eq!(s.purge_expired_idempotency_keys(t(250)).expect("purge"), 1);
