@@ -2,7 +2,8 @@
 //! summarizer: idle RSS connected to 101 guilds × 20 channels, `/summarize` latency on a cached
 //! window (interaction injected → edited response received), and gateway ingest throughput.
 //!
-//! Run with `cargo bench --bench discord` (release figures are the ones that count).
+//! Run with `cargo bench --bench discord` (release figures are the ones that count); set
+//! `SUMMARYBOT_BIN` to measure another build of the binary, such as the shipped `dist` one.
 
 #[path = "../tests/support/fake_discord.rs"]
 #[allow(
@@ -36,8 +37,10 @@ fn main() {
 
     let rss = settle_rss(child.id());
     println!(
-        "discord idle RSS, {GUILDS} guilds x {CHANNELS} channels: {:.1} MiB (target <= 18 MiB), {} threads",
+        "discord idle RSS, {GUILDS} guilds x {CHANNELS} channels: {:.1} MiB (target <= 18 MiB; heap and stacks {:.1} MiB, mapped binary {:.1} MiB), {} threads",
         rss as f64 / 1024.0,
+        status_field(child.id(), "RssAnon:") as f64 / 1024.0,
+        status_field(child.id(), "RssFile:") as f64 / 1024.0,
         status_field(child.id(), "Threads:")
     );
 
@@ -63,7 +66,10 @@ fn spawn(dir: &Path, fake: &FakeDiscord) -> Child {
         fake.api_base_url()
     );
     std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-    Command::new(env!("CARGO_BIN_EXE_summarybot"))
+    // SUMMARYBOT_BIN measures another build (e.g. the shipped `dist` musl binary).
+    let bin = std::env::var_os("SUMMARYBOT_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_summarybot").into());
+    Command::new(bin)
         .arg("run")
         .current_dir(dir)
         .env_clear()
