@@ -1,8 +1,9 @@
 //! Discord bot figures against the fake Discord, with the real binary and the builtin
-//! summarizer: idle RSS connected to 100 guilds × 20 channels, `/summarize` latency on a cached
+//! summarizer: idle RSS connected to 101 guilds × 20 channels, `/summarize` latency on a cached
 //! window (interaction injected → edited response received), and gateway ingest throughput.
 //!
-//! Run with `cargo bench --bench discord` (release figures are the ones that count).
+//! Run with `cargo bench --bench discord` (release figures are the ones that count); set
+//! `SUMMARYBOT_BIN` to measure another build of the binary, such as the shipped `dist` one.
 
 #[path = "../tests/support/fake_discord.rs"]
 #[allow(
@@ -22,7 +23,7 @@ use fake_discord::{
 use serde_json::json;
 use summarybot::model::{ChannelId, TimeWindow, Timestamp};
 
-const GUILDS: u64 = 100;
+const GUILDS: u64 = 101;
 const CHANNELS: u64 = 20;
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -36,8 +37,11 @@ fn main() {
 
     let rss = settle_rss(child.id());
     println!(
-        "discord idle RSS, {GUILDS} guilds x {CHANNELS} channels: {:.1} MiB (target <= 25 MiB)",
-        rss as f64 / 1024.0
+        "discord idle RSS, {GUILDS} guilds x {CHANNELS} channels: {:.1} MiB (target <= 18 MiB; heap and stacks {:.1} MiB, mapped binary {:.1} MiB), {} threads",
+        rss as f64 / 1024.0,
+        status_field(child.id(), "RssAnon:") as f64 / 1024.0,
+        status_field(child.id(), "RssFile:") as f64 / 1024.0,
+        status_field(child.id(), "Threads:")
     );
 
     let latency = cached_summarize_latency(&fake);
@@ -62,7 +66,10 @@ fn spawn(dir: &Path, fake: &FakeDiscord) -> Child {
         fake.api_base_url()
     );
     std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
-    Command::new(env!("CARGO_BIN_EXE_summarybot"))
+    // SUMMARYBOT_BIN measures another build (e.g. the shipped `dist` musl binary).
+    let bin = std::env::var_os("SUMMARYBOT_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_summarybot").into());
+    Command::new(bin)
         .arg("run")
         .current_dir(dir)
         .env_clear()
@@ -76,10 +83,15 @@ fn spawn(dir: &Path, fake: &FakeDiscord) -> Child {
 
 /// Resident set size in KiB.
 fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:")
+}
+
+/// A number from `/proc/{pid}/status` (its first word after `field`), 0 when unknown.
+fn status_field(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)

@@ -36,13 +36,23 @@ pub(super) async fn build(config: &Config, shared: Arc<Shared>) -> Result<Client
         // serenity ignores a proxy while its ratelimiter is on; our sends honour 429s themselves.
         http = http.proxy(proxy).ratelimiter_disabled(true);
     }
+    serenity::client::ClientBuilder::new_with_http(http.build(), super::intents())
+        .cache_settings(cache_settings())
+        .event_handler(Handler { shared })
+        .await
+}
+
+/// What serenity caches: the guilds alone (their channels, threads, roles, members and owner are
+/// what admission, places and permission checks read, see [`member_permissions`]). No messages
+/// (they go to the store), no users, and no channel-to-guild index (every lookup starts from
+/// the guild: `Cache::guild`, never `Cache::channel`).
+fn cache_settings() -> serenity::cache::Settings {
     let mut cache = serenity::cache::Settings::default();
     cache.max_messages = 0;
     cache.cache_users = false;
-    serenity::client::ClientBuilder::new_with_http(http.build(), super::intents())
-        .cache_settings(cache)
-        .event_handler(Handler { shared })
-        .await
+    cache.cache_channels = false;
+    cache.cache_guilds = true;
+    cache
 }
 
 struct Handler {
@@ -612,6 +622,19 @@ async fn register(shared: &Shared, app_id: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_keeps_guilds_and_nothing_the_bot_does_not_read() {
+        // What the bot reads end to end is covered by tests/discord_*.rs (permission checks,
+        // threads, forums); this pins down that nothing else is cached.
+        let settings = cache_settings();
+        assert!(
+            settings.cache_guilds,
+            "permission checks read cached guilds"
+        );
+        assert_eq!(settings.max_messages, 0);
+        assert!(!settings.cache_users && !settings.cache_channels);
+    }
 
     #[test]
     fn prefix_command_needs_the_exact_word() {

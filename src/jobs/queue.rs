@@ -44,11 +44,14 @@ struct Submission {
 #[derive(Clone)]
 pub struct Enqueuer {
     tx: SyncSender<Submission>,
+    /// Read first: a key already committed is a duplicate, answered without the committer.
+    store: Arc<Store>,
 }
 
 impl Enqueuer {
     /// Enqueue `kind`/`payload` under idempotency `key` (kept for `ttl`). Blocks the calling
-    /// (non-async) thread until the transaction holding it committed.
+    /// (non-async) thread until the transaction holding it committed. A key live in the last
+    /// committed state is answered as a duplicate at once: its job is on disk already.
     pub fn enqueue(
         &self,
         key: &str,
@@ -56,6 +59,16 @@ impl Enqueuer {
         kind: &str,
         payload: &str,
     ) -> Result<Enqueued, EnqueueError> {
+        let known = self
+            .store
+            .live_keyed_job(key, Timestamp::now())
+            .map_err(|e| EnqueueError::Store(e.to_string()))?;
+        if let Some(job_id) = known {
+            return Ok(Enqueued {
+                job_id,
+                duplicate: true,
+            });
+        }
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let (reply, answer) = mpsc::sync_channel(1);
         let submission = Submission {
@@ -89,6 +102,10 @@ impl Committer {
         let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let enqueuer = Enqueuer {
+            tx,
+            store: Arc::clone(&store),
+        };
         let thread = std::thread::Builder::new()
             .name("job-committer".into())
             .spawn(move || commit_loop(&store, &wake, &stats, &flag, &rx))?;
@@ -97,7 +114,7 @@ impl Committer {
                 thread: Some(thread),
                 stop,
             },
-            Enqueuer { tx },
+            enqueuer,
         ))
     }
 
@@ -136,16 +153,13 @@ fn commit_loop(
                 Err(_) => break,
             }
         }
-        commit(store, wake, &batch);
-        stats.enqueue_commits.fetch_add(1, Ordering::Relaxed);
-        stats
-            .enqueue_submissions
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        commit(store, wake, stats, &batch);
     }
 }
 
-/// Write one batch and answer every submitter.
-fn commit(store: &Store, wake: &Notify, batch: &[Submission]) {
+/// Write one batch, count it, and answer every submitter (counted first, so a submitter that
+/// got its answer sees its commit in `stats`).
+fn commit(store: &Store, wake: &Notify, stats: &JobStats, batch: &[Submission]) {
     let jobs: Vec<KeyedJob<'_>> = batch
         .iter()
         .map(|s| KeyedJob {
@@ -155,7 +169,12 @@ fn commit(store: &Store, wake: &Notify, batch: &[Submission]) {
             payload: &s.payload,
         })
         .collect();
-    match store.enqueue_jobs_with_keys(&jobs, Timestamp::now()) {
+    let written = store.enqueue_jobs_with_keys(&jobs, Timestamp::now());
+    stats.enqueue_commits.fetch_add(1, Ordering::Relaxed);
+    stats
+        .enqueue_submissions
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    match written {
         Ok(results) => {
             for (submission, result) in batch.iter().zip(results) {
                 if !result.duplicate {
@@ -215,8 +234,44 @@ mod tests {
         assert_eq!(results.len(), 160);
         assert_eq!(store.job_count(JobState::Queued).expect("count"), 80);
         let commits = stats.enqueue_commits.load(Ordering::Relaxed);
-        assert_eq!(stats.enqueue_submissions.load(Ordering::Relaxed), 160);
-        assert!((1..=160).contains(&commits), "{commits}");
+        // A duplicate whose first submission was already committed is answered without the
+        // committer; one racing with it goes through it.
+        let submitted = stats.enqueue_submissions.load(Ordering::Relaxed);
+        assert!((80..=160).contains(&submitted), "{submitted}");
+        assert!((1..=submitted).contains(&commits), "{commits}");
+    }
+
+    #[test]
+    fn a_committed_key_is_a_duplicate_without_another_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("q.redb")).expect("open"));
+        let stats = Arc::new(JobStats::default());
+        let (committer, enqueuer) = Committer::start(
+            Arc::clone(&store),
+            Arc::new(Notify::new()),
+            Arc::clone(&stats),
+        )
+        .expect("start");
+        let ttl = Duration::from_secs(60);
+        let first = enqueuer.enqueue("k", ttl, "t", "{}").expect("enqueue");
+        assert!(!first.duplicate);
+        let again = enqueuer.enqueue("k", ttl, "t", "{}").expect("enqueue");
+        assert_eq!((again.job_id, again.duplicate), (first.job_id, true));
+        // Answered from the committed state: the committer saw one submission, one commit.
+        assert_eq!(stats.enqueue_submissions.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.enqueue_commits.load(Ordering::Relaxed), 1);
+        // An expired key is not a duplicate: it goes to the committer and makes a new job.
+        let short = enqueuer
+            .enqueue("brief", Duration::ZERO, "t", "{}")
+            .expect("enqueue");
+        let after = enqueuer
+            .enqueue("brief", Duration::ZERO, "t", "{}")
+            .expect("enqueue");
+        assert!(!after.duplicate);
+        assert_ne!(after.job_id, short.job_id);
+        drop(enqueuer);
+        committer.stop();
+        assert_eq!(store.job_count(JobState::Queued).expect("count"), 3);
     }
 
     #[test]
@@ -225,11 +280,10 @@ mod tests {
         let store = Arc::new(Store::open(&dir.path().join("q.redb")).expect("open"));
         let (tx, rx) = mpsc::sync_channel(1);
         drop(rx);
-        let enqueuer = Enqueuer { tx };
+        let enqueuer = Enqueuer { tx, store };
         let err = enqueuer
             .enqueue("k", Duration::from_secs(1), "t", "{}")
             .expect_err("stopped");
         assert!(matches!(err, EnqueueError::Stopped));
-        drop(store);
     }
 }

@@ -19,6 +19,23 @@ impl Store {
         self.write(|txn| claim_in(txn, key, expires_at, now, || Ok(value.to_string())))
     }
 
+    /// The value `key` holds while its claim is live at `now`, from the last committed (so
+    /// durable) state; a read, without a disk sync.
+    pub fn live_idempotency_value(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        self.read(|txn| {
+            let keys = txn.open_table(IDEMPOTENCY).or_store()?;
+            let found = keys.get(key).or_store()?;
+            Ok(found.and_then(|v| {
+                let (expires, stored) = v.value();
+                (expires > now.0).then(|| stored.to_string())
+            }))
+        })
+    }
+
     /// Forget every key expired at `now`. Returns how many were removed.
     pub fn purge_expired_idempotency_keys(&self, now: Timestamp) -> Result<usize, StoreError> {
         self.write(|txn| {
@@ -96,6 +113,15 @@ mod tests {
             s.claim_idempotency_key("k", "x", t(300), t(101))
                 .expect("claim"),
             Some("job:3".to_string())
+        );
+        assert_eq!(
+            s.live_idempotency_value("k", t(299)).expect("read"),
+            Some("job:3".to_string())
+        );
+        assert_eq!(s.live_idempotency_value("k", t(300)).expect("read"), None);
+        assert_eq!(
+            s.live_idempotency_value("nobody", t(0)).expect("read"),
+            None
         );
         s.claim_idempotency_key("other", "v", t(200), t(0))
             .expect("claim");

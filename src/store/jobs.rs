@@ -118,6 +118,15 @@ impl Store {
         self.write(|txn| jobs.iter().map(|j| enqueue_keyed(txn, j, now)).collect())
     }
 
+    /// The job `key` created, while the key is live at `now` in the last committed state (a
+    /// read, no disk sync): a delivery seen before is answered without a write.
+    pub fn live_keyed_job(&self, key: &str, now: Timestamp) -> Result<Option<u64>, StoreError> {
+        let Some(stored) = self.live_idempotency_value(key, now)? else {
+            return Ok(None);
+        };
+        job_id_of(key, &stored).map(Some)
+    }
+
     /// At startup, when no worker can be running yet: put every running job (its worker died
     /// with the previous process) back in the queue, due now. Returns how many.
     pub fn requeue_running_jobs(&self, now: Timestamp) -> Result<u64, StoreError> {
@@ -385,20 +394,22 @@ fn enqueue_keyed(
             job_id,
             duplicate: false,
         }),
-        (Some(stored), _) => stored
-            .parse()
-            .map(|job_id| Enqueued {
-                job_id,
-                duplicate: true,
-            })
-            .map_err(|_| StoreError::Decode {
-                what: "idempotency key",
-                detail: format!("key {:?} holds {stored:?}, not a job id", job.key),
-            }),
+        (Some(stored), _) => job_id_of(job.key, &stored).map(|job_id| Enqueued {
+            job_id,
+            duplicate: true,
+        }),
         (None, None) => Err(StoreError::Database {
             detail: "an idempotency key was claimed without creating its job".to_string(),
         }),
     }
+}
+
+/// The job id an idempotency key of a keyed job holds.
+fn job_id_of(key: &str, stored: &str) -> Result<u64, StoreError> {
+    stored.parse().map_err(|_| StoreError::Decode {
+        what: "idempotency key",
+        detail: format!("key {key:?} holds {stored:?}, not a job id"),
+    })
 }
 
 /// The earliest index row of `state` whose time is at or before `now`.
