@@ -125,9 +125,6 @@ pub fn read_export(path: &Path, opts: &ReadOptions) -> Result<Export, ImportErro
         }
     }
     messages.sort_by_key(|m| (m.timestamp, m.id));
-    // Growth by doubling leaves up to half the slots empty; the export is summarized while the
-    // summarizer builds its own per-message state, so hand back only what is used.
-    messages.shrink_to_fit();
     let stats = ImportStats {
         messages: messages.len(),
         duplicates,
