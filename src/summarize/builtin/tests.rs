@@ -184,7 +184,6 @@ fn empty_input_gives_empty_sections() {
     let draft = run(&[], ChannelKind::Dev);
     assert!(draft.sections.is_empty());
     assert_eq!(draft.usage, TokenUsage::default());
-    assert!(extract_sentences(&[], 3).is_empty());
 }
 
 #[test]
@@ -255,26 +254,6 @@ fn summaries_are_deterministic_and_fast_enough_for_big_windows() {
     assert_eq!(first, second);
     assert!(section(&first, SectionKind::KeyPoints).len() <= 7);
     assert!(section(&first, SectionKind::Links).len() <= 10);
-}
-
-#[test]
-fn extract_sentences_returns_top_sentences_in_order() {
-    let mut chat = Chat::new();
-    chat.say(
-        1,
-        "P1",
-        "Hello. The quarterly budget review is due Friday and the budget is over by ten percent.",
-    );
-    chat.say(
-        2,
-        "P2",
-        "Why is the budget over? The marketing budget grew.",
-    );
-    chat.say(1, "P1", "Thanks.");
-    let top = extract_sentences(&chat.messages, 2);
-    assert_eq!(top.len(), 2);
-    assert!(top.iter().all(|s| s.to_lowercase().contains("budget")));
-    assert_eq!(extract_sentences(&chat.messages, 10).len(), 5);
 }
 
 #[test]
@@ -352,7 +331,6 @@ fn random_markup_never_panics_and_citations_are_real() {
         }
     }
     assert!(draft.sections.len() >= 3, "{draft:?}");
-    assert!(extract_sentences(&chat.messages, 5).len() <= 5);
 }
 
 #[test]
