@@ -202,13 +202,22 @@ pub(crate) fn code_changes(msgs: &[Msg<'_>]) -> Vec<Candidate> {
 /// What a change is about: the first PR (`#123`, `/pull/123`), commit (`/commit/…`, a backticked
 /// hex hash), diff or file path in the text.
 pub(crate) fn substance(full: &str) -> Option<String> {
-    for word in full.split_whitespace() {
-        let word = word.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '!' | '?' | '.'));
-        if let Some(n) = word.split("/pull/").nth(1).or_else(|| word.strip_prefix('#')) {
-            let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
-            if !digits.is_empty() && digits.len() <= 7 {
-                return Some(format!("#{digits}"));
-            }
+    let words: Vec<&str> = full
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '!' | '?' | '.')))
+        .collect();
+    // A pull request named as one wins over other numbers ("Build #2331 passed for PR #423").
+    let named_pr = words.iter().enumerate().find_map(|(i, w)| {
+        let after_pr = i > 0 && words[i - 1].eq_ignore_ascii_case("pr");
+        let number = w.split("/pull/").nth(1).or(after_pr.then(|| w.strip_prefix('#')).flatten())?;
+        pr_number(number)
+    });
+    if named_pr.is_some() {
+        return named_pr;
+    }
+    for word in words {
+        if let Some(n) = word.strip_prefix('#').and_then(pr_number) {
+            return Some(n);
         }
         if let Some(sha) = word.split("/commit/").nth(1) {
             return Some(sha.chars().take(7).collect());
@@ -223,6 +232,12 @@ pub(crate) fn substance(full: &str) -> Option<String> {
         }
     }
     full.contains("```diff").then(|| "diff".to_string())
+}
+
+/// `#123` from the digits at the start of `n`.
+fn pr_number(n: &str) -> Option<String> {
+    let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty() && digits.len() <= 7).then(|| format!("#{digits}"))
 }
 
 fn is_version(word: &str) -> bool {
@@ -250,6 +265,7 @@ mod tests {
     fn changes_need_substance() {
         assert_eq!(substance("fix is up: https://github.com/o/r/pull/412 ok"), Some("#412".into()));
         assert_eq!(substance("approved #420, merging"), Some("#420".into()));
+        assert_eq!(substance("Build #2331 passed for PR #423 `fix`"), Some("#423".into()));
         assert_eq!(substance("tag from `release/0.9` at `c3f1e08`"), Some("c3f1e08".into()));
         assert_eq!(substance("touched src/gp/proxy_table.rs today"), Some("src/gp/proxy_table.rs".into()));
         assert_eq!(substance("I already have a branch that half works"), None);

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::phrases::{fill, ENGLISH};
+use super::units::is_ack;
 use super::text::{self, POINT_CHARS};
 use super::Msg;
 use crate::model::MessageId;
@@ -187,13 +188,22 @@ pub(crate) fn decisions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
             ));
             continue;
         }
-        let stated = sentences_of(m)
-            .find(|(s, lower)| !s.ends_with('?') && find_any(lower, DECISION_MARKERS).is_some());
+        // "agreed." or "otherwise approved" alone says nothing about what was decided.
+        let stated = sentences_of(m).find(|(s, lower)| {
+            !s.ends_with('?')
+                && find_any(lower, DECISION_MARKERS).is_some()
+                && !is_ack(s)
+                && (content_count(s) > 2 || super::code::substance(s).is_some())
+        });
         if let Some((sentence, _)) = stated {
             out.push(Candidate::from_msg(m, 1.0, sentence));
         }
     }
     out
+}
+
+fn content_count(s: &str) -> usize {
+    text::content_words(s).count()
 }
 
 /// The message `m` agrees to, when `m` is only an agreement ("agreed", "+1") replying to it.

@@ -172,7 +172,7 @@ fn owner_of(text: &str) -> Option<&str> {
 fn cap(kind: SectionKind, detail: Detail) -> usize {
     let brief = detail == Detail::Brief;
     match kind {
-        SectionKind::Decisions if brief => 4,
+        SectionKind::Decisions if brief => 5,
         SectionKind::Decisions => 6,
         SectionKind::ActionItems if brief => 3,
         SectionKind::ActionItems => 8,

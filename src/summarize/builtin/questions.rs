@@ -37,6 +37,10 @@ const RESOLUTIONS: &[&str] = &[
     "decision",
     "merged",
     "merging",
+    "finished",
+    "landed",
+    "shipped",
+    "released",
     "fixed",
     "confirmed",
     "resolved",
@@ -74,7 +78,7 @@ pub(crate) fn open_questions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
         let lower = &m.lower;
         if !m.prose.trim_end().ends_with('?') && find_any(lower, RESOLUTIONS).is_some() {
             let words = stems(&m.prose);
-            pending.retain(|q| q.msg.raw.author.id == m.raw.author.id || shared(&q.stems, &words) < 2);
+            pending.retain(|q| shared(&q.stems, &words) < 2);
         }
         let Some((text, flagged_open)) = question_of(m) else {
             continue;

@@ -147,7 +147,10 @@ pub(crate) fn sentences(s: &str) -> Vec<&str> {
             let next_is_space = chars
                 .get(k + 1 + stars)
                 .is_none_or(|&(_, n)| n.is_whitespace());
+            // An ellipsis ("wasm... performance?") trails off inside the sentence.
+            let ellipsis = c == '.' && k > 0 && chars[k - 1].1 == '.';
             if matches!(c, '.' | '!' | '?')
+                && !ellipsis
                 && next_is_space
                 && !ends_with_abbreviation(&line[start..pos])
             {
@@ -244,6 +247,7 @@ mod tests {
 
     #[test]
     fn sentences_respect_abbreviations() {
+        assert_eq!(sentences("wasm... speed?"), vec!["wasm... speed?"]);
         assert_eq!(
             sentences("**Decided: WASM.** Lua keeps working."),
             vec!["**Decided: WASM.**", "Lua keeps working."]
