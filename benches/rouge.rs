@@ -428,7 +428,8 @@ fn self_check() -> Result<(), String> {
             return Err(format!("{name} self-check failed: got {got}, want {want}"));
         }
     }
-    let stripped = without_citation_links("- **A**: ok [1](https://x/1) [12](https://x/2) [a](b)\n");
+    let stripped =
+        without_citation_links("- **A**: ok [1](https://x/1) [12](https://x/2) [a](b)\n");
     if stripped != "- **A**: ok [a](b)\n" {
         return Err(format!("citation stripping self-check: {stripped:?}"));
     }

@@ -98,7 +98,11 @@ fn technical_point(m: &Msg<'_>) -> Option<(f32, String)> {
         } else {
             String::new()
         };
-        let values = [("lang", lang), ("context", &context), ("code", &code(first))];
+        let values = [
+            ("lang", lang),
+            ("context", &context),
+            ("code", &code(first)),
+        ];
         return Some((0.8, fill(template, &values)));
     }
     if let Some(cmd) = command(&m.full) {
@@ -204,12 +208,17 @@ pub(crate) fn code_changes(msgs: &[Msg<'_>]) -> Vec<Candidate> {
 pub(crate) fn substance(full: &str) -> Option<String> {
     let words: Vec<&str> = full
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '!' | '?' | '.')))
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '!' | '?' | '.'))
+        })
         .collect();
     // A pull request named as one wins over other numbers ("Build #2331 passed for PR #423").
     let named_pr = words.iter().enumerate().find_map(|(i, w)| {
         let after_pr = i > 0 && words[i - 1].eq_ignore_ascii_case("pr");
-        let number = w.split("/pull/").nth(1).or(after_pr.then(|| w.strip_prefix('#')).flatten())?;
+        let number = w
+            .split("/pull/")
+            .nth(1)
+            .or(after_pr.then(|| w.strip_prefix('#')).flatten())?;
         pr_number(number)
     });
     if named_pr.is_some() {
@@ -263,11 +272,23 @@ mod tests {
 
     #[test]
     fn changes_need_substance() {
-        assert_eq!(substance("fix is up: https://github.com/o/r/pull/412 ok"), Some("#412".into()));
+        assert_eq!(
+            substance("fix is up: https://github.com/o/r/pull/412 ok"),
+            Some("#412".into())
+        );
         assert_eq!(substance("approved #420, merging"), Some("#420".into()));
-        assert_eq!(substance("Build #2331 passed for PR #423 `fix`"), Some("#423".into()));
-        assert_eq!(substance("tag from `release/0.9` at `c3f1e08`"), Some("c3f1e08".into()));
-        assert_eq!(substance("touched src/gp/proxy_table.rs today"), Some("src/gp/proxy_table.rs".into()));
+        assert_eq!(
+            substance("Build #2331 passed for PR #423 `fix`"),
+            Some("#423".into())
+        );
+        assert_eq!(
+            substance("tag from `release/0.9` at `c3f1e08`"),
+            Some("c3f1e08".into())
+        );
+        assert_eq!(
+            substance("touched src/gp/proxy_table.rs today"),
+            Some("src/gp/proxy_table.rs".into())
+        );
         assert_eq!(substance("I already have a branch that half works"), None);
         assert_eq!(substance("merged 0.9.0 into the notes"), None);
     }

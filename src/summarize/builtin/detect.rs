@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::phrases::{fill, ENGLISH};
-use super::units::is_ack;
 use super::text::{self, POINT_CHARS};
+use super::units::is_ack;
 use super::Msg;
 use crate::model::MessageId;
 
@@ -175,10 +175,7 @@ pub(crate) fn decisions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
                 parent.author,
                 text::shorten(&parent.prose, POINT_CHARS)
             );
-            let text = fill(
-                ENGLISH.agreed_by,
-                &[("text", &proposal), ("who", m.author)],
-            );
+            let text = fill(ENGLISH.agreed_by, &[("text", &proposal), ("who", m.author)]);
             let citations = vec![parent.raw.id, m.raw.id];
             out.push(Candidate::new(
                 parent.score + 1.0,
@@ -269,7 +266,11 @@ pub(crate) fn action_text(
             };
             return Some(fill(
                 template,
-                &[("owner", &owner), ("task", &short(task)), ("asker", m.author)],
+                &[
+                    ("owner", &owner),
+                    ("task", &short(task)),
+                    ("asker", m.author),
+                ],
             ));
         }
     }

@@ -18,6 +18,8 @@ const STANDARD_POINT: usize = 160;
 const BRIEF_POINT: usize = 110;
 /// Estimated visible characters of one citation (" 12").
 const CITATION_CHARS: usize = 3;
+/// Best candidates per section compared with each other for duplicates.
+const MERGE_POOL: usize = 256;
 /// Most citations a short summary's point carries.
 const POINT_CITATIONS: usize = 2;
 
@@ -38,12 +40,7 @@ pub(crate) fn budget(msgs: &[Msg<'_>], detail: Detail, header: usize) -> usize {
 
 /// The sections of a short summary within `budget` visible characters, `header` of which the
 /// summary's header line takes.
-pub(crate) fn sections(
-    msgs: &[Msg<'_>],
-    detail: Detail,
-    dev: bool,
-    header: usize,
-) -> Vec<Section> {
+pub(crate) fn sections(msgs: &[Msg<'_>], detail: Detail, dev: bool, header: usize) -> Vec<Section> {
     let budget = budget(msgs, detail, header);
     let point_chars = if detail == Detail::Brief {
         BRIEF_POINT
@@ -61,7 +58,10 @@ pub(crate) fn sections(
         let m = &msgs[u.msg];
         let point = |body: &str| format!("**{}**: {}", m.author, text::shorten(body, point_chars));
         if let Some(owner) = &u.owner {
-            let task = u.text.split_once(':').map_or(u.text.as_str(), |(_, t)| t.trim());
+            let task = u
+                .text
+                .split_once(':')
+                .map_or(u.text.as_str(), |(_, t)| t.trim());
             let text = format!("**{owner}**: {}", text::shorten(task, point_chars));
             actions.push(candidate(score + 2.0, u, text, m));
         } else if u.question {
@@ -130,6 +130,8 @@ fn unit_scores(msgs: &[Msg<'_>], units: &[Unit]) -> Vec<f32> {
 /// important one, or with `later_wins` (decisions, tasks) the later statement, which supersedes.
 fn merge_duplicates(mut candidates: Vec<Candidate>, later_wins: bool) -> Vec<Candidate> {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.order.cmp(&b.order)));
+    // Only the best few can be shown; comparing all of a huge window's would be quadratic.
+    candidates.truncate(MERGE_POOL);
     let mut kept: Vec<Candidate> = Vec::new();
     for c in candidates {
         let owner = owner_of(&c.text);
@@ -223,13 +225,18 @@ fn fit(
             // An open question stays even when a task restates it ("open a discussion on X").
             let repeats = kind != SectionKind::OpenQuestions
                 && shown_words
-                .iter()
-                .any(|w| shared(w, &c.words) * 5 >= 3 * w.len().min(c.words.len()).max(1));
+                    .iter()
+                    .any(|w| shared(w, &c.words) * 5 >= 3 * w.len().min(c.words.len()).max(1));
             if repeats {
                 continue;
             }
             c.text = text::shorten(&c.text, max_chars + 40);
-            let cost = point_chars(&c) + if chosen.is_empty() { heading_chars(kind) } else { 0 };
+            let cost = point_chars(&c)
+                + if chosen.is_empty() {
+                    heading_chars(kind)
+                } else {
+                    0
+                };
             if cost > left {
                 continue;
             }

@@ -13,6 +13,8 @@ use crate::model::MessageId;
 
 /// Unanswered questions followed at once while scanning for later resolutions.
 const PENDING: usize = 64;
+/// Open questions kept from a huge window (the most recent), so merging stays cheap.
+const KEPT: usize = 256;
 /// Messages after a question searched for a direct answer.
 const LOOK_AHEAD: usize = 3;
 /// How soon a direct answer comes.
@@ -83,14 +85,16 @@ pub(crate) fn open_questions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
         let Some((text, flagged_open)) = question_of(m) else {
             continue;
         };
-        let answered = !flagged_open
-            && (replied.contains(&m.raw.id) || answered_soon(m, &humans[k + 1..]));
+        let answered =
+            !flagged_open && (replied.contains(&m.raw.id) || answered_soon(m, &humans[k + 1..]));
         if answered {
             continue;
         }
         if pending.len() == PENDING {
-            let oldest = pending.remove(0);
-            out.push(oldest);
+            out.push(pending.remove(0));
+            if out.len() > KEPT {
+                out.remove(0);
+            }
         }
         pending.push(Question {
             msg: m,

@@ -471,7 +471,8 @@ fn visible_chars(markdown: &str) -> usize {
 fn markdown_section<'a>(markdown: &'a str, title: &str) -> &'a str {
     let heading = format!("## {title}\n");
     markdown.split_once(&heading).map_or("", |(_, rest)| {
-        rest.split_once("\n## ").map_or(rest, |(section, _)| section)
+        rest.split_once("\n## ")
+            .map_or(rest, |(section, _)| section)
     })
 }
 
@@ -521,8 +522,15 @@ fn sample_standard_summary_fits_2000_chars_and_keeps_the_outcomes() {
         assert!(actions.contains(task), "{task:?} missing:\n{md}");
     }
     // Acknowledgments and approvals never stand alone without their object.
-    for fragment in ["agreed.", "otherwise approved", "to put the benchmark numbers in it"] {
-        assert!(!md.contains(&format!("**: {fragment}")), "{fragment:?}:\n{md}");
+    for fragment in [
+        "agreed.",
+        "otherwise approved",
+        "to put the benchmark numbers in it",
+    ] {
+        assert!(
+            !md.contains(&format!("**: {fragment}")),
+            "{fragment:?}:\n{md}"
+        );
     }
     assert!(!md.contains("** to put the benchmark"), "{md}");
     let questions = markdown_section(&md, SectionKind::OpenQuestions.title());
@@ -531,7 +539,10 @@ fn sample_standard_summary_fits_2000_chars_and_keeps_the_outcomes() {
         "{md}"
     );
     for answered in ["scene editor in or out", "zigbee devices", "Lua or WASM"] {
-        assert!(!questions.contains(answered), "{answered:?} was answered:\n{md}");
+        assert!(
+            !questions.contains(answered),
+            "{answered:?} was answered:\n{md}"
+        );
     }
 }
 
@@ -548,18 +559,31 @@ fn sample_brief_summary_fits_700_chars() {
 fn sample_full_summary_is_the_index() {
     let md = sample_markdown(crate::model::Detail::Full);
     assert!(visible_chars(&md) > 4_000, "{md}");
-    assert!(md.contains("## Links") && md.contains("## Technical Details"), "{md}");
-    assert!(md.matches("](https://discord.com/channels/").count() >= 35, "{md}");
+    assert!(
+        md.contains("## Links") && md.contains("## Technical Details"),
+        "{md}"
+    );
+    assert!(
+        md.matches("](https://discord.com/channels/").count() >= 35,
+        "{md}"
+    );
     // Code changes need substance in every mode: a PR, a commit, a file.
     let changes = markdown_section(&md, SectionKind::CodeChanges.title());
-    assert!(!changes.contains("I already have a branch that half works"), "{md}");
+    assert!(
+        !changes.contains("I already have a branch that half works"),
+        "{md}"
+    );
     assert!(changes.contains("merged. (re #423)"), "{md}");
 }
 
 #[test]
 fn acknowledgments_attach_to_what_they_answer() {
     let mut chat = Chat::new();
-    chat.say(1, "Alex", "The nightly export job takes four hours on the old database server.");
+    chat.say(
+        1,
+        "Alex",
+        "The nightly export job takes four hours on the old database server.",
+    );
     let plan = chat.say(
         2,
         "Sam",
@@ -567,14 +591,21 @@ fn acknowledgments_attach_to_what_they_answer() {
     );
     let ack = chat.reply(plan, 3, "Kim", "👍");
     let agreed = chat.say(1, "Alex", "agreed.");
-    chat.say(3, "Kim", "Unrelated: the coffee machine on floor two is broken again today.");
+    chat.say(
+        3,
+        "Kim",
+        "Unrelated: the coffee machine on floor two is broken again today.",
+    );
     let draft = standard(&chat.messages, ChannelKind::General);
     let cited: Vec<MessageId> = draft
         .sections
         .iter()
         .flat_map(|s| s.points.iter().flat_map(|p| p.citations.clone()))
         .collect();
-    assert!(!cited.contains(&ack) && !cited.contains(&agreed), "{draft:?}");
+    assert!(
+        !cited.contains(&ack) && !cited.contains(&agreed),
+        "{draft:?}"
+    );
     let texts: Vec<&str> = draft
         .sections
         .iter()
@@ -585,25 +616,48 @@ fn acknowledgments_attach_to_what_they_answer() {
         "the acknowledged plan is a point: {texts:?}"
     );
     assert!(texts.iter().all(|t| !t.ends_with("agreed.")), "{texts:?}");
-    assert_eq!(units::acknowledgments(&prepare(&chat.messages)).get(&plan), Some(&2));
+    assert_eq!(
+        units::acknowledgments(&prepare(&chat.messages)).get(&plan),
+        Some(&2)
+    );
 }
 
 #[test]
 fn questions_answered_later_are_not_open_but_deferred_ones_are() {
     let mut chat = Chat::new();
-    chat.say(1, "Alex", "For the 2.0 release do we keep the legacy plugin loader at all?");
+    chat.say(
+        1,
+        "Alex",
+        "For the 2.0 release do we keep the legacy plugin loader at all?",
+    );
     chat.say(1, "Alex", "It blocks the new sandbox work.");
-    chat.say(2, "Sam", "Should we ask the plugin authors in the forum first?");
+    chat.say(
+        2,
+        "Sam",
+        "Should we ask the plugin authors in the forum first?",
+    );
     chat.say(3, "Kim", "Good question, I don't know yet.");
-    chat.say(4, "Lee", "Is the staging database migration finished already?");
-    chat.say(5, "Ola", "Does anyone know whether arm64 runners support nested virtualization?");
+    chat.say(
+        4,
+        "Lee",
+        "Is the staging database migration finished already?",
+    );
+    chat.say(
+        5,
+        "Ola",
+        "Does anyone know whether arm64 runners support nested virtualization?",
+    );
     chat.say(6, "Bo", "no idea, sorry");
     chat.say(
         1,
         "Alex",
         "Decided: the legacy plugin loader is dropped in the 2.0 release, the sandbox replaces it.",
     );
-    chat.say(2, "Sam", "The staging database migration finished an hour ago.");
+    chat.say(
+        2,
+        "Sam",
+        "The staging database migration finished an hour ago.",
+    );
     let draft = run(&chat.messages, ChannelKind::General);
     let open: Vec<&str> = section(&draft, SectionKind::OpenQuestions)
         .iter()
@@ -630,7 +684,11 @@ fn code_changes_need_substance_and_short_ones_take_their_object() {
     );
     chat.say(3, "Sam", "approved, nice that it's small");
     let merged = chat.say(1, "Mara", "merged.");
-    chat.say(4, "Jonas", "I already have a branch that half works for the dashboard");
+    chat.say(
+        4,
+        "Jonas",
+        "I already have a branch that half works for the dashboard",
+    );
     let draft = run(&chat.messages, ChannelKind::Dev);
     let changes = section(&draft, SectionKind::CodeChanges);
     assert!(
@@ -639,15 +697,30 @@ fn code_changes_need_substance_and_short_ones_take_their_object() {
             .any(|p| p.text == "**Mara**: merged. (re #423)" && p.citations == vec![merged]),
         "{changes:?}"
     );
-    assert!(changes.iter().all(|p| !p.text.contains("half works")), "{changes:?}");
+    assert!(
+        changes.iter().all(|p| !p.text.contains("half works")),
+        "{changes:?}"
+    );
 }
 
 #[test]
 fn recap_items_name_their_owner_and_merge_earlier_promises() {
     let mut chat = Chat::new();
-    let promise = chat.say(3, "Tobias", "I'll do the unwrap lint PR for the zigbee crate after lunch.");
-    chat.say(1, "Mara (maintainer)", "Release notes are ready for review now.");
-    chat.say(2, "Ada R.", "The release build for arm finished in twelve minutes.");
+    let promise = chat.say(
+        3,
+        "Tobias",
+        "I'll do the unwrap lint PR for the zigbee crate after lunch.",
+    );
+    chat.say(
+        1,
+        "Mara (maintainer)",
+        "Release notes are ready for review now.",
+    );
+    chat.say(
+        2,
+        "Ada R.",
+        "The release build for arm finished in twelve minutes.",
+    );
     let recap = chat.say(
         1,
         "Mara (maintainer)",
@@ -656,27 +729,42 @@ fn recap_items_name_their_owner_and_merge_earlier_promises() {
     let draft = standard(&chat.messages, ChannelKind::General);
     let actions = section(&draft, SectionKind::ActionItems);
     assert!(
-        actions.iter().any(|p| p.text == "**Tobias**: unwrap lint PR for the zigbee crate"
-            && p.citations == vec![recap, promise]),
+        actions.iter().any(
+            |p| p.text == "**Tobias**: unwrap lint PR for the zigbee crate"
+                && p.citations == vec![recap, promise]
+        ),
         "{actions:?}"
     );
     assert!(
-        actions.iter().any(|p| p.text == "**Ada R.**: publish the arm release build"),
+        actions
+            .iter()
+            .any(|p| p.text == "**Ada R.**: publish the arm release build"),
         "{actions:?}"
     );
-    assert!(actions.iter().all(|p| !p.text.contains("Nobody")), "{actions:?}");
+    assert!(
+        actions.iter().all(|p| !p.text.contains("Nobody")),
+        "{actions:?}"
+    );
 }
 
 #[test]
 fn decisions_keep_their_object_not_the_acknowledgment() {
     let mut chat = Chat::new();
-    chat.say(2, "Sam", "I'd rather not change the router the day before a release, honestly.");
+    chat.say(
+        2,
+        "Sam",
+        "I'd rather not change the router the day before a release, honestly.",
+    );
     let decided = chat.say(
         1,
         "Mara",
         "agreed. decision: **no lazy-loading in 0.9.0**, it goes into 0.9.1.",
     );
-    chat.say(3, "Q", "fair, I'll have the lazy-loading PR ready for 0.9.1 anyway");
+    chat.say(
+        3,
+        "Q",
+        "fair, I'll have the lazy-loading PR ready for 0.9.1 anyway",
+    );
     let draft = standard(&chat.messages, ChannelKind::General);
     let decisions = section(&draft, SectionKind::Decisions);
     assert_eq!(
@@ -707,6 +795,13 @@ fn short_summaries_shrink_with_small_windows() {
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.text.chars().count()))
         .sum();
-    let written: usize = chat.messages.iter().map(|m| m.content.chars().count()).sum();
-    assert!(chars > 0 && chars * 2 < written, "{chars} of {written}: {draft:?}");
+    let written: usize = chat
+        .messages
+        .iter()
+        .map(|m| m.content.chars().count())
+        .sum();
+    assert!(
+        chars > 0 && chars * 2 < written,
+        "{chars} of {written}: {draft:?}"
+    );
 }

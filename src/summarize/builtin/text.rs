@@ -143,7 +143,10 @@ pub(crate) fn sentences(s: &str) -> Vec<&str> {
         let chars: Vec<(usize, char)> = line.char_indices().collect();
         for (k, &(pos, c)) in chars.iter().enumerate() {
             // Closing emphasis stays with its sentence: "**done.** Next" ends after the stars.
-            let stars = chars[k + 1..].iter().take_while(|&&(_, n)| n == '*').count();
+            let stars = chars[k + 1..]
+                .iter()
+                .take_while(|&&(_, n)| n == '*')
+                .count();
             let next_is_space = chars
                 .get(k + 1 + stars)
                 .is_none_or(|&(_, n)| n.is_whitespace());

@@ -82,13 +82,11 @@ pub(crate) fn is_ack(text: &str) -> bool {
     let core = core.trim_end_matches(|c: char| !c.is_alphanumeric());
     ACKS.iter().any(|a| {
         core == *a
-            || core
-                .strip_prefix(a)
-                .is_some_and(|rest| {
-                    rest.starts_with([',', '.', '!', ' '])
-                        && word_count(rest) <= 2
-                        && !rest.contains(|c: char| c.is_ascii_digit() || c == '#')
-                })
+            || core.strip_prefix(a).is_some_and(|rest| {
+                rest.starts_with([',', '.', '!', ' '])
+                    && word_count(rest) <= 2
+                    && !rest.contains(|c: char| c.is_ascii_digit() || c == '#')
+            })
     })
 }
 
@@ -168,7 +166,9 @@ pub(crate) fn units(msgs: &[Msg<'_>]) -> Vec<Unit> {
         }
         // Items of an unnamed list (a plan, a status) make one point with the sentence before them.
         let introduces = lead.last().is_some_and(|s| s.trim_end().ends_with(':'));
-        let list_lead = (!items.is_empty() && introduces).then(|| lead.pop()).flatten();
+        let list_lead = (!items.is_empty() && introduces)
+            .then(|| lead.pop())
+            .flatten();
         for sentence in lead {
             push(&mut out, m.index, sentence, false, &owners);
         }
@@ -188,7 +188,13 @@ pub(crate) fn units(msgs: &[Msg<'_>]) -> Vec<Unit> {
     out
 }
 
-fn push(out: &mut Vec<Unit>, msg: usize, raw: &str, list_item: bool, owners: &HashMap<String, String>) {
+fn push(
+    out: &mut Vec<Unit>,
+    msg: usize,
+    raw: &str,
+    list_item: bool,
+    owners: &HashMap<String, String>,
+) {
     let emphasized = raw.contains("**");
     let cleaned = raw.replace("**", "").replace('\u{2019}', "'");
     let cleaned = without_filler(cleaned.trim());
@@ -215,7 +221,14 @@ fn push(out: &mut Vec<Unit>, msg: usize, raw: &str, list_item: bool, owners: &Ha
 /// A greeting with little else: "good morning all ☀️ Release week!".
 fn is_greeting(s: &str) -> bool {
     const GREETINGS: &[&str] = &[
-        "good morning", "morning", "hi", "hello", "hey", "good night", "gn", "welcome",
+        "good morning",
+        "morning",
+        "hi",
+        "hello",
+        "hey",
+        "good night",
+        "gn",
+        "welcome",
     ];
     let lower = s.to_lowercase();
     find_any(&lower, GREETINGS).is_some_and(|(pos, _)| pos == 0)
@@ -232,7 +245,11 @@ fn list_item(line: &str) -> Option<&str> {
     }
     let digits = t.bytes().take_while(u8::is_ascii_digit).count();
     (digits > 0 && digits <= 2)
-        .then(|| t[digits..].strip_prefix(". ").or(t[digits..].strip_prefix(") ")))
+        .then(|| {
+            t[digits..]
+                .strip_prefix(". ")
+                .or(t[digits..].strip_prefix(") "))
+        })
         .flatten()
 }
 
@@ -337,7 +354,16 @@ mod tests {
 
     #[test]
     fn acknowledgments_are_recognized() {
-        for ack in ["agreed.", "👍", "LGTM!", "approved ✅", "go", "+1", "ok thanks", "🚀"] {
+        for ack in [
+            "agreed.",
+            "👍",
+            "LGTM!",
+            "approved ✅",
+            "go",
+            "+1",
+            "ok thanks",
+            "🚀",
+        ] {
             assert!(is_ack(ack), "{ack}");
         }
         for not in [
@@ -359,6 +385,9 @@ mod tests {
         assert_eq!(list_item("- Q: RFC feedback"), Some("Q: RFC feedback"));
         assert_eq!(list_item("2. rc2: Wednesday"), Some("rc2: Wednesday"));
         assert_eq!(list_item("2026. was a year"), None);
-        assert_eq!(shared(&stems("supported pi boards"), &stems("support the Pi")), 2);
+        assert_eq!(
+            shared(&stems("supported pi boards"), &stems("support the Pi")),
+            2
+        );
     }
 }
