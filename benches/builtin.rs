@@ -213,7 +213,8 @@ fn main() {
         times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "  {detail:<8}: min {:.1} ms, median {:.1} ms, max {:.1} ms; {points} points",
+            "  {:<8}: min {:.1} ms, median {:.1} ms, max {:.1} ms; {points} points",
+            detail.as_str(),
             ms(times[0]),
             ms(times[RUNS / 2]),
             ms(times[RUNS - 1])
