@@ -273,12 +273,11 @@ fn without_citation_links(text: &str) -> String {
                 .find(')')
                 .map(|close| digits + 2 + close + 1)
         });
-        match link.flatten() {
-            Some(end) => rest = &after[end..],
-            None => {
-                out.push_str(" [");
-                rest = after;
-            }
+        if let Some(end) = link.flatten() {
+            rest = &after[end..];
+        } else {
+            out.push_str(" [");
+            rest = after;
         }
     }
     out.push_str(rest);

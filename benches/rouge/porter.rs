@@ -167,9 +167,10 @@ fn step2(w: Vec<u8>) -> Vec<u8> {
     if w.ends_with(b"alli") && positive(&w[..w.len() - 4]) {
         return step2(replace(&w, "alli", "al"));
     }
+    let logi_stem_positive = w.len() >= 3 && positive(&w[..w.len() - 3]);
     let p = &positive;
     apply(
-        w.clone(),
+        w,
         &[
             ("ational", "ate", p),
             ("tional", "tion", p),
@@ -193,7 +194,7 @@ fn step2(w: Vec<u8>) -> Vec<u8> {
             ("biliti", "ble", p),
             ("fulli", "ful", p),
             // NLTK keeps the `l` with the stem for this condition (`geologi`, `theologi`).
-            ("logi", "log", &|stem: &[u8]| positive(&w[..stem.len() + 1])),
+            ("logi", "log", &|_: &[u8]| logi_stem_positive),
         ],
     )
 }

@@ -65,7 +65,7 @@ pub(crate) fn sections(msgs: &[Msg<'_>], detail: Detail, dev: bool, header: usiz
             let text = format!("**{owner}**: {}", text::shorten(task, point_chars));
             actions.push(candidate(score + 2.0, u, text, m));
         } else if u.question {
-            continue;
+            // Open questions come from `questions`, which knows whether they were answered.
         } else if let Some(text) = action_text(m, &u.text, &u.lower, &by_id, false) {
             // "put the numbers in it": the task needs the rest of the sentence to be understood.
             let vague = [" it", " that", " this", " them"]
@@ -97,7 +97,7 @@ pub(crate) fn sections(msgs: &[Msg<'_>], detail: Detail, dev: bool, header: usiz
 
 fn candidate(score: f32, u: &Unit, text: String, m: &Msg<'_>) -> Candidate {
     let mut c = Candidate::new(score, u.order, text, vec![m.raw.id]);
-    c.words = u.words.clone();
+    c.words.clone_from(&u.words);
     c
 }
 
@@ -147,7 +147,7 @@ fn merge_duplicates(mut candidates: Vec<Candidate>, later_wins: bool) -> Vec<Can
                     k.order = c.order;
                     k.words = c.words;
                     let mut ids = c.citations;
-                    ids.extend(k.citations.drain(..));
+                    ids.append(&mut k.citations);
                     k.citations = ids;
                     k.citations.dedup();
                     k.citations.truncate(POINT_CITATIONS);
@@ -179,9 +179,8 @@ fn cap(kind: SectionKind, detail: Detail) -> usize {
         SectionKind::ActionItems if brief => 3,
         SectionKind::ActionItems => 8,
         SectionKind::OpenQuestions if brief => 1,
-        SectionKind::OpenQuestions => 4,
         SectionKind::KeyPoints if brief => 2,
-        SectionKind::KeyPoints => 4,
+        SectionKind::OpenQuestions | SectionKind::KeyPoints => 4,
         _ => 2,
     }
 }

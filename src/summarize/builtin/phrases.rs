@@ -57,15 +57,12 @@ pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
                 .find(|(k, _)| *k == key)
                 .map(|(_, v)| (close, *v))
         });
-        match value {
-            Some((close, v)) => {
-                out.push_str(v);
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
+        if let Some((close, v)) = value {
+            out.push_str(v);
+            rest = &after[close + 1..];
+        } else {
+            out.push('{');
+            rest = after;
         }
     }
     out.push_str(rest);

@@ -453,15 +453,12 @@ fn visible_chars(markdown: &str) -> usize {
             let close = after[mid + 2..].find(')')?;
             (!after[..mid].contains('[')).then_some((mid, mid + 2 + close + 1))
         });
-        match link {
-            Some((mid, end)) => {
-                count += after[..mid].chars().count();
-                rest = &after[end..];
-            }
-            None => {
-                count += 1;
-                rest = after;
-            }
+        if let Some((mid, end)) = link {
+            count += after[..mid].chars().count();
+            rest = &after[end..];
+        } else {
+            count += 1;
+            rest = after;
         }
     }
     count + rest.chars().count()

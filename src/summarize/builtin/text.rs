@@ -143,12 +143,12 @@ pub(crate) fn sentences(s: &str) -> Vec<&str> {
         let chars: Vec<(usize, char)> = line.char_indices().collect();
         for (k, &(pos, c)) in chars.iter().enumerate() {
             // Closing emphasis stays with its sentence: "**done.** Next" ends after the stars.
-            let stars = chars[k + 1..]
+            let closing_stars = chars[k + 1..]
                 .iter()
                 .take_while(|&&(_, n)| n == '*')
                 .count();
             let next_is_space = chars
-                .get(k + 1 + stars)
+                .get(k + 1 + closing_stars)
                 .is_none_or(|&(_, n)| n.is_whitespace());
             // An ellipsis ("wasm... performance?") trails off inside the sentence.
             let ellipsis = c == '.' && k > 0 && chars[k - 1].1 == '.';
@@ -157,7 +157,7 @@ pub(crate) fn sentences(s: &str) -> Vec<&str> {
                 && next_is_space
                 && !ends_with_abbreviation(&line[start..pos])
             {
-                let end = pos + c.len_utf8() + stars;
+                let end = pos + c.len_utf8() + closing_stars;
                 push_trimmed(&mut out, &line[start..end]);
                 start = end;
             }

@@ -116,20 +116,20 @@ fn light_stem(w: &str) -> String {
 }
 
 /// Shared words of two sorted stem lists.
-pub(crate) fn shared(a: &[String], b: &[String]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
+pub(crate) fn shared(left: &[String], right: &[String]) -> usize {
+    let (mut i, mut j, mut count) = (0, 0, 0);
+    while i < left.len() && j < right.len() {
+        match left[i].cmp(&right[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                n += 1;
+                count += 1;
                 i += 1;
                 j += 1;
             }
         }
     }
-    n
+    count
 }
 
 /// The units of every human message that is not an acknowledgment.
