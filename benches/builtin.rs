@@ -1,8 +1,10 @@
 //! Benchmark of the builtin summarizer: time to summarize a synthetic (seeded) 10,000-message
-//! channel, and peak memory (VmHWM) while doing it. Run with `cargo bench --bench builtin`.
+//! channel at each detail level, and peak memory (VmHWM) while doing it. Run with
+//! `cargo bench --bench builtin`.
 
 use std::time::{Duration, Instant};
 
+use summarybot::model::Detail;
 use summarybot::model::{
     Author, ChannelId, ChannelInfo, ChannelKind, ChatMessage, GuildId, MessageId, MessageKind,
     Summary, TimeWindow, Timestamp, UserId,
@@ -185,41 +187,43 @@ fn main() {
     };
     let messages = channel_messages(MESSAGES, 0x5EED_1234_ABCD_0001);
     let bytes: usize = messages.iter().map(|m| m.content.len()).sum();
-    let input = SummaryInput {
-        channel: &channel,
-        kind: ChannelKind::Dev,
-        window: TimeWindow::last_hours(Timestamp(1_700_000_000_000 + 90_000_000), 25),
-        messages: &messages,
-        language: None,
-        detail: summarybot::model::Detail::Full,
-    };
     let summarizer = BuiltinSummarizer::new();
     let before = peak_rss_kb();
-    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
-    let mut points = 0;
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        let draft = summarizer.summarize_now(input);
-        times.push(started.elapsed());
-        points = draft.sections.iter().map(|s| s.points.len()).sum();
-    }
-    let after = peak_rss_kb();
-    if std::env::args().any(|a| a == "--print") {
-        print_summary(input);
-    }
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "builtin summarizer, {MESSAGES} messages ({:.1} MB of text), {RUNS} runs",
+        "builtin summarizer, {MESSAGES} messages ({:.1} MB of text), {RUNS} runs per detail level",
         bytes as f64 / 1e6
     );
-    println!(
-        "  time: min {:.1} ms, median {:.1} ms, max {:.1} ms",
-        ms(times[0]),
-        ms(times[RUNS / 2]),
-        ms(times[RUNS - 1])
-    );
-    println!("  output: {points} points");
+    for detail in Detail::ALL {
+        let input = SummaryInput {
+            channel: &channel,
+            kind: ChannelKind::Dev,
+            window: TimeWindow::last_hours(Timestamp(1_700_000_000_000 + 90_000_000), 25),
+            messages: &messages,
+            language: None,
+            detail,
+        };
+        let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+        let mut points = 0;
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let draft = summarizer.summarize_now(input);
+            times.push(started.elapsed());
+            points = draft.sections.iter().map(|s| s.points.len()).sum();
+        }
+        if std::env::args().any(|a| a == "--print") {
+            print_summary(input);
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "  {:<8}: min {:.1} ms, median {:.1} ms, max {:.1} ms; {points} points",
+            detail.as_str(),
+            ms(times[0]),
+            ms(times[RUNS / 2]),
+            ms(times[RUNS - 1])
+        );
+    }
+    let after = peak_rss_kb();
     match (before, after) {
         (Some(b), Some(a)) => println!(
             "  peak memory (VmHWM): {:.1} MB before, {:.1} MB after, +{:.1} MB while summarizing",

@@ -1,19 +1,30 @@
-//! Quality benchmark of the builtin ranking: ROUGE-1/2/L F1 of its top sentences against the
-//! three human references of each DialogSum dialogue, beside the LEAD-3 baseline (first three
-//! turns). The data is read from disk, never copied into the repository:
+//! Quality benchmark of the builtin summarizer on DialogSum, with the protocol of issue #17:
+//! ROUGE-1/2/L F1 with Google `rouge-score` semantics (lowercase, every non-`[a-z0-9]` character
+//! a separator, Porter stemmer on tokens longer than three letters, ROUGE-L = LCS F1), the best of
+//! the three references per dialogue and metric, mean over dialogues. The builtin is scored on
+//! the plain text a user sees: its rendered Markdown without the header line and without the
+//! citation links. LEAD-3 (the first three turns) is computed the same way in the same run.
+//! Besides all dialogues, each half of the file is scored on its own ("other dialogues").
+//!
+//! The data is read from disk, never copied into the repository:
 //! `SUMMARYBOT_DIALOGSUM=/path/dev250.jsonl cargo bench --bench rouge` (or the path as first
 //! argument; default `../shared/data/dialogsum/dev250.jsonl` beside the crate).
+//! `cargo bench --bench rouge -- --dump <file>` also writes each (system, candidate, references)
+//! as JSON lines, for cross-checking against the Python package.
+
+#[path = "rouge/porter.rs"]
+mod porter;
 
 use std::collections::HashMap;
 
 use summarybot::model::{
-    Author, ChannelId, ChatMessage, MessageId, MessageKind, Timestamp, UserId,
+    Author, ChannelId, ChannelInfo, ChannelKind, ChatMessage, Detail, MessageId, MessageKind,
+    Summary, TimeWindow, Timestamp, TokenUsage, UserId,
 };
-use summarybot::summarize::builtin::extract_sentences;
-
-/// Sentences the builtin extracts per dialogue: three, so its output is about as long as LEAD-3's
-/// (a fair comparison; top-2 is printed too).
-const BUILTIN_SENTENCES: usize = 3;
+use summarybot::summarize::builtin::BuiltinSummarizer;
+use summarybot::summarize::engine::participants;
+use summarybot::summarize::render::markdown;
+use summarybot::summarize::SummaryInput;
 
 const DEFAULT_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -26,26 +37,46 @@ struct Dialogue {
     references: Vec<String>,
 }
 
-/// F1 scores of one system, summed over dialogues.
-#[derive(Default, Clone, Copy)]
+/// F1 scores (0..1) of one candidate, or their sums over dialogues.
+#[derive(Default, Clone, Copy, Debug)]
 struct Scores {
     rouge1: f64,
     rouge2: f64,
     rouge_l: f64,
 }
 
+fn arg_after(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
 fn data_path() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let positional = args
+        .iter()
+        .enumerate()
+        .find(|(i, a)| !a.starts_with('-') && (*i == 0 || args[i - 1] != "--dump"))
+        .map(|(_, a)| a.clone());
     std::env::var("SUMMARYBOT_DIALOGSUM")
         .ok()
-        .or_else(|| std::env::args().skip(1).find(|a| !a.starts_with('-')))
+        .or(positional)
         .unwrap_or_else(|| DEFAULT_PATH.to_string())
 }
 
-/// Lowercase alphanumeric tokens, no stemming.
+/// rouge-score's tokenizer: lowercase, non-`[a-z0-9]` to spaces, stem words longer than 3.
 fn tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    text.to_lowercase()
+        .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
         .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
+        .map(|t| {
+            if t.len() > 3 {
+                porter::stem(t)
+            } else {
+                t.to_string()
+            }
+        })
         .collect()
 }
 
@@ -99,25 +130,30 @@ fn lcs(a: &[String], b: &[String]) -> usize {
     row[b.len()]
 }
 
-/// ROUGE-1, -2 and -L F1 of a candidate, each averaged over the references.
-fn score(candidate: &str, references: &[String]) -> Scores {
+/// ROUGE-1, -2 and -L F1 of a candidate against one reference.
+fn score_one(candidate: &str, reference: &str) -> Scores {
     let cand = tokens(candidate);
-    let mut total = Scores::default();
-    for reference in references {
-        let refs = tokens(reference);
-        total.rouge1 += rouge_n(&cand, &refs, 1);
-        total.rouge2 += rouge_n(&cand, &refs, 2);
-        total.rouge_l += f1(lcs(&cand, &refs), cand.len(), refs.len());
-    }
-    let n = references.len().max(1) as f64;
+    let refs = tokens(reference);
     Scores {
-        rouge1: total.rouge1 / n,
-        rouge2: total.rouge2 / n,
-        rouge_l: total.rouge_l / n,
+        rouge1: rouge_n(&cand, &refs, 1),
+        rouge2: rouge_n(&cand, &refs, 2),
+        rouge_l: f1(lcs(&cand, &refs), cand.len(), refs.len()),
     }
 }
 
-/// `#Person1#: text` lines as chat messages by Person1, Person2, ...
+/// Each metric's best F1 over the references (rouge-score's `score_multi`).
+fn score(candidate: &str, references: &[String]) -> Scores {
+    references
+        .iter()
+        .map(|r| score_one(candidate, r))
+        .fold(Scores::default(), |best, s| Scores {
+            rouge1: best.rouge1.max(s.rouge1),
+            rouge2: best.rouge2.max(s.rouge2),
+            rouge_l: best.rouge_l.max(s.rouge_l),
+        })
+}
+
+/// `#Person1#: text` lines as chat messages by Person1, Person2, ... half a minute apart.
 fn to_messages(dialogue: &str) -> Vec<ChatMessage> {
     dialogue
         .lines()
@@ -183,17 +219,89 @@ fn load(path: &str) -> Result<Vec<Dialogue>, String> {
     Ok(out)
 }
 
-/// A summarizer under evaluation: dialogue turns in, summary text out.
-type System = Box<dyn Fn(&[ChatMessage]) -> String>;
+/// The builtin's summary as the user reads it: rendered Markdown without the header line and
+/// without the citation links.
+fn builtin(messages: &[ChatMessage], detail: Detail) -> String {
+    let channel = ChannelInfo {
+        id: ChannelId(1),
+        guild_id: None,
+        guild_name: None,
+        name: "dialogue".to_string(),
+        topic: None,
+        parent_id: None,
+    };
+    let end = messages
+        .last()
+        .map_or(Timestamp(1_700_000_000_000), |m| m.timestamp);
+    let window = TimeWindow::last_hours(end, 1);
+    let draft = BuiltinSummarizer::new().summarize_now(SummaryInput {
+        channel: &channel,
+        kind: ChannelKind::General,
+        window,
+        messages,
+        language: None,
+        detail,
+    });
+    let summary = Summary {
+        channel,
+        window,
+        message_count: messages.len(),
+        participants: participants(messages),
+        sections: draft.sections,
+        provider: "builtin".to_string(),
+        model: String::new(),
+        usage: TokenUsage::default(),
+        cached: false,
+        fallback_reason: None,
+        created_at: end,
+    };
+    let rendered = markdown(&summary);
+    let body = rendered.split_once('\n').map_or("", |(_, rest)| rest);
+    without_citation_links(body)
+}
 
-fn lead(messages: &[ChatMessage], turns: usize) -> String {
+/// Drop every ` [n](https://discord.com/channels/...)` citation link.
+fn without_citation_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(" [") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let link = (digits > 0 && after[digits..].starts_with("](")).then(|| {
+            after[digits + 2..]
+                .find(')')
+                .map(|close| digits + 2 + close + 1)
+        });
+        if let Some(end) = link.flatten() {
+            rest = &after[end..];
+        } else {
+            out.push_str(" [");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The first three turns, joined.
+fn lead3(messages: &[ChatMessage]) -> String {
     messages
         .iter()
-        .take(turns)
+        .take(3)
         .map(|m| m.content.as_str())
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// A summarizer under evaluation: dialogue turns in, the text a user reads out.
+type System = fn(&[ChatMessage]) -> String;
+
+const SYSTEMS: &[(&str, System)] = &[
+    ("builtin standard", |m| builtin(m, Detail::Standard)),
+    ("builtin brief", |m| builtin(m, Detail::Brief)),
+    ("LEAD-3", lead3),
+];
 
 fn main() {
     if let Err(e) = self_check() {
@@ -216,69 +324,113 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let systems: Vec<(String, System)> = vec![
-        (
-            format!("builtin top-{BUILTIN_SENTENCES} sentences"),
-            Box::new(|m: &[ChatMessage]| extract_sentences(m, BUILTIN_SENTENCES).join(" ")),
-        ),
-        (
-            "builtin top-2 sentences".to_string(),
-            Box::new(|m: &[ChatMessage]| extract_sentences(m, 2).join(" ")),
-        ),
-        (
-            "LEAD-3 (first 3 turns)".to_string(),
-            Box::new(|m: &[ChatMessage]| lead(m, 3)),
-        ),
-    ];
-    println!(
-        "ROUGE F1 on {} DialogSum dialogues (mean over dialogues of the mean over 3 references)",
-        dialogues.len()
-    );
-    println!(
-        "{:<28} {:>8} {:>8} {:>8} {:>10}",
-        "system", "R-1", "R-2", "R-L", "avg words"
-    );
-    for (name, system) in &systems {
-        let mut sum = Scores::default();
-        let mut words = 0;
-        for d in &dialogues {
-            let candidate = system(&d.messages);
-            words += tokens(&candidate).len();
-            let s = score(&candidate, &d.references);
-            sum.rouge1 += s.rouge1;
-            sum.rouge2 += s.rouge2;
-            sum.rouge_l += s.rouge_l;
+    let outputs: Vec<Vec<String>> = SYSTEMS
+        .iter()
+        .map(|(_, system)| dialogues.iter().map(|d| system(&d.messages)).collect())
+        .collect();
+    if let Some(file) = arg_after("--dump") {
+        if let Err(e) = dump(&file, &dialogues, &outputs) {
+            eprintln!("rouge: cannot write {file}: {e}");
+            std::process::exit(1);
         }
-        let n = dialogues.len() as f64;
-        println!(
-            "{name:<28} {:>8.4} {:>8.4} {:>8.4} {:>10.1}",
-            sum.rouge1 / n,
-            sum.rouge2 / n,
-            sum.rouge_l / n,
-            words as f64 / n
-        );
+    }
+    let half = dialogues.len() / 2;
+    let parts = [
+        ("all", 0..dialogues.len()),
+        ("first half", 0..half),
+        ("second half", half..dialogues.len()),
+    ];
+    println!("ROUGE F1 x100 on DialogSum {path}: best of the references per dialogue, mean over dialogues");
+    println!(
+        "{:<12} {:<18} {:>7} {:>7} {:>7} {:>10}",
+        "dialogues", "system", "R-1", "R-2", "R-L", "avg words"
+    );
+    for (label, range) in parts {
+        for ((name, _), texts) in SYSTEMS.iter().zip(&outputs) {
+            let mut sum = Scores::default();
+            let mut words = 0;
+            for i in range.clone() {
+                let s = score(&texts[i], &dialogues[i].references);
+                sum.rouge1 += s.rouge1;
+                sum.rouge2 += s.rouge2;
+                sum.rouge_l += s.rouge_l;
+                words += tokens(&texts[i]).len();
+            }
+            let n = range.len().max(1) as f64;
+            println!(
+                "{:<12} {name:<18} {:>7.2} {:>7.2} {:>7.2} {:>10.1}",
+                format!("{label} ({})", range.len()),
+                100.0 * sum.rouge1 / n,
+                100.0 * sum.rouge2 / n,
+                100.0 * sum.rouge_l / n,
+                words as f64 / n
+            );
+        }
     }
 }
 
-/// Check the ROUGE code against hand-computed values before trusting its figures (a bench with
+/// One JSON line per (system, dialogue): the candidate, its references and this scorer's F1s.
+fn dump(file: &str, dialogues: &[Dialogue], outputs: &[Vec<String>]) -> std::io::Result<()> {
+    let mut lines = String::new();
+    for ((name, _), texts) in SYSTEMS.iter().zip(outputs) {
+        for (d, text) in dialogues.iter().zip(texts) {
+            let s = score(text, &d.references);
+            let line = serde_json::json!({
+                "system": name,
+                "candidate": text,
+                "references": d.references,
+                "rouge1": s.rouge1,
+                "rouge2": s.rouge2,
+                "rougeL": s.rouge_l,
+            });
+            lines.push_str(&line.to_string());
+            lines.push('\n');
+        }
+    }
+    std::fs::write(file, lines)
+}
+
+/// Check the scorer against hand-computed values before trusting its figures (a bench with
 /// `harness = false` runs no `#[test]`s, so the check runs on every bench run).
 fn self_check() -> Result<(), String> {
-    let cand = tokens("The cat sat on the mat.");
-    let refs = tokens("the cat lay on the MAT");
+    let stems = [
+        ("caresses", "caress"),
+        ("ponies", "poni"),
+        ("ties", "tie"),
+        ("agreed", "agre"),
+        ("hopping", "hop"),
+        ("filing", "file"),
+        ("happy", "happi"),
+        ("relational", "relat"),
+        ("generalization", "gener"),
+        ("electrical", "electr"),
+        ("adjustment", "adjust"),
+        ("controll", "control"),
+        ("dying", "die"),
+        ("meetings", "meet"),
+    ];
+    for (word, want) in stems {
+        let got = porter::stem(word);
+        if got != want {
+            return Err(format!("stemmer self-check: {word} -> {got}, want {want}"));
+        }
+    }
+    let s = score_one("The cat sat on the mat.", "the cat lay on the MAT");
     let checks = [
-        ("ROUGE-1", rouge_n(&cand, &refs, 1), 5.0 / 6.0),
-        ("ROUGE-2", rouge_n(&cand, &refs, 2), 3.0 / 5.0),
-        (
-            "ROUGE-L",
-            f1(lcs(&cand, &refs), cand.len(), refs.len()),
-            5.0 / 6.0,
-        ),
-        ("empty reference", rouge_n(&cand, &[], 1), 0.0),
+        ("ROUGE-1", s.rouge1, 5.0 / 6.0),
+        ("ROUGE-2", s.rouge2, 3.0 / 5.0),
+        ("ROUGE-L", s.rouge_l, 5.0 / 6.0),
+        ("empty reference", score_one("cat", "").rouge1, 0.0),
     ];
     for (name, got, want) in checks {
         if (got - want).abs() > 1e-9 {
             return Err(format!("{name} self-check failed: got {got}, want {want}"));
         }
+    }
+    let stripped =
+        without_citation_links("- **A**: ok [1](https://x/1) [12](https://x/2) [a](b)\n");
+    if stripped != "- **A**: ok [a](b)\n" {
+        return Err(format!("citation stripping self-check: {stripped:?}"));
     }
     Ok(())
 }

@@ -1,9 +1,13 @@
 //! Technical details (code blocks, errors, commands, file paths, versions) and code changes
 //! (pull requests, commits, merges, branches, releases) for the builtin summarizer.
 
+use std::collections::HashMap;
+
 use super::detect::{find_any, sentences_of, Candidate};
+use super::phrases::{fill, ENGLISH};
 use super::text::{self, POINT_CHARS};
 use super::Msg;
+use crate::model::MessageId;
 
 const CHANGE_MARKERS: &[&str] = &[
     "pull request",
@@ -81,29 +85,37 @@ pub(crate) fn technical(msgs: &[Msg<'_>]) -> Vec<Candidate> {
 fn technical_point(m: &Msg<'_>) -> Option<(f32, String)> {
     let code = |s: &str| format!("`{}`", text::shorten(&s.replace('`', "'"), 100));
     if let Some(line) = error_line(&m.full) {
-        return Some((1.0, format!("reported an error: {}", code(line))));
+        return Some((1.0, fill(ENGLISH.reported_error, &[("code", &code(line))])));
     }
     if let Some((lang, first)) = code_block(&m.full) {
-        let what = if lang.is_empty() {
-            "a snippet".to_string()
+        let template = if lang.is_empty() {
+            ENGLISH.shared_snippet
         } else {
-            format!("a {lang} snippet")
+            ENGLISH.shared_lang_snippet
         };
         let context = if m.words.len() >= 3 {
             format!(" ({})", text::shorten(&m.prose, 120))
         } else {
             String::new()
         };
-        return Some((0.8, format!("shared {what}{context}: {}", code(first))));
+        let values = [
+            ("lang", lang),
+            ("context", &context),
+            ("code", &code(first)),
+        ];
+        return Some((0.8, fill(template, &values)));
     }
     if let Some(cmd) = command(&m.full) {
-        return Some((0.6, format!("ran/suggested {}", code(cmd))));
+        return Some((0.6, fill(ENGLISH.ran_command, &[("code", &code(cmd))])));
     }
     let has_tech = m.prose.contains('`') || m.prose.split_whitespace().any(is_path_or_version);
     has_tech.then(|| {
         (
             0.4,
-            format!("noted: {}", text::shorten(&m.prose, POINT_CHARS)),
+            fill(
+                ENGLISH.noted,
+                &[("text", &text::shorten(&m.prose, POINT_CHARS))],
+            ),
         )
     })
 }
@@ -158,20 +170,90 @@ fn is_path_or_version(word: &str) -> bool {
     is_version || is_file || is_path
 }
 
-/// Pull requests, commits, merges, branches and releases (CI bot messages included).
+/// Pull requests, commits, merges, branches and releases (CI bot messages included), each with
+/// substance: a PR, a commit, a diff or a file in the message. A short "merged." takes its object
+/// from the message it replies to or the few before it; without one it is left out.
 pub(crate) fn code_changes(msgs: &[Msg<'_>]) -> Vec<Candidate> {
+    let index: HashMap<MessageId, usize> = msgs.iter().map(|m| (m.raw.id, m.index)).collect();
     let mut out = Vec::new();
-    for m in msgs
-        .iter()
-        .filter(|m| m.human || (m.raw.author.is_bot && !m.raw.kind.is_system()))
-    {
+    for (k, m) in msgs.iter().enumerate() {
+        if !(m.human || (m.raw.author.is_bot && !m.raw.kind.is_system())) {
+            continue;
+        }
         let found = sentences_of(m).find(|(_, lower)| find_any(lower, CHANGE_MARKERS).is_some());
-        if let Some((sentence, _)) = found {
-            let bot_bonus = if m.human { 0.5 } else { 0.3 };
+        let Some((sentence, _)) = found else { continue };
+        let bot_bonus = if m.human { 0.5 } else { 0.3 };
+        if substance(&m.full).is_some() {
             out.push(Candidate::from_msg(m, bot_bonus, sentence));
+            continue;
+        }
+        if sentence.split_whitespace().count() > 4 {
+            continue;
+        }
+        let parent = m.raw.reply_to.and_then(|id| index.get(&id).copied());
+        let object = parent
+            .into_iter()
+            .chain((k.saturating_sub(3)..k).rev())
+            .find_map(|i| substance(&msgs[i].full));
+        if let Some(object) = object {
+            let text = fill(ENGLISH.about, &[("text", sentence), ("object", &object)]);
+            out.push(Candidate::from_msg(m, bot_bonus, &text));
         }
     }
     out
+}
+
+/// What a change is about: the first PR (`#123`, `/pull/123`), commit (`/commit/…`, a backticked
+/// hex hash), diff or file path in the text.
+pub(crate) fn substance(full: &str) -> Option<String> {
+    let words: Vec<&str> = full
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '!' | '?' | '.'))
+        })
+        .collect();
+    // A pull request named as one wins over other numbers ("Build #2331 passed for PR #423").
+    let named_pr = words.iter().enumerate().find_map(|(i, w)| {
+        let after_pr = i > 0 && words[i - 1].eq_ignore_ascii_case("pr");
+        let number = w
+            .split("/pull/")
+            .nth(1)
+            .or(after_pr.then(|| w.strip_prefix('#')).flatten())?;
+        pr_number(number)
+    });
+    if named_pr.is_some() {
+        return named_pr;
+    }
+    for word in words {
+        if let Some(n) = word.strip_prefix('#').and_then(pr_number) {
+            return Some(n);
+        }
+        if let Some(sha) = word.split("/commit/").nth(1) {
+            return Some(sha.chars().take(7).collect());
+        }
+        let code = word.trim_matches('`');
+        let hex = code.len() >= 7
+            && code.len() <= 40
+            && word.starts_with('`')
+            && code.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex || (is_path_or_version(code) && !is_version(code)) {
+            return Some(code.to_string());
+        }
+    }
+    full.contains("```diff").then(|| "diff".to_string())
+}
+
+/// `#123` from the digits at the start of `n`.
+fn pr_number(n: &str) -> Option<String> {
+    let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty() && digits.len() <= 7).then(|| format!("#{digits}"))
+}
+
+fn is_version(word: &str) -> bool {
+    let version = word.strip_prefix('v').unwrap_or(word);
+    version
+        .split('.')
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -186,6 +268,29 @@ mod tests {
         assert!(!is_path_or_version("e.g."));
         assert!(!is_path_or_version("https://a.io/x/y"));
         assert!(!is_path_or_version("and/or"));
+    }
+
+    #[test]
+    fn changes_need_substance() {
+        assert_eq!(
+            substance("fix is up: https://github.com/o/r/pull/412 ok"),
+            Some("#412".into())
+        );
+        assert_eq!(substance("approved #420, merging"), Some("#420".into()));
+        assert_eq!(
+            substance("Build #2331 passed for PR #423 `fix`"),
+            Some("#423".into())
+        );
+        assert_eq!(
+            substance("tag from `release/0.9` at `c3f1e08`"),
+            Some("c3f1e08".into())
+        );
+        assert_eq!(
+            substance("touched src/gp/proxy_table.rs today"),
+            Some("src/gp/proxy_table.rs".into())
+        );
+        assert_eq!(substance("I already have a branch that half works"), None);
+        assert_eq!(substance("merged 0.9.0 into the notes"), None);
     }
 
     #[test]

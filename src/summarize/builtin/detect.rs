@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::phrases::{fill, ENGLISH};
 use super::text::{self, POINT_CHARS};
+use super::units::is_ack;
 use super::Msg;
 use crate::model::MessageId;
 
@@ -168,12 +170,12 @@ pub(crate) fn decisions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
     let mut out = Vec::new();
     for m in msgs.iter().filter(|m| m.human) {
         if let Some(parent) = agreed_parent(m, &by_id) {
-            let text = format!(
-                "**{}**: {} (agreed by **{}**)",
+            let proposal = format!(
+                "**{}**: {}",
                 parent.author,
-                text::shorten(&parent.prose, POINT_CHARS),
-                m.author
+                text::shorten(&parent.prose, POINT_CHARS)
             );
+            let text = fill(ENGLISH.agreed_by, &[("text", &proposal), ("who", m.author)]);
             let citations = vec![parent.raw.id, m.raw.id];
             out.push(Candidate::new(
                 parent.score + 1.0,
@@ -183,13 +185,22 @@ pub(crate) fn decisions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
             ));
             continue;
         }
-        let stated = sentences_of(m)
-            .find(|(s, lower)| !s.ends_with('?') && find_any(lower, DECISION_MARKERS).is_some());
+        // "agreed." or "otherwise approved" alone says nothing about what was decided.
+        let stated = sentences_of(m).find(|(s, lower)| {
+            !s.ends_with('?')
+                && find_any(lower, DECISION_MARKERS).is_some()
+                && !is_ack(s)
+                && (content_count(s) > 2 || super::code::substance(s).is_some())
+        });
         if let Some((sentence, _)) = stated {
             out.push(Candidate::from_msg(m, 1.0, sentence));
         }
     }
     out
+}
+
+fn content_count(s: &str) -> usize {
+    text::content_words(s).count()
 }
 
 /// The message `m` agrees to, when `m` is only an agreement ("agreed", "+1") replying to it.
@@ -214,7 +225,7 @@ pub(crate) fn action_items(msgs: &[Msg<'_>]) -> Vec<Candidate> {
     let mut out = Vec::new();
     for m in msgs.iter().filter(|m| m.human) {
         for (sentence, lower) in sentences_of(m) {
-            if let Some(text) = action_text(m, sentence, &lower, &by_id) {
+            if let Some(text) = action_text(m, sentence, &lower, &by_id, true) {
                 out.push(Candidate::new(m.score + 1.0, m.index, text, vec![m.raw.id]));
                 break;
             }
@@ -223,17 +234,22 @@ pub(crate) fn action_items(msgs: &[Msg<'_>]) -> Vec<Candidate> {
     out
 }
 
-fn action_text(
+/// The action item a sentence of `m` states, naming who asked when `asker` is set.
+pub(crate) fn action_text(
     m: &Msg<'_>,
     sentence: &str,
     lower: &str,
     by_id: &HashMap<MessageId, &Msg<'_>>,
+    asker: bool,
 ) -> Option<String> {
     let short = |s: &str| text::shorten(s.trim(), POINT_CHARS);
     if let Some((pos, marker)) = find_any(lower, SELF_ACTIONS) {
         let task = sentence[pos + marker.len()..].trim();
         if !sentence.ends_with('?') && task.split_whitespace().count() >= 2 {
-            return Some(format!("**{}** will {}", m.author, short(task)));
+            return Some(fill(
+                ENGLISH.will,
+                &[("owner", m.author), ("task", &short(task))],
+            ));
         }
     }
     if let Some((pos, marker)) = find_any(lower, REQUESTS) {
@@ -243,10 +259,18 @@ fn action_text(
             (parent.raw.author.id != m.raw.author.id).then(|| parent.author.to_string())
         });
         if let Some(owner) = owner.filter(|_| task.split_whitespace().count() >= 2) {
-            return Some(format!(
-                "**{owner}** to {} (asked by **{}**)",
-                short(task),
-                m.author
+            let template = if asker {
+                ENGLISH.asked_to
+            } else {
+                ENGLISH.to_do
+            };
+            return Some(fill(
+                template,
+                &[
+                    ("owner", &owner),
+                    ("task", &short(task)),
+                    ("asker", m.author),
+                ],
             ));
         }
     }
@@ -275,35 +299,6 @@ fn assignee(from_marker: &str) -> Option<String> {
         let rest = from_marker[find_marker(&lower, "assigned to")? + "assigned to".len()..].trim();
         let name: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
         (!name.is_empty() && !text::is_stopword(&name.to_lowercase())).then_some(name)
-    })
-}
-
-/// Questions nobody answered: no reply, and the next message is not another person's answer.
-pub(crate) fn open_questions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
-    let humans: Vec<&Msg<'_>> = msgs.iter().filter(|m| m.human).collect();
-    let mut out = Vec::new();
-    for (k, m) in humans.iter().enumerate() {
-        let question = sentences_of(m)
-            .map(|(s, _)| s)
-            .filter(|s| s.ends_with('?') && s.split_whitespace().count() >= 4)
-            .last();
-        let Some(question) = question else { continue };
-        if m.replies > 0 || answered_next(m, humans.get(k + 1).copied()) {
-            continue;
-        }
-        out.push(Candidate::from_msg(m, 0.0, question));
-    }
-    out
-}
-
-/// True when `next` looks like a direct answer to `m`: another person, within 15 minutes,
-/// not itself a question and not a reply to something else.
-fn answered_next(m: &Msg<'_>, next: Option<&Msg<'_>>) -> bool {
-    next.is_some_and(|n| {
-        n.raw.author.id != m.raw.author.id
-            && n.raw.timestamp.millis() - m.raw.timestamp.millis() <= 15 * 60 * 1000
-            && !n.prose.trim_end().ends_with('?')
-            && n.raw.reply_to.is_none_or(|r| r == m.raw.id)
     })
 }
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::detect::Candidate;
+use super::phrases::{fill, ENGLISH};
 use super::text;
 use super::Msg;
 use crate::model::MessageId;
@@ -60,7 +61,11 @@ pub(crate) fn links(msgs: &[Msg<'_>]) -> Vec<Candidate> {
                 String::new()
             };
             let sharers = s.sharers[..s.sharers.len().min(LINK_SHARERS)].join(", ");
-            let text = format!("{label} — {} (shared by {sharers}{more})", s.url);
+            let sharers = format!("{sharers}{more}");
+            let text = fill(
+                ENGLISH.shared_link,
+                &[("label", &label), ("url", &s.url), ("sharers", &sharers)],
+            );
             Candidate::new(s.score, s.order, text, s.citations)
         })
         .collect()

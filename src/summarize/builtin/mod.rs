@@ -4,14 +4,21 @@
 
 mod code;
 mod detect;
+mod digest;
 mod links;
+mod phrases;
+mod questions;
 mod rank;
 mod text;
+mod units;
 
 use std::collections::{HashMap, HashSet};
 
 use crate::llm::{BoxFuture, LlmError};
-use crate::model::{ChannelKind, ChatMessage, MessageId, Point, Section, SectionKind, TokenUsage};
+use crate::model::{
+    ChannelKind, ChatMessage, Detail, MessageId, Point, Section, SectionKind, TokenUsage,
+};
+use crate::summarize::engine::participants;
 use crate::summarize::{Draft, Progress, ProgressFn, Summarizer, SummaryInput};
 
 use rank::Signals;
@@ -24,7 +31,7 @@ pub const MODEL: &str = "extractive-v1";
 pub const PROVIDER: &str = "builtin";
 
 /// Algorithm version, part of cache keys; bump when the output changes.
-pub const VERSION: &str = "2";
+pub const VERSION: &str = "3";
 
 /// The offline extractive summarizer. Deterministic: the same messages give the same draft.
 /// Being extractive, it quotes the chat in its own language; `SummaryInput::language` is ignored.
@@ -39,9 +46,23 @@ impl BuiltinSummarizer {
         Self::default()
     }
 
-    /// Summarize a window synchronously (the work is CPU-only and fast).
+    /// Summarize a window synchronously (the work is CPU-only and fast). `brief` and `standard`
+    /// give a summary that fits the level's character budget; `full` gives the index of every
+    /// point found.
     pub fn summarize_now(&self, input: SummaryInput<'_>) -> Draft {
         let msgs = prepare(input.messages);
+        if input.detail != Detail::Full {
+            let header = digest::header_chars(
+                &input.channel.name,
+                &participants(input.messages),
+                input.messages.len(),
+            );
+            let dev = input.kind == ChannelKind::Dev;
+            return Draft {
+                sections: digest::sections(&msgs, input.detail, dev, header),
+                usage: TokenUsage::default(),
+            };
+        }
         let mut sections: Vec<Section> = SectionKind::ALL
             .into_iter()
             .filter_map(|kind| {
@@ -50,7 +71,7 @@ impl BuiltinSummarizer {
                     SectionKind::KeyPoints | SectionKind::Threads => return None,
                     SectionKind::Decisions => detect::decisions(&msgs),
                     SectionKind::ActionItems => detect::action_items(&msgs),
-                    SectionKind::OpenQuestions => detect::open_questions(&msgs),
+                    SectionKind::OpenQuestions => questions::open_questions(&msgs),
                     SectionKind::Technical => code::technical(&msgs),
                     SectionKind::CodeChanges if input.kind != ChannelKind::Dev => return None,
                     SectionKind::CodeChanges => code::code_changes(&msgs),
@@ -153,38 +174,6 @@ impl Summarizer for BuiltinSummarizer {
             Ok(draft)
         })
     }
-}
-
-/// Plain text of at most `max_sentences` top-ranked sentences for evaluation (used by
-/// `benches/rouge.rs`), in the order they were written. Bot and system messages are skipped.
-pub fn extract_sentences(messages: &[ChatMessage], max_sentences: usize) -> Vec<String> {
-    let names = names(messages);
-    let replies = reply_counts(messages);
-    let mut units: Vec<(usize, String, Vec<String>)> = Vec::new();
-    for (i, m) in messages.iter().enumerate().filter(|(_, m)| is_human(m)) {
-        let prose = prose_of(&text::clean_markup(&m.content, &names));
-        for sentence in text::sentences(&prose) {
-            units.push((
-                i,
-                sentence.to_string(),
-                text::content_words(sentence).collect(),
-            ));
-        }
-    }
-    let docs: Vec<Vec<String>> = units.iter().map(|u| u.2.clone()).collect();
-    let central = rank::centrality(&docs);
-    let candidates = units
-        .into_iter()
-        .zip(central)
-        .map(|((i, sentence, words), c)| {
-            let score = rank::combine(c, &signals(messages, i, &replies, words.len()));
-            detect::Candidate::new(score, i, sentence, vec![messages[i].id])
-        })
-        .collect();
-    select(candidates, max_sentences)
-        .into_iter()
-        .map(|p| p.text)
-        .collect()
 }
 
 /// One message of the window, cleaned and scored.

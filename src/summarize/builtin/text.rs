@@ -142,13 +142,24 @@ pub(crate) fn sentences(s: &str) -> Vec<&str> {
         let mut start = 0;
         let chars: Vec<(usize, char)> = line.char_indices().collect();
         for (k, &(pos, c)) in chars.iter().enumerate() {
-            let next_is_space = chars.get(k + 1).is_none_or(|&(_, n)| n.is_whitespace());
+            // Closing emphasis stays with its sentence: "**done.** Next" ends after the stars.
+            let closing_stars = chars[k + 1..]
+                .iter()
+                .take_while(|&&(_, n)| n == '*')
+                .count();
+            let next_is_space = chars
+                .get(k + 1 + closing_stars)
+                .is_none_or(|&(_, n)| n.is_whitespace());
+            // An ellipsis ("wasm... performance?") trails off inside the sentence.
+            let ellipsis = c == '.' && k > 0 && chars[k - 1].1 == '.';
             if matches!(c, '.' | '!' | '?')
+                && !ellipsis
                 && next_is_space
                 && !ends_with_abbreviation(&line[start..pos])
             {
-                push_trimmed(&mut out, &line[start..=pos]);
-                start = pos + c.len_utf8();
+                let end = pos + c.len_utf8() + closing_stars;
+                push_trimmed(&mut out, &line[start..end]);
+                start = end;
             }
         }
         push_trimmed(&mut out, &line[start..]);
@@ -239,6 +250,11 @@ mod tests {
 
     #[test]
     fn sentences_respect_abbreviations() {
+        assert_eq!(sentences("wasm... speed?"), vec!["wasm... speed?"]);
+        assert_eq!(
+            sentences("**Decided: WASM.** Lua keeps working."),
+            vec!["**Decided: WASM.**", "Lua keeps working."]
+        );
         let s = sentences("Ms. Dawson, take this. Is it ready? Yes!\nnew line e.g. this");
         assert_eq!(
             s,

@@ -1,0 +1,276 @@
+//! The short summaries (`brief`, `standard`): sentence- and list-item-sized points chosen by
+//! importance until the reader's character budget is spent. Outcomes and decisions first, then
+//! owner-named action items, questions still open, the central discussion points, and code
+//! changes, technical details and links only if room is left. Acknowledgments count for what they
+//! answer; duplicates are merged.
+
+use std::collections::{HashMap, HashSet};
+
+use super::detect::{action_text, Candidate};
+use super::rank::{self, Signals};
+use super::units::{self, shared, Unit};
+use super::{code, links, questions, text, Msg};
+use crate::model::{Detail, MessageId, Point, Section, SectionKind};
+
+/// Longest point text in a standard summary (chars).
+const STANDARD_POINT: usize = 160;
+/// Longest point text in a brief summary (chars).
+const BRIEF_POINT: usize = 110;
+/// Estimated visible characters of one citation (" 12").
+const CITATION_CHARS: usize = 3;
+/// Best candidates per section compared with each other for duplicates.
+const MERGE_POOL: usize = 256;
+/// Most citations a short summary's point carries.
+const POINT_CITATIONS: usize = 2;
+
+/// How much a window of this size and this level may say: the reader's budget, and for small
+/// windows a share of what was written (a summary is shorter than what it summarizes).
+pub(crate) fn budget(msgs: &[Msg<'_>], detail: Detail, header: usize) -> usize {
+    let Some(limit) = detail.char_budget() else {
+        return usize::MAX;
+    };
+    let written: usize = msgs
+        .iter()
+        .filter(|m| m.human)
+        .map(|m| m.prose.chars().count())
+        .sum();
+    let share = if detail == Detail::Brief { 8 } else { 4 };
+    limit.min(header + 120 + written / share)
+}
+
+/// The sections of a short summary within `budget` visible characters, `header` of which the
+/// summary's header line takes.
+pub(crate) fn sections(msgs: &[Msg<'_>], detail: Detail, dev: bool, header: usize) -> Vec<Section> {
+    let budget = budget(msgs, detail, header);
+    let point_chars = if detail == Detail::Brief {
+        BRIEF_POINT
+    } else {
+        STANDARD_POINT
+    };
+    let units = units::units(msgs);
+    let scores = unit_scores(msgs, &units);
+    let by_id: HashMap<MessageId, &Msg<'_>> = msgs.iter().map(|m| (m.raw.id, m)).collect();
+
+    let mut decisions = Vec::new();
+    let mut actions = Vec::new();
+    let mut keys = Vec::new();
+    for (u, &score) in units.iter().zip(&scores) {
+        let m = &msgs[u.msg];
+        let point = |body: &str| format!("**{}**: {}", m.author, text::shorten(body, point_chars));
+        if let Some(owner) = &u.owner {
+            let task = u
+                .text
+                .split_once(':')
+                .map_or(u.text.as_str(), |(_, t)| t.trim());
+            let text = format!("**{owner}**: {}", text::shorten(task, point_chars));
+            actions.push(candidate(score + 2.0, u, text, m));
+        } else if u.question {
+            // Open questions come from `questions`, which knows whether they were answered.
+        } else if let Some(text) = action_text(m, &u.text, &u.lower, &by_id, false) {
+            // "put the numbers in it": the task needs the rest of the sentence to be understood.
+            let vague = [" it", " that", " this", " them"]
+                .iter()
+                .any(|p| text.trim_end_matches(['.', '!']).ends_with(p));
+            let text = if vague { point(&u.text) } else { text };
+            actions.push(candidate(score + 1.0, u, text, m));
+        } else if units::is_outcome(u) {
+            decisions.push(candidate(score + 1.0, u, point(&u.text), m));
+        } else if u.words.len() >= 3 {
+            keys.push(candidate(score, u, point(&u.text), m));
+        }
+    }
+    let mut wanted: Vec<(SectionKind, Vec<Candidate>)> = vec![
+        (SectionKind::Decisions, merge_duplicates(decisions, true)),
+        (SectionKind::ActionItems, merge_duplicates(actions, true)),
+        (SectionKind::OpenQuestions, questions::open_questions(msgs)),
+        (SectionKind::KeyPoints, merge_duplicates(keys, false)),
+    ];
+    if detail == Detail::Standard {
+        if dev {
+            wanted.push((SectionKind::CodeChanges, code::code_changes(msgs)));
+        }
+        wanted.push((SectionKind::Technical, code::technical(msgs)));
+        wanted.push((SectionKind::Links, links::links(msgs)));
+    }
+    fit(wanted, detail, budget.saturating_sub(header), point_chars)
+}
+
+fn candidate(score: f32, u: &Unit, text: String, m: &Msg<'_>) -> Candidate {
+    let mut c = Candidate::new(score, u.order, text, vec![m.raw.id]);
+    c.words.clone_from(&u.words);
+    c
+}
+
+/// Each unit's importance: TF-IDF centrality among all units, weighted by its message's replies,
+/// acknowledgments, reactions, pin and recency, and by emphasis.
+fn unit_scores(msgs: &[Msg<'_>], units: &[Unit]) -> Vec<f32> {
+    let acks = units::acknowledgments(msgs);
+    let docs: Vec<Vec<String>> = units.iter().map(|u| u.words.clone()).collect();
+    let central = rank::centrality(&docs);
+    units
+        .iter()
+        .zip(central)
+        .map(|(u, c)| {
+            let m = &msgs[u.msg];
+            let signals = Signals {
+                replies: m.replies + acks.get(&m.raw.id).copied().unwrap_or(0),
+                reactions: m.raw.reaction_count,
+                pinned: m.raw.pinned,
+                position: m.index as f32 / msgs.len().max(1) as f32,
+                // A unit is a sentence: five content words say enough.
+                words: u.words.len() * 8 / 5,
+            };
+            let emphasis = if u.emphasized { 1.5 } else { 1.0 };
+            rank::combine(c, &signals) * emphasis
+        })
+        .collect()
+}
+
+/// Candidates on the same subject (and the same owner) merged into one that cites both: the more
+/// important one, or with `later_wins` (decisions, tasks) the later statement, which supersedes.
+fn merge_duplicates(mut candidates: Vec<Candidate>, later_wins: bool) -> Vec<Candidate> {
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.order.cmp(&b.order)));
+    // Only the best few can be shown; comparing all of a huge window's would be quadratic.
+    candidates.truncate(MERGE_POOL);
+    let mut kept: Vec<Candidate> = Vec::new();
+    for c in candidates {
+        let owner = owner_of(&c.text);
+        let same = kept.iter_mut().find(|k| {
+            let overlap = shared(&k.words, &c.words);
+            let similar = overlap * 2 >= k.words.len().min(c.words.len()).max(2);
+            similar && (owner.is_none() || owner_of(&k.text) == owner) || k.text == c.text
+        });
+        match same {
+            Some(k) => {
+                if later_wins && c.order > k.order {
+                    k.text = c.text;
+                    k.order = c.order;
+                    k.words = c.words;
+                    let mut ids = c.citations;
+                    ids.append(&mut k.citations);
+                    k.citations = ids;
+                    k.citations.dedup();
+                    k.citations.truncate(POINT_CITATIONS);
+                    continue;
+                }
+                for id in c.citations {
+                    if !k.citations.contains(&id) && k.citations.len() < POINT_CITATIONS {
+                        k.citations.push(id);
+                    }
+                }
+            }
+            None => kept.push(c),
+        }
+    }
+    kept
+}
+
+/// The bold name a point starts with.
+fn owner_of(text: &str) -> Option<&str> {
+    text.strip_prefix("**")?.split("**").next()
+}
+
+/// Most points per section at each level.
+fn cap(kind: SectionKind, detail: Detail) -> usize {
+    let brief = detail == Detail::Brief;
+    match kind {
+        SectionKind::Decisions if brief => 5,
+        SectionKind::Decisions => 6,
+        SectionKind::ActionItems if brief => 3,
+        SectionKind::ActionItems => 8,
+        SectionKind::OpenQuestions if brief => 1,
+        SectionKind::KeyPoints if brief => 2,
+        SectionKind::OpenQuestions | SectionKind::KeyPoints => 4,
+        _ => 2,
+    }
+}
+
+/// Visible characters of a section heading with its blank line ("\n## Title\n").
+fn heading_chars(kind: SectionKind) -> usize {
+    kind.title().chars().count() + 5
+}
+
+/// Visible characters of a point's line ("- text 1 2\n").
+fn point_chars(c: &Candidate) -> usize {
+    c.text.chars().count() + 3 + CITATION_CHARS * c.citations.len()
+}
+
+/// Take the best candidates section by section, in priority order, while they fit the budget;
+/// a message already shown is not shown again. Sections come back in display order.
+fn fit(
+    wanted: Vec<(SectionKind, Vec<Candidate>)>,
+    detail: Detail,
+    budget: usize,
+    max_chars: usize,
+) -> Vec<Section> {
+    let mut left = budget;
+    let mut shown: HashSet<MessageId> = HashSet::new();
+    let mut shown_words: Vec<Vec<String>> = Vec::new();
+    let mut sections = Vec::new();
+    for (kind, mut candidates) in wanted {
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.order.cmp(&b.order)));
+        let mut chosen: Vec<Candidate> = Vec::new();
+        for mut c in candidates {
+            if chosen.len() >= cap(kind, detail) {
+                break;
+            }
+            let minor = matches!(
+                kind,
+                SectionKind::Technical | SectionKind::CodeChanges | SectionKind::Links
+            );
+            if minor && c.citations.iter().all(|id| shown.contains(id)) {
+                continue;
+            }
+            // An open question stays even when a task restates it ("open a discussion on X").
+            let repeats = kind != SectionKind::OpenQuestions
+                && shown_words
+                    .iter()
+                    .any(|w| shared(w, &c.words) * 5 >= 3 * w.len().min(c.words.len()).max(1));
+            if repeats {
+                continue;
+            }
+            c.text = text::shorten(&c.text, max_chars + 40);
+            let cost = point_chars(&c)
+                + if chosen.is_empty() {
+                    heading_chars(kind)
+                } else {
+                    0
+                };
+            if cost > left {
+                continue;
+            }
+            left -= cost;
+            shown.extend(c.citations.iter().copied());
+            shown_words.push(c.words.clone());
+            chosen.push(c);
+        }
+        if !chosen.is_empty() {
+            chosen.sort_by_key(|c| c.order);
+            sections.push(Section {
+                kind,
+                points: chosen
+                    .into_iter()
+                    .map(|c| Point {
+                        text: c.text,
+                        citations: c.citations,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    sections.sort_by_key(|s| SectionKind::ALL.iter().position(|k| *k == s.kind));
+    sections
+}
+
+/// The summary's header line as the reader sees it, estimated: channel name, window, count and
+/// up to three participants.
+pub(crate) fn header_chars(channel: &str, participants: &[String], messages: usize) -> usize {
+    let names: usize = participants
+        .iter()
+        .take(3)
+        .map(|p| p.chars().count() + 2)
+        .sum();
+    let more = if participants.len() > 3 { 6 } else { 0 };
+    // "**#" name "** · " window (41) " · N messages · participants: " names
+    channel.chars().count() + 8 + 41 + 3 + messages.to_string().len() + 9 + 17 + names + more
+}
