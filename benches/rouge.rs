@@ -253,7 +253,10 @@ fn builtin(messages: &[ChatMessage], detail: Detail) -> String {
         usage: TokenUsage::default(),
         cached: false,
         fallback_reason: None,
+        focus: None,
         created_at: end,
+        language: None,
+        withheld: 0,
     };
     let rendered = markdown(&summary);
     let body = rendered.split_once('\n').map_or("", |(_, rest)| rest);

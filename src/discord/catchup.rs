@@ -144,8 +144,8 @@ fn ago(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::summarize::lang::Lang;
     use crate::store::test_support::{msg, temp_store};
+    use crate::summarize::lang::Lang;
 
     const HOUR: i64 = 3_600_000;
     const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);

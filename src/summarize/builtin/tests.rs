@@ -436,7 +436,10 @@ fn sample_markdown(detail: crate::model::Detail) -> String {
         usage: TokenUsage::default(),
         cached: false,
         fallback_reason: None,
+        focus: None,
         created_at: window.end,
+        language: None,
+        withheld: 0,
     };
     crate::summarize::render::markdown(&summary)
 }
