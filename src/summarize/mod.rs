@@ -7,6 +7,7 @@ pub mod engine;
 pub mod mapreduce;
 pub mod prompt;
 pub mod render;
+pub mod vocab;
 
 use crate::llm::{BoxFuture, LlmError};
 use crate::model::{
