@@ -16,6 +16,13 @@ fn main() {
     pack_vocab(&cl100k, &out_dir.join("cl100k_base.vocab"));
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown-target".into());
     println!("cargo:rustc-env=SUMMARYBOT_TARGET={target}");
+    // Static-pie musl binaries: pack the ~60,000 relative relocations (1.4 MB as RELA, x86_64)
+    // as RELR, which musl's static-pie start-up applies (musl >= 1.2.4). Same address-space
+    // layout randomisation, 1.4 MB less. `-z X` is understood by ld.lld and by gcc as a driver.
+    if target.contains("-linux-musl") {
+        println!("cargo:rustc-link-arg-bins=-z");
+        println!("cargo:rustc-link-arg-bins=pack-relative-relocs");
+    }
     println!("cargo:rerun-if-env-changed=SUMMARYBOT_GIT_COMMIT");
     let commit = std::env::var("SUMMARYBOT_GIT_COMMIT")
         .ok()
