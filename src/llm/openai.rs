@@ -6,8 +6,8 @@
 //! the response headers of failed calls (its `ApiError` carries the status and the parsed body
 //! only), so `Retry-After` / `retry-after-ms` could not be honoured through it. This client
 //! therefore uses async-openai's *request* type (`CreateChatCompletionRequest`) to produce the
-//! exact wire JSON, and sends it with `reqwest` (the same 0.13 build async-openai already pulls
-//! in, with only the `rustls` feature). Answers are read with a lenient local struct: only
+//! exact wire JSON (async-openai is built with its types only, no client), and sends it with
+//! `reqwest` (the 0.12 build serenity uses). Answers are read with a lenient local struct: only
 //! `choices[0].message.content` and `usage` are required reading, because several compatible
 //! servers omit fields (`id`, `created`, `object`) that async-openai's response type demands.
 //!

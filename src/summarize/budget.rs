@@ -8,7 +8,9 @@
 
 use std::ops::Range;
 
-use tiktoken_rs::{cl100k_base_singleton, o200k_base_singleton, CoreBPE, Rank};
+use tiktoken_rs::{CoreBPE, Rank};
+
+use crate::summarize::vocab;
 
 /// Tokens charged for the newline joining two lines.
 pub const SEPARATOR_TOKENS: usize = 1;
@@ -82,8 +84,8 @@ impl Encoding {
     /// The process-wide encoder, built on first use and shared afterwards.
     fn bpe(self) -> &'static CoreBPE {
         match self {
-            Self::O200k => o200k_base_singleton(),
-            Self::Cl100k => cl100k_base_singleton(),
+            Self::O200k => vocab::o200k_base(),
+            Self::Cl100k => vocab::cl100k_base(),
         }
     }
 }

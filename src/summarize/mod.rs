@@ -11,6 +11,7 @@ pub mod lang;
 pub mod mapreduce;
 pub mod prompt;
 pub mod render;
+pub mod vocab;
 pub mod withhold;
 
 use crate::llm::{BoxFuture, LlmError};
