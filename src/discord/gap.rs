@@ -111,6 +111,9 @@ pub(super) fn checkpoint(shared: &Shared) {
 
 /// How often the shards' connection stages are looked at.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// How far before the last event's arrival the session still vouches for: events in flight
+/// and the difference between Discord's clock (message times) and this machine's.
+const LOSS_MARGIN: Duration = Duration::from_secs(60);
 /// A session that started or resumed this recently is not taken for lost: the shard's runner
 /// reports `Connected` a moment after its READY or RESUMED is dispatched.
 const NEW_SESSION_GRACE: Duration = Duration::from_millis(250);
@@ -159,11 +162,15 @@ fn session_lost(shared: &Shared) {
     {
         return;
     }
-    let last_alive = shared
+    // Messages are timed by Discord's clock, events by ours when they arrive: step back by a
+    // margin so a message sent just before the last event arrived is still fetched.
+    let last_event = shared
         .runtime
         .discord()
         .last_event
         .unwrap_or_else(Timestamp::now);
+    let margin = i64::try_from(LOSS_MARGIN.as_millis()).unwrap_or(i64::MAX);
+    let last_alive = Timestamp(last_event.millis().saturating_sub(margin));
     let channels: Vec<ChannelInfo> = readable_channels(shared, cache)
         .into_iter()
         .map(|(c, _)| c)
