@@ -1,10 +1,12 @@
 //! Backfill: fetch the part of a window the store does not cover over REST, newest first,
 //! 100 messages a page with `before`, until the window's start; pages go through ingest.
+//! Authors are named as on the gateway: their server nicknames are looked up (once each).
 
 use serenity::model::channel::Message;
 
 use super::convert;
 use super::ingest::{Ingest, Op};
+use super::names::Authors;
 use super::post::{PostError, Poster};
 use crate::channel_summary::Fetched;
 use crate::model::{ChannelId, TimeWindow};
@@ -17,11 +19,12 @@ pub const MAX_PAGES: usize = 100;
 pub use crate::model::snowflake_at;
 
 /// Fetch `channel`'s messages in `window` over REST, newest first, at most `max_messages`, and
-/// queue them for storage while `allowed()` holds (asked before each message is queued). The
-/// caller flushes the ingest queue to have them in the store.
+/// queue them for storage while `allowed()` holds (asked before each message is queued), named
+/// with `authors`' nicknames. The caller flushes the ingest queue to have them in the store.
 pub async fn fetch_window(
     poster: &Poster,
     ingest: &Ingest,
+    authors: &mut Authors<'_>,
     channel: ChannelId,
     window: TimeWindow,
     max_messages: usize,
@@ -35,18 +38,22 @@ pub async fn fetch_window(
         fetched.requests += 1;
         let full_page = page.len() >= usize::from(PAGE);
         for raw in page {
-            let Some(msg) = serde_json::from_value::<Message>(raw)
-                .ok()
-                .and_then(|m| convert::message(&m))
-            else {
+            let Ok(m) = serde_json::from_value::<Message>(raw) else {
                 continue;
             };
-            before = before.min(msg.id.0);
-            if msg.timestamp < window.start {
+            let Some(sent) = convert::timestamp(&m.timestamp) else {
+                continue;
+            };
+            before = before.min(m.id.get());
+            if sent < window.start {
                 fetched.complete = true;
-            } else if window.contains(msg.timestamp) {
-                // Asked before every message: pushing can wait on a full queue, and an opt-out
-                // that lands meanwhile must stop the rest.
+            } else if window.contains(sent) {
+                let nick = authors.nick(&m).await;
+                let Some(msg) = convert::rest_message(&m, authors.guild(), nick.as_deref()) else {
+                    continue;
+                };
+                // Asked before every message: pushing (or a member look-up) can wait, and an
+                // opt-out that lands meanwhile must stop the rest.
                 if !allowed() {
                     tracing::info!(channel_id = %channel, "channel excluded or opted out; fetch stopped");
                     fetched.complete = false;

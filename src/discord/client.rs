@@ -167,6 +167,12 @@ impl EventHandler for Handler {
         if matches!(verdict, Err(Barred::Excluded { .. })) {
             return;
         }
+        if let (Some(guild), Some(member)) = (msg.guild_id, &msg.member) {
+            let user = UserId(msg.author.id.get());
+            self.shared
+                .names
+                .remember(gid(guild), user, member.nick.clone());
+        }
         if let Some(chat) = convert::message(&msg).filter(|_| stores) {
             self.push(Op::Upsert(chat)).await;
         }
@@ -344,7 +350,10 @@ fn full_message(
         author: Author {
             id: UserId(author.id.get()),
             name: author.name.clone(),
-            display_name: author.global_name.clone(),
+            display_name: super::names::display_name(
+                e.member.as_ref().and_then(|m| m.as_ref()?.nick.as_deref()),
+                author.global_name.as_deref(),
+            ),
             is_bot: author.bot,
         },
         timestamp: e.timestamp.as_ref().and_then(convert::timestamp)?,

@@ -12,21 +12,30 @@ pub fn timestamp(t: &serenity::model::Timestamp) -> Option<Timestamp> {
     t.to_rfc3339().and_then(|s| Timestamp::parse_rfc3339(&s))
 }
 
-/// A gateway or REST message as a [`ChatMessage`]; None when its timestamp is unusable.
+/// A gateway message (it carries its server and its author's member) as a [`ChatMessage`];
+/// None when its timestamp is unusable.
 pub fn message(m: &Message) -> Option<ChatMessage> {
-    let display_name = m
-        .member
-        .as_ref()
-        .and_then(|mem| mem.nick.clone())
-        .or_else(|| m.author.global_name.clone());
+    let nick = m.member.as_ref().and_then(|mem| mem.nick.as_deref());
+    rest_message(m, m.guild_id.map(|g| GuildId(g.get())), nick)
+}
+
+/// A message as a [`ChatMessage`] in `guild` with its author's server nickname `nick`: REST
+/// messages carry neither, so the caller knows the channel's server and looks the nickname up
+/// ([`super::names::Authors`]). The shown name follows Discord's precedence
+/// ([`super::names::display_name`]), the same as for a gateway message.
+pub fn rest_message(
+    m: &Message,
+    guild: Option<GuildId>,
+    nick: Option<&str>,
+) -> Option<ChatMessage> {
     Some(ChatMessage {
         id: MessageId(m.id.get()),
         channel_id: ChannelId(m.channel_id.get()),
-        guild_id: m.guild_id.map(|g| GuildId(g.get())),
+        guild_id: guild,
         author: Author {
             id: UserId(m.author.id.get()),
             name: m.author.name.clone(),
-            display_name,
+            display_name: super::names::display_name(nick, m.author.global_name.as_deref()),
             is_bot: m.author.bot,
         },
         timestamp: timestamp(&m.timestamp)?,
@@ -124,6 +133,36 @@ mod tests {
         assert_eq!(
             c.timestamp,
             Timestamp::parse_rfc3339("2024-03-01T12:00:00.123Z").expect("ts")
+        );
+    }
+
+    #[test]
+    fn a_rest_message_with_the_looked_up_nickname_names_its_author_like_the_gateway() {
+        let gateway = json!({
+            "id": "1100000000000000001", "channel_id": "22", "guild_id": "33",
+            "author": {"id": "44", "username": "carol", "global_name": "Carol G",
+                "discriminator": "0", "avatar": null},
+            "member": {"nick": "Caz", "roles": [], "deaf": false, "mute": false,
+                "joined_at": "2024-01-01T00:00:00+00:00", "flags": 0},
+            "content": "hi", "timestamp": "2024-03-01T12:00:00.123+00:00",
+            "edited_timestamp": null, "tts": false, "mention_everyone": false,
+            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+            "pinned": false, "type": 0
+        });
+        let mut rest = gateway.clone();
+        let fields = rest.as_object_mut().expect("object");
+        fields.remove("member");
+        fields.remove("guild_id");
+        let live = message(&serde_json::from_value(gateway).expect("gateway")).expect("live");
+        let rest: Message = serde_json::from_value(rest).expect("REST");
+        let backfilled = rest_message(&rest, Some(GuildId(33)), Some("Caz")).expect("rest");
+        assert_eq!(backfilled, live);
+        assert_eq!(backfilled.author.shown_name(), "Caz");
+        let unresolved = rest_message(&rest, Some(GuildId(33)), None).expect("rest");
+        assert_eq!(
+            unresolved.author.shown_name(),
+            "Carol G",
+            "global name, then username"
         );
     }
 }

@@ -1,26 +1,49 @@
 //! The summary service's history source over Discord's REST API: pages of a channel's history
 //! go through the ingest queue (ordered with live edits and deletes), which is flushed before
-//! the fetch returns; unknown channels are looked up with `GET /channels/{id}`.
+//! the fetch returns; unknown channels are looked up with `GET /channels/{id}`. REST messages
+//! name neither their server nor their author's member: the server is the channel's, and
+//! authors' nicknames come from [`MemberNames`].
+
+use std::sync::Arc;
 
 use serenity::all::GuildChannel;
 
 use super::ingest::Ingest;
+use super::names::{Authors, MemberNames};
 use super::post::Poster;
 use super::{backfill, convert};
 use crate::channel_summary::{Fetched, HistorySource};
 use crate::jobs::BoxFuture;
-use crate::model::{ChannelId, ChannelInfo, TimeWindow};
+use crate::model::{ChannelId, ChannelInfo, GuildId, TimeWindow};
+use crate::store::Store;
 
 /// REST history through the bot's poster and ingest queue.
 pub struct RestHistory {
     poster: Poster,
     ingest: Ingest,
+    store: Arc<Store>,
+    names: Arc<MemberNames>,
 }
 
 impl RestHistory {
-    /// A history source over `poster`, storing through `ingest`.
-    pub fn new(poster: Poster, ingest: Ingest) -> Self {
-        Self { poster, ingest }
+    /// A history source over `poster`, storing through `ingest`; channels' servers are read
+    /// from `store` (else asked of Discord), authors' nicknames from `names`.
+    pub fn new(poster: Poster, ingest: Ingest, store: Arc<Store>, names: Arc<MemberNames>) -> Self {
+        Self {
+            poster,
+            ingest,
+            store,
+            names,
+        }
+    }
+
+    /// The server `channel` belongs to: as stored, else as Discord says.
+    async fn guild_of(&self, channel: ChannelId) -> Option<GuildId> {
+        let stored = self.store.channel(channel).ok().flatten();
+        match stored.and_then(|c| c.guild_id) {
+            Some(g) => Some(g),
+            None => self.channel_info(channel).await?.guild_id,
+        }
     }
 }
 
@@ -33,9 +56,11 @@ impl HistorySource for RestHistory {
         allowed: &'a (dyn Fn() -> bool + Send + Sync),
     ) -> BoxFuture<'a, Result<Fetched, String>> {
         Box::pin(async move {
+            let mut authors = Authors::new(&self.names, self.guild_of(channel).await);
             let fetched = backfill::fetch_window(
                 &self.poster,
                 &self.ingest,
+                &mut authors,
                 channel,
                 window,
                 max_messages,

@@ -13,6 +13,7 @@ pub mod cooldown;
 mod gap;
 mod history;
 pub mod ingest;
+pub mod names;
 pub mod permissions;
 pub mod post;
 mod publisher;
@@ -74,8 +75,11 @@ struct Shared {
     app_id: AtomicU64,
     /// Live state reported to /health and the status page.
     runtime: Arc<Runtime>,
-    /// serenity's cache, once connected (the gap fill and checkpoints read its channels).
-    cache: std::sync::OnceLock<Arc<serenity::cache::Cache>>,
+    /// serenity's cache, once connected (the gap fill and checkpoints read its channels, the
+    /// member names its members).
+    cache: Arc<std::sync::OnceLock<Arc<serenity::cache::Cache>>>,
+    /// Authors' server nicknames for messages that come without them (REST history).
+    names: Arc<names::MemberNames>,
 }
 
 impl Shared {
@@ -213,9 +217,13 @@ pub async fn start(
     let coverage = Arc::clone(&service);
     let on_loss = Box::new(move || coverage.coverage().session_started(Timestamp::now()));
     let (ingest, writer) = ingest::start(Arc::clone(&store), on_loss);
+    let cache = Arc::new(std::sync::OnceLock::new());
+    let names = Arc::new(names::MemberNames::new(poster.clone(), Arc::clone(&cache)));
     service.attach_history(Arc::new(history::RestHistory::new(
         poster.clone(),
         ingest.clone(),
+        Arc::clone(&store),
+        Arc::clone(&names),
     )));
     let shared = Arc::new(Shared {
         config: config.clone(),
@@ -230,7 +238,8 @@ pub async fn start(
         inflight: InFlight::default(),
         app_id: AtomicU64::new(0),
         runtime,
-        cache: std::sync::OnceLock::new(),
+        cache,
+        names,
     });
     tokio::spawn(gap::checkpoints(Arc::clone(&shared)));
     let mut client = client::build(config, Arc::clone(&shared)).await?;

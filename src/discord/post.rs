@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::backoff::Backoff;
-use crate::model::{ChannelId, Summary};
+use crate::model::{ChannelId, GuildId, Summary, UserId};
 use crate::secret::Secret;
 use crate::summarize::lang::Lang;
 use crate::summarize::render::{self, Embed, EmbedMessage};
@@ -209,6 +209,12 @@ impl Poster {
             Value::Array(items) => items,
             _ => Vec::new(),
         })
+    }
+
+    /// A server's member (`GET /guilds/{guild}/members/{user}`): their nickname there.
+    pub async fn guild_member(&self, guild: GuildId, user: UserId) -> Result<Value, PostError> {
+        let path = format!("/guilds/{guild}/members/{user}");
+        self.send(reqwest::Method::GET, &path, None).await
     }
 
     /// Send with retries: 429 waits `Retry-After`, 5xx and transport errors back off.

@@ -52,6 +52,12 @@ pub const STAFF: u64 = 300_000_000_000_000_001;
 pub const ALICE: u64 = 400_000_000_000_000_001;
 /// A member without the staff role.
 pub const BOB: u64 = 400_000_000_000_000_002;
+/// A member with a global display name ("Carol G") and a server nickname ("Caz"), not in the
+/// GUILD_CREATE member list (Discord sends only a few members there without the privileged
+/// GUILD_MEMBERS intent).
+pub const CAROL: u64 = 400_000_000_000_000_003;
+/// A member with a server nickname ("Dee") and no global display name, not in GUILD_CREATE.
+pub const DAVE: u64 = 400_000_000_000_000_004;
 
 /// VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS.
 pub const EVERYONE_PERMS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31);
@@ -725,24 +731,63 @@ pub fn rfc3339(ms: u64) -> String {
 }
 
 fn user(id: u64) -> Value {
-    let name = match id {
-        ALICE => "alice",
-        BOB => "bob",
-        BOT => "summarybot",
-        _ => "someone",
+    let (name, global_name) = match id {
+        ALICE => ("alice", None),
+        BOB => ("bob", None),
+        CAROL => ("carol", Some("Carol G")),
+        DAVE => ("dave", None),
+        BOT => ("summarybot", None),
+        _ => ("someone", None),
     };
-    json!({"id": id.to_string(), "username": name, "global_name": null,
+    json!({"id": id.to_string(), "username": name, "global_name": global_name,
         "discriminator": "0", "avatar": null, "bot": id == BOT})
 }
 
-/// A message object as the gateway and REST send it.
+/// A user's server nickname in `GUILD`.
+fn nick(id: u64) -> Option<&'static str> {
+    match id {
+        CAROL => Some("Caz"),
+        DAVE => Some("Dee"),
+        _ => None,
+    }
+}
+
+/// A user's roles in `GUILD`.
+fn roles_of(id: u64) -> &'static [u64] {
+    if id == ALICE || id == BOT {
+        &[STAFF]
+    } else {
+        &[]
+    }
+}
+
+/// A message object as MESSAGE_CREATE sends it: with `guild_id` and the author's `member`
+/// (without `user`). REST answers drop both, see [`rest_shape`].
 pub fn message(channel: u64, id: u64, author: u64, content: &str, sent_ms: u64) -> Value {
+    let mut member = member(author, roles_of(author));
+    if let Some(fields) = member.as_object_mut() {
+        fields.remove("user");
+    }
     json!({
         "id": id.to_string(), "channel_id": channel.to_string(), "guild_id": GUILD.to_string(),
+        "member": member,
         "author": user(author), "content": content, "timestamp": rfc3339(sent_ms),
         "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [],
         "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0,
     })
+}
+
+/// A message as Discord's REST API returns it (history pages, sends): without `guild_id` and
+/// `member`, which are extra fields of the MESSAGE_CREATE and MESSAGE_UPDATE gateway events
+/// only (<https://discord.com/developers/docs/topics/gateway-events#message-create-message-create-extra-fields>;
+/// the message object itself: <https://discord.com/developers/docs/resources/message#message-object>).
+pub fn rest_shape(m: &Value) -> Value {
+    let mut m = m.clone();
+    if let Some(fields) = m.as_object_mut() {
+        fields.remove("guild_id");
+        fields.remove("member");
+    }
+    m
 }
 
 fn role(id: u64, name: &str, permissions: u64, position: u16) -> Value {
@@ -754,7 +799,7 @@ fn role(id: u64, name: &str, permissions: u64, position: u16) -> Value {
 
 fn member(id: u64, roles: &[u64]) -> Value {
     let roles: Vec<String> = roles.iter().map(u64::to_string).collect();
-    json!({"user": user(id), "nick": null, "roles": roles, "joined_at": rfc3339(now_ms()),
+    json!({"user": user(id), "nick": nick(id), "roles": roles, "joined_at": rfc3339(now_ms()),
         "deaf": false, "mute": false, "flags": 0})
 }
 
@@ -933,7 +978,7 @@ pub fn command(name: &str, id: u64, user: u64, channel: u64, options: &Value) ->
             );
         }
     }
-    let mut member = member(user, if user == ALICE { &[STAFF] } else { &[] });
+    let mut member = member(user, roles_of(user));
     member["permissions"] = json!(member_permissions(user, channel).to_string());
     json!({
         "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 2,
@@ -1038,6 +1083,7 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         ("GET", ["channels", ch, "messages"]) => {
             Response::json(&history_page(shared, ch.parse().unwrap_or(0), call))
         }
+        ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
         ("POST", ["channels", ch, "messages"]) => {
             send_message(shared, ch.parse().unwrap_or(0), call)
         }
@@ -1046,6 +1092,18 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
             send_message(shared, 0, call)
         }
         _ => not_found(),
+    }
+}
+
+/// `GET /guilds/{guild}/members/{user}`: the member with their nickname, or 404 Unknown
+/// Member (code 10007) for other guilds and users
+/// (<https://discord.com/developers/docs/resources/guild#get-guild-member>).
+fn guild_member(guild: &str, user: &str) -> Response {
+    let id: u64 = user.parse().unwrap_or(0);
+    if guild.parse() == Ok(GUILD) && [ALICE, BOB, CAROL, DAVE, BOT].contains(&id) {
+        Response::json(&member(id, roles_of(id)))
+    } else {
+        Response::json(&json!({"message": "Unknown Member", "code": 10007})).with_status_code(404)
     }
 }
 
@@ -1102,7 +1160,7 @@ fn history_page(shared: &Shared, channel: u64, call: &RestCall) -> Value {
     } else {
         msgs.truncate(limit);
     }
-    Value::Array(msgs)
+    Value::Array(msgs.iter().map(rest_shape).collect())
 }
 
 fn send_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
@@ -1161,6 +1219,7 @@ fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
     if let Some(embeds) = call.json.get("embeds") {
         msg["embeds"] = embeds.clone();
     }
+    let msg = rest_shape(&msg);
     if let Some(key) = nonce {
         state.nonces.insert(key, (Instant::now(), msg.clone()));
     }
@@ -1547,6 +1606,49 @@ mod tests {
                 "{t} became Unknown"
             );
         }
+    }
+
+    #[test]
+    fn rest_messages_lack_member_and_guild_while_the_gateway_carries_them() {
+        let fake = FakeDiscord::start();
+        let id = snowflake_at(now_ms(), 1);
+        let sent = fake.inject_message(GENERAL, id, CAROL, "hi");
+        let live: Message = serde_json::from_value(sent).expect("MESSAGE_CREATE");
+        assert_eq!(live.guild_id.map(GuildId::get), Some(GUILD));
+        assert_eq!(live.member.and_then(|m| m.nick).as_deref(), Some("Caz"));
+        let page = history_page(
+            &fake.shared,
+            GENERAL,
+            &RestCall {
+                method: "GET".into(),
+                path: String::new(),
+                query: "limit=100".into(),
+                json: Value::Null,
+                authorization: String::new(),
+                at: Instant::now(),
+            },
+        );
+        let rest: Vec<Message> = serde_json::from_value(page).expect("REST page");
+        assert_eq!(rest.len(), 1);
+        assert!(rest[0].guild_id.is_none() && rest[0].member.is_none());
+        assert_eq!(rest[0].author.global_name.as_deref(), Some("Carol G"));
+        let found: Member = serde_json::from_str(
+            &String::from_utf8(body_of(guild_member(
+                &GUILD.to_string(),
+                &CAROL.to_string(),
+            )))
+            .expect("utf-8"),
+        )
+        .expect("guild member");
+        assert_eq!(found.nick.as_deref(), Some("Caz"));
+        assert_eq!(guild_member(&GUILD.to_string(), "5").status_code, 404);
+    }
+
+    fn body_of(r: Response) -> Vec<u8> {
+        let (mut reader, _) = r.data.into_reader_and_size();
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).expect("body");
+        out
     }
 
     /// A bare websocket client of the fake's gateway (it accepts unmasked client frames).
