@@ -328,7 +328,8 @@ fn settings_changed_by_an_admin_take_effect_and_usage_reports_tokens_and_cost() 
 
     // The language reaches the prompt, the window is 2 h (the 3-hour-old message is out).
     let first = summarize(&fake, &bot, ids.next());
-    assert!(footer(&first).contains("4 messages"), "{}", footer(&first));
+    // The footer follows the server's language too.
+    assert!(footer(&first).contains("4 Nachrichten"), "{}", footer(&first));
     let prompts: Vec<String> = llm
         .chat_requests()
         .iter()
@@ -342,7 +343,7 @@ fn settings_changed_by_an_admin_take_effect_and_usage_reports_tokens_and_cost() 
     assert!(
         prompts
             .iter()
-            .all(|p| p.contains("Write the summary in German.")),
+            .all(|p| p.contains("Write the summary in German, headings included")),
         "{prompts:?}"
     );
 
@@ -371,7 +372,7 @@ fn settings_changed_by_an_admin_take_effect_and_usage_reports_tokens_and_cost() 
     let before = llm.chat_requests().len();
     let by_bob = summarize_as(&fake, &bot, ids.next(), BOB);
     assert!(
-        footer(&by_bob).contains("4 messages"),
+        footer(&by_bob).contains("4 Nachrichten"),
         "{}",
         footer(&by_bob)
     );
