@@ -329,7 +329,11 @@ fn settings_changed_by_an_admin_take_effect_and_usage_reports_tokens_and_cost() 
     // The language reaches the prompt, the window is 2 h (the 3-hour-old message is out).
     let first = summarize(&fake, &bot, ids.next());
     // The footer follows the server's language too.
-    assert!(footer(&first).contains("4 Nachrichten"), "{}", footer(&first));
+    assert!(
+        footer(&first).contains("4 Nachrichten"),
+        "{}",
+        footer(&first)
+    );
     let prompts: Vec<String> = llm
         .chat_requests()
         .iter()

@@ -454,21 +454,6 @@ pub struct Strings {
     pub catchup_since: &'static str,
     /// `/catchup` footer: no message of theirs within `{cap}`, so the last `{hours}` hours.
     pub catchup_last: &'static str,
-    /// The builtin summarizer's own phrases.
-    pub builtin: BuiltinPhrases,
-}
-
-/// Fixed phrases of the builtin summarizer.
-#[derive(Debug)]
-pub struct BuiltinPhrases {
-    /// `{name}` reported an error.
-    pub reported_error: &'static str,
-    /// `{name}` shared a `{lang}` snippet.
-    pub shared_snippet: &'static str,
-    /// After a question: who asked it.
-    pub asked_by: &'static str,
-    /// An action item: `{name}` will `{what}`.
-    pub will: &'static str,
 }
 
 impl Strings {
@@ -602,12 +587,6 @@ static EN: Strings = Strings {
     quiet_day: "Quiet day: no new messages in {channels} since {since}.",
     catchup_since: "catch-up since your last message here, {ago} ago ({time})",
     catchup_last: "catch-up: last {hours} h (you haven't written here in the last {cap})",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} reported an error",
-        shared_snippet: "{name} shared a {lang} snippet",
-        asked_by: "(asked by {name})",
-        will: "{name} will {what}",
-    },
 };
 
 static DE: Strings = Strings {
@@ -645,12 +624,6 @@ static DE: Strings = Strings {
     quiet_day: "Ruhiger Tag: keine neuen Nachrichten in {channels} seit {since}.",
     catchup_since: "Nachholen seit deiner letzten Nachricht hier vor {ago} ({time})",
     catchup_last: "Nachholen: letzte {hours} h (du hast hier in den letzten {cap} nichts geschrieben)",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} hat einen Fehler gemeldet",
-        shared_snippet: "{name} hat einen {lang}-Codeausschnitt geteilt",
-        asked_by: "(gefragt von {name})",
-        will: "{name} wird {what}",
-    },
 };
 
 static FR: Strings = Strings {
@@ -688,12 +661,6 @@ static FR: Strings = Strings {
     quiet_day: "Journée calme : aucun nouveau message dans {channels} depuis {since}.",
     catchup_since: "rattrapage depuis ton dernier message ici, il y a {ago} ({time})",
     catchup_last: "rattrapage : dernières {hours} h (tu n'as rien écrit ici depuis {cap})",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} a signalé une erreur",
-        shared_snippet: "{name} a partagé un extrait de code {lang}",
-        asked_by: "(demandé par {name})",
-        will: "{name} va {what}",
-    },
 };
 
 static ES: Strings = Strings {
@@ -732,12 +699,6 @@ static ES: Strings = Strings {
     quiet_day: "Día tranquilo: no hay mensajes nuevos en {channels} desde {since}.",
     catchup_since: "resumen desde tu último mensaje aquí, hace {ago} ({time})",
     catchup_last: "resumen: últimas {hours} h (no has escrito aquí en las últimas {cap})",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} informó de un error",
-        shared_snippet: "{name} compartió un fragmento de {lang}",
-        asked_by: "(preguntado por {name})",
-        will: "{name} va a {what}",
-    },
 };
 
 static PT: Strings = Strings {
@@ -775,12 +736,6 @@ static PT: Strings = Strings {
     quiet_day: "Dia tranquilo: nenhuma mensagem nova em {channels} desde {since}.",
     catchup_since: "resumo desde a sua última mensagem aqui, há {ago} ({time})",
     catchup_last: "resumo: últimas {hours} h (você não escreveu aqui nas últimas {cap})",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} relatou um erro",
-        shared_snippet: "{name} compartilhou um trecho de {lang}",
-        asked_by: "(perguntado por {name})",
-        will: "{name} vai {what}",
-    },
 };
 
 static IT: Strings = Strings {
@@ -818,12 +773,6 @@ static IT: Strings = Strings {
     quiet_day: "Giornata tranquilla: nessun nuovo messaggio in {channels} dal {since}.",
     catchup_since: "recupero dal tuo ultimo messaggio qui, {ago} fa ({time})",
     catchup_last: "recupero: ultime {hours} h (non hai scritto qui nelle ultime {cap})",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} ha segnalato un errore",
-        shared_snippet: "{name} ha condiviso un frammento di {lang}",
-        asked_by: "(chiesto da {name})",
-        will: "{name} si occuperà di {what}",
-    },
 };
 
 static NL: Strings = Strings {
@@ -861,12 +810,6 @@ static NL: Strings = Strings {
     quiet_day: "Rustige dag: geen nieuwe berichten in {channels} sinds {since}.",
     catchup_since: "inhalen sinds je laatste bericht hier, {ago} geleden ({time})",
     catchup_last: "inhalen: laatste {hours} u (je hebt hier de laatste {cap} niets geschreven)",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} meldde een fout",
-        shared_snippet: "{name} deelde een {lang}-fragment",
-        asked_by: "(gevraagd door {name})",
-        will: "{name} gaat {what}",
-    },
 };
 
 static PL: Strings = Strings {
@@ -904,12 +847,6 @@ static PL: Strings = Strings {
     quiet_day: "Spokojny dzień: brak nowych wiadomości w {channels} od {since}.",
     catchup_since: "nadrabianie od twojej ostatniej wiadomości tutaj, {ago} temu ({time})",
     catchup_last: "nadrabianie: ostatnie {hours} h (nie pisałeś tu przez ostatnie {cap})",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} zgłosił(a) błąd",
-        shared_snippet: "{name} udostępnił(a) fragment kodu {lang}",
-        asked_by: "(pyta {name})",
-        will: "{name}: {what}",
-    },
 };
 
 static RU: Strings = Strings {
@@ -947,12 +884,6 @@ static RU: Strings = Strings {
     quiet_day: "Тихий день: новых сообщений в {channels} нет с {since}.",
     catchup_since: "сводка с вашего последнего сообщения здесь, {ago} назад ({time})",
     catchup_last: "сводка: последние {hours} ч (вы не писали здесь последние {cap})",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} сообщил(а) об ошибке",
-        shared_snippet: "{name} поделился(-ась) фрагментом кода на {lang}",
-        asked_by: "(спросил(а) {name})",
-        will: "{name}: {what}",
-    },
 };
 
 static JA: Strings = Strings {
@@ -990,12 +921,6 @@ static JA: Strings = Strings {
     quiet_day: "静かな一日: {since} 以降、{channels} に新しいメッセージはありません。",
     catchup_since: "ここでのあなたの最後のメッセージ以降のまとめ（{ago} 前、{time}）",
     catchup_last: "まとめ: 直近 {hours} 時間（直近 {cap} の間、ここに投稿していません）",
-    builtin: BuiltinPhrases {
-        reported_error: "{name}がエラーを報告しました",
-        shared_snippet: "{name}が{lang}のコードを共有しました",
-        asked_by: "（質問者: {name}）",
-        will: "{name}: {what}",
-    },
 };
 
 static ZH: Strings = Strings {
@@ -1033,12 +958,6 @@ static ZH: Strings = Strings {
     quiet_day: "平静的一天：自 {since} 以来，{channels} 没有新消息。",
     catchup_since: "自你在此的最后一条消息以来的回顾（{ago} 前，{time}）",
     catchup_last: "回顾：最近 {hours} 小时（你在最近 {cap} 内未在此发言）",
-    builtin: BuiltinPhrases {
-        reported_error: "{name} 报告了一个错误",
-        shared_snippet: "{name} 分享了一段 {lang} 代码",
-        asked_by: "（提问者：{name}）",
-        will: "{name} 将{what}",
-    },
 };
 
 static KO: Strings = Strings {
@@ -1076,12 +995,6 @@ static KO: Strings = Strings {
     quiet_day: "조용한 하루: {since} 이후 {channels}에 새 메시지가 없습니다.",
     catchup_since: "여기서 마지막으로 보낸 메시지 이후 요약 ({ago} 전, {time})",
     catchup_last: "요약: 최근 {hours}시간 (최근 {cap} 동안 여기에 글을 쓰지 않았습니다)",
-    builtin: BuiltinPhrases {
-        reported_error: "{name}님이 오류를 보고했습니다",
-        shared_snippet: "{name}님이 {lang} 코드 조각을 공유했습니다",
-        asked_by: "(질문: {name})",
-        will: "{name}: {what}",
-    },
 };
 
 #[cfg(test)]
@@ -1153,10 +1066,6 @@ mod tests {
                 ("quiet_day", s.quiet_day),
                 ("catchup_since", s.catchup_since),
                 ("catchup_last", s.catchup_last),
-                ("reported_error", s.builtin.reported_error),
-                ("shared_snippet", s.builtin.shared_snippet),
-                ("asked_by", s.builtin.asked_by),
-                ("will", s.builtin.will),
             ]);
             all
         };

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::detect::{find_any, sentences_of, Candidate};
-use super::phrases::{fill, ENGLISH};
+use super::phrases::{fill, Phrases};
 use super::text::{self, POINT_CHARS};
 use super::Msg;
 use crate::model::MessageId;
@@ -69,11 +69,11 @@ const FILE_EXTENSIONS: &[&str] = &[
 ];
 
 /// Code blocks, errors, commands, file paths and versions.
-pub(crate) fn technical(msgs: &[Msg<'_>]) -> Vec<Candidate> {
+pub(crate) fn technical(msgs: &[Msg<'_>], ph: &Phrases) -> Vec<Candidate> {
     msgs.iter()
         .filter(|m| m.human)
         .filter_map(|m| {
-            technical_point(m).map(|(bonus, text)| {
+            technical_point(m, ph).map(|(bonus, text)| {
                 let text = format!("**{}** {}", m.author, text);
                 Candidate::new(m.score + bonus, m.index, text, vec![m.raw.id])
             })
@@ -82,16 +82,16 @@ pub(crate) fn technical(msgs: &[Msg<'_>]) -> Vec<Candidate> {
 }
 
 /// What the message contributes technically, phrased after the author's name, with a bonus.
-fn technical_point(m: &Msg<'_>) -> Option<(f32, String)> {
+fn technical_point(m: &Msg<'_>, ph: &Phrases) -> Option<(f32, String)> {
     let code = |s: &str| format!("`{}`", text::shorten(&s.replace('`', "'"), 100));
     if let Some(line) = error_line(&m.full) {
-        return Some((1.0, fill(ENGLISH.reported_error, &[("code", &code(line))])));
+        return Some((1.0, fill(ph.reported_error, &[("code", &code(line))])));
     }
     if let Some((lang, first)) = code_block(&m.full) {
         let template = if lang.is_empty() {
-            ENGLISH.shared_snippet
+            ph.shared_snippet
         } else {
-            ENGLISH.shared_lang_snippet
+            ph.shared_lang_snippet
         };
         let context = if m.words.len() >= 3 {
             format!(" ({})", text::shorten(&m.prose, 120))
@@ -106,16 +106,13 @@ fn technical_point(m: &Msg<'_>) -> Option<(f32, String)> {
         return Some((0.8, fill(template, &values)));
     }
     if let Some(cmd) = command(&m.full) {
-        return Some((0.6, fill(ENGLISH.ran_command, &[("code", &code(cmd))])));
+        return Some((0.6, fill(ph.ran_command, &[("code", &code(cmd))])));
     }
     let has_tech = m.prose.contains('`') || m.prose.split_whitespace().any(is_path_or_version);
     has_tech.then(|| {
         (
             0.4,
-            fill(
-                ENGLISH.noted,
-                &[("text", &text::shorten(&m.prose, POINT_CHARS))],
-            ),
+            fill(ph.noted, &[("text", &text::shorten(&m.prose, POINT_CHARS))]),
         )
     })
 }
@@ -173,7 +170,7 @@ fn is_path_or_version(word: &str) -> bool {
 /// Pull requests, commits, merges, branches and releases (CI bot messages included), each with
 /// substance: a PR, a commit, a diff or a file in the message. A short "merged." takes its object
 /// from the message it replies to or the few before it; without one it is left out.
-pub(crate) fn code_changes(msgs: &[Msg<'_>]) -> Vec<Candidate> {
+pub(crate) fn code_changes(msgs: &[Msg<'_>], ph: &Phrases) -> Vec<Candidate> {
     let index: HashMap<MessageId, usize> = msgs.iter().map(|m| (m.raw.id, m.index)).collect();
     let mut out = Vec::new();
     for (k, m) in msgs.iter().enumerate() {
@@ -196,7 +193,7 @@ pub(crate) fn code_changes(msgs: &[Msg<'_>]) -> Vec<Candidate> {
             .chain((k.saturating_sub(3)..k).rev())
             .find_map(|i| substance(&msgs[i].full));
         if let Some(object) = object {
-            let text = fill(ENGLISH.about, &[("text", sentence), ("object", &object)]);
+            let text = fill(ph.about, &[("text", sentence), ("object", &object)]);
             out.push(Candidate::from_msg(m, bot_bonus, &text));
         }
     }

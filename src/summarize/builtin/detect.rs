@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::phrases::{fill, ENGLISH};
+use super::phrases::{fill, Phrases};
 use super::text::{self, POINT_CHARS};
 use super::units::is_ack;
 use super::Msg;
@@ -165,7 +165,7 @@ pub(crate) fn key_points(
 }
 
 /// Statements of a decision, and proposals that someone else agreed to in a reply.
-pub(crate) fn decisions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
+pub(crate) fn decisions(msgs: &[Msg<'_>], ph: &Phrases) -> Vec<Candidate> {
     let by_id: HashMap<MessageId, &Msg<'_>> = msgs.iter().map(|m| (m.raw.id, m)).collect();
     let mut out = Vec::new();
     for m in msgs.iter().filter(|m| m.human) {
@@ -175,7 +175,7 @@ pub(crate) fn decisions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
                 parent.author,
                 text::shorten(&parent.prose, POINT_CHARS)
             );
-            let text = fill(ENGLISH.agreed_by, &[("text", &proposal), ("who", m.author)]);
+            let text = fill(ph.agreed_by, &[("text", &proposal), ("who", m.author)]);
             let citations = vec![parent.raw.id, m.raw.id];
             out.push(Candidate::new(
                 parent.score + 1.0,
@@ -220,12 +220,12 @@ fn agreed_parent<'m, 'a>(
 }
 
 /// Who will do what: "I'll ...", "@name can you ...", "TODO ...", "assigned to ...".
-pub(crate) fn action_items(msgs: &[Msg<'_>]) -> Vec<Candidate> {
+pub(crate) fn action_items(msgs: &[Msg<'_>], ph: &Phrases) -> Vec<Candidate> {
     let by_id: HashMap<MessageId, &Msg<'_>> = msgs.iter().map(|m| (m.raw.id, m)).collect();
     let mut out = Vec::new();
     for m in msgs.iter().filter(|m| m.human) {
         for (sentence, lower) in sentences_of(m) {
-            if let Some(text) = action_text(m, sentence, &lower, &by_id, true) {
+            if let Some(text) = action_text(m, sentence, &lower, &by_id, true, ph) {
                 out.push(Candidate::new(m.score + 1.0, m.index, text, vec![m.raw.id]));
                 break;
             }
@@ -241,13 +241,14 @@ pub(crate) fn action_text(
     lower: &str,
     by_id: &HashMap<MessageId, &Msg<'_>>,
     asker: bool,
+    ph: &Phrases,
 ) -> Option<String> {
     let short = |s: &str| text::shorten(s.trim(), POINT_CHARS);
     if let Some((pos, marker)) = find_any(lower, SELF_ACTIONS) {
         let task = sentence[pos + marker.len()..].trim();
         if !sentence.ends_with('?') && task.split_whitespace().count() >= 2 {
             return Some(fill(
-                ENGLISH.will,
+                ph.will,
                 &[("owner", m.author), ("task", &short(task))],
             ));
         }
@@ -259,11 +260,7 @@ pub(crate) fn action_text(
             (parent.raw.author.id != m.raw.author.id).then(|| parent.author.to_string())
         });
         if let Some(owner) = owner.filter(|_| task.split_whitespace().count() >= 2) {
-            let template = if asker {
-                ENGLISH.asked_to
-            } else {
-                ENGLISH.to_do
-            };
+            let template = if asker { ph.asked_to } else { ph.to_do };
             return Some(fill(
                 template,
                 &[

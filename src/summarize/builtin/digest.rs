@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::detect::{action_text, Candidate};
+use super::phrases::Phrases;
 use super::rank::{self, Signals};
 use super::units::{self, shared, Unit};
 use super::{code, links, questions, text, Msg};
@@ -40,7 +41,13 @@ pub(crate) fn budget(msgs: &[Msg<'_>], detail: Detail, header: usize) -> usize {
 
 /// The sections of a short summary within `budget` visible characters, `header` of which the
 /// summary's header line takes.
-pub(crate) fn sections(msgs: &[Msg<'_>], detail: Detail, dev: bool, header: usize) -> Vec<Section> {
+pub(crate) fn sections(
+    msgs: &[Msg<'_>],
+    detail: Detail,
+    dev: bool,
+    header: usize,
+    ph: &Phrases,
+) -> Vec<Section> {
     let budget = budget(msgs, detail, header);
     let point_chars = if detail == Detail::Brief {
         BRIEF_POINT
@@ -66,7 +73,7 @@ pub(crate) fn sections(msgs: &[Msg<'_>], detail: Detail, dev: bool, header: usiz
             actions.push(candidate(score + 2.0, u, text, m));
         } else if u.question {
             // Open questions come from `questions`, which knows whether they were answered.
-        } else if let Some(text) = action_text(m, &u.text, &u.lower, &by_id, false) {
+        } else if let Some(text) = action_text(m, &u.text, &u.lower, &by_id, false, ph) {
             // "put the numbers in it": the task needs the rest of the sentence to be understood.
             let vague = [" it", " that", " this", " them"]
                 .iter()
@@ -87,10 +94,10 @@ pub(crate) fn sections(msgs: &[Msg<'_>], detail: Detail, dev: bool, header: usiz
     ];
     if detail == Detail::Standard {
         if dev {
-            wanted.push((SectionKind::CodeChanges, code::code_changes(msgs)));
+            wanted.push((SectionKind::CodeChanges, code::code_changes(msgs, ph)));
         }
-        wanted.push((SectionKind::Technical, code::technical(msgs)));
-        wanted.push((SectionKind::Links, links::links(msgs)));
+        wanted.push((SectionKind::Technical, code::technical(msgs, ph)));
+        wanted.push((SectionKind::Links, links::links(msgs, ph)));
     }
     fit(wanted, detail, budget.saturating_sub(header), point_chars)
 }

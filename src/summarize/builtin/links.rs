@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::detect::Candidate;
-use super::phrases::{fill, ENGLISH};
+use super::phrases::{fill, Phrases};
 use super::text;
 use super::Msg;
 use crate::model::MessageId;
@@ -15,7 +15,7 @@ const LINK_CITATIONS: usize = 5;
 const LINK_SHARERS: usize = 3;
 
 /// Every distinct URL, labelled with its Markdown label or the text around it, citing each share.
-pub(crate) fn links(msgs: &[Msg<'_>]) -> Vec<Candidate> {
+pub(crate) fn links(msgs: &[Msg<'_>], ph: &Phrases) -> Vec<Candidate> {
     struct Shared {
         url: String,
         label: String,
@@ -63,7 +63,7 @@ pub(crate) fn links(msgs: &[Msg<'_>]) -> Vec<Candidate> {
             let sharers = s.sharers[..s.sharers.len().min(LINK_SHARERS)].join(", ");
             let sharers = format!("{sharers}{more}");
             let text = fill(
-                ENGLISH.shared_link,
+                ph.shared_link,
                 &[("label", &label), ("url", &s.url), ("sharers", &sharers)],
             );
             Candidate::new(s.score, s.order, text, s.citations)

@@ -51,6 +51,7 @@ impl BuiltinSummarizer {
     /// point found.
     pub fn summarize_now(&self, input: SummaryInput<'_>) -> Draft {
         let msgs = prepare(input.messages);
+        let ph = phrases::for_language(input.language);
         if input.detail != Detail::Full {
             let header = digest::header_chars(
                 &input.channel.name,
@@ -59,7 +60,7 @@ impl BuiltinSummarizer {
             );
             let dev = input.kind == ChannelKind::Dev;
             return Draft {
-                sections: digest::sections(&msgs, input.detail, dev, header),
+                sections: digest::sections(&msgs, input.detail, dev, header, ph),
                 usage: TokenUsage::default(),
             };
         }
@@ -69,13 +70,13 @@ impl BuiltinSummarizer {
                 let candidates = match kind {
                     // Key points are chosen last; threads are listed by the Discord commands.
                     SectionKind::KeyPoints | SectionKind::Threads => return None,
-                    SectionKind::Decisions => detect::decisions(&msgs),
-                    SectionKind::ActionItems => detect::action_items(&msgs),
+                    SectionKind::Decisions => detect::decisions(&msgs, ph),
+                    SectionKind::ActionItems => detect::action_items(&msgs, ph),
                     SectionKind::OpenQuestions => questions::open_questions(&msgs),
-                    SectionKind::Technical => code::technical(&msgs),
+                    SectionKind::Technical => code::technical(&msgs, ph),
                     SectionKind::CodeChanges if input.kind != ChannelKind::Dev => return None,
-                    SectionKind::CodeChanges => code::code_changes(&msgs),
-                    SectionKind::Links => links::links(&msgs),
+                    SectionKind::CodeChanges => code::code_changes(&msgs, ph),
+                    SectionKind::Links => links::links(&msgs, ph),
                 };
                 let points = select(candidates, section_cap(kind));
                 (!points.is_empty()).then_some(Section { kind, points })

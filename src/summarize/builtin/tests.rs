@@ -408,6 +408,11 @@ fn technical_points_that_only_restate_a_key_point_are_dropped() {
 /// The bundled sample (276 messages of a release week) summarized at `detail` and rendered as
 /// Markdown, the way the CLI prints it.
 fn sample_markdown(detail: crate::model::Detail) -> String {
+    sample_markdown_in(detail, None)
+}
+
+/// [`sample_markdown`] in the output `language`.
+fn sample_markdown_in(detail: crate::model::Detail, language: Option<&str>) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/examples/dev-channel-export.json");
     let export = crate::import::read_export(&path, &crate::import::ReadOptions::default())
@@ -422,7 +427,7 @@ fn sample_markdown(detail: crate::model::Detail) -> String {
         kind: ChannelKind::Dev,
         window,
         messages: &messages,
-        language: None,
+        language,
         detail,
     });
     let summary = crate::model::Summary {
@@ -438,7 +443,7 @@ fn sample_markdown(detail: crate::model::Detail) -> String {
         fallback_reason: None,
         focus: None,
         created_at: window.end,
-        language: None,
+        language: language.map(str::to_owned),
         withheld: 0,
     };
     crate::summarize::render::markdown(&summary)
@@ -553,6 +558,34 @@ fn sample_brief_summary_fits_700_chars() {
     assert!(visible <= 700, "{visible} visible chars:\n{md}");
     assert!(md.contains("we'll go with WASM"), "{md}");
     assert!(md.contains("0.9.0 final tomorrow 09:00 UTC"), "{md}");
+}
+
+#[test]
+fn the_builtin_writes_its_own_words_in_the_readers_language() {
+    use crate::model::Detail;
+    let english = sample_markdown(Detail::Full);
+    assert!(english.contains("(asked by **"), "{english}");
+    assert!(english.contains("reported an error: "), "{english}");
+    let german = sample_markdown_in(Detail::Full, Some("German"));
+    for phrase in [
+        "soll: ",
+        "(Bitte von **",
+        "meldete einen Fehler: ",
+        "(geteilt von ",
+    ] {
+        assert!(german.contains(phrase), "{phrase:?} missing:\n{german}");
+    }
+    for phrase in ["(asked by", "reported an error", "(shared by", "** will "] {
+        assert!(
+            !german.contains(phrase),
+            "{phrase:?} left in English:\n{german}"
+        );
+    }
+    let japanese = sample_markdown_in(Detail::Standard, Some("ja"));
+    assert!(
+        japanese.contains("の担当: ") || japanese.contains("が担当: "),
+        "{japanese}"
+    );
 }
 
 #[test]
