@@ -73,9 +73,9 @@ fn a_signed_summary_request_ends_with_the_summary_posted_to_discord_without_ping
         post.json
     );
     let embeds = post.json["embeds"].to_string();
-    // A three-message window gets a summary shorter than the chat: its outcome.
+    // A three-message window's summary: its decision and its owner-named action item.
     assert!(
-        embeds.contains("we ship 2.1 on friday"),
+        embeds.contains("we ship 2.1 on friday") && embeds.contains("login test"),
         "the summary is not in the post: {embeds}"
     );
     assert!(
