@@ -119,7 +119,7 @@ fn candidate(score: f32, u: &Unit, text: String, m: &Msg<'_>) -> Candidate {
 /// acknowledgments, reactions, pin and recency, and by emphasis.
 fn unit_scores(msgs: &[Msg<'_>], units: &[Unit]) -> Vec<f32> {
     let acks = units::acknowledgments(msgs);
-    let docs: Vec<Vec<String>> = units.iter().map(|u| u.words.clone()).collect();
+    let docs: Vec<&[String]> = units.iter().map(|u| u.words.as_slice()).collect();
     let central = rank::centrality(&docs);
     units
         .iter()

@@ -230,8 +230,10 @@ fn prepare(messages: &[ChatMessage]) -> Vec<Msg<'_>> {
             }
         })
         .collect();
-    let docs: Vec<Vec<String>> = msgs.iter().map(|m| m.words.clone()).collect();
-    for (m, c) in msgs.iter_mut().zip(rank::centrality(&docs)) {
+    let docs: Vec<&[String]> = msgs.iter().map(|m| m.words.as_slice()).collect();
+    let central = rank::centrality(&docs);
+    drop(docs);
+    for (m, c) in msgs.iter_mut().zip(central) {
         if m.human {
             m.score = rank::combine(c, &signals(messages, m.index, &replies, m.words.len()));
         }

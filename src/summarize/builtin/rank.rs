@@ -7,12 +7,13 @@ use std::collections::HashMap;
 /// Cosine similarity of each document's TF-IDF vector to the centroid of the others, in `[0, 1]`.
 /// Documents are lists of content words; an empty document scores 0. Runs in time linear in the
 /// total number of words.
-pub(crate) fn centrality(docs: &[Vec<String>]) -> Vec<f32> {
+pub(crate) fn centrality<D: AsRef<[String]>>(docs: &[D]) -> Vec<f32> {
     let mut vocab: HashMap<&str, usize> = HashMap::new();
     let ids: Vec<Vec<usize>> = docs
         .iter()
         .map(|doc| {
             let mut ids: Vec<usize> = doc
+                .as_ref()
                 .iter()
                 .map(|w| {
                     let next = vocab.len();
@@ -135,7 +136,7 @@ mod tests {
         assert!(scores[1] > scores[3]);
         assert!(scores[0] <= 1.0 + f32::EPSILON);
         assert!(scores[4].abs() < f32::EPSILON);
-        assert!(centrality(&[]).is_empty());
+        assert!(centrality::<Vec<String>>(&[]).is_empty());
     }
 
     #[test]
