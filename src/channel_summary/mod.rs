@@ -24,6 +24,7 @@ use crate::settings::{GuildSettings, Registry};
 use crate::store::{Store, StoreError};
 use crate::summarize::engine::{EngineError, Request};
 use crate::summarize::focus::Topic;
+use crate::summarize::lang::Strings;
 use crate::summarize::ProgressFn;
 
 /// Most messages fetched over REST to complete one window (100 pages of 100).
@@ -74,14 +75,12 @@ pub enum Completeness {
 }
 
 impl Completeness {
-    /// A footer note for an incomplete window.
-    pub fn note(self) -> Option<&'static str> {
+    /// A note (a sentence in `strings`' language) for an incomplete window.
+    pub fn note(self, strings: &Strings) -> Option<&'static str> {
         match self {
             Self::Complete => None,
-            Self::StoredOnly => Some("covers stored messages only (no Discord connection here)"),
-            Self::FetchFailed => {
-                Some("covers stored messages only (fetching the rest from Discord failed)")
-            }
+            Self::StoredOnly => Some(strings.stored_only_offline),
+            Self::FetchFailed => Some(strings.stored_only_fetch_failed),
         }
     }
 }

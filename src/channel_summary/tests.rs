@@ -223,7 +223,11 @@ async fn a_window_is_completed_once_and_the_coverage_survives_a_restart() {
         .await
         .expect("offline");
     assert_eq!(served.completeness, Completeness::StoredOnly);
-    assert!(served.completeness.note().is_some());
+    let strings = crate::summarize::lang::Lang::De.strings();
+    assert_eq!(
+        served.completeness.note(strings),
+        Some("Diese Zusammenfassung umfasst nur gespeicherte Nachrichten (hier keine Verbindung zu Discord).")
+    );
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use crate::import::{self, ReadOptions};
 use crate::model::{ChannelId, ChannelInfo, ChannelKind, ChatMessage, TimeWindow, Timestamp};
 use crate::store::Store;
 use crate::summarize::engine::Request;
+use crate::summarize::lang::Lang;
 use crate::summarize::{render, Progress};
 
 use super::output::outln;
@@ -100,12 +101,13 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
                     .into(),
             )),
         };
-    let note = served.completeness.note();
+    let strings = Lang::for_output(served.summary.language.as_deref()).strings();
+    let note = served.completeness.note(strings);
     let text = match args.format {
         OutputFormat::Markdown => {
             let mut text = render::markdown(&served.summary);
             if let Some(note) = note {
-                let _ = write!(text, "\n_Note: this summary {note}._\n");
+                let _ = write!(text, "\n_{}: {note}_\n", strings.note);
             }
             text
         }
@@ -113,7 +115,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
         OutputFormat::Text => {
             let mut text = render::plain_text(&served.summary);
             if let Some(note) = note {
-                let _ = write!(text, "\nNote: this summary {note}.\n");
+                let _ = write!(text, "\n{}: {note}\n", strings.note);
             }
             text
         }

@@ -6,6 +6,7 @@ use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
 use crate::config::LlmProvider;
 use crate::model::{ChannelId, Job, TimeWindow};
 use crate::summarize::focus::Topic;
+use crate::summarize::lang::Lang;
 use crate::summarize::render;
 
 use std::sync::Arc;
@@ -108,9 +109,10 @@ async fn summary_request(
             .await
             .map_err(|e| posting_failed(channel, &e))?;
     }
+    let strings = Lang::for_output(served.summary.language.as_deref()).strings();
     Ok(render::json_with_note(
         &served.summary,
-        served.completeness.note(),
+        served.completeness.note(strings),
     ))
 }
 

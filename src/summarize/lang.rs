@@ -454,6 +454,10 @@ pub struct Strings {
     pub catchup_since: &'static str,
     /// `/catchup` footer: no message of theirs within `{cap}`, so the last `{hours}` hours.
     pub catchup_last: &'static str,
+    /// Note on a summary of stored messages only, with no Discord connection to complete it.
+    pub stored_only_offline: &'static str,
+    /// Note on a summary of stored messages only, because fetching the rest failed.
+    pub stored_only_fetch_failed: &'static str,
 }
 
 impl Strings {
@@ -587,6 +591,9 @@ static EN: Strings = Strings {
     quiet_day: "Quiet day: no new messages in {channels} since {since}.",
     catchup_since: "catch-up since your last message here, {ago} ago ({time})",
     catchup_last: "catch-up: last {hours} h (you haven't written here in the last {cap})",
+    stored_only_offline: "This summary covers stored messages only (no Discord connection here).",
+    stored_only_fetch_failed:
+        "This summary covers stored messages only (fetching the rest from Discord failed).",
 };
 
 static DE: Strings = Strings {
@@ -624,6 +631,8 @@ static DE: Strings = Strings {
     quiet_day: "Ruhiger Tag: keine neuen Nachrichten in {channels} seit {since}.",
     catchup_since: "Nachholen seit deiner letzten Nachricht hier vor {ago} ({time})",
     catchup_last: "Nachholen: letzte {hours} h (du hast hier in den letzten {cap} nichts geschrieben)",
+    stored_only_offline: "Diese Zusammenfassung umfasst nur gespeicherte Nachrichten (hier keine Verbindung zu Discord).",
+    stored_only_fetch_failed: "Diese Zusammenfassung umfasst nur gespeicherte Nachrichten (der Rest konnte nicht von Discord geladen werden).",
 };
 
 static FR: Strings = Strings {
@@ -661,6 +670,8 @@ static FR: Strings = Strings {
     quiet_day: "Journée calme : aucun nouveau message dans {channels} depuis {since}.",
     catchup_since: "rattrapage depuis ton dernier message ici, il y a {ago} ({time})",
     catchup_last: "rattrapage : dernières {hours} h (tu n'as rien écrit ici depuis {cap})",
+    stored_only_offline: "Ce résumé ne couvre que les messages enregistrés (pas de connexion à Discord ici).",
+    stored_only_fetch_failed: "Ce résumé ne couvre que les messages enregistrés (la récupération du reste depuis Discord a échoué).",
 };
 
 static ES: Strings = Strings {
@@ -699,6 +710,10 @@ static ES: Strings = Strings {
     quiet_day: "Día tranquilo: no hay mensajes nuevos en {channels} desde {since}.",
     catchup_since: "resumen desde tu último mensaje aquí, hace {ago} ({time})",
     catchup_last: "resumen: últimas {hours} h (no has escrito aquí en las últimas {cap})",
+    stored_only_offline:
+        "Este resumen solo cubre los mensajes guardados (aquí no hay conexión con Discord).",
+    stored_only_fetch_failed:
+        "Este resumen solo cubre los mensajes guardados (no se pudo obtener el resto de Discord).",
 };
 
 static PT: Strings = Strings {
@@ -736,6 +751,10 @@ static PT: Strings = Strings {
     quiet_day: "Dia tranquilo: nenhuma mensagem nova em {channels} desde {since}.",
     catchup_since: "resumo desde a sua última mensagem aqui, há {ago} ({time})",
     catchup_last: "resumo: últimas {hours} h (você não escreveu aqui nas últimas {cap})",
+    stored_only_offline:
+        "Este resumo cobre apenas as mensagens armazenadas (sem conexão com o Discord aqui).",
+    stored_only_fetch_failed:
+        "Este resumo cobre apenas as mensagens armazenadas (falha ao buscar o restante no Discord).",
 };
 
 static IT: Strings = Strings {
@@ -773,6 +792,8 @@ static IT: Strings = Strings {
     quiet_day: "Giornata tranquilla: nessun nuovo messaggio in {channels} dal {since}.",
     catchup_since: "recupero dal tuo ultimo messaggio qui, {ago} fa ({time})",
     catchup_last: "recupero: ultime {hours} h (non hai scritto qui nelle ultime {cap})",
+    stored_only_offline: "Questo riepilogo copre solo i messaggi salvati (qui non c'è connessione a Discord).",
+    stored_only_fetch_failed: "Questo riepilogo copre solo i messaggi salvati (il recupero del resto da Discord non è riuscito).",
 };
 
 static NL: Strings = Strings {
@@ -810,6 +831,8 @@ static NL: Strings = Strings {
     quiet_day: "Rustige dag: geen nieuwe berichten in {channels} sinds {since}.",
     catchup_since: "inhalen sinds je laatste bericht hier, {ago} geleden ({time})",
     catchup_last: "inhalen: laatste {hours} u (je hebt hier de laatste {cap} niets geschreven)",
+    stored_only_offline: "Deze samenvatting omvat alleen opgeslagen berichten (hier geen verbinding met Discord).",
+    stored_only_fetch_failed: "Deze samenvatting omvat alleen opgeslagen berichten (de rest ophalen bij Discord is mislukt).",
 };
 
 static PL: Strings = Strings {
@@ -847,6 +870,8 @@ static PL: Strings = Strings {
     quiet_day: "Spokojny dzień: brak nowych wiadomości w {channels} od {since}.",
     catchup_since: "nadrabianie od twojej ostatniej wiadomości tutaj, {ago} temu ({time})",
     catchup_last: "nadrabianie: ostatnie {hours} h (nie pisałeś tu przez ostatnie {cap})",
+    stored_only_offline: "To podsumowanie obejmuje tylko zapisane wiadomości (brak połączenia z Discordem).",
+    stored_only_fetch_failed: "To podsumowanie obejmuje tylko zapisane wiadomości (nie udało się pobrać reszty z Discorda).",
 };
 
 static RU: Strings = Strings {
@@ -884,6 +909,8 @@ static RU: Strings = Strings {
     quiet_day: "Тихий день: новых сообщений в {channels} нет с {since}.",
     catchup_since: "сводка с вашего последнего сообщения здесь, {ago} назад ({time})",
     catchup_last: "сводка: последние {hours} ч (вы не писали здесь последние {cap})",
+    stored_only_offline: "Эта сводка охватывает только сохранённые сообщения (здесь нет подключения к Discord).",
+    stored_only_fetch_failed: "Эта сводка охватывает только сохранённые сообщения (не удалось загрузить остальное из Discord).",
 };
 
 static JA: Strings = Strings {
@@ -921,6 +948,8 @@ static JA: Strings = Strings {
     quiet_day: "静かな一日: {since} 以降、{channels} に新しいメッセージはありません。",
     catchup_since: "ここでのあなたの最後のメッセージ以降のまとめ（{ago} 前、{time}）",
     catchup_last: "まとめ: 直近 {hours} 時間（直近 {cap} の間、ここに投稿していません）",
+    stored_only_offline: "この要約は保存済みのメッセージのみを対象としています（ここでは Discord に接続していません）。",
+    stored_only_fetch_failed: "この要約は保存済みのメッセージのみを対象としています（残りを Discord から取得できませんでした）。",
 };
 
 static ZH: Strings = Strings {
@@ -958,6 +987,8 @@ static ZH: Strings = Strings {
     quiet_day: "平静的一天：自 {since} 以来，{channels} 没有新消息。",
     catchup_since: "自你在此的最后一条消息以来的回顾（{ago} 前，{time}）",
     catchup_last: "回顾：最近 {hours} 小时（你在最近 {cap} 内未在此发言）",
+    stored_only_offline: "此摘要仅涵盖已存储的消息（此处未连接 Discord）。",
+    stored_only_fetch_failed: "此摘要仅涵盖已存储的消息（从 Discord 获取其余消息失败）。",
 };
 
 static KO: Strings = Strings {
@@ -995,6 +1026,10 @@ static KO: Strings = Strings {
     quiet_day: "조용한 하루: {since} 이후 {channels}에 새 메시지가 없습니다.",
     catchup_since: "여기서 마지막으로 보낸 메시지 이후 요약 ({ago} 전, {time})",
     catchup_last: "요약: 최근 {hours}시간 (최근 {cap} 동안 여기에 글을 쓰지 않았습니다)",
+    stored_only_offline:
+        "이 요약은 저장된 메시지만 다룹니다 (여기서는 Discord에 연결되어 있지 않음).",
+    stored_only_fetch_failed:
+        "이 요약은 저장된 메시지만 다룹니다 (Discord에서 나머지를 가져오지 못함).",
 };
 
 #[cfg(test)]
@@ -1066,6 +1101,8 @@ mod tests {
                 ("quiet_day", s.quiet_day),
                 ("catchup_since", s.catchup_since),
                 ("catchup_last", s.catchup_last),
+                ("stored_only_offline", s.stored_only_offline),
+                ("stored_only_fetch_failed", s.stored_only_fetch_failed),
             ]);
             all
         };

@@ -159,7 +159,7 @@ pub fn json_with_note(summary: &Summary, note: Option<&str>) -> String {
     };
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(mut value) => {
-            value["note"] = serde_json::Value::String(format!("this summary {note}"));
+            value["note"] = serde_json::Value::String(note.to_owned());
             serde_json::to_string_pretty(&value).unwrap_or(text)
         }
         Err(_) => text,

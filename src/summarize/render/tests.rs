@@ -125,10 +125,10 @@ fn json_says_when_the_window_was_incomplete() {
     assert_eq!(json_with_note(&small(), None), json(&small()));
     let noted: serde_json::Value = serde_json::from_str(&json_with_note(
         &small(),
-        Some("covers stored messages only"),
+        Some("This summary covers stored messages only."),
     ))
     .expect("valid JSON");
-    assert_eq!(noted["note"], "this summary covers stored messages only");
+    assert_eq!(noted["note"], "This summary covers stored messages only.");
     assert_eq!(noted["model"], "extractive-v1");
 }
 
