@@ -49,13 +49,22 @@ pub fn messages(messages: &[ChatMessage], policy: Policy) -> (Vec<ChatMessage>, 
         .map(|m| {
             let (content, n) = text(&m.content, policy);
             count += n;
-            match content {
+            let mut out = match content {
                 Cow::Borrowed(_) => m.clone(),
                 Cow::Owned(content) => ChatMessage {
                     content,
                     ..m.clone()
                 },
+            };
+            // File names are quoted in the prompt too (`[attachment: …]`).
+            for attachment in &mut out.attachments {
+                let (name, n) = text(&attachment.file_name, policy);
+                if let Cow::Owned(name) = name {
+                    attachment.file_name = name;
+                    count += n;
+                }
             }
+            out
         })
         .collect();
     (out, count)
@@ -228,14 +237,33 @@ fn assignments(text: &str) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let (mut passwords, mut tokens) = (Vec::new(), Vec::new());
     for (op, sign) in text.match_indices(['=', ':']) {
-        let name_start = bytes[..op]
+        // The name ends before spaces and one closing quote: `password = x`, `"api_key": "x"`.
+        let mut name_end = op;
+        name_end -= bytes[..name_end]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        if name_end > 0 && matches!(bytes[name_end - 1], b'"' | b'\'') {
+            name_end -= 1;
+        }
+        let name_start = bytes[..name_end]
             .iter()
             .rposition(|&b| !is_key_byte(b))
             .map_or(0, |p| p + 1);
-        let name = text[name_start..op].to_ascii_lowercase();
+        let name = text[name_start..name_end].to_ascii_lowercase();
         let last = name.rsplit(['_', '-']).next().unwrap_or("");
-        let is_password = PASSWORD_NAMES.contains(&last);
-        let is_token = TOKEN_NAMES.contains(&last) || name.ends_with("api_key");
+        // `PGPASSWORD`, `mysqlpwd`, `AWS_SECRET_ACCESS_KEY`: names ending in a password or
+        // token name count too.
+        let is_password = PASSWORD_NAMES.contains(&last)
+            || ["password", "passwd", "passwort"]
+                .iter()
+                .any(|p| last.ends_with(p));
+        let is_token = TOKEN_NAMES.contains(&last)
+            || name.ends_with("api_key")
+            || ["token", "secret", "apikey"]
+                .iter()
+                .any(|t| last.ends_with(t));
         if !(is_password || is_token) || text[op + 1..].starts_with("//") {
             continue;
         }
@@ -324,6 +352,53 @@ mod tests {
             assert_eq!(out, format!("my {kind} key is {TOKEN}, oops"), "{kind}");
             assert_eq!(n, 1, "{kind}");
         }
+    }
+
+    #[test]
+    fn config_snippets_with_spaces_and_quotes_are_withheld() {
+        for (snippet, placeholder) in [
+            (r#"{"password": "hunter2x"}"#, PASSWORD),
+            (r#"password = "hunter2x""#, PASSWORD),
+            ("PGPASSWORD=s3cretpw", PASSWORD),
+            (r#""api_key": "a1b2c3d4e5f6a7b8c9d0""#, TOKEN),
+            ("AWS_SECRET_ACCESS_KEY = wJalrXUtnFEMI1K7MDENGbPxRfiCYEXAMPLEKEY", TOKEN),
+            ("github_token: 0123456789abcdef0123456789abcdef", TOKEN),
+        ] {
+            let (out, n) = withheld(snippet);
+            assert_eq!(n, 1, "{snippet} -> {out}");
+            assert!(out.contains(placeholder), "{snippet} -> {out}");
+        }
+        let (out, n) = withheld("the password: is wrong, try the keyboard");
+        assert_eq!((out.as_str(), n), ("the password: is wrong, try the keyboard", 0));
+    }
+
+    #[test]
+    fn attachment_names_are_withheld_too() {
+        let msg = ChatMessage {
+            id: crate::model::MessageId(1),
+            channel_id: crate::model::ChannelId(1),
+            guild_id: None,
+            author: crate::model::Author {
+                id: crate::model::UserId(1),
+                name: "a".into(),
+                display_name: None,
+                is_bot: false,
+            },
+            timestamp: crate::model::Timestamp(0),
+            edited_at: None,
+            kind: crate::model::MessageKind::Default,
+            content: "see the file".into(),
+            reply_to: None,
+            attachments: vec![crate::model::Attachment {
+                file_name: "db-password=hunter2x.txt".into(),
+                url: "https://cdn.example/x".into(),
+            }],
+            reaction_count: 0,
+            pinned: false,
+        };
+        let (out, n) = messages(&[msg], Policy::default());
+        assert_eq!(n, 1);
+        assert!(!out[0].attachments[0].file_name.contains("hunter2x"));
     }
 
     #[test]
