@@ -107,8 +107,16 @@ async fn digest(
     }
     let messages: usize = summaries.iter().map(|s| s.message_count).sum();
     for (i, summary) in summaries.iter().enumerate() {
+        // Named by the channel's place among the schedule's sources, which a retry keeps: the
+        // list of summaries can shrink or grow between attempts (a channel found quiet, or
+        // opted out), and a recorded part must name the same channel's summary.
+        let source = job
+            .source_channels
+            .iter()
+            .position(|c| *c == summary.channel.id)
+            .map_or_else(|| format!("x{i}"), |p| p.to_string());
         publisher
-            .post_summary_once(target, summary, &nonce(job, &i.to_string()), parts)
+            .post_summary_once(target, summary, &nonce(job, &source), parts)
             .await
             .map_err(|e| posting_failed(target, &e))?;
     }
@@ -247,7 +255,13 @@ mod tests {
             nonce: &str,
             _parts: &'a PartLog,
         ) -> super::super::BoxFuture<'a, Result<(), super::super::PublishError>> {
-            assert_eq!(nonce, "1:2000:0");
+            // Named by the channel's place among the sources (10, 11), whatever else is posted.
+            let place = if summary.channel.id == ChannelId(11) {
+                1
+            } else {
+                0
+            };
+            assert_eq!(nonce, format!("1:2000:{place}"));
             self.post_summary(channel, summary)
         }
 
@@ -349,6 +363,25 @@ mod tests {
             Some("posted 1 summary (1 messages)")
         );
         assert_eq!(stored.last_error, None);
+    }
+
+    #[tokio::test]
+    async fn a_summary_part_is_named_by_its_channel_not_by_what_else_had_discussion() {
+        let (_d, store) = temp_store();
+        let store = Arc::new(store);
+        let id = store.insert_schedule(&schedule()).expect("insert");
+        // Only the second source had discussion: its part is still "…:1", so a retry in which
+        // the first source has messages too cannot take it for the first one's.
+        let mut msg = crate::store::test_support::msg(11, 1, 1_500_000, "we ship on friday");
+        msg.guild_id = Some(GuildId(1));
+        store.upsert_messages(&[msg]).expect("store");
+        let publisher = Recorder::default();
+        let result = run_job(&store, &job(id, true), &publisher).await;
+        assert!(result.contains("posted 1 summary"), "{result}");
+        assert_eq!(
+            *publisher.posts.lock().expect("lock"),
+            [(20, "summary of 11".to_owned())]
+        );
     }
 
     #[tokio::test]

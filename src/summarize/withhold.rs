@@ -361,7 +361,10 @@ mod tests {
             (r#"password = "hunter2x""#, PASSWORD),
             ("PGPASSWORD=s3cretpw", PASSWORD),
             (r#""api_key": "a1b2c3d4e5f6a7b8c9d0""#, TOKEN),
-            ("AWS_SECRET_ACCESS_KEY = wJalrXUtnFEMI1K7MDENGbPxRfiCYEXAMPLEKEY", TOKEN),
+            (
+                "AWS_SECRET_ACCESS_KEY = wJalrXUtnFEMI1K7MDENGbPxRfiCYEXAMPLEKEY",
+                TOKEN,
+            ),
             ("github_token: 0123456789abcdef0123456789abcdef", TOKEN),
         ] {
             let (out, n) = withheld(snippet);
@@ -369,7 +372,10 @@ mod tests {
             assert!(out.contains(placeholder), "{snippet} -> {out}");
         }
         let (out, n) = withheld("the password: is wrong, try the keyboard");
-        assert_eq!((out.as_str(), n), ("the password: is wrong, try the keyboard", 0));
+        assert_eq!(
+            (out.as_str(), n),
+            ("the password: is wrong, try the keyboard", 0)
+        );
     }
 
     #[test]
