@@ -30,6 +30,18 @@ struct Live {
     joined: HashSet<ChannelId>,
 }
 
+impl Live {
+    /// See [`Coverage::would_lose`].
+    fn loses(&self, now: Timestamp, grace: Duration) -> bool {
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        self.since.is_some()
+            && self.lost_at.is_none()
+            && self
+                .vouched_at
+                .is_none_or(|v| v.millis().saturating_add(grace_ms) <= now.millis())
+    }
+}
+
 /// Is `window` inside `span` (joined: running on into the live session), or inside the live
 /// session starting at `live`?
 pub fn covers(
@@ -70,14 +82,31 @@ impl Coverage {
         live.joined.clear();
     }
 
+    /// Events received at `at` or before were dropped unstored: the live session vouches only
+    /// for what arrives from now on (as a new session would), but a loss of the connection
+    /// stays noted.
+    pub fn events_dropped(&self, at: Timestamp) {
+        let mut live = self.live();
+        if live.since.is_some() {
+            live.since = Some(at);
+            live.joined.clear();
+        }
+    }
+
     /// The gateway connection was lost; `last_alive` is when it last delivered an event. Until
     /// it resumes ([`Coverage::session_resumed`]) or a new session starts, no window is trusted
     /// to the live session: they are fetched over REST. Record the session's coverage up to
     /// `last_alive` first ([`Coverage::checkpoint`]), so what it did store stays known.
-    pub fn session_lost(&self, last_alive: Timestamp) {
+    /// Marked only when [`Coverage::would_lose`] holds at `now`, checked and marked under one
+    /// lock (a READY arriving meanwhile wins). True when it was marked.
+    pub fn lose_if_due(&self, last_alive: Timestamp, now: Timestamp, grace: Duration) -> bool {
         let mut live = self.live();
-        if let (Some(since), None) = (live.since, live.lost_at) {
-            live.lost_at = Some(last_alive.max(since));
+        match live.since {
+            Some(since) if live.loses(now, grace) => {
+                live.lost_at = Some(last_alive.max(since));
+                true
+            }
+            _ => false,
         }
     }
 
@@ -85,13 +114,7 @@ impl Coverage {
     /// down already, and not when it started or resumed less than `grace` before `now` (the
     /// one noticing may not have seen the new connection yet).
     pub fn would_lose(&self, now: Timestamp, grace: Duration) -> bool {
-        let live = self.live();
-        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
-        live.since.is_some()
-            && live.lost_at.is_none()
-            && live
-                .vouched_at
-                .is_none_or(|v| v.millis().saturating_add(grace_ms) <= now.millis())
+        self.live().loses(now, grace)
     }
 
     /// The lost session was resumed at `at`: Discord replayed what it missed, so it vouches
@@ -328,7 +351,7 @@ mod tests {
         coverage
             .checkpoint(&[(c, None)], Timestamp(3_000))
             .expect("checkpoint");
-        coverage.session_lost(Timestamp(3_000));
+        assert!(coverage.lose_if_due(Timestamp(3_000), Timestamp(4_000), grace));
         assert_eq!(coverage.lost_at(), Some(Timestamp(3_000)));
         assert!(
             !coverage.would_lose(Timestamp(9_000), grace),

@@ -275,7 +275,13 @@ impl ChannelSummaries {
             return;
         }
         self.checkpoint_through(channels, last_alive);
-        self.coverage.session_lost(last_alive);
+        // Checked again with the marking: a READY during the checkpoint's write wins.
+        if !self
+            .coverage
+            .lose_if_due(last_alive, Timestamp::now(), grace)
+        {
+            return;
+        }
         tracing::info!(
             last_alive = %last_alive,
             "gateway session lost; windows after its last event are fetched from Discord until it resumes"

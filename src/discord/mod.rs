@@ -215,7 +215,7 @@ pub async fn start(
     // Events the writer had to drop were never stored: the live session vouches only for what
     // arrives after the last one (windows before it are fetched from Discord again).
     let coverage = Arc::clone(&service);
-    let on_loss = Box::new(move || coverage.coverage().session_started(Timestamp::now()));
+    let on_loss = Box::new(move || coverage.coverage().events_dropped(Timestamp::now()));
     let (ingest, writer) = ingest::start(Arc::clone(&store), on_loss);
     let cache = Arc::new(std::sync::OnceLock::new());
     let names = Arc::new(names::MemberNames::new(poster.clone(), Arc::clone(&cache)));
