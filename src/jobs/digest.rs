@@ -256,11 +256,7 @@ mod tests {
             _parts: &'a PartLog,
         ) -> super::super::BoxFuture<'a, Result<(), super::super::PublishError>> {
             // Named by the channel's place among the sources (10, 11), whatever else is posted.
-            let place = if summary.channel.id == ChannelId(11) {
-                1
-            } else {
-                0
-            };
+            let place = u8::from(summary.channel.id == ChannelId(11));
             assert_eq!(nonce, format!("1:2000:{place}"));
             self.post_summary(channel, summary)
         }
