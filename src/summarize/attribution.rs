@@ -145,11 +145,16 @@ impl<'a> People<'a> {
     /// The longest participant name `text` starts with (whole word, any case), and its length
     /// in bytes of `text`.
     fn name_at(&self, text: &str) -> Option<(UserId, usize)> {
-        let lower = text.to_lowercase();
-        // Lower-casing can change byte lengths; compare only when it did not.
-        if lower.len() != text.len() {
+        // Lower-casing can change a character's byte length (İ, the Kelvin sign): compare only
+        // when no character's did, so an offset in `lower` is the same offset in `text`.
+        let same_lengths = text.chars().all(|c| {
+            let mut lowered = c.to_lowercase();
+            lowered.len() == 1 && lowered.next().map(char::len_utf8) == Some(c.len_utf8())
+        });
+        if !same_lengths {
             return None;
         }
+        let lower = text.to_lowercase();
         self.by_name
             .iter()
             .filter(|(name, _)| {
@@ -393,6 +398,20 @@ mod tests {
             .flat_map(|s| s.points)
             .map(|p| p.text)
             .collect()
+    }
+
+    #[test]
+    fn characters_whose_lower_case_changes_length_never_split_a_character() {
+        // İ grows by a byte when lower-cased, the Kelvin sign shrinks by one: together the
+        // line keeps its length while offsets inside it move.
+        for text in [
+            "İlkay and the \u{212A}elvin fix were approved",
+            "\u{212A}elvin İ: decided",
+            "**İlkay** decided Ω",
+        ] {
+            let got = run(vec![point(text, &[1])], Lang::En);
+            assert_eq!(got.len(), 1, "{text}");
+        }
     }
 
     #[test]
