@@ -15,25 +15,10 @@ use summarybot::summarize::SummaryInput;
 const MESSAGES: usize = 10_000;
 const RUNS: usize = 5;
 
-/// xorshift64*: deterministic, so every run benchmarks the same channel.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
+#[path = "common/rng.rs"]
+#[allow(dead_code, reason = "each benchmark uses a part of it")]
+mod rng;
+use rng::Rng;
 
 const NAMES: &[&str] = &[
     "Alex", "Sam", "Priya", "Kim", "Jordan", "Lee", "Mika", "Noor", "Omar", "Rosa", "Tomás",

@@ -26,25 +26,10 @@ const CHANNEL_ID: u64 = 871_325_106_388_582_430;
 /// First message time, milliseconds since the epoch (2026-11-01).
 const START_MS: i64 = 1_793_491_200_000;
 
-/// xorshift64*: deterministic, so every run benchmarks the same export.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
+#[path = "common/rng.rs"]
+#[allow(dead_code, reason = "each benchmark uses a part of it")]
+mod rng;
+use rng::Rng;
 
 const PEOPLE: &[(&str, &str)] = &[
     ("mara.k", "Mara (maintainer)"),
