@@ -112,7 +112,7 @@ impl<'a> People<'a> {
                 }
                 if let Some(first) = name.split_whitespace().next().filter(|f| *f != name) {
                     let first = first.trim_matches(|c: char| !c.is_alphanumeric());
-                    if first.chars().count() >= 3 {
+                    if first.chars().count() >= 3 && !COMMON_WORDS.contains(&first) {
                         short
                             .entry(first.to_string())
                             .and_modify(|id| *id = id.filter(|id| *id == a.id))
@@ -330,8 +330,124 @@ fn looks_like_a_name(text: &str) -> bool {
             w.chars().next().is_some_and(char::is_uppercase)
                 && w.chars()
                     .all(|c| c.is_alphabetic() || matches!(c, '.' | '-' | '\''))
+                && !COMMON_WORDS.contains(&w.to_lowercase().as_str())
         })
 }
+
+/// Words that open a bullet as a topic label (`**Performance:**`, `**Release Date**:`) or
+/// start a display name ("The Doctor") without naming anyone: never taken for a person.
+const COMMON_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "not",
+    "our",
+    "your",
+    "big",
+    "little",
+    "old",
+    "new",
+    "real",
+    "official",
+    "team",
+    "admin",
+    "mod",
+    "bot",
+    "sir",
+    "lady",
+    "lord",
+    "king",
+    "queen",
+    "captain",
+    "action",
+    "actions",
+    "agenda",
+    "announcement",
+    "api",
+    "background",
+    "benchmark",
+    "benchmarks",
+    "blocker",
+    "blockers",
+    "budget",
+    "bug",
+    "bugs",
+    "build",
+    "builds",
+    "change",
+    "changes",
+    "changelog",
+    "compatibility",
+    "config",
+    "configuration",
+    "context",
+    "cost",
+    "date",
+    "deadline",
+    "decision",
+    "decisions",
+    "deploy",
+    "deployment",
+    "design",
+    "discussion",
+    "docs",
+    "documentation",
+    "feature",
+    "features",
+    "fix",
+    "fixes",
+    "frontend",
+    "backend",
+    "database",
+    "highlights",
+    "impact",
+    "infra",
+    "infrastructure",
+    "issue",
+    "issues",
+    "license",
+    "meeting",
+    "migration",
+    "next",
+    "note",
+    "notes",
+    "outcome",
+    "outcomes",
+    "overview",
+    "performance",
+    "plan",
+    "plans",
+    "priority",
+    "problem",
+    "problems",
+    "proposal",
+    "question",
+    "questions",
+    "release",
+    "releases",
+    "reminder",
+    "result",
+    "results",
+    "review",
+    "reviews",
+    "risk",
+    "risks",
+    "roadmap",
+    "schedule",
+    "security",
+    "status",
+    "steps",
+    "summary",
+    "support",
+    "testing",
+    "tests",
+    "timeline",
+    "todo",
+    "topic",
+    "update",
+    "updates",
+    "version",
+    "versions",
+];
 
 #[cfg(test)]
 mod tests {
@@ -412,6 +528,22 @@ mod tests {
             let got = run(vec![point(text, &[1])], Lang::En);
             assert_eq!(got.len(), 1, "{text}");
         }
+    }
+
+    #[test]
+    fn topic_labels_and_common_words_are_not_people() {
+        let points = vec![
+            point("**Performance:** the parser is 2x faster", &[4]),
+            point("**Release Date**: Thursday", &[1]),
+            point("**Security**: tokens are masked", &[]),
+        ];
+        let want: Vec<String> = points.iter().map(|p| p.text.clone()).collect();
+        assert_eq!(run(points, Lang::En), want);
+        // "The Doctor" does not make every sentence that starts with "The" about them.
+        let window = vec![msg(1, 10, "doc", Some("The Doctor"), "lgtm")];
+        let people = People::new(&window);
+        assert_eq!(people.lookup("the"), None);
+        assert_eq!(people.lookup("the doctor"), Some(UserId(10)));
     }
 
     #[test]
