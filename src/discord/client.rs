@@ -68,16 +68,18 @@ fn cid(c: SChannelId) -> ChannelId {
 }
 
 impl Handler {
-    async fn push(&self, op: Op) {
-        self.seen();
+    async fn push(&self, ctx: &Context, op: Op) {
+        self.seen(ctx);
         if !self.shared.ingest.push(op).await {
             tracing::warn!("ingest is closed; event dropped");
         }
     }
 
-    /// Note that the gateway is alive (for /health and the status page).
-    fn seen(&self) {
+    /// Note that the gateway, and `ctx`'s shard, is alive (for /health, the status page and
+    /// what a lost shard vouches for).
+    fn seen(&self, ctx: &Context) {
         let now = Timestamp::now();
+        self.shared.shard_clock.seen(ctx.shard_id.0, now);
         self.shared
             .runtime
             .update_discord(|d| d.last_event = Some(now));
@@ -87,10 +89,10 @@ impl Handler {
         self.shared.serves(guild.map(gid)) && admission(&self.shared, cache, guild, channel).is_ok()
     }
 
-    async fn channel_seen(&self, c: &GuildChannel, guild_name: Option<&str>) {
+    async fn channel_seen(&self, ctx: &Context, c: &GuildChannel, guild_name: Option<&str>) {
         let info = convert::channel(c, guild_name);
         if self.shared.serves(Some(gid(c.guild_id))) && self.shared.service.may_store(&info) {
-            self.push(Op::Channel(info)).await;
+            self.push(ctx, Op::Channel(info)).await;
         }
     }
 }
@@ -106,6 +108,9 @@ impl EventHandler for Handler {
             d.shards = shards;
             d.last_event = Some(Timestamp::now());
         });
+        self.shared
+            .shard_clock
+            .seen(ctx.shard_id.0, Timestamp::now());
         tracing::info!(
             user = %ready.user.name,
             guilds = ready.guilds.len(),
@@ -134,25 +139,25 @@ impl EventHandler for Handler {
         };
         self.shared.runtime.update_discord(|d| d.guilds = guilds);
         for c in guild.channels.values().chain(guild.threads.iter()) {
-            self.channel_seen(c, Some(&guild.name)).await;
+            self.channel_seen(&ctx, c, Some(&guild.name)).await;
         }
     }
 
-    async fn channel_create(&self, _ctx: Context, channel: GuildChannel) {
-        self.channel_seen(&channel, None).await;
+    async fn channel_create(&self, ctx: Context, channel: GuildChannel) {
+        self.channel_seen(&ctx, &channel, None).await;
     }
 
-    async fn channel_update(&self, _ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
-        self.channel_seen(&new, None).await;
+    async fn channel_update(&self, ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
+        self.channel_seen(&ctx, &new, None).await;
     }
 
-    async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
-        self.channel_seen(&thread, None).await;
+    async fn thread_create(&self, ctx: Context, thread: GuildChannel) {
+        self.channel_seen(&ctx, &thread, None).await;
     }
 
-    async fn thread_update(&self, _ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
+    async fn thread_update(&self, ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
         // A renamed thread or forum post keeps its summaries' titles current.
-        self.channel_seen(&new, None).await;
+        self.channel_seen(&ctx, &new, None).await;
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
@@ -174,7 +179,7 @@ impl EventHandler for Handler {
                 .remember(gid(guild), user, member.nick.clone());
         }
         if let Some(chat) = convert::message(&msg).filter(|_| stores) {
-            self.push(Op::Upsert(chat)).await;
+            self.push(&ctx, Op::Upsert(chat)).await;
         }
         if !msg.author.bot {
             if let Some(args) =
@@ -204,13 +209,16 @@ impl EventHandler for Handler {
             .and_then(convert::timestamp)
             .unwrap_or_else(Timestamp::now);
         let full = full_message(&event, &content, edited_at).map(Box::new);
-        self.push(Op::Edit {
-            channel: cid(event.channel_id),
-            id: MessageId(event.id.get()),
-            content,
-            edited_at,
-            full,
-        })
+        self.push(
+            &ctx,
+            Op::Edit {
+                channel: cid(event.channel_id),
+                id: MessageId(event.id.get()),
+                content,
+                edited_at,
+                full,
+            },
+        )
         .await;
     }
 
@@ -223,10 +231,13 @@ impl EventHandler for Handler {
     ) {
         if self.stores(&ctx.cache, guild, cid(channel)) {
             let ids = vec![MessageId(id.get())];
-            self.push(Op::Delete {
-                channel: cid(channel),
-                ids,
-            })
+            self.push(
+                &ctx,
+                Op::Delete {
+                    channel: cid(channel),
+                    ids,
+                },
+            )
             .await;
         }
     }
@@ -240,10 +251,13 @@ impl EventHandler for Handler {
     ) {
         if self.stores(&ctx.cache, guild, cid(channel)) {
             let ids = ids.into_iter().map(|i| MessageId(i.get())).collect();
-            self.push(Op::Delete {
-                channel: cid(channel),
-                ids,
-            })
+            self.push(
+                &ctx,
+                Op::Delete {
+                    channel: cid(channel),
+                    ids,
+                },
+            )
             .await;
         }
     }
@@ -255,13 +269,13 @@ impl EventHandler for Handler {
             .update_discord(|d| d.connected = connected);
     }
 
-    async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
-        self.seen();
+    async fn resume(&self, ctx: Context, _event: ResumedEvent) {
+        self.seen(&ctx);
         super::gap::session_resumed(&self.shared);
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        self.seen();
+        self.seen(&ctx);
         let Interaction::Command(cmd) = interaction else {
             return;
         };

@@ -3,8 +3,9 @@
 //! go to the summary service's gap fill in the background; now and then, and at shutdown, the
 //! session's coverage is recorded.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serenity::all::{ChannelType, GuildId as SGuildId};
@@ -118,31 +119,60 @@ const LOSS_MARGIN: Duration = Duration::from_secs(60);
 /// reports `Connected` a moment after its READY or RESUMED is dispatched.
 const NEW_SESSION_GRACE: Duration = Duration::from_millis(250);
 
+/// When each shard last delivered an event. A shard that is lost vouches only up to its own
+/// last event: Discord sends a guild's events to one shard only, so the others' events say
+/// nothing about it.
+#[derive(Default)]
+pub(super) struct ShardClock(Mutex<HashMap<u32, Timestamp>>);
+
+impl ShardClock {
+    /// `shard` delivered an event at `at`.
+    pub(super) fn seen(&self, shard: u32, at: Timestamp) {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.insert(shard, at);
+    }
+
+    /// The earliest last event among the `down` shards: what all of them vouch for. `None`
+    /// when none of them ever delivered one.
+    fn last_alive(&self, down: &BTreeSet<u32>) -> Option<Timestamp> {
+        let last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        down.iter().filter_map(|s| last.get(s)).copied().min()
+    }
+}
+
 /// Watch the shards until shutdown begins: while any is not connected (serenity dispatches no
 /// stage change when a resume fails and the shard restarts, and a restarting shard has no
 /// runner at all), the live session vouches for what it stored up to its last event and for
 /// nothing later, until a RESUMED ([`session_resumed`]) or a new READY. Keeps the `connected`
 /// flag of `/health` true to the shards too.
 pub(super) async fn watch_shards(shared: Arc<Shared>, manager: Arc<ShardManager>) {
-    let mut shards = 0;
+    // Every shard that ever had a runner: a restarting one has none for a while.
+    let mut known = BTreeSet::new();
     let mut ticker = tokio::time::interval(WATCH_EVERY);
     while shared.accepting.load(Ordering::SeqCst) {
         ticker.tick().await;
-        let (count, connected) = {
+        let connected: BTreeSet<u32> = {
             let runners = manager.runners.lock().await;
-            let connected = runners
-                .values()
-                .filter(|r| r.stage == ConnectionStage::Connected)
-                .count();
-            (runners.len(), connected)
+            known.extend(runners.keys().map(|s| s.0));
+            runners
+                .iter()
+                .filter(|(_, r)| r.stage == ConnectionStage::Connected)
+                .map(|(s, _)| s.0)
+                .collect()
         };
-        shards = shards.max(count);
-        let whole = count > 0 && connected == shards;
+        let down: BTreeSet<u32> = known.difference(&connected).copied().collect();
+        let whole = !known.is_empty() && down.is_empty();
         if !shared.accepting.load(Ordering::SeqCst) {
             break;
         }
         if !whole {
-            session_lost(&shared);
+            session_lost(&shared, &down);
         }
         if shared.runtime.discord().connected != whole {
             shared.runtime.update_discord(|d| d.connected = whole);
@@ -150,8 +180,8 @@ pub(super) async fn watch_shards(shared: Arc<Shared>, manager: Arc<ShardManager>
     }
 }
 
-/// A shard's connection is gone: see [`watch_shards`].
-fn session_lost(shared: &Shared) {
+/// The `down` shards' connections are gone: see [`watch_shards`].
+fn session_lost(shared: &Shared, down: &BTreeSet<u32>) {
     let Some(cache) = shared.cache.get() else {
         return; // never connected: there is no session to lose
     };
@@ -165,9 +195,9 @@ fn session_lost(shared: &Shared) {
     // Messages are timed by Discord's clock, events by ours when they arrive: step back by a
     // margin so a message sent just before the last event arrived is still fetched.
     let last_event = shared
-        .runtime
-        .discord()
-        .last_event
+        .shard_clock
+        .last_alive(down)
+        .or(shared.runtime.discord().last_event)
         .unwrap_or_else(Timestamp::now);
     let margin = i64::try_from(LOSS_MARGIN.as_millis()).unwrap_or(i64::MAX);
     let last_alive = Timestamp(last_event.millis().saturating_sub(margin));
@@ -199,5 +229,34 @@ pub(super) async fn checkpoints(shared: Arc<Shared>) {
             shared.ingest.flush().await;
             checkpoint(&shared);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_shard_vouches_up_to_its_own_last_event_not_the_other_shards() {
+        let clock = ShardClock::default();
+        clock.seen(0, Timestamp(1_000));
+        clock.seen(1, Timestamp(2_000));
+        // Shard 0 keeps delivering its guilds' events after shard 1 fell silent.
+        clock.seen(0, Timestamp(90_000));
+        assert_eq!(
+            clock.last_alive(&BTreeSet::from([1])),
+            Some(Timestamp(2_000))
+        );
+        assert_eq!(
+            clock.last_alive(&BTreeSet::from([0])),
+            Some(Timestamp(90_000))
+        );
+        // Several down: only what all of them vouch for.
+        assert_eq!(
+            clock.last_alive(&BTreeSet::from([0, 1])),
+            Some(Timestamp(2_000))
+        );
+        // A shard that never delivered anything vouches for nothing of its own.
+        assert_eq!(clock.last_alive(&BTreeSet::from([2])), None);
     }
 }

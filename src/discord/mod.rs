@@ -80,6 +80,8 @@ struct Shared {
     cache: Arc<std::sync::OnceLock<Arc<serenity::cache::Cache>>>,
     /// Authors' server nicknames for messages that come without them (REST history).
     names: Arc<names::MemberNames>,
+    /// When each shard last delivered an event (what a lost shard vouches for).
+    shard_clock: gap::ShardClock,
 }
 
 impl Shared {
@@ -240,6 +242,7 @@ pub async fn start(
         runtime,
         cache,
         names,
+        shard_clock: gap::ShardClock::default(),
     });
     tokio::spawn(gap::checkpoints(Arc::clone(&shared)));
     let mut client = client::build(config, Arc::clone(&shared)).await?;
