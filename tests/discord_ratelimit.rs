@@ -1,0 +1,127 @@
+//! Discord's rate limits (issue #19 item 4): the real binary against a fake Discord that enforces
+//! per-route buckets and the global limit as Discord documents them and sends their headers. The
+//! bot must keep within them ahead of time: every 429 counts towards Discord's invalid-request
+//! limit (10,000 per 10 minutes, then an IP ban).
+
+mod support;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::discord_bot::{DiscordBot as Bot, WAIT};
+use support::fake_discord::{
+    embeds_text, id_ago, message, now_ms, snowflake_at, FakeDiscord, RestCall, ALICE, BOB, GENERAL,
+};
+use support::fake_openai::{FakeOpenAi, Fault};
+
+/// A summary long enough for several Discord messages (6,000 characters of embeds each).
+fn long_answer() -> String {
+    let mut answer = String::new();
+    for h in [
+        "Key Discussion Points",
+        "Decisions",
+        "Action Items",
+        "Details",
+    ] {
+        let _ = writeln!(answer, "## {h}");
+        for i in 0..30 {
+            let _ = writeln!(
+                answer,
+                "- Point {i} of {h}: {}",
+                "a long explanation of what was said about the deploy plan and why ".repeat(2)
+            );
+        }
+    }
+    answer
+}
+
+#[test]
+fn a_long_backfill_and_a_multi_part_summary_keep_within_the_buckets_without_a_429() {
+    let llm = FakeOpenAi::start();
+    llm.answer_all(Fault::Reply(long_answer()));
+    let fake = FakeDiscord::start();
+    // Discord-like limits: 3 requests a second per bucket (route + channel), 50 a second in all.
+    fake.set_bucket_limit(3, Duration::from_secs(1));
+    fake.set_global_limit(50);
+    // 550 messages in the last 2 h (6 pages of 100), then an older one that ends the paging.
+    let mut history: Vec<Value> = (0..550u64)
+        .map(|i| {
+            let sent = now_ms() - 6_000_000 + i * 10_000;
+            let text = format!("History message {i}: the deploy plan needs review number {i}.");
+            message(GENERAL, snowflake_at(sent, i), BOB, &text, sent)
+        })
+        .collect();
+    let old = now_ms() - 5 * 3_600_000;
+    history.push(message(
+        GENERAL,
+        snowflake_at(old, 999),
+        BOB,
+        "too old",
+        old,
+    ));
+    fake.add_history(history);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let llm_section = format!(
+        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"",
+        llm.base_url()
+    );
+    let mut bot = Bot::start_with_llm(dir.path(), &fake, "cooldown = \"0s\"", &llm_section);
+    bot.wait_connected(&fake);
+
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 5000),
+        ALICE,
+        "!summary 2h full",
+    );
+    let sends = |c: &RestCall| {
+        c.method == "POST" && c.path == format!("/api/v10/channels/{GENERAL}/messages")
+    };
+    // The last part carries the answer's last point.
+    let last = fake.wait_for_call(WAIT * 2, |c| {
+        sends(c) && embeds_text(c).contains("Point 29 of Details")
+    });
+    let last = last.unwrap_or_else(|| panic!("no summary:\n{}", bot.log()));
+    let parts: Vec<RestCall> = fake.calls().into_iter().filter(|c| sends(c)).collect();
+    let pages = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "GET" && c.path == format!("/api/v10/channels/{GENERAL}/messages"))
+        .count();
+    bot.stop();
+
+    assert_eq!(
+        fake.served_429s(),
+        0,
+        "the bot drew 429s ({pages} history pages, {} parts):\n{}",
+        parts.len(),
+        bot.log()
+    );
+    assert_eq!(fake.invalid_requests(), 0);
+    // Enough requests to one bucket that keeping within it took waiting.
+    assert!(pages >= 6, "{pages} history pages");
+    assert!(
+        parts.len() >= 4,
+        "{} parts: {}",
+        parts.len(),
+        embeds_text(&parts[0])
+    );
+    // The summary is whole: every message of the window (the command too), every part once.
+    let footer = embeds_text(&last);
+    assert!(footer.contains("551 messages"), "{footer}");
+    let text: String = parts.iter().map(embeds_text).collect();
+    for h in [
+        "Key Discussion Points",
+        "Decisions",
+        "Action Items",
+        "Details",
+    ] {
+        assert_eq!(
+            text.matches(&format!("Point 29 of {h}")).count(),
+            1,
+            "{text}"
+        );
+    }
+    assert_eq!(fake.created_messages(GENERAL), parts.len());
+}
