@@ -125,3 +125,90 @@ fn a_long_backfill_and_a_multi_part_summary_keep_within_the_buckets_without_a_42
     }
     assert_eq!(fake.created_messages(GENERAL), parts.len());
 }
+
+#[test]
+fn a_gap_fill_of_many_pages_after_downtime_keeps_within_the_buckets_without_a_429() {
+    use summarybot::model::{
+        Author, ChannelId, ChatMessage, GuildId, MessageId, MessageKind, TimeWindow, Timestamp,
+        UserId,
+    };
+    use summarybot::store::Store;
+    use support::fake_discord::{GUILD, SECRET};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db/summarybot.redb");
+    std::fs::create_dir_all(db.parent().expect("db dir")).expect("db dir");
+    // What an earlier run stored: one message a channel, 15 minutes ago.
+    let before = now_ms() - 900_000;
+    {
+        let store = Store::open(&db).expect("open");
+        for (seq, channel) in [(1, GENERAL), (2, SECRET)] {
+            let stored = ChatMessage {
+                id: MessageId(snowflake_at(before, seq)),
+                channel_id: ChannelId(channel),
+                guild_id: Some(GuildId(GUILD)),
+                author: Author {
+                    id: UserId(ALICE),
+                    name: "alice".into(),
+                    display_name: None,
+                    is_bot: false,
+                },
+                timestamp: Timestamp(i64::try_from(before).expect("time")),
+                edited_at: None,
+                kind: MessageKind::Default,
+                content: "before the downtime".into(),
+                reply_to: None,
+                attachments: Vec::new(),
+                reaction_count: 0,
+                pinned: false,
+            };
+            store.upsert_messages(&[stored]).expect("store");
+        }
+    }
+    // While the bot was down, 420 messages a channel were posted (5 pages of 100 each).
+    let fake = FakeDiscord::start();
+    let mut history = Vec::new();
+    for (k, channel) in [GENERAL, SECRET].into_iter().enumerate() {
+        for i in 0..420u64 {
+            let sent = before + 60_000 + i * 1_000;
+            let seq = 10 + k as u64 * 1000 + i;
+            let text = format!("Posted while the bot was down, number {i}.");
+            history.push(message(channel, snowflake_at(sent, seq), BOB, &text, sent));
+        }
+    }
+    fake.add_history(history);
+    fake.set_bucket_limit(3, Duration::from_secs(1));
+    fake.set_global_limit(50);
+
+    let mut bot = Bot::connected(dir.path(), &fake, "");
+    let deadline = std::time::Instant::now() + WAIT * 2;
+    while !bot.log().contains("gap fill finished") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no gap fill:\n{}",
+            bot.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pages = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "GET" && c.path.ends_with("/messages"))
+        .count();
+    bot.stop();
+    assert_eq!(
+        fake.served_429s(),
+        0,
+        "the gap fill drew 429s ({pages} pages):\n{}",
+        bot.log()
+    );
+    assert!(pages >= 10, "{pages} pages");
+    let store = bot.store();
+    let all = TimeWindow {
+        start: Timestamp(0),
+        end: Timestamp(i64::MAX),
+    };
+    for channel in [GENERAL, SECRET] {
+        let stored = store.messages_in(ChannelId(channel), all).expect("read");
+        assert_eq!(stored.len(), 421, "channel {channel}");
+    }
+}
