@@ -450,7 +450,7 @@ mod tests {
     async fn no_more_than_fifty_requests_start_in_any_second() {
         let limits = RateLimits::default();
         let start = Instant::now();
-        for i in 0..GLOBAL_PER_SECOND + 1 {
+        for i in 0..=GLOBAL_PER_SECOND {
             let route = Route::of("GET", &format!("/channels/{i}"));
             drop(limits.acquire(route, LONG).await);
             if i + 1 == GLOBAL_PER_SECOND {
