@@ -212,3 +212,51 @@ fn a_gap_fill_of_many_pages_after_downtime_keeps_within_the_buckets_without_a_42
         assert_eq!(stored.len(), 421, "channel {channel}");
     }
 }
+
+#[test]
+fn a_digest_post_waits_for_a_bucket_the_bots_replies_used_up() {
+    use support::appliance::Appliance;
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = Appliance::start_with(
+        dir.path(),
+        &fake,
+        "cooldown = \"0s\"",
+        "enabled = false",
+        "",
+    );
+    app.wait_connected();
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::from_secs(60), 1),
+        ALICE,
+        "we ship on friday",
+    );
+    // Two sends a window per bucket: the bot's two replies use up the channel's.
+    fake.set_bucket_limit(2, Duration::from_secs(6));
+    let posts = |fake: &FakeDiscord| {
+        fake.calls()
+            .into_iter()
+            .filter(|c| {
+                c.method == "POST" && c.path == format!("/api/v10/channels/{GENERAL}/messages")
+            })
+            .collect::<Vec<_>>()
+    };
+    for seq in [2, 3] {
+        fake.inject_message(GENERAL, id_ago(Duration::ZERO, seq), ALICE, "!summary 1");
+    }
+    app.wait_until(|| posts(&fake).len() == 2);
+    // A webhook job posts to the same channel through the job workers' client.
+    let job = app.finished_job(app.request_summary(GENERAL, "after-replies", Some(GENERAL)));
+    assert_eq!(job["state"], "done", "{job}\n{}", app.log());
+    let posts = posts(&fake);
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    assert_eq!(
+        fake.served_429s(),
+        0,
+        "the job's post drew a 429:\n{}",
+        app.log()
+    );
+    // It went once the bucket reset, not at once.
+    assert!(posts[2].at.duration_since(posts[0].at) >= Duration::from_secs(5));
+}
