@@ -136,14 +136,15 @@ impl Bucket {
     }
 }
 
-type Shared<T> = Arc<tokio::sync::Mutex<T>>;
+/// A bucket as several routes and waiting requests hold it.
+type BucketRef = Arc<tokio::sync::Mutex<Bucket>>;
 
 #[derive(Debug, Default)]
 struct State {
     /// Route template → Discord's bucket hash.
     hashes: HashMap<String, String>,
     /// (bucket hash or route template, major parameter) → bucket.
-    buckets: HashMap<(String, String), Shared<Bucket>>,
+    buckets: HashMap<(String, String), BucketRef>,
     /// No request before this (a global 429).
     global_until: Option<Instant>,
     /// When the last requests bound by the global limit started (at most
@@ -159,7 +160,7 @@ impl State {
 
     /// The bucket of `route` (created empty when unknown), dropping stale unused ones first
     /// when many are kept.
-    fn bucket(&mut self, route: &Route, now: Instant) -> Shared<Bucket> {
+    fn bucket(&mut self, route: &Route, now: Instant) -> BucketRef {
         if self.buckets.len() >= KEEP_BUCKETS {
             // A bucket in use is locked; a stale one says nothing the next answer will not.
             self.buckets
@@ -191,7 +192,7 @@ impl State {
 
     /// Learn that `route` is in bucket `hash`: its bucket (the one just used) is that bucket's
     /// for `major` from now on, unless another route already brought one.
-    fn learn_hash(&mut self, route: &Route, hash: &str, used: &Shared<Bucket>) {
+    fn learn_hash(&mut self, route: &Route, hash: &str, used: &BucketRef) {
         if self.hashes.get(&route.template).is_some_and(|h| h == hash) {
             return;
         }
@@ -216,7 +217,7 @@ pub struct Permit<'a> {
     limits: &'a RateLimits,
     route: Route,
     bucket: tokio::sync::OwnedMutexGuard<Bucket>,
-    shared: Shared<Bucket>,
+    shared: BucketRef,
 }
 
 impl RateLimits {
