@@ -74,12 +74,13 @@ async fn serve(
     } else {
         None
     };
-    // The job workers (every trigger's jobs) post summaries through Discord's REST API.
-    let publisher: Option<Arc<dyn Publisher>> = if config.discord.enabled {
-        let poster = crate::discord::poster(config).context("cannot set up Discord posting")?;
-        Some(Arc::new(crate::discord::DiscordPublisher::new(poster)))
-    } else {
-        None
+    // The job workers (every trigger's jobs) post summaries through Discord's REST API, with
+    // the bot's client: one rate-limit state for every REST caller.
+    let publisher: Option<Arc<dyn Publisher>> = match &bot {
+        Some(bot) => Some(Arc::new(crate::discord::DiscordPublisher::new(
+            bot.poster(),
+        ))),
+        None => None,
     };
     let jobs = crate::jobs::JobRunner::start(config, &service, publisher)?;
     let scheduler = config.scheduler.enabled.then(|| {

@@ -33,7 +33,9 @@ use crate::summarize::focus::Topic;
 pub(super) async fn build(config: &Config, shared: Arc<Shared>) -> Result<Client, serenity::Error> {
     let mut http = HttpBuilder::new(config.discord.token.expose());
     if let Some(proxy) = super::proxy_for(&config.discord.api_base_url) {
-        // serenity ignores a proxy while its ratelimiter is on; our sends honour 429s themselves.
+        // serenity ignores a proxy while its ratelimiter is on. serenity's HTTP client makes only
+        // the gateway look-ups (`GET /gateway`, `/gateway/bot`); every other REST call is the
+        // Poster's, which keeps Discord's rate limits itself (`ratelimit.rs`).
         http = http.proxy(proxy).ratelimiter_disabled(true);
     }
     serenity::client::ClientBuilder::new_with_http(http.build(), super::intents())

@@ -17,6 +17,7 @@ pub mod names;
 pub mod permissions;
 pub mod post;
 mod publisher;
+mod ratelimit;
 mod schedule_cmd;
 pub mod threads;
 
@@ -308,6 +309,12 @@ pub async fn stopped(bot: Option<&mut Bot>) -> String {
 }
 
 impl Bot {
+    /// The bot's REST client: its clones share one rate-limit state, so every caller (the job
+    /// workers' digests too) keeps within the same limits.
+    pub fn poster(&self) -> Poster {
+        self.shared.poster.clone()
+    }
+
     /// Stop taking commands, let in-flight ones finish within `deadline`, close the shards and
     /// flush every pending ingest write.
     pub async fn shutdown(self, deadline: Duration) {

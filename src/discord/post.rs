@@ -1,11 +1,14 @@
 //! Discord REST sends: messages, interaction responses and history pages, with
-//! `allowed_mentions` forced to nothing on every message body, 429 `Retry-After` honoured and
+//! `allowed_mentions` forced to nothing on every message body, Discord's rate limits kept ahead
+//! of time ([`super::ratelimit`], shared by all clones), a 429's `Retry-After` honoured and
 //! transient 5xx retried with backoff. Usable without a gateway (webhook jobs, digests).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::ratelimit::{Observed, Permit, RateLimits, Route};
 use crate::backoff::Backoff;
 use crate::model::{ChannelId, GuildId, Summary, UserId};
 use crate::secret::Secret;
@@ -61,13 +64,14 @@ pub enum PostError {
     },
 }
 
-/// A Discord REST client for the bot's sends.
+/// A Discord REST client for the bot's sends; clones share the rate-limit state.
 #[derive(Clone, Debug)]
 pub struct Poster {
     http: reqwest::Client,
     /// `{api_base_url}/v10`.
     base: String,
     token: Secret,
+    limits: Arc<RateLimits>,
 }
 
 /// What the next attempt should do after a failed one.
@@ -100,6 +104,7 @@ impl Poster {
             http,
             base: format!("{base}/v10"),
             token,
+            limits: Arc::default(),
         })
     }
 
@@ -217,7 +222,8 @@ impl Poster {
         self.send(reqwest::Method::GET, &path, None).await
     }
 
-    /// Send with retries: 429 waits `Retry-After`, 5xx and transport errors back off.
+    /// Send with retries: each attempt waits for the rate limits first; 429 waits `Retry-After`,
+    /// 5xx and transport errors back off.
     async fn send(
         &self,
         method: reqwest::Method,
@@ -228,7 +234,18 @@ impl Poster {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (result, next) = self.attempt(&method, &url, path, body, attempt).await;
+            let route = Route::of(method.as_str(), path);
+            let permit = self
+                .limits
+                .acquire(route, MAX_RETRY_WAIT)
+                .await
+                .map_err(|wait| PostError::RateLimitedTooLong {
+                    path: path.to_owned(),
+                    wait,
+                })?;
+            let (result, next) = self
+                .attempt(permit, &method, &url, path, body, attempt)
+                .await;
             match (result, next) {
                 (Ok(v), _) => return Ok(v),
                 (Err(e), Next::Fail) => return Err(e),
@@ -242,6 +259,7 @@ impl Poster {
 
     async fn attempt(
         &self,
+        permit: Permit<'_>,
         method: &reqwest::Method,
         url: &str,
         path: &str,
@@ -281,8 +299,10 @@ impl Poster {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok());
+        let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        permit.record(&Observed::read(status, &headers, &json));
         if (200..300).contains(&status) {
             return (Ok(json), Next::Fail);
         }

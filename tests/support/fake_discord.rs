@@ -159,6 +159,8 @@ struct State {
     nonce_window: Duration,
     /// Messages actually created (a deduplicated repeat creates none): (channel, message id).
     created: Vec<(u64, u64)>,
+    /// Discord's rate limits: per-route buckets, the global limit, 429s served.
+    rate: RateLimiter,
 }
 
 impl State {
@@ -1025,7 +1027,7 @@ fn handle_rest(shared: &Shared, req: &Request) -> Response {
         authorization: req.header("Authorization").unwrap_or("").to_owned(),
         at: Instant::now(),
     };
-    let response = route(shared, &call);
+    let response = rate_limited(shared, &call, route);
     shared.lock().calls.push(call);
     shared.changed.notify_all();
     response
@@ -1224,6 +1226,316 @@ fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
         state.nonces.insert(key, (Instant::now(), msg.clone()));
     }
     Response::json(&msg)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits, as Discord's developer docs describe them ("Rate Limits",
+// https://discord.com/developers/docs/topics/rate-limits): every route has a bucket per major
+// parameter (channel id, guild id, webhook id + token; the interaction id + token for callbacks),
+// named in `X-RateLimit-Bucket`; every answer carries `X-RateLimit-Limit`, `-Remaining`, `-Reset`
+// (Unix seconds) and `-Reset-After` (seconds); a request over a bucket's limit gets 429 with
+// `{"message", "retry_after", "global": false}`, `Retry-After` and `X-RateLimit-Scope: user`; a
+// request over the global limit (50 a second per bot on Discord; interaction callbacks exempt)
+// gets the same with `"global": true`, `X-RateLimit-Global: true` and `X-RateLimit-Scope: global`.
+// 401, 403 and 429 answers count towards the invalid-request limit (10,000 per 10 minutes on
+// Discord, then an IP ban); the fake counts them. Limits default to far more than any test sends
+// so that only tests that set them wait; [`FakeDiscord::set_bucket_limit`] sets Discord-like ones.
+
+/// The fake's rate-limit state.
+struct RateLimiter {
+    /// Requests per bucket window, and the window.
+    per_bucket: u32,
+    bucket_window: Duration,
+    /// Requests a second bound by the global limit.
+    global_per_second: u32,
+    /// (route, major parameter) → (window end, requests in the window).
+    buckets: HashMap<(String, String), (Instant, u32)>,
+    global: (Instant, u32),
+    served_429: usize,
+    invalid: usize,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self {
+            per_bucket: 100_000,
+            bucket_window: Duration::from_secs(1),
+            global_per_second: 100_000,
+            buckets: HashMap::new(),
+            global: (Instant::now(), 0),
+            served_429: 0,
+            invalid: 0,
+        }
+    }
+}
+
+/// A request's route as Discord limits it: method and path with ids as `:id`, and the major
+/// parameter.
+fn limited_route(method: &str, path: &str) -> (String, String, bool) {
+    let segments: Vec<&str> = path
+        .trim_start_matches("/api/v10")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let first = segments.first().copied().unwrap_or_default();
+    let major_len = match first {
+        "channels" | "guilds" => 1,
+        "webhooks" | "interactions" => 2,
+        _ => 0,
+    };
+    let major = segments[1.min(segments.len())..(1 + major_len).min(segments.len())].join("/");
+    let route = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let is_major = i >= 1 && i <= major_len;
+            if is_major || s.bytes().all(|b| b.is_ascii_digit()) {
+                ":id"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    (format!("{method} /{route}"), major, first == "interactions")
+}
+
+/// The bucket hash Discord would name for `route` (stable within a run).
+fn bucket_hash(route: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    route.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// What the limiter decided for one request.
+enum Verdict {
+    /// Within the limits: these headers go on the answer.
+    Pass(Vec<(&'static str, String)>),
+    /// Over a limit: this 429 is the answer.
+    Limited(Response),
+}
+
+impl RateLimiter {
+    fn check(&mut self, method: &str, path: &str, now: Instant) -> Verdict {
+        let (route, major, interaction) = limited_route(method, path);
+        if !interaction {
+            if now >= self.global.0 {
+                self.global = (now + Duration::from_secs(1), 0);
+            }
+            if self.global.1 >= self.global_per_second {
+                return Verdict::Limited(too_many(self.global.0 - now, true, Vec::new()));
+            }
+            self.global.1 += 1;
+        }
+        let window = self.bucket_window;
+        if self.buckets.len() > 10_000 {
+            self.buckets.retain(|_, (end, _)| *end > now);
+        }
+        let (end, used) = self
+            .buckets
+            .entry((route.clone(), major))
+            .or_insert((now, 0));
+        if now >= *end {
+            *end = now + window;
+            *used = 0;
+        }
+        let reset_after = *end - now;
+        let reset_at = std::time::SystemTime::now() + reset_after;
+        let reset_unix = reset_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let over = *used >= self.per_bucket;
+        if !over {
+            *used += 1;
+        }
+        let headers = vec![
+            ("X-RateLimit-Limit", self.per_bucket.to_string()),
+            (
+                "X-RateLimit-Remaining",
+                (self.per_bucket - *used).to_string(),
+            ),
+            ("X-RateLimit-Reset", format!("{reset_unix:.3}")),
+            (
+                "X-RateLimit-Reset-After",
+                format!("{:.3}", reset_after.as_secs_f64()),
+            ),
+            ("X-RateLimit-Bucket", bucket_hash(&route)),
+        ];
+        if over {
+            return Verdict::Limited(too_many(reset_after, false, headers));
+        }
+        Verdict::Pass(headers)
+    }
+}
+
+/// Discord's 429: body, `Retry-After` and the scope.
+fn too_many(wait: Duration, global: bool, headers: Vec<(&'static str, String)>) -> Response {
+    let secs = wait.as_secs_f64();
+    let mut r = Response::json(&json!({
+        "message": "You are being rate limited.", "retry_after": (secs * 1000.0).ceil() / 1000.0,
+        "global": global}))
+    .with_status_code(429)
+    .with_additional_header("Retry-After", format!("{}", secs.ceil() as u64));
+    for (name, value) in headers {
+        r = r.with_additional_header(name, value);
+    }
+    if global {
+        r = r.with_additional_header("X-RateLimit-Global", "true");
+    }
+    r.with_additional_header("X-RateLimit-Scope", if global { "global" } else { "user" })
+}
+
+/// Answer `call` with `route` within the rate limits (with their headers), or with a 429; count
+/// the 429s and other invalid requests served.
+fn rate_limited(
+    shared: &Shared,
+    call: &RestCall,
+    route: fn(&Shared, &RestCall) -> Response,
+) -> Response {
+    let verdict = shared.lock().rate.check(&call.method, &call.path, call.at);
+    let response = match verdict {
+        Verdict::Limited(r) => r,
+        Verdict::Pass(headers) => {
+            let mut r = route(shared, call);
+            for (name, value) in headers {
+                // A scripted fault's own headers stay.
+                if !r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                    r = r.with_additional_header(name, value);
+                }
+            }
+            r
+        }
+    };
+    let mut state = shared.lock();
+    match response.status_code {
+        429 => {
+            state.rate.served_429 += 1;
+            state.rate.invalid += 1;
+        }
+        401 | 403 => state.rate.invalid += 1,
+        _ => {}
+    }
+    drop(state);
+    response
+}
+
+impl FakeDiscord {
+    /// Limit every bucket to `limit` requests per `window` (Discord's message routes allow
+    /// about 5 per 5 s per channel); the default is far above what tests send.
+    pub fn set_bucket_limit(&self, limit: u32, window: Duration) {
+        let mut state = self.shared.lock();
+        state.rate.per_bucket = limit;
+        state.rate.bucket_window = window;
+    }
+
+    /// Limit requests outside interaction callbacks to `per_second` (Discord: 50).
+    pub fn set_global_limit(&self, per_second: u32) {
+        self.shared.lock().rate.global_per_second = per_second;
+    }
+
+    /// 429s served so far (by the limits and by scripted [`SendFault::RateLimited`]).
+    pub fn served_429s(&self) -> usize {
+        self.shared.lock().rate.served_429
+    }
+
+    /// Answers that count towards Discord's invalid-request limit (401, 403, 429) so far.
+    pub fn invalid_requests(&self) -> usize {
+        self.shared.lock().rate.invalid
+    }
+}
+
+#[cfg(test)]
+mod rate_limit_tests {
+    use super::*;
+
+    fn header(r: &Response, name: &str) -> Option<String> {
+        r.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_string())
+    }
+
+    fn passed(v: Verdict) -> Vec<(&'static str, String)> {
+        match v {
+            Verdict::Pass(h) => h,
+            Verdict::Limited(_) => panic!("limited"),
+        }
+    }
+
+    fn limited(v: Verdict) -> Response {
+        match v {
+            Verdict::Limited(r) => r,
+            Verdict::Pass(_) => panic!("passed"),
+        }
+    }
+
+    #[test]
+    fn buckets_are_per_route_and_major_parameter_and_send_discords_headers() {
+        let mut rate = RateLimiter {
+            per_bucket: 2,
+            bucket_window: Duration::from_secs(1),
+            ..RateLimiter::default()
+        };
+        let t = Instant::now();
+        let path = format!("/api/v10/channels/{GENERAL}/messages");
+        let first = passed(rate.check("GET", &path, t));
+        let get =
+            |h: &[(&str, String)], n: &str| h.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
+        assert_eq!(get(&first, "X-RateLimit-Limit").as_deref(), Some("2"));
+        assert_eq!(get(&first, "X-RateLimit-Remaining").as_deref(), Some("1"));
+        assert_eq!(
+            get(&first, "X-RateLimit-Reset-After").as_deref(),
+            Some("1.000")
+        );
+        assert!(get(&first, "X-RateLimit-Reset").is_some());
+        let second = passed(rate.check("GET", &path, t + Duration::from_millis(400)));
+        assert_eq!(get(&second, "X-RateLimit-Remaining").as_deref(), Some("0"));
+        assert_eq!(
+            get(&second, "X-RateLimit-Reset-After").as_deref(),
+            Some("0.600")
+        );
+        assert_eq!(
+            get(&first, "X-RateLimit-Bucket"),
+            get(&second, "X-RateLimit-Bucket")
+        );
+        // Another channel, another method: other buckets.
+        passed(rate.check("GET", &format!("/api/v10/channels/{SECRET}/messages"), t));
+        passed(rate.check("POST", &path, t));
+        let r = limited(rate.check("GET", &path, t + Duration::from_millis(500)));
+        assert_eq!(r.status_code, 429);
+        assert_eq!(header(&r, "X-RateLimit-Scope").as_deref(), Some("user"));
+        assert_eq!(header(&r, "Retry-After").as_deref(), Some("1"));
+        assert_eq!(header(&r, "X-RateLimit-Global"), None);
+        // After the reset the bucket is full again.
+        passed(rate.check("GET", &path, t + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn the_global_limit_spares_interaction_callbacks() {
+        let mut rate = RateLimiter {
+            global_per_second: 2,
+            ..RateLimiter::default()
+        };
+        let t = Instant::now();
+        passed(rate.check("GET", "/api/v10/users/@me", t));
+        passed(rate.check("GET", "/api/v10/channels/1", t));
+        passed(rate.check("POST", "/api/v10/interactions/5/token-5/callback", t));
+        let r = limited(rate.check("GET", "/api/v10/guilds/1/members/2", t));
+        assert_eq!(header(&r, "X-RateLimit-Global").as_deref(), Some("true"));
+        assert_eq!(header(&r, "X-RateLimit-Scope").as_deref(), Some("global"));
+        passed(rate.check("GET", "/api/v10/channels/1", t + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn webhook_tokens_are_part_of_the_major_parameter() {
+        let (route, major, interaction) =
+            limited_route("PATCH", "/api/v10/webhooks/9/token-1/messages/@original");
+        assert_eq!(route, "PATCH /webhooks/:id/:id/messages/@original");
+        assert_eq!(major, "9/token-1");
+        assert!(!interaction);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
