@@ -579,6 +579,42 @@ fn cli_usage_shows_every_server_with_costs_and_budgets() {
     assert!(err.contains("[input, output]"), "{err}");
 }
 
+/// Two messages of Carol's in `#general` (decision and action item on one topic); their ids.
+fn inject_carols_rotation(fake: &FakeDiscord) -> [u64; 2] {
+    let carol = [
+        id_ago(Duration::from_secs(500), 20),
+        id_ago(Duration::from_secs(450), 21),
+    ];
+    fake.inject_message(
+        GENERAL,
+        carol[0],
+        CAROL,
+        "Decision: the staging password rotation moves to Monday, Carol will do the rotation.",
+    );
+    fake.inject_message(
+        GENERAL,
+        carol[1],
+        CAROL,
+        "Action item: Carol updates the rotation runbook before Monday.",
+    );
+    carol
+}
+
+/// The texts of `user`'s stored messages in `#general`, oldest first.
+fn stored_texts_of(store: &Store, user: u64) -> Vec<String> {
+    let all = TimeWindow {
+        start: Timestamp(0),
+        end: Timestamp(i64::MAX),
+    };
+    store
+        .messages_in(ChannelId(GENERAL), all)
+        .expect("read")
+        .into_iter()
+        .filter(|m| m.author.id.0 == user)
+        .map(|m| m.content)
+        .collect()
+}
+
 /// Every text of a `/summarize` reply's embeds (titles, descriptions, fields, footers, links).
 fn embed_text(call: &RestCall) -> String {
     call.json["embeds"].to_string()
@@ -598,22 +634,7 @@ fn a_member_forgets_themselves_sees_their_data_and_opts_back_in() {
         )
     };
     inject_discussion(&fake);
-    let carol = [
-        id_ago(Duration::from_secs(500), 20),
-        id_ago(Duration::from_secs(450), 21),
-    ];
-    fake.inject_message(
-        GENERAL,
-        carol[0],
-        CAROL,
-        "Decision: the staging password rotation moves to Monday, Carol will do the rotation.",
-    );
-    fake.inject_message(
-        GENERAL,
-        carol[1],
-        CAROL,
-        "Action item: Carol updates the rotation runbook before Monday.",
-    );
+    let carol = inject_carols_rotation(&fake);
     wait_stored(&fake, &bot, &ids, 7);
     let day_of = |t: Timestamp| t.to_datetime().format("%Y-%m-%d").to_string();
     let oldest = day_of(summarybot::model::snowflake_time(carol[0]));
@@ -700,19 +721,7 @@ fn a_member_forgets_themselves_sees_their_data_and_opts_back_in() {
     let text = me("optin-me", &json!([]));
     assert!(text.contains("You are not opted out"), "{text}");
     bot.stop();
-
     let store = Store::open(&dir.path().join("db/summarybot.redb")).expect("open");
-    let all = TimeWindow {
-        start: Timestamp(0),
-        end: Timestamp(i64::MAX),
-    };
-    let hers: Vec<String> = store
-        .messages_in(ChannelId(GENERAL), all)
-        .expect("read")
-        .into_iter()
-        .filter(|m| m.author.id.0 == CAROL)
-        .map(|m| m.content)
-        .collect();
-    assert_eq!(hers, ["Carol is back."]);
+    assert_eq!(stored_texts_of(&store, CAROL), ["Carol is back."]);
     assert!(store.opted_out_users().expect("read").is_empty());
 }

@@ -3,6 +3,7 @@
 //! every server this bot serves; the operation itself is [`crate::privacy`]'s. Answers are
 //! ephemeral and mention nobody (as every `/summarybot` answer).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -153,11 +154,12 @@ fn describe(data: &UserData) -> String {
         counted(data.channels.len() as u64, "channel")
     );
     for (channel, (count, oldest)) in &data.channels {
-        text.push_str(&format!(
-            "- <#{channel}>: {}, the oldest from {}\n",
+        let _ = writeln!(
+            text,
+            "- <#{channel}>: {}, the oldest from {}",
             counted(*count, "message"),
             day(*oldest)
-        ));
+        );
     }
     text.push_str(&state);
     text

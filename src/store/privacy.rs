@@ -163,13 +163,11 @@ fn invalidate_with_parents(
             let Some(value) = table.get(channel.0).or_store()? else {
                 continue;
             };
-            match codec::decode::<ChannelInfo>("channel", value.value()) {
-                Ok(info) => all.extend(info.parent_id),
-                Err(_) => {
-                    summaries::invalidate_all(txn)?;
-                    return Ok(());
-                }
-            }
+            let Ok(info) = codec::decode::<ChannelInfo>("channel", value.value()) else {
+                summaries::invalidate_all(txn)?;
+                return Ok(());
+            };
+            all.extend(info.parent_id);
         }
     }
     for channel in all {
@@ -285,6 +283,23 @@ mod tests {
             1
         );
         assert_eq!(all_ids(&s, 1), vec![11, 13]);
+    }
+
+    #[test]
+    fn a_database_from_before_the_table_opens_and_reads_it_empty() {
+        let (_d, s) = temp_store();
+        s.upsert_messages(&[by(5, 1, 10, 100, "kept")])
+            .expect("upsert");
+        s.write(|txn| {
+            txn.delete_table(OPTED_OUT_USERS).or_store()?;
+            Ok(())
+        })
+        .expect("drop the table, as in an older file");
+        let path = s.path().to_path_buf();
+        drop(s);
+        let s = Store::open(&path).expect("reopen");
+        assert!(s.opted_out_users().expect("read").is_empty());
+        assert_eq!(s.user_data(UserId(5)).expect("data").messages(), 1);
     }
 
     #[test]
