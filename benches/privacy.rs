@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unchecked.close()?;
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("bench.redb"))?;
-    store.forget_user(UserId(AUTHORS + 7), Timestamp(0))?;
+    store.forget_user(UserId(AUTHORS + 7), Timestamp(0), None)?;
     let checked = ingest(&store, &all)?;
     println!(
         "ingest of {MESSAGES} msgs: {:.0} msgs/s with no member opted out, {:.0} msgs/s with one \
@@ -86,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let started = Instant::now();
-    let forgotten = store.forget_user(user, Timestamp(1))?;
+    let forgotten = store.forget_user(user, Timestamp(1), None)?;
     let forget = started.elapsed().as_secs_f64() * 1000.0;
     if forgotten.messages != data.messages() {
         return Err(format!("forgot {} of {}", forgotten.messages, data.messages()).into());

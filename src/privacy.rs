@@ -5,7 +5,7 @@
 //! the summary service.
 
 use crate::model::{Timestamp, UserId};
-use crate::store::{Forgotten, Store, StoreError};
+use crate::store::{Forgotten, JobRedaction, Store, StoreError};
 
 /// What a finished job's result becomes when a member whose messages it summarized is
 /// forgotten.
@@ -15,20 +15,17 @@ pub const FORGOTTEN_RESULT: &str = r#"{"redacted":"a member whose messages this 
 /// instance.
 pub const SCOPE: &str = "on every server this bot serves";
 
-/// Forget `user`: opt them out and delete their stored messages and the cached summaries of
-/// those channels in one transaction, then blank the summaries finished webhook jobs hold of
-/// those channels (`GET /jobs/{id}` would show them).
+/// Forget `user` in one transaction: opt them out, delete their stored messages and the
+/// cached summaries of those channels, and blank the summaries finished webhook and digest jobs
+/// hold of those channels (`GET /jobs/{id}` would show them).
 pub fn forget(store: &Store, user: UserId) -> Result<Forgotten, StoreError> {
-    let forgotten = store.forget_user(user, Timestamp::now())?;
-    if !forgotten.channels.is_empty() {
-        let redacted = store.redact_job_results(
-            |job| crate::jobs::summarizes_any(job, &forgotten.channels),
-            FORGOTTEN_RESULT,
-        )?;
-        tracing::info!(user_id = %user, jobs = redacted, "finished job results redacted");
-    }
+    let jobs = JobRedaction {
+        summarizes: &|job, channels| crate::jobs::summarizes_any(job, channels),
+        note: FORGOTTEN_RESULT,
+    };
+    let forgotten = store.forget_user(user, Timestamp::now(), Some(&jobs))?;
     tracing::info!(user_id = %user, deleted = forgotten.messages,
-        channels = forgotten.channels.len(), "member forgotten");
+        channels = forgotten.channels.len(), jobs = forgotten.jobs_redacted, "member forgotten");
     Ok(forgotten)
 }
 
@@ -68,6 +65,7 @@ mod tests {
         let other = job(6);
         let forgotten = forget(&store, UserId(42)).expect("forget");
         assert_eq!(forgotten.channels, [ChannelId(5)]);
+        assert_eq!(forgotten.jobs_redacted, 1);
         let result = |id: u64| store.job(id).expect("read").and_then(|j| j.result);
         assert_eq!(result(theirs).as_deref(), Some(FORGOTTEN_RESULT));
         assert_eq!(result(other).as_deref(), Some("summary quoting them"));

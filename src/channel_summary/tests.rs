@@ -384,7 +384,7 @@ async fn an_opted_out_members_messages_reach_no_summary_and_no_gap_fill() {
         m
     };
     store
-        .forget_user(UserId(66), Timestamp(now - 30 * HOUR))
+        .forget_user(UserId(66), Timestamp(now - 30 * HOUR), None)
         .expect("forget");
     // Gap fill checks channels the store knows: one message from before the downtime.
     store

@@ -199,7 +199,7 @@ mod tests {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).expect("day");
         store.record_summary_latency(day, 1500).expect("latency");
         store
-            .forget_user(UserId(77), Timestamp(5))
+            .forget_user(UserId(77), Timestamp(5), None)
             .expect("a member opted out");
         let dest = dir.path().join("backups").join("copy.redb");
         let missing_dir = store.backup_to(&dest).expect_err("no such directory");

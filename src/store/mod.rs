@@ -32,7 +32,7 @@ pub use coverage::Span;
 pub use handle::{StoreFailure, RETRY_EVERY};
 pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use jobs::{Enqueued, KeyedJob};
-pub use privacy::{Forgotten, UserData};
+pub use privacy::{Forgotten, JobRedaction, UserData};
 pub use schema::SCHEMA_VERSION;
 pub use usage::UsageRow;
 pub use verify::{ConsistencyReport, FileReport};

@@ -9,8 +9,8 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::messages::{self, WHAT};
 use super::schema::{CHANNELS, MESSAGES, MESSAGE_IDS, OPTED_OUT_USERS};
-use super::{codec, summaries, OrStore, Store, StoreError};
-use crate::model::{ChannelId, ChannelInfo, ChatMessage, Timestamp, UserId};
+use super::{codec, jobs, summaries, OrStore, Store, StoreError};
+use crate::model::{ChannelId, ChannelInfo, ChatMessage, Job, Timestamp, UserId};
 
 /// What [`Store::forget_user`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,6 +21,16 @@ pub struct Forgotten {
     pub channels: Vec<ChannelId>,
     /// The member was opted out already (before this call).
     pub already: bool,
+    /// Finished jobs whose results were blanked.
+    pub jobs_redacted: u64,
+}
+
+/// Which finished jobs' results [`Store::forget_user`] blanks, and with what.
+pub struct JobRedaction<'a> {
+    /// True when the job summarized one of these channels (the ones messages were deleted from).
+    pub summarizes: &'a dyn Fn(&Job, &[ChannelId]) -> bool,
+    /// The result such a job gets instead.
+    pub note: &'a str,
 }
 
 /// What is stored of one member ([`Store::user_data`]).
@@ -67,10 +77,16 @@ impl Store {
     }
 
     /// Forget `user` in ONE transaction: opt them out (from now on no write path stores their
-    /// messages), delete their stored messages in every channel, and drop the cached summaries
-    /// of those channels and of the channels those threads belong to (they may quote them).
-    /// Reads every stored message once.
-    pub fn forget_user(&self, user: UserId, now: Timestamp) -> Result<Forgotten, StoreError> {
+    /// messages), delete their stored messages in every channel, drop the cached summaries of
+    /// those channels and of the channels those threads belong to (they may quote them), and
+    /// blank the results of the finished jobs `jobs` picks (None: jobs are left alone). Reads
+    /// every stored message once.
+    pub fn forget_user(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        jobs: Option<&JobRedaction<'_>>,
+    ) -> Result<Forgotten, StoreError> {
         self.write(|txn| {
             let already = {
                 let mut table = txn.open_table(OPTED_OUT_USERS).or_store()?;
@@ -88,10 +104,18 @@ impl Store {
             let channels: BTreeSet<ChannelId> =
                 doomed.iter().map(|&(c, _, _)| ChannelId(c)).collect();
             invalidate_with_parents(txn, &channels)?;
+            let channels: Vec<ChannelId> = channels.into_iter().collect();
+            let jobs_redacted = match jobs {
+                Some(r) if !channels.is_empty() => {
+                    jobs::redact_in(txn, |job| (r.summarizes)(job, &channels), r.note)?
+                }
+                _ => 0,
+            };
             Ok(Forgotten {
                 messages: removed,
-                channels: channels.into_iter().collect(),
+                channels,
                 already,
+                jobs_redacted,
             })
         })
     }
@@ -219,13 +243,16 @@ mod tests {
         .expect("upsert");
         cache(&s, "one", 1);
         cache(&s, "three", 3);
-        let forgotten = s.forget_user(UserId(5), Timestamp(1000)).expect("forget");
+        let forgotten = s
+            .forget_user(UserId(5), Timestamp(1000), None)
+            .expect("forget");
         assert_eq!(
             forgotten,
             Forgotten {
                 messages: 3,
                 channels: vec![ChannelId(1), ChannelId(2)],
-                already: false
+                already: false,
+                jobs_redacted: 0,
             }
         );
         let path = s.path().to_path_buf();
@@ -254,7 +281,9 @@ mod tests {
         let data = s.user_data(UserId(5)).expect("data");
         assert_eq!(data.messages(), 0);
         assert_eq!(data.opted_out_since, Some(Timestamp(1000)));
-        let again = s.forget_user(UserId(5), Timestamp(2000)).expect("again");
+        let again = s
+            .forget_user(UserId(5), Timestamp(2000), None)
+            .expect("again");
         assert!(again.already && again.messages == 0, "{again:?}");
         assert_eq!(
             s.user_data(UserId(5)).expect("data").opted_out_since,
@@ -266,7 +295,8 @@ mod tests {
     #[test]
     fn no_write_path_stores_an_opted_out_members_messages_until_they_opt_in() {
         let (_d, s) = temp_store();
-        s.forget_user(UserId(5), Timestamp(1)).expect("forget");
+        s.forget_user(UserId(5), Timestamp(1), None)
+            .expect("forget");
         let batch = [by(5, 1, 10, 100, "mine"), by(6, 1, 11, 110, "theirs")];
         assert_eq!(s.upsert_messages(&batch).expect("upsert"), 1);
         assert_eq!(
@@ -333,7 +363,8 @@ mod tests {
         s.upsert_messages(&[by(5, 20, 10, 100, "in a thread")])
             .expect("upsert");
         cache(&s, "parent", 2);
-        s.forget_user(UserId(5), Timestamp(1)).expect("forget");
+        s.forget_user(UserId(5), Timestamp(1), None)
+            .expect("forget");
         assert!(s
             .cached_summary("parent", Timestamp(2))
             .expect("read")
