@@ -94,8 +94,7 @@ fn answer(store: &Store, user: UserId, request: &Request) -> Result<String, Stor
         Request::OptInMe => Ok(if privacy::opt_in(store, user)? {
             format!(
                 "You are opted in again, {SCOPE}: your new messages are stored and may be \
-                 summarized. The deleted ones are not restored here, but a summary that needs \
-                 older history fetches it from Discord again."
+                 summarized. The deleted ones are not restored."
             )
         } else {
             "You are not opted out: your messages are stored and summarized like everyone's. \
