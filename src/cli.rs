@@ -58,6 +58,10 @@ pub enum Command {
     Db(DbCommand),
     /// Show LLM token usage per server and day.
     Usage(UsageArgs),
+    /// Forget a member on every server this bot serves: delete their stored messages and the
+    /// cached summaries that may quote them, and store or summarize none of their messages from
+    /// now on (`--undo` opts them back in).
+    Forget(ForgetArgs),
     /// Webhook helpers.
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -290,6 +294,18 @@ pub enum DbCommand {
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },
+}
+
+/// `forget` arguments.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The member's Discord user id.
+    #[arg(long, value_name = "ID", value_parser = discord_id)]
+    pub user: u64,
+    /// Opt the member back in: their new messages are stored and summarized again (the deleted
+    /// ones are not restored).
+    #[arg(long)]
+    pub undo: bool,
 }
 
 /// Usage report arguments.

@@ -58,6 +58,8 @@ pub mod panic_policy;
 pub mod password;
 /// LLM prices per million tokens and cost estimates.
 pub mod pricing;
+/// Member privacy: forgetting a member and opting them back in, for every trigger.
+pub mod privacy;
 /// Unpredictable bytes and tokens from the kernel's CSPRNG.
 pub mod random;
 /// Secrets and credential-looking tokens masked in every text the process writes out.

@@ -95,6 +95,7 @@ fn help_lists_every_subcommand() {
         "config",
         "db",
         "usage",
+        "forget",
         "webhook",
         "update",
         "completions",
@@ -737,4 +738,95 @@ fn summarizing_a_channel_that_was_never_stored_says_so() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn forget_deletes_a_members_messages_also_beside_the_running_service_and_undo_reverses_it() {
+    const CHANNEL: &str = "871325106388582430";
+    // In the sample: Sam wrote 42 messages, Mara 38, of 276.
+    const SAM: &str = "402918374650118144";
+    const MARA: &str = "318204576401227776";
+    let sb = Sandbox::new();
+    sb.write("summarybot.toml", OFFLINE_RUN_CONFIG);
+    let import = || {
+        let out = sb.run(&["import", SAMPLE]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let summary = || -> serde_json::Value {
+        let out = sb.run(&[
+            "summarize",
+            "--channel",
+            CHANNEL,
+            "--all",
+            "--no-cache",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let names = |json: &serde_json::Value| json["participants"].to_string();
+    import();
+    let before = summary();
+    assert_eq!(before["message_count"], 276);
+    assert!(names(&before).contains("\"Sam\""), "{before}");
+
+    let out = sb.run(&["forget", "--user", SAM]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("42 stored message(s) deleted in 1 channel(s)")
+            && text.contains("on every server this bot serves"),
+        "{text}"
+    );
+    let after = summary();
+    assert_eq!(after["message_count"], 234, "{after}");
+    assert!(!names(&after).contains("\"Sam\""), "{after}");
+    import();
+    assert_eq!(
+        summary()["message_count"],
+        234,
+        "importing again does not bring them back"
+    );
+
+    // Beside the running service, through its control socket.
+    let running = start_run(&sb);
+    let out = sb.run(&["forget", "--user", MARA]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("38 stored message(s) deleted"),
+        "{}",
+        stdout(&out)
+    );
+    let again = sb.run(&["forget", "--user", SAM]);
+    assert!(
+        stdout(&again).contains("was already opted out") && stdout(&again).contains(": 0 stored"),
+        "{}",
+        stdout(&again)
+    );
+    let undo = sb.run(&["forget", "--user", SAM, "--undo"]);
+    assert!(undo.status.success(), "{}", stderr(&undo));
+    assert!(
+        stdout(&undo).contains("opted in again"),
+        "{}",
+        stdout(&undo)
+    );
+    let twice = sb.run(&["forget", "--user", SAM, "--undo"]);
+    assert!(
+        stdout(&twice).contains("was not opted out"),
+        "{}",
+        stdout(&twice)
+    );
+    let bad = sb.run(&["forget", "--user", "sam"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("is not a Discord id"),
+        "{}",
+        stderr(&bad)
+    );
+    drop(running);
+
+    // Sam opted in again: importing stores his messages; Mara's stay out.
+    import();
+    assert_eq!(summary()["message_count"], 276 - 38);
 }

@@ -2,7 +2,8 @@
 //! binary: settings changed by an admin and taking effect (language in the prompt, default
 //! window, cooldown), members without the permission refused, opt-out that deletes only when
 //! confirmed then stops storing and refuses summaries, opt-in, the usage report with the fake
-//! server's token counts and a cost, and `summarybot usage` on the CLI.
+//! server's token counts and a cost, and `summarybot usage` on the CLI; a member's
+//! `forget-me` (explained until confirmed), `my-data` and `optin-me`.
 
 mod support;
 
@@ -14,8 +15,8 @@ use summarybot::model::{ChannelId, GuildId, TimeWindow, Timestamp, TokenUsage};
 use summarybot::store::Store;
 use support::bot_process::BotProcess;
 use support::fake_discord::{
-    id_ago, slash_command, FakeDiscord, RestCall, ALICE, APP_ID, BOB, EVERYONE_PERMS, GENERAL,
-    GUILD, TOKEN,
+    id_ago, slash_command, FakeDiscord, RestCall, ALICE, APP_ID, BOB, CAROL, EVERYONE_PERMS,
+    GENERAL, GUILD, TOKEN,
 };
 use support::fake_openai::{default_summary, fake_usage, FakeOpenAi};
 
@@ -576,4 +577,151 @@ fn cli_usage_shows_every_server_with_costs_and_budgets() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("llm.prices"), "{err}");
     assert!(err.contains("[input, output]"), "{err}");
+}
+
+/// Two messages of Carol's in `#general` (decision and action item on one topic); their ids.
+fn inject_carols_rotation(fake: &FakeDiscord) -> [u64; 2] {
+    let carol = [
+        id_ago(Duration::from_secs(500), 20),
+        id_ago(Duration::from_secs(450), 21),
+    ];
+    fake.inject_message(
+        GENERAL,
+        carol[0],
+        CAROL,
+        "Decision: the staging password rotation moves to Monday, Carol will do the rotation.",
+    );
+    fake.inject_message(
+        GENERAL,
+        carol[1],
+        CAROL,
+        "Action item: Carol updates the rotation runbook before Monday.",
+    );
+    carol
+}
+
+/// The texts of `user`'s stored messages in `#general`, oldest first.
+fn stored_texts_of(store: &Store, user: u64) -> Vec<String> {
+    let all = TimeWindow {
+        start: Timestamp(0),
+        end: Timestamp(i64::MAX),
+    };
+    store
+        .messages_in(ChannelId(GENERAL), all)
+        .expect("read")
+        .into_iter()
+        .filter(|m| m.author.id.0 == user)
+        .map(|m| m.content)
+        .collect()
+}
+
+/// Every text of a `/summarize` reply's embeds (titles, descriptions, fields, footers, links).
+fn embed_text(call: &RestCall) -> String {
+    call.json["embeds"].to_string()
+}
+
+#[test]
+fn a_member_forgets_themselves_sees_their_data_and_opts_back_in() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bot = start(dir.path(), &fake, "provider = \"builtin\"");
+    let ids = Ids(AtomicU64::new(7000));
+    let me = |sub: &str, opts: &Value| {
+        ask(
+            &fake,
+            &bot,
+            &admin(ids.next(), CAROL, sub, opts, EVERYONE_PERMS),
+        )
+    };
+    inject_discussion(&fake);
+    let carol = inject_carols_rotation(&fake);
+    wait_stored(&fake, &bot, &ids, 7);
+    let day_of = |t: Timestamp| t.to_datetime().format("%Y-%m-%d").to_string();
+    let oldest = day_of(summarybot::model::snowflake_time(carol[0]));
+    let before = embed_text(&summarize(&fake, &bot, ids.next()));
+    assert!(
+        before.contains("rotation") && before.contains(&carol[0].to_string()),
+        "her messages are summarized before: {before}"
+    );
+
+    // my-data, by any member: per channel with the oldest date.
+    let data = me("my-data", &json!([]));
+    assert!(data.contains("2 messages in 1 channel"), "{data}");
+    assert!(
+        data.contains(&format!(
+            "<#{GENERAL}>: 2 messages, the oldest from {oldest}"
+        )),
+        "{data}"
+    );
+
+    // Unconfirmed: explains what it deletes and how to confirm; nothing changes.
+    let text = me("forget-me", &json!([]));
+    assert!(
+        text.contains("Confirming deletes the 2 messages of yours stored in 1 channel")
+            && text.contains("on every server this bot serves")
+            && text.contains("Nothing was changed")
+            && text.contains("`/summarybot forget-me confirm:True`"),
+        "{text}"
+    );
+    assert_eq!(stored_in_general(&fake, &bot, &ids), 7);
+
+    let confirm = json!([{"name": "confirm", "type": 5, "value": true}]);
+    let text = me("forget-me", &confirm);
+    let forgotten_on = day_of(Timestamp::now());
+    assert!(
+        text.contains("Done: 2 stored messages of yours deleted (in 1 channel)")
+            && text.contains("on every server this bot serves"),
+        "{text}"
+    );
+    // Her new message is not stored; Bob's after it is.
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 50),
+        CAROL,
+        "Carol again: the rotation secret is in the vault.",
+    );
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::ZERO, 51),
+        BOB,
+        "Bob agrees: the release ships on Friday.",
+    );
+    wait_stored(&fake, &bot, &ids, 6);
+    let after = embed_text(&summarize(&fake, &bot, ids.next()));
+    assert!(
+        after.contains("Friday"),
+        "others' messages still are: {after}"
+    );
+    for hers in [
+        "rotation",
+        "Caz",
+        "Carol",
+        &carol[0].to_string(),
+        &carol[1].to_string(),
+    ] {
+        assert!(!after.contains(hers), "{hers} in {after}");
+    }
+    let data = me("my-data", &json!([]));
+    assert!(
+        data.starts_with("Nothing of yours is stored")
+            && data.contains(&format!("opted out since {forgotten_on}")),
+        "{data}"
+    );
+    let again = me("forget-me", &json!([]));
+    assert!(
+        again.contains("already opted out") && again.contains("Nothing of yours is stored now"),
+        "{again}"
+    );
+
+    // Opt back in: new messages are stored again.
+    let text = me("optin-me", &json!([]));
+    assert!(text.contains("You are opted in again"), "{text}");
+    fake.inject_message(GENERAL, id_ago(Duration::ZERO, 60), CAROL, "Carol is back.");
+    wait_stored(&fake, &bot, &ids, 7);
+    let text = me("optin-me", &json!([]));
+    assert!(text.contains("You are not opted out"), "{text}");
+    bot.stop();
+    let store = Store::open(&dir.path().join("db/summarybot.redb")).expect("open");
+    assert_eq!(stored_texts_of(&store, CAROL), ["Carol is back."]);
+    assert!(store.opted_out_users().expect("read").is_empty());
 }

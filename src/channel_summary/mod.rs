@@ -398,7 +398,8 @@ impl ChannelSummaries {
     pub async fn prepare(&self, req: ChannelRequest) -> Result<Prepared, SummaryError> {
         let settings = self.admit(&req.channel).map_err(SummaryError::Barred)?;
         let completeness = self.complete(&req.channel, req.window).await;
-        let messages = self.store.messages_in(req.channel.id, req.window)?;
+        let mut messages = self.store.messages_in(req.channel.id, req.window)?;
+        self.drop_opted_out(&mut messages)?;
         Ok(Prepared {
             kind: req
                 .kind
@@ -431,6 +432,9 @@ impl ChannelSummaries {
                     reason,
                 })?;
         let completeness = prepared.completeness;
+        let mut prepared = prepared;
+        // Again here: a trigger may have added messages (threads) since `prepare`.
+        self.drop_opted_out(&mut prepared.messages)?;
         let request = prepared.request();
         let mut summary = engine.summarize(&request, progress).await?;
         self.admit(&request.channel).map_err(SummaryError::Barred)?;
@@ -440,6 +444,16 @@ impl ChannelSummaries {
             summary,
             completeness,
         })
+    }
+
+    /// Leave out the messages of members who opted out (`/summarybot forget-me`): no summary
+    /// quotes or cites them, whichever trigger asked and wherever the window came from.
+    fn drop_opted_out(&self, messages: &mut Vec<ChatMessage>) -> Result<(), StoreError> {
+        let opted_out = self.store.opted_out_users()?;
+        if !opted_out.is_empty() {
+            messages.retain(|m| !opted_out.contains(&m.author.id));
+        }
+        Ok(())
     }
 
     /// The whole path for one channel window.

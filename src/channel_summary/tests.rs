@@ -370,3 +370,78 @@ async fn an_unknown_channel_is_looked_up_on_discord_and_kept() {
     assert_eq!(found.guild_id, Some(GuildId(1)));
     assert_eq!(store.channel(ChannelId(78)).expect("read"), Some(found));
 }
+
+#[tokio::test]
+async fn an_opted_out_members_messages_reach_no_summary_and_no_gap_fill() {
+    let (_d, store) = temp_store();
+    let store = Arc::new(store);
+    let now = Timestamp::now().0;
+    let id = |t: i64| snowflake_at(Timestamp(t)) + 1;
+    let by = |user: u64, name: &str, t: i64, text: &str| {
+        let mut m = guild_msg(4, id(t), t, text);
+        m.author.id = UserId(user);
+        m.author.name = name.into();
+        m
+    };
+    store
+        .forget_user(UserId(66), Timestamp(now - 30 * HOUR), None)
+        .expect("forget");
+    // Gap fill checks channels the store knows: one message from before the downtime.
+    store
+        .upsert_messages(&[by(5, "ann", now - 10 * HOUR, "the release needs testing")])
+        .expect("store");
+    let service = service_over(&store, Config::default());
+    let history = with_history(&service, &store);
+    history.discord.lock().expect("lock").extend([
+        by(5, "ann", now - 3 * HOUR, "we ship the release on friday"),
+        by(66, "zed", now - 2 * HOUR, "my secret plan is the migration"),
+        by(7, "bob", now - HOUR, "friday works for the release"),
+    ]);
+    service.coverage().session_started(Timestamp(now));
+    // Gap fill: the missed messages are fetched, theirs is not stored.
+    let report = service
+        .gap_fill(
+            vec![Candidate {
+                channel: info(4, None),
+                last_message_id: Some(id(now - HOUR)),
+            }],
+            gap_fill::MAX_PER_CHANNEL,
+            &|_| {},
+        )
+        .await;
+    assert_eq!(report.channels_filled, 1, "{report:?}");
+    let stored = store
+        .messages_in(ChannelId(4), window(now - 24 * HOUR, now))
+        .expect("read");
+    let authors: Vec<u64> = stored.iter().map(|m| m.author.id.0).collect();
+    assert_eq!(authors, [5, 5, 7]);
+    // A trigger that adds messages after `prepare` (a channel's threads) cannot bring theirs in.
+    let req = ChannelRequest::new(info(4, None), window(now - 24 * HOUR, now));
+    let mut prepared = service.prepare(req).await.expect("prepare");
+    assert_eq!(prepared.messages.len(), 3);
+    prepared
+        .messages
+        .push(by(66, "zed", now - 30 * 60_000, "the secret plan again"));
+    let served = service.finish(prepared, &|_| {}).await.expect("summary");
+    let summary = served.summary;
+    assert_eq!(summary.message_count, 3);
+    assert!(
+        !summary.participants.iter().any(|p| p == "zed"),
+        "{summary:?}"
+    );
+    let text = format!("{summary:?}");
+    assert!(!text.contains("secret"), "{text}");
+    let cited: Vec<u64> = summary
+        .sections
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .flat_map(|p| p.citations.iter().map(|c| c.0))
+        })
+        .collect();
+    assert!(
+        !cited.is_empty() && !cited.contains(&id(now - 2 * HOUR)),
+        "{cited:?}"
+    );
+}

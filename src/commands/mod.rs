@@ -4,6 +4,7 @@ mod config_cmd;
 mod db_backup;
 mod db_cmd;
 mod dry_run;
+mod forget_cmd;
 mod import_cmd;
 pub mod output;
 mod remote;
@@ -209,6 +210,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Config(_) => "config",
         Command::Db(_) => "db",
         Command::Usage(_) => "usage",
+        Command::Forget(_) => "forget",
         Command::Webhook(_) => "webhook",
         Command::Status(_) => "status",
         Command::Update(_) => "update",
@@ -294,6 +296,7 @@ fn dispatch(ctx: &Context, command: Command) -> Result<(), Failure> {
         Command::Config(cmd) => config_cmd::run(ctx, &cmd),
         Command::Db(cmd) => db_cmd::run(ctx, &cmd),
         Command::Usage(args) => usage_cmd::run(ctx, &args),
+        Command::Forget(args) => forget_cmd::run(ctx, &args),
         Command::Webhook(cmd) => webhook_cmd::run(ctx, &cmd),
         Command::Status(cmd) => status_cmd::run(&cmd),
         Command::Update(args) => update_cmd::run(ctx, &args),

@@ -14,11 +14,13 @@ use crate::control::{Answer, CommandRunner};
 use crate::store::Store;
 
 /// Whether the service runs `command` for a client: the read-only commands that need the
-/// database (`schedule list`, `usage`, `db stats`, `summarize --channel`).
+/// database (`schedule list`, `usage`, `db stats`, `summarize --channel`), and `forget` (a
+/// member's request that cannot wait for a restart).
 pub fn forwardable(command: &Command) -> bool {
     match command {
         Command::Schedule(ScheduleCommand::List)
         | Command::Usage(_)
+        | Command::Forget(_)
         | Command::Db(DbCommand::Stats) => true,
         Command::Summarize(args) => args.channel.is_some(),
         _ => false,
@@ -65,8 +67,8 @@ fn run_here(config: &Config, store: &Arc<Store>, args: &[String]) -> Answer {
     if !forwardable(&cli.command) {
         return refused(
             2,
-            "the running service runs only `schedule list`, `usage`, `db stats` and \
-             `summarize --channel` for the command line; stop it for the others"
+            "the running service runs only `schedule list`, `usage`, `db stats`, \
+             `summarize --channel` and `forget` for the command line; stop it for the others"
                 .into(),
         );
     }

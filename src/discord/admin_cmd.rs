@@ -1,6 +1,7 @@
 //! `/summarybot settings|optout|optin|usage`: per-server settings, channel opt-out and opt-in,
 //! and the usage and cost report. Permission checks run first (Manage Server, or Manage Channels
-//! on the channel); every answer is ephemeral and mentions nobody.
+//! on the channel); every answer is ephemeral and mentions nobody. A member's own
+//! `forget-me|optin-me|my-data` are parsed and answered by [`super::privacy_cmd`].
 
 use std::sync::Arc;
 
@@ -21,8 +22,18 @@ const EPHEMERAL: u64 = 64;
 /// Discord's limit on a message's content.
 const MAX_CONTENT: usize = 2000;
 
-/// The `/summarybot` command definition.
+/// The `/summarybot` command definition: the server's subcommands and a member's own
+/// (`forget-me`, `optin-me`, `my-data`).
 pub fn definition() -> Value {
+    let mut def = server_definition();
+    if let Some(options) = def["options"].as_array_mut() {
+        options.extend(super::privacy_cmd::subcommands());
+    }
+    def
+}
+
+/// The subcommands about the server (settings, channel opt-out, usage).
+fn server_definition() -> Value {
     let resettable: Vec<Value> = settings::RESETTABLE
         .iter()
         .map(|n| json!({"name": n, "value": n}))
@@ -34,7 +45,7 @@ pub fn definition() -> Value {
     let text_channels = json!([0, 5, 15]);
     json!({
         "name": "summarybot", "type": 1, "contexts": [0],
-        "description": "Server settings, channel opt-out and usage of the summary bot",
+        "description": "Server settings, channel opt-out, usage, and your own data in the summary bot",
         "options": [
             {"type": 1, "name": "settings",
              "description": "Show the server's settings, or change them (Manage Server)",
@@ -83,6 +94,8 @@ enum Admin {
     OptIn { channel: ChannelId },
     /// The usage report.
     Usage,
+    /// A member's request about their own data (any member).
+    Privacy(super::privacy_cmd::Request),
 }
 
 /// Handle `/summarybot`: parse and check at once, then answer in a task.
@@ -148,12 +161,15 @@ fn parse(cmd: &CommandInteraction) -> Result<Admin, String> {
             Ok(Admin::OptOut { channel, confirm })
         }
         "usage" => Ok(Admin::Usage),
-        _ => Err(usage_hint()),
+        name => super::privacy_cmd::parse(name, opts)
+            .map(Admin::Privacy)
+            .ok_or_else(usage_hint),
     }
 }
 
 fn usage_hint() -> String {
-    "Use `/summarybot settings`, `/summarybot optout`, `/summarybot optin` or `/summarybot usage`."
+    "Use `/summarybot settings`, `/summarybot optout`, `/summarybot optin`, `/summarybot usage`, \
+     `/summarybot my-data`, `/summarybot forget-me` or `/summarybot optin-me`."
         .to_owned()
 }
 
@@ -211,6 +227,8 @@ fn check_permissions(cmd: &CommandInteraction, admin: &Admin) -> Result<(), Stri
         .and_then(|m| m.permissions)
         .map_or(0, |p| p.bits());
     match admin {
+        // About the invoker only: any member.
+        Admin::Privacy(_) => Ok(()),
         Admin::Settings(_) | Admin::Usage => {
             if permissions::has(member, MANAGE_GUILD) {
                 Ok(())
@@ -247,6 +265,7 @@ async fn run(shared: &Arc<Shared>, guild: GuildId, user: UserId, admin: Admin) -
         Admin::OptOut { channel, confirm } => opt_out(shared, guild, user, channel, confirm).await,
         Admin::OptIn { channel } => opt_in(shared, guild, user, channel),
         Admin::Usage => usage_report(shared, guild),
+        Admin::Privacy(request) => super::privacy_cmd::run(shared, user, request).await,
     };
     result.unwrap_or_else(|e| {
         tracing::error!(error = %e, guild_id = %guild, command = "summarybot", "database error");
@@ -428,7 +447,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn definition_lists_the_four_subcommands() {
+    fn definition_lists_the_server_and_member_subcommands() {
         let def = definition();
         let names: Vec<&str> = def["options"]
             .as_array()
@@ -436,7 +455,18 @@ mod tests {
             .flatten()
             .filter_map(|o| o["name"].as_str())
             .collect();
-        assert_eq!(names, ["settings", "optout", "optin", "usage"]);
+        assert_eq!(
+            names,
+            [
+                "settings",
+                "optout",
+                "optin",
+                "usage",
+                "forget-me",
+                "optin-me",
+                "my-data"
+            ]
+        );
         assert_eq!(def["name"], "summarybot");
     }
 

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod names;
 pub mod permissions;
 pub mod post;
+mod privacy_cmd;
 mod publisher;
 mod ratelimit;
 mod schedule_cmd;

@@ -14,8 +14,8 @@ use redb::{
 use super::history::{INGEST_HOURLY, LATENCY_DAILY};
 use super::schema::{
     CHANNELS, COVERAGE, GUILD_SETTINGS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, JOBS, JOB_QUEUE, MESSAGES,
-    MESSAGE_IDS, META, SCHEDULES, SUMMARIES, SUMMARY_CHANNELS, SUMMARY_EXPIRY, SUMMARY_ORDER,
-    USAGE,
+    MESSAGE_IDS, META, OPTED_OUT_USERS, SCHEDULES, SUMMARIES, SUMMARY_CHANNELS, SUMMARY_EXPIRY,
+    SUMMARY_ORDER, USAGE,
 };
 use super::{OrStore, Store, StoreError, CACHE_BYTES};
 
@@ -146,6 +146,7 @@ fn copy_named(
         USAGE,
         GUILD_SETTINGS,
         COVERAGE,
+        OPTED_OUT_USERS,
         INGEST_HOURLY,
         LATENCY_DAILY,
     );
@@ -177,7 +178,7 @@ fn copy<K: Key + 'static, V: Value + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ChannelId, Timestamp};
+    use crate::model::{ChannelId, Timestamp, UserId};
     use crate::store::test_support::{msg, temp_store};
 
     #[test]
@@ -197,6 +198,9 @@ mod tests {
             .expect("claim");
         let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).expect("day");
         store.record_summary_latency(day, 1500).expect("latency");
+        store
+            .forget_user(UserId(77), Timestamp(5), None)
+            .expect("a member opted out");
         let dest = dir.path().join("backups").join("copy.redb");
         let missing_dir = store.backup_to(&dest).expect_err("no such directory");
         assert!(
@@ -214,6 +218,10 @@ mod tests {
         assert_eq!(copy.stats().expect("stats").tables, stats.tables);
         assert_eq!(copy.message_count(ChannelId(1)).expect("count"), 2);
         assert!(copy.check_consistency().expect("check").is_ok());
+        assert!(
+            copy.opted_out_users().expect("read").contains(&UserId(77)),
+            "a restored backup keeps the opt-outs"
+        );
 
         let again = store.backup_to(&dest).expect_err("existing file refused");
         assert!(again.to_string().contains("the file exists"), "{again}");

@@ -318,29 +318,7 @@ impl Store {
         matches: impl Fn(&Job) -> bool,
         note: &str,
     ) -> Result<u64, StoreError> {
-        self.write(|txn| {
-            let mut changed = Vec::new();
-            {
-                let table = txn.open_table(JOBS).or_store()?;
-                for entry in table.iter().or_store()? {
-                    let (_, value) = entry.or_store()?;
-                    let job: Job = codec::decode(WHAT, value.value())?;
-                    if job.result.as_deref().is_some_and(|r| r != note) && matches(&job) {
-                        changed.push(job);
-                    }
-                }
-            }
-            for mut job in changed.iter().cloned() {
-                job.result = Some(note.to_owned());
-                // The index key depends on state and times only: it does not move.
-                let bytes = codec::encode(WHAT, &job)?;
-                txn.open_table(JOBS)
-                    .or_store()?
-                    .insert(job.id, bytes.as_slice())
-                    .or_store()?;
-            }
-            Ok(changed.len() as u64)
-        })
+        self.write(|txn| redact_in(txn, matches, note))
     }
 
     /// Load a job, change it with `f`, and save it with its index row moved.
@@ -352,6 +330,35 @@ impl Store {
             save(txn, Some(&old), &job)
         })
     }
+}
+
+/// [`Store::redact_job_results`] inside an open write transaction.
+pub(super) fn redact_in(
+    txn: &WriteTransaction,
+    matches: impl Fn(&Job) -> bool,
+    note: &str,
+) -> Result<u64, StoreError> {
+    let mut changed = Vec::new();
+    {
+        let table = txn.open_table(JOBS).or_store()?;
+        for entry in table.iter().or_store()? {
+            let (_, value) = entry.or_store()?;
+            let job: Job = codec::decode(WHAT, value.value())?;
+            if job.result.as_deref().is_some_and(|r| r != note) && matches(&job) {
+                changed.push(job);
+            }
+        }
+    }
+    for mut job in changed.iter().cloned() {
+        job.result = Some(note.to_owned());
+        // The index key depends on state and times only: it does not move.
+        let bytes = codec::encode(WHAT, &job)?;
+        txn.open_table(JOBS)
+            .or_store()?
+            .insert(job.id, bytes.as_slice())
+            .or_store()?;
+    }
+    Ok(changed.len() as u64)
 }
 
 /// Create a queued job due `now` inside `txn`.

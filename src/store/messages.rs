@@ -6,16 +6,16 @@ use std::ops::RangeBounds;
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::schema::{CHANNELS, MESSAGES, MESSAGE_IDS};
-use super::{codec, summaries, OrStore, Store, StoreError};
+use super::{codec, privacy, summaries, OrStore, Store, StoreError};
 use crate::model::{ChannelId, ChatMessage, MessageId, TimeWindow, Timestamp, UserId};
 
 /// Record name used in decode errors.
-const WHAT: &str = "message";
+pub(super) const WHAT: &str = "message";
 
 /// The messages table inside a write transaction.
-type MessageTable<'t> = Table<'t, (u64, i64, u64), &'static [u8]>;
+pub(super) type MessageTable<'t> = Table<'t, (u64, i64, u64), &'static [u8]>;
 /// The id index inside a write transaction.
-type IdTable<'t> = Table<'t, (u64, u64), i64>;
+pub(super) type IdTable<'t> = Table<'t, (u64, u64), i64>;
 
 impl Store {
     /// Store a batch of messages in ONE durable transaction (group commit). A message whose id
@@ -265,11 +265,18 @@ impl Store {
 }
 
 /// Write `msgs` inside an open write transaction (replacing and moving stored versions); returns
-/// how many were written.
+/// how many were written. Messages of members who opted out are dropped here, in the same
+/// transaction as the write: every path that stores messages passes through this function.
 pub(super) fn upsert_in(txn: &WriteTransaction, msgs: &[ChatMessage]) -> Result<usize, StoreError> {
     let mut messages = txn.open_table(MESSAGES).or_store()?;
     let mut ids = txn.open_table(MESSAGE_IDS).or_store()?;
+    let opted_out = privacy::opted_out_in(txn)?;
+    let mut written = 0;
     for msg in msgs {
+        if opted_out.contains(&msg.author.id) {
+            continue;
+        }
+        written += 1;
         let bytes = codec::encode(WHAT, msg)?;
         let (channel, id, ts) = (msg.channel_id.0, msg.id.0, msg.timestamp.0);
         let previous = ids.insert((channel, id), ts).or_store()?.map(|v| v.value());
@@ -280,7 +287,7 @@ pub(super) fn upsert_in(txn: &WriteTransaction, msgs: &[ChatMessage]) -> Result<
             .insert((channel, ts, id), bytes.as_slice())
             .or_store()?;
     }
-    Ok(msgs.len())
+    Ok(written)
 }
 
 /// Decode the message at `key`, if present.
@@ -337,7 +344,7 @@ fn keys_in(
 }
 
 /// Remove these messages and their index rows. Returns the count.
-fn remove_keys(
+pub(super) fn remove_keys(
     messages: &mut MessageTable<'_>,
     ids: &mut IdTable<'_>,
     keys: &[(u64, i64, u64)],

@@ -53,6 +53,11 @@ pub(super) const GUILD_SETTINGS: TableDefinition<u64, &[u8]> =
 /// stored (the summary service's persisted coverage).
 pub(super) const COVERAGE: TableDefinition<u64, (i64, i64)> = TableDefinition::new("coverage");
 
+/// User id → when they opted out (ms): members who asked to be forgotten; their messages are
+/// neither stored nor summarized (`/summarybot forget-me`, `summarybot forget`).
+pub(super) const OPTED_OUT_USERS: TableDefinition<u64, i64> =
+    TableDefinition::new("opted_out_users");
+
 /// Key of [`USAGE`]: day number, guild (None outside guilds), provider, model.
 pub(super) type UsageKey = (i32, Option<u64>, &'static str, &'static str);
 
@@ -144,6 +149,7 @@ fn create_v1_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
 fn create_additive_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(GUILD_SETTINGS).or_store()?;
     txn.open_table(COVERAGE).or_store()?;
+    txn.open_table(OPTED_OUT_USERS).or_store()?;
     Ok(())
 }
 

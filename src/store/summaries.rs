@@ -177,6 +177,19 @@ pub(super) fn invalidate_channel(
     remove_seqs(txn, &seqs)
 }
 
+/// Drop every cached summary inside `txn`. Returns how many were dropped.
+pub(super) fn invalidate_all(txn: &WriteTransaction) -> Result<usize, StoreError> {
+    let seqs: Vec<u64> = {
+        let order = txn.open_table(SUMMARY_ORDER).or_store()?;
+        order
+            .iter()
+            .or_store()?
+            .map(|e| Ok(e.or_store()?.0.value()))
+            .collect::<Result<_, StoreError>>()?
+    };
+    remove_seqs(txn, &seqs)
+}
+
 /// Drop entries whose expiry is at or before `now`.
 fn drop_expired(txn: &WriteTransaction, now: Timestamp) -> Result<usize, StoreError> {
     let seqs: Vec<u64> = {
@@ -257,12 +270,12 @@ fn remove_entry(txn: &WriteTransaction, key: &str) -> Result<bool, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::store::messages::tests::msg;
     use crate::store::test_support::temp_store;
 
-    fn summary(channel: u64, created: i64) -> Summary {
+    pub(in crate::store) fn summary(channel: u64, created: i64) -> Summary {
         Summary {
             channel: ChannelInfo {
                 id: ChannelId(channel),
