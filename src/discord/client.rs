@@ -198,11 +198,9 @@ impl EventHandler for Handler {
         let Some(content) = event.content.clone() else {
             return; // an embed-only update: nothing the store keeps changed
         };
-        let edited_at = event
-            .edited_timestamp
-            .as_ref()
-            .and_then(convert::timestamp)
-            .unwrap_or_else(Timestamp::now);
+        // Discord also sends the whole message when it adds link previews (no
+        // `edited_timestamp`, same content): the store applies only a changed text or edit time.
+        let edited_at = event.edited_timestamp.as_ref().and_then(convert::timestamp);
         let full = full_message(&event, &content, edited_at).map(Box::new);
         self.push(Op::Edit {
             channel: cid(event.channel_id),
@@ -340,7 +338,7 @@ fn prefix_args<'a>(prefix: &str, content: &'a str) -> Option<&'a str> {
 fn full_message(
     e: &MessageUpdateEvent,
     content: &str,
-    edited_at: Timestamp,
+    edited_at: Option<Timestamp>,
 ) -> Option<ChatMessage> {
     let author = e.author.as_ref()?;
     Some(ChatMessage {
@@ -357,7 +355,7 @@ fn full_message(
             is_bot: author.bot,
         },
         timestamp: e.timestamp.as_ref().and_then(convert::timestamp)?,
-        edited_at: Some(edited_at),
+        edited_at,
         kind: MessageKind::Default,
         content: content.to_owned(),
         reply_to: None,

@@ -642,6 +642,14 @@ impl FakeDiscord {
         self.dispatch("MESSAGE_UPDATE", &msg);
     }
 
+    /// Dispatch the MESSAGE_UPDATE Discord sends when it adds link previews to a message it
+    /// already delivered (<https://discord.com/developers/docs/topics/gateway-events#message-update>:
+    /// the whole message with MESSAGE_CREATE's extra fields): same content, the unfurled
+    /// `embeds` added, `edited_timestamp` unchanged (null for a message never edited).
+    pub fn inject_unfurl(&self, channel: u64, id: u64, author: u64, content: &str) {
+        self.dispatch("MESSAGE_UPDATE", &unfurled(channel, id, author, content));
+    }
+
     /// Dispatch MESSAGE_DELETE.
     pub fn inject_delete(&self, channel: u64, id: u64) {
         let data = json!({"id": id.to_string(), "channel_id": channel.to_string(),
@@ -775,6 +783,15 @@ pub fn message(channel: u64, id: u64, author: u64, content: &str, sent_ms: u64) 
         "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [],
         "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0,
     })
+}
+
+/// Message `id` (never edited) as the MESSAGE_UPDATE of its link previews carries it: the
+/// whole message, one `link` embed added, `edited_timestamp` null.
+pub fn unfurled(channel: u64, id: u64, author: u64, content: &str) -> Value {
+    let mut msg = message(channel, id, author, content, snowflake_time_ms(id));
+    msg["embeds"] = json!([{"type": "link", "url": "https://example.org/",
+        "title": "Example Domain", "description": "An unfurled link preview."}]);
+    msg
 }
 
 /// A message as Discord's REST API returns it (history pages, sends): without `guild_id` and
@@ -1576,6 +1593,10 @@ mod tests {
         for (t, d) in [
             ("MESSAGE_CREATE", msg.clone()),
             ("MESSAGE_UPDATE", msg),
+            (
+                "MESSAGE_UPDATE",
+                unfurled(GENERAL, 9, ALICE, "see https://example.org/"),
+            ),
             ("GUILD_CREATE", guild_create()),
             ("READY", ready(1, "ws://x")),
             (
