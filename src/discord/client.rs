@@ -439,7 +439,7 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         Err(r)
     } else {
         let barred = admission(shared, cache, Some(guild), inv.target).err();
-        commands::admit(shared, &inv, barred, invoker, bot.unwrap_or(0))
+        commands::admit(shared, &inv, barred, invoker, bot.unwrap_or(0), false)
     };
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = user,
         command = inv.command(), hours = inv.hours, admitted = verdict.is_ok(), "command received");
@@ -468,8 +468,10 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
         .map(|m| m.roles.clone())
         .unwrap_or_default();
     let invoker = member_permissions(cache, guild, target, msg.author.id.get(), Some(&roles));
-    let bot = bot_permissions(cache, guild, target);
+    let bot = bot_permissions(cache, guild, target).unwrap_or(0);
     let default_hours = shared.effective(gid(guild)).default_hours;
+    let place = place(shared, cache, guild, target);
+    let kind = place.kind;
     let verdict = commands::parse_prefix_args(args, default_hours).and_then(|(hours, detail)| {
         let inv = Invocation {
             guild: gid(guild),
@@ -481,10 +483,10 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             threads: false,
             detail,
             topic: None,
-            place: place(shared, cache, guild, target),
+            place,
         };
         let barred = admission(shared, cache, Some(guild), target).err();
-        commands::admit(shared, &inv, barred, invoker.unwrap_or(0), bot.unwrap_or(0)).map(|()| inv)
+        commands::admit(shared, &inv, barred, invoker.unwrap_or(0), bot, true).map(|()| inv)
     });
     tracing::info!(guild_id = %guild, channel_id = %target, user_id = msg.author.id.get(),
         command = "summary", admitted = verdict.is_ok(), "command received");
@@ -496,7 +498,8 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             Ok(inv) => commands::run_prefix(Arc::clone(&shared), inv, reply_to).await,
             Err(r) => {
                 let text = r.message(target);
-                commands::refuse_prefix(&shared.poster, target, reply_to, &text).await;
+                let place = (target, kind);
+                commands::refuse_prefix(&shared.poster, place, reply_to, &text, bot).await;
             }
         }
     });
@@ -539,6 +542,20 @@ fn place(shared: &Shared, cache: &Cache, guild: SGuildId, target: ChannelId) -> 
         })
         .collect();
     Place { kind, threads }
+}
+
+/// The first permission the bot lacks to post a summary in `channel` (a channel or thread),
+/// from the cached guild; None when it has them all, or when the cache does not know the
+/// channel (then only the send itself can tell).
+pub(super) fn bot_missing_to_post(
+    cache: &Cache,
+    guild: GuildId,
+    channel: ChannelId,
+) -> Option<&'static str> {
+    let guild = SGuildId::new(guild.0);
+    let thread = thread_parent(cache, guild, channel).is_some();
+    let perms = bot_permissions(cache, guild, channel)?;
+    permissions::missing_to_post(perms, thread)
 }
 
 pub(super) fn bot_permissions(cache: &Cache, guild: SGuildId, channel: ChannelId) -> Option<u64> {

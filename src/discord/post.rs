@@ -48,6 +48,8 @@ pub enum PostError {
         path: String,
         /// Discord's error message.
         message: String,
+        /// Discord's JSON error code (e.g. 50013 Missing Permissions; 0 when none).
+        code: u64,
     },
     /// Discord asked to wait longer than this client is willing to.
     #[error(
@@ -59,6 +61,23 @@ pub enum PostError {
         /// Wait asked for.
         wait: Duration,
     },
+}
+
+/// Discord's JSON error code for a permission the bot lacks in the channel.
+pub const MISSING_PERMISSIONS: u64 = 50013;
+
+impl PostError {
+    /// True when Discord refused the request for a permission the bot lacks (403, 50013).
+    pub fn is_missing_permissions(&self) -> bool {
+        matches!(
+            self,
+            Self::Status {
+                status: 403,
+                code: MISSING_PERMISSIONS,
+                ..
+            }
+        )
+    }
 }
 
 /// A Discord REST client for the bot's sends.
@@ -291,6 +310,7 @@ impl Poster {
             method: method.to_string(),
             path: path.to_owned(),
             message: json["message"].as_str().unwrap_or(text.trim()).to_owned(),
+            code: json["code"].as_u64().unwrap_or(0),
         };
         (
             Err(err),

@@ -112,6 +112,7 @@ mod tests {
             method: "POST".into(),
             path: "/channels/1/messages".into(),
             message: "no".into(),
+            code: 0,
         };
         for (e, retryable) in [
             (status(503), true),

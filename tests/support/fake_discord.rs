@@ -59,10 +59,20 @@ pub const CAROL: u64 = 400_000_000_000_000_003;
 /// A member with a server nickname ("Dee") and no global display name, not in GUILD_CREATE.
 pub const DAVE: u64 = 400_000_000_000_000_004;
 
-/// VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS.
-pub const EVERYONE_PERMS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31);
+/// VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS
+/// | SEND_MESSAGES_IN_THREADS (a new server's `@everyone` has it).
+pub const EVERYONE_PERMS: u64 =
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31) | (1 << 38);
 /// VIEW_CHANNEL.
 pub const VIEW_CHANNEL: u64 = 1 << 10;
+/// SEND_MESSAGES.
+pub const SEND_MESSAGES: u64 = 1 << 11;
+/// EMBED_LINKS.
+pub const EMBED_LINKS: u64 = 1 << 14;
+/// READ_MESSAGE_HISTORY.
+pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+/// SEND_MESSAGES_IN_THREADS.
+pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
 /// Gateway heartbeat interval announced in HELLO, in milliseconds.
 pub const HEARTBEAT_MS: u64 = 41_250;
 /// Epoch used by Discord snowflakes (2015-01-01T00:00:00Z), in Unix milliseconds.
@@ -589,6 +599,50 @@ impl FakeDiscord {
         self.shared.lock().denied.insert(channel);
     }
 
+    /// Take `deny` away from the bot in `channel` (a channel or thread of `GUILD`) with a member
+    /// overwrite, as a server admin would: dispatches the CHANNEL_UPDATE (THREAD_UPDATE) Discord
+    /// sends, so the bot's cache and the fake's checks on sends both see it.
+    pub fn deny_bot(&self, channel: u64, deny: u64) {
+        let (event, c) = self.bot_denied(channel, deny);
+        self.dispatch(event, &c);
+    }
+
+    /// Like [`FakeDiscord::deny_bot`], but the bot is not told (its cache is behind Discord,
+    /// as after an event it missed): only the fake's checks on sends see the change.
+    pub fn deny_bot_unannounced(&self, channel: u64, deny: u64) {
+        let (event, c) = self.bot_denied(channel, deny);
+        self.shared.lock().apply(event, &c);
+    }
+
+    /// The update event and payload of `channel` with a member overwrite denying `deny` to the
+    /// bot.
+    fn bot_denied(&self, channel: u64, deny: u64) -> (&'static str, Value) {
+        let guild = self.guild_create_payload();
+        let found = ["channels", "threads"].iter().find_map(|key| {
+            guild[*key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| id_of(&c["id"]) == channel)
+                .map(|c| (*key, c.clone()))
+        });
+        let Some((key, mut c)) = found else {
+            panic!("deny_bot: {channel} is no channel or thread of the guild");
+        };
+        let overwrite = json!({"id": BOT.to_string(), "type": 1, "allow": "0",
+            "deny": deny.to_string()});
+        match c["permission_overwrites"].as_array_mut() {
+            Some(list) => list.push(overwrite),
+            None => c["permission_overwrites"] = json!([overwrite]),
+        }
+        let event = if key == "threads" {
+            "THREAD_UPDATE"
+        } else {
+            "CHANNEL_UPDATE"
+        };
+        (event, c)
+    }
+
     /// Remember enforced nonces for `window` instead of [`NONCE_WINDOW`].
     pub fn set_nonce_window(&self, window: Duration) {
         self.shared.lock().nonce_window = window;
@@ -1102,7 +1156,9 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         }
         ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
         ("POST", ["channels", ch, "messages"]) => {
-            send_message(shared, ch.parse().unwrap_or(0), call)
+            let channel = ch.parse().unwrap_or(0);
+            send_forbidden(shared, channel, &call.json)
+                .unwrap_or_else(|| send_message(shared, channel, call))
         }
         ("POST", ["interactions", _, _, "callback"]) => Response::empty_204(),
         ("PATCH", ["webhooks", _, _, "messages", _]) | ("POST", ["webhooks", _, _]) => {
@@ -1241,6 +1297,110 @@ fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
         state.nonces.insert(key, (Instant::now(), msg.clone()));
     }
     Response::json(&msg)
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a send needs (Create Message,
+// <https://discord.com/developers/docs/resources/message#create-message>): Send Messages in a
+// channel, Send Messages in Threads in a thread; Read Message History for a reply
+// (`message_reference`); Embed Links for embeds. Discord answers a missing one 403 Missing
+// Permissions (50013), and one that cannot see the channel 403 Missing Access (50001)
+// (<https://discord.com/developers/docs/topics/opcodes-and-status-codes#json>).
+
+/// The 403 Discord answers a send to `channel` of `GUILD` with `body` that the bot's
+/// permissions do not allow; None when allowed (or the channel is not one of `GUILD`'s).
+fn send_forbidden(shared: &Shared, channel: u64, body: &Value) -> Option<Response> {
+    let guild = guild_create_from(&shared.lock(), guild_create());
+    let perms = bot_permissions_in(&guild, channel)?;
+    let thread = guild["threads"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|t| id_of(&t["id"]) == channel));
+    let send = if thread {
+        SEND_MESSAGES_IN_THREADS
+    } else {
+        SEND_MESSAGES
+    };
+    let has = |bit: u64| perms & bit != 0;
+    let embeds = body["embeds"].as_array().is_some_and(|e| !e.is_empty());
+    let reply = !body["message_reference"].is_null();
+    if !has(VIEW_CHANNEL) {
+        return Some(
+            Response::json(&json!({"message": "Missing Access", "code": 50001}))
+                .with_status_code(403),
+        );
+    }
+    let missing =
+        !has(send) || (embeds && !has(EMBED_LINKS)) || (reply && !has(READ_MESSAGE_HISTORY));
+    missing.then(|| {
+        Response::json(&json!({"message": "Missing Permissions", "code": 50013}))
+            .with_status_code(403)
+    })
+}
+
+/// The bot's permissions in `channel` of `guild` (a GUILD_CREATE payload), computed as Discord
+/// documents (<https://discord.com/developers/docs/topics/permissions#permission-overwrites>):
+/// owner and Administrator have all; else `@everyone` and role permissions, then the
+/// `@everyone` overwrite, the role overwrites together (deny, then allow), then the member's. A
+/// thread takes its parent's overwrites. None for a channel the guild does not have.
+fn bot_permissions_in(guild: &Value, channel: u64) -> Option<u64> {
+    let list = |key: &str| guild[key].as_array().cloned().unwrap_or_default();
+    let find = |id: u64| {
+        list("channels")
+            .into_iter()
+            .chain(list("threads"))
+            .find(|c| id_of(&c["id"]) == id)
+    };
+    let mut chan = find(channel)?;
+    if matches!(chan["type"].as_u64(), Some(10..=12)) {
+        chan = find(id_of(&chan["parent_id"]))?;
+    }
+    let guild_id = id_of(&guild["id"]);
+    if id_of(&guild["owner_id"]) == BOT {
+        return Some(u64::MAX);
+    }
+    let bits = |v: &Value| id_of(v);
+    let role_perms = |role: u64| {
+        list("roles")
+            .iter()
+            .find(|r| id_of(&r["id"]) == role)
+            .map_or(0, |r| bits(&r["permissions"]))
+    };
+    let roles: Vec<u64> = list("members")
+        .iter()
+        .find(|m| id_of(&m["user"]["id"]) == BOT)
+        .and_then(|m| m["roles"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(id_of)
+        .collect();
+    let mut perms = roles
+        .iter()
+        .fold(role_perms(guild_id), |acc, r| acc | role_perms(*r));
+    if perms & (1 << 3) != 0 {
+        return Some(u64::MAX);
+    }
+    let overwrites = chan["permission_overwrites"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let overwrite = |id: u64, kind: u64| {
+        overwrites
+            .iter()
+            .find(|o| id_of(&o["id"]) == id && o["type"].as_u64() == Some(kind))
+            .map(|o| (bits(&o["allow"]), bits(&o["deny"])))
+    };
+    if let Some((allow, deny)) = overwrite(guild_id, 0) {
+        perms = (perms & !deny) | allow;
+    }
+    let (allow, deny) = roles
+        .iter()
+        .filter_map(|r| overwrite(*r, 0))
+        .fold((0, 0), |(a, d), (allow, deny)| (a | allow, d | deny));
+    perms = (perms & !deny) | allow;
+    if let Some((allow, deny)) = overwrite(BOT, 1) {
+        perms = (perms & !deny) | allow;
+    }
+    Some(perms)
 }
 
 // ---------------------------------------------------------------------------------------------
