@@ -409,6 +409,14 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         }
     }
     inv.place = place(shared, cache, guild, inv.target);
+    if inv.target == cid(cmd.channel_id) && inv.place.kind == PlaceKind::Channel {
+        // A thread the cache does not know (a private one the bot is not in): Discord says.
+        inv.place.kind = match cmd.channel.as_ref().map(|c| c.kind) {
+            Some(ChannelType::PrivateThread) => PlaceKind::PrivateThread,
+            Some(ChannelType::PublicThread | ChannelType::NewsThread) => PlaceKind::Thread,
+            _ => PlaceKind::Channel,
+        };
+    }
     // Another channel's summary may reach people who cannot read that channel: only the invoker
     // sees it, unless it is this channel's own thread (or this thread's channel).
     let here = cid(cmd.channel_id);

@@ -4,6 +4,7 @@
 //! the ingest queue.
 
 mod admin_cmd;
+pub mod archived;
 pub mod backfill;
 pub mod catchup;
 mod client;

@@ -212,6 +212,37 @@ impl Poster {
             .await
     }
 
+    /// One page (at most 100) of a channel's or forum's archived public threads, most recently
+    /// archived first, archived before `before` (an ISO 8601 timestamp) when given:
+    /// `{threads, members, has_more}`.
+    pub async fn archived_public_threads(
+        &self,
+        channel: ChannelId,
+        before: Option<&str>,
+        limit: u8,
+    ) -> Result<Value, PostError> {
+        // A timestamp's `+` and `:` escaped, so the query keeps them.
+        let before = before.map_or_else(String::new, |b| {
+            format!("&before={}", b.replace('+', "%2B").replace(':', "%3A"))
+        });
+        let path = format!(
+            "/channels/{channel}/threads/archived/public?limit={}{before}",
+            limit.min(100)
+        );
+        self.send(reqwest::Method::GET, &path, None).await
+    }
+
+    /// Whether the bot is a member of `thread` (`GET /channels/{thread}/thread-members/@me`,
+    /// 404 for a non-member).
+    pub async fn is_thread_member(&self, thread: ChannelId) -> Result<bool, PostError> {
+        let path = format!("/channels/{thread}/thread-members/@me");
+        match self.send(reqwest::Method::GET, &path, None).await {
+            Ok(_) => Ok(true),
+            Err(PostError::Status { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// One page (at most 100) of a channel's messages, newest first, older than `before`.
     pub async fn messages_before(
         &self,

@@ -169,6 +169,13 @@ struct State {
     nonce_window: Duration,
     /// Messages actually created (a deduplicated repeat creates none): (channel, message id).
     created: Vec<(u64, u64)>,
+    /// Threads archived before the bot's session (never dispatched): served only by
+    /// GET /channels/{id}/threads/archived/public, never in GUILD_CREATE.
+    archived_threads: Vec<Value>,
+    /// Private threads the bot is a member of.
+    joined_threads: HashSet<u64>,
+    /// Private threads (id) whose messages only members may read.
+    private_threads: HashSet<u64>,
 }
 
 impl State {
@@ -641,6 +648,30 @@ impl FakeDiscord {
             "CHANNEL_UPDATE"
         };
         (event, c)
+    }
+
+    /// A public thread (see [`thread`]) that was archived `archived_ago` before now, before the
+    /// bot connected: Discord lists it only under GET /channels/{parent}/threads/archived/public,
+    /// never in GUILD_CREATE, and sends no event for it.
+    pub fn add_archived_thread(&self, mut thread: Value, archived_ago: Duration) {
+        thread["thread_metadata"]["archived"] = json!(true);
+        thread["thread_metadata"]["archive_timestamp"] =
+            json!(rfc3339(now_ms() - archived_ago.as_millis() as u64));
+        if let Some(fields) = thread.as_object_mut() {
+            fields.remove("newly_created");
+        }
+        self.shared.lock().archived_threads.push(thread);
+    }
+
+    /// Make `thread` a private thread whose messages only its members read (403 Missing Access
+    /// for the bot until [`FakeDiscord::add_bot_to_thread`]).
+    pub fn make_private_thread(&self, thread: u64) {
+        self.shared.lock().private_threads.insert(thread);
+    }
+
+    /// Add the bot to a private thread (Discord's Add Thread Member).
+    pub fn add_bot_to_thread(&self, thread: u64) {
+        self.shared.lock().joined_threads.insert(thread);
     }
 
     /// Remember enforced nonces for `window` instead of [`NONCE_WINDOW`].
@@ -1151,9 +1182,17 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
                 None => not_found(),
             }
         }
+        ("GET", ["channels", ch, "messages"]) if !bot_may_read_thread(shared, ch) => {
+            Response::json(&json!({"message": "Missing Access", "code": 50001}))
+                .with_status_code(403)
+        }
         ("GET", ["channels", ch, "messages"]) => {
             Response::json(&history_page(shared, ch.parse().unwrap_or(0), call))
         }
+        ("GET", ["channels", ch, "threads", "archived", "public"]) => Response::json(
+            &archived_public_threads(shared, ch.parse().unwrap_or(0), call),
+        ),
+        ("GET", ["channels", ch, "thread-members", "@me"]) => thread_member_me(shared, ch),
         ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
         ("POST", ["channels", ch, "messages"]) => {
             let channel = ch.parse().unwrap_or(0);
@@ -1297,6 +1336,84 @@ fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
         state.nonces.insert(key, (Instant::now(), msg.clone()));
     }
     Response::json(&msg)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads the gateway does not announce: archived ones
+// (<https://discord.com/developers/docs/resources/channel#list-public-archived-threads>: "Returns
+// archived threads in the channel that are public", newest `archive_timestamp` first, `before`
+// an ISO8601 timestamp, `limit` optional, answered as `{threads, members, has_more}`, where
+// `members` are thread members for the threads the current user has joined), and private
+// threads the bot is not a member of (Get Thread Member answers 404 to a non-member:
+// <https://discord.com/developers/docs/resources/channel#get-thread-member>).
+
+/// One page of `channel`'s archived public threads.
+fn archived_public_threads(shared: &Shared, channel: u64, call: &RestCall) -> Value {
+    let limit: usize = call
+        .query_param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50)
+        .clamp(2, 100);
+    let before = call
+        .query_param("before")
+        .map(|b| b.replace("%3A", ":").replace("%2B", "+"));
+    let state = shared.lock();
+    let stamp = |t: &Value| {
+        t["thread_metadata"]["archive_timestamp"]
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    let cutoff = before
+        .as_deref()
+        .and_then(|b| chrono::DateTime::parse_from_rfc3339(b).ok());
+    let mut threads: Vec<Value> = state
+        .archived_threads
+        .iter()
+        .filter(|t| id_of(&t["parent_id"]) == channel)
+        .filter(|t| cutoff.is_none_or(|c| stamp(t).is_some_and(|s| s < c)))
+        .cloned()
+        .collect();
+    threads.sort_by_key(|t| std::cmp::Reverse(stamp(t)));
+    let has_more = threads.len() > limit;
+    threads.truncate(limit);
+    let members: Vec<Value> = threads
+        .iter()
+        .filter(|t| bot_is_member(&state, id_of(&t["id"])))
+        .map(|t| {
+            json!({"id": t["id"], "user_id": BOT.to_string(),
+            "join_timestamp": rfc3339(now_ms()), "flags": 0})
+        })
+        .collect();
+    json!({"threads": threads, "members": members, "has_more": has_more})
+}
+
+/// True when the bot is a member of thread `id`: added to it, or sent its THREAD_CREATE as a
+/// private thread (Discord sends that only to its members and to those who may manage threads,
+/// which the bot may not: <https://discord.com/developers/docs/topics/threads#gateway-events>).
+fn bot_is_member(state: &State, id: u64) -> bool {
+    state.joined_threads.contains(&id)
+        || state
+            .created_channels
+            .iter()
+            .any(|c| id_of(&c["id"]) == id && c["type"] == 12)
+}
+
+/// False for a private thread the bot is not a member of.
+fn bot_may_read_thread(shared: &Shared, thread: &str) -> bool {
+    let id: u64 = thread.parse().unwrap_or(0);
+    let state = shared.lock();
+    !state.private_threads.contains(&id) || bot_is_member(&state, id)
+}
+
+/// GET /channels/{thread}/thread-members/@me: the bot's thread member, or 404 Unknown Member.
+fn thread_member_me(shared: &Shared, thread: &str) -> Response {
+    let id: u64 = thread.parse().unwrap_or(0);
+    if bot_is_member(&shared.lock(), id) {
+        Response::json(&json!({"id": id.to_string(), "user_id": BOT.to_string(),
+            "join_timestamp": rfc3339(now_ms()), "flags": 0}))
+    } else {
+        Response::json(&json!({"message": "Unknown Member", "code": 10007})).with_status_code(404)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
