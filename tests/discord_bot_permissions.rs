@@ -2,17 +2,21 @@
 //! Discord does: 403 Missing Permissions without Send Messages, Send Messages in Threads in a
 //! thread, Embed Links for embeds, or Read Message History for a reply): `!summary` refusals
 //! reach the user without the reply reference when the bot cannot reply, nothing is summarized
-//! where the bot cannot post the result, and a reply Discord refuses is sent again plainly.
+//! where the bot cannot post the result, and a reply Discord refuses is sent again plainly; a
+//! schedule's `post_to` is refused where the bot cannot post its digests (`/schedule add`, the
+//! webhook's `schedule_update`, `summarybot schedule add`).
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use support::appliance::Appliance;
 use support::discord_bot::{DiscordBot as Bot, WAIT};
 use support::fake_discord::{
     command, embeds_text, id_ago, thread, FakeDiscord, RestCall, ALICE, EMBED_LINKS,
-    EVERYONE_PERMS, GENERAL, READ_MESSAGE_HISTORY, SECRET, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS,
+    EVERYONE_PERMS, GENERAL, GUILD, READ_MESSAGE_HISTORY, SECRET, SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS, TOKEN,
 };
 
 /// Manage Server.
@@ -198,4 +202,78 @@ fn a_schedule_is_refused_where_the_bot_cannot_post_its_digests() {
     bot.stop();
     let stored = bot.store().schedules().expect("schedules");
     assert_eq!(stored.len(), 1, "the refused schedule was stored");
+}
+
+#[test]
+fn the_webhook_refuses_a_post_to_where_the_bot_cannot_post() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut app = Appliance::start(dir.path(), &fake, "enabled = true");
+    app.wait_connected();
+    fake.deny_bot(SECRET, SEND_MESSAGES);
+    let create = |post_to: u64, delivery: &str| {
+        app.post(
+            &json!({"type": "schedule_update", "action": "create",
+                "guild_id": GUILD.to_string(), "channel_ids": [GENERAL.to_string()],
+                "post_to_channel_id": post_to.to_string(), "cron": "0 9 * * *"}),
+            delivery,
+        )
+    };
+    let refused = create(SECRET, "to-secret");
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(
+        refused.json()["detail"],
+        format!(
+            "field `post_to_channel_id`: the bot needs the Send Messages permission in channel \
+             {SECRET} to post digests there"
+        )
+    );
+    let created = create(GENERAL, "to-general");
+    assert_eq!(created.status, 201, "{}", created.body);
+    app.terminate();
+}
+
+#[test]
+fn cli_schedule_add_refuses_a_post_to_where_the_bot_cannot_post() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    fake.deny_bot(SECRET, EMBED_LINKS);
+    let config = format!(
+        "[discord]\ntoken = \"{TOKEN}\"\napi_base_url = \"{}\"\n\n[storage]\npath = \"db/summarybot.redb\"\n",
+        fake.api_base_url()
+    );
+    std::fs::write(dir.path().join("summarybot.toml"), config).expect("config");
+    let add = |post_to: u64| {
+        support::summarybot(dir.path())
+            .args(["schedule", "add", "--guild"])
+            .arg(GUILD.to_string())
+            .args([
+                "--channel",
+                &GENERAL.to_string(),
+                "--cron",
+                "@daily",
+                "--post-to",
+            ])
+            .arg(post_to.to_string())
+            .output()
+            .expect("binary runs")
+    };
+    let refused = add(SECRET);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "--post-to: the bot needs the Embed Links permission in channel {SECRET} to post \
+             digests there"
+        )),
+        "{stderr}"
+    );
+    let added = add(GENERAL);
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        added.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(stdout.starts_with("added schedule 1"), "{stdout}");
 }

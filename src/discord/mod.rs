@@ -3,6 +3,7 @@
 //! commands, lets in-flight summaries finish within a deadline, closes the shards and flushes
 //! the ingest queue.
 
+pub mod access;
 mod admin_cmd;
 pub mod archived;
 pub mod backfill;

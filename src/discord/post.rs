@@ -261,6 +261,12 @@ impl Poster {
         })
     }
 
+    /// A server (`GET /guilds/{guild}`): its roles and owner.
+    pub async fn guild(&self, guild: GuildId) -> Result<Value, PostError> {
+        self.send(reqwest::Method::GET, &format!("/guilds/{guild}"), None)
+            .await
+    }
+
     /// A server's member (`GET /guilds/{guild}/members/{user}`): their nickname there.
     pub async fn guild_member(&self, guild: GuildId, user: UserId) -> Result<Value, PostError> {
         let path = format!("/guilds/{guild}/members/{user}");

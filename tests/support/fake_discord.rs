@@ -1194,6 +1194,7 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         ),
         ("GET", ["channels", ch, "thread-members", "@me"]) => thread_member_me(shared, ch),
         ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
+        ("GET", ["guilds", g]) => get_guild(shared, g),
         ("POST", ["channels", ch, "messages"]) => {
             let channel = ch.parse().unwrap_or(0);
             send_forbidden(shared, channel, &call.json)
@@ -1346,6 +1347,34 @@ fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
 // `members` are thread members for the threads the current user has joined), and private
 // threads the bot is not a member of (Get Thread Member answers 404 to a non-member:
 // <https://discord.com/developers/docs/resources/channel#get-thread-member>).
+
+/// GET /guilds/{guild}: the guild object (roles, owner; no channels, members or threads, which
+/// only GUILD_CREATE carries: <https://discord.com/developers/docs/resources/guild#get-guild>).
+fn get_guild(shared: &Shared, guild: &str) -> Response {
+    if guild.parse() != Ok(GUILD) {
+        return Response::json(&json!({"message": "Unknown Guild", "code": 10004}))
+            .with_status_code(404);
+    }
+    let mut g = guild_create_from(&shared.lock(), guild_create());
+    if let Some(fields) = g.as_object_mut() {
+        for extra in [
+            "channels",
+            "threads",
+            "members",
+            "joined_at",
+            "large",
+            "unavailable",
+            "member_count",
+            "voice_states",
+            "presences",
+            "stage_instances",
+            "guild_scheduled_events",
+        ] {
+            fields.remove(extra);
+        }
+    }
+    Response::json(&g)
+}
 
 /// One page of `channel`'s archived public threads.
 fn archived_public_threads(shared: &Shared, channel: u64, call: &RestCall) -> Value {
