@@ -205,7 +205,7 @@ fn a_schedule_is_refused_where_the_bot_cannot_post_its_digests() {
 }
 
 #[test]
-fn the_webhook_refuses_a_post_to_where_the_bot_cannot_post() {
+fn the_webhook_refuses_a_post_to_where_the_bot_cannot_post_and_its_jobs_fail_before_summarizing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
     let mut app = Appliance::start(dir.path(), &fake, "enabled = true");
@@ -225,11 +225,25 @@ fn the_webhook_refuses_a_post_to_where_the_bot_cannot_post() {
         refused.json()["detail"],
         format!(
             "field `post_to_channel_id`: the bot needs the Send Messages permission in channel \
-             {SECRET} to post digests there"
+             {SECRET} to post summaries there"
         )
     );
     let created = create(GENERAL, "to-general");
     assert_eq!(created.status, 201, "{}", created.body);
+
+    // A summary_request posting there fails before anything is summarized.
+    let job = app.request_summary(GENERAL, "post-to-secret", Some(SECRET));
+    let job = app.finished_job(job);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(
+        job["error"],
+        format!(
+            "the bot needs the Send Messages permission in channel {SECRET} to post summaries \
+             there"
+        )
+    );
+    assert_eq!(job["attempts"], 1, "not retried: {job}");
+    assert!(job["summary"].is_null(), "{job}");
     app.terminate();
 }
 
@@ -264,7 +278,7 @@ fn cli_schedule_add_refuses_a_post_to_where_the_bot_cannot_post() {
     assert!(
         stderr.contains(&format!(
             "--post-to: the bot needs the Embed Links permission in channel {SECRET} to post \
-             digests there"
+             summaries there"
         )),
         "{stderr}"
     );

@@ -113,7 +113,7 @@ fn check_post_to(config: &Config, target: ChannelId) -> Result<(), Failure> {
         Ok(None) => Ok(()),
         Ok(Some(p)) => Err(Failure::Usage(format!(
             "--post-to: {}",
-            access::cannot_post_digests(p, target)
+            access::cannot_post_summaries(p, target)
         ))),
         Err(e) => {
             eprintln!(

@@ -78,9 +78,11 @@ pub async fn missing_to_post(
     Ok(permissions::missing_to_post(perms, thread))
 }
 
-/// Why a schedule may not post to `channel` (for the CLI and the webhook).
-pub fn cannot_post_digests(permission: &str, channel: ChannelId) -> String {
-    format!("the bot needs the {permission} permission in channel {channel} to post digests there")
+/// Why summaries may not be posted to `channel` (for the CLI, the webhook and jobs).
+pub fn cannot_post_summaries(permission: &str, channel: ChannelId) -> String {
+    format!(
+        "the bot needs the {permission} permission in channel {channel} to post summaries there"
+    )
 }
 
 /// A snowflake or permission bit set as Discord's JSON carries it (a string), 0 when absent.

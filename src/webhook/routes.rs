@@ -203,7 +203,7 @@ fn check_post_to(
         Ok(None) => Ok(()),
         Ok(Some(p)) => Err(ApiError::bad_request(format!(
             "field `post_to_channel_id`: {}",
-            crate::discord::access::cannot_post_digests(p, target)
+            crate::discord::access::cannot_post_summaries(p, target)
         ))),
         Err(why) => {
             tracing::warn!(channel_id = %target, error = %why, "cannot check the bot's permissions in post_to_channel_id; accepted unchecked");
