@@ -1382,7 +1382,7 @@ fn archived_public_threads(shared: &Shared, channel: u64, call: &RestCall) -> Va
         .query_param("limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(50)
-        .clamp(2, 100);
+        .clamp(1, 100);
     let before = call
         .query_param("before")
         .map(|b| b.replace("%3A", ":").replace("%2B", "+"));
@@ -1969,6 +1969,46 @@ mod tests {
         .expect("guild member");
         assert_eq!(found.nick.as_deref(), Some("Caz"));
         assert_eq!(guild_member(&GUILD.to_string(), "5").status_code, 404);
+    }
+
+    #[test]
+    fn archived_threads_come_newest_first_in_discords_shape_and_not_in_guild_create() {
+        let fake = FakeDiscord::start();
+        fake.add_archived_thread(thread(8, GENERAL, "older", 11), Duration::from_secs(7200));
+        fake.add_archived_thread(thread(9, GENERAL, "newer", 11), Duration::from_secs(60));
+        let page = |query: &str| {
+            archived_public_threads(
+                &fake.shared,
+                GENERAL,
+                &RestCall {
+                    method: "GET".into(),
+                    path: String::new(),
+                    query: query.into(),
+                    json: Value::Null,
+                    authorization: String::new(),
+                    at: Instant::now(),
+                },
+            )
+        };
+        let first = page("limit=1");
+        assert_eq!(first["has_more"], true);
+        assert_eq!(first["members"], json!([]));
+        let t: GuildChannel = serde_json::from_value(first["threads"][0].clone()).expect("thread");
+        assert_eq!(t.id.get(), 9);
+        assert!(t.thread_metadata.is_some_and(|m| m.archived));
+        let stamp = first["threads"][0]["thread_metadata"]["archive_timestamp"]
+            .as_str()
+            .expect("archive_timestamp")
+            .replace(':', "%3A");
+        let rest = page(&format!("limit=100&before={stamp}"));
+        assert_eq!(rest["has_more"], false);
+        assert_eq!(rest["threads"].as_array().map(Vec::len), Some(1));
+        assert_eq!(rest["threads"][0]["id"], "8");
+        assert_eq!(fake.guild_create_payload()["threads"], json!([]));
+        let g: serenity::model::guild::PartialGuild =
+            serde_json::from_slice(&body_of(get_guild(&fake.shared, &GUILD.to_string())))
+                .expect("GET /guilds/{id}");
+        assert_eq!(g.owner_id.get(), ALICE);
     }
 
     fn body_of(r: Response) -> Vec<u8> {
