@@ -1,6 +1,6 @@
 //! Threads the bot's gateway cache does not know, end to end against the fake Discord (which,
 //! like Discord, leaves archived threads out of GUILD_CREATE and sends no event for them): a
-//! `threads:true` summary finds the threads archived within its window over REST, paging only
+//! `threads:true` (or forum) summary finds the threads archived within its window over REST, paging only
 //! as far back as the window needs, and a private thread the bot is not a member of is refused
 //! with the reason instead of summarized as empty.
 
@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::json;
 use support::discord_bot::{DiscordBot as Bot, WAIT};
 use support::fake_discord::{
-    embeds_text, id_ago, message, slash_command, snowflake_time_ms, thread, FakeDiscord, RestCall,
-    ALICE, APP_ID, GENERAL,
+    embeds_text, forum, id_ago, message, slash_command, snowflake_time_ms, thread, FakeDiscord,
+    RestCall, ALICE, APP_ID, GENERAL, GUILD,
 };
 
 /// The archived thread with messages in the window (archived 20 h ago: on the second page).
@@ -134,6 +134,45 @@ fn listing_pages_back_with_before_until_the_window_start() {
         .query_param("before")
         .expect("page 2 has before");
     assert!(before.contains("%3A"), "the timestamp is escaped: {before}");
+    bot.stop();
+}
+
+#[test]
+fn a_forum_summary_covers_posts_archived_before_the_bot_connected() {
+    const FORUM: u64 = 220_000_000_000_000_001;
+    const POST: u64 = 221_000_000_000_000_001;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    fake.dispatch("CHANNEL_CREATE", &forum(FORUM, "help-forum"));
+    fake.add_archived_thread(
+        thread(POST, FORUM, "How do I install on a Pi?", 11),
+        hours(3),
+    );
+    let lines = [
+        "Download the aarch64 archive and run install.sh.",
+        "The install script needs sudo for the systemd unit.",
+    ];
+    let history = lines
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let id = id_ago(hours(4), i as u64 + 1);
+            message(POST, id, ALICE, text, snowflake_time_ms(id))
+        })
+        .collect();
+    fake.add_history(history);
+    let mut bot = Bot::connected(dir.path(), &fake, "cooldown = \"0s\"");
+    let opts = json!([{"name": "channel", "type": 7, "value": FORUM.to_string()}]);
+    fake.inject_interaction(&slash_command(9301, ALICE, GENERAL, &opts));
+    let text = embeds_text(&bot.wait_summary(&fake, 9301));
+    assert!(text.contains("Summary of #help-forum"), "{text}");
+    assert!(text.contains(" 2 messages"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "[How do I install on a Pi?](https://discord.com/channels/{GUILD}/{POST}) — 2 messages"
+        )),
+        "{text}"
+    );
     bot.stop();
 }
 
