@@ -1,14 +1,63 @@
 //! Threads the gateway cache does not know. GUILD_CREATE carries only active threads, and
 //! serenity 0.12 does not handle THREAD_LIST_SYNC, so a thread archived before the bot connected
 //! is found over REST (`GET /channels/{id}/threads/archived/public`, newest archive first,
-//! paged with `before` and `has_more`), reading back only as far as a window needs.
+//! paged with `before` and `has_more`), reading back only as far as a window needs. A private
+//! thread the bot is not a member of cannot be read at all: that is asked of Discord too.
 
 use serde_json::Value;
 use serenity::all::GuildChannel;
 
-use super::convert;
+use super::commands::Invocation;
+use super::ingest::Op;
 use super::post::{PostError, Poster};
-use crate::model::{ChannelId, ChannelInfo, Timestamp};
+use super::threads::{Place, PlaceKind, ThreadRef};
+use super::{convert, Shared};
+use crate::model::{ChannelId, ChannelInfo, TimeWindow, Timestamp};
+
+/// `inv`'s place with the public threads of its target archived within `window` added (the
+/// gateway cache knows only active ones); each one found is stored as a channel (its name and
+/// parent), unless it may not be stored (excluded, opted out), then it is left out.
+pub(super) async fn with_archived(shared: &Shared, inv: &Invocation, window: TimeWindow) -> Place {
+    let mut place = inv.place.clone();
+    let found = match archived_since(&shared.poster, inv.target, window.start).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, channel_id = %inv.target, "cannot list archived threads");
+            return place;
+        }
+    };
+    for info in found {
+        if place.threads.iter().any(|t| t.id == info.id) || !shared.service.may_store(&info) {
+            continue;
+        }
+        place.threads.push(ThreadRef {
+            id: info.id,
+            name: info.name.clone(),
+        });
+        shared.ingest.push(Op::Channel(info)).await;
+    }
+    place
+}
+
+/// Refuse a private thread the bot is not a member of: Discord lets only members read it, so
+/// its summary would be empty. Asked of Discord (the cache may not know the thread at all).
+pub(super) async fn check_private_thread(shared: &Shared, inv: &Invocation) -> Result<(), String> {
+    if inv.place.kind != PlaceKind::PrivateThread {
+        return Ok(());
+    }
+    match shared.poster.is_thread_member(inv.target).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!(
+            "I am not a member of the private thread <#{}>, so I cannot read it: add me to the \
+             thread (mention me in it), then try again.",
+            inv.target
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, channel_id = %inv.target, "cannot check thread membership");
+            Ok(())
+        }
+    }
+}
 
 /// Threads asked for per page (Discord's most).
 const PAGE: u8 = 100;

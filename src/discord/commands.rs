@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::ingest::Op;
 use super::post::{embeds_body, footer, Poster};
-use super::threads::{self, ActiveThread, Place, PlaceKind, ThreadRef};
+use super::threads::{self, ActiveThread, Place, PlaceKind};
 use super::{archived, catchup, cooldown, permissions, Shared};
 use crate::channel_summary::{Barred, Completeness, Prepared, SummaryError};
 use crate::model::{
@@ -439,7 +438,7 @@ async fn read_input(
 ) -> Result<(Vec<ChatMessage>, Vec<ActiveThread>), String> {
     let reads_threads = inv.place.reads_threads(inv.threads);
     let place = if reads_threads {
-        with_archived(shared, inv, window).await
+        archived::with_archived(shared, inv, window).await
     } else {
         inv.place.clone()
     };
@@ -467,58 +466,13 @@ async fn read_input(
     }
 }
 
-/// `inv`'s place with the public threads of its target archived within `window` added (the
-/// gateway cache knows only active ones); each one found is stored as a channel (its name and
-/// parent), unless it may not be stored (excluded, opted out), then it is left out.
-async fn with_archived(shared: &Shared, inv: &Invocation, window: TimeWindow) -> Place {
-    let mut place = inv.place.clone();
-    let found = match archived::archived_since(&shared.poster, inv.target, window.start).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %e, channel_id = %inv.target, "cannot list archived threads");
-            return place;
-        }
-    };
-    for info in found {
-        if place.threads.iter().any(|t| t.id == info.id) || !shared.service.may_store(&info) {
-            continue;
-        }
-        place.threads.push(ThreadRef {
-            id: info.id,
-            name: info.name.clone(),
-        });
-        shared.ingest.push(Op::Channel(info)).await;
-    }
-    place
-}
-
-/// Refuse a private thread the bot is not a member of: Discord lets only members read it, so
-/// its summary would be empty. Asked of Discord (the cache may not know the thread at all).
-async fn check_private_thread(shared: &Shared, inv: &Invocation) -> Result<(), String> {
-    if inv.place.kind != PlaceKind::PrivateThread {
-        return Ok(());
-    }
-    match shared.poster.is_thread_member(inv.target).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(format!(
-            "I am not a member of the private thread <#{}>, so I cannot read it: add me to the \
-             thread (mention me in it), then try again.",
-            inv.target
-        )),
-        Err(e) => {
-            tracing::warn!(error = %e, channel_id = %inv.target, "cannot check thread membership");
-            Ok(())
-        }
-    }
-}
-
 /// Read (backfilling when needed) and summarize; the error is the text shown to the user.
 async fn summarize(
     shared: &Shared,
     inv: &Invocation,
     progress: &watch::Sender<Option<(usize, Progress)>>,
 ) -> Result<Served, String> {
-    check_private_thread(shared, inv).await?;
+    archived::check_private_thread(shared, inv).await?;
     let now = Timestamp::now();
     let (window, since) = window_of(shared, inv, now).await?;
     let (messages, active) = read_input(shared, inv, window).await?;
