@@ -527,6 +527,40 @@ fn a_repeated_summary_comes_from_the_cache_and_excluded_channels_are_refused() {
     bot.stop();
 }
 
+/// Discord re-sends a message when it adds link previews (MESSAGE_UPDATE, same text, no
+/// `edited_timestamp`): that is no edit, so the cached summary stays; a real edit still
+/// invalidates it.
+#[test]
+fn a_link_preview_keeps_the_cached_summary_and_a_real_edit_does_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut bot = Bot::start_with(dir.path(), &fake, "cooldown = \"0s\"");
+    connect(&fake, &bot);
+    let ids = inject_discussion(&fake, GENERAL, 1);
+    let summary = |id: u64| {
+        fake.inject_interaction(&slash_command(id, ALICE, GENERAL, &json!([])));
+        embeds_text(&wait_edit(&fake, id, &bot))
+    };
+    let first = summary(9351);
+    assert!(!first.contains("cached"), "{first}");
+    let text = "We decided to ship the release on Friday after the final review.";
+    fake.inject_unfurl(GENERAL, ids[0], ALICE, text);
+    let after_unfurl = summary(9352);
+    assert!(
+        after_unfurl.contains("cached"),
+        "a link preview made the summary stale:\n{after_unfurl}"
+    );
+    fake.inject_edit(
+        GENERAL,
+        ids[0],
+        ALICE,
+        "We decided to ship on Monday instead.",
+    );
+    let after_edit = summary(9353);
+    assert!(!after_edit.contains("cached"), "{after_edit}");
+    bot.stop();
+}
+
 #[test]
 fn a_rejected_token_stops_the_bot_with_exit_1_and_says_what_to_check() {
     let dir = tempfile::tempdir().expect("tempdir");

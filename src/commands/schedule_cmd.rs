@@ -6,6 +6,7 @@
 
 use crate::cli::{ScheduleAddArgs, ScheduleCommand};
 use crate::config::{Config, Scope};
+use crate::discord::access;
 use crate::model::{ChannelId, Detail, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
 use crate::schedule::{parse_detail, parse_kind, Draft, Field, Invalid, Rules};
@@ -25,6 +26,9 @@ pub fn run(ctx: &Context, cmd: &ScheduleCommand) -> Result<(), Failure> {
         ScheduleCommand::Add(args) => Some(draft(&config, args, now)?),
         _ => None,
     };
+    if let Some(d) = &draft {
+        check_post_to(&config, d.target_channel)?;
+    }
     let store = ctx.store(&config).map_err(|failure| match failure {
         // Only `schedule list` goes through the service; changes have their own routes there.
         Failure::Held(why) if !matches!(cmd, ScheduleCommand::List) => {
@@ -95,6 +99,29 @@ fn draft(config: &Config, args: &ScheduleAddArgs, now: Timestamp) -> Result<Draf
         .validate(&Rules::of(config), now)
         .map_err(|e| usage(&e))?;
     Ok(draft)
+}
+
+/// Refuse `--post-to` where the bot lacks a permission to post digests, asked of Discord when
+/// it is configured; when Discord cannot be asked, a warning and the schedule is added.
+fn check_post_to(config: &Config, target: ChannelId) -> Result<(), Failure> {
+    if !config.discord.enabled || config.discord.token.expose().is_empty() {
+        return Ok(());
+    }
+    let poster = crate::discord::poster(config).map_err(|e| Failure::Usage(e.to_string()))?;
+    let answer = super::runtime()?.block_on(access::missing_to_post(&poster, target));
+    match answer {
+        Ok(None) => Ok(()),
+        Ok(Some(p)) => Err(Failure::Usage(format!(
+            "--post-to: {}",
+            access::cannot_post_summaries(p, target)
+        ))),
+        Err(e) => {
+            eprintln!(
+                "warning: could not check the bot's permissions in channel {target} ({e});                  adding the schedule unchecked"
+            );
+            Ok(())
+        }
+    }
 }
 
 fn list(store: &Store) -> Result<(), Failure> {

@@ -205,11 +205,9 @@ impl EventHandler for Handler {
         let Some(content) = event.content.clone() else {
             return; // an embed-only update: nothing the store keeps changed
         };
-        let edited_at = event
-            .edited_timestamp
-            .as_ref()
-            .and_then(convert::timestamp)
-            .unwrap_or_else(Timestamp::now);
+        // Discord also sends the whole message when it adds link previews (no
+        // `edited_timestamp`, same content): the store applies only a changed text or edit time.
+        let edited_at = event.edited_timestamp.as_ref().and_then(convert::timestamp);
         let full = full_message(&event, &content, edited_at).map(Box::new);
         self.push(
             &ctx,
@@ -356,7 +354,7 @@ fn prefix_args<'a>(prefix: &str, content: &'a str) -> Option<&'a str> {
 fn full_message(
     e: &MessageUpdateEvent,
     content: &str,
-    edited_at: Timestamp,
+    edited_at: Option<Timestamp>,
 ) -> Option<ChatMessage> {
     let author = e.author.as_ref()?;
     Some(ChatMessage {
@@ -373,7 +371,7 @@ fn full_message(
             is_bot: author.bot,
         },
         timestamp: e.timestamp.as_ref().and_then(convert::timestamp)?,
-        edited_at: Some(edited_at),
+        edited_at,
         kind: MessageKind::Default,
         content: content.to_owned(),
         reply_to: None,
@@ -427,6 +425,14 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         }
     }
     inv.place = place(shared, cache, guild, inv.target);
+    if inv.target == cid(cmd.channel_id) && inv.place.kind == PlaceKind::Channel {
+        // A thread the cache does not know (a private one the bot is not in): Discord says.
+        inv.place.kind = match cmd.channel.as_ref().map(|c| c.kind) {
+            Some(ChannelType::PrivateThread) => PlaceKind::PrivateThread,
+            Some(ChannelType::PublicThread | ChannelType::NewsThread) => PlaceKind::Thread,
+            _ => PlaceKind::Channel,
+        };
+    }
     // Another channel's summary may reach people who cannot read that channel: only the invoker
     // sees it, unless it is this channel's own thread (or this thread's channel).
     let here = cid(cmd.channel_id);
@@ -457,7 +463,7 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
         Err(r)
     } else {
         let barred = admission(shared, cache, Some(guild), inv.target).err();
-        commands::admit(shared, &inv, barred, invoker, bot.unwrap_or(0))
+        commands::admit(shared, &inv, barred, invoker, bot.unwrap_or(0), false)
     };
     tracing::info!(guild_id = %inv.guild, channel_id = %inv.target, user_id = user,
         command = inv.command(), hours = inv.hours, admitted = verdict.is_ok(), "command received");
@@ -486,8 +492,10 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
         .map(|m| m.roles.clone())
         .unwrap_or_default();
     let invoker = member_permissions(cache, guild, target, msg.author.id.get(), Some(&roles));
-    let bot = bot_permissions(cache, guild, target);
+    let bot = bot_permissions(cache, guild, target).unwrap_or(0);
     let default_hours = shared.effective(gid(guild)).default_hours;
+    let place = place(shared, cache, guild, target);
+    let kind = place.kind;
     let verdict = commands::parse_prefix_args(args, default_hours).and_then(|(hours, detail)| {
         let inv = Invocation {
             guild: gid(guild),
@@ -499,10 +507,10 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             threads: false,
             detail,
             topic: None,
-            place: place(shared, cache, guild, target),
+            place,
         };
         let barred = admission(shared, cache, Some(guild), target).err();
-        commands::admit(shared, &inv, barred, invoker.unwrap_or(0), bot.unwrap_or(0)).map(|()| inv)
+        commands::admit(shared, &inv, barred, invoker.unwrap_or(0), bot, true).map(|()| inv)
     });
     tracing::info!(guild_id = %guild, channel_id = %target, user_id = msg.author.id.get(),
         command = "summary", admitted = verdict.is_ok(), "command received");
@@ -514,7 +522,8 @@ fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str
             Ok(inv) => commands::run_prefix(Arc::clone(&shared), inv, reply_to).await,
             Err(r) => {
                 let text = r.message(target);
-                commands::refuse_prefix(&shared.poster, target, reply_to, &text).await;
+                let place = (target, kind);
+                commands::refuse_prefix(&shared.poster, place, reply_to, &text, bot).await;
             }
         }
     });
@@ -557,6 +566,20 @@ fn place(shared: &Shared, cache: &Cache, guild: SGuildId, target: ChannelId) -> 
         })
         .collect();
     Place { kind, threads }
+}
+
+/// The first permission the bot lacks to post a summary in `channel` (a channel or thread),
+/// from the cached guild; None when it has them all, or when the cache does not know the
+/// channel (then only the send itself can tell).
+pub(super) fn bot_missing_to_post(
+    cache: &Cache,
+    guild: GuildId,
+    channel: ChannelId,
+) -> Option<&'static str> {
+    let guild = SGuildId::new(guild.0);
+    let thread = thread_parent(cache, guild, channel).is_some();
+    let perms = bot_permissions(cache, guild, channel)?;
+    permissions::missing_to_post(perms, thread)
 }
 
 pub(super) fn bot_permissions(cache: &Cache, guild: SGuildId, channel: ChannelId) -> Option<u64> {

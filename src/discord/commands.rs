@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::post::{embeds_body, footer, Poster};
 use super::threads::{self, ActiveThread, Place, PlaceKind};
-use super::{catchup, cooldown, permissions, Shared};
+use super::{archived, catchup, cooldown, permissions, Shared};
 use crate::channel_summary::{Barred, Completeness, Prepared, SummaryError};
 use crate::model::{
     ChannelId, ChatMessage, Detail, GuildId, Summary, TimeWindow, Timestamp, UserId,
@@ -138,6 +138,8 @@ pub enum Refusal {
     InvokerMissing(&'static str),
     /// The bot lacks a permission (its name).
     BotMissing(&'static str),
+    /// The bot lacks a permission to post the summary in the channel (its name).
+    BotCannotPost(&'static str),
     /// The user must wait.
     Cooldown(Duration),
     /// A private thread was named from outside it (its members are not known here).
@@ -156,6 +158,9 @@ impl Refusal {
             }
             Self::BotMissing(p) => {
                 format!("I need the {p} permission in <#{target}> to summarize it.")
+            }
+            Self::BotCannotPost(p) => {
+                format!("I need the {p} permission in <#{target}> to post a summary there.")
             }
             Self::Cooldown(wait) => cooldown::message(*wait),
             Self::PrivateThreadFromOutside => format!(
@@ -230,14 +235,17 @@ fn hours_usage(got: &str) -> String {
 }
 
 /// The checks every request passes, in order, before anything is read: the summary service's
-/// admission (`barred`), invoker and bot permissions, then the cooldown (last, so a refused
-/// request does not start it).
+/// admission (`barred`), invoker and bot permissions (with `posts_here`, the bot's permissions
+/// to post the summary in the target too: `!summary` answers with a message there, the slash
+/// commands through their interaction), then the cooldown (last, so a refused request does not
+/// start it).
 pub(super) fn admit(
     shared: &Shared,
     inv: &Invocation,
     barred: Option<Barred>,
     invoker_perms: u64,
     bot_perms: u64,
+    posts_here: bool,
 ) -> Result<(), Refusal> {
     if let Some(why) = barred {
         return Err(Refusal::Barred(why));
@@ -247,6 +255,11 @@ pub(super) fn admit(
     }
     if let Some(p) = permissions::missing_to_read(bot_perms) {
         return Err(Refusal::BotMissing(p));
+    }
+    if let Some(p) =
+        permissions::missing_to_post(bot_perms, inv.place.kind.is_thread()).filter(|_| posts_here)
+    {
+        return Err(Refusal::BotCannotPost(p));
     }
     let period = shared.effective(inv.guild).cooldown;
     shared
@@ -327,23 +340,58 @@ pub(super) async fn run_prefix(shared: Arc<Shared>, inv: Invocation, reply_to: u
             .collect(),
         Err(text) => vec![json!({"content": text})],
     };
-    for (i, mut body) in bodies.into_iter().enumerate() {
-        if i == 0 {
-            body["message_reference"] =
-                json!({"message_id": reply_to.to_string(), "fail_if_not_exists": false});
-        }
-        if let Err(e) = shared.poster.create_message(inv.target, &body).await {
+    for (i, body) in bodies.into_iter().enumerate() {
+        // Admitted: the bot has Read Message History, so the first part may be a reply.
+        let reply = (i == 0).then_some(reply_to);
+        if let Err(e) = send_reply(&shared.poster, inv.target, reply, body).await {
             tracing::error!(error = %e, channel_id = %inv.target, command = "summary", "could not send the summary");
             return;
         }
     }
 }
 
-/// Reply to a refused `!summary` in its channel.
-pub async fn refuse_prefix(poster: &Poster, channel: ChannelId, reply_to: u64, text: &str) {
-    let body = json!({"content": text,
-        "message_reference": {"message_id": reply_to.to_string(), "fail_if_not_exists": false}});
-    if let Err(e) = poster.create_message(channel, &body).await {
+/// Send `body` in `channel`, as a reply to message `reply_to` when given. A reply needs Read
+/// Message History: when Discord refuses it with 403 Missing Permissions (the cached
+/// permissions were behind), it is sent again as a plain message, so the user still sees it.
+async fn send_reply(
+    poster: &Poster,
+    channel: ChannelId,
+    reply_to: Option<u64>,
+    body: Value,
+) -> Result<Value, super::PostError> {
+    let Some(reply_to) = reply_to else {
+        return poster.create_message(channel, &body).await;
+    };
+    let mut reply = body.clone();
+    reply["message_reference"] =
+        json!({"message_id": reply_to.to_string(), "fail_if_not_exists": false});
+    match poster.create_message(channel, &reply).await {
+        Err(e) if e.is_missing_permissions() => {
+            tracing::warn!(error = %e, channel_id = %channel, "reply refused; sending it without the reference");
+            poster.create_message(channel, &body).await
+        }
+        sent => sent,
+    }
+}
+
+/// Answer a refused `!summary` in its channel: as a reply when the bot's permissions there
+/// (`bot_perms`) allow one, else as a plain message. Without permission to send at all, nothing
+/// can be shown: the log says which permission is missing.
+pub(super) async fn refuse_prefix(
+    poster: &Poster,
+    place: (ChannelId, PlaceKind),
+    reply_to: u64,
+    text: &str,
+    bot_perms: u64,
+) {
+    let (channel, kind) = place;
+    if let Some(missing) = permissions::missing_to_send(bot_perms, kind.is_thread()) {
+        tracing::warn!(channel_id = %channel, command = "summary", missing,
+            "cannot answer !summary: the bot lacks a permission in the channel");
+        return;
+    }
+    let reply = permissions::may_reply(bot_perms).then_some(reply_to);
+    if let Err(e) = send_reply(poster, channel, reply, json!({"content": text})).await {
         tracing::error!(error = %e, command = "summary", "could not send a refusal");
     }
 }
@@ -389,8 +437,13 @@ async fn read_input(
     window: TimeWindow,
 ) -> Result<(Vec<ChatMessage>, Vec<ActiveThread>), String> {
     let reads_threads = inv.place.reads_threads(inv.threads);
+    let place = if reads_threads {
+        archived::with_archived(shared, inv, window).await
+    } else {
+        inv.place.clone()
+    };
     if reads_threads {
-        let mut newest: Vec<ChannelId> = inv.place.threads.iter().map(|t| t.id).collect();
+        let mut newest: Vec<ChannelId> = place.threads.iter().map(|t| t.id).collect();
         newest.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
         for thread in newest.into_iter().take(threads::MAX_THREADS) {
             ensure_stored(shared, inv.guild, thread, window).await;
@@ -398,7 +451,7 @@ async fn read_input(
     }
     let store = &shared.store;
     let fail = |e: StoreError| failure(inv, &e);
-    let active = threads::active(store, &inv.place, window).map_err(fail)?;
+    let active = threads::active(store, &place, window).map_err(fail)?;
     let own = if inv.place.kind == PlaceKind::Forum {
         Vec::new() // a forum holds no messages of its own, only posts
     } else {
@@ -419,6 +472,7 @@ async fn summarize(
     inv: &Invocation,
     progress: &watch::Sender<Option<(usize, Progress)>>,
 ) -> Result<Served, String> {
+    archived::check_private_thread(shared, inv).await?;
     let now = Timestamp::now();
     let (window, since) = window_of(shared, inv, now).await?;
     let (messages, active) = read_input(shared, inv, window).await?;

@@ -80,8 +80,8 @@ pub enum Op {
         id: MessageId,
         /// New text.
         content: String,
-        /// Edit time.
-        edited_at: Timestamp,
+        /// Discord's `edited_timestamp` (none when only link previews were added).
+        edited_at: Option<Timestamp>,
         /// The whole message, when known.
         full: Option<Box<ChatMessage>>,
     },
@@ -435,8 +435,10 @@ fn apply_change(
             edited_at,
             full,
         } => {
-            recent.edited(*channel, *id, *edited_at);
-            let known = store.edit_message(*channel, *id, content, *edited_at)?;
+            if let Some(at) = edited_at {
+                recent.edited(*channel, *id, *at);
+            }
+            let known = store.edit_message(*channel, *id, content, *edited_at, Timestamp::now())?;
             if let (false, Some(full)) = (known, full) {
                 if store.message(*channel, *id)?.is_none() {
                     store.upsert_messages(&[(**full).clone()])?;
@@ -485,7 +487,7 @@ mod tests {
                 channel: ChannelId(1),
                 id: MessageId(10),
                 content: "first, edited".into(),
-                edited_at: Timestamp(3000),
+                edited_at: Some(Timestamp(3000)),
                 full: None,
             },
             Op::Delete {
@@ -544,7 +546,7 @@ mod tests {
             channel: ChannelId(2),
             id: MessageId(20),
             content: "edited text".into(),
-            edited_at: Timestamp(1500),
+            edited_at: Some(Timestamp(1500)),
             full: Some(Box::new(full.clone())),
         };
         apply(&store, &[op], &mut Recent::default()).expect("applied");
@@ -559,7 +561,7 @@ mod tests {
             channel: ChannelId(4),
             id: MessageId(40),
             content: "edited".into(),
-            edited_at: Timestamp(2000),
+            edited_at: Some(Timestamp(2000)),
             full: Some(Box::new(ChatMessage {
                 edited_at: Some(Timestamp(2000)),
                 ..msg(4, 40, 1000, "edited")

@@ -3,7 +3,9 @@
 //! commands, lets in-flight summaries finish within a deadline, closes the shards and flushes
 //! the ingest queue.
 
+pub mod access;
 mod admin_cmd;
+pub mod archived;
 pub mod backfill;
 pub mod catchup;
 mod client;
@@ -174,10 +176,11 @@ pub struct Bot {
     stopped: tokio::sync::oneshot::Receiver<String>,
 }
 
-/// Permissions the bot asks for when invited: View Channels, Send Messages, Embed Links, Read
-/// Message History, Use Application Commands.
+/// Permissions the bot asks for when invited: View Channels, Send Messages, Send Messages in
+/// Threads, Embed Links, Read Message History, Use Application Commands.
 pub const INVITE_PERMISSIONS: u64 = permissions::VIEW_CHANNEL
     | permissions::SEND_MESSAGES
+    | permissions::SEND_MESSAGES_IN_THREADS
     | permissions::EMBED_LINKS
     | permissions::READ_MESSAGE_HISTORY
     | (1 << 31);
@@ -349,11 +352,11 @@ mod tests {
 
     #[test]
     fn invite_url_asks_for_exactly_the_needed_permissions() {
-        assert_eq!(INVITE_PERMISSIONS, 2_147_568_640);
+        assert_eq!(INVITE_PERMISSIONS, 277_025_475_584);
         assert_eq!(
             invite_url(42),
             "https://discord.com/oauth2/authorize?client_id=42\
-             &scope=bot%20applications.commands&permissions=2147568640"
+             &scope=bot%20applications.commands&permissions=277025475584"
         );
     }
 

@@ -103,6 +103,32 @@ pub fn missing_to_read(perms: u64) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// The first permission missing to post a summary (a message of embeds) in a channel, or in a
+/// thread (which needs Send Messages in Threads instead of Send Messages), by its user-facing
+/// name (Create Message: <https://discord.com/developers/docs/resources/message#create-message>).
+pub fn missing_to_post(perms: u64, thread: bool) -> Option<&'static str> {
+    missing_to_send(perms, thread).or((!has(perms, EMBED_LINKS)).then_some("Embed Links"))
+}
+
+/// The first permission missing to send a plain text message in a channel or thread.
+pub fn missing_to_send(perms: u64, thread: bool) -> Option<&'static str> {
+    let send = if thread {
+        (SEND_MESSAGES_IN_THREADS, "Send Messages in Threads")
+    } else {
+        (SEND_MESSAGES, "Send Messages")
+    };
+    [(VIEW_CHANNEL, "View Channel"), send]
+        .iter()
+        .find(|(bit, _)| !has(perms, *bit))
+        .map(|(_, name)| *name)
+}
+
+/// True when a message may be sent as a reply (`message_reference`) with `perms`: Discord
+/// refuses a reply without Read Message History (403 Missing Permissions).
+pub fn may_reply(perms: u64) -> bool {
+    has(perms, READ_MESSAGE_HISTORY)
+}
+
 /// True when `perms` include `bit` (administrators have every permission).
 pub fn has(perms: u64, bit: u64) -> bool {
     perms & (bit | ADMINISTRATOR) != 0
@@ -196,6 +222,27 @@ mod tests {
         assert!(has(MANAGE_GUILD, MANAGE_GUILD));
         assert!(has(ADMINISTRATOR, MANAGE_CHANNELS));
         assert!(!has(MANAGE_CHANNELS | VIEW_CHANNEL, MANAGE_GUILD));
+    }
+
+    #[test]
+    fn posting_needs_send_messages_or_its_thread_variant_and_embed_links() {
+        let base = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS;
+        assert_eq!(missing_to_post(base, false), None);
+        assert_eq!(
+            missing_to_post(base, true),
+            Some("Send Messages in Threads")
+        );
+        assert_eq!(
+            missing_to_post(base & !SEND_MESSAGES | SEND_MESSAGES_IN_THREADS, true),
+            None
+        );
+        assert_eq!(
+            missing_to_post(base & !EMBED_LINKS, false),
+            Some("Embed Links")
+        );
+        assert_eq!(missing_to_post(0, false), Some("View Channel"));
+        assert_eq!(missing_to_post(ADMINISTRATOR, true), None);
+        assert!(may_reply(READ_MESSAGE_HISTORY) && !may_reply(base));
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub enum PostError {
         path: String,
         /// Discord's error message.
         message: String,
+        /// Discord's JSON error code (e.g. 50013 Missing Permissions; 0 when none).
+        code: u64,
     },
     /// Discord asked to wait longer than this client is willing to.
     #[error(
@@ -62,6 +64,23 @@ pub enum PostError {
         /// Wait asked for.
         wait: Duration,
     },
+}
+
+/// Discord's JSON error code for a permission the bot lacks in the channel.
+pub const MISSING_PERMISSIONS: u64 = 50013;
+
+impl PostError {
+    /// True when Discord refused the request for a permission the bot lacks (403, 50013).
+    pub fn is_missing_permissions(&self) -> bool {
+        matches!(
+            self,
+            Self::Status {
+                status: 403,
+                code: MISSING_PERMISSIONS,
+                ..
+            }
+        )
+    }
 }
 
 /// A Discord REST client for the bot's sends; clones share the rate-limit state.
@@ -198,6 +217,37 @@ impl Poster {
             .await
     }
 
+    /// One page (at most 100) of a channel's or forum's archived public threads, most recently
+    /// archived first, archived before `before` (an ISO 8601 timestamp) when given:
+    /// `{threads, members, has_more}`.
+    pub async fn archived_public_threads(
+        &self,
+        channel: ChannelId,
+        before: Option<&str>,
+        limit: u8,
+    ) -> Result<Value, PostError> {
+        // A timestamp's `+` and `:` escaped, so the query keeps them.
+        let before = before.map_or_else(String::new, |b| {
+            format!("&before={}", b.replace('+', "%2B").replace(':', "%3A"))
+        });
+        let path = format!(
+            "/channels/{channel}/threads/archived/public?limit={}{before}",
+            limit.min(100)
+        );
+        self.send(reqwest::Method::GET, &path, None).await
+    }
+
+    /// Whether the bot is a member of `thread` (`GET /channels/{thread}/thread-members/@me`,
+    /// 404 for a non-member).
+    pub async fn is_thread_member(&self, thread: ChannelId) -> Result<bool, PostError> {
+        let path = format!("/channels/{thread}/thread-members/@me");
+        match self.send(reqwest::Method::GET, &path, None).await {
+            Ok(_) => Ok(true),
+            Err(PostError::Status { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// One page (at most 100) of a channel's messages, newest first, older than `before`.
     pub async fn messages_before(
         &self,
@@ -214,6 +264,12 @@ impl Poster {
             Value::Array(items) => items,
             _ => Vec::new(),
         })
+    }
+
+    /// A server (`GET /guilds/{guild}`): its roles and owner.
+    pub async fn guild(&self, guild: GuildId) -> Result<Value, PostError> {
+        self.send(reqwest::Method::GET, &format!("/guilds/{guild}"), None)
+            .await
     }
 
     /// A server's member (`GET /guilds/{guild}/members/{user}`): their nickname there.
@@ -311,6 +367,7 @@ impl Poster {
             method: method.to_string(),
             path: path.to_owned(),
             message: json["message"].as_str().unwrap_or(text.trim()).to_owned(),
+            code: json["code"].as_u64().unwrap_or(0),
         };
         (
             Err(err),

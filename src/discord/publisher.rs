@@ -49,6 +49,10 @@ impl Publisher for DiscordPublisher {
         })
     }
 
+    fn cannot_post(&self, channel: ChannelId) -> BoxFuture<'_, Option<String>> {
+        Box::pin(self.missing_to_post(channel))
+    }
+
     fn post_text<'a>(
         &'a self,
         channel: ChannelId,
@@ -63,6 +67,17 @@ impl Publisher for DiscordPublisher {
 }
 
 impl DiscordPublisher {
+    /// [`Publisher::cannot_post`], asked of Discord (see [`super::access`]).
+    async fn missing_to_post(&self, channel: ChannelId) -> Option<String> {
+        match super::access::missing_to_post(&self.0, channel).await {
+            Ok(missing) => missing.map(|p| super::access::cannot_post_summaries(p, channel)),
+            Err(e) => {
+                tracing::warn!(channel_id = %channel, error = %e, "cannot check the bot's permissions before posting");
+                None
+            }
+        }
+    }
+
     /// Send `body` as the part `nonce` unless an earlier attempt posted it; record its message
     /// id once Discord created it.
     async fn post_part(
@@ -112,6 +127,7 @@ mod tests {
             method: "POST".into(),
             path: "/channels/1/messages".into(),
             message: "no".into(),
+            code: 0,
         };
         for (e, retryable) in [
             (status(503), true),

@@ -143,6 +143,9 @@ pub fn refusal(sub: &Sub, allowed: bool, inaccessible: Option<Inaccessible>) -> 
                 "<#{c}> is opted out of summaries on this server (or excluded by the bot's \
                  operator), so it cannot be in a digest."
             ),
+            Inaccessible::BotCannotPost(c, p) => {
+                format!("I need the {p} permission in <#{c}> to post digests there.")
+            }
         }),
         _ => None,
     }
@@ -300,7 +303,17 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
                 .find(|c| shared.admit(guild, ChannelId(*c)).is_err())
                 .map(Inaccessible::Blocked)
         };
-        refusal(s, allowed, inaccessible(cmd, &options).or_else(blocked))
+        // The bot must be able to post the digests where they go (from its cached permissions).
+        let bot_cannot_post = || {
+            let target = post_target(cmd, &options);
+            let cache = shared.cache.get()?;
+            super::client::bot_missing_to_post(cache, guild, ChannelId(target))
+                .map(|p| Inaccessible::BotCannotPost(target, p))
+        };
+        let refused_for = inaccessible(cmd, &options)
+            .or_else(blocked)
+            .or_else(bot_cannot_post);
+        refusal(s, allowed, refused_for)
     });
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
@@ -419,6 +432,23 @@ pub enum Inaccessible {
     Target(u64),
     /// A source channel the server opted out (or the operator excluded).
     Blocked(u64),
+    /// The `post_to` channel, where the bot lacks this permission to post digests.
+    BotCannotPost(u64, &'static str),
+}
+
+/// The channel `/schedule add` posts to: its `post_to`, else the channel it was run in.
+fn post_target(cmd: &CommandInteraction, options: &[(String, Opt)]) -> u64 {
+    named_post_to(options).unwrap_or_else(|| cmd.channel_id.get())
+}
+
+/// The `post_to` option, if given.
+fn named_post_to(options: &[(String, Opt)]) -> Option<u64> {
+    options
+        .iter()
+        .find_map(|(name, value)| match (name.as_str(), value) {
+            ("post_to", Opt::Channel(c)) => Some(*c),
+            _ => None,
+        })
 }
 
 /// The source channels named by `/schedule add`'s options.
@@ -445,12 +475,7 @@ fn inaccessible(cmd: &CommandInteraction, options: &[(String, Opt)]) -> Option<I
         .find(|c| permissions::missing_to_read(perms(*c)).is_some())
         .map(Inaccessible::Source);
     unreadable.or_else(|| {
-        let named = options
-            .iter()
-            .find_map(|(name, value)| match (name.as_str(), value) {
-                ("post_to", Opt::Channel(c)) => Some(*c),
-                _ => None,
-            });
+        let named = named_post_to(options);
         // Without `post_to` the digest goes to the channel the command was run in.
         let (target, p, thread) = match named {
             Some(c) => (

@@ -31,6 +31,13 @@ pub enum PlaceKind {
     Forum,
 }
 
+impl PlaceKind {
+    /// True for a thread or forum post (posting there needs Send Messages in Threads).
+    pub fn is_thread(self) -> bool {
+        matches!(self, Self::Thread | Self::PrivateThread)
+    }
+}
+
 /// A public thread whose parent is the target. Private threads are never listed: members of
 /// the parent channel may not see them.
 #[derive(Clone, Debug, PartialEq, Eq)]

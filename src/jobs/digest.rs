@@ -74,6 +74,7 @@ async fn digest(
         end: job.fire,
     };
     let target = job.target_channel;
+    super::execute::check_can_post(publisher, target).await?;
     let (summaries, left_out) = summarize_sources(service, stats, job, guild, window).await?;
     if summaries.is_empty() {
         // A channel left out was not quiet: it is not named, and with none left nothing is said.
@@ -233,9 +234,15 @@ mod tests {
     #[derive(Default)]
     struct Recorder {
         posts: Mutex<Vec<(u64, String)>>,
+        /// What [`Publisher::cannot_post`] answers.
+        blocked: Option<String>,
     }
 
     impl Publisher for Recorder {
+        fn cannot_post(&self, _channel: ChannelId) -> super::super::BoxFuture<'_, Option<String>> {
+            Box::pin(async { self.blocked.clone() })
+        }
+
         fn post_summary(
             &self,
             channel: ChannelId,
@@ -359,6 +366,40 @@ mod tests {
             Some("posted 1 summary (1 messages)")
         );
         assert_eq!(stored.last_error, None);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_summarized_when_the_target_cannot_take_posts() {
+        let (_d, store) = temp_store();
+        let store = Arc::new(store);
+        let id = store.insert_schedule(&schedule()).expect("insert");
+        let mut msg = crate::store::test_support::msg(10, 1, 1_500_000, "we ship on friday");
+        msg.guild_id = Some(GuildId(1));
+        store.upsert_messages(&[msg]).expect("store");
+        let why = "the bot needs the Embed Links permission in channel 20 to post summaries there";
+        let publisher = Recorder {
+            blocked: Some(why.to_owned()),
+            ..Recorder::default()
+        };
+        let payload = super::super::JobPayload::Digest(job(id, true));
+        let stored = store
+            .enqueue_job(payload.kind(), &payload.encode(), Timestamp(0))
+            .expect("enqueue");
+        let parts = PartLog::new(Arc::clone(&store), &stored);
+        let stats = JobStats::default();
+        let err = run(
+            &service(&store),
+            Some((&publisher, &parts)),
+            &stats,
+            &job(id, true),
+        )
+        .await
+        .expect_err("refused");
+        assert_eq!((err.message.as_str(), err.retryable), (why, false));
+        assert!(publisher.posts.lock().expect("lock").is_empty());
+        assert!(stats.summaries().is_empty(), "summarized anyway");
+        let stored = store.schedule(id).expect("get").expect("present");
+        assert_eq!(stored.last_error.as_deref(), Some(why));
     }
 
     #[tokio::test]

@@ -86,6 +86,9 @@ async fn summary_request(
         )));
     }
     let provider = provider_override(job)?;
+    if let (Some(channel), Some((publisher, _))) = (target, publisher) {
+        check_can_post(publisher, channel).await?;
+    }
     let window = TimeWindow {
         start: job.since,
         end: job.until,
@@ -114,6 +117,17 @@ async fn summary_request(
         &served.summary,
         served.completeness.note(strings),
     ))
+}
+
+/// Fail (for good) before summarizing when the bot cannot post to `channel`.
+pub(super) async fn check_can_post(
+    publisher: &dyn Publisher,
+    channel: ChannelId,
+) -> Result<(), JobError> {
+    match publisher.cannot_post(channel).await {
+        Some(why) => Err(JobError::permanent(why)),
+        None => Ok(()),
+    }
 }
 
 /// A failed post as a job error: retried only when a retry may help.

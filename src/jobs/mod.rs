@@ -85,6 +85,13 @@ pub trait Publisher: Send + Sync {
         parts: &'a PartLog,
     ) -> BoxFuture<'a, Result<(), PublishError>>;
 
+    /// Why nothing can be posted to `channel` (the first permission the bot lacks there), asked
+    /// before a job summarizes, so no LLM tokens are spent on a summary that cannot be posted;
+    /// None when it can, or when that cannot be known (the post itself then tells).
+    fn cannot_post(&self, _channel: ChannelId) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
+
     /// Post one plain line of text (e.g. a digest's "quiet day") to `channel` as the part
     /// `nonce` (at most 25 characters), once, like [`Publisher::post_summary_once`].
     fn post_text<'a>(

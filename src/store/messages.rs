@@ -27,14 +27,19 @@ impl Store {
         self.write(|txn| upsert_in(txn, msgs))
     }
 
-    /// Apply an edit. Returns false when the message is unknown or already has a newer version.
-    /// A successful edit invalidates the channel's cached summaries (they may quote the old text).
+    /// Apply a message update: `edited_at` is Discord's `edited_timestamp` (none when Discord
+    /// only added link previews), `now` the edit time of a changed text that comes without one.
+    /// Only a changed text or a changed edit time is an edit; anything else (an unfurl) returns
+    /// false and leaves the message and the cache alone, as do an unknown message and an update
+    /// older than the stored version. An edit invalidates the channel's cached summaries (they
+    /// may quote the old text).
     pub fn edit_message(
         &self,
         channel: ChannelId,
         id: MessageId,
         content: &str,
-        edited_at: Timestamp,
+        edited_at: Option<Timestamp>,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         self.write(|txn| {
             let mut messages = txn.open_table(MESSAGES).or_store()?;
@@ -46,6 +51,11 @@ impl Store {
             let Some(mut msg) = read_message(&messages, key)? else {
                 return Err(index_mismatch(channel, id));
             };
+            let retimed = edited_at.is_some_and(|at| msg.edited_at != Some(at));
+            if msg.content == content && !retimed {
+                return Ok(false);
+            }
+            let edited_at = edited_at.unwrap_or(now);
             if msg.version() > edited_at {
                 return Ok(false);
             }
@@ -482,7 +492,13 @@ pub(crate) mod tests {
         s.upsert_messages(&[msg(1, 10, 100, "hello"), msg(1, 11, 200, "bye")])
             .expect("upsert");
         assert!(s
-            .edit_message(ChannelId(1), MessageId(10), "hello!", Timestamp(150))
+            .edit_message(
+                ChannelId(1),
+                MessageId(10),
+                "hello!",
+                Some(Timestamp(150)),
+                Timestamp(999)
+            )
             .expect("edit"));
         let m = s
             .message(ChannelId(1), MessageId(10))
@@ -494,10 +510,22 @@ pub(crate) mod tests {
         );
         // A stale edit event is ignored; an unknown id reports false.
         assert!(!s
-            .edit_message(ChannelId(1), MessageId(10), "older", Timestamp(120))
+            .edit_message(
+                ChannelId(1),
+                MessageId(10),
+                "older",
+                Some(Timestamp(120)),
+                Timestamp(999)
+            )
             .expect("edit"));
         assert!(!s
-            .edit_message(ChannelId(1), MessageId(99), "x", Timestamp(150))
+            .edit_message(
+                ChannelId(1),
+                MessageId(99),
+                "x",
+                Some(Timestamp(150)),
+                Timestamp(999)
+            )
             .expect("edit"));
         assert_eq!(
             s.delete_messages(ChannelId(1), &[MessageId(10), MessageId(99)])

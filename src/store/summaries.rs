@@ -403,4 +403,46 @@ pub(super) mod tests {
         );
         assert!(s.cached_summary("c2", Timestamp(1)).expect("get").is_none());
     }
+
+    #[test]
+    fn link_previews_are_not_edits_but_a_new_text_or_edit_time_is() {
+        let (_d, s) = temp_store();
+        s.upsert_messages(&[msg(1, 5, 5, "see https://example.org")])
+            .expect("upsert");
+        s.cache_summary("c1", &summary(1, 0), Timestamp(1000), 10)
+            .expect("cache");
+        let (id, now) = (MessageId(5), Timestamp(900));
+        // Discord's unfurl: the same text, `edited_timestamp` null.
+        let text = "see https://example.org";
+        assert!(!s
+            .edit_message(ChannelId(1), id, text, None, now)
+            .expect("unfurl"));
+        assert!(s.cached_summary("c1", Timestamp(1)).expect("get").is_some());
+        let stored = s.message(ChannelId(1), id).expect("get").expect("present");
+        assert_eq!(stored.edited_at, None, "an unfurl is no edit time");
+
+        // A real edit (new edit time), then its own unfurl (same text and edit time).
+        let edited = Some(Timestamp(700));
+        assert!(s
+            .edit_message(ChannelId(1), id, text, edited, now)
+            .expect("edit"));
+        assert!(s.cached_summary("c1", Timestamp(1)).expect("get").is_none());
+        s.cache_summary("c1", &summary(1, 0), Timestamp(1000), 10)
+            .expect("cache");
+        assert!(!s
+            .edit_message(ChannelId(1), id, text, edited, now)
+            .expect("unfurl"));
+        assert!(s.cached_summary("c1", Timestamp(1)).expect("get").is_some());
+
+        // A changed text without an edit time is an edit at `now`.
+        assert!(s
+            .edit_message(ChannelId(1), id, "new", None, now)
+            .expect("edit"));
+        let stored = s.message(ChannelId(1), id).expect("get").expect("present");
+        assert_eq!(
+            (stored.content.as_str(), stored.edited_at),
+            ("new", Some(now))
+        );
+        assert!(s.cached_summary("c1", Timestamp(1)).expect("get").is_none());
+    }
 }

@@ -58,6 +58,9 @@ pub struct State {
     pub runtime: Arc<Runtime>,
     /// The operator's limits on schedules (excluded channels, minimum interval).
     pub schedule_rules: crate::schedule::Rules,
+    /// Asks Discord whether the bot may post a schedule's digests where `post_to_channel_id`
+    /// says (None while Discord is off).
+    pub post_access: Option<crate::discord::access::PostAccess>,
     /// The admin status page under `/status` (answers 404 while off); it gets its own narrow
     /// state, not this one.
     pub status: crate::status::StatusSite,
@@ -170,6 +173,7 @@ fn schedule_update(
     key: &str,
     update: &super::schedule_update::ScheduleUpdate,
 ) -> Result<Response, ApiError> {
+    check_post_to(state, update)?;
     let now = Timestamp::now();
     let ttl = i64::try_from(state.idempotency_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires = Timestamp(now.0.saturating_add(ttl));
@@ -182,6 +186,30 @@ fn schedule_update(
     )?;
     state.runtime.notify_schedules_changed();
     Ok(Response::json(&answer).with_status_code(status))
+}
+
+/// Refuse (400) a `post_to_channel_id` where the bot lacks a permission to post digests. When
+/// Discord cannot be asked, the change is accepted (and the log says so): an outage must not
+/// block schedule changes.
+fn check_post_to(
+    state: &State,
+    update: &super::schedule_update::ScheduleUpdate,
+) -> Result<(), ApiError> {
+    let (Some(target), Some(access)) = (update.post_to, &state.post_access) else {
+        return Ok(());
+    };
+    let target = crate::model::ChannelId(target);
+    match access.missing_to_post(target) {
+        Ok(None) => Ok(()),
+        Ok(Some(p)) => Err(ApiError::bad_request(format!(
+            "field `post_to_channel_id`: {}",
+            crate::discord::access::cannot_post_summaries(p, target)
+        ))),
+        Err(why) => {
+            tracing::warn!(channel_id = %target, error = %why, "cannot check the bot's permissions in post_to_channel_id; accepted unchecked");
+            Ok(())
+        }
+    }
 }
 
 /// Read at most `max` bytes; a larger body (by `Content-Length` or as read) is 413.

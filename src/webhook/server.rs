@@ -118,6 +118,17 @@ pub fn start(
     })
 }
 
+/// The check of a schedule's `post_to_channel_id` against the bot's permissions there, when
+/// Discord is on (it runs on the current async runtime).
+fn post_access(config: &Config) -> Option<crate::discord::access::PostAccess> {
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    let poster = crate::discord::poster(config).ok()?;
+    config
+        .discord
+        .enabled
+        .then(|| crate::discord::access::PostAccess::new(poster, runtime))
+}
+
 /// The handler's settings and shared parts.
 fn handler_state(
     config: &Config,
@@ -157,6 +168,7 @@ fn handler_state(
         },
         runtime,
         schedule_rules: crate::schedule::Rules::of(config),
+        post_access: post_access(config),
         status,
     })
 }

@@ -59,10 +59,20 @@ pub const CAROL: u64 = 400_000_000_000_000_003;
 /// A member with a server nickname ("Dee") and no global display name, not in GUILD_CREATE.
 pub const DAVE: u64 = 400_000_000_000_000_004;
 
-/// VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS.
-pub const EVERYONE_PERMS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31);
+/// VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS
+/// | SEND_MESSAGES_IN_THREADS (a new server's `@everyone` has it).
+pub const EVERYONE_PERMS: u64 =
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31) | (1 << 38);
 /// VIEW_CHANNEL.
 pub const VIEW_CHANNEL: u64 = 1 << 10;
+/// SEND_MESSAGES.
+pub const SEND_MESSAGES: u64 = 1 << 11;
+/// EMBED_LINKS.
+pub const EMBED_LINKS: u64 = 1 << 14;
+/// READ_MESSAGE_HISTORY.
+pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+/// SEND_MESSAGES_IN_THREADS.
+pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
 /// Gateway heartbeat interval announced in HELLO, in milliseconds.
 pub const HEARTBEAT_MS: u64 = 41_250;
 /// Epoch used by Discord snowflakes (2015-01-01T00:00:00Z), in Unix milliseconds.
@@ -161,6 +171,13 @@ struct State {
     created: Vec<(u64, u64)>,
     /// Discord's rate limits: per-route buckets, the global limit, 429s served.
     rate: RateLimiter,
+    /// Threads archived before the bot's session (never dispatched): served only by
+    /// GET /channels/{id}/threads/archived/public, never in GUILD_CREATE.
+    archived_threads: Vec<Value>,
+    /// Private threads the bot is a member of.
+    joined_threads: HashSet<u64>,
+    /// Private threads (id) whose messages only members may read.
+    private_threads: HashSet<u64>,
 }
 
 impl State {
@@ -591,6 +608,74 @@ impl FakeDiscord {
         self.shared.lock().denied.insert(channel);
     }
 
+    /// Take `deny` away from the bot in `channel` (a channel or thread of `GUILD`) with a member
+    /// overwrite, as a server admin would: dispatches the CHANNEL_UPDATE (THREAD_UPDATE) Discord
+    /// sends, so the bot's cache and the fake's checks on sends both see it.
+    pub fn deny_bot(&self, channel: u64, deny: u64) {
+        let (event, c) = self.bot_denied(channel, deny);
+        self.dispatch(event, &c);
+    }
+
+    /// Like [`FakeDiscord::deny_bot`], but the bot is not told (its cache is behind Discord,
+    /// as after an event it missed): only the fake's checks on sends see the change.
+    pub fn deny_bot_unannounced(&self, channel: u64, deny: u64) {
+        let (event, c) = self.bot_denied(channel, deny);
+        self.shared.lock().apply(event, &c);
+    }
+
+    /// The update event and payload of `channel` with a member overwrite denying `deny` to the
+    /// bot.
+    fn bot_denied(&self, channel: u64, deny: u64) -> (&'static str, Value) {
+        let guild = self.guild_create_payload();
+        let found = ["channels", "threads"].iter().find_map(|key| {
+            guild[*key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| id_of(&c["id"]) == channel)
+                .map(|c| (*key, c.clone()))
+        });
+        let Some((key, mut c)) = found else {
+            panic!("deny_bot: {channel} is no channel or thread of the guild");
+        };
+        let overwrite = json!({"id": BOT.to_string(), "type": 1, "allow": "0",
+            "deny": deny.to_string()});
+        match c["permission_overwrites"].as_array_mut() {
+            Some(list) => list.push(overwrite),
+            None => c["permission_overwrites"] = json!([overwrite]),
+        }
+        let event = if key == "threads" {
+            "THREAD_UPDATE"
+        } else {
+            "CHANNEL_UPDATE"
+        };
+        (event, c)
+    }
+
+    /// A public thread (see [`thread`]) that was archived `archived_ago` before now, before the
+    /// bot connected: Discord lists it only under GET /channels/{parent}/threads/archived/public,
+    /// never in GUILD_CREATE, and sends no event for it.
+    pub fn add_archived_thread(&self, mut thread: Value, archived_ago: Duration) {
+        thread["thread_metadata"]["archived"] = json!(true);
+        thread["thread_metadata"]["archive_timestamp"] =
+            json!(rfc3339(now_ms() - archived_ago.as_millis() as u64));
+        if let Some(fields) = thread.as_object_mut() {
+            fields.remove("newly_created");
+        }
+        self.shared.lock().archived_threads.push(thread);
+    }
+
+    /// Make `thread` a private thread whose messages only its members read (403 Missing Access
+    /// for the bot until [`FakeDiscord::add_bot_to_thread`]).
+    pub fn make_private_thread(&self, thread: u64) {
+        self.shared.lock().private_threads.insert(thread);
+    }
+
+    /// Add the bot to a private thread (Discord's Add Thread Member).
+    pub fn add_bot_to_thread(&self, thread: u64) {
+        self.shared.lock().joined_threads.insert(thread);
+    }
+
     /// Remember enforced nonces for `window` instead of [`NONCE_WINDOW`].
     pub fn set_nonce_window(&self, window: Duration) {
         self.shared.lock().nonce_window = window;
@@ -642,6 +727,14 @@ impl FakeDiscord {
         let mut msg = message(channel, id, author, content, snowflake_time_ms(id));
         msg["edited_timestamp"] = json!(rfc3339(now_ms()));
         self.dispatch("MESSAGE_UPDATE", &msg);
+    }
+
+    /// Dispatch the MESSAGE_UPDATE Discord sends when it adds link previews to a message it
+    /// already delivered (<https://discord.com/developers/docs/topics/gateway-events#message-update>:
+    /// the whole message with MESSAGE_CREATE's extra fields): same content, the unfurled
+    /// `embeds` added, `edited_timestamp` unchanged (null for a message never edited).
+    pub fn inject_unfurl(&self, channel: u64, id: u64, author: u64, content: &str) {
+        self.dispatch("MESSAGE_UPDATE", &unfurled(channel, id, author, content));
     }
 
     /// Dispatch MESSAGE_DELETE.
@@ -777,6 +870,15 @@ pub fn message(channel: u64, id: u64, author: u64, content: &str, sent_ms: u64) 
         "edited_timestamp": null, "tts": false, "mention_everyone": false, "mentions": [],
         "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0,
     })
+}
+
+/// Message `id` (never edited) as the MESSAGE_UPDATE of its link previews carries it: the
+/// whole message, one `link` embed added, `edited_timestamp` null.
+pub fn unfurled(channel: u64, id: u64, author: u64, content: &str) -> Value {
+    let mut msg = message(channel, id, author, content, snowflake_time_ms(id));
+    msg["embeds"] = json!([{"type": "link", "url": "https://example.org/",
+        "title": "Example Domain", "description": "An unfurled link preview."}]);
+    msg
 }
 
 /// A message as Discord's REST API returns it (history pages, sends): without `guild_id` and
@@ -1082,12 +1184,23 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
                 None => not_found(),
             }
         }
+        ("GET", ["channels", ch, "messages"]) if !bot_may_read_thread(shared, ch) => {
+            Response::json(&json!({"message": "Missing Access", "code": 50001}))
+                .with_status_code(403)
+        }
         ("GET", ["channels", ch, "messages"]) => {
             Response::json(&history_page(shared, ch.parse().unwrap_or(0), call))
         }
+        ("GET", ["channels", ch, "threads", "archived", "public"]) => Response::json(
+            &archived_public_threads(shared, ch.parse().unwrap_or(0), call),
+        ),
+        ("GET", ["channels", ch, "thread-members", "@me"]) => thread_member_me(shared, ch),
         ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
+        ("GET", ["guilds", g]) => get_guild(shared, g),
         ("POST", ["channels", ch, "messages"]) => {
-            send_message(shared, ch.parse().unwrap_or(0), call)
+            let channel = ch.parse().unwrap_or(0);
+            send_forbidden(shared, channel, &call.json)
+                .unwrap_or_else(|| send_message(shared, channel, call))
         }
         ("POST", ["interactions", _, _, "callback"]) => Response::empty_204(),
         ("PATCH", ["webhooks", _, _, "messages", _]) | ("POST", ["webhooks", _, _]) => {
@@ -1539,6 +1652,216 @@ mod rate_limit_tests {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Threads the gateway does not announce: archived ones
+// (<https://discord.com/developers/docs/resources/channel#list-public-archived-threads>: "Returns
+// archived threads in the channel that are public", newest `archive_timestamp` first, `before`
+// an ISO8601 timestamp, `limit` optional, answered as `{threads, members, has_more}`, where
+// `members` are thread members for the threads the current user has joined), and private
+// threads the bot is not a member of (Get Thread Member answers 404 to a non-member:
+// <https://discord.com/developers/docs/resources/channel#get-thread-member>).
+
+/// GET /guilds/{guild}: the guild object (roles, owner; no channels, members or threads, which
+/// only GUILD_CREATE carries: <https://discord.com/developers/docs/resources/guild#get-guild>).
+fn get_guild(shared: &Shared, guild: &str) -> Response {
+    if guild.parse() != Ok(GUILD) {
+        return Response::json(&json!({"message": "Unknown Guild", "code": 10004}))
+            .with_status_code(404);
+    }
+    let mut g = guild_create_from(&shared.lock(), guild_create());
+    if let Some(fields) = g.as_object_mut() {
+        for extra in [
+            "channels",
+            "threads",
+            "members",
+            "joined_at",
+            "large",
+            "unavailable",
+            "member_count",
+            "voice_states",
+            "presences",
+            "stage_instances",
+            "guild_scheduled_events",
+        ] {
+            fields.remove(extra);
+        }
+    }
+    Response::json(&g)
+}
+
+/// One page of `channel`'s archived public threads.
+fn archived_public_threads(shared: &Shared, channel: u64, call: &RestCall) -> Value {
+    let limit: usize = call
+        .query_param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
+    let before = call
+        .query_param("before")
+        .map(|b| b.replace("%3A", ":").replace("%2B", "+"));
+    let state = shared.lock();
+    let stamp = |t: &Value| {
+        t["thread_metadata"]["archive_timestamp"]
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    let cutoff = before
+        .as_deref()
+        .and_then(|b| chrono::DateTime::parse_from_rfc3339(b).ok());
+    let mut threads: Vec<Value> = state
+        .archived_threads
+        .iter()
+        .filter(|t| id_of(&t["parent_id"]) == channel)
+        .filter(|t| cutoff.is_none_or(|c| stamp(t).is_some_and(|s| s < c)))
+        .cloned()
+        .collect();
+    threads.sort_by_key(|t| std::cmp::Reverse(stamp(t)));
+    let has_more = threads.len() > limit;
+    threads.truncate(limit);
+    let members: Vec<Value> = threads
+        .iter()
+        .filter(|t| bot_is_member(&state, id_of(&t["id"])))
+        .map(|t| {
+            json!({"id": t["id"], "user_id": BOT.to_string(),
+            "join_timestamp": rfc3339(now_ms()), "flags": 0})
+        })
+        .collect();
+    json!({"threads": threads, "members": members, "has_more": has_more})
+}
+
+/// True when the bot is a member of thread `id`: added to it, or sent its THREAD_CREATE as a
+/// private thread (Discord sends that only to its members and to those who may manage threads,
+/// which the bot may not: <https://discord.com/developers/docs/topics/threads#gateway-events>).
+fn bot_is_member(state: &State, id: u64) -> bool {
+    state.joined_threads.contains(&id)
+        || state
+            .created_channels
+            .iter()
+            .any(|c| id_of(&c["id"]) == id && c["type"] == 12)
+}
+
+/// False for a private thread the bot is not a member of.
+fn bot_may_read_thread(shared: &Shared, thread: &str) -> bool {
+    let id: u64 = thread.parse().unwrap_or(0);
+    let state = shared.lock();
+    !state.private_threads.contains(&id) || bot_is_member(&state, id)
+}
+
+/// GET /channels/{thread}/thread-members/@me: the bot's thread member, or 404 Unknown Member.
+fn thread_member_me(shared: &Shared, thread: &str) -> Response {
+    let id: u64 = thread.parse().unwrap_or(0);
+    if bot_is_member(&shared.lock(), id) {
+        Response::json(&json!({"id": id.to_string(), "user_id": BOT.to_string(),
+            "join_timestamp": rfc3339(now_ms()), "flags": 0}))
+    } else {
+        Response::json(&json!({"message": "Unknown Member", "code": 10007})).with_status_code(404)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a send needs (Create Message,
+// <https://discord.com/developers/docs/resources/message#create-message>): Send Messages in a
+// channel, Send Messages in Threads in a thread; Read Message History for a reply
+// (`message_reference`); Embed Links for embeds. Discord answers a missing one 403 Missing
+// Permissions (50013), and one that cannot see the channel 403 Missing Access (50001)
+// (<https://discord.com/developers/docs/topics/opcodes-and-status-codes#json>).
+
+/// The 403 Discord answers a send to `channel` of `GUILD` with `body` that the bot's
+/// permissions do not allow; None when allowed (or the channel is not one of `GUILD`'s).
+fn send_forbidden(shared: &Shared, channel: u64, body: &Value) -> Option<Response> {
+    let guild = guild_create_from(&shared.lock(), guild_create());
+    let perms = bot_permissions_in(&guild, channel)?;
+    let thread = guild["threads"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|t| id_of(&t["id"]) == channel));
+    let send = if thread {
+        SEND_MESSAGES_IN_THREADS
+    } else {
+        SEND_MESSAGES
+    };
+    let has = |bit: u64| perms & bit != 0;
+    let embeds = body["embeds"].as_array().is_some_and(|e| !e.is_empty());
+    let reply = !body["message_reference"].is_null();
+    if !has(VIEW_CHANNEL) {
+        return Some(
+            Response::json(&json!({"message": "Missing Access", "code": 50001}))
+                .with_status_code(403),
+        );
+    }
+    let missing =
+        !has(send) || (embeds && !has(EMBED_LINKS)) || (reply && !has(READ_MESSAGE_HISTORY));
+    missing.then(|| {
+        Response::json(&json!({"message": "Missing Permissions", "code": 50013}))
+            .with_status_code(403)
+    })
+}
+
+/// The bot's permissions in `channel` of `guild` (a GUILD_CREATE payload), computed as Discord
+/// documents (<https://discord.com/developers/docs/topics/permissions#permission-overwrites>):
+/// owner and Administrator have all; else `@everyone` and role permissions, then the
+/// `@everyone` overwrite, the role overwrites together (deny, then allow), then the member's. A
+/// thread takes its parent's overwrites. None for a channel the guild does not have.
+fn bot_permissions_in(guild: &Value, channel: u64) -> Option<u64> {
+    let list = |key: &str| guild[key].as_array().cloned().unwrap_or_default();
+    let find = |id: u64| {
+        list("channels")
+            .into_iter()
+            .chain(list("threads"))
+            .find(|c| id_of(&c["id"]) == id)
+    };
+    let mut chan = find(channel)?;
+    if matches!(chan["type"].as_u64(), Some(10..=12)) {
+        chan = find(id_of(&chan["parent_id"]))?;
+    }
+    let guild_id = id_of(&guild["id"]);
+    if id_of(&guild["owner_id"]) == BOT {
+        return Some(u64::MAX);
+    }
+    let bits = |v: &Value| id_of(v);
+    let role_perms = |role: u64| {
+        list("roles")
+            .iter()
+            .find(|r| id_of(&r["id"]) == role)
+            .map_or(0, |r| bits(&r["permissions"]))
+    };
+    let roles: Vec<u64> = list("members")
+        .iter()
+        .find(|m| id_of(&m["user"]["id"]) == BOT)
+        .and_then(|m| m["roles"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(id_of)
+        .collect();
+    let mut perms = roles
+        .iter()
+        .fold(role_perms(guild_id), |acc, r| acc | role_perms(*r));
+    if perms & (1 << 3) != 0 {
+        return Some(u64::MAX);
+    }
+    let overwrites = chan["permission_overwrites"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let overwrite = |id: u64, kind: u64| {
+        overwrites
+            .iter()
+            .find(|o| id_of(&o["id"]) == id && o["type"].as_u64() == Some(kind))
+            .map(|o| (bits(&o["allow"]), bits(&o["deny"])))
+    };
+    if let Some((allow, deny)) = overwrite(guild_id, 0) {
+        perms = (perms & !deny) | allow;
+    }
+    let (allow, deny) = roles
+        .iter()
+        .filter_map(|r| overwrite(*r, 0))
+        .fold((0, 0), |(a, d), (allow, deny)| (a | allow, d | deny));
+    perms = (perms & !deny) | allow;
+    if let Some((allow, deny)) = overwrite(BOT, 1) {
+        perms = (perms & !deny) | allow;
+    }
+    Some(perms)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Gateway: a minimal RFC 6455 server (text frames, no compression, no fragmentation).
 
 fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
@@ -1888,6 +2211,10 @@ mod tests {
         for (t, d) in [
             ("MESSAGE_CREATE", msg.clone()),
             ("MESSAGE_UPDATE", msg),
+            (
+                "MESSAGE_UPDATE",
+                unfurled(GENERAL, 9, ALICE, "see https://example.org/"),
+            ),
             ("GUILD_CREATE", guild_create()),
             ("READY", ready(1, "ws://x")),
             (
@@ -1954,6 +2281,46 @@ mod tests {
         .expect("guild member");
         assert_eq!(found.nick.as_deref(), Some("Caz"));
         assert_eq!(guild_member(&GUILD.to_string(), "5").status_code, 404);
+    }
+
+    #[test]
+    fn archived_threads_come_newest_first_in_discords_shape_and_not_in_guild_create() {
+        let fake = FakeDiscord::start();
+        fake.add_archived_thread(thread(8, GENERAL, "older", 11), Duration::from_secs(7200));
+        fake.add_archived_thread(thread(9, GENERAL, "newer", 11), Duration::from_secs(60));
+        let page = |query: &str| {
+            archived_public_threads(
+                &fake.shared,
+                GENERAL,
+                &RestCall {
+                    method: "GET".into(),
+                    path: String::new(),
+                    query: query.into(),
+                    json: Value::Null,
+                    authorization: String::new(),
+                    at: Instant::now(),
+                },
+            )
+        };
+        let first = page("limit=1");
+        assert_eq!(first["has_more"], true);
+        assert_eq!(first["members"], json!([]));
+        let t: GuildChannel = serde_json::from_value(first["threads"][0].clone()).expect("thread");
+        assert_eq!(t.id.get(), 9);
+        assert!(t.thread_metadata.is_some_and(|m| m.archived));
+        let stamp = first["threads"][0]["thread_metadata"]["archive_timestamp"]
+            .as_str()
+            .expect("archive_timestamp")
+            .replace(':', "%3A");
+        let rest = page(&format!("limit=100&before={stamp}"));
+        assert_eq!(rest["has_more"], false);
+        assert_eq!(rest["threads"].as_array().map(Vec::len), Some(1));
+        assert_eq!(rest["threads"][0]["id"], "8");
+        assert_eq!(fake.guild_create_payload()["threads"], json!([]));
+        let g: serenity::model::guild::PartialGuild =
+            serde_json::from_slice(&body_of(get_guild(&fake.shared, &GUILD.to_string())))
+                .expect("GET /guilds/{id}");
+        assert_eq!(g.owner_id.get(), ALICE);
     }
 
     fn body_of(r: Response) -> Vec<u8> {
