@@ -294,7 +294,14 @@ mod tests {
     #[test]
     fn reads_during_a_reopen_wait_for_it_instead_of_failing() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let handle = Arc::new(Handle::open(&dir.path().join("db.redb"), false).expect("open"));
+        let handle = Arc::new(
+            Handle::open(
+                &dir.path().join("db.redb"),
+                false,
+                crate::store::CACHE_BYTES,
+            )
+            .expect("open"),
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let failed_reads = Arc::new(AtomicUsize::new(0));
         let reads = Arc::new(AtomicUsize::new(0));
