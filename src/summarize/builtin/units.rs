@@ -231,8 +231,8 @@ fn push(out: &mut Units, msg: usize, raw: &str, list_item: bool, owners: &HashMa
         .flatten()
         .and_then(|(name, _)| owners.get(&name.trim().to_lowercase()).cloned());
     let text = text::one_line(cleaned);
-    // Interned in the order centrality first meets them (unit by unit, each unit's words
-    // sorted), so the ids are the ones it would number them with.
+    // Interned unit by unit, each unit's words in sorted order: the ids, and with them the order
+    // in which centrality adds up its floats, depend only on the units.
     let vocab = &mut out.vocab;
     out.words.push(
         stems(&text::without_urls(&text))
