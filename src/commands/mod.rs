@@ -118,6 +118,15 @@ impl Context {
         open_store(config).map(Arc::new)
     }
 
+    /// Like [`Context::store`], opened with a small page cache when opened now: for a command
+    /// that reads its window once ([`Store::open_for_one_read`]).
+    pub fn store_for_one_read(&self, config: &Config) -> Result<Arc<Store>, Failure> {
+        if let Some((_, store)) = &self.service {
+            return Ok(Arc::clone(store));
+        }
+        opened(config, Store::open_for_one_read(&config.storage.path)).map(Arc::new)
+    }
+
     /// Load the configuration (file, `.env`, environment, secret files) and validate it for `scope`.
     /// Every problem is reported at once, as a usage failure (exit 2).
     pub fn config(&self, scope: Scope) -> Result<Config, Failure> {

@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
                 }
             }
             (None, Some(channel)) => {
-                let store = ctx.store(&config)?;
+                let store = ctx.store_for_one_read(&config)?;
                 let window = window_for_store(args, &store, ChannelId(channel))?;
                 let service =
                     ChannelSummaries::new(config.clone(), Arc::clone(&store), !args.no_fallback)

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use redb::Database;
 
-use super::{open_error, StoreError, CACHE_BYTES};
+use super::{open_error, StoreError};
 use crate::model::Timestamp;
 
 /// Least time between two attempts to reopen a failed database.
@@ -43,6 +43,7 @@ struct Failed {
 pub(super) struct Handle {
     path: PathBuf,
     verify: bool,
+    cache_bytes: usize,
     /// `None` after a reopen failed (until one works).
     db: RwLock<Option<Arc<Database>>>,
     failed: Mutex<Option<Failed>>,
@@ -51,12 +52,14 @@ pub(super) struct Handle {
 }
 
 impl Handle {
-    /// Open the database at `path` (verifying every page first when `verify`).
-    pub fn open(path: &Path, verify: bool) -> Result<Self, StoreError> {
-        let db = open_database(path, verify)?;
+    /// Open the database at `path` (verifying every page first when `verify`) with a page
+    /// cache of `cache_bytes`.
+    pub fn open(path: &Path, verify: bool, cache_bytes: usize) -> Result<Self, StoreError> {
+        let db = open_database(path, verify, cache_bytes)?;
         Ok(Self {
             path: path.to_path_buf(),
             verify,
+            cache_bytes,
             db: RwLock::new(Some(Arc::new(db))),
             failed: Mutex::new(None),
             reopening: Mutex::new(()),
@@ -220,7 +223,7 @@ impl Handle {
                 }
             }
         }
-        let db = open_database(&self.path, self.verify)
+        let db = open_database(&self.path, self.verify, self.cache_bytes)
             .map_err(|e| format!("reopening the database failed: {e}"))?;
         *self.db.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(db));
         Ok(())
@@ -255,11 +258,16 @@ fn probe(path: &Path) -> std::io::Result<()> {
     result
 }
 
-/// Open (or create) the redb file; with `verify`, check every page's checksum first.
-pub(super) fn open_database(path: &Path, verify: bool) -> Result<Database, StoreError> {
+/// Open (or create) the redb file with a page cache of `cache_bytes`; with `verify`, check
+/// every page's checksum first.
+pub(super) fn open_database(
+    path: &Path,
+    verify: bool,
+    cache_bytes: usize,
+) -> Result<Database, StoreError> {
     let shown = path.display().to_string();
     Database::builder()
-        .set_cache_size(CACHE_BYTES)
+        .set_cache_size(cache_bytes)
         .set_check_integrity_on_open(verify)
         .set_repair_callback(move |session| {
             // Called at 0 %, then as each of redb's passes over the file ends.
@@ -286,7 +294,14 @@ mod tests {
     #[test]
     fn reads_during_a_reopen_wait_for_it_instead_of_failing() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let handle = Arc::new(Handle::open(&dir.path().join("db.redb"), false).expect("open"));
+        let handle = Arc::new(
+            Handle::open(
+                &dir.path().join("db.redb"),
+                false,
+                crate::store::CACHE_BYTES,
+            )
+            .expect("open"),
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let failed_reads = Arc::new(AtomicUsize::new(0));
         let reads = Arc::new(AtomicUsize::new(0));

@@ -40,6 +40,9 @@ pub use verify::{ConsistencyReport, FileReport};
 /// Page cache size: small enough for a Raspberry Pi, large enough for a day of a busy channel.
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Page cache of a store opened for one pass over its messages ([`Store::open_for_one_read`]).
+const ONE_READ_CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Everything that can go wrong in the store, each message saying what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -216,18 +219,25 @@ impl Store {
     /// schema version and migrating an older file. After an unclean shutdown redb repairs the
     /// file first (logged).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Self::open_inner(path, false)
+        Self::open_inner(path, false, CACHE_BYTES)
+    }
+
+    /// Like [`Store::open`], with a small page cache: for a command that reads a window once
+    /// (`summarize --channel`), where caching the pages it read would only add the window's
+    /// stored size to its peak memory.
+    pub fn open_for_one_read(path: &Path) -> Result<Store, StoreError> {
+        Self::open_inner(path, false, ONE_READ_CACHE_BYTES)
     }
 
     /// Like [`Store::open`], but first verify the checksum of every page, so a file damaged
     /// on disk is refused with [`StoreError::Corrupt`] instead of failing later. Reads the whole
     /// file: meant for `doctor`-style checks and for starts after a suspected disk fault.
     pub fn open_verified(path: &Path) -> Result<Store, StoreError> {
-        Self::open_inner(path, true)
+        Self::open_inner(path, true, CACHE_BYTES)
     }
 
     /// Open with or without the full integrity check.
-    fn open_inner(path: &Path, verify: bool) -> Result<Store, StoreError> {
+    fn open_inner(path: &Path, verify: bool, cache_bytes: usize) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
@@ -235,7 +245,7 @@ impl Store {
             })?;
         }
         let store = Store {
-            db: handle::Handle::open(path, verify)?,
+            db: handle::Handle::open(path, verify, cache_bytes)?,
             path: path.to_path_buf(),
             last_commit: AtomicI64::new(0),
         };

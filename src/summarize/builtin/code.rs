@@ -93,7 +93,7 @@ fn technical_point(m: &Msg<'_>, ph: &Phrases) -> Option<(f32, String)> {
         } else {
             ph.shared_lang_snippet
         };
-        let context = if m.words.len() >= 3 {
+        let context = if m.words >= 3 {
             format!(" ({})", text::shorten(&m.prose, 120))
         } else {
             String::new()

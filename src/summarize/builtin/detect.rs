@@ -29,6 +29,17 @@ impl Candidate {
         let mut words: Vec<String> = text::content_words(&text).collect();
         words.sort_unstable();
         words.dedup();
+        Self::with_words(score, order, text, citations, words)
+    }
+
+    /// A candidate point with the given words (distinct, sorted).
+    pub fn with_words(
+        score: f32,
+        order: usize,
+        text: String,
+        citations: Vec<MessageId>,
+        words: Vec<String>,
+    ) -> Self {
         Self {
             score,
             order,
@@ -154,7 +165,7 @@ pub(crate) fn key_points(
 ) -> Vec<Candidate> {
     let mut ranked: Vec<&Msg<'_>> = msgs
         .iter()
-        .filter(|m| m.human && m.words.len() >= 3 && !skip.contains(&m.raw.id))
+        .filter(|m| m.human && m.words >= 3 && !skip.contains(&m.raw.id))
         .collect();
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     ranked
@@ -208,14 +219,16 @@ fn agreed_parent<'m, 'a>(
     m: &Msg<'a>,
     by_id: &HashMap<MessageId, &'m Msg<'a>>,
 ) -> Option<&'m Msg<'a>> {
-    let reply = m
-        .lower
-        .trim_matches(|c: char| !c.is_alphanumeric() && c != '+' && c != '\'');
-    if !AGREEMENTS.iter().any(|a| reply.starts_with(a)) || m.words.len() > 4 {
+    if m.words > 4 {
+        return None;
+    }
+    let lower = m.lower();
+    let reply = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '+' && c != '\'');
+    if !AGREEMENTS.iter().any(|a| reply.starts_with(a)) {
         return None;
     }
     let parent = by_id.get(&m.raw.reply_to?)?;
-    let proposal = find_any(&parent.lower, PROPOSALS).is_some();
+    let proposal = find_any(&parent.lower(), PROPOSALS).is_some();
     (proposal && parent.human && parent.raw.author.id != m.raw.author.id).then_some(*parent)
 }
 

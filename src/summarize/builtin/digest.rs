@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use super::detect::{action_text, Candidate};
 use super::phrases::Phrases;
 use super::rank::{self, Signals};
-use super::units::{self, shared, Unit};
+use super::units::{self, shared, Unit, Units};
 use super::{code, links, questions, text, Msg};
 use crate::model::{Detail, MessageId, Point, Section, SectionKind};
 
@@ -65,11 +65,12 @@ pub(crate) fn sections(
     let scores = unit_scores(msgs, &units);
     let by_id: HashMap<MessageId, &Msg<'_>> = msgs.iter().map(|m| (m.raw.id, m)).collect();
 
-    let mut decisions = Vec::new();
-    let mut actions = Vec::new();
-    let mut keys = Vec::new();
-    for (u, &score) in units.iter().zip(&scores) {
+    let mut decisions = Pool::default();
+    let mut actions = Pool::default();
+    let mut keys = Pool::default();
+    for (u, &score) in units.list.iter().zip(&scores) {
         let m = &msgs[u.msg];
+        let lower = u.text.to_ascii_lowercase();
         let point = |body: &str| format!("**{}**: {}", m.author, text::shorten(body, point_chars));
         if let Some(owner) = &u.owner {
             let task = u
@@ -80,24 +81,33 @@ pub(crate) fn sections(
             actions.push(candidate(score + 2.0, u, text, m));
         } else if u.question {
             // Open questions come from `questions`, which knows whether they were answered.
-        } else if let Some(text) = action_text(m, &u.text, &u.lower, &by_id, false, ph) {
+        } else if let Some(text) = action_text(m, &u.text, &lower, &by_id, false, ph) {
             // "put the numbers in it": the task needs the rest of the sentence to be understood.
             let vague = [" it", " that", " this", " them"]
                 .iter()
                 .any(|p| text.trim_end_matches(['.', '!']).ends_with(p));
             let text = if vague { point(&u.text) } else { text };
             actions.push(candidate(score + 1.0, u, text, m));
-        } else if units::is_outcome(u) {
+        } else if units::is_outcome(u, &lower) {
             decisions.push(candidate(score + 1.0, u, point(&u.text), m));
-        } else if u.words.len() >= 3 {
+        } else if units.words(u).len() >= 3 {
             keys.push(candidate(score, u, point(&u.text), m));
         }
     }
     let mut wanted: Vec<(SectionKind, Vec<Candidate>)> = vec![
-        (SectionKind::Decisions, merge_duplicates(decisions, true)),
-        (SectionKind::ActionItems, merge_duplicates(actions, true)),
+        (
+            SectionKind::Decisions,
+            merge_duplicates(decisions.best(&units), true),
+        ),
+        (
+            SectionKind::ActionItems,
+            merge_duplicates(actions.best(&units), true),
+        ),
         (SectionKind::OpenQuestions, questions::open_questions(msgs)),
-        (SectionKind::KeyPoints, merge_duplicates(keys, false)),
+        (
+            SectionKind::KeyPoints,
+            merge_duplicates(keys.best(&units), false),
+        ),
     ];
     if detail == Detail::Standard {
         if dev {
@@ -109,19 +119,55 @@ pub(crate) fn sections(
     fit(wanted, detail, budget.saturating_sub(header), point_chars)
 }
 
+/// A unit's candidate; its words are filled in by [`Pool::best`] if it is among the best.
 fn candidate(score: f32, u: &Unit, text: String, m: &Msg<'_>) -> Candidate {
-    let mut c = Candidate::new(score, u.order, text, vec![m.raw.id]);
-    c.words.clone_from(&u.words);
-    c
+    Candidate::with_words(score, u.order, text, vec![m.raw.id], Vec::new())
+}
+
+/// Best first: higher score, then earlier.
+fn best_first(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+    b.score.total_cmp(&a.score).then(a.order.cmp(&b.order))
+}
+
+/// The best [`MERGE_POOL`] candidates of one kind from the units: a huge window has a candidate
+/// in nearly every sentence, but only the best are ever compared, so the rest are dropped as the
+/// window is read (kept state is bounded, the result is the same as sorting them all).
+#[derive(Default)]
+struct Pool {
+    kept: Vec<Candidate>,
+}
+
+impl Pool {
+    fn push(&mut self, c: Candidate) {
+        self.kept.push(c);
+        if self.kept.len() >= 2 * MERGE_POOL {
+            self.keep_best();
+        }
+    }
+
+    fn keep_best(&mut self) {
+        self.kept.sort_by(best_first);
+        self.kept.truncate(MERGE_POOL);
+    }
+
+    /// The best candidates, best first, with their units' words.
+    fn best(mut self, units: &Units) -> Vec<Candidate> {
+        self.keep_best();
+        for c in &mut self.kept {
+            c.words = units.stems(&units.list[c.order]);
+        }
+        self.kept
+    }
 }
 
 /// Each unit's importance: TF-IDF centrality among all units, weighted by its message's replies,
 /// acknowledgments, reactions, pin and recency, and by emphasis.
-fn unit_scores(msgs: &[Msg<'_>], units: &[Unit]) -> Vec<f32> {
+fn unit_scores(msgs: &[Msg<'_>], units: &Units) -> Vec<f32> {
     let acks = units::acknowledgments(msgs);
-    let docs: Vec<&[String]> = units.iter().map(|u| u.words.as_slice()).collect();
-    let central = rank::centrality(&docs);
+    let (docs, terms) = units.docs();
+    let central = rank::centrality(docs, terms);
     units
+        .list
         .iter()
         .zip(central)
         .map(|(u, c)| {
@@ -132,7 +178,7 @@ fn unit_scores(msgs: &[Msg<'_>], units: &[Unit]) -> Vec<f32> {
                 pinned: m.raw.pinned,
                 position: m.index as f32 / msgs.len().max(1) as f32,
                 // A unit is a sentence: five content words say enough.
-                words: u.words.len() * 8 / 5,
+                words: units.words(u).len() * 8 / 5,
             };
             let emphasis = if u.emphasized { 1.5 } else { 1.0 };
             rank::combine(c, &signals) * emphasis
@@ -143,7 +189,7 @@ fn unit_scores(msgs: &[Msg<'_>], units: &[Unit]) -> Vec<f32> {
 /// Candidates on the same subject (and the same owner) merged into one that cites both: the more
 /// important one, or with `later_wins` (decisions, tasks) the later statement, which supersedes.
 fn merge_duplicates(mut candidates: Vec<Candidate>, later_wins: bool) -> Vec<Candidate> {
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.order.cmp(&b.order)));
+    candidates.sort_by(best_first);
     // Only the best few can be shown; comparing all of a huge window's would be quadratic.
     candidates.truncate(MERGE_POOL);
     let mut kept: Vec<Candidate> = Vec::new();

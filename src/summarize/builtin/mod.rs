@@ -5,6 +5,7 @@
 mod code;
 mod detect;
 mod digest;
+mod intern;
 mod links;
 mod phrases;
 mod questions;
@@ -189,10 +190,8 @@ pub(crate) struct Msg<'a> {
     pub full: String,
     /// One line of prose: no code blocks, straight apostrophes.
     pub prose: String,
-    /// `prose` in ASCII lowercase (same byte offsets as `prose`).
-    pub lower: String,
-    /// Content words of `prose`.
-    pub words: Vec<String>,
+    /// Content words in `prose` (0 for bots and system messages).
+    pub words: usize,
     /// Written by a person (not a bot, not a system notice).
     pub human: bool,
     /// Replies received from other people.
@@ -201,41 +200,48 @@ pub(crate) struct Msg<'a> {
     pub score: f32,
 }
 
+impl Msg<'_> {
+    /// `prose` in ASCII lowercase (same byte offsets as `prose`); made when asked, not kept.
+    pub fn lower(&self) -> String {
+        self.prose.to_ascii_lowercase()
+    }
+}
+
+/// The window's messages cleaned and scored. Their content words are kept only as word ids
+/// while ranking (a huge window's words as strings would take several times its text).
 fn prepare(messages: &[ChatMessage]) -> Vec<Msg<'_>> {
     let names = names(messages);
     let replies = reply_counts(messages);
-    let mut msgs: Vec<Msg<'_>> = messages
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let full = text::clean_markup(&raw.content, &names).replace('\u{2019}', "'");
-            let prose = prose_of(&full);
-            let human = is_human(raw);
-            let words = if human {
-                text::content_words(&text::without_urls(&prose)).collect()
-            } else {
-                Vec::new()
-            };
-            Msg {
-                raw,
-                index,
-                author: raw.author.shown_name(),
-                lower: prose.to_ascii_lowercase(),
-                full,
-                prose,
-                words,
-                human,
-                replies: replies.get(&raw.id).copied().unwrap_or(0),
-                score: 0.0,
-            }
-        })
-        .collect();
-    let docs: Vec<&[String]> = msgs.iter().map(|m| m.words.as_slice()).collect();
-    let central = rank::centrality(&docs);
+    let mut vocab = intern::Interner::default();
+    let mut docs = intern::Docs::default();
+    let mut msgs: Vec<Msg<'_>> = Vec::with_capacity(messages.len());
+    for (index, raw) in messages.iter().enumerate() {
+        let full = text::clean_markup(&raw.content, &names).replace('\u{2019}', "'");
+        let prose = prose_of(&full);
+        let human = is_human(raw);
+        if human {
+            docs.push(text::content_words(&text::without_urls(&prose)).map(|w| vocab.id(&w)));
+        } else {
+            docs.push([]);
+        }
+        msgs.push(Msg {
+            raw,
+            index,
+            author: raw.author.shown_name(),
+            full,
+            prose,
+            words: docs.get(index).len(),
+            human,
+            replies: replies.get(&raw.id).copied().unwrap_or(0),
+            score: 0.0,
+        });
+    }
+    let central = rank::centrality(&docs, vocab.len());
     drop(docs);
+    drop(vocab);
     for (m, c) in msgs.iter_mut().zip(central) {
         if m.human {
-            m.score = rank::combine(c, &signals(messages, m.index, &replies, m.words.len()));
+            m.score = rank::combine(c, &signals(messages, m.index, &replies, m.words));
         }
     }
     msgs

@@ -77,8 +77,7 @@ pub(crate) fn open_questions(msgs: &[Msg<'_>]) -> Vec<Candidate> {
     let mut out = Vec::new();
     for (k, m) in humans.iter().enumerate() {
         // Does this message settle an earlier question?
-        let lower = &m.lower;
-        if !m.prose.trim_end().ends_with('?') && find_any(lower, RESOLUTIONS).is_some() {
+        if !m.prose.trim_end().ends_with('?') && find_any(&m.lower(), RESOLUTIONS).is_some() {
             let words = stems(&m.prose);
             pending.retain(|q| shared(&q.stems, &words) < 2);
         }
@@ -126,7 +125,7 @@ fn question_of(m: &Msg<'_>) -> Option<(String, bool)> {
 }
 
 fn defers(m: &Msg<'_>) -> bool {
-    find_any(&m.lower, DEFERRALS).is_some()
+    find_any(&m.lower(), DEFERRALS).is_some()
 }
 
 /// True when one of the next few messages by someone else, soon after, answers: it is not a

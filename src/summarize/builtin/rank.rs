@@ -2,50 +2,38 @@
 //! the centroid of all the others, linear in the number of words) combined with engagement and
 //! recency.
 
-use std::collections::HashMap;
+use super::intern::Docs;
 
 /// Cosine similarity of each document's TF-IDF vector to the centroid of the others, in `[0, 1]`.
-/// Documents are lists of content words; an empty document scores 0. Runs in time linear in the
-/// total number of words.
-pub(crate) fn centrality<D: AsRef<[String]>>(docs: &[D]) -> Vec<f32> {
-    let mut vocab: HashMap<&str, usize> = HashMap::new();
-    let ids: Vec<Vec<usize>> = docs
-        .iter()
-        .map(|doc| {
-            let mut ids: Vec<usize> = doc
-                .as_ref()
-                .iter()
-                .map(|w| {
-                    let next = vocab.len();
-                    *vocab.entry(w.as_str()).or_insert(next)
-                })
-                .collect();
-            ids.sort_unstable();
-            ids
-        })
-        .collect();
-    let idf = inverse_document_frequency(&ids, vocab.len());
-    let vectors: Vec<Vec<(usize, f32)>> = ids.iter().map(|d| tf_idf(d, &idf)).collect();
-    let mut centroid = vec![0.0_f32; vocab.len()];
-    for vector in &vectors {
-        for &(id, weight) in vector {
-            centroid[id] += weight;
+/// Documents are sorted lists of word ids below `terms`; an empty document scores 0. Runs in time
+/// linear in the total number of words and keeps only one number per distinct word besides the
+/// result (each document's vector is recomputed when it is compared, never stored).
+pub(crate) fn centrality(docs: &Docs, terms: usize) -> Vec<f32> {
+    let idf = inverse_document_frequency(docs, terms);
+    let mut centroid = vec![0.0_f32; terms];
+    let mut vector = Vec::new();
+    for i in 0..docs.len() {
+        tf_idf(docs.get(i), &idf, &mut vector);
+        for &(id, weight) in &vector {
+            centroid[id as usize] += weight;
         }
     }
     let norm_sq = centroid.iter().map(|w| w * w).sum::<f32>();
-    vectors
-        .iter()
-        .map(|v| leave_one_out_cosine(v, &centroid, norm_sq))
+    (0..docs.len())
+        .map(|i| {
+            tf_idf(docs.get(i), &idf, &mut vector);
+            leave_one_out_cosine(&vector, &centroid, norm_sq)
+        })
         .collect()
 }
 
 /// Cosine similarity of a unit vector `v` to the sum of all the others (`centroid - v`), so a
 /// document is not rewarded for agreeing with itself.
-fn leave_one_out_cosine(v: &[(usize, f32)], centroid: &[f32], norm_sq: f32) -> f32 {
+fn leave_one_out_cosine(v: &[(u32, f32)], centroid: &[f32], norm_sq: f32) -> f32 {
     if v.is_empty() {
         return 0.0;
     }
-    let dot: f32 = v.iter().map(|&(id, w)| w * centroid[id]).sum();
+    let dot: f32 = v.iter().map(|&(id, w)| w * centroid[id as usize]).sum();
     let rest_norm_sq = norm_sq - 2.0 * dot + 1.0;
     if rest_norm_sq <= 1e-6 {
         return 0.0;
@@ -53,14 +41,14 @@ fn leave_one_out_cosine(v: &[(usize, f32)], centroid: &[f32], norm_sq: f32) -> f
     ((dot - 1.0) / rest_norm_sq.sqrt()).clamp(0.0, 1.0)
 }
 
-/// Smoothed IDF per term id, from documents given as sorted term ids.
-fn inverse_document_frequency(docs: &[Vec<usize>], terms: usize) -> Vec<f32> {
+/// Smoothed IDF per term id.
+fn inverse_document_frequency(docs: &Docs, terms: usize) -> Vec<f32> {
     let mut df = vec![0_u32; terms];
-    for doc in docs {
+    for i in 0..docs.len() {
         let mut last = None;
-        for &id in doc {
+        for &id in docs.get(i) {
             if last != Some(id) {
-                df[id] += 1;
+                df[id as usize] += 1;
                 last = Some(id);
             }
         }
@@ -71,20 +59,19 @@ fn inverse_document_frequency(docs: &[Vec<usize>], terms: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The unit-length sparse TF-IDF vector of one document given as sorted term ids.
-fn tf_idf(sorted_ids: &[usize], idf: &[f32]) -> Vec<(usize, f32)> {
-    let mut vector: Vec<(usize, f32)> = Vec::new();
+/// The unit-length sparse TF-IDF vector of one document given as sorted term ids, into `vector`.
+fn tf_idf(sorted_ids: &[u32], idf: &[f32], vector: &mut Vec<(u32, f32)>) {
+    vector.clear();
     for chunk in sorted_ids.chunk_by(|a, b| a == b) {
         let tf = chunk.len() as f32;
-        vector.push((chunk[0], (1.0 + tf.ln()) * idf[chunk[0]]));
+        vector.push((chunk[0], (1.0 + tf.ln()) * idf[chunk[0] as usize]));
     }
     let norm = vector.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm > 0.0 {
-        for (_, w) in &mut vector {
+        for (_, w) in vector.iter_mut() {
             *w /= norm;
         }
     }
-    vector
 }
 
 /// What besides content makes a message worth a key point.
@@ -116,27 +103,37 @@ pub(crate) fn combine(centrality: f32, signals: &Signals) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::intern::Interner;
     use super::*;
 
-    fn doc(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
+    fn docs(texts: &[&str]) -> (Docs, usize) {
+        let mut words = Interner::default();
+        let mut docs = Docs::default();
+        for text in texts {
+            docs.push(
+                text.split_whitespace()
+                    .map(|w| words.id(w))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        (docs, words.len())
     }
 
     #[test]
     fn central_documents_score_higher() {
-        let docs = vec![
-            doc("database migration postgres schema"),
-            doc("postgres schema migration tomorrow"),
-            doc("database postgres backup"),
-            doc("pizza lunch friday"),
-            doc(""),
-        ];
-        let scores = centrality(&docs);
+        let (docs, terms) = docs(&[
+            "database migration postgres schema",
+            "postgres schema migration tomorrow",
+            "database postgres backup",
+            "pizza lunch friday",
+            "",
+        ]);
+        let scores = centrality(&docs, terms);
         assert!(scores[0] > scores[3]);
         assert!(scores[1] > scores[3]);
         assert!(scores[0] <= 1.0 + f32::EPSILON);
         assert!(scores[4].abs() < f32::EPSILON);
-        assert!(centrality::<Vec<String>>(&[]).is_empty());
+        assert!(centrality(&Docs::default(), 0).is_empty());
     }
 
     #[test]

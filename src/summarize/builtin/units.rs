@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::detect::find_any;
+use super::intern::{Docs, Interner};
 use super::text;
 use super::Msg;
 use crate::model::MessageId;
@@ -17,16 +18,46 @@ pub(crate) struct Unit {
     pub order: usize,
     /// The text: markup emphasis removed, leading filler ("ok, ", "alright, ") dropped.
     pub text: String,
-    /// `text` in ASCII lowercase.
-    pub lower: String,
-    /// Content words of `text`, lightly stemmed, sorted and de-duplicated.
-    pub words: Vec<String>,
     /// The author wrote it in **bold**: people bold what matters (an outcome, a date).
     pub emphasized: bool,
     /// For a `Name: task` list item naming a participant: the participant's shown name.
     pub owner: Option<String>,
     /// Ends with a question mark.
     pub question: bool,
+}
+
+/// The units of a window with their words: one copy of each distinct word, a `u32` per use.
+#[derive(Default)]
+pub(crate) struct Units {
+    /// The units, chronological (a unit's `order` is its index).
+    pub list: Vec<Unit>,
+    /// Each unit's content words, lightly stemmed and de-duplicated, as sorted ids of `vocab`.
+    words: Docs,
+    /// The stems of all units.
+    vocab: Interner,
+}
+
+impl Units {
+    /// The word ids of `unit`, sorted.
+    pub fn words(&self, unit: &Unit) -> &[u32] {
+        self.words.get(unit.order)
+    }
+
+    /// The words of `unit` as [`stems`] gives them (sorted strings).
+    pub fn stems(&self, unit: &Unit) -> Vec<String> {
+        let mut words: Vec<String> = self
+            .words(unit)
+            .iter()
+            .map(|&id| self.vocab.word(id).to_string())
+            .collect();
+        words.sort_unstable();
+        words
+    }
+
+    /// The units' words for [`super::rank::centrality`] and the number of distinct ones.
+    pub fn docs(&self) -> (&Docs, usize) {
+        (&self.words, self.vocab.len())
+    }
 }
 
 /// Short replies that only agree or acknowledge; compared to the whole message, lowercased and
@@ -133,9 +164,9 @@ pub(crate) fn shared(left: &[String], right: &[String]) -> usize {
 }
 
 /// The units of every human message that is not an acknowledgment.
-pub(crate) fn units(msgs: &[Msg<'_>]) -> Vec<Unit> {
+pub(crate) fn units(msgs: &[Msg<'_>]) -> Units {
     let owners = owner_names(msgs);
-    let mut out = Vec::new();
+    let mut out = Units::default();
     for m in msgs.iter().filter(|m| m.human && !is_ack(&m.prose)) {
         let body = text::without_code_blocks(&m.full);
         let mut lead: Vec<&str> = Vec::new();
@@ -188,13 +219,7 @@ pub(crate) fn units(msgs: &[Msg<'_>]) -> Vec<Unit> {
     out
 }
 
-fn push(
-    out: &mut Vec<Unit>,
-    msg: usize,
-    raw: &str,
-    list_item: bool,
-    owners: &HashMap<String, String>,
-) {
+fn push(out: &mut Units, msg: usize, raw: &str, list_item: bool, owners: &HashMap<String, String>) {
     let emphasized = raw.contains("**");
     let cleaned = raw.replace("**", "").replace('\u{2019}', "'");
     let cleaned = without_filler(cleaned.trim());
@@ -206,11 +231,17 @@ fn push(
         .flatten()
         .and_then(|(name, _)| owners.get(&name.trim().to_lowercase()).cloned());
     let text = text::one_line(cleaned);
-    out.push(Unit {
+    // Interned unit by unit, each unit's words in sorted order: the ids, and with them the order
+    // in which centrality adds up its floats, depend only on the units.
+    let vocab = &mut out.vocab;
+    out.words.push(
+        stems(&text::without_urls(&text))
+            .iter()
+            .map(|w| vocab.id(w)),
+    );
+    out.list.push(Unit {
         msg,
-        order: out.len(),
-        lower: text.to_ascii_lowercase(),
-        words: stems(&text::without_urls(&text)),
+        order: out.list.len(),
         emphasized,
         owner,
         question: text.ends_with('?'),
@@ -327,8 +358,9 @@ pub(crate) fn acknowledgments(msgs: &[Msg<'_>]) -> HashMap<MessageId, u32> {
     counts
 }
 
-/// True when the unit looks like a settled outcome or decision.
-pub(crate) fn is_outcome(unit: &Unit) -> bool {
+/// True when the unit (`lower`: its text in ASCII lowercase) looks like a settled outcome or
+/// decision.
+pub(crate) fn is_outcome(unit: &Unit, lower: &str) -> bool {
     const OUTCOMES: &[&str] = &[
         "decided",
         "decision",
@@ -345,7 +377,7 @@ pub(crate) fn is_outcome(unit: &Unit) -> bool {
         "we'll use",
         "let's say",
     ];
-    !unit.question && (unit.emphasized || find_any(&unit.lower, OUTCOMES).is_some())
+    !unit.question && (unit.emphasized || find_any(lower, OUTCOMES).is_some())
 }
 
 #[cfg(test)]
