@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use super::interaction::{self, Reply};
 use super::post::{embeds_body, footer, Poster};
 use super::threads::{self, ActiveThread, Place, PlaceKind};
 use super::{catchup, cooldown, permissions, Shared};
@@ -256,55 +257,33 @@ pub(super) fn admit(
 }
 
 /// Run `/summarize` or `/catchup` after admission: defer (ephemeral when private), summarize
-/// with progress edits, edit the reply.
-pub(super) async fn run_slash(
-    shared: Arc<Shared>,
-    inv: Invocation,
-    id: u64,
-    app_id: u64,
-    token: String,
-) {
+/// with progress edits, edit the reply (or, once the token is too old, post the summary in the
+/// channel or the invoker's DMs, see [`interaction::deliver`]).
+pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply) {
     let flags = if inv.private { EPHEMERAL } else { 0 };
     let defer = json!({"type": 5, "data": {"flags": flags}});
-    if let Err(e) = shared.poster.interaction_callback(id, &token, &defer).await {
+    let poster = &shared.poster;
+    if let Err(e) = poster.interaction_callback(reply.id, &reply.token, &defer).await {
         tracing::error!(error = %e, command = inv.command(), "could not defer the interaction");
         return;
     }
     let (tx, rx) = watch::channel(None);
-    let progress_task = tokio::spawn(progress_edits(
-        shared.poster.clone(),
-        app_id,
-        token.clone(),
-        rx,
-    ));
+    let progress_task = tokio::spawn(progress_edits(poster.clone(), reply.clone(), rx));
     let result = summarize(&shared, &inv, &tx).await;
     drop(tx);
     let _ = progress_task.await;
-    let poster = &shared.poster;
-    let sent = match result {
-        Ok(served) => {
-            let messages = render::embeds(&served.summary, &served.footer());
-            let mut sent = Ok(Value::Null);
-            for (i, msg) in messages.iter().enumerate() {
-                let mut body = embeds_body(msg);
-                sent = if i == 0 {
-                    poster.edit_original(app_id, &token, &body).await
-                } else {
-                    body["flags"] = json!(flags);
-                    poster.followup(app_id, &token, &body).await
-                };
-                if sent.is_err() {
-                    break;
-                }
-            }
-            sent
-        }
-        Err(text) => {
-            let body = json!({"content": text, "embeds": []});
-            poster.edit_original(app_id, &token, &body).await
-        }
+    let bodies: Vec<Value> = match result {
+        Ok(served) => render::embeds(&served.summary, &served.footer())
+            .iter()
+            .map(embeds_body)
+            .collect(),
+        Err(text) => vec![json!({"content": text, "embeds": []})],
     };
-    if let Err(e) = sent {
+    let late = interaction::Late {
+        about: inv.target,
+        private: inv.private,
+    };
+    if let Err(e) = interaction::deliver(poster, &reply, flags, &bodies, &late).await {
         tracing::error!(error = %e, user_id = inv.user, channel_id = %inv.target, command = inv.command(), "could not send the summary");
     }
 }
@@ -486,11 +465,10 @@ pub fn progress_text(messages: usize, p: Progress) -> String {
 }
 
 /// Edit the deferred reply with progress, at most every [`PROGRESS_EVERY`], until the sender
-/// is dropped.
+/// is dropped or the interaction token is too old to edit with.
 async fn progress_edits(
     poster: Poster,
-    app_id: u64,
-    token: String,
+    reply: Reply,
     mut rx: watch::Receiver<Option<(usize, Progress)>>,
 ) {
     loop {
@@ -500,8 +478,12 @@ async fn progress_edits(
         let Some((count, p)) = *rx.borrow_and_update() else {
             continue;
         };
+        if !reply.token_usable() {
+            tracing::info!(user_id = reply.user, "the interaction token is about to expire; no more progress edits");
+            return;
+        }
         let body = json!({"content": progress_text(count, p)});
-        if let Err(e) = poster.edit_original(app_id, &token, &body).await {
+        if let Err(e) = poster.edit_original(reply.app_id, &reply.token, &body).await {
             tracing::warn!(error = %e, "progress edit failed");
         }
         let until = tokio::time::Instant::now() + PROGRESS_EVERY;

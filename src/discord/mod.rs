@@ -13,6 +13,7 @@ pub mod cooldown;
 mod gap;
 mod history;
 pub mod ingest;
+pub mod interaction;
 pub mod names;
 pub mod permissions;
 pub mod post;
@@ -80,6 +81,8 @@ struct Shared {
     cache: Arc<std::sync::OnceLock<Arc<serenity::cache::Cache>>>,
     /// Authors' server nicknames for messages that come without them (REST history).
     names: Arc<names::MemberNames>,
+    /// How long interaction tokens live ([`interaction::token_lifetime`]).
+    token_lifetime: Duration,
 }
 
 impl Shared {
@@ -240,6 +243,9 @@ pub async fn start(
         runtime,
         cache,
         names,
+        token_lifetime: interaction::token_lifetime(
+            std::env::var(interaction::LIFETIME_ENV).ok().as_deref(),
+        ),
     });
     tokio::spawn(gap::checkpoints(Arc::clone(&shared)));
     let mut client = client::build(config, Arc::clone(&shared)).await?;
@@ -309,6 +315,7 @@ impl Bot {
     /// flush every pending ingest write.
     pub async fn shutdown(self, deadline: Duration) {
         self.shared.accepting.store(false, Ordering::SeqCst);
+        tracing::info!("no longer taking commands (they are told to try again in a minute)");
         if tokio::time::timeout(deadline, self.shared.inflight.wait_idle())
             .await
             .is_err()
