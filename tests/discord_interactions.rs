@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use summarybot::model::{Author, ChannelId, ChatMessage, GuildId, MessageId, MessageKind, Timestamp, UserId};
+use summarybot::model::{
+    Author, ChannelId, ChatMessage, GuildId, MessageId, MessageKind, Timestamp, UserId,
+};
 use summarybot::store::Store;
 use support::discord_bot::{DiscordBot as Bot, WAIT};
 use support::fake_discord::{
@@ -88,7 +90,9 @@ fn a_summary_outliving_its_token_is_posted_in_the_channel_mentioning_only_the_in
         .unwrap_or_else(|| panic!("no late summary in the channel:\n{}", bot.log()));
     let content = posted.json["content"].as_str().unwrap_or_default();
     assert!(
-        content.starts_with(&format!("<@{ALICE}> your summary of <#{GENERAL}> took longer")),
+        content.starts_with(&format!(
+            "<@{ALICE}> your summary of <#{GENERAL}> took longer"
+        )),
         "{content}"
     );
     assert_eq!(
@@ -103,9 +107,10 @@ fn a_summary_outliving_its_token_is_posted_in_the_channel_mentioning_only_the_in
     );
     let calls = fake.calls();
     assert!(
-        calls.iter().any(|c| is_edit_of(c, 9401) && c.json["content"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("Reading "))),
+        calls.iter().any(|c| is_edit_of(c, 9401)
+            && c.json["content"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Reading "))),
         "progress was shown while the token lived:\n{}",
         bot.log()
     );
@@ -140,7 +145,9 @@ fn a_private_summary_outliving_its_token_is_sent_as_a_dm() {
             c.method == "POST" && c.path.starts_with("/api/v10/channels/6")
         })
         .unwrap_or_else(|| panic!("no DM:\n{}", bot.log()));
-    let channel = fake.dm_channel(ALICE).expect("a DM channel with the invoker");
+    let channel = fake
+        .dm_channel(ALICE)
+        .expect("a DM channel with the invoker");
     assert_eq!(dm.path, format!("/api/v10/channels/{channel}/messages"));
     let content = dm.json["content"].as_str().unwrap_or_default();
     assert!(
@@ -208,27 +215,69 @@ fn schedule_answers_in_time_while_an_opt_out_holds_the_store() {
     }
     let fake = FakeDiscord::start();
     let mut bot = Bot::connected(dir.path(), &fake, "");
-    // Opting out a busy channel deletes its messages in one write; a /schedule add right after
-    // must wait for the store, but not for its initial response.
+    let add = json!([{"name": "cron", "type": 3, "value": "0 9 * * *"},
+        {"name": "channel", "type": 7, "value": GENERAL.to_string()}]);
+    let added = fake.inject_interaction(&admin_command("schedule", 9500, "add", &add));
+    let text = fake.wait_answer_text(&added, WAIT).unwrap_or_default();
+    assert!(
+        text.starts_with("Schedule **1** added"),
+        "{text}\n{}",
+        bot.log()
+    );
+
+    // Opting out a busy channel deletes its 200,000 messages in one write, for seconds; pausing
+    // the schedule meanwhile waits for the store, but its initial response must not.
     let confirm = json!([{"name": "channel", "type": 7, "value": GENERAL.to_string()},
         {"name": "confirm", "type": 5, "value": true}]);
     let optout = fake.inject_interaction(&admin_command("summarybot", 9501, "optout", &confirm));
-    let deferred = fake.wait_initial_response(&optout, WAIT);
-    assert!(deferred.is_some(), "the opt-out was not deferred:\n{}", bot.log());
-    let add = json!([{"name": "cron", "type": 3, "value": "0 9 * * *"},
-        {"name": "channel", "type": 7, "value": GENERAL.to_string()}]);
-    let token = fake.inject_interaction(&admin_command("schedule", 9502, "add", &add));
-    let (after, initial) = fake
-        .wait_initial_response(&token, WAIT)
-        .unwrap_or_else(|| panic!("/schedule add was not answered in time:\n{}", bot.log()));
-    assert!(after <= INITIAL_RESPONSE_WINDOW, "{after:?}");
-    assert_eq!(initial["type"], 5, "deferred: {initial}");
-    assert_eq!(initial["data"]["flags"], 64, "only the invoker sees it");
-    let text = fake.wait_answer_text(&token, WAIT).unwrap_or_default();
-    assert!(text.starts_with("Schedule **1** added"), "{text}\n{}", bot.log());
+    assert!(
+        fake.wait_initial_response(&optout, WAIT).is_some(),
+        "the opt-out was not deferred:\n{}",
+        bot.log()
+    );
+    let optout_done = |fake: &FakeDiscord| {
+        fake.calls().iter().any(|c| {
+            c.method == "PATCH" && c.path.ends_with(&format!("{optout}/messages/@original"))
+        })
+    };
+    let pause = json!([{"name": "id", "type": 4, "value": 1}]);
+    let mut pauses = Vec::new();
+    for id in 9510..9590 {
+        if optout_done(&fake) {
+            break;
+        }
+        pauses.push(fake.inject_interaction(&admin_command("schedule", id, "pause", &pause)));
+        std::thread::sleep(Duration::from_millis(250)); // one /schedule every quarter second
+    }
     let opted_out = fake.wait_answer_text(&optout, WAIT).unwrap_or_default();
-    assert!(opted_out.contains("200000 stored messages deleted"), "{opted_out}");
-    assert!(fake.late_interaction_calls().is_empty());
+    assert!(
+        opted_out.contains("200000 stored messages deleted"),
+        "{opted_out}"
+    );
+    assert!(
+        pauses.len() >= 2,
+        "the opt-out took {} pauses",
+        pauses.len()
+    );
+    let late: Vec<&String> = pauses
+        .iter()
+        .filter(|t| fake.wait_initial_response(t, WAIT).is_none())
+        .collect();
+    assert!(
+        late.is_empty(),
+        "not answered within 3 s: {late:?} of {}\n{:?}",
+        pauses.len(),
+        fake.late_interaction_calls()
+    );
+    for token in &pauses {
+        let (after, initial) = fake.wait_initial_response(token, WAIT).expect("answered");
+        assert!(after <= INITIAL_RESPONSE_WINDOW, "{after:?}");
+        assert_eq!(initial["type"], 5, "deferred: {initial}");
+        assert_eq!(initial["data"]["flags"], 64, "only the invoker sees it");
+        let text = fake.wait_answer_text(token, WAIT).unwrap_or_default();
+        assert!(text.starts_with("Schedule **1** paused"), "{text}");
+    }
+    assert_eq!(fake.late_interaction_calls(), Vec::<(String, u16)>::new());
     bot.stop();
 }
 
@@ -250,7 +299,12 @@ fn commands_during_shutdown_are_told_to_try_again() {
         &llm_section,
     );
     bot.wait_connected(&fake);
-    fake.inject_message(GENERAL, id_ago(Duration::from_secs(60), 1), ALICE, "ship it friday");
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::from_secs(60), 1),
+        ALICE,
+        "ship it friday",
+    );
     let running = fake.inject_interaction(&slash_command(9601, ALICE, GENERAL, &json!([])));
     assert!(fake.wait_initial_response(&running, WAIT).is_some());
     wait_until(&bot, || !llm.chat_requests().is_empty());
@@ -259,7 +313,8 @@ fn commands_during_shutdown_are_told_to_try_again() {
 
     let summarize = fake.inject_interaction(&slash_command(9602, ALICE, GENERAL, &json!([])));
     let schedule = fake.inject_interaction(&admin_command("schedule", 9603, "list", &json!([])));
-    let settings = fake.inject_interaction(&admin_command("summarybot", 9604, "settings", &json!([])));
+    let settings =
+        fake.inject_interaction(&admin_command("summarybot", 9604, "settings", &json!([])));
     for token in [summarize, schedule, settings] {
         let (_, answer) = fake
             .wait_initial_response(&token, WAIT)
@@ -267,7 +322,10 @@ fn commands_during_shutdown_are_told_to_try_again() {
         assert_eq!(answer["type"], 4, "{answer}");
         assert_eq!(answer["data"]["flags"], 64, "{answer}");
         let text = answer["data"]["content"].as_str().unwrap_or_default();
-        assert!(text.contains("restarting") && text.contains("try again"), "{text}");
+        assert!(
+            text.contains("restarting") && text.contains("try again"),
+            "{text}"
+        );
     }
     let prefix = fake.inject_message(GENERAL, id_ago(Duration::ZERO, 2), ALICE, "!summary");
     let reply = fake
@@ -277,14 +335,15 @@ fn commands_during_shutdown_are_told_to_try_again() {
                 && c.json["message_reference"]["message_id"] == prefix["id"]
         })
         .unwrap_or_else(|| panic!("!summary not answered:\n{}", bot.log()));
-    assert!(reply.json["content"].as_str().is_some_and(|t| t.contains("restarting")));
+    assert!(reply.json["content"]
+        .as_str()
+        .is_some_and(|t| t.contains("restarting")));
 
     // The summary that was running still arrives, then the bot exits cleanly.
     let exit = bot.wait_exit(Duration::from_secs(30));
     assert_eq!(exit.code(), Some(0), "{}", bot.log());
-    assert!(fake
-        .calls()
-        .iter()
-        .any(|c| c.path.ends_with(&format!("/webhooks/{APP_ID}/{running}/messages/@original"))
-            && c.json.get("embeds").is_some_and(|e| e != &json!([]))));
+    assert!(fake.calls().iter().any(|c| c
+        .path
+        .ends_with(&format!("/webhooks/{APP_ID}/{running}/messages/@original"))
+        && c.json.get("embeds").is_some_and(|e| e != &json!([]))));
 }

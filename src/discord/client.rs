@@ -17,8 +17,8 @@ use serenity::model::guild::Guild;
 use serenity::Client;
 
 use super::commands::{self, Invocation, Refusal};
-use super::interaction::{answer_now, Reply, RESTARTING};
 use super::ingest::Op;
+use super::interaction::{answer_now, Reply, RESTARTING};
 use super::permissions::{self, MemberContext, Overwrite, Target};
 use super::threads::{Place, PlaceKind, ThreadRef};
 use super::{convert, Shared};

@@ -263,7 +263,10 @@ pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply
     let flags = if inv.private { EPHEMERAL } else { 0 };
     let defer = json!({"type": 5, "data": {"flags": flags}});
     let poster = &shared.poster;
-    if let Err(e) = poster.interaction_callback(reply.id, &reply.token, &defer).await {
+    if let Err(e) = poster
+        .interaction_callback(reply.id, &reply.token, &defer)
+        .await
+    {
         tracing::error!(error = %e, command = inv.command(), "could not defer the interaction");
         return;
     }
@@ -479,11 +482,17 @@ async fn progress_edits(
             continue;
         };
         if !reply.token_usable() {
-            tracing::info!(user_id = reply.user, "the interaction token is about to expire; no more progress edits");
+            tracing::info!(
+                user_id = reply.user,
+                "the interaction token is about to expire; no more progress edits"
+            );
             return;
         }
         let body = json!({"content": progress_text(count, p)});
-        if let Err(e) = poster.edit_original(reply.app_id, &reply.token, &body).await {
+        if let Err(e) = poster
+            .edit_original(reply.app_id, &reply.token, &body)
+            .await
+        {
             tracing::warn!(error = %e, "progress edit failed");
         }
         let until = tokio::time::Instant::now() + PROGRESS_EVERY;

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::permissions::{self, EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, VIEW_CHANNEL};
+use super::permissions::{
+    self, EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, VIEW_CHANNEL,
+};
 use super::post::{PostError, Poster};
 use crate::model::ChannelId;
 
@@ -113,7 +115,13 @@ fn usable_for(lifetime: Duration) -> Duration {
 /// Whether a failed edit or follow-up means the token is no longer valid (401 Invalid Webhook
 /// Token, code 50027; 404 Unknown Webhook).
 fn token_rejected(e: &PostError) -> bool {
-    matches!(e, PostError::Status { status: 401 | 404, .. })
+    matches!(
+        e,
+        PostError::Status {
+            status: 401 | 404,
+            ..
+        }
+    )
 }
 
 /// What a late answer is about.
@@ -186,7 +194,7 @@ async fn deliver_late(
             reply.user, late.about
         );
         let first = with_note(&bodies[0], &note);
-        let posted = async {
+        let in_channel = async {
             poster
                 .create_message_mentioning(reply.channel, &first, reply.user)
                 .await?;
@@ -196,7 +204,7 @@ async fn deliver_late(
             Ok::<(), PostError>(())
         }
         .await;
-        match posted {
+        match in_channel {
             Ok(()) => return Ok(()),
             Err(e) => {
                 tracing::warn!(error = %e, channel_id = %reply.channel, "could not post the late summary in its channel; sending it as a DM");
@@ -209,7 +217,9 @@ async fn deliver_late(
         late.about
     );
     let dm = poster.open_dm(reply.user).await?;
-    poster.create_message(dm, &with_note(&bodies[0], &note)).await?;
+    poster
+        .create_message(dm, &with_note(&bodies[0], &note))
+        .await?;
     for body in &bodies[1..] {
         poster.create_message(dm, body).await?;
     }
@@ -231,9 +241,9 @@ fn with_note(body: &Value, note: &str) -> Value {
 
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().chain(chars).collect()
-    })
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// Answer an interaction at once with `text`, visible only to the invoker (a refusal, or
@@ -277,7 +287,10 @@ mod tests {
             in_thread: true,
             ..reply(perms)
         };
-        assert!(!thread(all).may_post_here(), "a thread needs Send Messages in Threads");
+        assert!(
+            !thread(all).may_post_here(),
+            "a thread needs Send Messages in Threads"
+        );
         assert!(thread(all | SEND_MESSAGES_IN_THREADS).may_post_here());
     }
 

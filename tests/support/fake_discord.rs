@@ -1090,7 +1090,9 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         ("POST", ["channels", ch, "messages"]) => {
             send_message(shared, ch.parse().unwrap_or(0), call)
         }
-        ("POST", ["interactions", _, token, "callback"]) => interaction_callback(shared, token, call),
+        ("POST", ["interactions", _, token, "callback"]) => {
+            interaction_callback(shared, token, call)
+        }
         ("PATCH", ["webhooks", _, token, "messages", _]) | ("POST", ["webhooks", _, token])
             if shared.lock().interactions.token_invalid(token) =>
         {
@@ -1321,8 +1323,14 @@ impl FakeDiscord {
 
     /// The accepted initial response to the interaction with `token`: how long after the
     /// event it arrived, and its body. None when none was accepted within `timeout`.
-    pub fn wait_initial_response(&self, token: &str, timeout: Duration) -> Option<(Duration, Value)> {
-        self.wait_until(timeout, |s| s.interactions.by_token.get(token)?.initial.clone())
+    pub fn wait_initial_response(
+        &self,
+        token: &str,
+        timeout: Duration,
+    ) -> Option<(Duration, Value)> {
+        self.wait_until(timeout, |s| {
+            s.interactions.by_token.get(token)?.initial.clone()
+        })
     }
 
     /// The text the invoker is shown for the interaction with `token`: the content of an
@@ -1347,7 +1355,12 @@ impl FakeDiscord {
 
     /// The DM channel the fake opened for `user`, if the bot asked for one.
     pub fn dm_channel(&self, user: u64) -> Option<u64> {
-        self.shared.lock().interactions.dm_channels.get(&user).copied()
+        self.shared
+            .lock()
+            .interactions
+            .dm_channels
+            .get(&user)
+            .copied()
     }
 }
 
@@ -1361,8 +1374,10 @@ fn interaction_callback(shared: &Shared, token: &str, call: &RestCall) -> Respon
         return Response::empty_204();
     };
     if log.initial.is_some() {
-        return Response::json(&json!({"message": "Interaction has already been acknowledged.",
-            "code": 40060}))
+        return Response::json(
+            &json!({"message": "Interaction has already been acknowledged.",
+            "code": 40060}),
+        )
         .with_status_code(400);
     }
     let age = log.dispatched.elapsed();
@@ -1393,8 +1408,10 @@ fn open_dm(shared: &Shared, call: &RestCall) -> Response {
     let mut state = shared.lock();
     let next = FIRST_DM_CHANNEL + state.interactions.dm_channels.len() as u64;
     let id = *state.interactions.dm_channels.entry(user).or_insert(next);
-    Response::json(&json!({"id": id.to_string(), "type": 1, "last_message_id": null,
-        "recipients": [self::user(user)]}))
+    Response::json(
+        &json!({"id": id.to_string(), "type": 1, "last_message_id": null,
+        "recipients": [self::user(user)]}),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
