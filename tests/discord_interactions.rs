@@ -16,8 +16,8 @@ use summarybot::model::{
 use summarybot::store::Store;
 use support::discord_bot::{DiscordBot as Bot, WAIT};
 use support::fake_discord::{
-    command, embeds_text, id_ago, slash_command, FakeDiscord, RestCall, ALICE, APP_ID, GENERAL,
-    GUILD, INITIAL_RESPONSE_WINDOW,
+    command, embeds_text, id_ago, slash_command, FakeDiscord, RestCall, ALICE, APP_ID, BOB,
+    GENERAL, GUILD, INITIAL_RESPONSE_WINDOW,
 };
 use support::fake_openai::{FakeOpenAi, Fault};
 
@@ -125,6 +125,11 @@ fn a_summary_outliving_its_token_is_posted_in_the_channel_mentioning_only_the_in
         Vec::<(String, u16)>::new(),
         "nothing was sent with an expired token"
     );
+    assert_late_notice(
+        &fake,
+        9401,
+        "I'll post it in this channel and mention you when it is ready.",
+    );
     bot.stop();
 }
 
@@ -161,7 +166,55 @@ fn a_private_summary_outliving_its_token_is_sent_as_a_dm() {
         "a private summary is never posted in the channel"
     );
     assert_eq!(fake.late_interaction_calls(), Vec::<(String, u16)>::new());
+    assert_late_notice(&fake, 9402, "I'll send it to you as a DM when it is ready.");
+
+    // Bob accepts no DMs: his late summary is lost, and his next one says so.
+    fake.close_dms(BOB);
+    llm.push_faults(vec![Fault::Hang(Duration::from_millis(1500)); 4]);
+    // (another detail level than Alice's, so it is not served from the cache)
+    let uncached = json!([{"name": "private", "type": 5, "value": true},
+        {"name": "detail", "type": 3, "value": "full"}]);
+    fake.inject_interaction(&slash_command(9403, BOB, GENERAL, &uncached));
+    let opened = fake.wait_for_call(WAIT, |c| {
+        c.path == "/api/v10/users/@me/channels"
+            && c.json["recipient_id"].as_str().and_then(|r| r.parse().ok()) == Some(BOB)
+    });
+    assert!(opened.is_some(), "no DM opened:\n{}", bot.log());
+    let dm = fake.dm_channel(BOB).expect("Bob's DM channel");
+    let refused = fake.wait_for_call(WAIT, |c| {
+        c.path == format!("/api/v10/channels/{dm}/messages")
+    });
+    assert!(refused.is_some(), "no DM attempt:\n{}", bot.log());
+    assert_eq!(fake.created_messages(dm), 0);
+    fake.inject_interaction(&slash_command(9404, BOB, GENERAL, &private));
+    let next = fake
+        .wait_for_call(WAIT, |c| {
+            is_edit_of(c, 9404) && c.json.get("embeds").is_some_and(|e| e != &json!([]))
+        })
+        .unwrap_or_else(|| panic!("no next summary:\n{}", bot.log()));
+    let content = next.json["content"].as_str().unwrap_or_default();
+    assert!(
+        content.starts_with(&format!(
+            "Your previous summary of <#{GENERAL}> took longer"
+        )) && content.contains("could not be sent to you as a DM"),
+        "{content}"
+    );
     bot.stop();
+}
+
+/// The last edit of interaction `id`'s reply: the note saying where the summary will go.
+fn assert_late_notice(fake: &FakeDiscord, id: u64, route: &str) {
+    let last = fake.calls().into_iter().rfind(|c| is_edit_of(c, id));
+    let text = last
+        .as_ref()
+        .and_then(|c| c.json["content"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.starts_with("This summary takes longer than Discord lets me update this reply")
+            && text.ends_with(route),
+        "{text}"
+    );
 }
 
 /// A `/schedule <sub>` or `/summarybot <sub>` interaction from Alice with Manage Server and

@@ -271,11 +271,16 @@ pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply
         return;
     }
     let (tx, rx) = watch::channel(None);
-    let progress_task = tokio::spawn(progress_edits(poster.clone(), reply.clone(), rx));
+    let progress_task = tokio::spawn(progress_edits(
+        poster.clone(),
+        reply.clone(),
+        inv.private,
+        rx,
+    ));
     let result = summarize(&shared, &inv, &tx).await;
     drop(tx);
     let _ = progress_task.await;
-    let bodies: Vec<Value> = match result {
+    let mut bodies: Vec<Value> = match result {
         Ok(served) => render::embeds(&served.summary, &served.footer())
             .iter()
             .map(embeds_body)
@@ -286,7 +291,11 @@ pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply
         about: inv.target,
         private: inv.private,
     };
-    if let Err(e) = interaction::deliver(poster, &reply, flags, &bodies, &late).await {
+    if let Some(note) = shared.undelivered.take_note(inv.user) {
+        bodies[0] = interaction::with_note(&bodies[0], &note);
+    }
+    let lost = &shared.undelivered;
+    if let Err(e) = interaction::deliver(poster, &reply, flags, &bodies, &late, lost).await {
         tracing::error!(error = %e, user_id = inv.user, channel_id = %inv.target, command = inv.command(), "could not send the summary");
     }
 }
@@ -468,10 +477,30 @@ pub fn progress_text(messages: usize, p: Progress) -> String {
 }
 
 /// Edit the deferred reply with progress, at most every [`PROGRESS_EVERY`], until the sender
-/// is dropped or the interaction token is too old to edit with.
+/// is dropped; when the interaction token is about to expire first, say instead where the
+/// summary will go ([`interaction::late_notice`]) and stop editing.
 async fn progress_edits(
     poster: Poster,
     reply: Reply,
+    private: bool,
+    rx: watch::Receiver<Option<(usize, Progress)>>,
+) {
+    tokio::select! {
+        () = throttled_progress(&poster, &reply, rx) => {}
+        () = tokio::time::sleep_until(reply.deadline()) => {
+            tracing::info!(user_id = reply.user, "the interaction token is about to expire; no more edits");
+            let body = json!({"content": interaction::late_notice(&reply, private)});
+            if let Err(e) = poster.edit_original(reply.app_id, &reply.token, &body).await {
+                tracing::warn!(error = %e, "could not say where the summary will go");
+            }
+        }
+    }
+}
+
+/// The progress edits of [`progress_edits`].
+async fn throttled_progress(
+    poster: &Poster,
+    reply: &Reply,
     mut rx: watch::Receiver<Option<(usize, Progress)>>,
 ) {
     loop {
@@ -481,13 +510,6 @@ async fn progress_edits(
         let Some((count, p)) = *rx.borrow_and_update() else {
             continue;
         };
-        if !reply.token_usable() {
-            tracing::info!(
-                user_id = reply.user,
-                "the interaction token is about to expire; no more progress edits"
-            );
-            return;
-        }
         let body = json!({"content": progress_text(count, p)});
         if let Err(e) = poster
             .edit_original(reply.app_id, &reply.token, &body)

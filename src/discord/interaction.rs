@@ -2,8 +2,11 @@
 //! interaction token for 15 minutes only ("Receiving and Responding"): [`Reply`] knows when the
 //! interaction arrived, so progress edits stop before the token expires, and a summary finished
 //! later is delivered another way — a message in the channel mentioning only the invoker (a
-//! public request, where the bot may post), else a DM.
+//! public request, where the bot may post), else a DM, else a note on the invoker's next
+//! summary ([`Undelivered`]).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -92,6 +95,11 @@ impl Reply {
         self.received.elapsed() < self.usable_for
     }
 
+    /// When edits and follow-ups stop: the token's lifetime less a margin for the sends.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.received + self.usable_for)
+    }
+
     /// Whether the bot may post the summary (embeds) in the invocation channel (a thread needs
     /// Send Messages in Threads instead of Send Messages).
     fn may_post_here(&self) -> bool {
@@ -132,15 +140,72 @@ pub struct Late {
     pub private: bool,
 }
 
+/// The reply's last edit when the summary outlives the token: where the summary will go (see
+/// [`deliver`]).
+pub fn late_notice(reply: &Reply, private: bool) -> String {
+    let route = if !private && reply.may_post_here() {
+        "I'll post it in this channel and mention you when it is ready"
+    } else {
+        "I'll send it to you as a DM when it is ready"
+    };
+    format!(
+        "This summary takes longer than Discord lets me update this reply ({} minutes): {route}.",
+        TOKEN_LIFETIME.as_secs() / 60
+    )
+}
+
+/// Summaries that could be delivered neither with the token nor in a DM (the invoker's DMs are
+/// closed), by invoker: the channel each was about, for a note on their next summary.
+#[derive(Debug, Default)]
+pub struct Undelivered(Mutex<HashMap<u64, ChannelId>>);
+
+impl Undelivered {
+    fn remember(&self, user: u64, about: ChannelId) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user, about);
+    }
+
+    /// The note for `user`'s next summary, once, if one of theirs was lost.
+    pub fn take_note(&self, user: u64) -> Option<String> {
+        let about = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&user)?;
+        Some(format!(
+            "Your previous summary of <#{about}> took longer than Discord lets me answer a \
+             command ({} minutes) and could not be sent to you as a DM (are your DMs from server \
+             members closed?).",
+            TOKEN_LIFETIME.as_secs() / 60
+        ))
+    }
+}
+
+/// `body` with `note` before its content.
+pub fn with_note(body: &Value, note: &str) -> Value {
+    let mut body = body.clone();
+    let content = body["content"].as_str().unwrap_or_default();
+    body["content"] = json!(if content.is_empty() {
+        note.to_owned()
+    } else {
+        format!("{note}\n\n{content}")
+    });
+    body
+}
+
 /// Send `bodies` (message bodies: content and embeds) as the answer: the first as the edit of
 /// the deferred reply, the others as follow-ups (`flags` on them), while the token is usable;
-/// what is left then goes to the channel or the invoker's DMs (see [`deliver_late`]).
+/// what is left then goes to the channel or the invoker's DMs (see [`deliver_late`]), or is
+/// remembered in `lost` when neither takes it.
 pub async fn deliver(
     poster: &Poster,
     reply: &Reply,
     flags: u64,
     bodies: &[Value],
     late: &Late,
+    lost: &Undelivered,
 ) -> Result<(), PostError> {
     let mut sent = 0;
     for body in bodies {
@@ -166,7 +231,11 @@ pub async fn deliver(
     if sent == bodies.len() {
         return Ok(());
     }
-    deliver_late(poster, reply, late, &bodies[sent..], sent > 0).await
+    let result = deliver_late(poster, reply, late, &bodies[sent..], sent > 0).await;
+    if result.is_err() {
+        lost.remember(reply.user, late.about);
+    }
+    result
 }
 
 /// Deliver what the interaction token could not: in the invocation channel, mentioning only the
@@ -225,18 +294,6 @@ async fn deliver_late(
     }
     tracing::info!(user_id = reply.user, "late summary sent as a DM");
     Ok(())
-}
-
-/// `body` with `note` before its content.
-fn with_note(body: &Value, note: &str) -> Value {
-    let mut body = body.clone();
-    let content = body["content"].as_str().unwrap_or_default();
-    body["content"] = json!(if content.is_empty() {
-        note.to_owned()
-    } else {
-        format!("{note}\n\n{content}")
-    });
-    body
 }
 
 fn capitalized(text: &str) -> String {
@@ -301,5 +358,18 @@ mod tests {
         let both = with_note(&json!({"content": "Sorry"}), "Hi");
         assert_eq!(both["content"], "Hi\n\nSorry");
         assert_eq!(capitalized("your summary"), "Your summary");
+    }
+
+    #[test]
+    fn a_lost_summary_is_noted_once() {
+        let lost = Undelivered::default();
+        assert_eq!(lost.take_note(4), None);
+        lost.remember(4, ChannelId(7));
+        let note = lost.take_note(4).expect("a note");
+        assert!(
+            note.starts_with("Your previous summary of <#7> took longer"),
+            "{note}"
+        );
+        assert_eq!(lost.take_note(4), None, "once");
     }
 }

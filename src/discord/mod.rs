@@ -83,6 +83,8 @@ struct Shared {
     names: Arc<names::MemberNames>,
     /// How long interaction tokens live ([`interaction::token_lifetime`]).
     token_lifetime: Duration,
+    /// Summaries lost because they outlived their token and the invoker's DMs are closed.
+    undelivered: interaction::Undelivered,
 }
 
 impl Shared {
@@ -246,6 +248,7 @@ pub async fn start(
         token_lifetime: interaction::token_lifetime(
             std::env::var(interaction::LIFETIME_ENV).ok().as_deref(),
         ),
+        undelivered: interaction::Undelivered::default(),
     });
     tokio::spawn(gap::checkpoints(Arc::clone(&shared)));
     let mut client = client::build(config, Arc::clone(&shared)).await?;

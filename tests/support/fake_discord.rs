@@ -1087,6 +1087,15 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
             Response::json(&history_page(shared, ch.parse().unwrap_or(0), call))
         }
         ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
+        ("POST", ["channels", ch, "messages"])
+            if shared
+                .lock()
+                .interactions
+                .dm_closed(ch.parse().unwrap_or(0)) =>
+        {
+            Response::json(&json!({"message": "Cannot send messages to this user", "code": 50007}))
+                .with_status_code(403)
+        }
         ("POST", ["channels", ch, "messages"]) => {
             send_message(shared, ch.parse().unwrap_or(0), call)
         }
@@ -1274,6 +1283,8 @@ struct Interactions {
     refused: Vec<(String, u16)>,
     /// DM channel per user (`POST /users/@me/channels`).
     dm_channels: HashMap<u64, u64>,
+    /// Users who accept no DMs from the bot.
+    closed_dms: HashSet<u64>,
 }
 
 impl Interactions {
@@ -1283,6 +1294,13 @@ impl Interactions {
 
     fn lifetime(&self) -> Duration {
         self.token_lifetime.unwrap_or(TOKEN_LIFETIME)
+    }
+
+    /// Whether `channel` is the DM channel of a user who accepts no DMs.
+    fn dm_closed(&self, channel: u64) -> bool {
+        self.dm_channels
+            .iter()
+            .any(|(user, dm)| *dm == channel && self.closed_dms.contains(user))
     }
 
     /// Whether edits and follow-ups with `token` fail: it is older than its lifetime, or it was
@@ -1351,6 +1369,13 @@ impl FakeDiscord {
     /// initial response (404) or an edit or follow-up with an invalid token (401).
     pub fn late_interaction_calls(&self) -> Vec<(String, u16)> {
         self.shared.lock().interactions.refused.clone()
+    }
+
+    /// From now on `user` accepts no DMs from the bot: sends to their DM channel answer 403
+    /// Cannot send messages to this user (code 50007), as when a member turned off DMs from
+    /// server members.
+    pub fn close_dms(&self, user: u64) {
+        self.shared.lock().interactions.closed_dms.insert(user);
     }
 
     /// The DM channel the fake opened for `user`, if the bot asked for one.
