@@ -302,10 +302,7 @@ pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply
 
 /// Answer a refused `/summarize` at once, visible only to the invoker.
 pub async fn refuse_slash(poster: &Poster, id: u64, token: &str, text: &str) {
-    let body = json!({"type": 4, "data": {"content": text, "flags": EPHEMERAL}});
-    if let Err(e) = poster.interaction_callback(id, token, &body).await {
-        tracing::error!(error = %e, command = "summarize", "could not send a refusal");
-    }
+    interaction::answer_now(poster, id, token, text, "summarize").await;
 }
 
 /// Run `!summary` after admission: reply to the command message with the summary.
