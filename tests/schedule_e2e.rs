@@ -384,12 +384,23 @@ fn schedule_command(id: u64, user: u64, perms: u64, sub: &str, options: &Value) 
     i
 }
 
-/// The interaction callback the bot sent for interaction `id`.
+/// The answer the invoker sees for interaction `id`, as a callback body: the immediate answer
+/// (type 4), or for a deferred one (type 5, whose flags it keeps) the edit's content and
+/// `allowed_mentions`.
 fn callback(fake: &FakeDiscord, id: u64) -> Value {
-    let path = format!("/api/v10/interactions/{id}/token-{id}/callback");
-    fake.wait_for_call(WAIT, |c| c.method == "POST" && c.path == path)
-        .map(|c| c.json)
-        .expect("an answer to the interaction")
+    let token = format!("token-{id}");
+    let (_, mut initial) = fake
+        .wait_initial_response(&token, WAIT)
+        .expect("an answer to the interaction");
+    if initial["type"] == 5 {
+        let edit = format!("/{token}/messages/@original");
+        let edited = fake
+            .wait_for_call(WAIT, |c| c.method == "PATCH" && c.path.ends_with(&edit))
+            .expect("the deferred answer");
+        initial["data"]["content"] = edited.json["content"].clone();
+        initial["data"]["allowed_mentions"] = edited.json["allowed_mentions"].clone();
+    }
+    initial
 }
 
 #[test]

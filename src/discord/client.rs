@@ -18,6 +18,7 @@ use serenity::Client;
 
 use super::commands::{self, Invocation, Refusal};
 use super::ingest::Op;
+use super::interaction::{answer_now, Reply, RESTARTING};
 use super::permissions::{self, MemberContext, Overwrite, Target};
 use super::threads::{Place, PlaceKind, ThreadRef};
 use super::{convert, Shared};
@@ -282,13 +283,15 @@ impl EventHandler for Handler {
         if !self.shared.serves(cmd.guild_id.map(gid)) {
             return; // other guilds are ignored
         }
+        if !self.shared.accepting.load(Ordering::SeqCst) {
+            answer_restarting(&self.shared, &cmd);
+            return;
+        }
         match cmd.data.name.as_str() {
             "summarize" => slash_command(&self.shared, &ctx.cache, &cmd, false),
             "catchup" => slash_command(&self.shared, &ctx.cache, &cmd, true),
             "schedule" => super::schedule_cmd::start(&self.shared, &cmd),
-            "summarybot" if self.shared.accepting.load(Ordering::SeqCst) => {
-                super::admin_cmd::handle(&self.shared, &cmd);
-            }
+            "summarybot" => super::admin_cmd::handle(&self.shared, &cmd),
             _ => {} // unknown commands are ignored
         }
     }
@@ -384,12 +387,10 @@ fn full_message(
 /// Start `/summarize` (or `/catchup`, private by default): checks run at once (no I/O), then
 /// the summary runs in its own task.
 fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, catchup: bool) {
-    if !shared.accepting.load(Ordering::SeqCst) {
-        return;
-    }
     let Some(guild) = cmd.guild_id else { return };
     let user = cmd.user.id.get();
-    let (id, app_id, token) = (cmd.id.get(), cmd.application_id.get(), cmd.token.clone());
+    let reply = reply_of(shared, cmd);
+    let (id, token) = (reply.id, reply.token.clone());
     let mut inv = Invocation {
         guild: gid(guild),
         target: cid(cmd.channel_id),
@@ -471,7 +472,7 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
         match verdict {
-            Ok(()) => commands::run_slash(Arc::clone(&shared), inv, id, app_id, token).await,
+            Ok(()) => commands::run_slash(Arc::clone(&shared), inv, reply).await,
             Err(r) => {
                 commands::refuse_slash(&shared.poster, id, &token, &r.message(inv.target)).await;
             }
@@ -479,13 +480,51 @@ fn slash_command(shared: &Arc<Shared>, cache: &Cache, cmd: &CommandInteraction, 
     });
 }
 
+/// Answer a command that arrives during shutdown at once, so Discord does not show "The
+/// application did not respond" (initial responses are due within 3 seconds).
+fn answer_restarting(shared: &Arc<Shared>, cmd: &CommandInteraction) {
+    let shared = Arc::clone(shared);
+    let (id, token) = (cmd.id.get(), cmd.token.clone());
+    let command = cmd.data.name.clone();
+    tokio::spawn(async move {
+        let _running = shared.inflight.enter();
+        answer_now(&shared.poster, id, &token, RESTARTING, &command).await;
+    });
+}
+
+/// Where `cmd`'s answer goes (see [`Reply`]), received now.
+fn reply_of(shared: &Shared, cmd: &CommandInteraction) -> Reply {
+    let mut reply = Reply::new(
+        (cmd.id.get(), cmd.application_id.get(), cmd.token.clone()),
+        cid(cmd.channel_id),
+        cmd.user.id.get(),
+        cmd.app_permissions.map_or(0, |p| p.bits()),
+        shared.token_lifetime,
+    );
+    reply.in_thread = cmd.channel.as_ref().is_some_and(|c| {
+        matches!(
+            c.kind,
+            ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
+        )
+    });
+    reply
+}
+
 /// Start `!summary [hours]` in the message's channel.
 fn prefix_command(shared: &Arc<Shared>, cache: &Cache, msg: &Message, args: &str) {
-    if !shared.accepting.load(Ordering::SeqCst) {
-        return;
-    }
     let Some(guild) = msg.guild_id else { return };
     let target = cid(msg.channel_id);
+    if !shared.accepting.load(Ordering::SeqCst) {
+        let shared_now = Arc::clone(shared);
+        let bot = bot_permissions(cache, guild, target).unwrap_or(0);
+        let place = (target, place(shared, cache, guild, target).kind);
+        let reply_to = msg.id.get();
+        tokio::spawn(async move {
+            let _running = shared_now.inflight.enter();
+            commands::refuse_prefix(&shared_now.poster, place, reply_to, RESTARTING, bot).await;
+        });
+        return;
+    }
     let roles: Vec<RoleId> = msg
         .member
         .as_ref()

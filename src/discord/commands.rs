@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use super::interaction::{self, Reply};
 use super::post::{embeds_body, footer, Poster};
 use super::threads::{self, ActiveThread, Place, PlaceKind};
 use super::{archived, catchup, cooldown, permissions, Shared};
@@ -269,65 +270,52 @@ pub(super) fn admit(
 }
 
 /// Run `/summarize` or `/catchup` after admission: defer (ephemeral when private), summarize
-/// with progress edits, edit the reply.
-pub(super) async fn run_slash(
-    shared: Arc<Shared>,
-    inv: Invocation,
-    id: u64,
-    app_id: u64,
-    token: String,
-) {
+/// with progress edits, edit the reply (or, once the token is too old, post the summary in the
+/// channel or the invoker's DMs, see [`interaction::deliver`]).
+pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply) {
     let flags = if inv.private { EPHEMERAL } else { 0 };
     let defer = json!({"type": 5, "data": {"flags": flags}});
-    if let Err(e) = shared.poster.interaction_callback(id, &token, &defer).await {
+    let poster = &shared.poster;
+    if let Err(e) = poster
+        .interaction_callback(reply.id, &reply.token, &defer)
+        .await
+    {
         tracing::error!(error = %e, command = inv.command(), "could not defer the interaction");
         return;
     }
     let (tx, rx) = watch::channel(None);
     let progress_task = tokio::spawn(progress_edits(
-        shared.poster.clone(),
-        app_id,
-        token.clone(),
+        poster.clone(),
+        reply.clone(),
+        inv.private,
         rx,
     ));
     let result = summarize(&shared, &inv, &tx).await;
     drop(tx);
     let _ = progress_task.await;
-    let poster = &shared.poster;
-    let sent = match result {
-        Ok(served) => {
-            let messages = render::embeds(&served.summary, &served.footer());
-            let mut sent = Ok(Value::Null);
-            for (i, msg) in messages.iter().enumerate() {
-                let mut body = embeds_body(msg);
-                sent = if i == 0 {
-                    poster.edit_original(app_id, &token, &body).await
-                } else {
-                    body["flags"] = json!(flags);
-                    poster.followup(app_id, &token, &body).await
-                };
-                if sent.is_err() {
-                    break;
-                }
-            }
-            sent
-        }
-        Err(text) => {
-            let body = json!({"content": text, "embeds": []});
-            poster.edit_original(app_id, &token, &body).await
-        }
+    let mut bodies: Vec<Value> = match result {
+        Ok(served) => render::embeds(&served.summary, &served.footer())
+            .iter()
+            .map(embeds_body)
+            .collect(),
+        Err(text) => vec![json!({"content": text, "embeds": []})],
     };
-    if let Err(e) = sent {
+    let late = interaction::Late {
+        about: inv.target,
+        private: inv.private,
+    };
+    if let Some(note) = shared.undelivered.take_note(inv.user) {
+        bodies[0] = interaction::with_note(&bodies[0], &note);
+    }
+    let lost = &shared.undelivered;
+    if let Err(e) = interaction::deliver(poster, &reply, flags, &bodies, &late, lost).await {
         tracing::error!(error = %e, user_id = inv.user, channel_id = %inv.target, command = inv.command(), "could not send the summary");
     }
 }
 
 /// Answer a refused `/summarize` at once, visible only to the invoker.
 pub async fn refuse_slash(poster: &Poster, id: u64, token: &str, text: &str) {
-    let body = json!({"type": 4, "data": {"content": text, "flags": EPHEMERAL}});
-    if let Err(e) = poster.interaction_callback(id, token, &body).await {
-        tracing::error!(error = %e, command = "summarize", "could not send a refusal");
-    }
+    interaction::answer_now(poster, id, token, text, "summarize").await;
 }
 
 /// Run `!summary` after admission: reply to the command message with the summary.
@@ -540,11 +528,30 @@ pub fn progress_text(messages: usize, p: Progress) -> String {
 }
 
 /// Edit the deferred reply with progress, at most every [`PROGRESS_EVERY`], until the sender
-/// is dropped.
+/// is dropped; when the interaction token is about to expire first, say instead where the
+/// summary will go ([`interaction::late_notice`]) and stop editing.
 async fn progress_edits(
     poster: Poster,
-    app_id: u64,
-    token: String,
+    reply: Reply,
+    private: bool,
+    rx: watch::Receiver<Option<(usize, Progress)>>,
+) {
+    tokio::select! {
+        () = throttled_progress(&poster, &reply, rx) => {}
+        () = tokio::time::sleep_until(reply.deadline()) => {
+            tracing::info!(user_id = reply.user, "the interaction token is about to expire; no more edits");
+            let body = json!({"content": interaction::late_notice(&reply, private)});
+            if let Err(e) = poster.edit_original(reply.app_id, &reply.token, &body).await {
+                tracing::warn!(error = %e, "could not say where the summary will go");
+            }
+        }
+    }
+}
+
+/// The progress edits of [`progress_edits`].
+async fn throttled_progress(
+    poster: &Poster,
+    reply: &Reply,
     mut rx: watch::Receiver<Option<(usize, Progress)>>,
 ) {
     loop {
@@ -555,7 +562,10 @@ async fn progress_edits(
             continue;
         };
         let body = json!({"content": progress_text(count, p)});
-        if let Err(e) = poster.edit_original(app_id, &token, &body).await {
+        if let Err(e) = poster
+            .edit_original(reply.app_id, &reply.token, &body)
+            .await
+        {
             tracing::warn!(error = %e, "progress edit failed");
         }
         let until = tokio::time::Instant::now() + PROGRESS_EVERY;

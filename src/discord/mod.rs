@@ -15,6 +15,7 @@ pub mod cooldown;
 mod gap;
 mod history;
 pub mod ingest;
+pub mod interaction;
 pub mod names;
 pub mod permissions;
 pub mod post;
@@ -86,6 +87,10 @@ struct Shared {
     names: Arc<names::MemberNames>,
     /// When each shard last delivered an event (what a lost shard vouches for).
     shard_clock: gap::ShardClock,
+    /// How long interaction tokens live ([`interaction::token_lifetime`]).
+    token_lifetime: Duration,
+    /// Summaries lost because they outlived their token and the invoker's DMs are closed.
+    undelivered: interaction::Undelivered,
 }
 
 impl Shared {
@@ -248,6 +253,10 @@ pub async fn start(
         cache,
         names,
         shard_clock: gap::ShardClock::default(),
+        token_lifetime: interaction::token_lifetime(
+            std::env::var(interaction::LIFETIME_ENV).ok().as_deref(),
+        ),
+        undelivered: interaction::Undelivered::default(),
     });
     tokio::spawn(gap::checkpoints(Arc::clone(&shared)));
     let mut client = client::build(config, Arc::clone(&shared)).await?;
@@ -323,6 +332,7 @@ impl Bot {
     /// flush every pending ingest write.
     pub async fn shutdown(self, deadline: Duration) {
         self.shared.accepting.store(false, Ordering::SeqCst);
+        tracing::info!("no longer taking commands (they are told to try again in a minute)");
         if tokio::time::timeout(deadline, self.shared.inflight.wait_idle())
             .await
             .is_err()

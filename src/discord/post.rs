@@ -278,6 +278,39 @@ impl Poster {
         self.send(reqwest::Method::GET, &path, None).await
     }
 
+    /// POST a message to a channel that mentions `user` and nobody else (`allowed_mentions`
+    /// lists only that user): the late answer to a command.
+    pub async fn create_message_mentioning(
+        &self,
+        channel: ChannelId,
+        body: &Value,
+        user: u64,
+    ) -> Result<Value, PostError> {
+        let mut body = with_no_mentions(body);
+        body["allowed_mentions"] = json!({"parse": [], "users": [user.to_string()]});
+        let path = format!("/channels/{channel}/messages");
+        self.send(reqwest::Method::POST, &path, Some(&body)).await
+    }
+
+    /// The DM channel with `user` (`POST /users/@me/channels`), opened when needed.
+    pub async fn open_dm(&self, user: u64) -> Result<ChannelId, PostError> {
+        let body = json!({"recipient_id": user.to_string()});
+        let dm = self
+            .send(reqwest::Method::POST, "/users/@me/channels", Some(&body))
+            .await?;
+        dm["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .map(ChannelId)
+            .ok_or_else(|| PostError::Status {
+                status: 200,
+                code: 0,
+                method: "POST".into(),
+                path: "/users/@me/channels".into(),
+                message: format!("no channel id in the answer: {dm}"),
+            })
+    }
+
     /// Send with retries: each attempt waits for the rate limits first; 429 waits `Retry-After`,
     /// 5xx and transport errors back off.
     async fn send(

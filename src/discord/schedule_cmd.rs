@@ -3,7 +3,6 @@
 //! validation as the CLI and the webhook), and ephemeral replies that never ping.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -272,9 +271,6 @@ pub fn list_text(schedules: &[Schedule]) -> String {
 
 /// Start `/schedule`: checks run at once (no I/O), the change and the reply in a task.
 pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
-    if !shared.accepting.load(Ordering::SeqCst) {
-        return;
-    }
     let Some(guild) = cmd.guild_id.map(|g| GuildId(g.get())) else {
         return;
     };
@@ -296,7 +292,11 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let sub = parse_sub(&name, &options);
     let allowed = may_manage(perms, &roles, shared.schedule_manager_role(guild));
     tracing::info!(guild_id = %guild, user_id = user, command = "schedule", subcommand = %name, allowed, "command received");
-    let reply_to = (cmd.id.get(), cmd.token.clone());
+    let reply_to = Answer {
+        id: cmd.id.get(),
+        app_id: cmd.application_id.get(),
+        token: cmd.token.clone(),
+    };
     let refused = sub.as_ref().and_then(|s| {
         let blocked = || {
             sources(&options)
@@ -318,18 +318,26 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
-        let text = match (sub, refused) {
-            (None, _) => "Unknown /schedule subcommand.".to_owned(),
-            (Some(_), Some(refused)) => refused,
-            (Some(Sub::List), None) => {
+        let sub = match (sub, refused) {
+            (None, _) => return reply_to.now(&shared, "Unknown /schedule subcommand.").await,
+            (Some(_), Some(refused)) => return reply_to.now(&shared, &refused).await,
+            (Some(sub), None) => sub,
+        };
+        // The store may be slow (a large database, a busy disk): defer first, as Discord wants
+        // an initial response within 3 seconds.
+        if !reply_to.defer(&shared).await {
+            return;
+        }
+        let text = match sub {
+            Sub::List => {
                 run(&shared, move |store| {
                     Ok(list_text(&ops::list(store, Some(guild))?))
                 })
                 .await
             }
-            (Some(sub), None) => change(&shared, guild, here, user, sub).await,
+            sub => change(&shared, guild, here, user, sub).await,
         };
-        reply(&shared, reply_to, &text).await;
+        reply_to.edit(&shared, &text).await;
     });
 }
 
@@ -392,11 +400,43 @@ async fn run(
     }
 }
 
-/// Answer the interaction, visible only to the invoker.
-async fn reply(shared: &Shared, (id, token): (u64, String), text: &str) {
-    let body = json!({"type": 4, "data": {"content": text, "flags": EPHEMERAL}});
-    if let Err(e) = shared.poster.interaction_callback(id, &token, &body).await {
-        tracing::error!(error = %e, command = "schedule", "could not answer /schedule");
+/// The interaction a `/schedule` answer goes to; every answer is visible only to the invoker.
+struct Answer {
+    id: u64,
+    app_id: u64,
+    token: String,
+}
+
+impl Answer {
+    /// Answer at once (nothing to wait for).
+    async fn now(&self, shared: &Shared, text: &str) {
+        super::interaction::answer_now(&shared.poster, self.id, &self.token, text, "schedule")
+            .await;
+    }
+
+    /// Defer the answer (ephemeral); false when Discord refused it.
+    async fn defer(&self, shared: &Shared) -> bool {
+        let body = json!({"type": 5, "data": {"flags": EPHEMERAL}});
+        let sent = shared
+            .poster
+            .interaction_callback(self.id, &self.token, &body)
+            .await;
+        if let Err(e) = &sent {
+            tracing::error!(error = %e, command = "schedule", "could not defer /schedule");
+        }
+        sent.is_ok()
+    }
+
+    /// Replace the deferred answer with `text`.
+    async fn edit(&self, shared: &Shared, text: &str) {
+        let body = json!({"content": text});
+        if let Err(e) = shared
+            .poster
+            .edit_original(self.app_id, &self.token, &body)
+            .await
+        {
+            tracing::error!(error = %e, command = "schedule", "could not answer /schedule");
+        }
     }
 }
 

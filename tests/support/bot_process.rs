@@ -17,8 +17,14 @@ pub struct BotProcess {
 impl BotProcess {
     /// Write `config` to `dir/summarybot.toml` and start `summarybot run` there.
     pub fn start(dir: &Path, config: &str) -> Self {
+        Self::start_with_env(dir, config, &[])
+    }
+
+    /// Like [`BotProcess::start`], with extra environment variables (`(name, value)`).
+    pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, &str)]) -> Self {
         std::fs::write(dir.join("summarybot.toml"), config).expect("write config");
         let mut child = super::summarybot(dir)
+            .envs(env.iter().copied())
             .arg("run")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -56,14 +62,19 @@ impl BotProcess {
 
     /// SIGTERM, then wait (polling) for exit code 0 within 30 s.
     pub fn stop(&mut self) {
+        self.terminate();
+        let exit = self.wait_exit(Duration::from_secs(30));
+        assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
+    }
+
+    /// Send SIGTERM and return at once (the shutdown runs on; see [`BotProcess::wait_exit`]).
+    pub fn terminate(&mut self) {
         let pid = self.child.as_ref().expect("running").id();
         let status = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
-        let exit = self.wait_exit(Duration::from_secs(30));
-        assert_eq!(exit.code(), Some(0), "log:\n{}", self.log());
     }
 
     /// SIGKILL: no chance to finish anything (crash tests).

@@ -39,6 +39,17 @@ impl DiscordBot {
 
     /// Spawn with extra `[discord]` keys and the body of the `[llm]` section.
     pub fn start_with_llm(dir: &Path, fake: &FakeDiscord, discord_extra: &str, llm: &str) -> Self {
+        Self::start_with_env(dir, fake, discord_extra, llm, &[])
+    }
+
+    /// Like [`DiscordBot::start_with_llm`], with extra environment variables.
+    pub fn start_with_env(
+        dir: &Path,
+        fake: &FakeDiscord,
+        discord_extra: &str,
+        llm: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let config = format!(
             r#"
 [discord]
@@ -61,7 +72,7 @@ path = "db/summarybot.redb"
 "#,
             fake.api_base_url()
         );
-        Self(BotProcess::start(dir, &config))
+        Self(BotProcess::start_with_env(dir, &config, env))
     }
 
     /// Wait until the bot identified on the gateway and registered its guild commands.
@@ -104,6 +115,11 @@ path = "db/summarybot.redb"
     /// SIGTERM, then wait for exit 0 within 30 s.
     pub fn stop(&mut self) {
         self.0.stop();
+    }
+
+    /// Send SIGTERM and return at once.
+    pub fn terminate(&mut self) {
+        self.0.terminate();
     }
 
     /// Wait (polling) until the bot exits on its own within `within`; its exit status.

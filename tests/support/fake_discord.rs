@@ -178,6 +178,8 @@ struct State {
     joined_threads: HashSet<u64>,
     /// Private threads (id) whose messages only members may read.
     private_threads: HashSet<u64>,
+    /// Interactions dispatched with [`FakeDiscord::inject_interaction`] and what became of them.
+    interactions: Interactions,
 }
 
 impl State {
@@ -754,6 +756,7 @@ impl FakeDiscord {
 
     /// Dispatch an INTERACTION_CREATE built by [`slash_command`]; returns its token.
     pub fn inject_interaction(&self, interaction: &Value) -> String {
+        self.note_interaction(interaction);
         self.dispatch("INTERACTION_CREATE", interaction);
         interaction["token"].as_str().unwrap_or_default().to_owned()
     }
@@ -1197,12 +1200,29 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         ("GET", ["channels", ch, "thread-members", "@me"]) => thread_member_me(shared, ch),
         ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
         ("GET", ["guilds", g]) => get_guild(shared, g),
+        ("POST", ["channels", ch, "messages"])
+            if shared
+                .lock()
+                .interactions
+                .dm_closed(ch.parse().unwrap_or(0)) =>
+        {
+            Response::json(&json!({"message": "Cannot send messages to this user", "code": 50007}))
+                .with_status_code(403)
+        }
         ("POST", ["channels", ch, "messages"]) => {
             let channel = ch.parse().unwrap_or(0);
             send_forbidden(shared, channel, &call.json)
                 .unwrap_or_else(|| send_message(shared, channel, call))
         }
-        ("POST", ["interactions", _, _, "callback"]) => Response::empty_204(),
+        ("POST", ["interactions", _, token, "callback"]) => {
+            interaction_callback(shared, token, call)
+        }
+        ("PATCH", ["webhooks", _, token, "messages", _]) | ("POST", ["webhooks", _, token])
+            if shared.lock().interactions.token_invalid(token) =>
+        {
+            invalid_webhook_token(shared, call)
+        }
+        ("POST", ["users", "@me", "channels"]) => open_dm(shared, call),
         ("PATCH", ["webhooks", _, _, "messages", _]) | ("POST", ["webhooks", _, _]) => {
             send_message(shared, 0, call)
         }
@@ -1859,6 +1879,199 @@ fn bot_permissions_in(guild: &Value, channel: u64) -> Option<u64> {
         perms = (perms & !deny) | allow;
     }
     Some(perms)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interactions: the initial response's deadline, the token's lifetime, and DMs.
+//
+// "Interaction tokens are valid for 15 minutes and can be used to send followup messages",
+// and an initial response must be sent "within 3 seconds of receiving the event. If the 3
+// second deadline is exceeded, the token will be invalidated"
+// (https://discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction).
+// The error codes are those of
+// https://discord.com/developers/docs/topics/opcodes-and-status-codes#json: 10062 Unknown
+// interaction, 40060 Interaction has already been acknowledged, 50027 Invalid Webhook Token.
+
+/// How long after the event an interaction's initial response is accepted (tests shorten it
+/// with [`FakeDiscord::set_initial_response_window`]).
+pub const INITIAL_RESPONSE_WINDOW: Duration = Duration::from_secs(3);
+/// How long an interaction token may be used for edits and follow-ups (tests shorten it with
+/// [`FakeDiscord::set_token_lifetime`]).
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// First id of the DM channels the fake opens.
+const FIRST_DM_CHANNEL: u64 = 600_000_000_000_000_001;
+
+/// What became of one interaction.
+struct InteractionLog {
+    dispatched: Instant,
+    /// How long after the dispatch the accepted initial response arrived, and its body.
+    initial: Option<(Duration, Value)>,
+}
+
+/// Interactions by token, the fake's deadlines, the calls refused for them, and DM channels.
+#[derive(Default)]
+struct Interactions {
+    by_token: HashMap<String, InteractionLog>,
+    response_window: Option<Duration>,
+    token_lifetime: Option<Duration>,
+    /// Paths of calls refused because they were late, with the status answered.
+    refused: Vec<(String, u16)>,
+    /// DM channel per user (`POST /users/@me/channels`).
+    dm_channels: HashMap<u64, u64>,
+    /// Users who accept no DMs from the bot.
+    closed_dms: HashSet<u64>,
+}
+
+impl Interactions {
+    fn window(&self) -> Duration {
+        self.response_window.unwrap_or(INITIAL_RESPONSE_WINDOW)
+    }
+
+    fn lifetime(&self) -> Duration {
+        self.token_lifetime.unwrap_or(TOKEN_LIFETIME)
+    }
+
+    /// Whether `channel` is the DM channel of a user who accepts no DMs.
+    fn dm_closed(&self, channel: u64) -> bool {
+        self.dm_channels
+            .iter()
+            .any(|(user, dm)| *dm == channel && self.closed_dms.contains(user))
+    }
+
+    /// Whether edits and follow-ups with `token` fail: it is older than its lifetime, or it was
+    /// not answered within the initial response window. Tokens the fake did not dispatch pass.
+    fn token_invalid(&self, token: &str) -> bool {
+        self.by_token.get(token).is_some_and(|i| {
+            let age = i.dispatched.elapsed();
+            age >= self.lifetime() || (i.initial.is_none() && age > self.window())
+        })
+    }
+}
+
+impl FakeDiscord {
+    fn note_interaction(&self, interaction: &Value) {
+        if let Some(token) = interaction["token"].as_str() {
+            let log = InteractionLog {
+                dispatched: Instant::now(),
+                initial: None,
+            };
+            self.shared
+                .lock()
+                .interactions
+                .by_token
+                .insert(token.to_owned(), log);
+        }
+    }
+
+    /// Accept initial responses up to `window` after the event instead of
+    /// [`INITIAL_RESPONSE_WINDOW`].
+    pub fn set_initial_response_window(&self, window: Duration) {
+        self.shared.lock().interactions.response_window = Some(window);
+    }
+
+    /// Let interaction tokens live `lifetime` instead of [`TOKEN_LIFETIME`].
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().interactions.token_lifetime = Some(lifetime);
+    }
+
+    /// The accepted initial response to the interaction with `token`: how long after the
+    /// event it arrived, and its body. None when none was accepted within `timeout`.
+    pub fn wait_initial_response(
+        &self,
+        token: &str,
+        timeout: Duration,
+    ) -> Option<(Duration, Value)> {
+        self.wait_until(timeout, |s| {
+            s.interactions.by_token.get(token)?.initial.clone()
+        })
+    }
+
+    /// The text the invoker is shown for the interaction with `token`: the content of an
+    /// immediate answer (type 4), or after a deferral (type 5) that of the reply's edit.
+    pub fn wait_answer_text(&self, token: &str, timeout: Duration) -> Option<String> {
+        let (_, initial) = self.wait_initial_response(token, timeout)?;
+        if initial["type"] == 4 {
+            return initial["data"]["content"].as_str().map(str::to_owned);
+        }
+        let edit = format!("/webhooks/{APP_ID}/{token}/messages/@original");
+        self.wait_for_call(timeout, |c| {
+            c.method == "PATCH" && c.path.ends_with(&edit) && c.json["content"].is_string()
+        })
+        .and_then(|c| c.json["content"].as_str().map(str::to_owned))
+    }
+
+    /// Calls refused because they came too late for their interaction (path, status): a late
+    /// initial response (404) or an edit or follow-up with an invalid token (401).
+    pub fn late_interaction_calls(&self) -> Vec<(String, u16)> {
+        self.shared.lock().interactions.refused.clone()
+    }
+
+    /// From now on `user` accepts no DMs from the bot: sends to their DM channel answer 403
+    /// Cannot send messages to this user (code 50007), as when a member turned off DMs from
+    /// server members.
+    pub fn close_dms(&self, user: u64) {
+        self.shared.lock().interactions.closed_dms.insert(user);
+    }
+
+    /// The DM channel the fake opened for `user`, if the bot asked for one.
+    pub fn dm_channel(&self, user: u64) -> Option<u64> {
+        self.shared
+            .lock()
+            .interactions
+            .dm_channels
+            .get(&user)
+            .copied()
+    }
+}
+
+/// `POST /interactions/{id}/{token}/callback`: 204, or 404 Unknown interaction when later than
+/// the initial response window, or 400 when the interaction was answered already.
+fn interaction_callback(shared: &Shared, token: &str, call: &RestCall) -> Response {
+    let mut state = shared.lock();
+    let interactions = &mut state.interactions;
+    let window = interactions.window();
+    let Some(log) = interactions.by_token.get_mut(token) else {
+        return Response::empty_204();
+    };
+    if log.initial.is_some() {
+        return Response::json(
+            &json!({"message": "Interaction has already been acknowledged.",
+            "code": 40060}),
+        )
+        .with_status_code(400);
+    }
+    let age = log.dispatched.elapsed();
+    if age > window {
+        interactions.refused.push((call.path.clone(), 404));
+        return Response::json(&json!({"message": "Unknown interaction", "code": 10062}))
+            .with_status_code(404);
+    }
+    log.initial = Some((age, call.json.clone()));
+    Response::empty_204()
+}
+
+/// 401 Invalid Webhook Token, for an edit or follow-up with an expired token.
+fn invalid_webhook_token(shared: &Shared, call: &RestCall) -> Response {
+    shared
+        .lock()
+        .interactions
+        .refused
+        .push((call.path.clone(), 401));
+    Response::json(&json!({"message": "Invalid Webhook Token", "code": 50027}))
+        .with_status_code(401)
+}
+
+/// `POST /users/@me/channels` with `recipient_id`: the DM channel with that user
+/// (https://discord.com/developers/docs/resources/user#create-dm).
+fn open_dm(shared: &Shared, call: &RestCall) -> Response {
+    let user = id_of(&call.json["recipient_id"]);
+    let mut state = shared.lock();
+    let next = FIRST_DM_CHANNEL + state.interactions.dm_channels.len() as u64;
+    let id = *state.interactions.dm_channels.entry(user).or_insert(next);
+    Response::json(
+        &json!({"id": id.to_string(), "type": 1, "last_message_id": null,
+        "recipients": [self::user(user)]}),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
