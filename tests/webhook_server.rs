@@ -716,7 +716,7 @@ fn a_job_running_at_sigkill_runs_after_restart() {
 /// job reported done before the kill is not run again (its finish was on disk when reported).
 #[test]
 fn acknowledged_and_finished_jobs_survive_a_sigkill_during_a_burst() {
-    let mut server = Server::start("", "");
+    let mut server = Server::start("rate_limit_per_minute = 100000", "");
     let addr = server.addr;
     let senders: Vec<_> = (0..8u32)
         .map(|t| {
