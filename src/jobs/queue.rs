@@ -233,15 +233,15 @@ fn commit(store: &Store, wake: &Notify, stats: &JobStats, batch: Vec<Submission>
                 "writing to the job queue failed"
             );
             let err = EnqueueError::Store(e.to_string());
-            enqueues
-                .iter()
-                .for_each(|(_, r)| drop(r.send(Err(err.clone()))));
-            finishes
-                .iter()
-                .for_each(|(_, _, r)| drop(r.send(Err(err.clone()))));
-            claims
-                .iter()
-                .for_each(|(_, r)| drop(r.send(Err(err.clone()))));
+            for (_, reply) in &enqueues {
+                let _ = reply.send(Err(err.clone()));
+            }
+            for (_, _, reply) in &finishes {
+                let _ = reply.send(Err(err.clone()));
+            }
+            for (_, reply) in &claims {
+                let _ = reply.send(Err(err.clone()));
+            }
             return;
         }
     };
@@ -390,8 +390,9 @@ mod tests {
                 })
             })
             .collect();
-        senders.into_iter().for_each(|t| t.join().expect("sender"));
-        workers.into_iter().for_each(|t| t.join().expect("worker"));
+        for thread in senders.into_iter().chain(workers) {
+            thread.join().expect("thread");
+        }
         let mut ids = finished.lock().expect("lock").clone();
         ids.sort_unstable();
         ids.dedup();
