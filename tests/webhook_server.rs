@@ -711,6 +711,67 @@ fn a_job_running_at_sigkill_runs_after_restart() {
     drop(accepted);
 }
 
+/// Many deliveries at once (the workers claim and finish jobs in the same group commits as the
+/// enqueues), then SIGKILL: after a restart every acknowledged job is there and ends done, and a
+/// job reported done before the kill is not run again (its finish was on disk when reported).
+#[test]
+fn acknowledged_and_finished_jobs_survive_a_sigkill_during_a_burst() {
+    let mut server = Server::start("rate_limit_per_minute = 100000", "");
+    let addr = server.addr;
+    let senders: Vec<_> = (0..8u32)
+        .map(|t| {
+            std::thread::spawn(move || {
+                (0..10u32)
+                    .map(|i| {
+                        let body = with_request_id(
+                            r#"{"type":"summary_request","channel_id":"5"}"#,
+                            t * 100 + i,
+                        );
+                        let sig = signature::sign_header(SECRET.as_bytes(), body.as_bytes());
+                        let r = request(
+                            addr,
+                            "POST",
+                            "/webhook",
+                            &[("X-Signature-256", &sig)],
+                            body.as_bytes(),
+                        )
+                        .expect("request");
+                        assert_eq!(r.status, 202, "{}", r.body);
+                        job_id(&r)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: Vec<u64> = senders
+        .into_iter()
+        .flat_map(|t| t.join().expect("sender"))
+        .collect();
+    assert_eq!(ids.len(), 80);
+    // What the server reported as done just before the kill.
+    let done_before: Vec<(u64, serde_json::Value)> = ids
+        .iter()
+        .map(|&id| (id, server.job(id).json()))
+        .filter(|(_, job)| job["state"] == "done")
+        .collect();
+    server.kill(); // SIGKILL
+    server.launch();
+    for &id in &ids {
+        let job = server.finished_job(id);
+        assert_eq!(job["state"], "done", "{job}");
+    }
+    for (id, before) in &done_before {
+        let after = server.job(*id).json();
+        assert_eq!(
+            (&after["attempts"], &after["updated_at"]),
+            (&before["attempts"], &before["updated_at"]),
+            "job {id} ran again: before {before}, after {after}"
+        );
+    }
+    let distinct: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 80, "one job per delivery");
+}
+
 #[test]
 fn a_port_in_use_is_a_clear_startup_error() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,5 +1,7 @@
-//! Group commit: request threads hand keyed jobs to one committer thread, which writes every job
-//! waiting at that moment in ONE durable transaction and answers each sender once it committed.
+//! Group commit: request threads hand keyed jobs, and job workers their claims and attempt
+//! outcomes, to one committer thread, which writes everything waiting at that moment in ONE
+//! durable transaction and answers each sender once it committed. The workers' writes thus ride
+//! on the webhook's commits instead of queueing for the single database writer between them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -10,17 +12,17 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::JobStats;
-use crate::model::Timestamp;
-use crate::store::{Enqueued, KeyedJob, Store};
+use crate::model::{Job, Timestamp};
+use crate::store::{Enqueued, JobBatch, JobOutcome, KeyedJob, Store};
 
-/// Most jobs written in one transaction.
+/// Most submissions written in one transaction.
 const MAX_BATCH: usize = 512;
 /// How often an idle committer checks whether it should stop.
 const STOP_CHECK: Duration = Duration::from_millis(200);
 /// Most submissions waiting for the committer; senders block beyond that (back-pressure).
 const QUEUE_DEPTH: usize = 4096;
 
-/// Why a job could not be enqueued.
+/// Why a job could not be enqueued, claimed or recorded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EnqueueError {
     /// The database write failed; nothing was stored.
@@ -31,16 +33,26 @@ pub enum EnqueueError {
     Stopped,
 }
 
-/// One submission waiting for the committer.
-struct Submission {
+/// A job to enqueue, owned while it waits for the committer.
+struct NewJob {
     key: String,
     key_expires_at: Timestamp,
     kind: String,
     payload: String,
-    reply: SyncSender<Result<Enqueued, EnqueueError>>,
 }
 
-/// A cloneable handle for submitting jobs; each call blocks until its job is durable.
+/// One submission waiting for the committer, with where its answer goes.
+enum Submission {
+    /// A new keyed job.
+    Enqueue(NewJob, SyncSender<Result<Enqueued, EnqueueError>>),
+    /// The outcome of a job's attempt.
+    Finish(u64, JobOutcome, SyncSender<Result<(), EnqueueError>>),
+    /// A claim of the job due first, leased for the duration.
+    Claim(Duration, SyncSender<Result<Option<Job>, EnqueueError>>),
+}
+
+/// A cloneable handle for writing to the job queue through the committer; each call blocks the
+/// calling (non-async) thread until its write is durable.
 #[derive(Clone)]
 pub struct Enqueuer {
     tx: SyncSender<Submission>,
@@ -70,16 +82,35 @@ impl Enqueuer {
             });
         }
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let (reply, answer) = mpsc::sync_channel(1);
-        let submission = Submission {
+        let job = NewJob {
             key: key.to_string(),
             key_expires_at: Timestamp(Timestamp::now().0.saturating_add(ttl_ms)),
             kind: kind.to_string(),
             payload: payload.to_string(),
-            reply,
         };
+        self.submit(|reply| Submission::Enqueue(job, reply))
+    }
+
+    /// Claim the job due first (queued and due, or running with an expired lease), leased for
+    /// `lease`; None when none is due. Returns once the claim is durable.
+    pub fn claim(&self, lease: Duration) -> Result<Option<Job>, EnqueueError> {
+        self.submit(|reply| Submission::Claim(lease, reply))
+    }
+
+    /// Record the outcome of job `id`'s attempt. Returns once it is durable: an outcome reported
+    /// after this survives a crash.
+    pub fn finish(&self, id: u64, outcome: JobOutcome) -> Result<(), EnqueueError> {
+        self.submit(|reply| Submission::Finish(id, outcome, reply))
+    }
+
+    /// Hand a submission to the committer and wait for its answer.
+    fn submit<T>(
+        &self,
+        make: impl FnOnce(SyncSender<Result<T, EnqueueError>>) -> Submission,
+    ) -> Result<T, EnqueueError> {
+        let (reply, answer) = mpsc::sync_channel(1);
         self.tx
-            .send(submission)
+            .send(make(reply))
             .map_err(|_| EnqueueError::Stopped)?;
         answer.recv().map_err(|_| EnqueueError::Stopped)?
     }
@@ -153,44 +184,78 @@ fn commit_loop(
                 Err(_) => break,
             }
         }
-        commit(store, wake, stats, &batch);
+        commit(store, wake, stats, batch);
     }
 }
 
 /// Write one batch, count it, and answer every submitter (counted first, so a submitter that
-/// got its answer sees its commit in `stats`).
-fn commit(store: &Store, wake: &Notify, stats: &JobStats, batch: &[Submission]) {
-    let jobs: Vec<KeyedJob<'_>> = batch
-        .iter()
-        .map(|s| KeyedJob {
-            key: &s.key,
-            key_expires_at: s.key_expires_at,
-            kind: &s.kind,
-            payload: &s.payload,
-        })
-        .collect();
-    let written = store.enqueue_jobs_with_keys(&jobs, Timestamp::now());
-    stats.enqueue_commits.fetch_add(1, Ordering::Relaxed);
-    stats
-        .enqueue_submissions
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-    match written {
-        Ok(results) => {
-            for (submission, result) in batch.iter().zip(results) {
-                if !result.duplicate {
-                    wake.notify_one();
-                }
-                // A submitter that gave up waiting is not an error: its job is stored.
-                let _ = submission.reply.send(Ok(result));
-            }
+/// got its answer sees its commit in `stats`). A submitter that gave up waiting is not an
+/// error: its write is stored.
+fn commit(store: &Store, wake: &Notify, stats: &JobStats, batch: Vec<Submission>) {
+    let mut enqueues = Vec::new();
+    let mut finishes = Vec::new();
+    let mut claims = Vec::new();
+    for submission in batch {
+        match submission {
+            Submission::Enqueue(job, reply) => enqueues.push((job, reply)),
+            Submission::Finish(id, outcome, reply) => finishes.push((id, outcome, reply)),
+            Submission::Claim(lease, reply) => claims.push((lease, reply)),
         }
+    }
+    let writes = JobBatch {
+        finished: finishes.iter().map(|(id, o, _)| (*id, o)).collect(),
+        enqueued: enqueues
+            .iter()
+            .map(|(j, _)| KeyedJob {
+                key: &j.key,
+                key_expires_at: j.key_expires_at,
+                kind: &j.kind,
+                payload: &j.payload,
+            })
+            .collect(),
+        claims: claims.iter().map(|(lease, _)| *lease).collect(),
+    };
+    let written = store.commit_job_batch(&writes, Timestamp::now());
+    if !enqueues.is_empty() {
+        stats.enqueue_commits.fetch_add(1, Ordering::Relaxed);
+        stats
+            .enqueue_submissions
+            .fetch_add(enqueues.len() as u64, Ordering::Relaxed);
+    }
+    let written = match written {
+        Ok(written) => written,
         Err(e) => {
-            tracing::error!(error = %e, jobs = batch.len(), "enqueueing jobs failed");
+            tracing::error!(
+                error = %e,
+                jobs = enqueues.len(),
+                outcomes = finishes.len(),
+                claims = claims.len(),
+                "writing to the job queue failed"
+            );
             let err = EnqueueError::Store(e.to_string());
-            for submission in batch {
-                let _ = submission.reply.send(Err(err.clone()));
+            for (_, reply) in &enqueues {
+                let _ = reply.send(Err(err.clone()));
             }
+            for (_, _, reply) in &finishes {
+                let _ = reply.send(Err(err.clone()));
+            }
+            for (_, reply) in &claims {
+                let _ = reply.send(Err(err.clone()));
+            }
+            return;
         }
+    };
+    for ((_, reply), result) in enqueues.iter().zip(written.enqueued) {
+        if !result.duplicate {
+            wake.notify_one();
+        }
+        let _ = reply.send(Ok(result));
+    }
+    for ((_, _, reply), result) in finishes.iter().zip(written.finished) {
+        let _ = reply.send(result.map_err(|e| EnqueueError::Store(e.to_string())));
+    }
+    for ((_, reply), job) in claims.iter().zip(written.claimed) {
+        let _ = reply.send(Ok(job));
     }
 }
 
@@ -272,6 +337,77 @@ mod tests {
         drop(enqueuer);
         committer.stop();
         assert_eq!(store.job_count(JobState::Queued).expect("count"), 3);
+    }
+
+    #[test]
+    fn workers_claim_and_finish_through_the_committer_durably_and_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("q.redb")).expect("open"));
+        let (committer, enqueuer) = Committer::start(
+            Arc::clone(&store),
+            Arc::new(Notify::new()),
+            Arc::new(JobStats::default()),
+        )
+        .expect("start");
+        let senders: Vec<_> = (0..8)
+            .map(|i| {
+                let enqueuer = enqueuer.clone();
+                std::thread::spawn(move || {
+                    for j in 0..20 {
+                        let key = format!("k{i}-{j}");
+                        enqueuer
+                            .enqueue(&key, Duration::from_secs(60), "t", "{}")
+                            .expect("enqueue");
+                    }
+                })
+            })
+            .collect();
+        let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (queue, store, finished) =
+                    (enqueuer.clone(), Arc::clone(&store), Arc::clone(&finished));
+                std::thread::spawn(move || {
+                    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                    while finished.lock().expect("lock").len() < 160 {
+                        assert!(std::time::Instant::now() < deadline, "jobs left unclaimed");
+                        let Some(job) = queue.claim(Duration::from_secs(600)).expect("claim")
+                        else {
+                            std::thread::sleep(Duration::from_millis(1));
+                            continue;
+                        };
+                        // Durable once the claim returned: a read sees committed state only.
+                        let seen = store.job(job.id).expect("read").expect("job");
+                        assert_eq!(seen.state, JobState::Running);
+                        let done = JobOutcome::Done {
+                            result: format!("r{}", job.id),
+                        };
+                        queue.finish(job.id, done).expect("finish");
+                        let seen = store.job(job.id).expect("read").expect("job");
+                        assert_eq!(seen.state, JobState::Done, "reported before committed");
+                        finished.lock().expect("lock").push(job.id);
+                    }
+                })
+            })
+            .collect();
+        for thread in senders.into_iter().chain(workers) {
+            thread.join().expect("thread");
+        }
+        let mut ids = finished.lock().expect("lock").clone();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 160, "a job was claimed twice or lost");
+        for id in ids {
+            let job = store.job(id).expect("read").expect("job");
+            assert_eq!((job.state, job.attempts), (JobState::Done, 1), "{job:?}");
+            assert_eq!(job.result, Some(format!("r{id}")));
+        }
+        // An outcome for an unknown job is refused alone, with the job named.
+        let unknown = JobOutcome::Done { result: "x".into() };
+        let err = enqueuer.finish(9_999, unknown).expect_err("unknown job");
+        assert!(err.to_string().contains("9999"), "{err}");
+        drop(enqueuer);
+        committer.stop();
     }
 
     #[test]

@@ -48,14 +48,23 @@ impl JobRunner {
             ..PoolOptions::default()
         };
         let workers = options.workers;
-        let pool = WorkerPool::start(
+        let (committer, enqueuer) =
+            Committer::start(Arc::clone(store), Arc::clone(&wake), Arc::clone(&stats))?;
+        let pool = match WorkerPool::start(
             Arc::clone(service),
             publisher,
-            Arc::clone(&wake),
+            enqueuer.clone(),
+            wake,
             Arc::clone(&stats),
             options,
-        )?;
-        let (committer, enqueuer) = Committer::start(Arc::clone(store), wake, Arc::clone(&stats))?;
+        ) {
+            Ok(pool) => pool,
+            Err(e) => {
+                drop(enqueuer);
+                committer.stop();
+                return Err(e.into());
+            }
+        };
         Ok(JobRunner {
             pool,
             committer,
@@ -81,16 +90,16 @@ impl JobRunner {
         self.workers
     }
 
-    /// Stop taking submissions (after committing those already received), then let running
-    /// jobs finish within `deadline`; unfinished ones run again at the next start. Stop the
-    /// webhook server first so no request is refused half-way.
+    /// Let running jobs finish within `deadline` (their outcomes are committed; unfinished
+    /// ones run again at the next start), then stop taking submissions after committing those
+    /// already received. Stop the webhook server first so no request is refused half-way.
     pub async fn shutdown(self, deadline: Duration) {
+        self.pool.shutdown(deadline).await;
+        tracing::info!("job workers stopped");
         drop(self.enqueuer);
         let committer = self.committer;
         if let Err(e) = tokio::task::spawn_blocking(move || committer.stop()).await {
             tracing::error!(error = %e, "stopping the job committer failed");
         }
-        self.pool.shutdown(deadline).await;
-        tracing::info!("job workers stopped");
     }
 }

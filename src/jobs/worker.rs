@@ -9,11 +9,11 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use super::execute::{self, JobError};
-use super::{JobStats, Publisher};
+use super::{Enqueuer, JobStats, Publisher};
 use crate::backoff::{Backoff, Jitter};
 use crate::channel_summary::ChannelSummaries;
 use crate::model::{Job, Timestamp};
-use crate::store::Store;
+use crate::store::{JobOutcome, Store};
 
 /// How long a claimed job stays leased to its worker before another may take it over.
 const LEASE: Duration = Duration::from_secs(15 * 60);
@@ -56,6 +56,8 @@ struct Shared {
     service: Arc<ChannelSummaries>,
     store: Arc<Store>,
     publisher: Option<Arc<dyn Publisher>>,
+    /// Claims and outcomes go through the committer, in its group commits.
+    queue: Enqueuer,
     wake: Arc<Notify>,
     stats: Arc<JobStats>,
     options: PoolOptions,
@@ -71,10 +73,12 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// Requeue jobs left running by a previous process, then start the workers on the current
-    /// tokio runtime. `wake` is notified when new jobs are queued.
+    /// tokio runtime; they claim jobs and record outcomes through `queue`'s committer. `wake`
+    /// is notified when new jobs are queued.
     pub fn start(
         service: Arc<ChannelSummaries>,
         publisher: Option<Arc<dyn Publisher>>,
+        queue: Enqueuer,
         wake: Arc<Notify>,
         stats: Arc<JobStats>,
         options: PoolOptions,
@@ -91,6 +95,7 @@ impl WorkerPool {
             service,
             store,
             publisher,
+            queue,
             wake,
             stats,
             options,
@@ -168,10 +173,11 @@ async fn next_due(shared: &Arc<Shared>) -> Result<Option<Timestamp>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Claim the next due job off the runtime's threads.
+/// Claim the next due job (durably, in the committer's next group commit) off the runtime's
+/// threads.
 async fn claim(shared: &Arc<Shared>) -> Result<Option<Job>, String> {
-    let store = Arc::clone(&shared.store);
-    tokio::task::spawn_blocking(move || store.claim_next_job(Timestamp::now(), LEASE))
+    let queue = shared.queue.clone();
+    tokio::task::spawn_blocking(move || queue.claim(LEASE))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())
@@ -194,10 +200,12 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
         )))
     });
     shared.stats.busy.fetch_sub(1, Ordering::Relaxed);
-    let (label, write) = record(shared, &job, outcome);
+    let (label, stored) = record(shared, &job, outcome);
     shared.stats.record_outcome(&job.kind, label);
-    let store = Arc::clone(&shared.store);
-    let saved = tokio::task::spawn_blocking(move || write(&store)).await;
+    let queue = shared.queue.clone();
+    let id = job.id;
+    // Durable once it returns (the committer answers after its commit).
+    let saved = tokio::task::spawn_blocking(move || queue.finish(id, stored)).await;
     let failure = match saved {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(e.to_string()),
@@ -209,23 +217,22 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
     }
 }
 
-/// A deferred store write recording an outcome.
-type Write = Box<dyn FnOnce(&Store) -> Result<(), crate::store::StoreError> + Send>;
-
 /// Decide what to store for an outcome: done, retry later, or failed. Results and errors are
 /// stored redacted ([`crate::redact`]): they are returned by `GET /jobs/{id}` and shown on the
 /// status page.
-fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'static str, Write) {
+fn record(
+    shared: &Shared,
+    job: &Job,
+    outcome: Result<String, JobError>,
+) -> (&'static str, JobOutcome) {
     let id = job.id;
-    let now = Timestamp::now();
     match outcome {
-        Ok(result) => {
-            let result = crate::redact::redacted(&result);
-            (
-                "done",
-                Box::new(move |s: &Store| s.complete_job(id, &result, now)),
-            )
-        }
+        Ok(result) => (
+            "done",
+            JobOutcome::Done {
+                result: crate::redact::redacted(&result),
+            },
+        ),
         Err(e) => {
             let give_up = !e.retryable || job.attempts >= shared.options.max_attempts;
             let message = crate::redact::redacted(&e.message);
@@ -238,15 +245,21 @@ fn record(shared: &Shared, job: &Job, outcome: Result<String, JobError>) -> (&'s
             if give_up {
                 (
                     "failed",
-                    Box::new(move |s: &Store| s.fail_job(id, &message, None, now)),
+                    JobOutcome::Failed {
+                        error: message,
+                        retry_at: None,
+                    },
                 )
             } else {
                 let delay = retry_schedule(shared.options.backoff_base)
                     .delay(job.attempts.saturating_sub(1), shared.jitter.next_unit());
-                let at = Timestamp(now.0.saturating_add(millis(delay)));
+                let at = Timestamp(Timestamp::now().0.saturating_add(millis(delay)));
                 (
                     "retry",
-                    Box::new(move |s: &Store| s.fail_job(id, &message, Some(at), now)),
+                    JobOutcome::Failed {
+                        error: message,
+                        retry_at: Some(at),
+                    },
                 )
             }
         }
@@ -381,11 +394,19 @@ mod tests {
             ChannelSummaries::new(crate::config::Config::default(), Arc::clone(&store), true)
                 .expect("service"),
         );
+        let stats = Arc::new(JobStats::default());
+        let (committer, queue) = super::super::Committer::start(
+            Arc::clone(&store),
+            Arc::clone(&wake),
+            Arc::clone(&stats),
+        )
+        .expect("committer");
         let pool = WorkerPool::start(
             service,
             Some(Arc::clone(publisher) as Arc<dyn Publisher>),
+            queue,
             Arc::clone(&wake),
-            Arc::new(JobStats::default()),
+            stats,
             options,
         )
         .expect("start");
@@ -413,6 +434,9 @@ mod tests {
             });
         }
         pool.shutdown(Duration::from_secs(5)).await;
+        tokio::task::spawn_blocking(move || committer.stop())
+            .await
+            .expect("stop");
         finished
     }
 

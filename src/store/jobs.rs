@@ -6,6 +6,7 @@ use std::time::Duration;
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::idempotency::claim_in;
+use super::job_batch::JobOutcome;
 use super::schema::{next_id, JOBS, JOB_QUEUE};
 use super::{codec, OrStore, Store, StoreError};
 use crate::model::{Job, JobState, Timestamp};
@@ -162,31 +163,7 @@ impl Store {
         now: Timestamp,
         lease: Duration,
     ) -> Result<Option<Job>, StoreError> {
-        self.write(|txn| {
-            let due = {
-                let queue = txn.open_table(JOB_QUEUE).or_store()?;
-                let queued = first_due(&queue, JobState::Queued, now)?;
-                let expired = first_due(&queue, JobState::Running, now)?;
-                match (queued, expired) {
-                    (Some(q), Some(r)) => Some(if (r.1, r.2) < (q.1, q.2) { r } else { q }),
-                    (q, r) => q.or(r),
-                }
-            };
-            let Some((_, _, id)) = due else {
-                return Ok(None);
-            };
-            let old = load(txn, id)?;
-            let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-            let job = Job {
-                state: JobState::Running,
-                attempts: old.attempts.saturating_add(1),
-                next_attempt_at: Timestamp(now.0.saturating_add(lease_ms)),
-                updated_at: now,
-                ..old.clone()
-            };
-            save(txn, Some(&old), &job)?;
-            Ok(Some(job))
-        })
+        self.write(|txn| claim_due_in(txn, now, lease))
     }
 
     /// When the next job is due: the earliest queued job's next attempt or running job's lease
@@ -214,11 +191,10 @@ impl Store {
 
     /// Mark a job done with its result (JSON text).
     pub fn complete_job(&self, id: u64, result: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.update_job(id, |job| {
-            job.state = JobState::Done;
-            job.result = Some(result.to_string());
-            job.updated_at = now;
-        })
+        let done = JobOutcome::Done {
+            result: result.to_string(),
+        };
+        self.update_job(id, |job| done.apply(job, now))
     }
 
     /// Record a failed attempt: `Some(retry_at)` queues it again for then, `None` fails it for good.
@@ -229,17 +205,11 @@ impl Store {
         retry_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.update_job(id, |job| {
-            job.last_error = Some(error.to_string());
-            job.updated_at = now;
-            match retry_at {
-                Some(at) => {
-                    job.state = JobState::Queued;
-                    job.next_attempt_at = at;
-                }
-                None => job.state = JobState::Failed,
-            }
-        })
+        let failed = JobOutcome::Failed {
+            error: error.to_string(),
+            retry_at,
+        };
+        self.update_job(id, |job| failed.apply(job, now))
     }
 
     /// Replace a job's payload with `f(payload)` in one transaction (a job records what it
@@ -323,12 +293,7 @@ impl Store {
 
     /// Load a job, change it with `f`, and save it with its index row moved.
     fn update_job(&self, id: u64, f: impl FnOnce(&mut Job)) -> Result<(), StoreError> {
-        self.write(|txn| {
-            let old = load(txn, id)?;
-            let mut job = old.clone();
-            f(&mut job);
-            save(txn, Some(&old), &job)
-        })
+        self.write(|txn| update_in(txn, id, f))
     }
 }
 
@@ -361,6 +326,49 @@ pub(super) fn redact_in(
     Ok(changed.len() as u64)
 }
 
+/// Load job `id` inside `txn`, change it with `f`, and save it with its index row moved.
+pub(super) fn update_in(
+    txn: &WriteTransaction,
+    id: u64,
+    f: impl FnOnce(&mut Job),
+) -> Result<(), StoreError> {
+    let old = load(txn, id)?;
+    let mut job = old.clone();
+    f(&mut job);
+    save(txn, Some(&old), &job)
+}
+
+/// Inside `txn`, claim the job due first at `now` (see [`Store::claim_next_job`]).
+pub(super) fn claim_due_in(
+    txn: &WriteTransaction,
+    now: Timestamp,
+    lease: Duration,
+) -> Result<Option<Job>, StoreError> {
+    let due = {
+        let queue = txn.open_table(JOB_QUEUE).or_store()?;
+        let queued = first_due(&queue, JobState::Queued, now)?;
+        let expired = first_due(&queue, JobState::Running, now)?;
+        match (queued, expired) {
+            (Some(q), Some(r)) => Some(if (r.1, r.2) < (q.1, q.2) { r } else { q }),
+            (q, r) => q.or(r),
+        }
+    };
+    let Some((_, _, id)) = due else {
+        return Ok(None);
+    };
+    let old = load(txn, id)?;
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let job = Job {
+        state: JobState::Running,
+        attempts: old.attempts.saturating_add(1),
+        next_attempt_at: Timestamp(now.0.saturating_add(lease_ms)),
+        updated_at: now,
+        ..old.clone()
+    };
+    save(txn, Some(&old), &job)?;
+    Ok(Some(job))
+}
+
 /// Create a queued job due `now` inside `txn`.
 fn insert_new(
     txn: &WriteTransaction,
@@ -385,7 +393,7 @@ fn insert_new(
 }
 
 /// Claim `job.key` and, when it was not live, create the job, inside `txn`.
-fn enqueue_keyed(
+pub(super) fn enqueue_keyed(
     txn: &WriteTransaction,
     job: &KeyedJob<'_>,
     now: Timestamp,
