@@ -71,26 +71,44 @@ pub async fn archived_since(
     parent: ChannelId,
     since: Timestamp,
 ) -> Result<Vec<ChannelInfo>, PostError> {
-    let mut found = Vec::new();
+    let mut found: Vec<ChannelInfo> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
     let mut before: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let page = poster
             .archived_public_threads(parent, before.as_deref(), PAGE)
             .await?;
         let (threads, reached_start) = read_page(&page, since);
-        found.extend(threads);
+        let known = found.len();
+        found.extend(threads.into_iter().filter(|t| ids.insert(t.id)));
         let last = page["threads"]
             .as_array()
             .and_then(|t| t.last())
             .and_then(|t| t["thread_metadata"]["archive_timestamp"].as_str());
         match last {
-            Some(last) if !reached_start && page["has_more"] == true => {
-                before = Some(last.to_owned());
+            // A page that brought nothing new would only repeat (more threads archived at one
+            // instant than a page holds): stop rather than loop.
+            Some(last) if !reached_start && page["has_more"] == true && found.len() > known => {
+                before = Some(just_after(last));
             }
             _ => break,
         }
     }
     Ok(found)
+}
+
+/// `before` for the page after one that ended with a thread archived at `last`: `before` is
+/// exclusive, and more threads may have been archived at that same instant, so the next page
+/// starts just after it (its repeats are dropped by id).
+fn just_after(last: &str) -> String {
+    Timestamp::parse_rfc3339(last).map_or_else(
+        || last.to_owned(),
+        |t| {
+            Timestamp(t.0.saturating_add(1))
+                .to_datetime()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        },
+    )
 }
 
 /// The threads of one page archived at or after `since`, and whether the page reached a thread
@@ -124,6 +142,16 @@ mod tests {
             "total_message_sent": 0,
             "thread_metadata": {"archived": true, "auto_archive_duration": 1440,
                 "archive_timestamp": archived, "locked": false}})
+    }
+
+    #[test]
+    fn the_next_page_starts_just_after_the_last_archive_time_so_ties_are_not_skipped() {
+        assert_eq!(
+            just_after("2026-03-01T10:00:00.000000+00:00"),
+            "2026-03-01T10:00:00.001Z"
+        );
+        // Unreadable: passed on as Discord gave it.
+        assert_eq!(just_after("yesterday"), "yesterday");
     }
 
     #[test]

@@ -304,7 +304,12 @@ pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply
         about: inv.target,
         private: inv.private,
     };
-    if let Some(note) = shared.undelivered.take_note(inv.user) {
+    // The note names a channel and says the member's DMs are closed: theirs alone to read.
+    if let Some(note) = inv
+        .private
+        .then(|| shared.undelivered.take_note(inv.user))
+        .flatten()
+    {
         bodies[0] = interaction::with_note(&bodies[0], &note);
     }
     let lost = &shared.undelivered;

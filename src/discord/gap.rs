@@ -135,14 +135,17 @@ impl ShardClock {
         last.insert(shard, at);
     }
 
-    /// The earliest last event among the `down` shards: what all of them vouch for. `None`
-    /// when none of them ever delivered one.
+    /// The earliest last event among the `down` shards: what all of them vouch for. A shard
+    /// that never delivered one vouches for nothing (the epoch: coverage then falls back to the
+    /// session's start). `None` when no shard is named.
     fn last_alive(&self, down: &BTreeSet<u32>) -> Option<Timestamp> {
         let last = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        down.iter().filter_map(|s| last.get(s)).copied().min()
+        down.iter()
+            .map(|s| last.get(s).copied().unwrap_or(Timestamp(0)))
+            .min()
     }
 }
 
@@ -257,6 +260,11 @@ mod tests {
             Some(Timestamp(2_000))
         );
         // A shard that never delivered anything vouches for nothing of its own.
-        assert_eq!(clock.last_alive(&BTreeSet::from([2])), None);
+        assert_eq!(clock.last_alive(&BTreeSet::from([2])), Some(Timestamp(0)));
+        assert_eq!(
+            clock.last_alive(&BTreeSet::from([1, 2])),
+            Some(Timestamp(0))
+        );
+        assert_eq!(clock.last_alive(&BTreeSet::new()), None);
     }
 }

@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::permissions::{
-    self, EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, VIEW_CHANNEL,
-};
+use super::permissions;
 use super::post::{PostError, Poster};
 use crate::model::ChannelId;
 
@@ -103,14 +101,7 @@ impl Reply {
     /// Whether the bot may post the summary (embeds) in the invocation channel (a thread needs
     /// Send Messages in Threads instead of Send Messages).
     fn may_post_here(&self) -> bool {
-        let send = if self.in_thread {
-            SEND_MESSAGES_IN_THREADS
-        } else {
-            SEND_MESSAGES
-        };
-        [VIEW_CHANNEL, send, EMBED_LINKS]
-            .iter()
-            .all(|bit| permissions::has(self.bot_permissions, *bit))
+        permissions::missing_to_post(self.bot_permissions, self.in_thread).is_none()
     }
 }
 
@@ -257,6 +248,7 @@ async fn deliver_late(
         "took longer than Discord lets a bot answer a command ({} minutes)",
         TOKEN_LIFETIME.as_secs() / 60
     );
+    let mut shown = 0;
     if !late.private && reply.may_post_here() {
         let note = format!(
             "<@{}> {what} of <#{}> {why}, so here it is.",
@@ -267,8 +259,10 @@ async fn deliver_late(
             poster
                 .create_message_mentioning(reply.channel, &first, reply.user)
                 .await?;
+            shown = 1;
             for body in &bodies[1..] {
                 poster.create_message(reply.channel, body).await?;
+                shown += 1;
             }
             Ok::<(), PostError>(())
         }
@@ -276,20 +270,28 @@ async fn deliver_late(
         match in_channel {
             Ok(()) => return Ok(()),
             Err(e) => {
-                tracing::warn!(error = %e, channel_id = %reply.channel, "could not post the late summary in its channel; sending it as a DM");
+                tracing::warn!(error = %e, channel_id = %reply.channel, shown, "could not post the late summary in its channel; sending the rest as a DM");
             }
         }
     }
+    // What the channel already shows is not sent again.
+    let bodies = &bodies[shown..];
+    let what = if shown > 0 {
+        "the rest of your summary"
+    } else {
+        what
+    };
     let note = format!(
         "{} of <#{}> {why}, so here it is.",
         capitalized(what),
         late.about
     );
     let dm = poster.open_dm(reply.user).await?;
-    poster
-        .create_message(dm, &with_note(&bodies[0], &note))
-        .await?;
-    for body in &bodies[1..] {
+    let Some((first, rest)) = bodies.split_first() else {
+        return Ok(());
+    };
+    poster.create_message(dm, &with_note(first, &note)).await?;
+    for body in rest {
         poster.create_message(dm, body).await?;
     }
     tracing::info!(user_id = reply.user, "late summary sent as a DM");
@@ -315,6 +317,9 @@ pub async fn answer_now(poster: &Poster, id: u64, token: &str, text: &str, comma
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discord::permissions::{
+        EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, VIEW_CHANNEL,
+    };
 
     #[test]
     fn the_lifetime_is_fifteen_minutes_unless_shortened() {

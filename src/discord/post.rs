@@ -423,7 +423,8 @@ fn next_step(
     match status {
         429 => {
             let secs = json["retry_after"].as_f64().or(header_wait).unwrap_or(1.0);
-            let wait = Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(MAX_RETRY_WAIT);
+            // Unrepresentable (huge) is too long, not "the longest we accept".
+            let wait = Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX);
             if wait > MAX_RETRY_WAIT {
                 tracing::warn!(
                     path,

@@ -24,6 +24,8 @@ use serde_json::Value;
 
 /// Discord's global limit: requests a second per bot token.
 pub const GLOBAL_PER_SECOND: usize = 50;
+/// The longest wait a header or 429 body is taken to ask for.
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
 /// Buckets kept before idle, reset ones are dropped.
 const KEEP_BUCKETS: usize = 64;
 /// Route-to-bucket-hash entries kept (routes are a small fixed set; this only bounds them).
@@ -98,7 +100,12 @@ impl Observed {
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
         };
-        let secs = |v: Option<f64>| v.and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok());
+        // A wait beyond an hour is not a rate limit anyone should honour to the letter (and
+        // `Instant + Duration` must not overflow): it is read as an hour.
+        let secs = |v: Option<f64>| {
+            v.map(|s| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(LONGEST_WAIT))
+                .map(|d| d.min(LONGEST_WAIT))
+        };
         let mut seen = Self {
             bucket: header("x-ratelimit-bucket").map(str::to_owned),
             remaining: header("x-ratelimit-remaining").and_then(|v| v.parse().ok()),
@@ -353,6 +360,24 @@ mod tests {
         let seen = Observed::read(429, &h, &Value::Null);
         assert_eq!(seen.retry_after, Some(Duration::from_secs(2)));
         assert!(seen.global);
+    }
+
+    #[tokio::test]
+    async fn absurd_waits_are_read_as_an_hour_and_recorded_without_overflow() {
+        let h = headers(&[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset-After", "1e300"),
+        ]);
+        let body = json!({"retry_after": 1e19, "global": false});
+        let seen = Observed::read(429, &h, &body);
+        assert_eq!(seen.reset_after, Some(LONGEST_WAIT));
+        assert_eq!(seen.retry_after, Some(LONGEST_WAIT));
+        let limits = RateLimits::default();
+        let route = Route::of("GET", "/channels/1/messages");
+        let permit = limits.acquire(route.clone(), LONG).await.expect("first");
+        permit.record(&seen); // used to overflow `Instant + Duration` and panic
+                              // The caller allows a minute: refused at once, not held for an hour.
+        assert!(limits.acquire(route, LONG).await.is_err());
     }
 
     #[tokio::test]

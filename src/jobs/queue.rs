@@ -215,7 +215,19 @@ fn commit(store: &Store, wake: &Notify, stats: &JobStats, batch: Vec<Submission>
             .collect(),
         claims: claims.iter().map(|(lease, _)| *lease).collect(),
     };
-    let written = store.commit_job_batch(&writes, Timestamp::now());
+    let mut written = store.commit_job_batch(&writes, Timestamp::now());
+    let mut claim_error = None;
+    if let (Err(e), false) = (&written, writes.claims.is_empty()) {
+        // Claims must not cost the webhook its enqueues: the rest is written again without
+        // them, and only the claims fail.
+        tracing::warn!(error = %e, "a batch with claims failed; writing it again without them");
+        claim_error = Some(EnqueueError::Store(e.to_string()));
+        let without = JobBatch {
+            claims: Vec::new(),
+            ..writes
+        };
+        written = store.commit_job_batch(&without, Timestamp::now());
+    }
     if !enqueues.is_empty() {
         stats.enqueue_commits.fetch_add(1, Ordering::Relaxed);
         stats
@@ -254,8 +266,17 @@ fn commit(store: &Store, wake: &Notify, stats: &JobStats, batch: Vec<Submission>
     for ((_, _, reply), result) in finishes.iter().zip(written.finished) {
         let _ = reply.send(result.map_err(|e| EnqueueError::Store(e.to_string())));
     }
-    for ((_, reply), job) in claims.iter().zip(written.claimed) {
-        let _ = reply.send(Ok(job));
+    match claim_error {
+        Some(err) => {
+            for (_, reply) in &claims {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+        None => {
+            for ((_, reply), job) in claims.iter().zip(written.claimed) {
+                let _ = reply.send(Ok(job));
+            }
+        }
     }
 }
 

@@ -178,6 +178,57 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_or_missing_queued_job_is_taken_off_the_queue_and_fails_no_batch() {
+        use crate::store::schema::{JOBS, JOB_QUEUE};
+        use crate::store::OrStore;
+        let (_d, s) = temp_store();
+        let now = Timestamp(1_000);
+        let bad = s.enqueue_job("t", "bad", now).expect("enqueue").id;
+        let good = s
+            .enqueue_job("t", "good", Timestamp(1_001))
+            .expect("enqueue")
+            .id;
+        s.write(|txn| {
+            // A job row that no longer decodes, and a queue row whose job is gone (queued = 0).
+            txn.open_table(JOBS)
+                .or_store()?
+                .insert(bad, &b"\xff\x00"[..])
+                .or_store()?;
+            txn.open_table(JOB_QUEUE)
+                .or_store()?
+                .insert((0, 0, 777), ())
+                .or_store()?;
+            Ok(())
+        })
+        .expect("damage");
+        let batch = JobBatch {
+            enqueued: vec![keyed("k", "new")],
+            claims: vec![LEASE, LEASE],
+            ..JobBatch::default()
+        };
+        // The webhook's enqueue in the same commit is stored, and the claims go on past them.
+        let out = s
+            .commit_job_batch(&batch, Timestamp(2_000))
+            .expect("commit");
+        let new = out.enqueued[0].job_id;
+        let claimed: Vec<_> = out
+            .claimed
+            .iter()
+            .map(|j| j.as_ref().map(|j| j.id))
+            .collect();
+        assert_eq!(claimed, vec![Some(good), Some(new)]);
+        // Nothing stays due that would fail the next batch.
+        let again = JobBatch {
+            claims: vec![LEASE],
+            ..JobBatch::default()
+        };
+        let out = s
+            .commit_job_batch(&again, Timestamp(3_000))
+            .expect("commit");
+        assert!(out.claimed[0].is_none());
+    }
+
+    #[test]
     fn a_failed_attempt_queued_again_in_a_batch_is_claimed_when_due() {
         let (_d, s) = temp_store();
         let now = Timestamp(1_000);

@@ -344,19 +344,34 @@ pub(super) fn claim_due_in(
     now: Timestamp,
     lease: Duration,
 ) -> Result<Option<Job>, StoreError> {
-    let due = {
-        let queue = txn.open_table(JOB_QUEUE).or_store()?;
-        let queued = first_due(&queue, JobState::Queued, now)?;
-        let expired = first_due(&queue, JobState::Running, now)?;
-        match (queued, expired) {
-            (Some(q), Some(r)) => Some(if (r.1, r.2) < (q.1, q.2) { r } else { q }),
-            (q, r) => q.or(r),
+    let old = loop {
+        let due = {
+            let queue = txn.open_table(JOB_QUEUE).or_store()?;
+            let queued = first_due(&queue, JobState::Queued, now)?;
+            let expired = first_due(&queue, JobState::Running, now)?;
+            match (queued, expired) {
+                (Some(q), Some(r)) => Some(if (r.1, r.2) < (q.1, q.2) { r } else { q }),
+                (q, r) => q.or(r),
+            }
+        };
+        let Some(key @ (_, _, id)) = due else {
+            return Ok(None);
+        };
+        match load(txn, id) {
+            Ok(job) => break job,
+            // A due row whose job is gone or unreadable would be due forever and fail every
+            // claim (and, batched, every write with it): its index row goes; the job row, if
+            // any, stays for `db verify` to report.
+            Err(e @ (StoreError::JobNotFound { .. } | StoreError::Decode { .. })) => {
+                tracing::error!(error = %e, job_id = id, "a queued job cannot be read; it is taken off the queue");
+                txn.open_table(JOB_QUEUE)
+                    .or_store()?
+                    .remove(key)
+                    .or_store()?;
+            }
+            Err(e) => return Err(e),
         }
     };
-    let Some((_, _, id)) = due else {
-        return Ok(None);
-    };
-    let old = load(txn, id)?;
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     let job = Job {
         state: JobState::Running,
