@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::post::{embeds_body, footer, Poster};
+use super::post::{footer, summary_bodies_with, Poster};
 use super::threads::{self, ActiveThread, Place, PlaceKind};
 use super::{catchup, cooldown, permissions, Shared};
 use crate::channel_summary::{Barred, Completeness, Prepared, SummaryError};
@@ -283,10 +283,9 @@ pub(super) async fn run_slash(
     let poster = &shared.poster;
     let sent = match result {
         Ok(served) => {
-            let messages = render::embeds(&served.summary, &served.footer());
+            let bodies = summary_bodies_with(&served.summary, &served.footer());
             let mut sent = Ok(Value::Null);
-            for (i, msg) in messages.iter().enumerate() {
-                let mut body = embeds_body(msg);
+            for (i, mut body) in bodies.into_iter().enumerate() {
                 sent = if i == 0 {
                     poster.edit_original(app_id, &token, &body).await
                 } else {
@@ -321,10 +320,7 @@ pub async fn refuse_slash(poster: &Poster, id: u64, token: &str, text: &str) {
 pub(super) async fn run_prefix(shared: Arc<Shared>, inv: Invocation, reply_to: u64) {
     let (tx, _rx) = watch::channel(None);
     let bodies: Vec<Value> = match summarize(&shared, &inv, &tx).await {
-        Ok(served) => render::embeds(&served.summary, &served.footer())
-            .iter()
-            .map(embeds_body)
-            .collect(),
+        Ok(served) => summary_bodies_with(&served.summary, &served.footer()),
         Err(text) => vec![json!({"content": text})],
     };
     for (i, mut body) in bodies.into_iter().enumerate() {
