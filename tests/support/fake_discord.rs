@@ -32,6 +32,11 @@ use std::time::{Duration, Instant};
 use rouille::{Request, Response};
 use serde_json::{json, Value};
 
+// A `#[path]` relative to this file's directory, so the benches that include this file by path
+// find it too.
+#[path = "fake_discord/components.rs"]
+pub mod components;
+
 /// Bot token the fake accepts (any token works; this one is long enough for validation).
 pub const TOKEN: &str = "fake-discord-token-0123456789-0123456789-0123456789-0123456789";
 /// Application id of the bot.
@@ -161,6 +166,8 @@ struct State {
     created: Vec<(u64, u64)>,
     /// Discord's rate limits: per-route buckets, the global limit, 429s served.
     rate: RateLimiter,
+    /// Buttons on the bot's messages and clicks on them (see [`components`]).
+    components: components::Components,
 }
 
 impl State {
@@ -1089,7 +1096,9 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         ("POST", ["channels", ch, "messages"]) => {
             send_message(shared, ch.parse().unwrap_or(0), call)
         }
-        ("POST", ["interactions", _, _, "callback"]) => Response::empty_204(),
+        ("POST", ["interactions", id, _, "callback"]) => {
+            components::callback(&mut shared.lock(), id, call).unwrap_or_else(Response::empty_204)
+        }
         ("PATCH", ["webhooks", _, _, "messages", _]) | ("POST", ["webhooks", _, _]) => {
             send_message(shared, 0, call)
         }
@@ -1221,7 +1230,8 @@ fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
     if let Some(embeds) = call.json.get("embeds") {
         msg["embeds"] = embeds.clone();
     }
-    let msg = rest_shape(&msg);
+    let mut msg = rest_shape(&msg);
+    components::keep(&mut state, &mut msg, call);
     if let Some(key) = nonce {
         state.nonces.insert(key, (Instant::now(), msg.clone()));
     }
