@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use support::appliance::Appliance;
 use support::fake_discord::components::custom_ids;
 use support::fake_discord::{
-    slash_command, FakeDiscord, RestCall, ALICE, APP_ID, BOB, CAROL, GENERAL,
+    id_ago, slash_command, FakeDiscord, RestCall, ALICE, APP_ID, BOB, CAROL, GENERAL,
 };
 use support::status_site::{login, password_hash};
 use support::webhook_http as http;
@@ -154,6 +154,26 @@ fn members_rate_posted_summaries_once_each_and_the_status_page_shows_the_rate() 
     );
     assert!(bad.contains("could not be read"), "{bad}");
 
+    // So does the reply to `!summary`.
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::from_millis(10), 99),
+        BOB,
+        "!summary",
+    );
+    let reply = fake
+        .wait_for_call(WAIT, |c| {
+            is_post(c) && c.json.get("message_reference").is_some()
+        })
+        .unwrap_or_else(|| panic!("no !summary reply:\n{}", app.log()));
+    let last_reply = fake
+        .wait_for_call(WAIT, |c| is_post(c) && c.json.get("components").is_some())
+        .unwrap_or_else(|| panic!("the !summary reply has no buttons: {}", reply.json));
+    assert_eq!(
+        custom_ids(&json!({"components": last_reply.json["components"]})).len(),
+        2
+    );
+
     // A summary posted by a webhook job carries the buttons too.
     let before = fake.calls().into_iter().filter(is_post).count();
     let job = app.finished_job(app.request_summary(GENERAL, "posted-1", Some(GENERAL)));
@@ -170,6 +190,11 @@ fn members_rate_posted_summaries_once_each_and_the_status_page_shows_the_rate() 
 
     // An edit in the window drops the channel's cached summaries: feedback on them closes. Alice
     // clicks her 👍 again (which changes nothing while it is open) until the edit has landed.
+    let open = click(&fake, &app, &summary, up, ALICE);
+    assert!(
+        open.contains("already gave"),
+        "still open before the edit: {open}"
+    );
     let created = fake.dispatched("MESSAGE_CREATE");
     let first = &created[0]["d"];
     let first_id: u64 = first["id"]

@@ -1,10 +1,11 @@
 //! Feedback on posted summaries: one 👍/👎 vote per member per summary (named by its cache key),
 //! with the summary's provider, model, kind and detail level and the time — never its content.
-//! Votes older than [`FEEDBACK_DAYS`] days are pruned by maintenance.
+//! Votes older than [`FEEDBACK_DAYS`] days are pruned by maintenance; forgetting a member
+//! deletes theirs.
 
 use std::collections::BTreeMap;
 
-use redb::{ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::{codec, OrStore, Store, StoreError};
@@ -143,6 +144,22 @@ impl Store {
     }
 }
 
+/// Delete every vote of `user` inside `txn` (forgetting a member); returns how many.
+pub(super) fn forget_votes(txn: &WriteTransaction, user: UserId) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    txn.open_table(FEEDBACK)
+        .or_store()?
+        .retain(|(_, voter), _| {
+            let keep = voter != user.0;
+            if !keep {
+                removed += 1;
+            }
+            keep
+        })
+        .or_store()?;
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +242,20 @@ mod tests {
         assert_eq!(s.prune_feedback(Timestamp(now)).expect("prune"), 0);
         let all = s.feedback_tallies(Timestamp(0)).expect("tally");
         assert_eq!(all.iter().map(|t| t.up + t.down).sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn forgetting_a_member_deletes_their_votes_only() {
+        let (_d, s) = temp_store();
+        s.record_feedback("a", UserId(1), &vote(true, "m", 1))
+            .expect("vote");
+        s.record_feedback("b", UserId(1), &vote(true, "m", 1))
+            .expect("vote");
+        s.record_feedback("a", UserId(2), &vote(false, "m", 1))
+            .expect("vote");
+        s.forget_user(UserId(1), Timestamp(2), None)
+            .expect("forget");
+        let tallies = s.feedback_tallies(Timestamp(0)).expect("tally");
+        assert_eq!((tallies[0].up, tallies[0].down), (0, 1));
     }
 }
