@@ -63,22 +63,59 @@ fn is_post(call: &RestCall) -> bool {
     call.method == "POST" && call.path == format!("/api/v10/channels/{GENERAL}/messages")
 }
 
+/// The appliance with the status page on, connected to `fake`, with no cooldown.
+fn start(dir: &std::path::Path, fake: &FakeDiscord) -> Appliance {
+    let status = format!(
+        "[status]\nenabled = true\npassword_hash = \"{}\"\n",
+        password_hash(dir)
+    );
+    let app = Appliance::start_with(dir, fake, "cooldown = \"0s\"", "enabled = false", &status);
+    app.wait_connected();
+    app
+}
+
+/// The reply to `!summary` and a summary posted by a webhook job carry the buttons too.
+fn other_posts_carry_buttons(fake: &FakeDiscord, app: &Appliance) {
+    // The reply to `!summary`.
+    fake.inject_message(
+        GENERAL,
+        id_ago(Duration::from_millis(10), 99),
+        BOB,
+        "!summary",
+    );
+    let reply = fake
+        .wait_for_call(WAIT, |c| {
+            is_post(c) && c.json.get("message_reference").is_some()
+        })
+        .unwrap_or_else(|| panic!("no !summary reply:\n{}", app.log()));
+    let last_reply = fake
+        .wait_for_call(WAIT, |c| is_post(c) && c.json.get("components").is_some())
+        .unwrap_or_else(|| panic!("the !summary reply has no buttons: {}", reply.json));
+    assert_eq!(
+        custom_ids(&json!({"components": last_reply.json["components"]})).len(),
+        2
+    );
+
+    // A summary posted by a webhook job carries the buttons too.
+    let before = fake.calls().into_iter().filter(is_post).count();
+    let job = app.finished_job(app.request_summary(GENERAL, "posted-1", Some(GENERAL)));
+    assert_eq!(job["state"], "done", "{job}");
+    let posts: Vec<RestCall> = fake
+        .calls()
+        .into_iter()
+        .filter(is_post)
+        .skip(before)
+        .collect();
+    let last = posts.last().expect("the job posted");
+    let posted_ids: Vec<String> = custom_ids(&json!({"components": last.json["components"]}));
+    assert_eq!(posted_ids.len(), 2, "{}", last.json);
+}
+
 #[test]
 fn members_rate_posted_summaries_once_each_and_the_status_page_shows_the_rate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let status = format!(
-        "[status]\nenabled = true\npassword_hash = \"{}\"\n",
-        password_hash(dir.path())
-    );
-    let app = Appliance::start_with(
-        dir.path(),
-        &fake,
-        "cooldown = \"0s\"",
-        "enabled = false",
-        &status,
-    );
-    app.wait_connected();
+    let app = start(dir.path(), &fake);
     let cookie = login(app.addr);
     let empty = http::request(app.addr, "GET", "/status", &[("Cookie", &cookie)], b"")
         .expect("GET /status");
@@ -154,43 +191,23 @@ fn members_rate_posted_summaries_once_each_and_the_status_page_shows_the_rate() 
     );
     assert!(bad.contains("could not be read"), "{bad}");
 
-    // So does the reply to `!summary`.
-    fake.inject_message(
-        GENERAL,
-        id_ago(Duration::from_millis(10), 99),
-        BOB,
-        "!summary",
-    );
-    let reply = fake
-        .wait_for_call(WAIT, |c| {
-            is_post(c) && c.json.get("message_reference").is_some()
-        })
-        .unwrap_or_else(|| panic!("no !summary reply:\n{}", app.log()));
-    let last_reply = fake
-        .wait_for_call(WAIT, |c| is_post(c) && c.json.get("components").is_some())
-        .unwrap_or_else(|| panic!("the !summary reply has no buttons: {}", reply.json));
-    assert_eq!(
-        custom_ids(&json!({"components": last_reply.json["components"]})).len(),
-        2
-    );
+    other_posts_carry_buttons(&fake, &app);
 
-    // A summary posted by a webhook job carries the buttons too.
-    let before = fake.calls().into_iter().filter(is_post).count();
-    let job = app.finished_job(app.request_summary(GENERAL, "posted-1", Some(GENERAL)));
-    assert_eq!(job["state"], "done", "{job}");
-    let posts: Vec<RestCall> = fake
-        .calls()
-        .into_iter()
-        .filter(is_post)
-        .skip(before)
-        .collect();
-    let last = posts.last().expect("the job posted");
-    let posted_ids: Vec<String> = custom_ids(&json!({"components": last.json["components"]}));
-    assert_eq!(posted_ids.len(), 2, "{}", last.json);
+    edit_closes_feedback(&fake, &app, &summary, up, &cookie);
+}
 
+/// An edit in the window drops the channel's cached summaries: feedback on them closes, and a
+/// later click records nothing.
+fn edit_closes_feedback(
+    fake: &FakeDiscord,
+    app: &Appliance,
+    summary: &Value,
+    up: &str,
+    cookie: &str,
+) {
     // An edit in the window drops the channel's cached summaries: feedback on them closes. Alice
     // clicks her 👍 again (which changes nothing while it is open) until the edit has landed.
-    let open = click(&fake, &app, &summary, up, ALICE);
+    let open = click(fake, app, summary, up, ALICE);
     assert!(
         open.contains("already gave"),
         "still open before the edit: {open}"
@@ -209,16 +226,16 @@ fn members_rate_posted_summaries_once_each_and_the_status_page_shows_the_rate() 
     );
     let mut closed = String::new();
     app.wait_until(|| {
-        closed = click(&fake, &app, &summary, up, ALICE);
+        closed = click(fake, app, summary, up, ALICE);
         closed.contains("has closed")
     });
-    let late = click(&fake, &app, &summary, up, CAROL);
+    let late = click(fake, app, summary, up, CAROL);
     assert!(
         late.contains("Feedback on this summary has closed"),
         "{late}"
     );
     assert_eq!(
-        feedback_json(&app, &cookie)[0]["up"],
+        feedback_json(app, cookie)[0]["up"],
         1,
         "a click after the cache entry went records nothing"
     );
