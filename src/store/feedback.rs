@@ -245,6 +245,32 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_vote_is_reported_by_verify_skipped_by_the_page_and_pruned() {
+        let (_d, s) = temp_store();
+        s.record_feedback("good", UserId(1), &vote(true, "m", 1))
+            .expect("vote");
+        s.write(|txn| {
+            txn.open_table(FEEDBACK)
+                .or_store()?
+                .insert(("bad", 2), [0xff_u8, 0xff, 0xff].as_slice())
+                .or_store()?;
+            Ok(())
+        })
+        .expect("damage");
+        let report = s.check_consistency().expect("check");
+        assert_eq!(report.feedback_votes, 2);
+        assert_eq!(report.problem_count, 1, "{:?}", report.problems);
+        assert!(
+            report.problems[0].contains("feedback of user 2 on summary bad"),
+            "{:?}",
+            report.problems
+        );
+        assert_eq!(s.feedback_tallies(Timestamp(0)).expect("tally")[0].up, 1);
+        assert_eq!(s.prune_feedback(Timestamp(1)).expect("prune"), 1);
+        assert!(s.check_consistency().expect("check").is_ok());
+    }
+
+    #[test]
     fn forgetting_a_member_deletes_their_votes_only() {
         let (_d, s) = temp_store();
         s.record_feedback("a", UserId(1), &vote(true, "m", 1))

@@ -617,6 +617,37 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_summary_names_its_cache_entry_and_an_uncached_one_none() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let engine = Engine::new(Counting::new("llm")).with_store(Arc::clone(&store), Some(CACHE));
+        let mut req = request(vec![message(1, "ana", false)]);
+        req.detail = Detail::Brief;
+        let made = run(&engine, &req).expect("summary");
+        let entry = made.cache_entry.clone().expect("cached when made");
+        assert_eq!(
+            (entry.kind, entry.detail, entry.key.len()),
+            (ChannelKind::General, Detail::Brief, 64)
+        );
+        assert!(store
+            .cached_summary(&entry.key, Timestamp::now())
+            .expect("read")
+            .is_some());
+        let hit = run(&engine, &req).expect("summary");
+        assert!(hit.cached);
+        assert_eq!(hit.cache_entry, Some(entry), "a hit names the same entry");
+        req.use_cache = false;
+        assert_eq!(run(&engine, &req).expect("summary").cache_entry, None);
+        let no_store = Engine::new(Counting::new("llm"));
+        assert_eq!(
+            run(&no_store, &request(vec![message(1, "ana", false)]))
+                .expect("summary")
+                .cache_entry,
+            None
+        );
+    }
+
+    #[test]
     fn a_cached_llm_summary_keeps_its_language_and_withheld_count() {
         let (_dir, store) = temp_store();
         let store = Arc::new(store);

@@ -154,6 +154,37 @@ mod tests {
     }
 
     #[test]
+    fn a_click_is_answered_once_with_a_component_callback_type() {
+        let call = |kind: u64| RestCall {
+            method: "POST".into(),
+            path: "/api/v10/interactions/5/token-5/callback".into(),
+            query: String::new(),
+            json: json!({"type": kind}),
+            authorization: String::new(),
+            at: std::time::Instant::now(),
+        };
+        let mut state = State::default();
+        state.components.clicks.insert(5, false);
+        assert!(
+            callback(&mut state, "6", &call(4)).is_none(),
+            "not a click: 204"
+        );
+        let wrong = callback(&mut state, "5", &call(1)).expect("PONG is not for clicks");
+        assert_eq!(wrong.status_code, 400);
+        for kind in [4, 6, 7] {
+            let mut fresh = State::default();
+            fresh.components.clicks.insert(5, false);
+            assert!(
+                callback(&mut fresh, "5", &call(kind)).is_none(),
+                "type {kind}"
+            );
+        }
+        assert!(callback(&mut state, "5", &call(6)).is_none());
+        let twice = callback(&mut state, "5", &call(4)).expect("answered already");
+        assert_eq!(twice.status_code, 400);
+    }
+
+    #[test]
     fn a_click_deserializes_as_serenity_s_component_interaction() {
         let click = button_click(9, ALICE, &posted(), "fb:up:x");
         let i = serde_json::from_value::<Interaction>(click.clone()).expect("INTERACTION_CREATE");
