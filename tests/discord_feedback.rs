@@ -19,11 +19,15 @@ use support::webhook_http as http;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// The ephemeral text the bot answered click `id` with (failing when it answered otherwise).
+/// The ephemeral text the bot answered click `id` with: a message (type 4), or for a closed
+/// summary an acknowledgement (type 6), the buttons taken off the message and a follow-up.
 fn answer(fake: &FakeDiscord, app: &Appliance, id: u64) -> String {
     let body = fake
         .wait_for_click_answer(id, WAIT)
         .unwrap_or_else(|| panic!("click {id} was not answered:\n{}", app.log()));
+    if body["type"] == 6 {
+        return closed_answer(fake, app, id);
+    }
     assert_eq!(body["type"], 4, "{body}");
     assert_eq!(body["data"]["flags"], 64, "only the member sees it: {body}");
     assert_eq!(body["data"]["allowed_mentions"], json!({"parse": []}));
@@ -31,6 +35,26 @@ fn answer(fake: &FakeDiscord, app: &Appliance, id: u64) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// After a type-6 acknowledgement of click `id`: the message's buttons are taken off (an edit of
+/// `@original` with no components) and the member gets a private follow-up; its text.
+fn closed_answer(fake: &FakeDiscord, app: &Appliance, id: u64) -> String {
+    let original = format!("/api/v10/webhooks/{APP_ID}/token-{id}/messages/@original");
+    let edit = fake
+        .wait_for_call(WAIT, |c| c.method == "PATCH" && c.path == original)
+        .unwrap_or_else(|| panic!("the buttons were not taken off:\n{}", app.log()));
+    assert_eq!(edit.json["components"], json!([]), "{}", edit.json);
+    let followup = format!("/api/v10/webhooks/{APP_ID}/token-{id}");
+    let note = fake
+        .wait_for_call(WAIT, |c| c.method == "POST" && c.path == followup)
+        .unwrap_or_else(|| panic!("no follow-up to click {id}:\n{}", app.log()));
+    assert_eq!(
+        note.json["flags"], 64,
+        "only the member sees it: {}",
+        note.json
+    );
+    note.json["content"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Click `custom_id` of `message` as `user`; the answer's text.

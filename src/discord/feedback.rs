@@ -1,12 +1,14 @@
 //! 👍/👎 feedback on posted summaries: the buttons put on the last message of a cached summary,
 //! their `custom_id` (`fb:<up|down>:<kind>:<detail>:<cache key>`), and a member's click, recorded
-//! once per member per summary while the summary's cache entry lives.
+//! once per member per summary while the summary's cache entry lives; a click after that takes
+//! the buttons off.
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use serenity::all::ComponentInteraction;
 
+use super::post::PostError;
 use super::Shared;
 use crate::model::{CacheEntryRef, ChannelKind, Detail, GuildId, Summary, Timestamp, UserId};
 use crate::store::{Recorded, Vote};
@@ -113,7 +115,8 @@ fn emoji(up: bool) -> &'static str {
     }
 }
 
-/// Feedback for this summary has closed: its cache entry expired or was dropped.
+/// Feedback for this summary has closed: its cache entry expired or was dropped (its buttons
+/// are taken off the message).
 pub const CLOSED: &str = "Feedback on this summary has closed (it is no longer in the cache: it \
     expired, or the channel's messages changed). Ask for a new summary to rate that one.";
 /// The button's id could not be read.
@@ -146,28 +149,61 @@ pub(super) fn clicked(shared: &Arc<Shared>, click: ComponentInteraction) {
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let user = UserId(click.user.id.get());
-        let text = match parsed {
+        let outcome = match parsed {
             Ok(parsed) => record(&shared, &parsed, user),
-            Err(()) => UNREADABLE.to_owned(),
+            Err(()) => Outcome::Answer(UNREADABLE.to_owned()),
         };
-        let body = json!({"type": 4, "data": {"content": text, "flags": EPHEMERAL}});
-        if let Err(e) = shared
-            .poster
-            .interaction_callback(click.id.get(), &click.token, &body)
-            .await
-        {
+        let sent = match outcome {
+            Outcome::Answer(text) => {
+                let body = json!({"type": 4, "data": {"content": text, "flags": EPHEMERAL}});
+                shared
+                    .poster
+                    .interaction_callback(click.id.get(), &click.token, &body)
+                    .await
+            }
+            Outcome::Closed => close(&shared, &click).await,
+        };
+        if let Err(e) = sent {
             tracing::error!(error = %e, user_id = %user, "could not answer a feedback click");
         }
     });
 }
 
-/// Record `user`'s vote while the summary's cache entry lives; the text to answer with.
-fn record(shared: &Shared, click: &Click, user: UserId) -> String {
+/// What a click gets.
+enum Outcome {
+    /// An ephemeral answer.
+    Answer(String),
+    /// Feedback on the summary has closed: its buttons are taken off, the member told why.
+    Closed,
+}
+
+/// Answer a click on a closed summary: acknowledge without a new message (type 6), take the
+/// buttons off the summary's message, and tell the member privately (a follow-up).
+async fn close(shared: &Shared, click: &ComponentInteraction) -> Result<(), PostError> {
+    let poster = &shared.poster;
+    let (id, app, token) = (click.id.get(), click.application_id.get(), &click.token);
+    poster
+        .interaction_callback(id, token, &json!({"type": 6}))
+        .await?;
+    if let Err(e) = poster
+        .edit_original(app, token, &json!({"components": []}))
+        .await
+    {
+        tracing::warn!(error = %e, "could not take the closed feedback buttons off");
+    }
+    poster
+        .followup(app, token, &json!({"content": CLOSED, "flags": EPHEMERAL}))
+        .await
+        .map(|_| ())
+}
+
+/// Record `user`'s vote while the summary's cache entry lives.
+fn record(shared: &Shared, click: &Click, user: UserId) -> Outcome {
     let now = Timestamp::now();
     let summary = match shared.store.cached_summary(&click.entry.key, now) {
         Ok(Some(summary)) => summary,
-        Ok(None) => return CLOSED.to_owned(),
-        Err(e) => return failed(&e, user),
+        Ok(None) => return Outcome::Closed,
+        Err(e) => return Outcome::Answer(failed(&e, user)),
     };
     let vote = Vote {
         up: click.up,
@@ -180,9 +216,9 @@ fn record(shared: &Shared, click: &Click, user: UserId) -> String {
     match shared.store.record_feedback(&click.entry.key, user, &vote) {
         Ok(recorded) => {
             tracing::info!(user_id = %user, up = click.up, ?recorded, "summary feedback");
-            answer(recorded, click.up)
+            Outcome::Answer(answer(recorded, click.up))
         }
-        Err(e) => failed(&e, user),
+        Err(e) => Outcome::Answer(failed(&e, user)),
     }
 }
 
