@@ -197,7 +197,7 @@ fn update_watcher(config: &Config, runtime: &Arc<Runtime>) -> Option<tokio::task
 }
 
 /// Apply retention, purge expired idempotency keys and cached summaries, and prune the
-/// status page's history older than 31 days; failures are logged, not fatal.
+/// status page's history older than 31 days and summary feedback older than 30; failures are logged, not fatal.
 fn maintenance(config: &Config, store: &Store) {
     let now = Timestamp::now();
     let days = config.storage.retention_days;
@@ -217,6 +217,9 @@ fn maintenance(config: &Config, store: &Store) {
     }
     if let Err(e) = store.prune_history(now) {
         tracing::error!(error = %e, "pruning the status history failed");
+    }
+    if let Err(e) = store.prune_feedback(now) {
+        tracing::error!(error = %e, "pruning old summary feedback failed");
     }
 }
 

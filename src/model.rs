@@ -255,6 +255,17 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// Every kind.
+    pub const ALL: [ChannelKind; 2] = [ChannelKind::General, ChannelKind::Dev];
+
+    /// The lowercase name (`general`, `dev`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::General => "general",
+            Self::Dev => "dev",
+        }
+    }
+
     /// Guess the kind from a channel's name and topic (`dev`, `code`, `eng`, `backend`, ...).
     pub fn guess(name: &str, topic: Option<&str>) -> Self {
         const DEV_WORDS: &[&str] = &[
@@ -530,6 +541,22 @@ pub struct Summary {
     /// was sent.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub withheld: usize,
+    /// The cache entry holding this summary, set by the engine while it is cached: what feedback
+    /// buttons name (they close with the entry). None for an uncached summary.
+    #[serde(skip)]
+    pub cache_entry: Option<CacheEntryRef>,
+}
+
+/// A cached summary's identity for feedback: its cache key and the options the key covers that
+/// feedback is reported by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheEntryRef {
+    /// The cache key (64 hex digits).
+    pub key: String,
+    /// The prompt variant.
+    pub kind: ChannelKind,
+    /// The detail level.
+    pub detail: Detail,
 }
 
 #[expect(

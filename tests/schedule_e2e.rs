@@ -108,6 +108,11 @@ fn a_per_second_schedule_posts_digests_and_never_enqueues_a_fire_time_twice_acro
             "{}",
             post.json
         );
+        assert_eq!(
+            post.json["components"][0]["components"][0]["emoji"]["name"], "👍",
+            "a digest carries the feedback buttons: {}",
+            post.json
+        );
     }
 
     // SIGKILL, start again on the same database: digests go on.

@@ -54,8 +54,11 @@ fn prune(store: &Store, config: &Config) -> Result<(), Failure> {
     let keys = store
         .purge_expired_idempotency_keys(now)
         .map_err(anyhow::Error::from)?;
+    let votes = store.prune_feedback(now).map_err(anyhow::Error::from)?;
     outln!(
-        "pruned {pruned} message(s) older than {days} day(s) and {keys} expired idempotency key(s)"
+        "pruned {pruned} message(s) older than {days} day(s), {keys} expired idempotency key(s) \
+         and {votes} feedback vote(s) older than {} days",
+        crate::store::FEEDBACK_DAYS
     );
     Ok(())
 }
@@ -74,11 +77,12 @@ fn verify(path: &Path) -> Result<(), Failure> {
     outln!("file size: {}", human_bytes(report.stats.file_bytes));
     outln!("pages:     every checksum matches");
     outln!(
-        "records:   {} messages, {} jobs, {} cached summaries, {} idempotency keys",
+        "records:   {} messages, {} jobs, {} cached summaries, {} idempotency keys, {} feedback votes",
         c.messages,
         c.jobs,
         c.cached_summaries,
-        c.idempotency_keys
+        c.idempotency_keys,
+        c.feedback_votes
     );
     if c.is_ok() {
         outln!("indexes:   consistent");

@@ -277,8 +277,10 @@ impl EventHandler for Handler {
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         self.seen(&ctx);
-        let Interaction::Command(cmd) = interaction else {
-            return;
+        let cmd = match interaction {
+            Interaction::Command(cmd) => cmd,
+            Interaction::Component(click) => return super::feedback::clicked(&self.shared, click),
+            _ => return,
         };
         if !self.shared.serves(cmd.guild_id.map(gid)) {
             return; // other guilds are ignored

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::interaction::{self, Reply};
-use super::post::{embeds_body, footer, Poster};
+use super::post::{footer, summary_bodies_with, Poster};
 use super::threads::{self, ActiveThread, Place, PlaceKind};
 use super::{archived, catchup, cooldown, permissions, Shared};
 use crate::channel_summary::{Barred, Completeness, Prepared, SummaryError};
@@ -294,10 +294,7 @@ pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply
     drop(tx);
     let _ = progress_task.await;
     let mut bodies: Vec<Value> = match result {
-        Ok(served) => render::embeds(&served.summary, &served.footer())
-            .iter()
-            .map(embeds_body)
-            .collect(),
+        Ok(served) => summary_bodies_with(&served.summary, &served.footer()),
         Err(text) => vec![json!({"content": text, "embeds": []})],
     };
     let late = interaction::Late {
@@ -327,10 +324,7 @@ pub async fn refuse_slash(poster: &Poster, id: u64, token: &str, text: &str) {
 pub(super) async fn run_prefix(shared: Arc<Shared>, inv: Invocation, reply_to: u64) {
     let (tx, _rx) = watch::channel(None);
     let bodies: Vec<Value> = match summarize(&shared, &inv, &tx).await {
-        Ok(served) => render::embeds(&served.summary, &served.footer())
-            .iter()
-            .map(embeds_body)
-            .collect(),
+        Ok(served) => summary_bodies_with(&served.summary, &served.footer()),
         Err(text) => vec![json!({"content": text})],
     };
     for (i, body) in bodies.into_iter().enumerate() {

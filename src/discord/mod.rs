@@ -12,6 +12,7 @@ mod client;
 pub mod commands;
 pub mod convert;
 pub mod cooldown;
+pub mod feedback;
 mod gap;
 mod history;
 pub mod ingest;

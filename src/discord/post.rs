@@ -455,12 +455,19 @@ pub fn with_no_mentions(body: &Value) -> Value {
     body
 }
 
-/// The message bodies of a posted summary, in order.
+/// The message bodies of a posted summary, in order, the last with the feedback buttons.
 pub fn summary_bodies(summary: &Summary) -> Vec<Value> {
-    render::embeds(summary, &footer(summary))
+    summary_bodies_with(summary, &footer(summary))
+}
+
+/// [`summary_bodies`] with the footer `footer`.
+pub fn summary_bodies_with(summary: &Summary, footer: &str) -> Vec<Value> {
+    let mut bodies: Vec<Value> = render::embeds(summary, footer)
         .iter()
         .map(embeds_body)
-        .collect()
+        .collect();
+    super::feedback::attach(&mut bodies, summary);
+    bodies
 }
 
 /// Ask Discord to create the message only once: a second send with the same `nonce` (at most

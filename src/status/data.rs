@@ -62,6 +62,43 @@ pub struct Overview {
     pub recent_failures: Vec<JobRow>,
     /// LLM tokens, all servers.
     pub cost: Cost,
+    /// Members' 👍/👎 on summaries per provider/model over the last 30 days.
+    pub feedback: Vec<FeedbackRow>,
+}
+
+/// Members' votes on one provider/model's summaries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FeedbackRow {
+    /// Provider (`builtin`, `openai`).
+    pub provider: String,
+    /// Model.
+    pub model: String,
+    /// 👍 votes.
+    pub up: u64,
+    /// 👎 votes.
+    pub down: u64,
+    /// 👍 share of the votes, in whole percent (rounded).
+    pub up_percent: u64,
+}
+
+/// The feedback rates of the last [`crate::store::FEEDBACK_DAYS`] days (none when the store
+/// does not answer).
+fn feedback(src: &Sources<'_>) -> Vec<FeedbackRow> {
+    let since = Timestamp(src.now.millis() - crate::store::FEEDBACK_DAYS * 86_400_000);
+    let tallies = src.store.feedback_tallies(since).unwrap_or_default();
+    tallies
+        .into_iter()
+        .map(|t| {
+            let votes = t.up + t.down;
+            FeedbackRow {
+                up_percent: (t.up * 100 + votes / 2) / votes.max(1),
+                provider: t.provider,
+                model: t.model,
+                up: t.up,
+                down: t.down,
+            }
+        })
+        .collect()
 }
 
 /// What the LLM costs, in tokens over all servers.
@@ -233,6 +270,7 @@ pub fn overview(src: &Sources<'_>) -> Overview {
     Overview {
         recent_failures,
         cost: cost(src),
+        feedback: feedback(src),
         healthy: store.ok && (!discord.enabled || discord.connected),
         version: crate::VERSION_LINE.to_string(),
         update_available: src.runtime.update_available(),

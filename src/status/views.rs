@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::data::{JobRow, Named, Outcome, Overview, Plots, ScheduleRow};
+use super::data::{FeedbackRow, JobRow, Named, Outcome, Overview, Plots, ScheduleRow};
 use super::html::{bytes, compact, escape, millis};
 use super::svg::{self, Limit, Plot, Series, Style};
 use crate::model::{JobState, Timestamp};
@@ -185,8 +185,34 @@ pub fn overview(o: &Overview) -> String {
     ));
     out.push_str(&cost_card(o));
     out.push_str("</div>");
+    out.push_str(&feedback(&o.feedback));
     out.push_str(&failures(&o.recent_failures));
     out
+}
+
+/// Members' 👍 rate per provider/model, or a note that there is none yet.
+fn feedback(rows: &[FeedbackRow]) -> String {
+    let mut body = String::new();
+    for r in rows {
+        let _ = write!(
+            body,
+            "<tr><td>{}/{}</td><td>{}</td><td>{}</td><td>{}%</td></tr>",
+            escape(&r.provider),
+            escape(&r.model),
+            r.up,
+            r.down,
+            r.up_percent
+        );
+    }
+    format!(
+        r#"<h2 class="feedback">Summary feedback, last 30 days</h2>{}"#,
+        table(
+            "feedback",
+            &["Provider/model", "👍", "👎", "👍 rate"],
+            &body,
+            "No feedback yet: members rate posted summaries with the 👍/👎 buttons under them.",
+        )
+    )
 }
 
 fn cost_card(o: &Overview) -> String {
@@ -684,5 +710,23 @@ mod tests {
     fn empty_lists_say_so() {
         assert!(schedules(&[]).contains("No schedules yet"));
         assert!(jobs(&[]).contains("No jobs yet"));
+        assert!(feedback(&[]).contains("No feedback yet"));
+    }
+
+    #[test]
+    fn feedback_shows_the_rate_per_provider_and_model_escaped() {
+        let row = FeedbackRow {
+            provider: "openai".into(),
+            model: "<gpt>".into(),
+            up: 3,
+            down: 1,
+            up_percent: 75,
+        };
+        let html = feedback(&[row]);
+        assert!(
+            html.contains("<td>openai/&lt;gpt&gt;</td><td>3</td><td>1</td><td>75%</td>"),
+            "{html}"
+        );
+        assert!(!html.contains("No feedback yet"), "{html}");
     }
 }

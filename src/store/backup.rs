@@ -11,6 +11,7 @@ use redb::{
     WriteTransaction,
 };
 
+use super::feedback::FEEDBACK;
 use super::history::{INGEST_HOURLY, LATENCY_DAILY};
 use super::schema::{
     CHANNELS, COVERAGE, GUILD_SETTINGS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, JOBS, JOB_QUEUE, MESSAGES,
@@ -149,6 +150,7 @@ fn copy_named(
         OPTED_OUT_USERS,
         INGEST_HOURLY,
         LATENCY_DAILY,
+        FEEDBACK,
     );
     Err(StoreError::Database {
         detail: format!(
@@ -198,6 +200,17 @@ mod tests {
             .expect("claim");
         let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).expect("day");
         store.record_summary_latency(day, 1500).expect("latency");
+        let vote = crate::store::Vote {
+            up: true,
+            provider: "builtin".into(),
+            model: "extractive-v1".into(),
+            kind: "general".into(),
+            detail: "standard".into(),
+            at: Timestamp(5),
+        };
+        store
+            .record_feedback("key", UserId(78), &vote)
+            .expect("a vote");
         store
             .forget_user(UserId(77), Timestamp(5), None)
             .expect("a member opted out");
@@ -218,6 +231,11 @@ mod tests {
         assert_eq!(copy.stats().expect("stats").tables, stats.tables);
         assert_eq!(copy.message_count(ChannelId(1)).expect("count"), 2);
         assert!(copy.check_consistency().expect("check").is_ok());
+        assert_eq!(
+            copy.feedback_tallies(Timestamp(0)).expect("votes")[0].up,
+            1,
+            "a restored backup keeps the feedback"
+        );
         assert!(
             copy.opted_out_users().expect("read").contains(&UserId(77)),
             "a restored backup keeps the opt-outs"

@@ -8,6 +8,7 @@ mod backup;
 mod channels;
 mod codec;
 mod coverage;
+mod feedback;
 mod handle;
 mod history;
 mod idempotency;
@@ -30,6 +31,7 @@ use redb::{ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransa
 
 pub use backup::BackupReport;
 pub use coverage::Span;
+pub use feedback::{FeedbackTally, Recorded, Vote, FEEDBACK_DAYS};
 pub use handle::{StoreFailure, RETRY_EVERY};
 pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use job_batch::{JobBatch, JobBatchResult, JobOutcome};

@@ -110,6 +110,7 @@ impl Store {
             let channels: BTreeSet<ChannelId> =
                 doomed.iter().map(|&(c, _, _)| ChannelId(c)).collect();
             invalidate_with_parents(txn, &channels)?;
+            super::feedback::forget_votes(txn, user)?;
             let channels: Vec<ChannelId> = channels.into_iter().collect();
             let jobs_redacted = match jobs {
                 Some(r) if !channels.is_empty() => {

@@ -150,6 +150,7 @@ fn create_additive_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(GUILD_SETTINGS).or_store()?;
     txn.open_table(COVERAGE).or_store()?;
     txn.open_table(OPTED_OUT_USERS).or_store()?;
+    txn.open_table(super::feedback::FEEDBACK).or_store()?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 
+use super::feedback::{Vote, FEEDBACK};
 use super::schema::{
     IDEMPOTENCY, IDEMPOTENCY_EXPIRY, JOBS, JOB_QUEUE, MESSAGES, MESSAGE_IDS, SUMMARIES,
     SUMMARY_CHANNELS, SUMMARY_EXPIRY, SUMMARY_ORDER,
@@ -26,6 +27,8 @@ pub struct ConsistencyReport {
     pub cached_summaries: u64,
     /// Idempotency keys.
     pub idempotency_keys: u64,
+    /// Feedback votes on summaries.
+    pub feedback_votes: u64,
     /// Number of problems found.
     pub problem_count: u64,
     /// Descriptions of the first problems found.
@@ -101,6 +104,7 @@ impl Store {
             check_jobs(txn, &mut report)?;
             check_summaries(txn, &mut report)?;
             check_idempotency(txn, &mut report)?;
+            check_feedback(txn, &mut report)?;
             Ok(report)
         })
     }
@@ -233,6 +237,20 @@ fn check_idempotency(
         "idempotency",
         rows,
     );
+    Ok(())
+}
+
+/// Every feedback vote decodes.
+fn check_feedback(txn: &ReadTransaction, report: &mut ConsistencyReport) -> Result<(), StoreError> {
+    let votes = txn.open_table(FEEDBACK).or_store()?;
+    for entry in votes.iter().or_store()? {
+        let (key, value) = entry.or_store()?;
+        report.feedback_votes += 1;
+        if let Err(e) = codec::decode::<Vote>("feedback vote", value.value()) {
+            let (summary, user) = key.value();
+            report.problem(format!("feedback of user {user} on summary {summary}: {e}"));
+        }
+    }
     Ok(())
 }
 

@@ -164,6 +164,7 @@ impl Engine {
         let withheld = sent.as_ref().map_or(0, |s| s.withheld);
         if let Some(mut hit) = self.cache_lookup(req, &key, now)? {
             hit.withheld = withheld;
+            hit.cache_entry = Some(entry_ref(req, &key));
             return Ok(hit);
         }
         let started = Instant::now();
@@ -193,7 +194,9 @@ impl Engine {
                 let mut summary = Self::assemble(req, &*self.primary, draft, now);
                 summary.withheld = withheld;
                 self.hold_to_budget(req, &mut summary);
-                self.cache_store(req, &key, &summary, now)?;
+                if self.cache_store(req, &key, &summary, now)? {
+                    summary.cache_entry = Some(entry_ref(req, &key));
+                }
                 self.record_latency(started);
                 Ok(summary)
             }
@@ -235,20 +238,21 @@ impl Engine {
         }))
     }
 
+    /// Cache `summary` when the engine caches; true when it did.
     fn cache_store(
         &self,
         req: &Request,
         key: &str,
         summary: &Summary,
         now: Timestamp,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let (Some(store), Some(policy), true) = (&self.store, &self.cache, req.use_cache) else {
-            return Ok(());
+            return Ok(false);
         };
         let ttl_ms = i64::try_from(policy.ttl.as_millis()).unwrap_or(i64::MAX);
         let expires = Timestamp(now.millis().saturating_add(ttl_ms));
         store.cache_summary(key, summary, expires, policy.max_entries)?;
-        Ok(())
+        Ok(true)
     }
 
     /// Trim an LLM's summary that ran past the detail level's budget (the builtin keeps to it
@@ -344,6 +348,7 @@ impl Engine {
             created_at: now,
             language: req.language.clone(),
             withheld: 0,
+            cache_entry: None,
         }
     }
 }
@@ -395,6 +400,15 @@ pub fn participants(messages: &[ChatMessage]) -> Vec<String> {
     names.into_iter().map(|(n, _)| n.to_string()).collect()
 }
 
+/// What names the cache entry under `key` of `req`'s summary (for feedback buttons).
+fn entry_ref(req: &Request, key: &str) -> crate::model::CacheEntryRef {
+    crate::model::CacheEntryRef {
+        key: key.to_owned(),
+        kind: req.kind,
+        detail: req.detail,
+    }
+}
+
 /// The cache key: a hash of provider, model, prompt version, options (the withholding policy
 /// for an LLM among them), and the id and last edit time of every message in the window. An
 /// edit or delete changes the key, so the old entry goes stale.
@@ -409,10 +423,7 @@ pub fn cache_key(
         summarizer.provider(),
         summarizer.model(),
         summarizer.version(),
-        match req.kind {
-            ChannelKind::General => "general",
-            ChannelKind::Dev => "dev",
-        },
+        req.kind.as_str(),
         req.language.as_deref().unwrap_or(""),
         req.detail.as_str(),
         match withholding {
@@ -603,6 +614,37 @@ mod tests {
         uncached.use_cache = false;
         assert!(!run(&engine, &uncached).expect("summary").cached);
         assert_eq!(primary.calls(), 4);
+    }
+
+    #[test]
+    fn a_cached_summary_names_its_cache_entry_and_an_uncached_one_none() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let engine = Engine::new(Counting::new("llm")).with_store(Arc::clone(&store), Some(CACHE));
+        let mut req = request(vec![message(1, "ana", false)]);
+        req.detail = Detail::Brief;
+        let made = run(&engine, &req).expect("summary");
+        let entry = made.cache_entry.clone().expect("cached when made");
+        assert_eq!(
+            (entry.kind, entry.detail, entry.key.len()),
+            (ChannelKind::General, Detail::Brief, 64)
+        );
+        assert!(store
+            .cached_summary(&entry.key, Timestamp::now())
+            .expect("read")
+            .is_some());
+        let hit = run(&engine, &req).expect("summary");
+        assert!(hit.cached);
+        assert_eq!(hit.cache_entry, Some(entry), "a hit names the same entry");
+        req.use_cache = false;
+        assert_eq!(run(&engine, &req).expect("summary").cache_entry, None);
+        let no_store = Engine::new(Counting::new("llm"));
+        assert_eq!(
+            run(&no_store, &request(vec![message(1, "ana", false)]))
+                .expect("summary")
+                .cache_entry,
+            None
+        );
     }
 
     #[test]

@@ -32,6 +32,11 @@ use std::time::{Duration, Instant};
 use rouille::{Request, Response};
 use serde_json::{json, Value};
 
+// A `#[path]` relative to this file's directory, so the benches that include this file by path
+// find it too.
+#[path = "fake_discord/components.rs"]
+pub mod components;
+
 /// Bot token the fake accepts (any token works; this one is long enough for validation).
 pub const TOKEN: &str = "fake-discord-token-0123456789-0123456789-0123456789-0123456789";
 /// Application id of the bot.
@@ -180,6 +185,8 @@ struct State {
     private_threads: HashSet<u64>,
     /// Interactions dispatched with [`FakeDiscord::inject_interaction`] and what became of them.
     interactions: Interactions,
+    /// Buttons on the bot's messages and clicks on them (see [`components`]).
+    components: components::Components,
 }
 
 impl State {
@@ -1214,8 +1221,10 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
             send_forbidden(shared, channel, &call.json)
                 .unwrap_or_else(|| send_message(shared, channel, call))
         }
-        ("POST", ["interactions", _, token, "callback"]) => {
-            interaction_callback(shared, token, call)
+        ("POST", ["interactions", id, token, "callback"]) => {
+            // A click on a button (see `components`), else a command's interaction.
+            let clicked = components::callback(&mut shared.lock(), id, call);
+            clicked.unwrap_or_else(|| interaction_callback(shared, token, call))
         }
         ("PATCH", ["webhooks", _, token, "messages", _]) | ("POST", ["webhooks", _, token])
             if shared.lock().interactions.token_invalid(token) =>
@@ -1354,7 +1363,8 @@ fn create_message(shared: &Shared, channel: u64, call: &RestCall) -> Response {
     if let Some(embeds) = call.json.get("embeds") {
         msg["embeds"] = embeds.clone();
     }
-    let msg = rest_shape(&msg);
+    let mut msg = rest_shape(&msg);
+    components::keep(&mut state, &mut msg, call);
     if let Some(key) = nonce {
         state.nonces.insert(key, (Instant::now(), msg.clone()));
     }
