@@ -6,6 +6,7 @@
 mod admin_cmd;
 pub mod backfill;
 pub mod catchup;
+mod catchup_server;
 mod client;
 pub mod commands;
 pub mod convert;
