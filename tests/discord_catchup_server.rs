@@ -77,11 +77,14 @@ fn wait_content(bot: &DiscordBot, fake: &FakeDiscord, id: u64) -> String {
 
 /// The line of `text` that lists `channel`, and its position among the lines.
 fn line_of(text: &str, channel: u64) -> (usize, String) {
-    text.lines()
+    let found = text
+        .lines()
         .enumerate()
-        .find(|(_, l)| l.contains(&format!("<#{channel}>")))
-        .map(|(i, l)| (i, l.to_owned()))
-        .unwrap_or_else(|| panic!("<#{channel}> is not listed:\n{text}"))
+        .find(|(_, l)| l.contains(&format!("<#{channel}>")));
+    let Some((i, line)) = found else {
+        panic!("<#{channel}> is not listed:\n{text}");
+    };
+    (i, line.to_owned())
 }
 
 /// The TL;DR lines (quoted) right under line `at`.
@@ -93,11 +96,19 @@ fn tldr_under(text: &str, at: usize) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn catchup_without_a_channel_ranks_what_concerns_you_across_the_server() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeDiscord::start();
-    let mut bot = DiscordBot::connected(dir.path(), &fake, "cooldown = \"0s\"");
+/// The first new message of each channel Bob sees, in the order expected.
+struct Firsts {
+    mention: u64,
+    reply: u64,
+    in_thread: u64,
+    random: u64,
+}
+
+/// Three text channels and a thread besides `GENERAL` and `SECRET`; Bob's last message is in
+/// `BACKEND` 3 h ago. After it: a mention of Bob in `DESIGN`, a reply to him in `BACKEND`, a
+/// message in the thread he posted in, three in `RANDOM`, and a mention of Bob in `SECRET`,
+/// which he cannot read. Alice's last message is the thread's; only `SECRET` has one after it.
+fn server(fake: &FakeDiscord) -> Firsts {
     for (id, name) in [(DESIGN, "design"), (BACKEND, "backend"), (RANDOM, "random")] {
         fake.dispatch("CHANNEL_CREATE", &text_channel(id, name));
     }
@@ -181,6 +192,20 @@ fn catchup_without_a_channel_ranks_what_concerns_you_across_the_server() {
         "The staff meeting moved to 3 pm.",
     );
 
+    Firsts {
+        mention,
+        reply,
+        in_thread,
+        random: random_first,
+    }
+}
+
+#[test]
+fn catchup_without_a_channel_ranks_what_concerns_you_across_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let mut bot = DiscordBot::connected(dir.path(), &fake, "cooldown = \"0s\"");
+    let firsts = server(&fake);
     fake.inject_interaction(&catchup(7301, BOB, GENERAL, &json!([])));
     let defer = bot.wait_defer(&fake, 7301);
     assert_eq!(defer.json["type"], 5);
@@ -210,10 +235,10 @@ fn catchup_without_a_channel_ranks_what_concerns_you_across_the_server() {
     );
     // Each with a jump link to its first new message, and a TL;DR of what was said.
     for (line, channel, first) in [
-        (&design_line, DESIGN, mention),
-        (&backend_line, BACKEND, reply),
-        (&thread_line, MIGRATION, in_thread),
-        (&random_line, RANDOM, random_first),
+        (&design_line, DESIGN, firsts.mention),
+        (&backend_line, BACKEND, firsts.reply),
+        (&thread_line, MIGRATION, firsts.in_thread),
+        (&random_line, RANDOM, firsts.random),
     ] {
         assert!(
             line.contains(&format!("[jump]({})", link(channel, first))),
