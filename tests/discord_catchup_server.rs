@@ -358,3 +358,45 @@ fn nothing_new_options_that_need_a_channel_and_the_shared_cooldown() {
     assert_no_mentions(&fake);
     bot.stop();
 }
+
+#[test]
+fn with_an_llm_only_the_top_three_tldrs_are_requests_the_rest_are_builtin() {
+    use support::fake_openai::FakeOpenAi;
+    let llm = FakeOpenAi::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeDiscord::start();
+    let llm_section = format!(
+        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
+        llm.base_url()
+    );
+    let mut bot = DiscordBot::start_with_llm(dir.path(), &fake, "cooldown = \"0s\"", &llm_section);
+    bot.wait_connected(&fake);
+    server(&fake);
+    fake.inject_interaction(&catchup(7501, BOB, GENERAL, &json!([])));
+    let text = description(&bot.wait_summary(&fake, 7501));
+    let requests = llm.chat_requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "one brief request for each of the top 3:\n{text}"
+    );
+    for r in &requests {
+        assert!(r.prompt_text().contains("short TL;DR"), "not brief");
+    }
+    for channel in [DESIGN, BACKEND, MIGRATION] {
+        let (at, _) = line_of(&text, channel);
+        assert!(
+            tldr_under(&text, at)
+                .iter()
+                .any(|l| l.contains("The team discussed")),
+            "not the LLM's TL;DR for <#{channel}>:\n{text}"
+        );
+    }
+    let (at, _) = line_of(&text, RANDOM);
+    let builtin = &tldr_under(&text, at)[0];
+    assert!(
+        !builtin.contains("The team discussed") && builtin.contains("**alice**"),
+        "the 4th is the builtin's:\n{text}"
+    );
+    bot.stop();
+}
