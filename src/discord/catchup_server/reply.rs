@@ -158,6 +158,25 @@ mod tests {
              \n+4 more channels with new messages."
         );
         assert_eq!(embed["footer"]["text"], "since …");
+
+        let de = super::super::words::words(Lang::De);
+        let v = body(
+            &[entry(2, signals(2, 0, 1), &[])],
+            0,
+            "seit …",
+            Lang::De,
+            de,
+        );
+        assert_eq!(v["embeds"][0]["title"], "Verpasst: 1 Kanal");
+        assert_eq!(
+            v["embeds"][0]["description"],
+            "**1.** <#2> — 2 Erwähnungen von dir · 1 Nachricht · \
+             [hinspringen](https://discord.com/channels/1/2/5)"
+        );
+        assert_eq!(
+            nothing("seit …", de)["content"],
+            "Nichts Neues in den Kanälen, die du lesen kannst: seit …."
+        );
     }
 
     #[test]
