@@ -447,7 +447,8 @@ fn table_row(state: State) {
     let cmd = id_ago(Duration::ZERO, 100);
     fake.inject_message(target, cmd, ALICE, "!summary 2");
     fake.inject_interaction(&slash_command(SLASH, ALICE, target, &json!([])));
-    fake.inject_interaction(&command("catchup", CATCHUP, CAROL, target, &json!([])));
+    let here = json!([{"name": "channel", "type": 7, "value": target.to_string()}]);
+    fake.inject_interaction(&command("catchup", CATCHUP, CAROL, target, &here));
     let job_id = request_summary(&app, target, &format!("table-{state:?}"));
 
     let slash = interaction(&fake, &app, SLASH);

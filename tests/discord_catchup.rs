@@ -34,8 +34,12 @@ fn footer(call: &RestCall) -> String {
         .to_owned()
 }
 
+/// `/catchup channel:<channel>` invoked in `channel` (without `channel:` it covers the whole
+/// server, see tests/discord_catchup_server.rs).
 fn catchup(id: u64, user: u64, channel: u64, options: &Value) -> Value {
-    command("catchup", id, user, channel, options)
+    let mut options = options.as_array().cloned().unwrap_or_default();
+    options.push(json!({"name": "channel", "type": 7, "value": channel.to_string()}));
+    command("catchup", id, user, channel, &json!(options))
 }
 
 fn thread_link(thread: u64) -> String {

@@ -667,7 +667,8 @@ fn detail_and_topic_reach_the_llm_from_every_command_and_bad_values_are_refused(
     assert!(prompt.contains("database migration"), "{prompt}");
 
     // /catchup detail:full (Bob has not written here: the last 24 h), no length asked.
-    let opts = json!([{"name": "detail", "type": 3, "value": "full"}]);
+    let opts = json!([{"name": "detail", "type": 3, "value": "full"},
+        {"name": "channel", "type": 7, "value": GENERAL.to_string()}]);
     fake.inject_interaction(&command("catchup", 9303, BOB, GENERAL, &opts));
     wait_edit(&fake, 9303, &bot);
     let prompt = last_prompt(3);

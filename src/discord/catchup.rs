@@ -23,12 +23,15 @@ pub const FIRST_TIME_HOURS: u32 = 24;
 pub fn definition() -> Value {
     json!({
         "name": "catchup", "type": 1,
-        "description": "Summarize what you missed here since your last message",
+        "description": "What you missed since your last message: in the whole server, or in one channel",
         "contexts": [0],
         "options": [
-            {"type": 5, "name": "public", "description": "Show the summary to everyone (default: only you)",
+            {"type": 5, "name": "public", "description": "Show the summary to everyone (default: only you; needs a channel)",
                 "required": false},
-            super::commands::detail_option()
+            super::commands::detail_option(),
+            {"type": 7, "name": "channel",
+                "description": "Only this channel, thread or forum (default: every channel you can read)",
+                "channel_types": [0, 5, 10, 11, 12, 15], "required": false}
         ]
     })
 }
@@ -63,13 +66,17 @@ impl Since {
     /// The footer note in `strings`' language (plain text: footers render no Markdown or
     /// `<t:…>` timestamps).
     pub fn note(self, now: Timestamp, strings: &Strings) -> String {
+        self.note_from(now, strings.catchup_since, strings.catchup_last)
+    }
+
+    /// The note from templates: `since` (`{ago}`, `{time}`) after a message of theirs, `last`
+    /// (`{hours}`, `{cap}`) when there was none.
+    pub fn note_from(self, now: Timestamp, since: &str, last: &str) -> String {
         match self {
-            Self::LastMessage(t) => strings
-                .catchup_since
+            Self::LastMessage(t) => since
                 .replace("{ago}", &ago(now.0.saturating_sub(t.0)))
                 .replace("{time}", &t.to_string()),
-            Self::NotWritten { hours, cap } => strings
-                .catchup_last
+            Self::NotWritten { hours, cap } => last
                 .replace("{hours}", &hours.to_string())
                 .replace("{cap}", &crate::config::format_duration(cap)),
         }
@@ -85,10 +92,30 @@ pub fn since(
     now: Timestamp,
     cap: Duration,
 ) -> Result<Since, StoreError> {
+    since_in(store, &[channel], user, now, cap)
+}
+
+/// Where the catch-up of `user` over `channels` (a server's) starts: after their newest message
+/// in any of them within `cap` before `now`, else the last 24 h (or `cap` when shorter).
+pub fn since_in(
+    store: &Store,
+    channels: &[ChannelId],
+    user: UserId,
+    now: Timestamp,
+    cap: Duration,
+) -> Result<Since, StoreError> {
     let floor = cap_start(now, cap);
-    Ok(match store.last_message_by(channel, user, floor)? {
-        Some(m) if m.timestamp < now => Since::LastMessage(m.timestamp),
-        _ => Since::NotWritten {
+    let mut last = None;
+    for channel in channels {
+        if let Some(m) = store.last_message_by(*channel, user, floor)? {
+            if m.timestamp < now {
+                last = last.max(Some(m.timestamp));
+            }
+        }
+    }
+    Ok(match last {
+        Some(t) => Since::LastMessage(t),
+        None => Since::NotWritten {
             hours: first_time_hours(cap),
             cap,
         },
@@ -227,11 +254,37 @@ mod tests {
     }
 
     #[test]
-    fn the_definition_has_the_public_and_detail_options() {
+    fn the_definition_has_the_public_detail_and_channel_options() {
         let def = definition();
         assert_eq!(def["name"], "catchup");
         assert_eq!(def["options"][0]["name"], "public");
         assert_eq!(def["options"][1]["name"], "detail");
-        assert_eq!(def["options"].as_array().map(Vec::len), Some(2));
+        let channel = &def["options"][2];
+        assert_eq!(channel["name"], "channel");
+        assert_eq!(channel["type"], 7);
+        assert_eq!(channel["required"], false, "without it: the whole server");
+        assert_eq!(
+            channel["channel_types"],
+            super::super::commands::definitions()[0]["options"][1]["channel_types"],
+            "the channels /summarize accepts"
+        );
+        assert_eq!(def["options"].as_array().map(Vec::len), Some(3));
+        assert!(def["description"].as_str().is_some_and(|d| d.len() <= 100));
+    }
+
+    #[test]
+    fn since_in_a_server_starts_after_the_newest_message_in_any_channel() {
+        let (_d, s) = temp_store();
+        let now = Timestamp(1000 * HOUR);
+        s.upsert_messages(&[
+            msg(1, 1, now.0 - 5 * HOUR, "in one"),
+            msg(2, 2, now.0 - 2 * HOUR, "in two"),
+            msg(3, 3, now.0 - HOUR, "in three, not searched"),
+        ])
+        .expect("upsert");
+        let got = since_in(&s, &[ChannelId(1), ChannelId(2)], UserId(9), now, WEEK).expect("since");
+        assert_eq!(got, Since::LastMessage(Timestamp(now.0 - 2 * HOUR)));
+        let none = since_in(&s, &[], UserId(9), now, WEEK).expect("since");
+        assert!(matches!(none, Since::NotWritten { hours: 24, .. }));
     }
 }

@@ -291,6 +291,9 @@ impl EventHandler for Handler {
         }
         match cmd.data.name.as_str() {
             "summarize" => slash_command(&self.shared, &ctx.cache, &cmd, false),
+            "catchup" if super::catchup_server::is_server_wide(&cmd) => {
+                super::catchup_server::start(&self.shared, &ctx.cache, &cmd);
+            }
             "catchup" => slash_command(&self.shared, &ctx.cache, &cmd, true),
             "schedule" => super::schedule_cmd::start(&self.shared, &cmd),
             "summarybot" => super::admin_cmd::handle(&self.shared, &cmd),
@@ -302,7 +305,7 @@ impl EventHandler for Handler {
 /// The summary service's admission for `channel`, a thread with the channel it belongs to. It
 /// runs for every gateway event: the thread's channel comes from serenity's cache, and only a
 /// channel the cache does not know is looked up in the store.
-fn admission(
+pub(super) fn admission(
     shared: &Shared,
     cache: &Cache,
     guild: Option<SGuildId>,
@@ -630,7 +633,7 @@ pub(super) fn bot_permissions(cache: &Cache, guild: SGuildId, channel: ChannelId
 
 /// A member's permissions in a channel (a thread uses its parent's overwrites), from the cached
 /// guild. `roles` overrides the cached member's roles (message events carry them).
-fn member_permissions(
+pub(super) fn member_permissions(
     cache: &Cache,
     guild: SGuildId,
     channel: ChannelId,

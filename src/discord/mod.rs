@@ -8,6 +8,7 @@ mod admin_cmd;
 pub mod archived;
 pub mod backfill;
 pub mod catchup;
+mod catchup_server;
 mod client;
 pub mod commands;
 pub mod convert;

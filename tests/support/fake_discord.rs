@@ -2085,6 +2085,34 @@ fn open_dm(shared: &Shared, call: &RestCall) -> Response {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Fixtures for server-wide /catchup: more text channels and replies.
+
+/// A text channel of `GUILD` that everyone may read, as CHANNEL_CREATE sends it.
+pub fn text_channel(id: u64, name: &str) -> Value {
+    channel(id, name, &json!([]))
+}
+
+impl FakeDiscord {
+    /// Dispatch MESSAGE_CREATE for a reply (type 19) to `to` in the same channel, sent at the
+    /// time of its snowflake `id`. Returns the payload.
+    pub fn inject_reply(
+        &self,
+        channel: u64,
+        id: u64,
+        author: u64,
+        content: &str,
+        to: u64,
+    ) -> Value {
+        let mut msg = message(channel, id, author, content, snowflake_time_ms(id));
+        msg["type"] = json!(19);
+        msg["message_reference"] = json!({"message_id": to.to_string(),
+            "channel_id": channel.to_string(), "guild_id": GUILD.to_string()});
+        self.dispatch("MESSAGE_CREATE", &msg);
+        msg
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Gateway: a minimal RFC 6455 server (text frames, no compression, no fragmentation).
 
 fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
