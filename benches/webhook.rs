@@ -143,7 +143,7 @@ fn bench(
             .map_err(|e| format!("cannot build the summary service: {e}"))?,
         );
         let runner = JobRunner::start(config, &service, publisher)?;
-        let web = summarybot::webhook::start(config, &store, &runner, Arc::default())?;
+        let web = summarybot::webhook::start(config, &store, &runner, Arc::default(), None)?;
         (runner, web)
     };
     let addr = web.addr();

@@ -98,6 +98,7 @@ async fn serve(
             store,
             &jobs,
             Arc::clone(&runtime),
+            bot.as_ref().map(crate::discord::Bot::poster),
         )?)
     } else {
         None

@@ -226,6 +226,13 @@ fn the_webhook_refuses_a_post_to_where_the_bot_cannot_post_and_its_jobs_fail_bef
     );
     let created = create(GENERAL, "to-general");
     assert_eq!(created.status, 201, "{}", created.body);
+    // A repeated delivery gets its stored answer even after the bot lost the permission there.
+    fake.deny_bot(GENERAL, SEND_MESSAGES);
+    let replayed = create(GENERAL, "to-general");
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    assert_eq!(replayed.json()["status"], "already_processed");
+    let refused = create(GENERAL, "to-general-again");
+    assert_eq!(refused.status, 400, "{}", refused.body);
 
     // A summary_request posting there fails before anything is summarized.
     let job = app.request_summary(GENERAL, "post-to-secret", Some(SECRET));

@@ -145,6 +145,9 @@ pub fn late_notice(reply: &Reply, private: bool) -> String {
     )
 }
 
+/// Most members remembered for a "your previous summary was lost" note.
+const MAX_UNDELIVERED: usize = 1_000;
+
 /// Summaries that could be delivered neither with the token nor in a DM (the invoker's DMs are
 /// closed), by invoker: the channel each was about, for a note on their next summary.
 #[derive(Debug, Default)]
@@ -152,10 +155,13 @@ pub struct Undelivered(Mutex<HashMap<u64, ChannelId>>);
 
 impl Undelivered {
     fn remember(&self, user: u64, about: ChannelId) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(user, about);
+        let mut lost = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Members who never come back must not grow this for ever: past the cap, the notes
+        // are dropped (they are a courtesy; the log has every loss).
+        if lost.len() >= MAX_UNDELIVERED && !lost.contains_key(&user) {
+            lost.clear();
+        }
+        lost.insert(user, about);
     }
 
     /// The note for `user`'s next summary, once, if one of theirs was lost.
@@ -320,6 +326,19 @@ mod tests {
     use crate::discord::permissions::{
         EMBED_LINKS, SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, VIEW_CHANNEL,
     };
+
+    #[test]
+    fn lost_summary_notes_are_bounded_and_given_once() {
+        let lost = Undelivered::default();
+        for user in 0..(MAX_UNDELIVERED as u64 + 5) {
+            lost.remember(user, ChannelId(7));
+        }
+        let kept = lost.0.lock().unwrap_or_else(PoisonError::into_inner).len();
+        assert!(kept <= MAX_UNDELIVERED, "{kept} notes kept");
+        let newest = MAX_UNDELIVERED as u64 + 4;
+        assert!(lost.take_note(newest).is_some_and(|n| n.contains("<#7>")));
+        assert!(lost.take_note(newest).is_none());
+    }
 
     #[test]
     fn the_lifetime_is_fifteen_minutes_unless_shortened() {

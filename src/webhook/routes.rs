@@ -173,8 +173,13 @@ fn schedule_update(
     key: &str,
     update: &super::schedule_update::ScheduleUpdate,
 ) -> Result<Response, ApiError> {
-    check_post_to(state, update)?;
     let now = Timestamp::now();
+    // A repeated delivery of a create gets its stored answer, whatever changed since.
+    let replay = update.action == super::schedule_update::Action::Create
+        && matches!(state.store.live_idempotency_value(key, now), Ok(Some(_)));
+    if !replay {
+        check_post_to(state, update)?;
+    }
     let ttl = i64::try_from(state.idempotency_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires = Timestamp(now.0.saturating_add(ttl));
     let (status, answer) = super::schedule_update::apply(

@@ -69,11 +69,13 @@ struct Shared {
 }
 
 /// Start the server on `webhook.host:webhook.port`, feeding `jobs`; `/health` reports `runtime`.
+/// `discord` is the bot's REST client (its rate-limit state is shared), when the bot runs.
 pub fn start(
     config: &Config,
     store: &Arc<Store>,
     jobs: &JobRunner,
     runtime: Arc<Runtime>,
+    discord: Option<crate::discord::Poster>,
 ) -> Result<WebServer, StartError> {
     let web = &config.webhook;
     let addr = format!("{}:{}", web.host, web.port);
@@ -95,7 +97,7 @@ pub fn start(
     let metrics = Metrics::new(http.connection_stats());
     let shared = Arc::new(Shared {
         http,
-        state: handler_state(config, store, jobs, runtime, metrics)?,
+        state: handler_state(config, store, jobs, runtime, metrics, discord)?,
         limits: BodyLimits {
             max_bytes: web.max_body_bytes,
             timeout: web.read_timeout,
@@ -119,14 +121,12 @@ pub fn start(
 }
 
 /// The check of a schedule's `post_to_channel_id` against the bot's permissions there, when
-/// Discord is on (it runs on the current async runtime).
-fn post_access(config: &Config) -> Option<crate::discord::access::PostAccess> {
+/// the bot runs (it runs on the current async runtime, with the bot's REST client).
+fn post_access(
+    discord: Option<crate::discord::Poster>,
+) -> Option<crate::discord::access::PostAccess> {
     let runtime = tokio::runtime::Handle::try_current().ok()?;
-    let poster = crate::discord::poster(config).ok()?;
-    config
-        .discord
-        .enabled
-        .then(|| crate::discord::access::PostAccess::new(poster, runtime))
+    discord.map(|poster| crate::discord::access::PostAccess::new(poster, runtime))
 }
 
 /// The handler's settings and shared parts.
@@ -136,6 +136,7 @@ fn handler_state(
     jobs: &JobRunner,
     runtime: Arc<Runtime>,
     metrics: Metrics,
+    discord: Option<crate::discord::Poster>,
 ) -> Result<State, StartError> {
     let web = &config.webhook;
     let secret = web.secret.expose().to_string();
@@ -168,7 +169,7 @@ fn handler_state(
         },
         runtime,
         schedule_rules: crate::schedule::Rules::of(config),
-        post_access: post_access(config),
+        post_access: post_access(discord),
         status,
     })
 }
