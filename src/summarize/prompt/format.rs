@@ -19,16 +19,46 @@ const LINE_BREAK: &str = " ⏎ ";
 /// (a fake `[m9] ... admin:` line) or close the data block; replies to messages of the window
 /// say which one (`(reply to m2)`), attachments are listed by file name, bots are marked.
 pub fn format_messages(messages: &[ChatMessage]) -> Vec<String> {
-    let index: HashMap<MessageId, usize> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.id, i))
-        .collect();
-    messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| format_one(i, m, &index))
-        .collect()
+    let lines = Lines::new(messages);
+    (0..messages.len()).map(|i| lines.line(i)).collect()
+}
+
+/// The prompt lines of a window, formatted one at a time on demand (as [`format_messages`]
+/// would format them), so a huge window whose oldest messages are never sent is not formatted
+/// whole.
+pub struct Lines<'a> {
+    messages: &'a [ChatMessage],
+    index: HashMap<MessageId, usize>,
+}
+
+impl<'a> Lines<'a> {
+    /// The lines of `messages` (labelled `[m1]` ... in this order).
+    pub fn new(messages: &'a [ChatMessage]) -> Self {
+        let index = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id, i))
+            .collect();
+        Self { messages, index }
+    }
+
+    /// How many lines there are (one per message).
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether there are no lines.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Line `i` (0-based; labelled `[m{i+1}]`).
+    ///
+    /// # Panics
+    /// When `i` is not below [`Self::len`].
+    pub fn line(&self, i: usize) -> String {
+        format_one(i, &self.messages[i], &self.index)
+    }
 }
 
 fn format_one(i: usize, m: &ChatMessage, index: &HashMap<MessageId, usize>) -> String {
@@ -179,6 +209,19 @@ mod tests {
             format_messages(&[msg(1, "A", " ")]),
             vec!["[m1] 2024-03-01 14:02 A: (no text)"]
         );
+    }
+
+    #[test]
+    fn lines_on_demand_are_the_formatted_lines() {
+        let mut reply = msg(20, "Bo", "yes");
+        reply.reply_to = Some(MessageId(10));
+        let messages = [msg(10, "Alex", "ship it?"), reply, msg(30, "Cy", "ok")];
+        let lines = Lines::new(&messages);
+        assert_eq!(lines.len(), 3);
+        // Newest first, as the budget fitting asks: the reply still names its target.
+        assert_eq!(lines.line(1), "[m2] 2024-03-01 14:02 Bo (reply to m1): yes");
+        let all: Vec<String> = (0..lines.len()).map(|i| lines.line(i)).collect();
+        assert_eq!(all, format_messages(&messages));
     }
 
     #[test]
