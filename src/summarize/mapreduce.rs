@@ -15,6 +15,7 @@ use super::prompt::{
     parse_answer_within, parse_indexed, render_indexed, ChunkNote, Lines, PromptContext, Templates,
     PROMPT_VERSION,
 };
+use super::withhold::Policy;
 use super::{Draft, Progress, ProgressFn, Summarizer, SummaryInput};
 use crate::llm::{BoxFuture, ChatModel, Completion, CompletionRequest, LlmError, PromptMessage};
 use crate::model::{
@@ -256,9 +257,11 @@ impl LlmSummarizer {
         })
     }
 
+    /// Summarize `input`, withholding secrets under `withholding` from the lines sent.
     async fn run(
         &self,
         input: SummaryInput<'_>,
+        withholding: Option<Policy>,
         progress: ProgressFn<'_>,
     ) -> Result<Draft, LlmError> {
         if input.messages.is_empty() {
@@ -274,7 +277,7 @@ impl LlmSummarizer {
             chunk_numbers,
             shown,
             ..
-        } = self.plan_map(&ctx, &Lines::new(input.messages))?;
+        } = self.plan_map(&ctx, &Lines::new(input.messages).withholding(withholding))?;
         let mut run = Run::new(self, ctx, progress);
         if prompts.len() == 1 {
             run.planned = 1;
@@ -426,7 +429,17 @@ impl Summarizer for LlmSummarizer {
         input: SummaryInput<'a>,
         progress: ProgressFn<'a>,
     ) -> BoxFuture<'a, Result<Draft, LlmError>> {
-        Box::pin(self.run(input, progress))
+        Box::pin(self.run(input, None, progress))
+    }
+
+    /// Withholds the secrets of only the messages sent, as their lines are made.
+    fn summarize_withheld<'a>(
+        &'a self,
+        input: SummaryInput<'a>,
+        policy: Policy,
+        progress: ProgressFn<'a>,
+    ) -> BoxFuture<'a, Result<Draft, LlmError>> {
+        Box::pin(self.run(input, Some(policy), progress))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Chat messages as prompt lines: `[m3] 2024-03-01 14:02 Alex: text`, one line per message,
 //! with the text flattened and anything that could pass for framing neutralized.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{Datelike, Timelike};
@@ -8,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::{CHAT_LOG_TAG, SUMMARIES_TAG};
 use crate::model::{ChatMessage, MessageId};
+use crate::summarize::withhold::{self, Policy};
 
 /// Shown instead of a line break inside a message.
 const LINE_BREAK: &str = " ⏎ ";
@@ -29,6 +31,7 @@ pub fn format_messages(messages: &[ChatMessage]) -> Vec<String> {
 pub struct Lines<'a> {
     messages: &'a [ChatMessage],
     index: HashMap<MessageId, usize>,
+    withholding: Option<Policy>,
 }
 
 impl<'a> Lines<'a> {
@@ -39,7 +42,19 @@ impl<'a> Lines<'a> {
             .enumerate()
             .map(|(i, m)| (m.id, i))
             .collect();
-        Self { messages, index }
+        Self {
+            messages,
+            index,
+            withholding: None,
+        }
+    }
+
+    /// The lines with the secrets of message texts and attachment names withheld under `policy`
+    /// (as if the messages had been copied through [`withhold::messages`] first).
+    #[must_use]
+    pub fn withholding(mut self, policy: Option<Policy>) -> Self {
+        self.withholding = policy;
+        self
     }
 
     /// How many lines there are (one per message).
@@ -57,11 +72,17 @@ impl<'a> Lines<'a> {
     /// # Panics
     /// When `i` is not below [`Self::len`].
     pub fn line(&self, i: usize) -> String {
-        format_one(i, &self.messages[i], &self.index)
+        format_one(i, &self.messages[i], &self.index, self.withholding)
     }
 }
 
-fn format_one(i: usize, m: &ChatMessage, index: &HashMap<MessageId, usize>) -> String {
+fn format_one(
+    i: usize,
+    m: &ChatMessage,
+    index: &HashMap<MessageId, usize>,
+    withholding: Option<Policy>,
+) -> String {
+    let withheld = |text| withheld(text, withholding);
     let t = m.timestamp.to_datetime();
     let time = format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
@@ -81,20 +102,26 @@ fn format_one(i: usize, m: &ChatMessage, index: &HashMap<MessageId, usize>) -> S
     }
     line.push_str(": ");
     let mut body: Vec<String> = Vec::with_capacity(1 + m.attachments.len());
-    let text = neutralize(&flatten(&m.content));
+    let text = neutralize(&flatten(&withheld(&m.content)));
     if !text.is_empty() {
         body.push(text);
     }
-    body.extend(
-        m.attachments
-            .iter()
-            .map(|a| format!("[attachment: {}]", neutralize(&flatten(&a.file_name)))),
-    );
+    body.extend(m.attachments.iter().map(|a| {
+        format!(
+            "[attachment: {}]",
+            neutralize(&flatten(&withheld(&a.file_name)))
+        )
+    }));
     if body.is_empty() {
         body.push("(no text)".to_string());
     }
     line.push_str(&body.join(" "));
     line
+}
+
+/// `text` with its secrets withheld under `policy`, if any.
+fn withheld(text: &str, policy: Option<Policy>) -> Cow<'_, str> {
+    policy.map_or(Cow::Borrowed(text), |policy| withhold::text(text, policy).0)
 }
 
 /// Text on one line: line breaks become [`LINE_BREAK`], other whitespace runs one space,
