@@ -227,7 +227,24 @@ impl LlmSummarizer {
                 omitted_oldest: offset,
             });
         }
-        let ranges = chunk_counts(&fitted.line_tokens, room);
+        let mut fitted = fitted;
+        let mut ranges = chunk_counts(&fitted.line_tokens, room);
+        let mut offset = offset;
+        if ranges.len() > max_chunks {
+            // Parts rarely fill their room exactly, so the fitted lines can need one part more
+            // than allowed: the oldest parts are left out too.
+            let skip = ranges[ranges.len() - max_chunks].start;
+            fitted.lines.drain(..skip);
+            fitted.line_tokens.drain(..skip);
+            fitted.cut_lines.retain(|&i| i >= skip);
+            fitted.cut_lines.iter_mut().for_each(|i| *i -= skip);
+            ranges = ranges[ranges.len() - max_chunks..]
+                .iter()
+                .map(|r| r.start - skip..r.end - skip)
+                .collect();
+            offset += skip;
+        }
+        let shown = offset + 1..=lines.len();
         let parts = ranges.len();
         tracing::debug!(parts, "window does not fit one prompt: map-reduce");
         let mut fitted_lines = fitted.lines.into_iter();
