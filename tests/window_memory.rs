@@ -33,7 +33,7 @@ const MAX_KIB_PER_MESSAGE: f64 = 1.6;
 
 /// Most peak RSS an LLM summary may add per message of the window, from an export and from the
 /// store (which holds more per message, as for the builtin). The map step sends only the newest
-/// messages that fit `max_chunks` prompts (about 5,400 of these with the default 16,000-token
+/// messages that fit `max_chunks` prompts (about 5,000 of these with the default 16,000-token
 /// context), so beyond the messages themselves it holds little per message: about 0.41 and 0.73
 /// KiB; it took 0.96 and 1.20 KiB when every message was copied (to withhold secrets) and
 /// formatted as a prompt line.
