@@ -9,6 +9,11 @@
 //! paragraphs and code blocks) and a vocabulary that grows with the window (issue numbers,
 //! versions, paths).
 //!
+//! The same two cases then run with the LLM engine (`--provider openai`, the default
+//! `llm.*` settings: gpt-4o-mini, 16,000-token context) against the fake OpenAI-compatible
+//! server of the tests (`tests/support/fake_openai.rs`) on a real port; the table says how many
+//! chat calls each made and how many messages `--dry-run` says are sent.
+//!
 //! Run with `cargo bench --bench window_memory [-- --bin PATH] [SIZES...]`, e.g.
 //! `cargo bench --bench window_memory -- --bin target/dist/summarybot 10000 100000`; `--keep`
 //! leaves the exports and databases in place (for heaptrack and friends).
@@ -20,12 +25,19 @@ const DEFAULT_SIZES: [usize; 2] = [10_000, 100_000];
 
 #[path = "common/dce_export.rs"]
 mod dce_export;
+#[path = "../tests/support/fake_openai.rs"]
+#[allow(
+    dead_code,
+    reason = "the benchmark answers every call with the default summary"
+)]
+mod fake_openai;
 #[path = "common/peak.rs"]
 mod peak;
 #[path = "common/rng.rs"]
 #[allow(dead_code, reason = "each benchmark uses a part of it")]
 mod rng;
 use dce_export::{write_export, CHANNEL_ID};
+use fake_openai::FakeOpenAi;
 use peak::{measure, Run};
 
 /// The summary's message count, checked so a case cannot pass by summarizing nothing.
@@ -35,11 +47,61 @@ fn message_count(run: &Run) -> u64 {
 }
 
 fn report(case: &str, messages: usize, run: &Run) {
+    report_with(case, messages, run, "");
+}
+
+fn report_with(case: &str, messages: usize, run: &Run, calls: &str) {
     println!(
-        "| {case} | {messages} | {:.2} s | {:.1} MiB |",
+        "| {case} | {messages} | {:.2} s | {:.1} MiB | {calls} |",
         run.wall.as_secs_f64(),
         run.peak_kib as f64 / 1024.0
     );
+}
+
+/// Point the binary run in `work` at `fake` (LLM settings otherwise the defaults).
+fn write_llm_config(work: &Path, fake: &FakeOpenAi) {
+    let config = format!(
+        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmax_retries = 1\n",
+        fake.base_url()
+    );
+    std::fs::write(work.join("summarybot.toml"), config).expect("write config");
+}
+
+/// `summarize ARGS` with the LLM engine, measured; its chat calls and the messages `--dry-run`
+/// says it sends (`sent of window, N calls`).
+fn measure_llm(
+    bin: &Path,
+    work: &Path,
+    fake: &FakeOpenAi,
+    args: &[&str],
+    n: usize,
+) -> (Run, String) {
+    let llm = [
+        "--provider",
+        "openai",
+        "--format",
+        "json",
+        "--no-cache",
+        "--no-fallback",
+    ];
+    let mut dry = args.to_vec();
+    dry.extend(llm);
+    dry.push("--dry-run");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&measure(bin, work, &dry).stdout).expect("dry-run JSON");
+    let omitted = plan["omitted_oldest"].as_u64().expect("omitted_oldest");
+    let before = fake.chat_requests().len();
+    let mut full = args.to_vec();
+    full.extend(llm);
+    let run = measure(bin, work, &full);
+    assert_eq!(
+        message_count(&run),
+        n as u64,
+        "the whole window is reported"
+    );
+    let calls = fake.chat_requests().len() - before;
+    let note = format!("{} of {n} messages sent, {calls} calls", n as u64 - omitted);
+    (run, note)
 }
 
 fn main() {
@@ -69,8 +131,9 @@ fn main() {
             "= VmHWM sampled every 1 ms"
         }
     );
-    println!("| case | messages | time | peak RSS |");
-    println!("|---|---|---|---|");
+    println!("| case | messages | time | peak RSS | LLM |");
+    println!("|---|---|---|---|---|");
+    let fake = FakeOpenAi::start();
     for &n in &sizes {
         let work = dir.path().join(n.to_string());
         std::fs::create_dir_all(&work).expect("case dir");
@@ -99,6 +162,13 @@ fn main() {
         let run = measure(&bin, &work, &args);
         assert_eq!(message_count(&run), n as u64, "every message summarized");
         report("`summarize --channel --all` (store)", n, &run);
+
+        write_llm_config(&work, &fake);
+        let (run, note) = measure_llm(&bin, &work, &fake, &["summarize", "--input", export], n);
+        report_with("LLM: `summarize --input` (export)", n, &run, &note);
+        let args = ["summarize", "--channel", &channel, "--all"];
+        let (run, note) = measure_llm(&bin, &work, &fake, &args, n);
+        report_with("LLM: `summarize --channel --all` (store)", n, &run, &note);
         if !keep {
             let _ = std::fs::remove_dir_all(&work);
         }

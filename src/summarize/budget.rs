@@ -111,6 +111,8 @@ pub struct Budgeted {
     pub dropped_oldest: usize,
     /// How many kept lines were cut in the middle.
     pub cut: usize,
+    /// Which kept lines were cut (indices into `lines`, ascending).
+    pub cut_lines: Vec<usize>,
     /// Tokens of the kept lines including one separator per line; never above the budget.
     pub tokens: usize,
 }
@@ -137,41 +139,64 @@ pub fn fit_with_cap(
     budget_tokens: usize,
     line_cap: usize,
 ) -> Budgeted {
+    fit_lines_with_cap(
+        model,
+        lines.len(),
+        |i| lines[i].clone(),
+        budget_tokens,
+        line_cap,
+    )
+}
+
+/// [`fit_with_cap`] over `count` lines made on demand by `line(i)`, newest (`count - 1`) first:
+/// lines older than the budget reaches are never made.
+pub fn fit_lines_with_cap(
+    model: &str,
+    count: usize,
+    mut line: impl FnMut(usize) -> String,
+    budget_tokens: usize,
+    line_cap: usize,
+) -> Budgeted {
     let bpe = encoder(model);
     let line_cap = line_cap.max(MIN_CUT_TOKENS);
-    let mut kept: Vec<(String, usize)> = Vec::new();
+    let mut kept: Vec<(String, usize, bool)> = Vec::new();
     let mut used = 0usize;
-    let mut cut = 0usize;
-    for line in lines.iter().rev() {
+    for i in (0..count).rev() {
         if used + SEPARATOR_TOKENS > budget_tokens {
             break;
         }
         let room = budget_tokens - used - SEPARATOR_TOKENS;
         let limit = line_cap.min(room);
-        let (text, tokens, was_cut) = match measure_within(bpe, line, limit) {
-            Measured::Fits(tokens) => (line.clone(), tokens, false),
+        let line = line(i);
+        let (text, tokens, was_cut) = match measure_within(bpe, &line, limit) {
+            Measured::Fits(tokens) => (line, tokens, false),
             Measured::TooLong if limit >= MIN_CUT_TOKENS => {
-                let (text, tokens) = cut_middle(bpe, line, limit);
+                let (text, tokens) = cut_middle(bpe, &line, limit);
                 (text, tokens, true)
             }
             Measured::TooLong => break,
         };
         used += tokens + SEPARATOR_TOKENS;
-        cut += usize::from(was_cut);
-        kept.push((text, tokens));
+        kept.push((text, tokens, was_cut));
         // A line cut to fill the remaining room was the last one that fits.
         if was_cut && limit < line_cap {
             break;
         }
     }
     kept.reverse();
-    let dropped_oldest = lines.len() - kept.len();
-    let (lines, line_tokens) = kept.into_iter().unzip();
+    let dropped_oldest = count - kept.len();
+    let cut_lines: Vec<usize> = kept
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, _, was_cut))| was_cut.then_some(i))
+        .collect();
+    let (lines, line_tokens) = kept.into_iter().map(|(l, t, _)| (l, t)).unzip();
     Budgeted {
         lines,
         line_tokens,
         dropped_oldest,
-        cut,
+        cut: cut_lines.len(),
+        cut_lines,
         tokens: used,
     }
 }
@@ -464,6 +489,14 @@ mod tests {
                 }
             }
             assert_eq!(cut_seen, fit.cut);
+            assert_eq!(fit.cut_lines.len(), fit.cut);
+            for &i in &fit.cut_lines {
+                assert_ne!(
+                    fit.lines[i],
+                    lines[fit.dropped_oldest + i],
+                    "a listed line was cut"
+                );
+            }
             // Nothing older could have fitted: the next older line would have exceeded the budget.
             if fit.dropped_oldest > 0 && fit.cut == 0 {
                 let older = count_tokens(MODEL, &lines[fit.dropped_oldest - 1]);
@@ -473,6 +506,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn lines_made_on_demand_fit_like_lines_given_and_older_ones_are_never_made() {
+        let lines = random_lines(21, 500, 30);
+        let mut made = Vec::new();
+        let lazy = fit_lines_with_cap(
+            MODEL,
+            lines.len(),
+            |i| {
+                made.push(i);
+                lines[i].clone()
+            },
+            2_000,
+            100,
+        );
+        assert_eq!(lazy, fit_with_cap(MODEL, &lines, 2_000, 100));
+        assert!(
+            lazy.dropped_oldest > 0,
+            "the budget leaves the oldest lines out"
+        );
+        // Only the kept lines and the one that ended the fit were made, newest first.
+        assert!(made.len() <= lazy.lines.len() + 1, "{} made", made.len());
+        assert!(made.windows(2).all(|w| w[0] == w[1] + 1));
     }
 
     #[test]

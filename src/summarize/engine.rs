@@ -176,17 +176,19 @@ impl Engine {
             language: req.language.as_deref(),
             detail: req.detail,
         };
-        let primary_input = match &sent {
-            Some(sent) => SummaryInput {
-                channel: &sent.channel,
-                messages: &sent.messages,
-                ..input
-            },
-            None => input,
-        };
-        let attempt = match self.check_budget(req) {
-            Ok(()) => self.primary.summarize(primary_input, progress).await,
-            Err(e) => Err(e),
+        let attempt = match (self.check_budget(req), &sent) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(sent)) => {
+                let input = SummaryInput {
+                    channel: &sent.channel,
+                    ..input
+                };
+                let primary = self
+                    .primary
+                    .summarize_withheld(input, self.withholding, progress);
+                primary.await
+            }
+            (Ok(()), None) => self.primary.summarize(input, progress).await,
         };
         match attempt {
             Ok(draft) => {
@@ -353,27 +355,24 @@ impl Engine {
     }
 }
 
-/// The channel and messages as an LLM may see them: secrets replaced (see [`super::withhold`]).
+/// The channel as an LLM may see it, secrets replaced (see [`super::withhold`]), and how many
+/// secrets are withheld from it and the messages (which the summarizer withholds as it sends
+/// them, see [`Summarizer::summarize_withheld`]).
 struct Sent {
     channel: ChannelInfo,
-    messages: Vec<ChatMessage>,
     withheld: usize,
 }
 
 impl Sent {
     fn new(req: &Request, policy: super::withhold::Policy) -> Self {
-        let (messages, mut withheld) = super::withhold::messages(&req.messages, policy);
+        let mut withheld = super::withhold::count(&req.messages, policy);
         let mut channel = req.channel.clone();
         if let Some(topic) = &req.channel.topic {
             let (clean, n) = super::withhold::text(topic, policy);
             channel.topic = Some(clean.into_owned());
             withheld += n;
         }
-        Self {
-            channel,
-            messages,
-            withheld,
-        }
+        Self { channel, withheld }
     }
 }
 

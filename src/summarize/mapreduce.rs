@@ -9,12 +9,13 @@ use tracing::Instrument as _;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::budget::{self, chunk_counts, count_tokens, fit_with_cap, Encoding};
+use super::budget::{self, chunk_counts, count_tokens, fit_lines_with_cap, Encoding};
 use super::lang::Lang;
 use super::prompt::{
-    format_messages, parse_answer_within, parse_indexed, render_indexed, ChunkNote, PromptContext,
-    Templates, PROMPT_VERSION,
+    parse_answer_within, parse_indexed, render_indexed, ChunkNote, Lines, PromptContext, Templates,
+    PROMPT_VERSION,
 };
+use super::withhold::Policy;
 use super::{Draft, Progress, ProgressFn, Summarizer, SummaryInput};
 use crate::llm::{BoxFuture, ChatModel, Completion, CompletionRequest, LlmError, PromptMessage};
 use crate::model::{
@@ -144,7 +145,7 @@ impl LlmSummarizer {
         }
         let ctx = context(&input);
         let model = self.model.model();
-        let plan = self.plan_map(&ctx, &format_messages(input.messages))?;
+        let plan = self.plan_map(&ctx, &Lines::new(input.messages))?;
         let parts = plan.prompts.len();
         let mut prompt_tokens: usize = plan
             .prompts
@@ -172,8 +173,10 @@ impl LlmSummarizer {
     }
 
     /// The map step of a window: the chat log fitted to `max_chunks` prompts (oldest messages
-    /// left out when it does not fit), one prompt when it fits one, else one per part.
-    fn plan_map(&self, ctx: &PromptContext<'_>, lines: &[String]) -> Result<MapPlan, LlmError> {
+    /// left out when it does not fit), one prompt when it fits one, else one per part. Only the
+    /// lines the budget reaches are formatted (newest first), and each is held once: as a fitted
+    /// line until its part's prompt is built, then in that prompt.
+    fn plan_map(&self, ctx: &PromptContext<'_>, lines: &Lines<'_>) -> Result<MapPlan, LlmError> {
         let model = self.model.model();
         let max_chunks = self.opts.max_chunks.max(1);
         let worst_part = ChunkNote {
@@ -192,9 +195,10 @@ impl LlmSummarizer {
             .max()
             .unwrap_or(0);
         let room = self.data_room(map_overhead)?;
-        let fitted = fit_with_cap(
+        let fitted = fit_lines_with_cap(
             model,
-            lines,
+            lines.len(),
+            |i| lines.line(i),
             room.saturating_mul(max_chunks),
             budget::default_line_cap(room),
         );
@@ -223,9 +227,27 @@ impl LlmSummarizer {
                 omitted_oldest: offset,
             });
         }
-        let ranges = chunk_counts(&fitted.line_tokens, room);
+        let mut fitted = fitted;
+        let mut ranges = chunk_counts(&fitted.line_tokens, room);
+        let mut offset = offset;
+        if ranges.len() > max_chunks {
+            // Parts rarely fill their room exactly, so the fitted lines can need one part more
+            // than allowed: the oldest parts are left out too.
+            let skip = ranges[ranges.len() - max_chunks].start;
+            fitted.lines.drain(..skip);
+            fitted.line_tokens.drain(..skip);
+            fitted.cut_lines.retain(|&i| i >= skip);
+            fitted.cut_lines.iter_mut().for_each(|i| *i -= skip);
+            ranges = ranges[ranges.len() - max_chunks..]
+                .iter()
+                .map(|r| r.start - skip..r.end - skip)
+                .collect();
+            offset += skip;
+        }
+        let shown = offset + 1..=lines.len();
         let parts = ranges.len();
         tracing::debug!(parts, "window does not fit one prompt: map-reduce");
+        let mut fitted_lines = fitted.lines.into_iter();
         let prompts = ranges
             .iter()
             .enumerate()
@@ -233,14 +255,11 @@ impl LlmSummarizer {
                 let note = ChunkNote {
                     part: Some((i + 1, parts)),
                     omitted_oldest: offset,
-                    cut: count_cut(
-                        &fitted.lines[r.clone()],
-                        &lines[offset + r.start..offset + r.end],
-                    ),
+                    cut: fitted.cut_lines.iter().filter(|&&c| r.contains(&c)).count(),
                 };
-                let prompt = self
-                    .templates
-                    .map_prompt(ctx, &fitted.lines[r.clone()], &note);
+                // This part's lines go into its prompt and are dropped.
+                let part: Vec<String> = fitted_lines.by_ref().take(r.len()).collect();
+                let prompt = self.templates.map_prompt(ctx, &part, &note);
                 (prompt, map_overhead + range_tokens(&fitted.line_tokens, r))
             })
             .collect();
@@ -255,9 +274,11 @@ impl LlmSummarizer {
         })
     }
 
+    /// Summarize `input`, withholding secrets under `withholding` from the lines sent.
     async fn run(
         &self,
         input: SummaryInput<'_>,
+        withholding: Option<Policy>,
         progress: ProgressFn<'_>,
     ) -> Result<Draft, LlmError> {
         if input.messages.is_empty() {
@@ -268,13 +289,12 @@ impl LlmSummarizer {
         }
         let ctx = context(&input);
         let ids: Vec<MessageId> = input.messages.iter().map(|m| m.id).collect();
-        let lines = format_messages(input.messages);
         let MapPlan {
             prompts,
             chunk_numbers,
             shown,
             ..
-        } = self.plan_map(&ctx, &lines)?;
+        } = self.plan_map(&ctx, &Lines::new(input.messages).withholding(withholding))?;
         let mut run = Run::new(self, ctx, progress);
         if prompts.len() == 1 {
             run.planned = 1;
@@ -426,7 +446,17 @@ impl Summarizer for LlmSummarizer {
         input: SummaryInput<'a>,
         progress: ProgressFn<'a>,
     ) -> BoxFuture<'a, Result<Draft, LlmError>> {
-        Box::pin(self.run(input, progress))
+        Box::pin(self.run(input, None, progress))
+    }
+
+    /// Withholds the secrets of only the messages sent, as their lines are made.
+    fn summarize_withheld<'a>(
+        &'a self,
+        input: SummaryInput<'a>,
+        policy: Policy,
+        progress: ProgressFn<'a>,
+    ) -> BoxFuture<'a, Result<Draft, LlmError>> {
+        Box::pin(self.run(input, Some(policy), progress))
     }
 }
 
@@ -609,11 +639,6 @@ fn range_tokens(counts: &[usize], range: &Range<usize>) -> usize {
         .iter()
         .map(|t| t + budget::SEPARATOR_TOKENS)
         .sum()
-}
-
-/// How many fitted lines differ from their originals (were cut).
-fn count_cut(fitted: &[String], original: &[String]) -> usize {
-    fitted.iter().zip(original).filter(|(a, b)| a != b).count()
 }
 
 #[expect(clippy::needless_pass_by_value, reason = "shaped for map_err")]

@@ -84,4 +84,24 @@ pub trait Summarizer: Send + Sync {
         input: SummaryInput<'a>,
         progress: ProgressFn<'a>,
     ) -> BoxFuture<'a, Result<Draft, LlmError>>;
+
+    /// Summarize one window with its secrets withheld under `policy` (see [`withhold`]). By
+    /// default a copy of the messages with the secrets replaced is summarized; a summarizer that
+    /// only sends some of the messages (the LLM's map step keeps the newest that fit) overrides
+    /// it to withhold them as it sends them, so a huge window is not copied whole.
+    fn summarize_withheld<'a>(
+        &'a self,
+        input: SummaryInput<'a>,
+        policy: withhold::Policy,
+        progress: ProgressFn<'a>,
+    ) -> BoxFuture<'a, Result<Draft, LlmError>> {
+        Box::pin(async move {
+            let (messages, _) = withhold::messages(input.messages, policy);
+            let input = SummaryInput {
+                messages: &messages,
+                ..input
+            };
+            self.summarize(input, progress).await
+        })
+    }
 }

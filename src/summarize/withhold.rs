@@ -70,6 +70,20 @@ pub fn messages(messages: &[ChatMessage], policy: Policy) -> (Vec<ChatMessage>, 
     (out, count)
 }
 
+/// How many secrets [`messages`] replaces in `messages`, without copying them.
+pub fn count(messages: &[ChatMessage], policy: Policy) -> usize {
+    messages
+        .iter()
+        .map(|m| {
+            text(&m.content, policy).1
+                + m.attachments
+                    .iter()
+                    .map(|a| text(&a.file_name, policy).1)
+                    .sum::<usize>()
+        })
+        .sum()
+}
+
 /// `text` with its secrets replaced by placeholders, and how many there were. Borrows when
 /// there is nothing to withhold.
 pub fn text(text: &str, policy: Policy) -> (Cow<'_, str>, usize) {

@@ -378,7 +378,7 @@ async fn oldest_messages_left_out_beyond_max_chunks() {
     draft.unwrap();
     let requests = fake.requests();
     let maps: Vec<_> = requests.iter().filter(|r| !is_combine(r)).collect();
-    assert!(maps.len() <= 4, "{} chunks", maps.len());
+    assert_eq!(maps.len(), 3, "max_chunks parts, not one more");
     let newest = maps
         .iter()
         .flat_map(|r| chat_labels(&r.messages[1].content))
@@ -547,4 +547,47 @@ async fn citations_outside_the_prompt_are_dropped() {
     assert!(!combine.messages[1].content.contains("9999"));
     let cited = &draft.sections[0].points[0].citations;
     assert!(cited.contains(&msgs[199].id) && cited.contains(&msgs[0].id));
+}
+
+#[tokio::test]
+async fn withheld_while_sending_is_what_a_withheld_copy_sends() {
+    let mut msgs = messages(400);
+    msgs[399].content = "deploy with password=hunter2hunter2, ask ana@example.org".into();
+    msgs[398].attachments.push(crate::model::Attachment {
+        file_name: "token=ghp_abcdefghijklmnopqrstuvwxyz0123456789.txt".into(),
+        url: "https://x".into(),
+    });
+    let policy = Policy { emails: true };
+    let ch = channel();
+    let progress = |_: Progress| {};
+    // The map step itself withholds, message by message.
+    let itself = FakeModel::new(Script::Normal { bullets: 1 });
+    let summarizer = LlmSummarizer::new(itself.clone(), Templates::builtin(), tiny(1));
+    let draft = summarizer
+        .summarize_withheld(input(&ch, &msgs), policy, &progress)
+        .await
+        .unwrap();
+    // The same, given a copy with the secrets already replaced.
+    let copied = FakeModel::new(Script::Normal { bullets: 1 });
+    let (copy, withheld) = crate::summarize::withhold::messages(&msgs, policy);
+    assert_eq!(withheld, 3);
+    let summarizer = LlmSummarizer::new(copied.clone(), Templates::builtin(), tiny(1));
+    let expected = summarizer
+        .summarize(input(&ch, &copy), &progress)
+        .await
+        .unwrap();
+    assert_eq!(draft.sections, expected.sections);
+    let sent = |fake: &FakeModel| {
+        fake.requests()
+            .iter()
+            .flat_map(|r| r.messages.iter().map(|m| m.content.clone()))
+            .collect::<Vec<_>>()
+    };
+    let prompts = sent(&itself);
+    assert_eq!(prompts, sent(&copied));
+    let all = prompts.join("\n");
+    assert!(all.contains("[password withheld]") && all.contains("[email withheld]"));
+    for secret in ["hunter2", "ana@example.org", "ghp_"] {
+        assert!(!all.contains(secret), "{secret} was sent");
+    }
 }

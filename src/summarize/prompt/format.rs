@@ -1,6 +1,7 @@
 //! Chat messages as prompt lines: `[m3] 2024-03-01 14:02 Alex: text`, one line per message,
 //! with the text flattened and anything that could pass for framing neutralized.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{Datelike, Timelike};
@@ -8,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::{CHAT_LOG_TAG, SUMMARIES_TAG};
 use crate::model::{ChatMessage, MessageId};
+use crate::summarize::withhold::{self, Policy};
 
 /// Shown instead of a line break inside a message.
 const LINE_BREAK: &str = " ⏎ ";
@@ -19,19 +21,68 @@ const LINE_BREAK: &str = " ⏎ ";
 /// (a fake `[m9] ... admin:` line) or close the data block; replies to messages of the window
 /// say which one (`(reply to m2)`), attachments are listed by file name, bots are marked.
 pub fn format_messages(messages: &[ChatMessage]) -> Vec<String> {
-    let index: HashMap<MessageId, usize> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.id, i))
-        .collect();
-    messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| format_one(i, m, &index))
-        .collect()
+    let lines = Lines::new(messages);
+    (0..messages.len()).map(|i| lines.line(i)).collect()
 }
 
-fn format_one(i: usize, m: &ChatMessage, index: &HashMap<MessageId, usize>) -> String {
+/// The prompt lines of a window, formatted one at a time on demand (as [`format_messages`]
+/// would format them), so a huge window whose oldest messages are never sent is not formatted
+/// whole.
+pub struct Lines<'a> {
+    messages: &'a [ChatMessage],
+    index: HashMap<MessageId, usize>,
+    withholding: Option<Policy>,
+}
+
+impl<'a> Lines<'a> {
+    /// The lines of `messages` (labelled `[m1]` ... in this order).
+    pub fn new(messages: &'a [ChatMessage]) -> Self {
+        let index = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id, i))
+            .collect();
+        Self {
+            messages,
+            index,
+            withholding: None,
+        }
+    }
+
+    /// The lines with the secrets of message texts and attachment names withheld under `policy`
+    /// (as if the messages had been copied through [`withhold::messages`] first).
+    #[must_use]
+    pub fn withholding(mut self, policy: Option<Policy>) -> Self {
+        self.withholding = policy;
+        self
+    }
+
+    /// How many lines there are (one per message).
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether there are no lines.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Line `i` (0-based; labelled `[m{i+1}]`).
+    ///
+    /// # Panics
+    /// When `i` is not below [`Self::len`].
+    pub fn line(&self, i: usize) -> String {
+        format_one(i, &self.messages[i], &self.index, self.withholding)
+    }
+}
+
+fn format_one(
+    i: usize,
+    m: &ChatMessage,
+    index: &HashMap<MessageId, usize>,
+    withholding: Option<Policy>,
+) -> String {
+    let withheld = |text| withheld(text, withholding);
     let t = m.timestamp.to_datetime();
     let time = format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
@@ -51,20 +102,26 @@ fn format_one(i: usize, m: &ChatMessage, index: &HashMap<MessageId, usize>) -> S
     }
     line.push_str(": ");
     let mut body: Vec<String> = Vec::with_capacity(1 + m.attachments.len());
-    let text = neutralize(&flatten(&m.content));
+    let text = neutralize(&flatten(&withheld(&m.content)));
     if !text.is_empty() {
         body.push(text);
     }
-    body.extend(
-        m.attachments
-            .iter()
-            .map(|a| format!("[attachment: {}]", neutralize(&flatten(&a.file_name)))),
-    );
+    body.extend(m.attachments.iter().map(|a| {
+        format!(
+            "[attachment: {}]",
+            neutralize(&flatten(&withheld(&a.file_name)))
+        )
+    }));
     if body.is_empty() {
         body.push("(no text)".to_string());
     }
     line.push_str(&body.join(" "));
     line
+}
+
+/// `text` with its secrets withheld under `policy`, if any.
+fn withheld(text: &str, policy: Option<Policy>) -> Cow<'_, str> {
+    policy.map_or(Cow::Borrowed(text), |policy| withhold::text(text, policy).0)
 }
 
 /// Text on one line: line breaks become [`LINE_BREAK`], other whitespace runs one space,
@@ -179,6 +236,19 @@ mod tests {
             format_messages(&[msg(1, "A", " ")]),
             vec!["[m1] 2024-03-01 14:02 A: (no text)"]
         );
+    }
+
+    #[test]
+    fn lines_on_demand_are_the_formatted_lines() {
+        let mut reply = msg(20, "Bo", "yes");
+        reply.reply_to = Some(MessageId(10));
+        let messages = [msg(10, "Alex", "ship it?"), reply, msg(30, "Cy", "ok")];
+        let lines = Lines::new(&messages);
+        assert_eq!(lines.len(), 3);
+        // Newest first, as the budget fitting asks: the reply still names its target.
+        assert_eq!(lines.line(1), "[m2] 2024-03-01 14:02 Bo (reply to m1): yes");
+        let all: Vec<String> = (0..lines.len()).map(|i| lines.line(i)).collect();
+        assert_eq!(all, format_messages(&messages));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-pub use format::format_messages;
+pub use format::{format_messages, Lines};
 pub(crate) use parse::{heading_kind, parse_answer_within, parse_indexed, render_indexed};
 pub use parse::{parse_answer, ParseError};
 
