@@ -82,17 +82,29 @@ impl Sandbox {
     }
 
     fn run(&self, exe: &Path, args: &[&str]) -> Output {
-        Command::new(exe)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            // This machine may itself be a container: look for markers in the sandbox instead.
-            .env("SUMMARYBOT_SYSTEM_ROOT", self.dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("binary runs")
+        let mut attempt = 0;
+        loop {
+            let ran = Command::new(exe)
+                .args(args)
+                .current_dir(self.dir.path())
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", self.dir.path())
+                // This machine may itself be a container: look for markers in the sandbox instead.
+                .env("SUMMARYBOT_SYSTEM_ROOT", self.dir.path())
+                .stdin(Stdio::null())
+                .output();
+            match ran {
+                // The copy was just written: a process another test thread forked meanwhile may
+                // hold its write descriptor until it execs ("Text file busy"). Not the binary's
+                // doing: try again shortly.
+                Err(e) if e.raw_os_error() == Some(26) && attempt < 50 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                ran => return ran.expect("binary runs"),
+            }
+        }
     }
 
     /// Run the copy (whose running executable is the file to replace).
