@@ -365,10 +365,7 @@ fn with_an_llm_only_the_top_three_tldrs_are_requests_the_rest_are_builtin() {
     let llm = FakeOpenAi::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let llm_section = format!(
-        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
-        llm.base_url()
-    );
+    let llm_section = llm.llm_section();
     let mut bot = DiscordBot::start_with_llm(dir.path(), &fake, "cooldown = \"0s\"", &llm_section);
     bot.wait_connected(&fake);
     server(&fake);

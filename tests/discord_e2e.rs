@@ -400,10 +400,7 @@ fn sigterm_lets_an_in_flight_summary_finish_then_exits_cleanly() {
     llm.push_fault(Fault::Hang(Duration::from_secs(2)));
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let llm_section = format!(
-        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
-        llm.base_url()
-    );
+    let llm_section = llm.llm_section();
     let mut bot = Bot::start_with_llm(
         dir.path(),
         &fake,
@@ -603,10 +600,7 @@ fn detail_and_topic_reach_the_llm_from_every_command_and_bad_values_are_refused(
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
     let llm = FakeOpenAi::start();
-    let llm_section = format!(
-        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
-        llm.base_url()
-    );
+    let llm_section = llm.llm_section();
     let mut bot = Bot::start_with_llm(dir.path(), &fake, "cooldown = \"0s\"", &llm_section);
     connect(&fake, &bot);
     inject_discussion(&fake, GENERAL, 1);

@@ -341,10 +341,7 @@ fn commands_during_shutdown_are_told_to_try_again() {
     llm.push_fault(Fault::Hang(Duration::from_secs(6)));
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeDiscord::start();
-    let llm_section = format!(
-        "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
-        llm.base_url()
-    );
+    let llm_section = llm.llm_section();
     let mut bot = Bot::start_with_llm(
         dir.path(),
         &fake,

@@ -1272,13 +1272,17 @@ fn registered_commands(body: &Value) -> Value {
     Value::Array(out)
 }
 
-/// Discord's paging: newest first; `before`/`after` exclusive; `limit` 1–100 (default 50).
-fn history_page(shared: &Shared, channel: u64, call: &RestCall) -> Value {
-    let limit: usize = call
-        .query_param("limit")
+/// A page's `limit`: 1–100, 50 when not given (Discord's rule for history and thread lists).
+fn page_limit(call: &RestCall) -> usize {
+    call.query_param("limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(50)
-        .clamp(1, 100);
+        .clamp(1, 100)
+}
+
+/// Discord's paging: newest first; `before`/`after` exclusive; `limit` 1–100 (default 50).
+fn history_page(shared: &Shared, channel: u64, call: &RestCall) -> Value {
+    let limit = page_limit(call);
     let before = call
         .query_param("before")
         .and_then(|v| v.parse::<u64>().ok());
@@ -1720,11 +1724,7 @@ fn get_guild(shared: &Shared, guild: &str) -> Response {
 
 /// One page of `channel`'s archived public threads.
 fn archived_public_threads(shared: &Shared, channel: u64, call: &RestCall) -> Value {
-    let limit: usize = call
-        .query_param("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(50)
-        .clamp(1, 100);
+    let limit = page_limit(call);
     let before = call
         .query_param("before")
         .map(|b| b.replace("%3A", ":").replace("%2B", "+"));

@@ -171,6 +171,15 @@ impl FakeOpenAi {
         format!("{}/v1", self.root_url())
     }
 
+    /// The `[llm]` settings (without the header) of a bot using this server: model
+    /// `fake-model`, one retry.
+    pub fn llm_section(&self) -> String {
+        format!(
+            "provider = \"openai\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nmax_retries = 1",
+            self.base_url()
+        )
+    }
+
     /// The server root without the `/v1` prefix, e.g. `http://127.0.0.1:PORT`.
     pub fn root_url(&self) -> String {
         format!("http://{}", self.addr)
