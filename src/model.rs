@@ -695,6 +695,53 @@ pub struct Schedule {
     pub detail: Detail,
 }
 
+/// How often a personal digest comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    /// Every day.
+    Daily,
+    /// Once a week, on this day (0 = Sunday … 6 = Saturday).
+    Weekly(u8),
+}
+
+/// A member's personal digest: summaries of the channels they picked (none = every stored
+/// channel they can read), sent to them by DM at their hour in their time zone. Made by
+/// `/digest subscribe` (validated by `schedule::personal`), stored by `store::subscriptions`,
+/// fired by the scheduler, run as a `personal_digest` job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Subscription id (assigned by the store).
+    pub id: u64,
+    /// Server whose channels are summarized.
+    pub guild_id: GuildId,
+    /// The member it is sent to.
+    pub user_id: UserId,
+    /// Daily or weekly (one subscription per member, server and cadence).
+    pub cadence: Cadence,
+    /// Local hour it is sent at (0–23).
+    pub hour: u8,
+    /// IANA time zone of `hour`.
+    pub timezone: String,
+    /// Channels picked; empty = every stored channel of the server the member can read.
+    pub channels: Vec<ChannelId>,
+    /// How long each channel's summary may be.
+    pub detail: Detail,
+    /// When it was made (or last changed by its member).
+    pub created_at: Timestamp,
+    /// Last fire time that was run (its job enqueued).
+    pub last_run: Option<Timestamp>,
+    /// Next fire time.
+    pub next_run: Option<Timestamp>,
+    /// Set when a DM could not be delivered (the member's DMs are closed): no digest is made
+    /// until they subscribe again.
+    pub paused_at: Option<Timestamp>,
+    /// True once the member was told about the pause (on their next command).
+    pub pause_told: bool,
+    /// What the last digest did, e.g. `sent 2 summaries (31 messages)`.
+    pub last_outcome: Option<String>,
+}
+
 /// State of a queued job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -755,6 +802,10 @@ pub struct GuildSettings {
     pub schedule_manager_role: Option<u64>,
     /// Who last changed each key, and when.
     pub changes: BTreeMap<String, ChangeRecord>,
+    /// The server's admins turned personal digests (`/digest`) off (settings stored before it
+    /// existed read `false`: on).
+    #[serde(default)]
+    pub personal_digests_off: bool,
 }
 
 /// Who changed a setting, when, and to what (as shown).

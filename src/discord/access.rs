@@ -36,9 +36,16 @@ pub async fn missing_to_post(
         chan.clone()
     };
     let guild = GuildId(id(&chan["guild_id"]));
-    let me = id(&poster.current_user().await?["id"]);
+    let me = UserId(id(&poster.current_user().await?["id"]));
     let server = poster.guild(guild).await?;
-    let member = poster.guild_member(guild, UserId(me)).await?;
+    let member = poster.guild_member(guild, me).await?;
+    let perms = member_permissions(&server, &member, me, &overwrites_of);
+    Ok(permissions::missing_to_post(perms, thread))
+}
+
+/// `user`'s permissions in a channel of `server` (the Get Guild object: roles, owner), as
+/// `member` (the Get Guild Member object) with the overwrites of `channel` (a channel object).
+fn member_permissions(server: &Value, member: &Value, user: UserId, channel: &Value) -> u64 {
     let role_perms = |role: u64| {
         server["roles"]
             .as_array()
@@ -53,7 +60,7 @@ pub async fn missing_to_post(
         .flatten()
         .map(|r| (id(r), role_perms(id(r))))
         .collect();
-    let overwrites: Vec<Overwrite> = overwrites_of["permission_overwrites"]
+    let overwrites: Vec<Overwrite> = channel["permission_overwrites"]
         .as_array()
         .into_iter()
         .flatten()
@@ -67,15 +74,47 @@ pub async fn missing_to_post(
             deny: id(&o["deny"]),
         })
         .collect();
-    let perms = permissions::compute(&MemberContext {
-        guild_id: guild.0,
+    let guild = id(&server["id"]);
+    permissions::compute(&MemberContext {
+        guild_id: guild,
         owner_id: id(&server["owner_id"]),
-        user_id: me,
-        everyone: role_perms(guild.0),
+        user_id: user.0,
+        everyone: role_perms(guild),
         roles: &roles,
         overwrites: &overwrites,
-    });
-    Ok(permissions::missing_to_post(perms, thread))
+    })
+}
+
+/// Of `channels` (channels of `guild`, not threads), those `user` may read now: View Channel
+/// and Read Message History there, as `/summarize` checks them, computed from what Discord
+/// answers (`GET /guilds/{guild}`, its member, `GET /guilds/{guild}/channels`). A channel the
+/// server no longer has is left out; None when `user` is no longer a member.
+pub async fn readable_by(
+    poster: &Poster,
+    guild: GuildId,
+    user: UserId,
+    channels: &[ChannelId],
+) -> Result<Option<Vec<ChannelId>>, PostError> {
+    let member = match poster.guild_member(guild, user).await {
+        Err(PostError::Status { status: 404, .. }) => return Ok(None),
+        other => other?,
+    };
+    let server = poster.guild(guild).await?;
+    let listed = poster.guild_channels(guild).await?;
+    let readable = channels
+        .iter()
+        .copied()
+        .filter(|c| {
+            listed
+                .iter()
+                .find(|l| id(&l["id"]) == c.0)
+                .is_some_and(|chan| {
+                    let perms = member_permissions(&server, &member, user, chan);
+                    permissions::missing_to_read(perms).is_none()
+                })
+        })
+        .collect();
+    Ok(Some(readable))
 }
 
 /// Why summaries may not be posted to `channel` (for the CLI, the webhook and jobs).

@@ -61,6 +61,7 @@ fn server_definition() -> Value {
                     "channel_types": text_channels},
                 {"type": 3, "name": "kind", "description": "Prompt for that channel", "choices": kinds},
                 {"type": 8, "name": "schedule_role", "description": "Role that may manage schedules"},
+                {"type": 5, "name": "personal_digests", "description": "Members may get personal digests by DM (/digest)"},
                 {"type": 3, "name": "reset", "description": "Back to the config file's value",
                     "choices": resettable}
              ]},
@@ -195,6 +196,7 @@ fn settings_changes(opts: &[CommandDataOption]) -> Result<Vec<Change>, SettingsE
             ("channel", V::Channel(c)) => channel = Some(ChannelId(c.get())),
             ("kind", V::String(s)) => kind = Some(settings::parse_kind(s)?),
             ("schedule_role", V::Role(r)) => changes.push(Change::ScheduleRole(Some(r.get()))),
+            ("personal_digests", V::Boolean(on)) => changes.push(Change::PersonalDigests(*on)),
             ("reset", V::String(s)) => changes.push(Change::reset(s)?),
             (name, _) => {
                 return Err(SettingsError(format!("`{name}` is not a setting option")));

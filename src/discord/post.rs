@@ -272,6 +272,22 @@ impl Poster {
             .await
     }
 
+    /// A server's channels with their permission overwrites (`GET /guilds/{guild}/channels`;
+    /// threads are not listed).
+    pub async fn guild_channels(&self, guild: GuildId) -> Result<Vec<Value>, PostError> {
+        let list = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/guilds/{guild}/channels"),
+                None,
+            )
+            .await?;
+        Ok(match list {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        })
+    }
+
     /// A server's member (`GET /guilds/{guild}/members/{user}`): their nickname there.
     pub async fn guild_member(&self, guild: GuildId, user: UserId) -> Result<Value, PostError> {
         let path = format!("/guilds/{guild}/members/{user}");

@@ -2,7 +2,7 @@
 //! (`allowed_mentions` none, retries, nonces), usable without a gateway.
 
 use crate::jobs::{BoxFuture, PartLog, PublishError, Publisher};
-use crate::model::{ChannelId, Summary};
+use crate::model::{ChannelId, GuildId, Summary, UserId};
 
 use super::post::{self, PostError, Poster};
 
@@ -64,6 +64,23 @@ impl Publisher for DiscordPublisher {
         let nonce = nonce.to_owned();
         Box::pin(async move { self.post_part(channel, body, &nonce, parts).await })
     }
+
+    fn open_dm(&self, user: UserId) -> BoxFuture<'_, Result<ChannelId, PublishError>> {
+        Box::pin(async move { self.0.open_dm(user.0).await.map_err(|e| publish_error(&e)) })
+    }
+
+    fn readable_by(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        channels: Vec<ChannelId>,
+    ) -> BoxFuture<'_, Result<Option<Vec<ChannelId>>, PublishError>> {
+        Box::pin(async move {
+            super::access::readable_by(&self.0, guild, user, &channels)
+                .await
+                .map_err(|e| publish_error(&e))
+        })
+    }
 }
 
 impl DiscordPublisher {
@@ -110,9 +127,14 @@ fn publish_error(e: &PostError) -> PublishError {
         PostError::Status { status, .. } => *status >= 500 || matches!(status, 408 | 429),
         PostError::BadBaseUrl(_) => false,
     };
+    let code = match e {
+        PostError::Status { code, .. } => *code,
+        _ => 0,
+    };
     PublishError {
         retryable,
         message: e.to_string(),
+        code,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::summarize::lang::Lang;
 use std::sync::Arc;
 
 use crate::channel_summary::{ChannelRequest, ChannelSummaries, SummaryError};
-use crate::model::{ChannelId, ChatMessage, GuildId, Summary, TimeWindow};
+use crate::model::{ChannelId, ChannelKind, ChatMessage, Detail, GuildId, Summary, TimeWindow};
 use crate::store::Store;
 
 use super::execute::{posting_failed, JobError, Post};
@@ -140,45 +140,111 @@ async fn summarize_sources(
     guild: GuildId,
     window: TimeWindow,
 ) -> Result<(Vec<Summary>, Vec<ChannelId>), JobError> {
+    let style = Style {
+        kind: job.kind,
+        language: job.language.clone(),
+        detail: job.detail,
+    };
+    let label = format!("schedule {}", job.schedule_id);
     let mut summaries = Vec::new();
     let mut left = Vec::new();
     for &channel in &job.source_channels {
-        let info = service.channel(channel, Some(guild)).await;
-        let mut request = ChannelRequest::new(info, window);
-        request.kind = job.kind;
-        request.language.clone_from(&job.language);
-        request.detail = job.detail;
-        let prepared = match service.prepare(request).await {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                left_out(job, channel, e)?;
-                left.push(channel);
-                continue;
-            }
+        let at = Source {
+            guild,
+            channel,
+            window,
         };
-        if !has_discussion(&prepared.messages) {
-            continue;
-        }
-        match service.finish(prepared, &|_| {}).await {
-            Ok(served) => {
-                stats.record_summary(&served.summary);
-                summaries.push(served.summary);
-            }
-            Err(e) => {
-                left_out(job, channel, e)?;
-                left.push(channel);
-            }
+        match summarize_channel(service, stats, at, &style, &label).await? {
+            Made::Summary(summary) => summaries.push(summary),
+            Made::Quiet => {}
+            Made::LeftOut => left.push(channel),
         }
     }
     Ok((summaries, left))
 }
 
+/// How a digest's summaries are written (None: the server's kind and language).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Style {
+    /// Prompt variant override.
+    pub kind: Option<ChannelKind>,
+    /// Output language override.
+    pub language: Option<String>,
+    /// How long each summary may be.
+    pub detail: Detail,
+}
+
+/// One channel's window, for a digest.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Source {
+    /// The server.
+    pub guild: GuildId,
+    /// The channel.
+    pub channel: ChannelId,
+    /// The window.
+    pub window: TimeWindow,
+}
+
+/// What one channel gave a digest.
+pub(super) enum Made {
+    /// Its summary.
+    Summary(Summary),
+    /// Nobody wrote anything in the window.
+    Quiet,
+    /// The summary service refused it for good (excluded, opted out).
+    LeftOut,
+}
+
+/// Summarize `at` through the one summary path (window completed from Discord first); a
+/// refusal for good leaves it out (logged with `label`), any other failure fails the attempt.
+pub(super) async fn summarize_channel(
+    service: &ChannelSummaries,
+    stats: &JobStats,
+    at: Source,
+    style: &Style,
+    label: &str,
+) -> Result<Made, JobError> {
+    let info = service.channel(at.channel, Some(at.guild)).await;
+    let mut request = ChannelRequest::new(info, at.window);
+    request.kind = style.kind;
+    request.language.clone_from(&style.language);
+    request.detail = style.detail;
+    let prepared = match service.prepare(request).await {
+        Ok(prepared) => prepared,
+        Err(e) => return left_out(label, at.channel, e).map(|()| Made::LeftOut),
+    };
+    if discussion(&prepared.messages) == 0 {
+        return Ok(Made::Quiet);
+    }
+    match service.finish(prepared, &|_| {}).await {
+        Ok(served) => {
+            stats.record_summary(&served.summary);
+            Ok(Made::Summary(served.summary))
+        }
+        Err(e) => left_out(label, at.channel, e).map(|()| Made::LeftOut),
+    }
+}
+
+/// How many messages people wrote in `at` (the window completed from Discord first); None
+/// when the summary service refuses the channel for good.
+pub(super) async fn discussion_in(
+    service: &ChannelSummaries,
+    at: Source,
+    label: &str,
+) -> Result<Option<usize>, JobError> {
+    let info = service.channel(at.channel, Some(at.guild)).await;
+    match service.prepare(ChannelRequest::new(info, at.window)).await {
+        Ok(prepared) => Ok(Some(discussion(&prepared.messages))),
+        Err(e) => left_out(label, at.channel, e).map(|()| None),
+    }
+}
+
 /// A source the service refused for good is left out (and logged); any other failure fails
 /// the attempt.
-fn left_out(job: &DigestJob, channel: ChannelId, e: SummaryError) -> Result<(), JobError> {
+fn left_out(label: &str, channel: ChannelId, e: SummaryError) -> Result<(), JobError> {
     match e {
         SummaryError::Barred(why) if why.is_decision() => {
-            tracing::warn!(channel_id = %channel, schedule_id = job.schedule_id, reason = %why,
+            tracing::warn!(channel_id = %channel, digest = label, reason = %why,
                 "channel left out of the digest");
             Ok(())
         }
@@ -186,11 +252,12 @@ fn left_out(job: &DigestJob, channel: ChannelId, e: SummaryError) -> Result<(), 
     }
 }
 
-/// True when a person wrote something (bots, including this one, and system notices do not count).
-fn has_discussion(messages: &[ChatMessage]) -> bool {
+/// How many messages people wrote (bots, including this one, and system notices do not count).
+fn discussion(messages: &[ChatMessage]) -> usize {
     messages
         .iter()
-        .any(|m| !m.author.is_bot && !m.kind.is_system())
+        .filter(|m| !m.author.is_bot && !m.kind.is_system())
+        .count()
 }
 
 /// The "quiet day" note for `channels` since `since`, in `lang`: channel mentions and a Discord
@@ -211,7 +278,7 @@ fn nonce(job: &DigestJob, part: &str) -> String {
 }
 
 /// Run a store call off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     store: &Arc<Store>,
     f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, JobError> {

@@ -58,6 +58,10 @@ pub(super) async fn run(
             let post = publisher.map(|p| (p, &parts));
             super::digest::run(service, post, stats, &payload).await
         }
+        JobPayload::PersonalDigest(payload) => {
+            let post = publisher.map(|p| (p, &parts));
+            super::personal::run(service, post, stats, &payload).await
+        }
     }
 }
 

@@ -5,6 +5,7 @@ mod digest;
 mod execute;
 mod parts;
 mod payload;
+mod personal;
 mod queue;
 mod runner;
 mod worker;
@@ -13,10 +14,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::model::{ChannelId, Summary};
+use crate::model::{ChannelId, GuildId, Summary, UserId};
 
 pub use parts::PartLog;
-pub use payload::{DigestJob, JobPayload, PayloadError, SummaryJob, DIGEST, SUMMARY_REQUEST};
+pub use payload::{
+    DigestJob, JobPayload, PayloadError, PersonalDigestJob, SummaryJob, DIGEST, PERSONAL_DIGEST,
+    SUMMARY_REQUEST,
+};
 pub use queue::{Committer, EnqueueError, Enqueuer};
 pub use runner::{JobRunner, RunnerError};
 pub use worker::{PoolOptions, WorkerPool};
@@ -44,6 +48,8 @@ pub struct PublishError {
     pub retryable: bool,
     /// What went wrong.
     pub message: String,
+    /// Discord's JSON error code (0 when none).
+    pub code: u64,
 }
 
 impl PublishError {
@@ -52,6 +58,7 @@ impl PublishError {
         Self {
             retryable: true,
             message: message.into(),
+            code: 0,
         }
     }
 
@@ -60,9 +67,19 @@ impl PublishError {
         Self {
             retryable: false,
             message: message.into(),
+            code: 0,
         }
     }
+
+    /// True when Discord refused a DM because the member does not accept DMs from the bot
+    /// (50007 Cannot send messages to this user).
+    pub fn dms_closed(&self) -> bool {
+        self.code == DMS_CLOSED
+    }
 }
+
+/// Discord's JSON error code for a DM the member does not accept.
+pub const DMS_CLOSED: u64 = 50007;
 
 /// Posts a finished summary to a Discord channel (implemented by the Discord bot).
 pub trait Publisher: Send + Sync {
@@ -101,6 +118,26 @@ pub trait Publisher: Send + Sync {
         nonce: &str,
         parts: &'a PartLog,
     ) -> BoxFuture<'a, Result<(), PublishError>>;
+
+    /// The DM channel with `user`, opened when needed. A publisher that cannot send DMs says so.
+    fn open_dm(&self, _user: UserId) -> BoxFuture<'_, Result<ChannelId, PublishError>> {
+        Box::pin(async { Err(PublishError::permanent("this publisher cannot send DMs")) })
+    }
+
+    /// Of `channels` of `guild`, those `user` may read now (None: they are no longer a member).
+    /// A publisher that cannot ask Discord fails, so nothing is ever sent unchecked.
+    fn readable_by(
+        &self,
+        _guild: GuildId,
+        _user: UserId,
+        _channels: Vec<ChannelId>,
+    ) -> BoxFuture<'_, Result<Option<Vec<ChannelId>>, PublishError>> {
+        Box::pin(async {
+            Err(PublishError::permanent(
+                "this publisher cannot check a member's permissions",
+            ))
+        })
+    }
 }
 
 /// Counters of what the workers did, for `/metrics` and `/health`.

@@ -12,6 +12,9 @@ pub const SUMMARY_REQUEST: &str = "summary_request";
 /// Job kind: a scheduled digest (payload [`DigestJob`]).
 pub const DIGEST: &str = "digest";
 
+/// Job kind: a member's personal digest by DM (payload [`PersonalDigestJob`]).
+pub const PERSONAL_DIGEST: &str = "personal_digest";
+
 /// What a job does, with its parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -20,6 +23,8 @@ pub enum JobPayload {
     SummaryRequest(SummaryJob),
     /// A scheduled digest.
     Digest(DigestJob),
+    /// A member's personal digest.
+    PersonalDigest(PersonalDigestJob),
 }
 
 /// Why a stored job cannot be read.
@@ -44,6 +49,7 @@ impl JobPayload {
         match self {
             Self::SummaryRequest(_) => SUMMARY_REQUEST,
             Self::Digest(_) => DIGEST,
+            Self::PersonalDigest(_) => PERSONAL_DIGEST,
         }
     }
 
@@ -52,6 +58,7 @@ impl JobPayload {
         let value = match self {
             Self::SummaryRequest(p) => serde_json::to_string(p),
             Self::Digest(p) => serde_json::to_string(p),
+            Self::PersonalDigest(p) => serde_json::to_string(p),
         };
         // Plain structs of ids, numbers and strings always serialize.
         value.unwrap_or_default()
@@ -70,15 +77,20 @@ impl JobPayload {
             DIGEST => serde_json::from_str(&job.payload)
                 .map(Self::Digest)
                 .map_err(invalid),
+            PERSONAL_DIGEST => serde_json::from_str(&job.payload)
+                .map(Self::PersonalDigest)
+                .map_err(invalid),
             other => Err(PayloadError::UnknownKind(other.to_owned())),
         }
     }
 
-    /// The channels it summarizes (the channel of a request, a digest's sources).
+    /// The channels whose summaries its result holds (the channel of a request, a digest's
+    /// sources; none for a personal digest, whose result is only its outcome line).
     pub fn summarized_channels(&self) -> &[ChannelId] {
         match self {
             Self::SummaryRequest(p) => std::slice::from_ref(&p.channel_id),
             Self::Digest(p) => &p.source_channels,
+            Self::PersonalDigest(_) => &[],
         }
     }
 }
@@ -157,6 +169,18 @@ pub struct DigestJob {
     pub detail: Detail,
     /// Post a "quiet day" line when the window holds no messages.
     pub quiet_day: bool,
+}
+
+/// The stored payload of a `personal_digest` job, fixed when the scheduler fires: the window
+/// stays the same on a retry; the channels and the member's permissions are read when it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalDigestJob {
+    /// The subscription that fired.
+    pub subscription_id: u64,
+    /// The fire time; also the window's end.
+    pub fire: Timestamp,
+    /// Window start (inclusive).
+    pub since: Timestamp,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! ([`scheduler`]).
 
 pub mod ops;
+pub mod personal;
 pub mod scheduler;
 pub mod spec;
 

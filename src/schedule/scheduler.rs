@@ -1,6 +1,8 @@
 //! The scheduler task: sleeps until the earliest next run (no per-second polling), wakes early
-//! when schedules change, and enqueues one `digest` job per fire time under the idempotency key
-//! `schedule:{id}:{fire_millis}`, so a fire time never yields two digests, even across restarts.
+//! when schedules or personal digests change, and enqueues one `digest` job per fire time under
+//! the idempotency key `schedule:{id}:{fire_millis}` (a personal digest: one `personal_digest`
+//! job under `personal:{id}:{fire_millis}`), so a fire time never yields two digests, even
+//! across restarts.
 //!
 //! Catch-up: when a run was missed (the service was down), the latest missed fire time runs once
 //! if it is within `scheduler.catch_up` (a fire time less than a minute late always runs);
@@ -12,9 +14,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{window, Spec};
-use crate::jobs::{DigestJob, Enqueuer, JobPayload};
-use crate::model::{Schedule, Timestamp};
+use super::{personal, window, Spec};
+use crate::jobs::{DigestJob, Enqueuer, JobPayload, PersonalDigestJob};
+use crate::model::{Schedule, Subscription, Timestamp};
 use crate::runtime::Runtime;
 use crate::store::{Store, StoreError};
 
@@ -143,7 +145,8 @@ struct Plan {
     next: Option<Timestamp>,
 }
 
-/// Look at every enabled schedule once: fire what is due, plan the next wake-up.
+/// Look at every enabled schedule and active personal digest once: fire what is due, plan the
+/// next wake-up.
 fn pass(
     store: &Store,
     enqueuer: &Enqueuer,
@@ -154,12 +157,25 @@ fn pass(
         watched: 0,
         next: None,
     };
-    for schedule in store.schedules()?.iter().filter(|s| s.enabled) {
+    let schedules = store.schedules()?;
+    let subscriptions = store.subscriptions()?;
+    let timed = schedules
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| s as &dyn Timed)
+        .chain(
+            subscriptions
+                .iter()
+                .filter(|s| s.paused_at.is_none())
+                .map(|s| s as &dyn Timed),
+        );
+    for item in timed {
         plan.watched += 1;
-        let next = match visit(store, enqueuer, schedule, catch_up, now) {
+        let next = match visit(store, enqueuer, item, catch_up, now) {
             Ok(next) => next,
             Err(e) => {
-                tracing::error!(schedule_id = schedule.id, error = %e, "firing a schedule failed; retrying");
+                let (what, id) = item.name();
+                tracing::error!(what, id, error = %e, "firing failed; retrying");
                 Some(Timestamp(
                     now.0 + i64::try_from(RETRY.as_millis()).unwrap_or(0),
                 ))
@@ -173,98 +189,230 @@ fn pass(
     Ok(plan)
 }
 
-/// Fire `s` when due; returns its next run.
+/// What changes on a fired item after a visit.
+enum Mark {
+    /// It cannot run: why (shown to its owner).
+    Invalid(String),
+    /// Its next run (first time seen, or after a fire).
+    Next {
+        /// The fire time run now, if any.
+        fired: Option<Timestamp>,
+        /// The next fire time.
+        next: Option<Timestamp>,
+    },
+}
+
+/// Something the scheduler fires: a server's digest schedule or a member's personal digest.
+trait Timed {
+    /// What it is and its id, for logs.
+    fn name(&self) -> (&'static str, u64);
+    /// When it fires.
+    fn spec(&self) -> Result<Spec, super::SpecError>;
+    /// Its planned next fire time.
+    fn next_run(&self) -> Option<Timestamp>;
+    /// The problem last recorded on it, if any.
+    fn recorded_problem(&self) -> Option<&str>;
+    /// Enqueue its job for fire time `fire` (a duplicate of an earlier enqueue is a no-op).
+    fn enqueue(
+        &self,
+        enqueuer: &Enqueuer,
+        fire: Timestamp,
+        catch_up: Duration,
+    ) -> Result<(), String>;
+    /// Store `mark`, unless someone changed its timing or state since it was read (then the
+    /// next pass, which their change woke, sees the new version).
+    fn mark(&self, store: &Store, mark: Mark) -> Result<(), String>;
+}
+
+/// Fire `item` when due; returns its next run.
 fn visit(
     store: &Store,
     enqueuer: &Enqueuer,
-    s: &Schedule,
+    item: &dyn Timed,
     catch_up: Duration,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, String> {
-    let spec = match Spec::parse(&s.cron, &s.timezone) {
+    let (what, id) = item.name();
+    let spec = match item.spec() {
         Ok(spec) => spec,
         Err(e) => {
             let message = format!("the schedule cannot run: {e}");
-            if s.last_error.as_deref() != Some(message.as_str()) {
-                tracing::error!(schedule_id = s.id, error = %e, "invalid schedule skipped");
-                record(store, s, |c| c.last_error = Some(message))?;
+            if item.recorded_problem() != Some(message.as_str()) {
+                tracing::error!(what, id, error = %e, "invalid schedule skipped");
+                item.mark(store, Mark::Invalid(message))?;
             }
             return Ok(None);
         }
     };
-    let planned = match s.next_run {
+    let planned = match item.next_run() {
         Some(t) if t <= now => t,
         Some(t) => return Ok(Some(t)),
         None => {
             let next = spec.next_after(now);
             if next.is_some() {
-                record(store, s, |c| c.next_run = next)?;
+                item.mark(store, Mark::Next { fired: None, next })?;
             }
             return Ok(next);
         }
     };
     let decision = decide(&spec, planned, now, catch_up);
     if decision.skipped {
-        tracing::warn!(schedule_id = s.id, missed_from = %planned, ran = ?decision.fire.map(|t| t.to_string()),
+        tracing::warn!(what, id, missed_from = %planned, ran = ?decision.fire.map(|t| t.to_string()),
             catch_up = ?catch_up, "missed fire times older than scheduler.catch_up were skipped");
     }
     if let Some(fire) = decision.fire {
-        enqueue(enqueuer, s, fire, catch_up)?;
+        item.enqueue(enqueuer, fire, catch_up)?;
     }
-    record(store, s, |c| {
-        if let Some(fire) = decision.fire {
-            c.last_run = Some(fire);
-        }
-        c.next_run = decision.next;
-    })?;
+    item.mark(
+        store,
+        Mark::Next {
+            fired: decision.fire,
+            next: decision.next,
+        },
+    )?;
     Ok(decision.next)
 }
 
-/// Enqueue the digest of fire time `fire` (a duplicate of an earlier enqueue is a no-op).
-fn enqueue(
+/// Enqueue `job` under the idempotency key `key` (kept past the catch-up window).
+fn enqueue_once(
     enqueuer: &Enqueuer,
-    s: &Schedule,
-    fire: Timestamp,
+    key: &str,
+    job: &JobPayload,
     catch_up: Duration,
-) -> Result<(), String> {
-    let (since, until) = window(s, fire);
-    let job = DigestJob {
-        schedule_id: s.id,
-        fire: until,
-        since,
-        source_channels: s.source_channels.clone(),
-        target_channel: s.target_channel,
-        kind: s.kind,
-        language: s.language.clone(),
-        detail: s.detail,
-        quiet_day: s.quiet_day,
-    };
-    let job = JobPayload::Digest(job);
-    let key = format!("schedule:{}:{}", s.id, fire.0);
+) -> Result<u64, String> {
     let stored = enqueuer
-        .enqueue(&key, catch_up + KEY_MARGIN, job.kind(), &job.encode())
+        .enqueue(key, catch_up + KEY_MARGIN, job.kind(), &job.encode())
         .map_err(|e| e.to_string())?;
-    tracing::info!(schedule_id = s.id, fire = %fire, job_id = stored.job_id,
-        duplicate = stored.duplicate, "digest enqueued");
-    Ok(())
+    tracing::info!(
+        key,
+        job_id = stored.job_id,
+        duplicate = stored.duplicate,
+        "job enqueued"
+    );
+    Ok(stored.job_id)
 }
 
-/// Store a change to `s`, unless someone changed its timing or state since it was read (then
-/// the next pass, which their change woke, sees the new version).
-fn record(store: &Store, s: &Schedule, change: impl FnOnce(&mut Schedule)) -> Result<(), String> {
-    store
-        .modify_schedule(s.id, |current| {
-            let same = current.cron == s.cron
-                && current.timezone == s.timezone
-                && current.enabled == s.enabled
-                && current.next_run == s.next_run;
-            if same {
-                change(current);
-            }
-            same
-        })
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+impl Timed for Schedule {
+    fn name(&self) -> (&'static str, u64) {
+        ("schedule", self.id)
+    }
+
+    fn spec(&self) -> Result<Spec, super::SpecError> {
+        Spec::parse(&self.cron, &self.timezone)
+    }
+
+    fn next_run(&self) -> Option<Timestamp> {
+        self.next_run
+    }
+
+    fn recorded_problem(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    fn enqueue(
+        &self,
+        enqueuer: &Enqueuer,
+        fire: Timestamp,
+        catch_up: Duration,
+    ) -> Result<(), String> {
+        let (since, until) = window(self, fire);
+        let job = JobPayload::Digest(DigestJob {
+            schedule_id: self.id,
+            fire: until,
+            since,
+            source_channels: self.source_channels.clone(),
+            target_channel: self.target_channel,
+            kind: self.kind,
+            language: self.language.clone(),
+            detail: self.detail,
+            quiet_day: self.quiet_day,
+        });
+        let key = format!("schedule:{}:{}", self.id, fire.0);
+        enqueue_once(enqueuer, &key, &job, catch_up).map(|_| ())
+    }
+
+    fn mark(&self, store: &Store, mark: Mark) -> Result<(), String> {
+        store
+            .modify_schedule(self.id, |current| {
+                let same = current.cron == self.cron
+                    && current.timezone == self.timezone
+                    && current.enabled == self.enabled
+                    && current.next_run == self.next_run;
+                if same {
+                    match mark {
+                        Mark::Invalid(message) => current.last_error = Some(message),
+                        Mark::Next { fired, next } => {
+                            if fired.is_some() {
+                                current.last_run = fired;
+                            }
+                            current.next_run = next;
+                        }
+                    }
+                }
+                same
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Timed for Subscription {
+    fn name(&self) -> (&'static str, u64) {
+        ("personal digest", self.id)
+    }
+
+    fn spec(&self) -> Result<Spec, super::SpecError> {
+        personal::spec(self)
+    }
+
+    fn next_run(&self) -> Option<Timestamp> {
+        self.next_run
+    }
+
+    fn recorded_problem(&self) -> Option<&str> {
+        self.last_outcome.as_deref()
+    }
+
+    fn enqueue(
+        &self,
+        enqueuer: &Enqueuer,
+        fire: Timestamp,
+        catch_up: Duration,
+    ) -> Result<(), String> {
+        let (since, until) = personal::window(self, fire);
+        let job = JobPayload::PersonalDigest(PersonalDigestJob {
+            subscription_id: self.id,
+            fire: until,
+            since,
+        });
+        let key = format!("personal:{}:{}", self.id, fire.0);
+        enqueue_once(enqueuer, &key, &job, catch_up).map(|_| ())
+    }
+
+    fn mark(&self, store: &Store, mark: Mark) -> Result<(), String> {
+        store
+            .modify_subscription(self.id, |current| {
+                let same = current.cadence == self.cadence
+                    && current.hour == self.hour
+                    && current.timezone == self.timezone
+                    && current.paused_at == self.paused_at
+                    && current.next_run == self.next_run;
+                if same {
+                    match mark {
+                        Mark::Invalid(message) => current.last_outcome = Some(message),
+                        Mark::Next { fired, next } => {
+                            if fired.is_some() {
+                                current.last_run = fired;
+                            }
+                            current.next_run = next;
+                        }
+                    }
+                }
+                same
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]

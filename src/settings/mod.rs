@@ -46,10 +46,19 @@ pub enum Change {
     OptIn(ChannelId),
     /// The schedule manager role; `None` = only Manage Server.
     ScheduleRole(Option<u64>),
+    /// Members may (true, the default) or may not subscribe to personal digests by DM.
+    PersonalDigests(bool),
 }
 
 /// The scalar settings a `reset` can name.
-pub const RESETTABLE: [&str; 5] = ["language", "window", "cooldown", "budget", "schedule_role"];
+pub const RESETTABLE: [&str; 6] = [
+    "language",
+    "window",
+    "cooldown",
+    "budget",
+    "schedule_role",
+    "personal_digests",
+];
 
 impl Change {
     /// The key the change log files it under.
@@ -62,6 +71,7 @@ impl Change {
             Self::ChannelKind(c, _) => format!("kind:{c}"),
             Self::OptOut(c) | Self::OptIn(c) => format!("optout:{c}"),
             Self::ScheduleRole(_) => "schedule_role".to_owned(),
+            Self::PersonalDigests(_) => "personal_digests".to_owned(),
         }
     }
 
@@ -79,6 +89,7 @@ impl Change {
             Self::OptOut(_) => "opted out".to_owned(),
             Self::OptIn(_) => "opted in".to_owned(),
             Self::ScheduleRole(v) => or_default(v.as_ref(), |r| format!("<@&{r}>")),
+            Self::PersonalDigests(on) => on_off(*on).to_owned(),
         }
     }
 
@@ -90,6 +101,7 @@ impl Change {
             "cooldown" => Ok(Self::Cooldown(None)),
             "budget" => Ok(Self::Budget(None)),
             "schedule_role" => Ok(Self::ScheduleRole(None)),
+            "personal_digests" => Ok(Self::PersonalDigests(true)),
             other => Err(SettingsError(format!(
                 "`{other}` is not a setting that can be reset: use one of {}",
                 RESETTABLE.join(", ")
@@ -183,6 +195,14 @@ fn kind_name(kind: ChannelKind) -> &'static str {
     }
 }
 
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
 fn budget_text(tokens: u64) -> String {
     if tokens == 0 {
         "unlimited".to_owned()
@@ -204,6 +224,8 @@ pub struct Effective {
     pub daily_token_budget: u64,
     /// Role allowed to manage schedules, if any (the server's, else `scheduler.manager_role`).
     pub schedule_manager_role: Option<u64>,
+    /// Members may subscribe to personal digests (`/digest`).
+    pub personal_digests: bool,
 }
 
 /// The daily budget in force: the server's may lower the operator's `llm.daily_token_budget`
@@ -233,6 +255,7 @@ impl GuildSettings {
                 config.llm.daily_token_budget,
             ),
             schedule_manager_role: self.schedule_manager_role.or(config.scheduler.manager_role),
+            personal_digests: !self.personal_digests_off,
         }
     }
 
@@ -278,6 +301,7 @@ impl GuildSettings {
                 self.opted_out.remove(c);
             }
             Change::ScheduleRole(v) => self.schedule_manager_role = *v,
+            Change::PersonalDigests(on) => self.personal_digests_off = !on,
         }
         let record = ChangeRecord {
             by,
@@ -333,6 +357,12 @@ impl GuildSettings {
                 |r| format!("<@&{r}>"),
             ),
             self.schedule_manager_role.is_some(),
+        );
+        line(
+            "personal_digests",
+            "personal_digests",
+            on_off(eff.personal_digests).to_owned(),
+            self.personal_digests_off,
         );
         for (channel, kind) in &self.channel_kinds {
             let key = Change::ChannelKind(*channel, None).key();

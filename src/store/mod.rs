@@ -19,6 +19,7 @@ mod privacy;
 mod schedules;
 mod schema;
 mod settings;
+mod subscriptions;
 mod summaries;
 mod usage;
 mod verify;

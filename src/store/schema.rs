@@ -58,6 +58,9 @@ pub(super) const COVERAGE: TableDefinition<u64, (i64, i64)> = TableDefinition::n
 pub(super) const OPTED_OUT_USERS: TableDefinition<u64, i64> =
     TableDefinition::new("opted_out_users");
 
+/// Subscription id → a member's personal digest (`/digest subscribe`).
+pub(super) const SUBSCRIPTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("subscriptions");
+
 /// Key of [`USAGE`]: day number, guild (None outside guilds), provider, model.
 pub(super) type UsageKey = (i32, Option<u64>, &'static str, &'static str);
 
@@ -151,6 +154,7 @@ fn create_additive_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(COVERAGE).or_store()?;
     txn.open_table(OPTED_OUT_USERS).or_store()?;
     txn.open_table(super::feedback::FEEDBACK).or_store()?;
+    txn.open_table(SUBSCRIPTIONS).or_store()?;
     Ok(())
 }
 

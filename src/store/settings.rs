@@ -1,11 +1,14 @@
 //! Per-server settings, keyed by guild id: stored and loaded as [`GuildSettings`] values; what
 //! they mean and how they change belongs to the settings module.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use redb::ReadableTable;
+use serde::Deserialize;
 
 use super::schema::GUILD_SETTINGS;
 use super::{codec, OrStore, Store, StoreError};
-use crate::model::{GuildId, GuildSettings};
+use crate::model::{ChangeRecord, ChannelId, ChannelKind, GuildId, GuildSettings};
 
 /// One server's settings as read by [`Store::each_guild_settings`]: decoded, or why not.
 pub type EachSettings = (GuildId, Result<GuildSettings, StoreError>);
@@ -13,13 +16,54 @@ pub type EachSettings = (GuildId, Result<GuildSettings, StoreError>);
 /// Record name used in decode errors.
 const WHAT: &str = "server settings";
 
+/// Settings as written before `personal_digests_off` existed. Postcard stores fields in order
+/// without names, so such a record ends where the new field would begin: it is read with this
+/// layout and means "personal digests on". Written back in the current layout by the next change.
+#[derive(Deserialize)]
+struct SettingsV1 {
+    language: Option<String>,
+    default_hours: Option<u32>,
+    cooldown_ms: Option<u64>,
+    daily_token_budget: Option<u64>,
+    channel_kinds: BTreeMap<ChannelId, ChannelKind>,
+    opted_out: BTreeSet<ChannelId>,
+    schedule_manager_role: Option<u64>,
+    changes: BTreeMap<String, ChangeRecord>,
+}
+
+impl From<SettingsV1> for GuildSettings {
+    fn from(s: SettingsV1) -> Self {
+        Self {
+            language: s.language,
+            default_hours: s.default_hours,
+            cooldown_ms: s.cooldown_ms,
+            daily_token_budget: s.daily_token_budget,
+            channel_kinds: s.channel_kinds,
+            opted_out: s.opted_out,
+            schedule_manager_role: s.schedule_manager_role,
+            changes: s.changes,
+            personal_digests_off: false,
+        }
+    }
+}
+
+/// Stored settings in the current layout, else in the layout before `personal_digests_off`
+/// (decoding refuses both missing and trailing bytes, so the two cannot be confused).
+fn decode(bytes: &[u8]) -> Result<GuildSettings, StoreError> {
+    codec::decode::<GuildSettings>(WHAT, bytes).or_else(|current| {
+        codec::decode::<SettingsV1>(WHAT, bytes)
+            .map(GuildSettings::from)
+            .map_err(|_| current)
+    })
+}
+
 impl Store {
     /// One server's stored settings, if it ever changed any.
     pub fn guild_settings(&self, guild: GuildId) -> Result<Option<GuildSettings>, StoreError> {
         self.read(|txn| {
             let table = txn.open_table(GUILD_SETTINGS).or_store()?;
             let value = table.get(guild.0).or_store()?;
-            value.map(|v| codec::decode(WHAT, v.value())).transpose()
+            value.map(|v| decode(v.value())).transpose()
         })
     }
 
@@ -42,7 +86,7 @@ impl Store {
                 .or_store()?
                 .map(|entry| {
                     let (key, value) = entry.or_store()?;
-                    Ok((GuildId(key.value()), codec::decode(WHAT, value.value())))
+                    Ok((GuildId(key.value()), decode(value.value())))
                 })
                 .collect()
         })
@@ -68,7 +112,7 @@ impl Store {
         self.write(|txn| {
             let mut table = txn.open_table(GUILD_SETTINGS).or_store()?;
             let mut settings: GuildSettings = match table.get(guild.0).or_store()? {
-                Some(v) => codec::decode(WHAT, v.value())?,
+                Some(v) => decode(v.value())?,
                 None => GuildSettings::default(),
             };
             f(&mut settings);
@@ -126,5 +170,47 @@ mod tests {
             (both.default_hours, both.cooldown_ms),
             (Some(6), Some(1000))
         );
+    }
+
+    /// The fields of `GuildSettings` before `personal_digests_off`, as the previous release
+    /// serialized them.
+    #[derive(serde::Serialize)]
+    struct OldSettings {
+        language: Option<String>,
+        default_hours: Option<u32>,
+        cooldown_ms: Option<u64>,
+        daily_token_budget: Option<u64>,
+        channel_kinds: std::collections::BTreeMap<ChannelId, crate::model::ChannelKind>,
+        opted_out: std::collections::BTreeSet<ChannelId>,
+        schedule_manager_role: Option<u64>,
+        changes: std::collections::BTreeMap<String, ChangeRecord>,
+    }
+
+    #[test]
+    fn settings_stored_before_personal_digests_existed_still_load_with_them_on() {
+        let (_d, s) = temp_store();
+        let old = OldSettings {
+            language: Some("German".into()),
+            default_hours: Some(6),
+            cooldown_ms: None,
+            daily_token_budget: Some(10),
+            channel_kinds: Default::default(),
+            opted_out: [ChannelId(3)].into(),
+            schedule_manager_role: Some(4),
+            changes: Default::default(),
+        };
+        let bytes = crate::store::codec::encode("server settings", &old).expect("encode");
+        s.put_raw_guild_settings(GuildId(1), &bytes).expect("raw");
+        let back = s.guild_settings(GuildId(1)).expect("read").expect("stored");
+        assert_eq!(back.language.as_deref(), Some("German"));
+        assert!(back.opted_out.contains(&ChannelId(3)));
+        assert!(!back.personal_digests_off);
+        // The next change writes the current layout, keeping the old values.
+        let changed = s
+            .update_guild_settings(GuildId(1), |g| g.personal_digests_off = true)
+            .expect("write");
+        assert_eq!(changed.schedule_manager_role, Some(4));
+        let again = s.guild_settings(GuildId(1)).expect("read").expect("stored");
+        assert!(again.personal_digests_off);
     }
 }
