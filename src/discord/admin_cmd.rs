@@ -11,14 +11,13 @@ use serenity::all::{
     ChannelId as SChannelId, CommandDataOption, CommandDataOptionValue, CommandInteraction,
 };
 
+use super::interaction::PrivateAnswer;
 use super::permissions::{self, MANAGE_CHANNELS, MANAGE_GUILD};
 use super::Shared;
 use crate::model::{ChannelId, GuildId, UserId};
 use crate::settings::{self, Change, SettingsError};
 use crate::usage::{self, Periods, Pricing};
 
-/// Interaction response flag: only the invoker sees it.
-const EPHEMERAL: u64 = 64;
 /// Discord's limit on a message's content.
 const MAX_CONTENT: usize = 2000;
 
@@ -111,25 +110,15 @@ pub(super) fn handle(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     });
     tracing::info!(guild_id = %guild, user_id = %user, command = "summarybot",
         admitted = verdict.is_ok(), "command received");
-    let (id, app_id, token) = (cmd.id.get(), cmd.application_id.get(), cmd.token.clone());
+    let answer = PrivateAnswer::to(cmd, "summarybot");
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
         match verdict {
-            Err(text) => super::commands::refuse_slash(&shared.poster, id, &token, &text).await,
+            Err(text) => answer.now(&shared.poster, &text).await,
             Ok(admin) => {
-                let defer = json!({"type": 5, "data": {"flags": EPHEMERAL}});
-                if let Err(e) = shared.poster.interaction_callback(id, &token, &defer).await {
-                    tracing::error!(error = %e, command = "summarybot",
-                        "could not defer the interaction");
-                    return;
-                }
-                let text = run(&shared, guild, user, admin).await;
-                let body = json!({"content": clip(&text)});
-                if let Err(e) = shared.poster.edit_original(app_id, &token, &body).await {
-                    tracing::error!(error = %e, command = "summarybot",
-                        "could not send the answer");
-                }
+                let made = async { clip(&run(&shared, guild, user, admin).await) };
+                answer.deferred(&shared.poster, made).await;
             }
         }
     });

@@ -289,6 +289,7 @@ impl EventHandler for Handler {
             answer_restarting(&self.shared, &cmd);
             return;
         }
+        super::digest_cmd::remind_if_paused(&self.shared, &cmd);
         match cmd.data.name.as_str() {
             "summarize" => slash_command(&self.shared, &ctx.cache, &cmd, false),
             "catchup" if super::catchup_server::is_server_wide(&cmd) => {
@@ -297,6 +298,7 @@ impl EventHandler for Handler {
             "catchup" => slash_command(&self.shared, &ctx.cache, &cmd, true),
             "schedule" => super::schedule_cmd::start(&self.shared, &cmd),
             "summarybot" => super::admin_cmd::handle(&self.shared, &cmd),
+            "digest" => super::digest_cmd::handle(&self.shared, &cmd),
             _ => {} // unknown commands are ignored
         }
     }

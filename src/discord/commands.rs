@@ -28,8 +28,6 @@ pub const DEFAULT_HOURS: u32 = crate::settings::DEFAULT_HOURS;
 pub const MAX_HOURS: u32 = crate::settings::MAX_HOURS;
 /// Least time between two progress edits.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
-/// Interaction response flag: only the invoker sees it.
-const EPHEMERAL: u64 = 64;
 
 /// The slash commands registered with Discord.
 pub fn definitions() -> Value {
@@ -37,7 +35,8 @@ pub fn definitions() -> Value {
         summarize_definition(),
         catchup::definition(),
         super::schedule_cmd::definition(),
-        super::admin_cmd::definition()
+        super::admin_cmd::definition(),
+        super::digest_cmd::definition()
     ])
 }
 
@@ -273,7 +272,11 @@ pub(super) fn admit(
 /// with progress edits, edit the reply (or, once the token is too old, post the summary in the
 /// channel or the invoker's DMs, see [`interaction::deliver`]).
 pub(super) async fn run_slash(shared: Arc<Shared>, inv: Invocation, reply: Reply) {
-    let flags = if inv.private { EPHEMERAL } else { 0 };
+    let flags = if inv.private {
+        interaction::EPHEMERAL
+    } else {
+        0
+    };
     let defer = json!({"type": 5, "data": {"flags": flags}});
     let poster = &shared.poster;
     if let Err(e) = poster

@@ -15,8 +15,6 @@ use crate::store::{Recorded, Vote};
 
 /// What every feedback `custom_id` starts with.
 const PREFIX: &str = "fb";
-/// Interaction response flag: only the clicking member sees the answer.
-const EPHEMERAL: u64 = 64;
 /// Length of a cache key (hex SHA-256).
 const KEY_LEN: usize = 64;
 
@@ -139,9 +137,12 @@ pub fn answer(recorded: Recorded, up: bool) -> String {
 }
 
 /// Handle a component click: answer a feedback button (ephemerally), ignore other components.
+/// A click in a DM (on a personal digest) has no server: its summary's cache entry decides.
 pub(super) fn clicked(shared: &Arc<Shared>, click: ComponentInteraction) {
-    if !shared.serves(click.guild_id.map(|g| GuildId(g.get()))) {
-        return;
+    if let Some(guild) = click.guild_id {
+        if !shared.serves(Some(GuildId(guild.get()))) {
+            return;
+        }
     }
     let Some(parsed) = parse(&click.data.custom_id) else {
         return; // not a feedback button
@@ -155,7 +156,7 @@ pub(super) fn clicked(shared: &Arc<Shared>, click: ComponentInteraction) {
         };
         let sent = match outcome {
             Outcome::Answer(text) => {
-                let body = json!({"type": 4, "data": {"content": text, "flags": EPHEMERAL}});
+                let body = json!({"type": 4, "data": {"content": text, "flags": super::interaction::EPHEMERAL}});
                 shared
                     .poster
                     .interaction_callback(click.id.get(), &click.token, &body)
@@ -192,7 +193,11 @@ async fn close(shared: &Shared, click: &ComponentInteraction) -> Result<(), Post
         tracing::warn!(error = %e, "could not take the closed feedback buttons off");
     }
     poster
-        .followup(app, token, &json!({"content": CLOSED, "flags": EPHEMERAL}))
+        .followup(
+            app,
+            token,
+            &json!({"content": CLOSED, "flags": super::interaction::EPHEMERAL}),
+        )
         .await
         .map(|_| ())
 }

@@ -180,6 +180,65 @@ impl Undelivered {
     }
 }
 
+/// The answer to a command that only its invoker sees: given at once, or deferred and then
+/// edited in (a command that reads or writes the store).
+pub struct PrivateAnswer {
+    id: u64,
+    app_id: u64,
+    token: String,
+    /// The command's name, for logs.
+    command: &'static str,
+}
+
+impl PrivateAnswer {
+    /// The answer to `cmd` (`command` names it in logs).
+    pub fn to(cmd: &serenity::all::CommandInteraction, command: &'static str) -> Self {
+        Self {
+            id: cmd.id.get(),
+            app_id: cmd.application_id.get(),
+            token: cmd.token.clone(),
+            command,
+        }
+    }
+
+    /// Answer at once (nothing to wait for).
+    pub async fn now(&self, poster: &Poster, text: &str) {
+        answer_now(poster, self.id, &self.token, text, self.command).await;
+    }
+
+    /// Defer the answer; false when Discord refused it.
+    pub async fn defer(&self, poster: &Poster) -> bool {
+        let body = json!({"type": 5, "data": {"flags": EPHEMERAL}});
+        let sent = poster
+            .interaction_callback(self.id, &self.token, &body)
+            .await;
+        if let Err(e) = &sent {
+            tracing::error!(error = %e, command = self.command, "could not defer the interaction");
+        }
+        sent.is_ok()
+    }
+
+    /// Replace the deferred answer with `text`.
+    pub async fn edit(&self, poster: &Poster, text: &str) {
+        let body = json!({"content": text});
+        if let Err(e) = poster.edit_original(self.app_id, &self.token, &body).await {
+            tracing::error!(error = %e, command = self.command, "could not send the answer");
+        }
+    }
+
+    /// Defer, then edit in what `make` answers.
+    pub async fn deferred<F: std::future::Future<Output = String>>(
+        &self,
+        poster: &Poster,
+        make: F,
+    ) {
+        if self.defer(poster).await {
+            let text = make.await;
+            self.edit(poster, &text).await;
+        }
+    }
+}
+
 /// `body` with `note` before its content.
 pub fn with_note(body: &Value, note: &str) -> Value {
     let mut body = body.clone();

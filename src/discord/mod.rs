@@ -13,6 +13,7 @@ mod client;
 pub mod commands;
 pub mod convert;
 pub mod cooldown;
+mod digest_cmd;
 pub mod feedback;
 mod gap;
 mod history;

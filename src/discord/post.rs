@@ -91,6 +91,33 @@ pub struct Poster {
     base: String,
     token: Secret,
     limits: Arc<RateLimits>,
+    /// Interactions whose answer someone waits for (see [`Poster::watch_answer`]).
+    answered: Arc<AnswerWatch>,
+}
+
+/// Interaction tokens whose first answer (an immediate message, or the first edit of a
+/// deferred one) someone waits for, to send a follow-up after it. Only watched tokens are
+/// kept, each until it is answered or forgotten.
+#[derive(Debug, Default)]
+struct AnswerWatch(std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>);
+
+impl AnswerWatch {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Arc<tokio::sync::Notify>>>
+    {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The interaction with `token` has an answer now.
+    fn answered(&self, token: &str) {
+        if let Some(notify) = self.lock().remove(token) {
+            // Keeps a permit when nobody waits yet.
+            notify.notify_one();
+        }
+    }
 }
 
 /// What the next attempt should do after a failed one.
@@ -124,6 +151,7 @@ impl Poster {
             base: format!("{base}/v10"),
             token,
             limits: Arc::default(),
+            answered: Arc::default(),
         })
     }
 
@@ -163,7 +191,22 @@ impl Poster {
         }
         let path = format!("/interactions/{interaction_id}/{token}/callback");
         self.send(reqwest::Method::POST, &path, Some(&body)).await?;
+        if body["type"] == 4 {
+            self.answered.answered(token);
+        }
         Ok(())
+    }
+
+    /// Resolves once the interaction with `token` has its first answer (a message, or the
+    /// first edit of a deferred answer): call before the interaction is handled, then
+    /// [`Poster::forget_answer`] when no longer waiting.
+    pub fn watch_answer(&self, token: &str) -> Arc<tokio::sync::Notify> {
+        Arc::clone(self.answered.lock().entry(token.to_owned()).or_default())
+    }
+
+    /// Stop watching the interaction with `token`.
+    pub fn forget_answer(&self, token: &str) {
+        self.answered.lock().remove(token);
     }
 
     /// Edit the original (deferred) interaction response.
@@ -174,8 +217,11 @@ impl Poster {
         body: &Value,
     ) -> Result<Value, PostError> {
         let path = format!("/webhooks/{app_id}/{token}/messages/@original");
-        self.send(reqwest::Method::PATCH, &path, Some(&with_no_mentions(body)))
-            .await
+        let edited = self
+            .send(reqwest::Method::PATCH, &path, Some(&with_no_mentions(body)))
+            .await?;
+        self.answered.answered(token);
+        Ok(edited)
     }
 
     /// Send a follow-up message to an interaction.

@@ -10,6 +10,7 @@ use serenity::all::{
     ChannelId as SChannelId, CommandDataOption, CommandDataOptionValue, CommandInteraction,
 };
 
+use super::interaction::PrivateAnswer;
 use super::{permissions, Shared};
 use crate::model::{ChannelId, GuildId, Schedule, Timestamp};
 use crate::schedule::ops::{self, OpError};
@@ -19,8 +20,6 @@ use crate::schedule::{
 
 /// Manage Server (Manage Guild) permission bit.
 pub const MANAGE_GUILD: u64 = 1 << 5;
-/// Interaction response flag: only the invoker sees it.
-const EPHEMERAL: u64 = 64;
 /// Longest reply Discord accepts, with room for the "more" line.
 const MAX_REPLY: usize = 1900;
 /// Channel types a digest can read: text, announcement, public threads (a private thread is
@@ -292,11 +291,7 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let sub = parse_sub(&name, &options);
     let allowed = may_manage(perms, &roles, shared.schedule_manager_role(guild));
     tracing::info!(guild_id = %guild, user_id = user, command = "schedule", subcommand = %name, allowed, "command received");
-    let reply_to = Answer {
-        id: cmd.id.get(),
-        app_id: cmd.application_id.get(),
-        token: cmd.token.clone(),
-    };
+    let reply_to = PrivateAnswer::to(cmd, "schedule");
     let refused = sub.as_ref().and_then(|s| {
         let blocked = || {
             sources(&options)
@@ -319,13 +314,17 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     tokio::spawn(async move {
         let _running = shared.inflight.enter();
         let sub = match (sub, refused) {
-            (None, _) => return reply_to.now(&shared, "Unknown /schedule subcommand.").await,
-            (Some(_), Some(refused)) => return reply_to.now(&shared, &refused).await,
+            (None, _) => {
+                return reply_to
+                    .now(&shared.poster, "Unknown /schedule subcommand.")
+                    .await
+            }
+            (Some(_), Some(refused)) => return reply_to.now(&shared.poster, &refused).await,
             (Some(sub), None) => sub,
         };
         // The store may be slow (a large database, a busy disk): defer first, as Discord wants
         // an initial response within 3 seconds.
-        if !reply_to.defer(&shared).await {
+        if !reply_to.defer(&shared.poster).await {
             return;
         }
         let text = match sub {
@@ -337,7 +336,7 @@ pub(super) fn start(shared: &Arc<Shared>, cmd: &CommandInteraction) {
             }
             sub => change(&shared, guild, here, user, sub).await,
         };
-        reply_to.edit(&shared, &text).await;
+        reply_to.edit(&shared.poster, &text).await;
     });
 }
 
@@ -396,46 +395,6 @@ async fn run(
                 what: "task",
                 detail: e.to_string(),
             }))
-        }
-    }
-}
-
-/// The interaction a `/schedule` answer goes to; every answer is visible only to the invoker.
-struct Answer {
-    id: u64,
-    app_id: u64,
-    token: String,
-}
-
-impl Answer {
-    /// Answer at once (nothing to wait for).
-    async fn now(&self, shared: &Shared, text: &str) {
-        super::interaction::answer_now(&shared.poster, self.id, &self.token, text, "schedule")
-            .await;
-    }
-
-    /// Defer the answer (ephemeral); false when Discord refused it.
-    async fn defer(&self, shared: &Shared) -> bool {
-        let body = json!({"type": 5, "data": {"flags": EPHEMERAL}});
-        let sent = shared
-            .poster
-            .interaction_callback(self.id, &self.token, &body)
-            .await;
-        if let Err(e) = &sent {
-            tracing::error!(error = %e, command = "schedule", "could not defer /schedule");
-        }
-        sent.is_ok()
-    }
-
-    /// Replace the deferred answer with `text`.
-    async fn edit(&self, shared: &Shared, text: &str) {
-        let body = json!({"content": text});
-        if let Err(e) = shared
-            .poster
-            .edit_original(self.app_id, &self.token, &body)
-            .await
-        {
-            tracing::error!(error = %e, command = "schedule", "could not answer /schedule");
         }
     }
 }

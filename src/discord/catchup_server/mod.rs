@@ -37,8 +37,6 @@ use crate::summarize::lang::Lang;
 pub const MAX_SHOWN: usize = 10;
 /// Channels (the highest ranked) whose TL;DR comes from the configured summarizer.
 pub const LLM_TLDRS: usize = 3;
-/// Interaction response flag: only the invoker sees it.
-const EPHEMERAL: u64 = 64;
 
 /// True when `cmd` (a `/catchup`) names no channel: the server-wide catch-up.
 pub(super) fn is_server_wide(cmd: &CommandInteraction) -> bool {
@@ -186,7 +184,7 @@ fn places(
 
 /// Defer privately, make the answer, edit the reply.
 async fn run(shared: &Shared, req: Request) {
-    let defer = json!({"type": 5, "data": {"flags": EPHEMERAL}});
+    let defer = json!({"type": 5, "data": {"flags": super::interaction::EPHEMERAL}});
     if let Err(e) = shared
         .poster
         .interaction_callback(req.id, &req.token, &defer)
