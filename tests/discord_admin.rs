@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -19,20 +18,12 @@ use support::fake_discord::{
     GENERAL, GUILD, TOKEN,
 };
 use support::fake_openai::{default_summary, fake_usage, FakeOpenAi};
+use support::private_answers::{answer, ask, subcommand, Ids};
 
 /// Generous bound for anything the bot does in response to an event (debug build, busy CI).
 const WAIT: Duration = Duration::from_secs(20);
 /// Manage Channels and Manage Server.
 const ADMIN_PERMS: u64 = EVERYONE_PERMS | (1 << 4) | (1 << 5);
-
-/// Fresh interaction ids for one test.
-struct Ids(AtomicU64);
-
-impl Ids {
-    fn next(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::SeqCst)
-    }
-}
 
 fn config(fake: &FakeDiscord, llm: &str) -> String {
     format!(
@@ -89,55 +80,7 @@ fn start(dir: &std::path::Path, fake: &FakeDiscord, llm: &str) -> BotProcess {
 /// A `/summarybot <sub>` interaction by `user` in `#general` with `perms` there (and in any
 /// channel option).
 fn admin(id: u64, user: u64, sub: &str, opts: &Value, perms: u64) -> Value {
-    let mut v = slash_command(id, user, GENERAL, &json!([]));
-    v["data"]["name"] = json!("summarybot");
-    v["data"]["options"] = json!([{"name": sub, "type": 1, "options": opts}]);
-    v["member"]["permissions"] = json!(perms.to_string());
-    for o in opts.as_array().into_iter().flatten() {
-        if o["name"] == "channel" {
-            let channel = o["value"].as_str().unwrap_or_default().to_owned();
-            v["data"]["resolved"]["channels"][&channel] = json!({"id": channel, "name": "general",
-                "type": 0, "permissions": perms.to_string()});
-        }
-    }
-    v
-}
-
-/// The answer to interaction `id`: an immediate (refusal) message, or the edit of a deferred
-/// reply. Both must be ephemeral and mention nobody.
-fn answer(fake: &FakeDiscord, bot: &BotProcess, id: u64) -> String {
-    let callback = format!("/api/v10/interactions/{id}/token-{id}/callback");
-    let original = format!("/api/v10/webhooks/{APP_ID}/token-{id}/messages/@original");
-    let found = fake.wait_for_call(WAIT, |c| {
-        (c.path == callback && c.json["type"] == 4)
-            || (c.path == original && c.json["content"].as_str().is_some_and(|t| !t.is_empty()))
-    });
-    let call = found.unwrap_or_else(|| panic!("no answer to {id}:\n{}", bot.log()));
-    if call.path == callback {
-        assert_eq!(call.json["data"]["flags"], 64, "refusals are ephemeral");
-        assert_eq!(call.json["data"]["allowed_mentions"], json!({"parse": []}));
-        return call.json["data"]["content"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-    }
-    let deferred = fake
-        .calls()
-        .into_iter()
-        .find(|c| c.path == callback)
-        .expect("deferred first");
-    assert_eq!(deferred.json["data"]["flags"], 64, "answers are ephemeral");
-    assert_eq!(call.json["allowed_mentions"], json!({"parse": []}));
-    call.json["content"].as_str().unwrap_or_default().to_owned()
-}
-
-fn ask(fake: &FakeDiscord, bot: &BotProcess, interaction: &Value) -> String {
-    let id: u64 = interaction["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("id");
-    fake.inject_interaction(interaction);
-    answer(fake, bot, id)
+    subcommand(id, user, "summarybot", sub, opts, perms)
 }
 
 /// What `/summarybot optout` (unconfirmed, so harmless) says is stored for `#general`.
@@ -302,7 +245,7 @@ fn settings_changed_by_an_admin_take_effect_and_usage_reports_tokens_and_cost() 
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut bot = start(dir.path(), &fake, &openai_llm(&llm));
-    let ids = Ids(AtomicU64::new(5000));
+    let ids = Ids::from(5000);
     inject_discussion(&fake);
     wait_stored(&fake, &bot, &ids, 5);
 
@@ -414,7 +357,7 @@ fn opting_out_deletes_only_when_confirmed_then_stops_storing_until_opted_in() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut bot = start(dir.path(), &fake, "provider = \"builtin\"");
-    let ids = Ids(AtomicU64::new(6000));
+    let ids = Ids::from(6000);
     inject_discussion(&fake);
     wait_stored(&fake, &bot, &ids, 5);
     let channel = json!([{"name": "channel", "type": 7, "value": GENERAL.to_string()}]);
@@ -625,7 +568,7 @@ fn a_member_forgets_themselves_sees_their_data_and_opts_back_in() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut bot = start(dir.path(), &fake, "provider = \"builtin\"");
-    let ids = Ids(AtomicU64::new(7000));
+    let ids = Ids::from(7000);
     let me = |sub: &str, opts: &Value| {
         ask(
             &fake,

@@ -85,10 +85,11 @@ fn member_permissions(server: &Value, member: &Value, user: UserId, channel: &Va
     })
 }
 
-/// Of `channels` (channels of `guild`, not threads), those `user` may read now: View Channel
-/// and Read Message History there, as `/summarize` checks them, computed from what Discord
-/// answers (`GET /guilds/{guild}`, its member, `GET /guilds/{guild}/channels`). A channel the
-/// server no longer has is left out; None when `user` is no longer a member.
+/// Of `channels` (channels of `guild`, not threads; none: every text and announcement channel
+/// of the server), those `user` may read now: View Channel and Read Message History there, as
+/// `/summarize` checks them, computed from what Discord answers (`GET /guilds/{guild}`, its
+/// member, `GET /guilds/{guild}/channels`). A channel the server no longer has is left out;
+/// None when `user` is no longer a member.
 pub async fn readable_by(
     poster: &Poster,
     guild: GuildId,
@@ -101,18 +102,27 @@ pub async fn readable_by(
     };
     let server = poster.guild(guild).await?;
     let listed = poster.guild_channels(guild).await?;
-    let readable = channels
-        .iter()
-        .copied()
-        .filter(|c| {
-            listed
-                .iter()
-                .find(|l| id(&l["id"]) == c.0)
-                .is_some_and(|chan| {
-                    let perms = member_permissions(&server, &member, user, chan);
-                    permissions::missing_to_read(perms).is_none()
-                })
+    // None picked: every text and announcement channel, in the server's order.
+    let picked: Vec<&Value> = if channels.is_empty() {
+        let mut all: Vec<&Value> = listed
+            .iter()
+            .filter(|c| matches!(c["type"].as_u64(), Some(0 | 5)))
+            .collect();
+        all.sort_by_key(|c| c["position"].as_i64().unwrap_or(0));
+        all
+    } else {
+        channels
+            .iter()
+            .filter_map(|c| listed.iter().find(|l| id(&l["id"]) == c.0))
+            .collect()
+    };
+    let readable = picked
+        .into_iter()
+        .filter(|chan| {
+            let perms = member_permissions(&server, &member, user, chan);
+            permissions::missing_to_read(perms).is_none()
         })
+        .map(|chan| ChannelId(id(&chan["id"])))
         .collect();
     Ok(Some(readable))
 }

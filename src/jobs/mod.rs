@@ -124,7 +124,8 @@ pub trait Publisher: Send + Sync {
         Box::pin(async { Err(PublishError::permanent("this publisher cannot send DMs")) })
     }
 
-    /// Of `channels` of `guild`, those `user` may read now (None: they are no longer a member).
+    /// Of `channels` of `guild` (none: every text and announcement channel it has), those
+    /// `user` may read now (None: they are no longer a member).
     /// A publisher that cannot ask Discord fails, so nothing is ever sent unchecked.
     fn readable_by(
         &self,

@@ -1,6 +1,8 @@
 //! The `personal_digest` job: a member's digest by DM (`/digest subscribe`). At send time the
 //! member's permissions are asked of Discord and only channels they can read now are looked at
-//! (a channel they lost is left out, never sent); the most active ones (at most
+//! (a channel they lost is left out, never sent): those they picked, else every text and
+//! announcement channel of the server (the summary service then leaves out what the operator
+//! excluded and the server opted out). The most active ones (at most
 //! [`MAX_SUMMARIES`]) are summarized through the one summary path (admission, opt-outs, the
 //! server's budget) and sent by DM, each part once (nonces, recorded parts). When Discord
 //! refuses the DM (the member's DMs are closed), the subscription is paused and the member is
@@ -75,9 +77,8 @@ async fn send(
     {
         return Ok("skipped: personal digests are off in this server".to_owned());
     }
-    let candidates = candidates(service, sub).await?;
     let readable = publisher
-        .readable_by(sub.guild_id, sub.user_id, candidates)
+        .readable_by(sub.guild_id, sub.user_id, sub.channels.clone())
         .await
         .map_err(|e| JobError {
             retryable: e.retryable,
@@ -142,24 +143,6 @@ async fn send(
             message: format!("sending the DM failed: {e}"),
         }),
     }
-}
-
-/// The channels the member picked, else every stored channel of the server (not threads),
-/// in the store's order.
-async fn candidates(
-    service: &ChannelSummaries,
-    sub: &Subscription,
-) -> Result<Vec<ChannelId>, JobError> {
-    if !sub.channels.is_empty() {
-        return Ok(sub.channels.clone());
-    }
-    let guild = sub.guild_id;
-    let stored = blocking(service.store(), |s| s.channels()).await?;
-    Ok(stored
-        .into_iter()
-        .filter(|c| c.guild_id == Some(guild) && c.parent_id.is_none())
-        .map(|c| c.id)
-        .collect())
 }
 
 /// Open the DM and send the heading, then each summary (every part once).
@@ -232,4 +215,309 @@ async fn pause(service: &ChannelSummaries, id: u64) -> Result<(), JobError> {
     })
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::jobs::{BoxFuture, JobPayload, PartLog, Publisher};
+    use crate::model::{Cadence, ChannelInfo, Detail, GuildId, UserId};
+    use crate::store::test_support::{msg, temp_store};
+    use crate::store::Store;
+
+    const DM: ChannelId = ChannelId(900);
+    const USER: UserId = UserId(7);
+
+    /// A Discord that lets the member read `readable`, and records DMs.
+    #[derive(Default)]
+    struct FakeDms {
+        readable: Vec<ChannelId>,
+        /// The member left the server.
+        gone: bool,
+        /// Sends answer 50007.
+        closed: bool,
+        /// (channel, text or "summary of {channel}", nonce)
+        sent: Mutex<Vec<(ChannelId, String, String)>>,
+        /// The channel lists whose permissions were asked (empty: every channel).
+        asked: Mutex<Vec<Vec<ChannelId>>>,
+    }
+
+    impl FakeDms {
+        fn send(&self, channel: ChannelId, what: String, nonce: &str) -> Result<(), PublishError> {
+            if self.closed {
+                return Err(PublishError {
+                    retryable: false,
+                    message: "Cannot send messages to this user".into(),
+                    code: crate::jobs::DMS_CLOSED,
+                });
+            }
+            self.sent
+                .lock()
+                .expect("lock")
+                .push((channel, what, nonce.to_owned()));
+            Ok(())
+        }
+
+        fn texts(&self) -> Vec<String> {
+            let sent = self.sent.lock().expect("lock");
+            sent.iter().map(|(_, t, _)| t.clone()).collect()
+        }
+    }
+
+    impl Publisher for FakeDms {
+        fn post_summary(
+            &self,
+            channel: ChannelId,
+            summary: &Summary,
+        ) -> BoxFuture<'_, Result<(), PublishError>> {
+            let r = self.send(channel, format!("summary of {}", summary.channel.id), "");
+            Box::pin(async move { r })
+        }
+
+        fn post_summary_once<'a>(
+            &'a self,
+            channel: ChannelId,
+            summary: &Summary,
+            nonce: &str,
+            _parts: &'a PartLog,
+        ) -> BoxFuture<'a, Result<(), PublishError>> {
+            let r = self.send(channel, format!("summary of {}", summary.channel.id), nonce);
+            Box::pin(async move { r })
+        }
+
+        fn post_text<'a>(
+            &'a self,
+            channel: ChannelId,
+            text: &str,
+            nonce: &str,
+            _parts: &'a PartLog,
+        ) -> BoxFuture<'a, Result<(), PublishError>> {
+            let r = self.send(channel, text.to_owned(), nonce);
+            Box::pin(async move { r })
+        }
+
+        fn open_dm(&self, user: UserId) -> BoxFuture<'_, Result<ChannelId, PublishError>> {
+            assert_eq!(user, USER);
+            Box::pin(async { Ok(DM) })
+        }
+
+        fn readable_by(
+            &self,
+            guild: GuildId,
+            user: UserId,
+            channels: Vec<ChannelId>,
+        ) -> BoxFuture<'_, Result<Option<Vec<ChannelId>>, PublishError>> {
+            assert_eq!((guild, user), (GuildId(1), USER));
+            self.asked.lock().expect("lock").push(channels.clone());
+            // None picked: every channel of the server, of which the member reads `readable`.
+            let answer = (!self.gone).then(|| {
+                if channels.is_empty() {
+                    return self.readable.clone();
+                }
+                channels
+                    .into_iter()
+                    .filter(|c| self.readable.contains(c))
+                    .collect()
+            });
+            Box::pin(async move { Ok(answer) })
+        }
+    }
+
+    fn subscription(channels: &[u64]) -> Subscription {
+        Subscription {
+            id: 0,
+            guild_id: GuildId(1),
+            user_id: USER,
+            cadence: Cadence::Daily,
+            hour: 9,
+            timezone: "UTC".into(),
+            channels: channels.iter().copied().map(ChannelId).collect(),
+            detail: Detail::Brief,
+            created_at: Timestamp(0),
+            last_run: None,
+            next_run: None,
+            paused_at: None,
+            pause_told: false,
+            last_outcome: None,
+        }
+    }
+
+    /// A store with channels 10, 11, 12 of server 1 (and a thread of 10, and a channel of
+    /// server 2), each with `counts[i]` messages by people in the window.
+    fn store_with(counts: [u64; 3]) -> (tempfile::TempDir, Arc<Store>) {
+        let (dir, store) = temp_store();
+        let info = |id: u64, guild: u64, parent: Option<u64>| ChannelInfo {
+            id: ChannelId(id),
+            guild_id: Some(GuildId(guild)),
+            guild_name: Some("Home".into()),
+            name: format!("c{id}"),
+            topic: None,
+            parent_id: parent.map(ChannelId),
+        };
+        store
+            .put_channels(&[
+                info(10, 1, None),
+                info(11, 1, None),
+                info(12, 1, None),
+                info(13, 1, Some(10)),
+                info(20, 2, None),
+            ])
+            .expect("channels");
+        let mut id = 1;
+        for (channel, n) in [10, 11, 12].into_iter().zip(counts) {
+            let batch: Vec<_> = (0..n)
+                .map(|i| {
+                    id += 1;
+                    let mut m = msg(
+                        channel,
+                        id,
+                        1_500_000 + i64::try_from(i).unwrap_or(0),
+                        "we ship on friday",
+                    );
+                    m.guild_id = Some(GuildId(1));
+                    m
+                })
+                .collect();
+            store.upsert_messages(&batch).expect("messages");
+        }
+        (dir, Arc::new(store))
+    }
+
+    fn job(id: u64) -> PersonalDigestJob {
+        PersonalDigestJob {
+            subscription_id: id,
+            fire: Timestamp(2_000_000),
+            since: Timestamp(1_000_000),
+        }
+    }
+
+    async fn run_job(store: &Arc<Store>, id: u64, dms: &FakeDms) -> String {
+        let payload = JobPayload::PersonalDigest(job(id));
+        let stored = store
+            .enqueue_job(payload.kind(), &payload.encode(), Timestamp(0))
+            .expect("enqueue");
+        let parts = PartLog::new(Arc::clone(store), &stored);
+        let service =
+            ChannelSummaries::new(crate::config::Config::default(), Arc::clone(store), true)
+                .expect("service");
+        run(
+            &service,
+            Some((dms, &parts)),
+            &JobStats::default(),
+            &job(id),
+        )
+        .await
+        .expect("runs")
+    }
+
+    #[tokio::test]
+    async fn only_channels_the_member_can_read_now_are_sent_most_active_first() {
+        let (_d, store) = store_with([1, 3, 2]);
+        let (sub, _) = store.put_subscription(&subscription(&[])).expect("put");
+        let dms = FakeDms {
+            readable: vec![ChannelId(10), ChannelId(11)],
+            ..FakeDms::default()
+        };
+        let result = run_job(&store, sub.id, &dms).await;
+        assert!(
+            result.contains("sent 2 summaries (4 messages) by DM"),
+            "{result}"
+        );
+        assert_eq!(
+            *dms.asked.lock().expect("lock"),
+            [Vec::<ChannelId>::new()],
+            "none picked: every channel of the server, as Discord lists it"
+        );
+        let texts = dms.texts();
+        assert!(
+            texts[0].starts_with("Your daily digest of **Home** since <t:1000:f>."),
+            "{}",
+            texts[0]
+        );
+        assert_eq!(
+            texts[1..],
+            ["summary of 11", "summary of 10"],
+            "12 is not readable"
+        );
+        // The nonces are the same on a retry (a part already posted is then skipped).
+        let nonces: Vec<String> = dms
+            .sent
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|s| s.2.clone())
+            .collect();
+        assert_eq!(nonces.len(), 3);
+        assert!(nonces.iter().all(|n| n.len() == 16));
+        assert_eq!(nonces[1], nonce(&job(sub.id), "11"));
+        let stored = store.subscription(sub.id).expect("get").expect("present");
+        assert_eq!(
+            stored.last_outcome.as_deref(),
+            Some("sent 2 summaries (4 messages) by DM")
+        );
+    }
+
+    #[tokio::test]
+    async fn closed_dms_pause_the_subscription() {
+        let (_d, store) = store_with([1, 0, 0]);
+        let (sub, _) = store.put_subscription(&subscription(&[10])).expect("put");
+        let dms = FakeDms {
+            readable: vec![ChannelId(10)],
+            closed: true,
+            ..FakeDms::default()
+        };
+        let result = run_job(&store, sub.id, &dms).await;
+        assert!(
+            result.contains("paused: the member's DMs are closed"),
+            "{result}"
+        );
+        let stored = store.subscription(sub.id).expect("get").expect("present");
+        assert!(stored.paused_at.is_some() && !stored.pause_told);
+        // The next fire time makes nothing while paused.
+        let again = run_job(&store, sub.id, &FakeDms::default()).await;
+        assert!(again.contains("skipped: paused"), "{again}");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_when_off_quiet_gone_or_removed() {
+        let (_d, store) = store_with([0, 2, 0]);
+        let (sub, _) = store
+            .put_subscription(&subscription(&[10, 11]))
+            .expect("put");
+        // Only 10 is readable, and it is quiet: no DM.
+        let quiet = FakeDms {
+            readable: vec![ChannelId(10)],
+            ..FakeDms::default()
+        };
+        let result = run_job(&store, sub.id, &quiet).await;
+        assert!(result.contains("nothing new"), "{result}");
+        assert!(quiet.texts().is_empty());
+        // The member left the server.
+        let gone = FakeDms {
+            gone: true,
+            ..FakeDms::default()
+        };
+        assert!(run_job(&store, sub.id, &gone)
+            .await
+            .contains("left the server"));
+        assert!(gone.texts().is_empty());
+        // The server's admins turned the feature off.
+        store
+            .update_guild_settings(GuildId(1), |g| g.personal_digests_off = true)
+            .expect("settings");
+        let off = FakeDms {
+            readable: vec![ChannelId(11)],
+            ..FakeDms::default()
+        };
+        let result = run_job(&store, sub.id, &off).await;
+        assert!(result.contains("off in this server"), "{result}");
+        assert!(off.texts().is_empty() && off.asked.lock().expect("lock").is_empty());
+        // Unsubscribed since it fired.
+        store
+            .delete_subscriptions(GuildId(1), USER, None)
+            .expect("delete");
+        assert!(run_job(&store, sub.id, &off).await.contains("removed"));
+    }
 }

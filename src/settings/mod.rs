@@ -407,6 +407,7 @@ mod tests {
                 cooldown: Duration::from_secs(30),
                 daily_token_budget: 5000,
                 schedule_manager_role: Some(11),
+                personal_digests: true,
             }
         );
     }
@@ -421,6 +422,7 @@ mod tests {
             Change::Cooldown(Some(Duration::from_secs(5))),
             Change::Budget(Some(1_000)),
             Change::ScheduleRole(Some(42)),
+            Change::PersonalDigests(false),
             Change::ChannelKind(ChannelId(3), Some(ChannelKind::Dev)),
         ] {
             s.apply(&change, by, at);
@@ -432,12 +434,14 @@ mod tests {
             (6, Duration::from_secs(5), 1_000)
         );
         assert_eq!(eff.schedule_manager_role, Some(42));
+        assert!(!eff.personal_digests);
         assert_eq!(s.channel_kind(ChannelId(3)), Some(ChannelKind::Dev));
         assert_eq!(s.changes["cooldown"].value, "5s");
         assert_eq!(s.changes["language"].by, UserId(7));
         let text = s.describe(&config());
         assert!(text.contains("• language: German (set by <@7>"), "{text}");
         assert!(text.contains("• kind of <#3>: dev"), "{text}");
+        assert!(text.contains("• personal_digests: off (set by <@7>"), "{text}");
 
         for name in RESETTABLE {
             s.apply(&Change::reset(name).expect("resettable"), UserId(8), at);

@@ -632,9 +632,22 @@ impl FakeDiscord {
         self.shared.lock().apply(event, &c);
     }
 
+    /// Take `deny` away from `user` in `channel` with a member overwrite, without telling the
+    /// bot (as a change it has not seen yet): only what Discord answers over REST shows it.
+    pub fn deny_member_unannounced(&self, channel: u64, user: u64, deny: u64) {
+        let (event, c) = self.member_denied(channel, user, deny);
+        self.shared.lock().apply(event, &c);
+    }
+
     /// The update event and payload of `channel` with a member overwrite denying `deny` to the
     /// bot.
     fn bot_denied(&self, channel: u64, deny: u64) -> (&'static str, Value) {
+        self.member_denied(channel, BOT, deny)
+    }
+
+    /// The update event and payload of `channel` with a member overwrite denying `deny` to
+    /// `user`.
+    fn member_denied(&self, channel: u64, user: u64, deny: u64) -> (&'static str, Value) {
         let guild = self.guild_create_payload();
         let found = ["channels", "threads"].iter().find_map(|key| {
             guild[*key]
@@ -647,7 +660,7 @@ impl FakeDiscord {
         let Some((key, mut c)) = found else {
             panic!("deny_bot: {channel} is no channel or thread of the guild");
         };
-        let overwrite = json!({"id": BOT.to_string(), "type": 1, "allow": "0",
+        let overwrite = json!({"id": user.to_string(), "type": 1, "allow": "0",
             "deny": deny.to_string()});
         match c["permission_overwrites"].as_array_mut() {
             Some(list) => list.push(overwrite),
@@ -1206,6 +1219,7 @@ fn route(shared: &Shared, call: &RestCall) -> Response {
         ),
         ("GET", ["channels", ch, "thread-members", "@me"]) => thread_member_me(shared, ch),
         ("GET", ["guilds", g, "members", u]) => guild_member(g, u),
+        ("GET", ["guilds", g, "channels"]) => guild_channels(shared, g),
         ("GET", ["guilds", g]) => get_guild(shared, g),
         ("POST", ["channels", ch, "messages"])
             if shared
@@ -2699,4 +2713,18 @@ mod tests {
         assert_eq!(fake.dispatched("READY").len(), 2);
         assert_eq!(fake.dispatched("GUILD_CREATE").len(), 2);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Personal digests: the server's channel list with their overwrites.
+
+/// `GET /guilds/{guild}/channels`: the guild's channels (not threads) with their permission
+/// overwrites, as they are now (<https://discord.com/developers/docs/resources/guild#get-guild-channels>).
+fn guild_channels(shared: &Shared, guild: &str) -> Response {
+    if guild.parse() != Ok(GUILD) {
+        return Response::json(&json!({"message": "Unknown Guild", "code": 10004}))
+            .with_status_code(404);
+    }
+    let g = guild_create_from(&shared.lock(), guild_create());
+    Response::json(&g["channels"])
 }

@@ -59,3 +59,9 @@ pub mod status_site;
 
 #[allow(dead_code, reason = "only the disk-full tests mount a tmpfs")]
 pub mod tmpfs;
+
+#[allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the harness"
+)]
+pub mod private_answers;
