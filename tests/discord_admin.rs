@@ -18,7 +18,7 @@ use support::fake_discord::{
     GENERAL, GUILD, TOKEN,
 };
 use support::fake_openai::{default_summary, fake_usage, FakeOpenAi};
-use support::private_answers::{answer, ask, subcommand, Ids};
+use support::private_answers::{ask, subcommand, Ids};
 
 /// Generous bound for anything the bot does in response to an event (debug build, busy CI).
 const WAIT: Duration = Duration::from_secs(20);

@@ -89,13 +89,13 @@ fn member_permissions(server: &Value, member: &Value, user: UserId, channel: &Va
 /// of the server), those `user` may read now: View Channel and Read Message History there, as
 /// `/summarize` checks them, computed from what Discord answers (`GET /guilds/{guild}`, its
 /// member, `GET /guilds/{guild}/channels`). A channel the server no longer has is left out;
-/// None when `user` is no longer a member.
+/// None when `user` is no longer a member. The server's name comes with them.
 pub async fn readable_by(
     poster: &Poster,
     guild: GuildId,
     user: UserId,
     channels: &[ChannelId],
-) -> Result<Option<Vec<ChannelId>>, PostError> {
+) -> Result<Option<crate::jobs::Readable>, PostError> {
     let member = match poster.guild_member(guild, user).await {
         Err(PostError::Status { status: 404, .. }) => return Ok(None),
         other => other?,
@@ -124,7 +124,10 @@ pub async fn readable_by(
         })
         .map(|chan| ChannelId(id(&chan["id"])))
         .collect();
-    Ok(Some(readable))
+    Ok(Some(crate::jobs::Readable {
+        server: server["name"].as_str().unwrap_or_default().to_owned(),
+        channels: readable,
+    }))
 }
 
 /// Why summaries may not be posted to `channel` (for the CLI, the webhook and jobs).

@@ -389,21 +389,29 @@ pub(super) fn remind_if_paused(shared: &Arc<Shared>, cmd: &CommandInteraction) {
     let answered = shared.poster.watch_answer(&token);
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
-        let store = Arc::clone(&shared.store);
-        let paused = tokio::task::spawn_blocking(move || store.subscriptions_of(user, None))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| s.paused_at.is_some() && !s.pause_told)
-            .collect::<Vec<_>>();
-        if paused.is_empty()
+        let untold = || async {
+            let store = Arc::clone(&shared.store);
+            tokio::task::spawn_blocking(move || store.subscriptions_of(user, None))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| s.paused_at.is_some() && !s.pause_told)
+                .collect::<Vec<_>>()
+        };
+        if untold().await.is_empty()
             || tokio::time::timeout(ANSWER_WAIT, answered.notified())
                 .await
                 .is_err()
         {
             shared.poster.forget_answer(&token);
+            return;
+        }
+        // Read again after the answer: the command may have been the `/digest subscribe`
+        // that resumed it.
+        let paused = untold().await;
+        if paused.is_empty() {
             return;
         }
         let names: Vec<Option<String>> = paused

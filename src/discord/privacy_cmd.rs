@@ -101,7 +101,10 @@ fn answer(store: &Store, user: UserId, request: &Request) -> Result<String, Stor
              `/summarybot forget-me` stops that."
                 .to_owned()
         }),
-        Request::MyData => Ok(describe(&store.user_data(user)?)),
+        Request::MyData => Ok(describe(
+            &store.user_data(user)?,
+            store.subscriptions_of(user, None)?.len(),
+        )),
     }
 }
 
@@ -132,7 +135,21 @@ fn explain_forget(data: &UserData) -> String {
 }
 
 /// What `my-data` says: the stored messages per channel with the oldest date, and the opt-out.
-fn describe(data: &UserData) -> String {
+fn describe(data: &UserData, digests: usize) -> String {
+    let digests = match digests {
+        0 => String::new(),
+        n => format!(
+            "\nYour personal digest settings: {} (`/digest list` shows them, \
+             `/digest unsubscribe` deletes them).",
+            counted(n as u64, "subscription")
+        ),
+    };
+    let text = describe_messages(data);
+    text + &digests
+}
+
+/// The stored messages part of [`describe`].
+fn describe_messages(data: &UserData) -> String {
     let state = match data.opted_out_since {
         Some(since) => format!(
             "You are opted out since {}: your messages are neither stored nor summarized \
@@ -148,7 +165,7 @@ fn describe(data: &UserData) -> String {
     }
     let mut text = format!(
         "Stored about you, {SCOPE}: {} in {} (each with your id and name, its text, time \
-         and attachments' names; nothing else about you).\n",
+         and attachments' names).\n",
         counted(data.messages(), "message"),
         counted(data.channels.len() as u64, "channel")
     );
@@ -190,7 +207,8 @@ mod tests {
         data.channels
             .insert(ChannelId(5), (3, Timestamp(20_000 * day_ms)));
         data.channels.insert(ChannelId(7), (1, Timestamp(0)));
-        let text = describe(&data);
+        let text = describe(&data, 0);
+        assert!(!text.contains("digest"), "{text}");
         assert!(
             text.contains("4 messages in 2 channels"),
             "the total comes first: {text}"
@@ -201,10 +219,21 @@ mod tests {
         );
         assert!(text.contains("- <#7>: 1 message, the oldest from 1970-01-01"));
         assert!(text.contains("You are not opted out"), "{text}");
-        let empty = describe(&UserData {
-            opted_out_since: Some(Timestamp(0)),
-            ..UserData::default()
-        });
+        let with_digests = describe(&data, 2);
+        assert!(
+            with_digests.ends_with(
+                "Your personal digest settings: 2 subscriptions (`/digest list` shows them, \
+                 `/digest unsubscribe` deletes them)."
+            ),
+            "{with_digests}"
+        );
+        let empty = describe(
+            &UserData {
+                opted_out_since: Some(Timestamp(0)),
+                ..UserData::default()
+            },
+            0,
+        );
         assert!(empty.starts_with("Nothing of yours is stored"), "{empty}");
         assert!(empty.contains("opted out since 1970-01-01"), "{empty}");
     }

@@ -74,7 +74,7 @@ impl Publisher for DiscordPublisher {
         guild: GuildId,
         user: UserId,
         channels: Vec<ChannelId>,
-    ) -> BoxFuture<'_, Result<Option<Vec<ChannelId>>, PublishError>> {
+    ) -> BoxFuture<'_, Result<Option<crate::jobs::Readable>, PublishError>> {
         Box::pin(async move {
             super::access::readable_by(&self.0, guild, user, &channels)
                 .await

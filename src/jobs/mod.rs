@@ -78,6 +78,15 @@ impl PublishError {
     }
 }
 
+/// What a member may read in a server, as Discord says now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Readable {
+    /// The server's name.
+    pub server: String,
+    /// The channels they may read.
+    pub channels: Vec<ChannelId>,
+}
+
 /// Discord's JSON error code for a DM the member does not accept.
 pub const DMS_CLOSED: u64 = 50007;
 
@@ -132,7 +141,7 @@ pub trait Publisher: Send + Sync {
         _guild: GuildId,
         _user: UserId,
         _channels: Vec<ChannelId>,
-    ) -> BoxFuture<'_, Result<Option<Vec<ChannelId>>, PublishError>> {
+    ) -> BoxFuture<'_, Result<Option<Readable>, PublishError>> {
         Box::pin(async {
             Err(PublishError::permanent(
                 "this publisher cannot check a member's permissions",

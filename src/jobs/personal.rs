@@ -87,13 +87,14 @@ async fn send(
     let Some(readable) = readable else {
         return Ok("skipped: the member has left the server".to_owned());
     };
+    let server = readable.server;
     let window = TimeWindow {
         start: job.since,
         end: job.fire,
     };
     let label = format!("personal {}", sub.id);
     let mut active = Vec::new();
-    for channel in readable {
+    for channel in readable.channels {
         let at = Source {
             guild: sub.guild_id,
             channel,
@@ -123,7 +124,8 @@ async fn send(
     if summaries.is_empty() {
         return Ok("nothing new in the member's channels; no DM sent".to_owned());
     }
-    match deliver(publisher, parts, job, sub, &summaries, &more).await {
+    let heading = heading(sub, &server, job.since, &more);
+    match deliver(publisher, parts, job, sub, &heading, &summaries).await {
         Ok(()) => {
             let messages: usize = summaries.iter().map(|s| s.message_count).sum();
             Ok(format!(
@@ -151,22 +153,12 @@ async fn deliver(
     parts: &super::PartLog,
     job: &PersonalDigestJob,
     sub: &Subscription,
+    heading: &str,
     summaries: &[Summary],
-    more: &[ChannelId],
 ) -> Result<(), PublishError> {
     let dm = publisher.open_dm(sub.user_id).await?;
-    let server = summaries[0]
-        .channel
-        .guild_name
-        .clone()
-        .unwrap_or_else(|| "your server".to_owned());
     publisher
-        .post_text(
-            dm,
-            &heading(sub, &server, job.since, more),
-            &nonce(job, "h"),
-            parts,
-        )
+        .post_text(dm, heading, &nonce(job, "h"), parts)
         .await?;
     for summary in summaries {
         let part = nonce(job, &summary.channel.id.to_string());
@@ -308,18 +300,20 @@ mod tests {
             guild: GuildId,
             user: UserId,
             channels: Vec<ChannelId>,
-        ) -> BoxFuture<'_, Result<Option<Vec<ChannelId>>, PublishError>> {
+        ) -> BoxFuture<'_, Result<Option<crate::jobs::Readable>, PublishError>> {
             assert_eq!((guild, user), (GuildId(1), USER));
             self.asked.lock().expect("lock").push(channels.clone());
             // None picked: every channel of the server, of which the member reads `readable`.
-            let answer = (!self.gone).then(|| {
-                if channels.is_empty() {
-                    return self.readable.clone();
-                }
-                channels
-                    .into_iter()
-                    .filter(|c| self.readable.contains(c))
-                    .collect()
+            let answer = (!self.gone).then(|| crate::jobs::Readable {
+                server: "Home".to_owned(),
+                channels: if channels.is_empty() {
+                    self.readable.clone()
+                } else {
+                    channels
+                        .into_iter()
+                        .filter(|c| self.readable.contains(c))
+                        .collect()
+                },
             });
             Box::pin(async move { Ok(answer) })
         }

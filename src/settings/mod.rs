@@ -441,7 +441,10 @@ mod tests {
         let text = s.describe(&config());
         assert!(text.contains("• language: German (set by <@7>"), "{text}");
         assert!(text.contains("• kind of <#3>: dev"), "{text}");
-        assert!(text.contains("• personal_digests: off (set by <@7>"), "{text}");
+        assert!(
+            text.contains("• personal_digests: off (set by <@7>"),
+            "{text}"
+        );
 
         for name in RESETTABLE {
             s.apply(&Change::reset(name).expect("resettable"), UserId(8), at);
