@@ -150,12 +150,18 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
     );
     assert!(list.contains("**weekly on friday** at 09:00 UTC"), "{list}");
 
+    refusals_say_why(&fake, &bot, &ids);
+    switched_off_then_unsubscribed(&fake, &bot, &ids);
+}
+
+/// A channel Bob cannot read, an excluded one, bad options, closed DMs: refused, saying why.
+fn refusals_say_why(fake: &FakeDiscord, bot: &BotProcess, ids: &Ids) {
     // Refusals: a channel Bob cannot read, an excluded one, bad options.
     let secret = json!([
         text_opt("every", "daily"),
         text_opt("channels", &format!("<#{GENERAL}> <#{SECRET}>"))
     ]);
-    let refused = ask(&fake, &bot, &digest(&ids, BOB, "subscribe", &secret));
+    let refused = ask(fake, bot, &digest(ids, BOB, "subscribe", &secret));
     assert_eq!(
         refused,
         format!("You need the View Channel permission in <#{SECRET}> to get it in your digest.")
@@ -164,22 +170,22 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
         text_opt("every", "daily"),
         text_opt("channels", &format!("<#{EXCLUDED}>"))
     ]);
-    let refused = ask(&fake, &bot, &digest(&ids, BOB, "subscribe", &excluded));
+    let refused = ask(fake, bot, &digest(ids, BOB, "subscribe", &excluded));
     assert!(refused.contains("excluded from summaries"), "{refused}");
     let zone = json!([
         text_opt("every", "daily"),
         text_opt("timezone", "Mars/Olympus")
     ]);
-    let refused = ask(&fake, &bot, &digest(&ids, BOB, "subscribe", &zone));
+    let refused = ask(fake, bot, &digest(ids, BOB, "subscribe", &zone));
     assert!(refused.starts_with("`timezone`:"), "{refused}");
     let words = json!([text_opt("every", "daily"), text_opt("channels", "general")]);
-    let refused = ask(&fake, &bot, &digest(&ids, BOB, "subscribe", &words));
+    let refused = ask(fake, bot, &digest(ids, BOB, "subscribe", &words));
     assert!(
         refused.starts_with("`channels`: \"general\" is not a channel"),
         "{refused}"
     );
     let day = json!([text_opt("every", "daily"), text_opt("weekday", "monday")]);
-    let refused = ask(&fake, &bot, &digest(&ids, BOB, "subscribe", &day));
+    let refused = ask(fake, bot, &digest(ids, BOB, "subscribe", &day));
     assert!(
         refused.starts_with("`weekday` applies to weekly digests"),
         "{refused}"
@@ -188,10 +194,10 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
     // Closed DMs: nothing is set up, and the member is told how to fix it.
     fake.close_dms(CAROL);
     let refused = ask(
-        &fake,
-        &bot,
+        fake,
+        bot,
         &digest(
-            &ids,
+            ids,
             CAROL,
             "subscribe",
             &json!([text_opt("every", "daily")]),
@@ -201,14 +207,17 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
         refused.starts_with("I cannot send you DMs, so nothing was set up"),
         "{refused}"
     );
-    let none = ask(&fake, &bot, &digest(&ids, CAROL, "list", &json!([])));
+    let none = ask(fake, bot, &digest(ids, CAROL, "list", &json!([])));
     assert!(none.starts_with("You have no personal digests"), "{none}");
+}
 
+/// The server's admins turn the feature off; Bob stops his digests.
+fn switched_off_then_unsubscribed(fake: &FakeDiscord, bot: &BotProcess, ids: &Ids) {
     // The server's admins turn the feature off: new subscriptions are refused; Bob's list says so.
     let off = json!([{"name": "personal_digests", "type": 5, "value": false}]);
     let changed = ask(
-        &fake,
-        &bot,
+        fake,
+        bot,
         &subcommand(
             ids.next(),
             ALICE,
@@ -220,10 +229,10 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
     );
     assert!(changed.contains("personal_digests"), "{changed}");
     let refused = ask(
-        &fake,
-        &bot,
+        fake,
+        bot,
         &digest(
-            &ids,
+            ids,
             ALICE,
             "subscribe",
             &json!([text_opt("every", "daily")]),
@@ -233,7 +242,7 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
         refused.starts_with("Personal digests are turned off in this server"),
         "{refused}"
     );
-    let list = ask(&fake, &bot, &digest(&ids, BOB, "list", &json!([])));
+    let list = ask(fake, bot, &digest(ids, BOB, "list", &json!([])));
     assert!(
         list.contains("Nothing is sent until they turn them on again"),
         "{list}"
@@ -241,10 +250,10 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
 
     // Unsubscribe one cadence, then the rest, then nothing is left.
     let stop = ask(
-        &fake,
-        &bot,
+        fake,
+        bot,
         &digest(
-            &ids,
+            ids,
             BOB,
             "unsubscribe",
             &json!([text_opt("every", "weekly")]),
@@ -254,9 +263,9 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
         stop,
         "Stopped: your weekly on friday digest from this server."
     );
-    let stop = ask(&fake, &bot, &digest(&ids, BOB, "unsubscribe", &json!([])));
+    let stop = ask(fake, bot, &digest(ids, BOB, "unsubscribe", &json!([])));
     assert_eq!(stop, "Stopped: your daily digest from this server.");
-    let stop = ask(&fake, &bot, &digest(&ids, BOB, "unsubscribe", &json!([])));
+    let stop = ask(fake, bot, &digest(ids, BOB, "unsubscribe", &json!([])));
     assert_eq!(stop, "You have no personal digest in this server to stop.");
 }
 
@@ -369,19 +378,23 @@ fn a_due_digest_is_sent_by_dm_with_only_what_the_member_can_read_now() {
         .any(|c| c.method == "GET" && c.path == format!("/api/v10/guilds/{GUILD}/channels"));
     assert!(asked);
 
-    // Carol's DMs are closed: her digest is paused, and she is told once, after the answer
-    // to her next command (whatever it is).
+    carol_is_told_once(&fake, &bot);
+}
+
+/// Carol's DMs are closed: her digest is paused, and she is told once, after the answer to her
+/// next command (whatever it is).
+fn carol_is_told_once(fake: &FakeDiscord, bot: &BotProcess) {
     let ids = Ids::from(3000);
     let dm_refused = wait_until(|| {
         fake.dm_channel(CAROL)
-            .is_some_and(|dm| !posts_to(&fake, dm).is_empty())
+            .is_some_and(|dm| !posts_to(fake, dm).is_empty())
     });
     assert!(dm_refused, "no DM attempt for Carol:\n{}", bot.log());
     std::thread::sleep(Duration::from_millis(500)); // the pause is recorded after the refusal
     let catchup = digest(&ids, CAROL, "list", &json!([]));
     let id = ids.0.load(std::sync::atomic::Ordering::SeqCst) - 1;
     fake.inject_interaction(&catchup);
-    let list = answer(&fake, &bot, id);
+    let list = answer(fake, bot, id);
     assert!(list.contains("**paused**"), "{list}");
     let followup = format!("/api/v10/webhooks/{APP_ID}/token-{id}");
     let told = fake
@@ -397,7 +410,7 @@ fn a_due_digest_is_sent_by_dm_with_only_what_the_member_can_read_now() {
     let again = digest(&ids, CAROL, "list", &json!([]));
     let id = ids.0.load(std::sync::atomic::Ordering::SeqCst) - 1;
     fake.inject_interaction(&again);
-    answer(&fake, &bot, id);
+    answer(fake, bot, id);
     std::thread::sleep(Duration::from_secs(1));
     let second = format!("/api/v10/webhooks/{APP_ID}/token-{id}");
     assert!(

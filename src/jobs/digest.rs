@@ -155,7 +155,7 @@ async fn summarize_sources(
             window,
         };
         match summarize_channel(service, stats, at, &style, &label).await? {
-            Made::Summary(summary) => summaries.push(summary),
+            Made::Summary(summary) => summaries.push(*summary),
             Made::Quiet => {}
             Made::LeftOut => left.push(channel),
         }
@@ -188,7 +188,7 @@ pub(super) struct Source {
 /// What one channel gave a digest.
 pub(super) enum Made {
     /// Its summary.
-    Summary(Summary),
+    Summary(Box<Summary>),
     /// Nobody wrote anything in the window.
     Quiet,
     /// The summary service refused it for good (excluded, opted out).
@@ -219,7 +219,7 @@ pub(super) async fn summarize_channel(
     match service.finish(prepared, &|_| {}).await {
         Ok(served) => {
             stats.record_summary(&served.summary);
-            Ok(Made::Summary(served.summary))
+            Ok(Made::Summary(Box::new(served.summary)))
         }
         Err(e) => left_out(label, at.channel, e).map(|()| Made::LeftOut),
     }

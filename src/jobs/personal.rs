@@ -105,7 +105,7 @@ async fn send(
         }
     }
     // Most active first; a tie keeps the channels' order.
-    active.sort_by(|a, b| b.1.cmp(&a.1));
+    active.sort_by_key(|a| std::cmp::Reverse(a.1));
     let more: Vec<ChannelId> = active
         .iter()
         .skip(MAX_SUMMARIES)
@@ -118,7 +118,7 @@ async fn send(
     let mut summaries = Vec::new();
     for (at, _) in active.into_iter().take(MAX_SUMMARIES) {
         if let Made::Summary(s) = summarize_channel(service, stats, at, &style, &label).await? {
-            summaries.push(s);
+            summaries.push(*s);
         }
     }
     if summaries.is_empty() {
@@ -179,7 +179,8 @@ fn heading(sub: &Subscription, server: &str, since: Timestamp, more: &[ChannelId
     );
     if !more.is_empty() {
         let list: Vec<String> = more.iter().map(|c| format!("<#{c}>")).collect();
-        text.push_str(&format!("\nAlso active: {}", list.join(", ")));
+        text.push_str("\nAlso active: ");
+        text.push_str(&list.join(", "));
     }
     text.push_str("\n-# `/digest list` shows your digests; `/digest unsubscribe` stops them.");
     text
@@ -190,8 +191,7 @@ fn heading(sub: &Subscription, server: &str, since: Timestamp, more: &[ChannelId
 /// characters (Discord allows 25; a summary's messages add `:{i}`).
 fn nonce(job: &PersonalDigestJob, part: &str) -> String {
     let digest = Sha256::digest(format!("p:{}:{}:{part}", job.subscription_id, job.fire.0));
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    hex[..16].to_owned()
+    crate::encoding::to_hex(&digest[..8])
 }
 
 /// Pause subscription `id`: no digest until the member subscribes again; they are told on

@@ -194,10 +194,10 @@ mod tests {
             default_hours: Some(6),
             cooldown_ms: None,
             daily_token_budget: Some(10),
-            channel_kinds: Default::default(),
+            channel_kinds: std::collections::BTreeMap::default(),
             opted_out: [ChannelId(3)].into(),
             schedule_manager_role: Some(4),
-            changes: Default::default(),
+            changes: std::collections::BTreeMap::default(),
         };
         let bytes = crate::store::codec::encode("server settings", &old).expect("encode");
         s.put_raw_guild_settings(GuildId(1), &bytes).expect("raw");
