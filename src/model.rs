@@ -705,8 +705,8 @@ pub enum Cadence {
     Weekly(u8),
 }
 
-/// A member's personal digest: summaries of the channels they picked (none = every stored
-/// channel they can read), sent to them by DM at their hour in their time zone. Made by
+/// A member's personal digest: summaries of the channels they picked (none = every text and
+/// announcement channel of the server they can read), sent to them by DM at their hour in their time zone. Made by
 /// `/digest subscribe` (validated by `schedule::personal`), stored by `store::subscriptions`,
 /// fired by the scheduler, run as a `personal_digest` job.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -717,13 +717,14 @@ pub struct Subscription {
     pub guild_id: GuildId,
     /// The member it is sent to.
     pub user_id: UserId,
-    /// Daily or weekly (one subscription per member, server and cadence).
+    /// Daily or weekly (one subscription per member, server and kind of cadence).
     pub cadence: Cadence,
     /// Local hour it is sent at (0–23).
     pub hour: u8,
     /// IANA time zone of `hour`.
     pub timezone: String,
-    /// Channels picked; empty = every stored channel of the server the member can read.
+    /// Channels picked; empty = every text and announcement channel of the server the member
+    /// can read.
     pub channels: Vec<ChannelId>,
     /// How long each channel's summary may be.
     pub detail: Detail,

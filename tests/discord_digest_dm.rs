@@ -2,7 +2,8 @@
 //! Discord. A member subscribes (a first DM proves they can be reached), lists and
 //! unsubscribes; every refusal says why (a channel they cannot read, an excluded one, a bad
 //! option, closed DMs, the server's switch off). A due digest is sent by DM with only the
-//! channels the member can read at send time (asked of Discord then, not of the bot's cache),
+//! channels the member can read at send time (asked of Discord then, not of the bot's cache:
+//! a member overwrite it has not seen leaves a channel out),
 //! from messages the bot never saw live; closed DMs pause it and the member is told once,
 //! after the answer to their next command.
 
@@ -17,7 +18,7 @@ use summarybot::store::Store;
 use support::bot_process::BotProcess;
 use support::fake_discord::{
     embeds_text, id_ago, message, now_ms, snowflake_time_ms, FakeDiscord, RestCall, ALICE, APP_ID,
-    BOB, CAROL, EVERYONE_PERMS, EXCLUDED, GENERAL, GUILD, SECRET, TOKEN, VIEW_CHANNEL,
+    BOB, CAROL, DAVE, EVERYONE_PERMS, EXCLUDED, GENERAL, GUILD, SECRET, TOKEN, VIEW_CHANNEL,
 };
 use support::private_answers::{answer, ask, subcommand, Ids};
 
@@ -149,6 +150,15 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
         "{list}"
     );
     assert!(list.contains("**weekly on friday** at 09:00 UTC"), "{list}");
+    // Another day changes the weekly digest; it does not add a second one.
+    let sunday = json!([text_opt("every", "weekly"), text_opt("weekday", "sunday")]);
+    let moved = ask(&fake, &bot, &digest(&ids, BOB, "subscribe", &sunday));
+    assert!(
+        moved.starts_with("Updated: **weekly on sunday**"),
+        "{moved}"
+    );
+    let list = ask(&fake, &bot, &digest(&ids, BOB, "list", &json!([])));
+    assert_eq!(list.matches("weekly").count(), 1, "{list}");
 
     refusals_say_why(&fake, &bot, &ids);
     switched_off_then_unsubscribed(&fake, &bot, &ids);
@@ -261,7 +271,7 @@ fn switched_off_then_unsubscribed(fake: &FakeDiscord, bot: &BotProcess, ids: &Id
     );
     assert_eq!(
         stop,
-        "Stopped: your weekly on friday digest from this server."
+        "Stopped: your weekly on sunday digest from this server."
     );
     let stop = ask(fake, bot, &digest(ids, BOB, "unsubscribe", &json!([])));
     assert_eq!(stop, "Stopped: your daily digest from this server.");
@@ -305,6 +315,9 @@ fn a_due_digest_is_sent_by_dm_with_only_what_the_member_can_read_now() {
         store
             .put_subscription(&due(CAROL, &[GENERAL]))
             .expect("carol");
+        store
+            .put_subscription(&due(DAVE, &[GENERAL]))
+            .expect("dave: id 4");
     }
     let fake = FakeDiscord::start();
     // Discussion the bot never saw live: only in Discord's history.
@@ -335,20 +348,20 @@ fn a_due_digest_is_sent_by_dm_with_only_what_the_member_can_read_now() {
         history(SECRET, 4, ALICE, "keep the salary numbers between us"),
         history(EXCLUDED, 5, ALICE, "my private notes on the audit"),
     ]);
-    // Alice loses access to #secret after subscribing; the bot's cache does not know yet.
-    fake.deny_member_unannounced(SECRET, ALICE, VIEW_CHANNEL);
+    // Dave lost #general after subscribing (a member overwrite the bot's cache does not know).
+    fake.deny_member_unannounced(GENERAL, DAVE, VIEW_CHANNEL);
     fake.close_dms(CAROL);
     let bot = start(dir.path(), &fake);
 
-    for user in [BOB, ALICE] {
-        let sent = wait_until(|| {
-            fake.dm_channel(user).is_some_and(|dm| {
-                posts_to(&fake, dm)
-                    .iter()
-                    .any(|c| c.json["embeds"].is_array())
+    // Bob, Alice, Carol and Dave are subscriptions 1 to 4.
+    for id in 1..=4 {
+        let finished = wait_until(|| {
+            bot.log().lines().any(|l| {
+                l.contains("personal digest finished")
+                    && l.contains(&format!("subscription_id={id} "))
             })
         });
-        assert!(sent, "no digest DM for {user}:\n{}", bot.log());
+        assert!(finished, "digest {id} did not run:\n{}", bot.log());
     }
     for user in [BOB, ALICE] {
         let dm = fake.dm_channel(user).expect("dm");
@@ -359,18 +372,21 @@ fn a_due_digest_is_sent_by_dm_with_only_what_the_member_can_read_now() {
             "{heading}"
         );
         let text: String = posts.iter().map(embeds_text).collect();
+        // Bob reads #general only (#secret is hidden from @everyone); Alice, the owner, both.
         assert!(text.contains("release"), "{user}: {text}");
+        assert_eq!(text.contains("salary"), user == ALICE, "{user}: {text}");
         for p in &posts {
             assert_eq!(p.json["allowed_mentions"], json!({"parse": []}), "no pings");
             assert!(p.json["nonce"].is_string() && p.json["enforce_nonce"] == true);
             let body = p.json.to_string();
-            assert!(!body.contains("salary"), "{user} got #secret: {body}");
             assert!(
                 !body.contains("audit"),
                 "{user} got the excluded channel: {body}"
             );
         }
     }
+    // Dave can read none of his channels now: nothing is sent to him.
+    assert_eq!(fake.dm_channel(DAVE), None, "no DM for Dave");
     // The member's permissions were asked of Discord at send time.
     let asked = fake
         .calls()
@@ -390,7 +406,8 @@ fn carol_is_told_once(fake: &FakeDiscord, bot: &BotProcess) {
             .is_some_and(|dm| !posts_to(fake, dm).is_empty())
     });
     assert!(dm_refused, "no DM attempt for Carol:\n{}", bot.log());
-    std::thread::sleep(Duration::from_millis(500)); // the pause is recorded after the refusal
+    let paused = wait_until(|| bot.log().contains("the personal digest is paused"));
+    assert!(paused, "Carol's digest was not paused:\n{}", bot.log());
     let catchup = digest(&ids, CAROL, "list", &json!([]));
     let id = ids.0.load(std::sync::atomic::Ordering::SeqCst) - 1;
     fake.inject_interaction(&catchup);

@@ -15,7 +15,7 @@ use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandInteractio
 
 use super::interaction::{PrivateAnswer, EPHEMERAL};
 use super::{permissions, Shared};
-use crate::model::{Cadence, ChannelId, Detail, GuildId, Timestamp, UserId};
+use crate::model::{Cadence, ChannelId, Detail, GuildId, Subscription, Timestamp, UserId};
 use crate::schedule::personal::{self, Request, WEEKDAYS};
 
 /// How long the reminder waits for the command's own answer.
@@ -365,7 +365,7 @@ async fn unsubscribe(
     if gone.is_empty() {
         return Ok(format!(
             "You have no {}personal digest in this server to stop.",
-            cadence.map_or_else(String::new, |c| format!("{} ", personal::cadence_text(c)))
+            cadence.map_or_else(String::new, |c| format!("{} ", personal::cadence_kind(c)))
         ));
     }
     shared.runtime.notify_schedules_changed();
@@ -408,9 +408,9 @@ pub(super) fn remind_if_paused(shared: &Arc<Shared>, cmd: &CommandInteraction) {
             shared.poster.forget_answer(&token);
             return;
         }
-        // Read again after the answer: the command may have been the `/digest subscribe`
-        // that resumed it.
-        let paused = untold().await;
+        // Claim them after the answer (the command may have been the `/digest subscribe`
+        // that resumed one), so two commands close together tell the member once.
+        let paused = claim_untold(&shared, user, true).await;
         if paused.is_empty() {
             return;
         }
@@ -427,24 +427,41 @@ pub(super) fn remind_if_paused(shared: &Arc<Shared>, cmd: &CommandInteraction) {
         let body = json!({"content": text, "flags": EPHEMERAL});
         if let Err(e) = shared.poster.followup(app, &token, &body).await {
             tracing::warn!(error = %e, user_id = %user, "could not tell a member their digest is paused");
-            return;
-        }
-        let store = Arc::clone(&shared.store);
-        let told = tokio::task::spawn_blocking(move || {
-            paused.iter().try_for_each(|s| {
-                store
-                    .modify_subscription(s.id, |sub| {
-                        sub.pause_told = true;
-                        true
-                    })
-                    .map(|_| ())
-            })
-        })
-        .await;
-        if !matches!(told, Ok(Ok(()))) {
-            tracing::warn!(user_id = %user, "could not record that a member was told about their paused digest");
+            // Not told: the next command tries again.
+            claim_untold(&shared, user, false).await;
         }
     });
+}
+
+/// Set `pause_told` to `told` on the member's paused subscriptions that have the other value,
+/// each in one write (so only one caller claims a subscription); returns those changed.
+async fn claim_untold(shared: &Shared, user: UserId, told: bool) -> Vec<Subscription> {
+    let store = Arc::clone(&shared.store);
+    let claimed = tokio::task::spawn_blocking(move || {
+        let mut claimed = Vec::new();
+        for s in store.subscriptions_of(user, None)? {
+            let mut claim = false;
+            let changed = store.modify_subscription(s.id, |sub| {
+                claim = sub.paused_at.is_some() && sub.pause_told != told;
+                if claim {
+                    sub.pause_told = told;
+                }
+                claim
+            })?;
+            if let Some(sub) = changed.filter(|_| claim) {
+                claimed.push(sub);
+            }
+        }
+        Ok::<_, crate::store::StoreError>(claimed)
+    })
+    .await;
+    match claimed {
+        Ok(Ok(claimed)) => claimed,
+        _ => {
+            tracing::warn!(user_id = %user, "could not record whether a member was told about their paused digest");
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -85,7 +85,15 @@ async fn send(
             message: format!("cannot check which channels the member may read: {e}"),
         })?;
     let Some(readable) = readable else {
-        return Ok("skipped: the member has left the server".to_owned());
+        // Nothing can ever be sent again: the subscription goes (data minimization).
+        let (guild, user) = (sub.guild_id, sub.user_id);
+        blocking(service.store(), move |s| {
+            s.delete_subscriptions(guild, user, None)
+        })
+        .await?;
+        return Ok(
+            "removed: the member has left the server (or the bot is no longer in it)".to_owned(),
+        );
     };
     let server = readable.server;
     let window = TimeWindow {
@@ -135,7 +143,7 @@ async fn send(
             ))
         }
         Err(e) if e.dms_closed() => {
-            pause(service, sub.id).await?;
+            pause(service, sub).await?;
             tracing::info!(subscription_id = sub.id, user_id = %sub.user_id,
                 "the member's DMs are closed; the personal digest is paused");
             Ok("paused: the member's DMs are closed".to_owned())
@@ -194,15 +202,19 @@ fn nonce(job: &PersonalDigestJob, part: &str) -> String {
     crate::encoding::to_hex(&digest[..8])
 }
 
-/// Pause subscription `id`: no digest until the member subscribes again; they are told on
-/// their next command.
-async fn pause(service: &ChannelSummaries, id: u64) -> Result<(), JobError> {
+/// Pause `sub`: no digest until the member subscribes again; they are told on their next
+/// command. A subscription renewed since the job read it (its welcome DM got through) stays.
+async fn pause(service: &ChannelSummaries, sub: &Subscription) -> Result<(), JobError> {
     let now = Timestamp::now();
+    let (id, made) = (sub.id, sub.created_at);
     blocking(service.store(), move |s| {
-        s.modify_subscription(id, |sub| {
-            sub.paused_at = Some(now);
-            sub.pause_told = false;
-            true
+        s.modify_subscription(id, |current| {
+            let same = current.created_at == made;
+            if same {
+                current.paused_at = Some(now);
+                current.pause_told = false;
+            }
+            same
         })
     })
     .await
@@ -497,6 +509,13 @@ mod tests {
             .await
             .contains("left the server"));
         assert!(gone.texts().is_empty());
+        assert!(
+            store.subscription(sub.id).expect("get").is_none(),
+            "a subscription that can never be sent again is deleted"
+        );
+        let (sub, _) = store
+            .put_subscription(&subscription(&[10, 11]))
+            .expect("put");
         // The server's admins turned the feature off.
         store
             .update_guild_settings(GuildId(1), |g| g.personal_digests_off = true)

@@ -133,13 +133,31 @@ pub fn spec(sub: &Subscription) -> Result<Spec, SpecError> {
     Spec::parse(&format!("0 {} * * {day}", sub.hour), &sub.timezone)
 }
 
-/// The window of a digest firing at `fire`: the last day or week.
+/// The window of a digest firing at `fire`: since the fire time before it (a day or a week,
+/// 23 or 25 hours across a daylight-saving change, so no hour is left out or sent twice).
 pub fn window(sub: &Subscription, fire: Timestamp) -> (Timestamp, Timestamp) {
     let hours = match sub.cadence {
         Cadence::Daily => 24,
         Cadence::Weekly(_) => 7 * 24,
     };
-    (fire.minus_hours(hours), fire)
+    let previous = spec(sub).ok().and_then(|spec| {
+        let mut t = spec.next_after(fire.minus_hours(hours + 2))?;
+        let mut before = None;
+        while t < fire {
+            before = Some(t);
+            t = spec.next_after(t)?;
+        }
+        before
+    });
+    (previous.unwrap_or_else(|| fire.minus_hours(hours)), fire)
+}
+
+/// `daily` or `weekly` (the kind of a cadence, whatever its day).
+pub fn cadence_kind(cadence: Cadence) -> &'static str {
+    match cadence {
+        Cadence::Daily => "daily",
+        Cadence::Weekly(_) => "weekly",
+    }
 }
 
 /// The cadence in words: `daily` or `weekly on monday`.
@@ -242,6 +260,25 @@ mod tests {
             Cadence::Weekly(1)
         );
         assert!(describe(&sub).starts_with("**weekly on wednesday** at 09:00 UTC"));
+    }
+
+    #[test]
+    fn a_window_across_a_daylight_saving_change_is_the_time_since_the_previous_digest() {
+        let mut r = request();
+        r.hour = Some(9);
+        let sub = r.validate(at("2026-10-20T00:00:00Z")).expect("valid");
+        // Berlin falls back on 2026-10-25: 09:00 is 07:00Z on the 24th, 08:00Z on the 25th.
+        assert_eq!(
+            window(&sub, at("2026-10-25T08:00:00Z")).0,
+            at("2026-10-24T07:00:00Z"),
+            "25 hours"
+        );
+        // And springs forward on 2026-03-29: 08:00Z on the 28th, 07:00Z on the 29th.
+        assert_eq!(
+            window(&sub, at("2026-03-29T07:00:00Z")).0,
+            at("2026-03-28T08:00:00Z"),
+            "23 hours"
+        );
     }
 
     #[test]

@@ -158,7 +158,11 @@ fn pass(
         next: None,
     };
     let schedules = store.schedules()?;
-    let subscriptions = store.subscriptions()?;
+    // A damaged personal digest must not stop the servers' schedules.
+    let subscriptions = store.subscriptions().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the personal digests; only schedules run");
+        Vec::new()
+    });
     let timed = schedules
         .iter()
         .filter(|s| s.enabled)

@@ -453,6 +453,7 @@ pub fn trigger(kind: &str) -> &'static str {
     match kind {
         crate::jobs::SUMMARY_REQUEST => "webhook",
         crate::jobs::DIGEST => "schedule",
+        crate::jobs::PERSONAL_DIGEST => "personal digest",
         _ => "other",
     }
 }

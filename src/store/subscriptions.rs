@@ -1,5 +1,6 @@
 //! Stored personal digests (`/digest subscribe`), keyed by an id the store assigns; at most one
-//! per member, server and cadence (subscribing again replaces it, keeping its id).
+//! per member, server and cadence (daily, or weekly on any day: subscribing again replaces it,
+//! keeping its id).
 
 use redb::{ReadableTable, WriteTransaction};
 
@@ -19,7 +20,9 @@ impl Store {
     pub fn put_subscription(&self, sub: &Subscription) -> Result<(Subscription, bool), StoreError> {
         self.write(|txn| {
             let existing = all_in(txn)?.into_iter().find(|s| {
-                s.guild_id == sub.guild_id && s.user_id == sub.user_id && s.cadence == sub.cadence
+                s.guild_id == sub.guild_id
+                    && s.user_id == sub.user_id
+                    && same_kind(s.cadence, sub.cadence)
             });
             let id = match &existing {
                 Some(s) => s.id,
@@ -94,8 +97,8 @@ impl Store {
         })
     }
 
-    /// Delete a member's subscriptions in `guild` (of `cadence` only, when given). Returns
-    /// what was deleted.
+    /// Delete a member's subscriptions in `guild` (of `cadence`'s kind only, daily or weekly,
+    /// when given). Returns what was deleted.
     pub fn delete_subscriptions(
         &self,
         guild: GuildId,
@@ -188,6 +191,12 @@ mod tests {
         let (again, replaced) = store.put_subscription(&again).expect("replace");
         assert!(replaced);
         assert_eq!(again.id, daily.id, "same id");
+        // Another weekday changes the weekly digest; it does not add a second one.
+        let (friday, replaced) = store
+            .put_subscription(&sub(7, Cadence::Weekly(5)))
+            .expect("replace");
+        assert!(replaced);
+        assert_eq!(friday.id, weekly.id);
         assert_eq!(store.subscriptions().expect("all").len(), 3);
         let mine = store.subscriptions_of(UserId(7), None).expect("mine");
         assert_eq!(mine.len(), 2);
