@@ -455,12 +455,11 @@ async fn claim_untold(shared: &Shared, user: UserId, told: bool) -> Vec<Subscrip
         Ok::<_, crate::store::StoreError>(claimed)
     })
     .await;
-    match claimed {
-        Ok(Ok(claimed)) => claimed,
-        _ => {
-            tracing::warn!(user_id = %user, "could not record whether a member was told about their paused digest");
-            Vec::new()
-        }
+    if let Ok(Ok(claimed)) = claimed {
+        claimed
+    } else {
+        tracing::warn!(user_id = %user, "could not record whether a member was told about their paused digest");
+        Vec::new()
     }
 }
 
