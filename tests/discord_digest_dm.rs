@@ -17,8 +17,8 @@ use summarybot::model::{Cadence, ChannelId, Detail, GuildId, Subscription, Times
 use summarybot::store::Store;
 use support::bot_process::BotProcess;
 use support::fake_discord::{
-    embeds_text, id_ago, message, now_ms, snowflake_time_ms, FakeDiscord, RestCall, ALICE, APP_ID,
-    BOB, CAROL, DAVE, EVERYONE_PERMS, EXCLUDED, GENERAL, GUILD, SECRET, TOKEN, VIEW_CHANNEL,
+    embeds_text, id_ago, message, now_ms, snowflake_time_ms, FakeDiscord, ALICE, APP_ID, BOB,
+    CAROL, DAVE, EVERYONE_PERMS, EXCLUDED, GENERAL, GUILD, SECRET, TOKEN, VIEW_CHANNEL,
 };
 use support::private_answers::{answer, ask, subcommand, Ids};
 
@@ -90,15 +90,6 @@ fn wait_until(done: impl Fn() -> bool) -> bool {
     true
 }
 
-/// Messages posted to `channel` (e.g. a DM channel).
-fn posts_to(fake: &FakeDiscord, channel: u64) -> Vec<RestCall> {
-    let path = format!("/api/v10/channels/{channel}/messages");
-    fake.calls()
-        .into_iter()
-        .filter(|c| c.method == "POST" && c.path == path)
-        .collect()
-}
-
 #[test]
 fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -120,7 +111,7 @@ fn a_member_subscribes_lists_and_unsubscribes_and_each_refusal_says_why() {
         "{done}"
     );
     let dm = fake.dm_channel(BOB).expect("a DM channel was opened");
-    let hello = posts_to(&fake, dm);
+    let hello = fake.posts_to(dm);
     assert_eq!(hello.len(), 1);
     let hello_text = hello[0].json["content"].as_str().unwrap_or_default();
     assert!(
@@ -365,7 +356,7 @@ fn a_due_digest_is_sent_by_dm_with_only_what_the_member_can_read_now() {
     }
     for user in [BOB, ALICE] {
         let dm = fake.dm_channel(user).expect("dm");
-        let posts = posts_to(&fake, dm);
+        let posts = fake.posts_to(dm);
         let heading = posts[0].json["content"].as_str().unwrap_or_default();
         assert!(
             heading.starts_with("Your daily digest of **Fake Guild** since <t:"),
@@ -403,7 +394,7 @@ fn carol_is_told_once(fake: &FakeDiscord, bot: &BotProcess) {
     let ids = Ids::from(3000);
     let dm_refused = wait_until(|| {
         fake.dm_channel(CAROL)
-            .is_some_and(|dm| !posts_to(fake, dm).is_empty())
+            .is_some_and(|dm| !fake.posts_to(dm).is_empty())
     });
     assert!(dm_refused, "no DM attempt for Carol:\n{}", bot.log());
     let paused = wait_until(|| bot.log().contains("the personal digest is paused"));

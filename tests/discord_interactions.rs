@@ -64,14 +64,6 @@ fn is_edit_of(c: &RestCall, id: u64) -> bool {
     c.method == "PATCH" && c.path.ends_with(&format!("token-{id}/messages/@original"))
 }
 
-fn posts_to(fake: &FakeDiscord, channel: u64) -> Vec<RestCall> {
-    let path = format!("/api/v10/channels/{channel}/messages");
-    fake.calls()
-        .into_iter()
-        .filter(|c| c.method == "POST" && c.path == path)
-        .collect()
-}
-
 #[test]
 fn a_summary_outliving_its_token_is_posted_in_the_channel_mentioning_only_the_invoker() {
     let llm = FakeOpenAi::start();
@@ -162,7 +154,7 @@ fn a_private_summary_outliving_its_token_is_sent_as_a_dm() {
     assert_eq!(dm.json["allowed_mentions"], json!({"parse": []}));
     assert!(embeds_text(&dm).contains("openai/fake-model"));
     assert!(
-        posts_to(&fake, GENERAL).is_empty(),
+        fake.posts_to(GENERAL).is_empty(),
         "a private summary is never posted in the channel"
     );
     assert_eq!(fake.late_interaction_calls(), Vec::<(String, u16)>::new());

@@ -48,13 +48,6 @@ fn is_post_to(call: &RestCall, channel: u64) -> bool {
     call.method == "POST" && call.path == format!("/api/v10/channels/{channel}/messages")
 }
 
-fn posts_to(fake: &FakeDiscord, channel: u64) -> Vec<RestCall> {
-    fake.calls()
-        .into_iter()
-        .filter(|c| is_post_to(c, channel))
-        .collect()
-}
-
 fn db_path(dir: &Path) -> PathBuf {
     dir.join("db").join("summarybot.redb")
 }
@@ -117,12 +110,12 @@ fn a_per_second_schedule_posts_digests_and_never_enqueues_a_fire_time_twice_acro
 
     // SIGKILL, start again on the same database: digests go on.
     app.kill();
-    let before = posts_to(&fake, TARGET).len();
+    let before = fake.posts_to(TARGET).len();
     let mut app = start(dir.path(), &fake, CATCH_UP_1H);
     let more = fake.wait_for_calls(WAIT, before + 2, |c| is_post_to(c, TARGET));
     assert!(more.len() >= before + 2, "{}", app.log());
     app.terminate();
-    let after_term = posts_to(&fake, TARGET).len();
+    let after_term = fake.posts_to(TARGET).len();
 
     // SIGTERM and start again: still no fire time twice.
     let mut app = start(dir.path(), &fake, CATCH_UP_1H);
@@ -191,7 +184,7 @@ fn assert_each_fire_time_posted_once(dir: &Path, fake: &FakeDiscord) {
     // Each fire time is posted once: every digest message carries an enforced nonce of its
     // schedule and fire time, so a job cut off by SIGKILL after posting and run again creates no
     // second message (the fake, like Discord, returns the first one).
-    let posts = posts_to(fake, TARGET);
+    let posts = fake.posts_to(TARGET);
     assert!(posts
         .iter()
         .all(|p| p.json["enforce_nonce"] == true && p.json["nonce"].is_string()));
@@ -296,8 +289,8 @@ fn catch_up_runs_a_recent_missed_fire_once_and_skips_an_old_one() {
     let missing =
         http::request(app.addr, "GET", "/jobs/2", &[("Authorization", &auth)], b"").expect("GET");
     assert_eq!(missing.status, 404, "{}", missing.body);
-    assert_eq!(posts_to(&fake, TARGET).len(), 1);
-    assert!(posts_to(&fake, OTHER_TARGET).is_empty());
+    assert_eq!(fake.posts_to(TARGET).len(), 1);
+    assert!(fake.posts_to(OTHER_TARGET).is_empty());
 }
 
 #[test]
@@ -356,9 +349,10 @@ fn a_digest_retried_after_the_nonce_window_posts_each_part_once() {
         fake.created_messages(TARGET),
         2,
         "{:#?}",
-        posts_to(&fake, TARGET)
+        fake.posts_to(TARGET)
     );
-    let created: HashSet<String> = posts_to(&fake, TARGET)
+    let created: HashSet<String> = fake
+        .posts_to(TARGET)
         .iter()
         .map(|p| p.json["nonce"].as_str().unwrap_or_default().to_owned())
         .collect();
@@ -576,7 +570,7 @@ fn a_schedules_detail_from_schedule_or_the_webhook_reaches_its_digests() {
     let text = added["data"]["content"].as_str().unwrap_or_default();
     assert!(text.contains(" · brief · "), "{added}");
     prompt_with(&|p| p.contains("at most 700 characters"));
-    app.wait_until(|| !posts_to(&fake, TARGET).is_empty());
+    app.wait_until(|| !fake.posts_to(TARGET).is_empty());
 
     // The webhook changes it to full: the next digests ask for no length.
     let bad = app.post(

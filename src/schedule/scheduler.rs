@@ -206,6 +206,26 @@ enum Mark {
     },
 }
 
+impl Mark {
+    /// Write this mark into an item's problem, last run and next run fields.
+    fn apply(
+        self,
+        problem: &mut Option<String>,
+        last_run: &mut Option<Timestamp>,
+        next_run: &mut Option<Timestamp>,
+    ) {
+        match self {
+            Self::Invalid(message) => *problem = Some(message),
+            Self::Next { fired, next } => {
+                if fired.is_some() {
+                    *last_run = fired;
+                }
+                *next_run = next;
+            }
+        }
+    }
+}
+
 /// Something the scheduler fires: a server's digest schedule or a member's personal digest.
 trait Timed {
     /// What it is and its id, for logs.
@@ -343,15 +363,11 @@ impl Timed for Schedule {
                     && current.enabled == self.enabled
                     && current.next_run == self.next_run;
                 if same {
-                    match mark {
-                        Mark::Invalid(message) => current.last_error = Some(message),
-                        Mark::Next { fired, next } => {
-                            if fired.is_some() {
-                                current.last_run = fired;
-                            }
-                            current.next_run = next;
-                        }
-                    }
+                    mark.apply(
+                        &mut current.last_error,
+                        &mut current.last_run,
+                        &mut current.next_run,
+                    );
                 }
                 same
             })
@@ -402,15 +418,11 @@ impl Timed for Subscription {
                     && current.paused_at == self.paused_at
                     && current.next_run == self.next_run;
                 if same {
-                    match mark {
-                        Mark::Invalid(message) => current.last_outcome = Some(message),
-                        Mark::Next { fired, next } => {
-                            if fired.is_some() {
-                                current.last_run = fired;
-                            }
-                            current.next_run = next;
-                        }
-                    }
+                    mark.apply(
+                        &mut current.last_outcome,
+                        &mut current.last_run,
+                        &mut current.next_run,
+                    );
                 }
                 same
             })

@@ -2728,3 +2728,15 @@ fn guild_channels(shared: &Shared, guild: &str) -> Response {
     let g = guild_create_from(&shared.lock(), guild_create());
     Response::json(&g["channels"])
 }
+
+impl FakeDiscord {
+    /// The messages the bot posted (`POST /channels/{channel}/messages`) to `channel`, a
+    /// channel or a DM channel, in order.
+    pub fn posts_to(&self, channel: u64) -> Vec<RestCall> {
+        let path = format!("/api/v10/channels/{channel}/messages");
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.path == path)
+            .collect()
+    }
+}
