@@ -466,6 +466,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn past_the_most_active_ten_channels_the_others_are_named_in_one_line() {
+        let (_d, store) = temp_store();
+        let store = Arc::new(store);
+        // Channels 101..=112: channel 100 + i has i messages, so 101 and 102 are the least active.
+        let mut id = 0;
+        for i in 1..=12_u64 {
+            let batch: Vec<_> = (0..i)
+                .map(|k| {
+                    id += 1;
+                    let mut m = msg(
+                        100 + i,
+                        id,
+                        1_500_000 + i64::try_from(k).unwrap_or(0),
+                        "the build is green again",
+                    );
+                    m.guild_id = Some(GuildId(1));
+                    m
+                })
+                .collect();
+            store.upsert_messages(&batch).expect("messages");
+        }
+        let (sub, _) = store.put_subscription(&subscription(&[])).expect("put");
+        let dms = FakeDms {
+            readable: (101..=112).map(ChannelId).collect(),
+            ..FakeDms::default()
+        };
+        let result = run_job(&store, sub.id, &dms).await;
+        assert!(result.contains("sent 10 summaries"), "{result}");
+        let texts = dms.texts();
+        assert!(
+            texts[0].contains("\nAlso active: <#102>, <#101>\n"),
+            "{}",
+            texts[0]
+        );
+        assert_eq!(texts[1], "summary of 112", "most active first");
+        assert_eq!(texts.len(), 11);
+    }
+
+    #[tokio::test]
     async fn closed_dms_pause_the_subscription() {
         let (_d, store) = store_with([1, 0, 0]);
         let (sub, _) = store.put_subscription(&subscription(&[10])).expect("put");

@@ -178,8 +178,8 @@ fn pass(
         let next = match visit(store, enqueuer, item, catch_up, now) {
             Ok(next) => next,
             Err(e) => {
-                let (what, id) = item.name();
-                tracing::error!(what, id, error = %e, "firing failed; retrying");
+                let (schedule_id, subscription_id) = item.ids();
+                tracing::error!(schedule_id, subscription_id, error = %e, "firing failed; retrying");
                 Some(Timestamp(
                     now.0 + i64::try_from(RETRY.as_millis()).unwrap_or(0),
                 ))
@@ -228,8 +228,9 @@ impl Mark {
 
 /// Something the scheduler fires: a server's digest schedule or a member's personal digest.
 trait Timed {
-    /// What it is and its id, for logs.
-    fn name(&self) -> (&'static str, u64);
+    /// Its id, for logs: `(schedule_id, None)` or `(None, subscription_id)` (a field that is
+    /// None is left out of the log line).
+    fn ids(&self) -> (Option<u64>, Option<u64>);
     /// When it fires.
     fn spec(&self) -> Result<Spec, super::SpecError>;
     /// Its planned next fire time.
@@ -256,13 +257,13 @@ fn visit(
     catch_up: Duration,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, String> {
-    let (what, id) = item.name();
+    let (schedule_id, subscription_id) = item.ids();
     let spec = match item.spec() {
         Ok(spec) => spec,
         Err(e) => {
             let message = format!("the schedule cannot run: {e}");
             if item.recorded_problem() != Some(message.as_str()) {
-                tracing::error!(what, id, error = %e, "invalid schedule skipped");
+                tracing::error!(schedule_id, subscription_id, error = %e, "invalid schedule skipped");
                 item.mark(store, Mark::Invalid(message))?;
             }
             return Ok(None);
@@ -281,7 +282,7 @@ fn visit(
     };
     let decision = decide(&spec, planned, now, catch_up);
     if decision.skipped {
-        tracing::warn!(what, id, missed_from = %planned, ran = ?decision.fire.map(|t| t.to_string()),
+        tracing::warn!(schedule_id, subscription_id, missed_from = %planned, ran = ?decision.fire.map(|t| t.to_string()),
             catch_up = ?catch_up, "missed fire times older than scheduler.catch_up were skipped");
     }
     if let Some(fire) = decision.fire {
@@ -317,8 +318,8 @@ fn enqueue_once(
 }
 
 impl Timed for Schedule {
-    fn name(&self) -> (&'static str, u64) {
-        ("schedule", self.id)
+    fn ids(&self) -> (Option<u64>, Option<u64>) {
+        (Some(self.id), None)
     }
 
     fn spec(&self) -> Result<Spec, super::SpecError> {
@@ -377,8 +378,8 @@ impl Timed for Schedule {
 }
 
 impl Timed for Subscription {
-    fn name(&self) -> (&'static str, u64) {
-        ("personal digest", self.id)
+    fn ids(&self) -> (Option<u64>, Option<u64>) {
+        (None, Some(self.id))
     }
 
     fn spec(&self) -> Result<Spec, super::SpecError> {
