@@ -1,6 +1,6 @@
 //! Idempotency keys (webhook deliveries, commands): claimed once, remembered until they expire.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::schema::{IDEMPOTENCY, IDEMPOTENCY_EXPIRY};
 use super::{OrStore, Store, StoreError};
@@ -65,8 +65,47 @@ pub(super) fn claim_in(
     now: Timestamp,
     value: impl FnOnce() -> Result<String, StoreError>,
 ) -> Result<Option<String>, StoreError> {
-    let mut keys = txn.open_table(IDEMPOTENCY).or_store()?;
-    let mut expiry = txn.open_table(IDEMPOTENCY_EXPIRY).or_store()?;
+    KeyTables::open(txn)?.claim(key, expires_at, now, value)
+}
+
+/// The idempotency tables, open in a write transaction (a group commit opens them once for all
+/// its keys).
+pub(super) struct KeyTables<'t> {
+    keys: Table<'t, &'static str, (i64, &'static str)>,
+    expiry: Table<'t, (i64, &'static str), ()>,
+}
+
+impl<'t> KeyTables<'t> {
+    /// Open both tables in `txn`.
+    pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(KeyTables {
+            keys: txn.open_table(IDEMPOTENCY).or_store()?,
+            expiry: txn.open_table(IDEMPOTENCY_EXPIRY).or_store()?,
+        })
+    }
+
+    /// [`claim_in`] in these tables.
+    pub(super) fn claim(
+        &mut self,
+        key: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+        value: impl FnOnce() -> Result<String, StoreError>,
+    ) -> Result<Option<String>, StoreError> {
+        let KeyTables { keys, expiry } = self;
+        claim_with(keys, expiry, key, expires_at, now, value)
+    }
+}
+
+/// The claim itself, in the open tables.
+fn claim_with(
+    keys: &mut Table<'_, &'static str, (i64, &'static str)>,
+    expiry: &mut Table<'_, (i64, &'static str), ()>,
+    key: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+    value: impl FnOnce() -> Result<String, StoreError>,
+) -> Result<Option<String>, StoreError> {
     let existing = keys.get(key).or_store()?.map(|v| {
         let (exp, stored) = v.value();
         (exp, stored.to_string())

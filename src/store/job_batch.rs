@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::jobs::{claim_due_in, enqueue_keyed, update_in};
+use super::jobs::JobTables;
 use super::{Enqueued, KeyedJob, Store, StoreError};
 use crate::model::{Job, JobState, Timestamp};
 
@@ -88,9 +88,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<JobBatchResult, StoreError> {
         self.write(|txn| {
+            // Opened once for the whole batch, not per job.
+            let mut tables = JobTables::open(txn)?;
             let mut finished = Vec::with_capacity(batch.finished.len());
             for &(id, outcome) in &batch.finished {
-                match update_in(txn, id, |job| outcome.apply(job, now)) {
+                match tables.update(id, |job| outcome.apply(job, now)) {
                     Ok(()) => finished.push(Ok(())),
                     Err(e @ (StoreError::JobNotFound { .. } | StoreError::Decode { .. })) => {
                         finished.push(Err(e));
@@ -101,12 +103,12 @@ impl Store {
             let enqueued = batch
                 .enqueued
                 .iter()
-                .map(|job| enqueue_keyed(txn, job, now))
+                .map(|job| tables.enqueue_keyed(job, now))
                 .collect::<Result<Vec<_>, _>>()?;
             let claimed = batch
                 .claims
                 .iter()
-                .map(|&lease| claim_due_in(txn, now, lease))
+                .map(|&lease| tables.claim_due(now, lease))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(JobBatchResult {
                 finished,

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::idempotency::claim_in;
+use super::idempotency::KeyTables;
 use super::job_batch::JobOutcome;
-use super::schema::{next_id, JOBS, JOB_QUEUE};
+use super::schema::{next_id_in, JOBS, JOB_QUEUE, META};
 use super::{codec, OrStore, Store, StoreError};
 use crate::model::{Job, JobState, Timestamp};
 
@@ -86,8 +86,9 @@ impl Store {
             return Ok(Vec::new());
         }
         self.write(|txn| {
+            let mut tables = JobTables::open(txn)?;
             jobs.iter()
-                .map(|&(kind, payload)| insert_new(txn, kind, payload, now))
+                .map(|&(kind, payload)| tables.rows.insert_new(kind, payload, now))
                 .collect()
         })
     }
@@ -116,7 +117,10 @@ impl Store {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(|txn| jobs.iter().map(|j| enqueue_keyed(txn, j, now)).collect())
+        self.write(|txn| {
+            let mut tables = JobTables::open(txn)?;
+            jobs.iter().map(|j| tables.enqueue_keyed(j, now)).collect()
+        })
     }
 
     /// The job `key` created, while the key is live at `now` in the last committed state (a
@@ -133,23 +137,25 @@ impl Store {
     pub fn requeue_running_jobs(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.write(|txn| {
             let code = state_code(JobState::Running);
+            let mut tables = JobTables::open(txn)?;
             let ids: Vec<u64> = {
-                let queue = txn.open_table(JOB_QUEUE).or_store()?;
-                let rows = queue
+                let rows = tables
+                    .rows
+                    .queue
                     .range((code, i64::MIN, 0)..=(code, i64::MAX, u64::MAX))
                     .or_store()?;
                 rows.map(|e| e.or_store().map(|(k, _)| k.value().2))
                     .collect::<Result<_, _>>()?
             };
             for &id in &ids {
-                let old = load(txn, id)?;
+                let old = tables.rows.load(id)?;
                 let job = Job {
                     state: JobState::Queued,
                     next_attempt_at: now,
                     updated_at: now,
                     ..old.clone()
                 };
-                save(txn, Some(&old), &job)?;
+                tables.rows.save(Some(&old), &job)?;
             }
             Ok(ids.len() as u64)
         })
@@ -163,7 +169,7 @@ impl Store {
         now: Timestamp,
         lease: Duration,
     ) -> Result<Option<Job>, StoreError> {
-        self.write(|txn| claim_due_in(txn, now, lease))
+        self.write(|txn| JobTables::open(txn)?.claim_due(now, lease))
     }
 
     /// When the next job is due: the earliest queued job's next attempt or running job's lease
@@ -293,7 +299,7 @@ impl Store {
 
     /// Load a job, change it with `f`, and save it with its index row moved.
     fn update_job(&self, id: u64, f: impl FnOnce(&mut Job)) -> Result<(), StoreError> {
-        self.write(|txn| update_in(txn, id, f))
+        self.write(|txn| JobTables::open(txn)?.update(id, f))
     }
 }
 
@@ -326,111 +332,148 @@ pub(super) fn redact_in(
     Ok(changed.len() as u64)
 }
 
-/// Load job `id` inside `txn`, change it with `f`, and save it with its index row moved.
-pub(super) fn update_in(
-    txn: &WriteTransaction,
-    id: u64,
-    f: impl FnOnce(&mut Job),
-) -> Result<(), StoreError> {
-    let old = load(txn, id)?;
-    let mut job = old.clone();
-    f(&mut job);
-    save(txn, Some(&old), &job)
+/// The job queue's tables (with the idempotency keys and the id counter), open in a write
+/// transaction: a group commit opens them once for all of its jobs instead of once per job.
+pub(super) struct JobTables<'t> {
+    rows: JobRows<'t>,
+    keys: KeyTables<'t>,
 }
 
-/// Inside `txn`, claim the job due first at `now` (see [`Store::claim_next_job`]).
-pub(super) fn claim_due_in(
-    txn: &WriteTransaction,
-    now: Timestamp,
-    lease: Duration,
-) -> Result<Option<Job>, StoreError> {
-    let old = loop {
-        let due = {
-            let queue = txn.open_table(JOB_QUEUE).or_store()?;
-            let queued = first_due(&queue, JobState::Queued, now)?;
-            let expired = first_due(&queue, JobState::Running, now)?;
-            match (queued, expired) {
-                (Some(q), Some(r)) => Some(if (r.1, r.2) < (q.1, q.2) { r } else { q }),
-                (q, r) => q.or(r),
+/// The jobs, their queue index and the id counter.
+struct JobRows<'t> {
+    jobs: Table<'t, u64, &'static [u8]>,
+    queue: QueueTable<'t>,
+    meta: Table<'t, &'static str, u64>,
+}
+
+impl<'t> JobTables<'t> {
+    /// Open the tables in `txn`.
+    pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(JobTables {
+            rows: JobRows {
+                jobs: txn.open_table(JOBS).or_store()?,
+                queue: txn.open_table(JOB_QUEUE).or_store()?,
+                meta: txn.open_table(META).or_store()?,
+            },
+            keys: KeyTables::open(txn)?,
+        })
+    }
+
+    /// Load job `id`, change it with `f`, and save it with its index row moved.
+    pub(super) fn update(&mut self, id: u64, f: impl FnOnce(&mut Job)) -> Result<(), StoreError> {
+        let old = self.rows.load(id)?;
+        let mut job = old.clone();
+        f(&mut job);
+        self.rows.save(Some(&old), &job)
+    }
+
+    /// Claim the job due first at `now` (see [`Store::claim_next_job`]).
+    pub(super) fn claim_due(
+        &mut self,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        let old = loop {
+            let due = {
+                let queued = first_due(&self.rows.queue, JobState::Queued, now)?;
+                let expired = first_due(&self.rows.queue, JobState::Running, now)?;
+                match (queued, expired) {
+                    (Some(q), Some(r)) => Some(if (r.1, r.2) < (q.1, q.2) { r } else { q }),
+                    (q, r) => q.or(r),
+                }
+            };
+            let Some(key @ (_, _, id)) = due else {
+                return Ok(None);
+            };
+            match self.rows.load(id) {
+                Ok(job) => break job,
+                // A due row whose job is gone or unreadable would be due forever and fail every
+                // claim (and, batched, every write with it): its index row goes; the job row, if
+                // any, stays for `db verify` to report.
+                Err(e @ (StoreError::JobNotFound { .. } | StoreError::Decode { .. })) => {
+                    tracing::error!(error = %e, job_id = id, "a queued job cannot be read; it is taken off the queue");
+                    self.rows.queue.remove(key).or_store()?;
+                }
+                Err(e) => return Err(e),
             }
         };
-        let Some(key @ (_, _, id)) = due else {
-            return Ok(None);
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let job = Job {
+            state: JobState::Running,
+            attempts: old.attempts.saturating_add(1),
+            next_attempt_at: Timestamp(now.0.saturating_add(lease_ms)),
+            updated_at: now,
+            ..old.clone()
         };
-        match load(txn, id) {
-            Ok(job) => break job,
-            // A due row whose job is gone or unreadable would be due forever and fail every
-            // claim (and, batched, every write with it): its index row goes; the job row, if
-            // any, stays for `db verify` to report.
-            Err(e @ (StoreError::JobNotFound { .. } | StoreError::Decode { .. })) => {
-                tracing::error!(error = %e, job_id = id, "a queued job cannot be read; it is taken off the queue");
-                txn.open_table(JOB_QUEUE)
-                    .or_store()?
-                    .remove(key)
-                    .or_store()?;
-            }
-            Err(e) => return Err(e),
+        self.rows.save(Some(&old), &job)?;
+        Ok(Some(job))
+    }
+
+    /// Claim `job.key` and, when it was not live, create the job.
+    pub(super) fn enqueue_keyed(
+        &mut self,
+        job: &KeyedJob<'_>,
+        now: Timestamp,
+    ) -> Result<Enqueued, StoreError> {
+        let mut created = None;
+        let JobTables { rows, keys } = self;
+        let previous = keys.claim(job.key, job.key_expires_at, now, || {
+            let new = rows.insert_new(job.kind, job.payload, now)?;
+            created = Some(new.id);
+            Ok(new.id.to_string())
+        })?;
+        match (previous, created) {
+            (None, Some(job_id)) => Ok(Enqueued {
+                job_id,
+                duplicate: false,
+            }),
+            (Some(stored), _) => job_id_of(job.key, &stored).map(|job_id| Enqueued {
+                job_id,
+                duplicate: true,
+            }),
+            (None, None) => Err(StoreError::Database {
+                detail: "an idempotency key was claimed without creating its job".to_string(),
+            }),
         }
-    };
-    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    let job = Job {
-        state: JobState::Running,
-        attempts: old.attempts.saturating_add(1),
-        next_attempt_at: Timestamp(now.0.saturating_add(lease_ms)),
-        updated_at: now,
-        ..old.clone()
-    };
-    save(txn, Some(&old), &job)?;
-    Ok(Some(job))
+    }
 }
 
-/// Create a queued job due `now` inside `txn`.
-fn insert_new(
-    txn: &WriteTransaction,
-    kind: &str,
-    payload: &str,
-    now: Timestamp,
-) -> Result<Job, StoreError> {
-    let job = Job {
-        id: next_id(txn, ID_COUNTER)?,
-        kind: kind.to_string(),
-        payload: payload.to_string(),
-        state: JobState::Queued,
-        attempts: 0,
-        next_attempt_at: now,
-        created_at: now,
-        updated_at: now,
-        last_error: None,
-        result: None,
-    };
-    save(txn, None, &job)?;
-    Ok(job)
-}
+impl JobRows<'_> {
+    /// Create a queued job due `now`.
+    fn insert_new(&mut self, kind: &str, payload: &str, now: Timestamp) -> Result<Job, StoreError> {
+        let job = Job {
+            id: next_id_in(&mut self.meta, ID_COUNTER)?,
+            kind: kind.to_string(),
+            payload: payload.to_string(),
+            state: JobState::Queued,
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+            updated_at: now,
+            last_error: None,
+            result: None,
+        };
+        self.save(None, &job)?;
+        Ok(job)
+    }
 
-/// Claim `job.key` and, when it was not live, create the job, inside `txn`.
-pub(super) fn enqueue_keyed(
-    txn: &WriteTransaction,
-    job: &KeyedJob<'_>,
-    now: Timestamp,
-) -> Result<Enqueued, StoreError> {
-    let mut created = None;
-    let previous = claim_in(txn, job.key, job.key_expires_at, now, || {
-        let new = insert_new(txn, job.kind, job.payload, now)?;
-        created = Some(new.id);
-        Ok(new.id.to_string())
-    })?;
-    match (previous, created) {
-        (None, Some(job_id)) => Ok(Enqueued {
-            job_id,
-            duplicate: false,
-        }),
-        (Some(stored), _) => job_id_of(job.key, &stored).map(|job_id| Enqueued {
-            job_id,
-            duplicate: true,
-        }),
-        (None, None) => Err(StoreError::Database {
-            detail: "an idempotency key was claimed without creating its job".to_string(),
-        }),
+    /// Read a job; a missing id is [`StoreError::JobNotFound`].
+    fn load(&self, id: u64) -> Result<Job, StoreError> {
+        match self.jobs.get(id).or_store()? {
+            Some(v) => codec::decode(WHAT, v.value()),
+            None => Err(StoreError::JobNotFound { id }),
+        }
+    }
+
+    /// Write `job` and move its index row from where `old` had it.
+    fn save(&mut self, old: Option<&Job>, job: &Job) -> Result<(), StoreError> {
+        let bytes = codec::encode(WHAT, job)?;
+        if let Some(old) = old {
+            self.queue.remove(queue_key(old)).or_store()?;
+        }
+        self.queue.insert(queue_key(job), ()).or_store()?;
+        self.jobs.insert(job.id, bytes.as_slice()).or_store()?;
+        Ok(())
     }
 }
 
@@ -456,31 +499,6 @@ fn first_due(
         .transpose()
         .or_store()?;
     Ok(first.map(|(key, _)| key.value()))
-}
-
-/// Read a job inside a write transaction; a missing id is [`StoreError::JobNotFound`].
-fn load(txn: &WriteTransaction, id: u64) -> Result<Job, StoreError> {
-    let table = txn.open_table(JOBS).or_store()?;
-    let value = table.get(id).or_store()?;
-    match value {
-        Some(v) => codec::decode(WHAT, v.value()),
-        None => Err(StoreError::JobNotFound { id }),
-    }
-}
-
-/// Write `job` and move its index row from where `old` had it.
-fn save(txn: &WriteTransaction, old: Option<&Job>, job: &Job) -> Result<(), StoreError> {
-    let bytes = codec::encode(WHAT, job)?;
-    let mut queue = txn.open_table(JOB_QUEUE).or_store()?;
-    if let Some(old) = old {
-        queue.remove(queue_key(old)).or_store()?;
-    }
-    queue.insert(queue_key(job), ()).or_store()?;
-    txn.open_table(JOBS)
-        .or_store()?
-        .insert(job.id, bytes.as_slice())
-        .or_store()?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -160,7 +160,14 @@ fn create_additive_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
 
 /// Take the next value of the counter `name` (starting at 1) inside a write transaction.
 pub(super) fn next_id(txn: &WriteTransaction, name: &str) -> Result<u64, StoreError> {
-    let mut meta = txn.open_table(META).or_store()?;
+    next_id_in(&mut txn.open_table(META).or_store()?, name)
+}
+
+/// [`next_id`] in an open META table (a group commit opens it once for all its ids).
+pub(super) fn next_id_in(
+    meta: &mut redb::Table<'_, &'static str, u64>,
+    name: &str,
+) -> Result<u64, StoreError> {
     let next = meta.get(name).or_store()?.map_or(1, |v| v.value());
     meta.insert(name, next + 1).or_store()?;
     Ok(next)

@@ -1,8 +1,8 @@
 //! The webhook server's listening socket, configured so that every accepted connection inherits
 //! its timeouts: Linux copies `SO_RCVTIMEO`, `SO_SNDTIMEO`, `TCP_USER_TIMEOUT` and `TCP_NODELAY`
 //! from a listening socket to the sockets `accept` returns, so tiny_http's connection threads
-//! and our request threads never block on a silent, slow or vanished client longer than
-//! `webhook.read_timeout` per read or write.
+//! (which also answer the requests) never block on a silent, slow or vanished client longer
+//! than `webhook.read_timeout` per read or write.
 //!
 //! `SO_RCVTIMEO` on a listening socket also bounds `accept`; the vendored tiny_http retries a
 //! timed-out `accept` (vendor/tiny_http/PATCHES.md), so its accept thread just wakes up once per

@@ -6,6 +6,7 @@ pub mod exchange;
 pub mod listener;
 pub mod metrics;
 pub mod payload;
+mod permits;
 pub mod routes;
 pub mod schedule_update;
 pub mod server;

@@ -1,9 +1,9 @@
 //! The HTTP server's lifecycle: tiny_http accepts connections on a listener whose timeouts every
 //! connection inherits ([`super::listener`]), at most `webhook.max_connections` at once, each
-//! request head within [`MAX_HEAD_BYTES`] and `webhook.read_timeout`; a bounded set of request
-//! threads takes parsed requests straight from tiny_http's queue and answers them with the
-//! rouille handler in [`super::routes`]. [`WebServer::shutdown`] stops accepting and waits for
-//! in-flight requests.
+//! request head within [`MAX_HEAD_BYTES`] and `webhook.read_timeout`. Each request is answered on
+//! its connection's own thread with the rouille handler in [`super::routes`], at most
+//! `webhook.http_threads` at once (no handoff to another thread and back per request).
+//! [`WebServer::shutdown`] stops accepting and waits for in-flight requests.
 
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
@@ -15,21 +15,21 @@ use std::time::{Duration, Instant};
 use super::exchange::{self, BodyLimits, Then};
 use super::listener;
 use super::metrics::Metrics;
+use super::permits::Permits;
 use super::routes::{self, State};
 use super::standard;
 use crate::config::Config;
 use crate::jobs::JobRunner;
 use crate::runtime::Runtime;
 use crate::store::Store;
-use crate::web::{ApiError, RateLimiter};
+use crate::web::ApiError;
+use crate::web::RateLimiter;
 
-/// Most requests whose bodies are still arriving, each received on its own short-lived thread so
-/// that slow uploads never occupy the request threads; beyond this, 503.
+/// Most requests whose bodies are still arriving at once (each on its connection's thread,
+/// without taking one of the `webhook.http_threads` places); beyond this, 503.
 const MAX_UPLOADS: usize = 64;
-/// Stack of a thread that only answers 503 (the rest of the body is not read).
-const REJECT_STACK: usize = 128 * 1024;
-/// How often shutdown looks whether the upload threads finished.
-const UPLOAD_CHECK: Duration = Duration::from_millis(10);
+/// How often shutdown looks whether the in-flight requests finished.
+const IN_FLIGHT_CHECK: Duration = Duration::from_millis(10);
 /// Metrics route label of requests whose body never arrived.
 const UNREAD: &str = "unread";
 /// Largest request line plus headers; beyond, 431 and the connection closes.
@@ -54,17 +54,24 @@ pub enum StartError {
 /// The running server.
 pub struct WebServer {
     addr: SocketAddr,
-    shared: Arc<Shared>,
-    threads: Vec<JoinHandle<()>>,
+    http: Arc<tiny_http::Server>,
+    handling: Arc<Handling>,
+    /// Reports the accept loop's fatal error.
+    watcher: JoinHandle<()>,
 }
 
-/// What every request thread shares.
-struct Shared {
-    http: tiny_http::Server,
+/// What every connection thread shares to answer its requests (not the tiny_http server, so
+/// that dropping it at shutdown closes the listener while connection threads still run).
+struct Handling {
     state: State,
     limits: BodyLimits,
+    /// Requests handled at once (`webhook.http_threads`).
+    handlers: Permits,
+    /// Set at shutdown: later requests get 503 and their connections close.
     stop: AtomicBool,
-    /// Upload threads running.
+    /// Requests being answered (shutdown waits for them).
+    in_flight: AtomicUsize,
+    /// Requests whose bodies are still arriving.
     uploads: AtomicUsize,
 }
 
@@ -92,21 +99,31 @@ pub fn start(
         header_timeout: Some(web.read_timeout),
         error_page: exchange::error_page,
     };
-    let http = tiny_http::Server::from_listener_with_limits(socket, None, limits)
-        .map_err(|e| StartError::Other(e.to_string()))?;
-    let metrics = Metrics::new(http.connection_stats());
-    let shared = Arc::new(Shared {
-        http,
-        state: handler_state(config, store, jobs, runtime, metrics, discord)?,
+    let stats = Arc::new(tiny_http::ConnectionStats::default());
+    let handling = Arc::new(Handling {
+        state: handler_state(
+            config,
+            store,
+            jobs,
+            runtime,
+            Metrics::new(Arc::clone(&stats)),
+            discord,
+        )?,
         limits: BodyLimits {
             max_bytes: web.max_body_bytes,
             timeout: web.read_timeout,
         },
+        handlers: Permits::new(web.http_threads),
         stop: AtomicBool::new(false),
+        in_flight: AtomicUsize::new(0),
         uploads: AtomicUsize::new(0),
     });
-    let threads =
-        spawn_threads(&shared, web.http_threads).map_err(|e| StartError::Other(e.to_string()))?;
+    let mine = Arc::clone(&handling);
+    let handler: tiny_http::Handler = Arc::new(move |request| handle(&mine, request));
+    let http = tiny_http::Server::from_listener_with_handler(socket, None, limits, stats, handler)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let http = Arc::new(http);
+    let watcher = spawn_watcher(&http, &handling).map_err(|e| StartError::Other(e.to_string()))?;
     tracing::info!(
         address = %bound,
         read_timeout = ?web.read_timeout,
@@ -115,8 +132,9 @@ pub fn start(
     );
     Ok(WebServer {
         addr: bound,
-        shared,
-        threads,
+        http,
+        handling,
+        watcher,
     })
 }
 
@@ -174,101 +192,89 @@ fn handler_state(
     })
 }
 
-/// `count` request threads (bounded: a flood cannot create more). On failure the threads
-/// already started are stopped and joined.
-fn spawn_threads(shared: &Arc<Shared>, count: usize) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let mut threads = Vec::with_capacity(count);
-    for i in 0..count {
-        let mine = Arc::clone(shared);
-        let spawned = std::thread::Builder::new()
-            .name(format!("webhook-http-{i}"))
-            .spawn(move || serve_loop(&mine));
-        match spawned {
-            Ok(thread) => threads.push(thread),
-            Err(e) => {
-                stop_threads(shared, threads);
-                return Err(e);
-            }
-        }
-    }
-    Ok(threads)
-}
-
-/// Set the stop flag, wake every thread (tiny_http hands each blocked `recv` one unblock, after
-/// the requests already queued), join them; false if one of them panicked.
-fn stop_threads(shared: &Shared, threads: Vec<JoinHandle<()>>) -> bool {
-    shared.stop.store(true, Ordering::Relaxed);
-    for _ in &threads {
-        shared.http.unblock();
-    }
-    threads.into_iter().all(|t| t.join().is_ok())
-}
-
-/// One request thread: take parsed requests from tiny_http until shutdown. It blocks without
-/// waking up while idle.
-fn serve_loop(shared: &Arc<Shared>) {
-    loop {
-        match shared.http.recv() {
-            Ok(request) if exchange::body_is_ready(&request) => serve(shared, request),
-            Ok(request) => upload(shared, request),
-            Err(_) if shared.stop.load(Ordering::Relaxed) => return,
-            Err(e) => {
+/// A thread that reports the accept loop's fatal error, if one comes (it blocks without waking
+/// up until then or shutdown).
+fn spawn_watcher(
+    http: &Arc<tiny_http::Server>,
+    handling: &Arc<Handling>,
+) -> std::io::Result<JoinHandle<()>> {
+    let (http, handling) = (Arc::clone(http), Arc::clone(handling));
+    std::thread::Builder::new()
+        .name("webhook-accept".into())
+        .spawn(move || {
+            while let Err(e) = http.recv() {
+                if handling.stop.load(Ordering::Relaxed) {
+                    return;
+                }
                 // tiny_http's accept thread reports only errors the listener does not recover
                 // from (transient ones are retried, see vendor/tiny_http/PATCHES.md), then stops;
                 // open connections still get answered.
                 tracing::error!(error = %e, "the webhook server stopped accepting connections; restart summarybot");
             }
-        }
+        })
+}
+
+/// Answer one request on its connection's thread: 503 once shutting down; a body still
+/// arriving is received here without taking one of the `webhook.http_threads` places (at most
+/// [`MAX_UPLOADS`] at once; 503 beyond); any other request waits for a place.
+fn handle(handling: &Handling, request: tiny_http::Request) {
+    let _counted = Counted::enter(&handling.in_flight);
+    if handling.stop.load(Ordering::Relaxed) {
+        let closing = ApiError::unavailable("the server is shutting down; retry later");
+        handling.state.metrics.record(UNREAD, closing.status);
+        exchange::respond(request, closing.response(), Then::Close);
+    } else if exchange::body_is_ready(&request) {
+        let _place = handling.handlers.acquire();
+        serve(handling, request);
+    } else {
+        upload(handling, request);
     }
 }
 
-/// Receive and answer a request whose body is still arriving on a thread of its own (at most
-/// [`MAX_UPLOADS`] at once; 503 beyond).
-fn upload(shared: &Arc<Shared>, request: tiny_http::Request) {
-    if shared.uploads.fetch_add(1, Ordering::AcqRel) >= MAX_UPLOADS {
-        shared.uploads.fetch_sub(1, Ordering::AcqRel);
-        reject(shared, request);
+/// A request counted in an atomic while this lives.
+struct Counted<'a> {
+    count: &'a AtomicUsize,
+    /// How many were counted before this one.
+    before: usize,
+}
+
+impl<'a> Counted<'a> {
+    /// Count one more; the guard counts it off on drop.
+    fn enter(count: &'a AtomicUsize) -> Self {
+        let before = count.fetch_add(1, Ordering::AcqRel);
+        Counted { count, before }
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Receive and answer a request whose body is still arriving (at most [`MAX_UPLOADS`] at once;
+/// beyond, 503 and the connection closes without the body being read).
+fn upload(handling: &Handling, request: tiny_http::Request) {
+    let counted = Counted::enter(&handling.uploads);
+    if counted.before >= MAX_UPLOADS {
+        drop(counted);
+        let busy = ApiError::unavailable(format!(
+            "{MAX_UPLOADS} request bodies are arriving already; retry later"
+        ));
+        handling.state.metrics.record(UNREAD, busy.status);
+        exchange::respond(request, busy.response(), Then::Close);
         return;
     }
-    let mine = Arc::clone(shared);
-    let spawned = std::thread::Builder::new()
-        .name("webhook-upload".into())
-        .spawn(move || {
-            serve(&mine, request);
-            mine.uploads.fetch_sub(1, Ordering::AcqRel);
-        });
-    if let Err(e) = spawned {
-        // The request went down with the closure; tiny_http answers it with a 500.
-        shared.uploads.fetch_sub(1, Ordering::AcqRel);
-        tracing::error!(error = %e, "cannot start a thread to receive a request body");
-    }
-}
-
-/// Answer 503 to an upload over the cap and close its connection (the body is not read). The
-/// answer waits for the connection's earlier answers and for the client to take it, so it is
-/// written on a small thread of its own (no body buffer; at most one write timeout), never on a
-/// request thread.
-fn reject(shared: &Shared, request: tiny_http::Request) {
-    let busy = ApiError::unavailable(format!(
-        "{MAX_UPLOADS} request bodies are arriving already; retry later"
-    ));
-    shared.state.metrics.record(UNREAD, busy.status);
-    let spawned = std::thread::Builder::new()
-        .name("webhook-reject".into())
-        .stack_size(REJECT_STACK)
-        .spawn(move || exchange::respond(request, busy.response(), Then::Close));
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start a thread to refuse a request body");
-    }
+    serve(handling, request);
 }
 
 /// Answer one request: read its body, run the handler (a panic becomes a 500), respond; the
 /// connection closes when the body was not read to its end (too large, too slow, broken).
-fn serve(shared: &Shared, mut request: tiny_http::Request) {
-    let (response, then) = match exchange::to_rouille(&mut request, shared.limits) {
+fn serve(handling: &Handling, mut request: tiny_http::Request) {
+    let (response, then) = match exchange::to_rouille(&mut request, handling.limits) {
         Ok(incoming) => {
             let response = panic::catch_unwind(AssertUnwindSafe(|| {
-                routes::handle(&shared.state, &incoming.request)
+                routes::handle(&handling.state, &incoming.request)
             }))
             .unwrap_or_else(|_| {
                 ApiError::internal("the request handler failed; see the log").response()
@@ -281,7 +287,7 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
             (response, then)
         }
         Err(e) => {
-            shared.state.metrics.record(UNREAD, e.status);
+            handling.state.metrics.record(UNREAD, e.status);
             (e.response(), Then::Close)
         }
     };
@@ -294,15 +300,22 @@ impl WebServer {
         self.addr
     }
 
-    /// Stop accepting connections and finish in-flight requests.
+    /// Stop accepting connections and finish in-flight requests; requests that arrive later on
+    /// open connections get 503 and their connections close.
     pub async fn shutdown(self) {
-        let threads = self.threads;
-        let shared = self.shared;
+        let WebServer {
+            http,
+            handling,
+            watcher,
+            ..
+        } = self;
         let joined = tokio::task::spawn_blocking(move || {
-            let clean = stop_threads(&shared, threads);
-            wait_for_uploads(&shared);
+            handling.stop.store(true, Ordering::Relaxed);
+            http.unblock();
+            let clean = watcher.join().is_ok();
             // The last reference: dropping tiny_http's server closes the listening socket.
-            drop(shared);
+            drop(http);
+            wait_for_requests(&handling);
             clean
         })
         .await;
@@ -313,11 +326,81 @@ impl WebServer {
     }
 }
 
-/// Wait until the upload threads finished; each is bounded by the body deadline plus one read
-/// timeout and the handler's own work.
-fn wait_for_uploads(shared: &Shared) {
-    let deadline = Instant::now() + shared.limits.timeout * 3;
-    while shared.uploads.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-        std::thread::sleep(UPLOAD_CHECK);
+/// Wait until the requests being answered finished; each is bounded by the body deadline plus
+/// one read timeout and the handler's own work.
+fn wait_for_requests(handling: &Handling) {
+    let deadline = Instant::now() + handling.limits.timeout * 3;
+    while handling.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        std::thread::sleep(IN_FLIGHT_CHECK);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::Mutex;
+    use std::thread;
+    use tiny_http::{ConnectionStats, Handler, Limits, Request, Response, Server};
+
+    #[test]
+    fn tiny_http_answers_each_request_on_its_connections_thread_in_order() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let seen: Arc<Mutex<Vec<(String, thread::ThreadId)>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let handler: Handler = Arc::new(move |rq: Request| {
+            log.lock()
+                .expect("lock")
+                .push((rq.url().to_string(), thread::current().id()));
+            let answer = Response::from_string(format!("answer {}", rq.url()));
+            let _ = rq.respond(answer);
+        });
+        let stats = Arc::new(ConnectionStats::default());
+        let server = Server::from_listener_with_handler(
+            listener,
+            None,
+            Limits::default(),
+            Arc::clone(&stats),
+            handler,
+        )
+        .expect("server");
+        let read_answers = |stream: &mut TcpStream, urls: &[&str]| {
+            let mut text = String::new();
+            let mut buf = [0; 4096];
+            while !urls.iter().all(|u| text.contains(&format!("answer {u}"))) {
+                let n = stream.read(&mut buf).expect("read");
+                assert!(n > 0, "closed early: {text}");
+                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+            text
+        };
+        // Two connections, the first sending two pipelined requests.
+        let mut first = TcpStream::connect(addr).expect("connect");
+        first
+            .write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send");
+        let text = read_answers(&mut first, &["/a", "/b"]);
+        assert!(text.find("answer /a") < text.find("answer /b"), "{text}");
+        let mut second = TcpStream::connect(addr).expect("connect");
+        second
+            .write_all(b"GET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send");
+        read_answers(&mut second, &["/c"]);
+        let seen = seen.lock().expect("lock").clone();
+        let urls: Vec<&str> = seen.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(urls, ["/a", "/b", "/c"]);
+        // One thread per connection answers all of its requests; none is the test's own.
+        assert_eq!(seen[0].1, seen[1].1);
+        assert_ne!(seen[0].1, seen[2].1);
+        assert!(seen.iter().all(|(_, t)| *t != thread::current().id()));
+        // Nothing was queued for `recv`, and the connections were counted.
+        assert!(server
+            .recv_timeout(Duration::from_millis(50))
+            .expect("no error")
+            .is_none());
+        assert_eq!(server.connection_stats().open(), 2);
+        assert!(Arc::ptr_eq(&server.connection_stats(), &stats));
     }
 }

@@ -63,17 +63,21 @@ impl HeadBudget {
         }
     }
 
-    /// Account for one more byte; the clock starts at the first.
-    fn take_byte(&mut self) -> Result<(), ReadError> {
+    /// Account for one more byte; the clock starts at the first. `waited`: the byte may have
+    /// come from reading the stream (it was not buffered yet), so time may have passed; a
+    /// buffered byte is taken without looking at the clock (one look per stream read instead of
+    /// one per byte).
+    fn take_byte(&mut self, waited: bool) -> Result<(), ReadError> {
         if self.bytes_left == 0 {
             return Err(ReadError::HeadTooLarge);
         }
         self.bytes_left -= 1;
         if let Some(timeout) = self.timeout {
-            let now = Instant::now();
             match self.deadline {
-                None => self.deadline = Some(now + timeout),
-                Some(deadline) if now > deadline => return Err(ReadError::HeadTooSlow),
+                None => self.deadline = Some(Instant::now() + timeout),
+                Some(deadline) if waited && Instant::now() > deadline => {
+                    return Err(ReadError::HeadTooSlow)
+                }
                 Some(_) => {}
             }
         }
@@ -143,6 +147,7 @@ impl ClientConnection {
         let mut prev_byte_was_cr = false;
 
         loop {
+            let waited = self.next_header_source.buffered() == 0;
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
@@ -154,7 +159,7 @@ impl ClientConnection {
                     )))
                 }
             };
-            budget.take_byte()?;
+            budget.take_byte(waited)?;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'

@@ -147,6 +147,10 @@ pub struct Server {
     stats: Arc<ConnectionStats>,
 }
 
+/// summarybot patch: answers a request on its connection's thread (see
+/// [`Server::from_listener_with_handler`]).
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
+
 enum Message {
     Error(IoError),
     NewRequest(Request),
@@ -257,8 +261,33 @@ impl Server {
         ssl_config: Option<SslConfig>,
         limits: Limits,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = listener.into();
         let stats = Arc::new(ConnectionStats::default());
+        Self::start(listener.into(), ssl_config, limits, stats, None)
+    }
+
+    /// summarybot patch: like [`Server::from_listener_with_limits`], but every request is passed
+    /// to `handler` on its connection's own thread, which answers it before the connection's
+    /// next request is read; `recv()` then only reports the accept loop's fatal error. This
+    /// saves handing each request to another thread and waking the connection's thread again
+    /// for the next one. The connections are counted in `stats` (made before the handler, so
+    /// that the handler can report them).
+    pub fn from_listener_with_handler<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+        stats: Arc<ConnectionStats>,
+        handler: Handler,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::start(listener.into(), ssl_config, limits, stats, Some(handler))
+    }
+
+    fn start(
+        listener: Listener,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+        stats: Arc<ConnectionStats>,
+        handler: Option<Handler>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -358,13 +387,19 @@ impl Server {
                 match new_client {
                     Ok(client) => {
                         let messages = inside_messages.clone();
+                        let handler = handler.clone();
                         let mut client = Some(client);
                         // summarybot patch: no thread for the connection (0.12.0 panicked): it
                         // is closed, and accepting goes on.
                         let spawned = tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
+                                // summarybot patch: answered right here, one after another.
+                                if let Some(handler) = &handler {
+                                    for rq in client {
+                                        handler(rq);
+                                    }
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
+                                } else if client.secure() {
                                     let (sender, receiver) = mpsc::channel();
                                     for rq in client {
                                         messages.push(rq.with_notify_sender(sender.clone()).into());
@@ -544,3 +579,4 @@ impl Drop for Server {
         }
     }
 }
+

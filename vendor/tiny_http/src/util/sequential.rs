@@ -124,6 +124,17 @@ impl<R: Read + Send> SequentialReader<R> {
     }
 }
 
+impl<R: Read + Send> SequentialReader<std::io::BufReader<R>> {
+    /// summarybot patch: how many bytes can be read without reading the stream (0 while it is
+    /// not this reader's turn).
+    pub fn buffered(&self) -> usize {
+        match &self.inner {
+            SequentialReaderInner::MyTurn(reader) => reader.buffer().len(),
+            _ => 0,
+        }
+    }
+}
+
 impl<R: Read + Send> Read for SequentialReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         let mut reader = match self.inner {
