@@ -157,6 +157,7 @@ fn print_summary(input: SummaryInput<'_>) {
         created_at: input.window.end,
         language: input.language.map(str::to_string),
         withheld: 0,
+        left_out: 0,
         cache_entry: None,
     };
     println!("{}", summarybot::summarize::render::markdown(&summary));

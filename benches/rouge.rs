@@ -257,6 +257,7 @@ fn builtin(messages: &[ChatMessage], detail: Detail) -> String {
         created_at: end,
         language: None,
         withheld: 0,
+        left_out: 0,
         cache_entry: None,
     };
     let rendered = markdown(&summary);

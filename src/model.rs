@@ -541,6 +541,10 @@ pub struct Summary {
     /// was sent.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub withheld: usize,
+    /// Older messages of the window left out: it held more than `summary.max_window_messages`,
+    /// and the summary was made from the newest ones. Set by the summary path, not cached.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_out: usize,
     /// The cache entry holding this summary, set by the engine while it is cached: what feedback
     /// buttons name (they close with the entry). None for an uncached summary.
     #[serde(skip)]
@@ -563,7 +567,7 @@ pub struct CacheEntryRef {
     clippy::trivially_copy_pass_by_ref,
     reason = "shaped for serde's skip_serializing_if"
 )]
-fn is_zero(n: &usize) -> bool {
+pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 

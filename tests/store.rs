@@ -63,6 +63,7 @@ fn summary(now: Timestamp) -> Summary {
         created_at: now,
         language: None,
         withheld: 0,
+        left_out: 0,
         cache_entry: None,
     }
 }

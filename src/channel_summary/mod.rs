@@ -133,8 +133,10 @@ pub struct Prepared {
     pub settings: Arc<GuildSettings>,
     /// The window.
     pub window: TimeWindow,
-    /// Messages of the window, oldest first.
+    /// Messages of the window, oldest first: its newest `summary.max_window_messages`.
     pub messages: Vec<ChatMessage>,
+    /// Older messages of the window not read (over `summary.max_window_messages`).
+    pub left_out: usize,
     /// Prompt variant.
     pub kind: ChannelKind,
     /// Output language.
@@ -398,7 +400,12 @@ impl ChannelSummaries {
     pub async fn prepare(&self, req: ChannelRequest) -> Result<Prepared, SummaryError> {
         let settings = self.admit(&req.channel).map_err(SummaryError::Barred)?;
         let completeness = self.complete(&req.channel, req.window).await;
-        let mut messages = self.store.messages_in(req.channel.id, req.window)?;
+        let read = self.store.newest_messages_in(
+            req.channel.id,
+            req.window,
+            self.config.summary.max_window_messages,
+        )?;
+        let mut messages = read.messages;
         self.drop_opted_out(&mut messages)?;
         Ok(Prepared {
             kind: req
@@ -409,6 +416,7 @@ impl ChannelSummaries {
             settings,
             window: req.window,
             messages,
+            left_out: read.left_out,
             provider: req.provider,
             detail: req.detail,
             topic: req.topic,
@@ -435,11 +443,17 @@ impl ChannelSummaries {
         let mut prepared = prepared;
         // Again here: a trigger may have added messages (threads) since `prepare`.
         self.drop_opted_out(&mut prepared.messages)?;
+        let left_out = prepared.left_out
+            + keep_newest(
+                &mut prepared.messages,
+                self.config.summary.max_window_messages,
+            );
         let request = prepared.request();
         let mut summary = engine.summarize(&request, progress).await?;
         self.admit(&request.channel).map_err(SummaryError::Barred)?;
         // A cached summary keeps the channel as it was then: show it as it is now.
         summary.channel = request.channel;
+        summary.left_out = left_out;
         Ok(Served {
             summary,
             completeness,
@@ -465,6 +479,14 @@ impl ChannelSummaries {
         let prepared = self.prepare(req).await?;
         self.finish(prepared, progress).await
     }
+}
+
+/// Keep the newest `cap` of `messages` (oldest first), returning how many older ones went: a
+/// trigger that adds messages (a channel's threads) stays within `summary.max_window_messages`.
+pub fn keep_newest(messages: &mut Vec<ChatMessage>, cap: usize) -> usize {
+    let over = messages.len().saturating_sub(cap);
+    messages.drain(..over);
+    over
 }
 
 /// The operator's prompt variant for a channel: `summary.dev_channels` / `general_channels`,

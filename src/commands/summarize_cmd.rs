@@ -41,20 +41,27 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
     let served =
         match (&args.input, args.channel) {
             (Some(path), _) => {
-                let export = import::read_export(path, &ReadOptions { progress: true })
-                    .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-                let window = window_for_export(args, &export.messages)?;
-                let messages = in_window(export.messages, window);
-                let request = export_request(&config, args, export.channel, window, messages);
+                let until = parse_time("--until", args.until.as_ref())?;
+                let export = import::read_export_tail(
+                    path,
+                    &ReadOptions { progress: true },
+                    until,
+                    config.summary.max_window_messages,
+                )
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+                let window = window_for_export(args, &export.timestamps)?;
+                let (channel, messages, left_out) = export.into_window(window);
+                let request = export_request(&config, args, channel, window, messages);
                 if args.dry_run {
                     return super::dry_run::print(&config, &request, args.format);
                 }
                 let engine = Engines::new(Arc::new(config.clone()), None, !args.no_fallback)
                     .and_then(|e| e.get(None))
                     .map_err(Failure::Usage)?;
-                let summary = rt
+                let mut summary = rt
                     .block_on(engine.summarize(&request, &progress))
                     .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+                summary.left_out = left_out;
                 Served {
                     summary,
                     completeness: Completeness::Complete,
@@ -174,14 +181,16 @@ fn parse_time(flag: &str, value: Option<&String>) -> Result<Option<Timestamp>, F
 
 /// The window for an export: `--hours` back from `--until` (or the last message), `--since`/`--until`,
 /// or the whole file.
+/// The window for an export (`timestamps`: every message's, ascending): `--hours` back from
+/// `--until` (or the last message), or `--since`, else the whole export.
 fn window_for_export(
     args: &SummarizeArgs,
-    messages: &[ChatMessage],
+    timestamps: &[Timestamp],
 ) -> Result<TimeWindow, Failure> {
-    let first = messages.first().map_or(Timestamp(0), |m| m.timestamp);
-    let last_end = messages
+    let first = timestamps.first().copied().unwrap_or(Timestamp(0));
+    let last_end = timestamps
         .last()
-        .map_or(Timestamp(0), |m| Timestamp(m.timestamp.millis() + 1));
+        .map_or(Timestamp(0), |t| Timestamp(t.millis() + 1));
     let since = parse_time("--since", args.since.as_ref())?;
     let until = parse_time("--until", args.until.as_ref())?;
     let end = until.unwrap_or(last_end);
@@ -230,13 +239,6 @@ fn checked(window: TimeWindow) -> Result<TimeWindow, Failure> {
         )));
     }
     Ok(window)
-}
-
-fn in_window(messages: Vec<ChatMessage>, window: TimeWindow) -> Vec<ChatMessage> {
-    messages
-        .into_iter()
-        .filter(|m| window.contains(m.timestamp))
-        .collect()
 }
 
 /// Refuse a channel the database knows nothing about, saying how to get it there.

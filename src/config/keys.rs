@@ -103,6 +103,7 @@ pub(crate) static KEYS: &[KeyDef] = &[
     key!("summary.dev_channels" => summary.dev_channels),
     key!("summary.general_channels" => summary.general_channels),
     key!("summary.exclude_channels" => summary.exclude_channels),
+    key!("summary.max_window_messages" => summary.max_window_messages),
     key!("webhook.enabled" => webhook.enabled),
     key!("webhook.host" => webhook.host, env: [WEBHOOK_HOST]),
     key!("webhook.port" => webhook.port, env: [WEBHOOK_PORT]),

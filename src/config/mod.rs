@@ -140,7 +140,7 @@ pub struct LlmConfig {
 }
 
 /// `[summary]` settings.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SummaryConfig {
     /// Language to write summaries in; `None` = the conversation's language.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,6 +154,27 @@ pub struct SummaryConfig {
     pub general_channels: Vec<ChannelId>,
     /// Channels never stored or summarized.
     pub exclude_channels: Vec<ChannelId>,
+    /// Most messages one summary reads, 1,000–5,000,000: a longer window is summarized from its
+    /// newest this many and says how many older ones it left out. Bounds a summary's memory
+    /// (about 1.1 KiB a message with the builtin engine).
+    pub max_window_messages: usize,
+}
+
+/// Default of `summary.max_window_messages`: a 100,000-message window peaks near 110 MiB with
+/// the builtin engine (README, performance), well inside a Pi Zero 2 W's 512 MB.
+pub const DEFAULT_MAX_WINDOW_MESSAGES: usize = 100_000;
+
+impl Default for SummaryConfig {
+    fn default() -> Self {
+        Self {
+            language: None,
+            prompts_dir: None,
+            dev_channels: Vec::new(),
+            general_channels: Vec::new(),
+            exclude_channels: Vec::new(),
+            max_window_messages: DEFAULT_MAX_WINDOW_MESSAGES,
+        }
+    }
 }
 
 /// `[webhook]` settings.

@@ -641,6 +641,12 @@ fn every_rule_rejects_a_bad_value() {
         ("summary.language", |c| {
             c.summary.language = Some(" ".into());
         }),
+        ("summary.max_window_messages", |c| {
+            c.summary.max_window_messages = 999;
+        }),
+        ("summary.max_window_messages", |c| {
+            c.summary.max_window_messages = 5_000_001;
+        }),
         ("summary.dev_channels", |c| {
             c.summary.dev_channels = vec![ChannelId(5)];
             c.summary.general_channels = vec![ChannelId(5)];

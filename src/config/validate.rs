@@ -234,6 +234,12 @@ fn summary(c: &mut Checker<'_>) {
             "channel is also in summary.general_channels; keep it in one list",
         );
     }
+    c.range(
+        "summary.max_window_messages",
+        summary.max_window_messages,
+        1_000,
+        5_000_000,
+    );
 }
 
 fn webhook(c: &mut Checker<'_>, scope: Scope) {

@@ -16,7 +16,7 @@ use crate::channel_summary::{Barred, Completeness, Prepared, SummaryError};
 use crate::model::{
     ChannelId, ChatMessage, Detail, GuildId, Summary, TimeWindow, Timestamp, UserId,
 };
-use crate::store::StoreError;
+use crate::store::{Newest, StoreError};
 use crate::summarize::engine::EngineError;
 use crate::summarize::focus::Topic;
 use crate::summarize::lang::Lang;
@@ -420,12 +420,13 @@ async fn window_of(
 }
 
 /// The messages to summarize in `window` (the target's; with threads:true or for a forum, its
-/// active threads' too, each backfilled when needed) and the target's active threads.
+/// active threads' too, each backfilled when needed), the target's active threads, and how many
+/// older messages were not read (over `summary.max_window_messages` per channel or thread).
 async fn read_input(
     shared: &Shared,
     inv: &Invocation,
     window: TimeWindow,
-) -> Result<(Vec<ChatMessage>, Vec<ActiveThread>), String> {
+) -> Result<(Vec<ChatMessage>, Vec<ActiveThread>, usize), String> {
     let reads_threads = inv.place.reads_threads(inv.threads);
     let place = if reads_threads {
         archived::with_archived(shared, inv, window).await
@@ -442,17 +443,20 @@ async fn read_input(
     let store = &shared.store;
     let fail = |e: StoreError| failure(inv, &e);
     let active = threads::active(store, &place, window).map_err(fail)?;
+    let cap = shared.service.config().summary.max_window_messages;
     let own = if inv.place.kind == PlaceKind::Forum {
-        Vec::new() // a forum holds no messages of its own, only posts
+        Newest::default() // a forum holds no messages of its own, only posts
     } else {
-        store.messages_in(inv.target, window).map_err(fail)?
+        store
+            .newest_messages_in(inv.target, window, cap)
+            .map_err(fail)?
     };
     if reads_threads {
-        threads::with_thread_messages(store, own, &active, window)
-            .map(|all| (all, active))
+        threads::with_thread_messages(store, own.messages, &active, window, cap)
+            .map(|(all, left_out)| (all, active, own.left_out + left_out))
             .map_err(fail)
     } else {
-        Ok((own, active))
+        Ok((own.messages, active, own.left_out))
     }
 }
 
@@ -465,7 +469,7 @@ async fn summarize(
     archived::check_private_thread(shared, inv).await?;
     let now = Timestamp::now();
     let (window, since) = window_of(shared, inv, now).await?;
-    let (messages, active) = read_input(shared, inv, window).await?;
+    let (messages, active, left_out) = read_input(shared, inv, window).await?;
     let foreign = threads::foreign_ids(&messages, inv.target);
     let count = messages.len();
     let channel = shared.channel_info(inv.guild, inv.target);
@@ -480,6 +484,7 @@ async fn summarize(
         settings,
         window,
         messages,
+        left_out,
         provider: None,
         detail: inv.detail,
         topic: inv.topic.clone(),

@@ -542,7 +542,7 @@ pub fn with_nonce(body: &mut Value, nonce: &str) {
 }
 
 /// The footer of a posted summary, in its language: message count, window, provider/model,
-/// "cached", and how many secrets were withheld from the LLM.
+/// "cached", how many older messages were left out and how many secrets were withheld from the LLM.
 pub fn footer(summary: &Summary) -> String {
     let lang = Lang::for_output(summary.language.as_deref());
     let words = lang.strings();
@@ -554,7 +554,7 @@ pub fn footer(summary: &Summary) -> String {
     if summary.cached {
         parts.push(words.cached.into());
     }
-    parts.extend(render::withheld_note(summary));
+    parts.extend(render::footnotes(summary));
     parts.join(" · ")
 }
 

@@ -152,18 +152,23 @@ fn link_label(name: &str, lang: Lang) -> String {
     }
 }
 
-/// `base` plus the messages of `threads` in `window`, oldest first.
+/// `base` plus the newest `cap` messages of each of `threads` in `window`, oldest first, and
+/// how many older thread messages were left out (the caller keeps the newest `cap` of all).
 pub fn with_thread_messages(
     store: &Store,
     mut base: Vec<ChatMessage>,
     threads: &[ActiveThread],
     window: TimeWindow,
-) -> Result<Vec<ChatMessage>, StoreError> {
+    cap: usize,
+) -> Result<(Vec<ChatMessage>, usize), StoreError> {
+    let mut left_out = 0;
     for t in threads {
-        base.extend(store.messages_in(t.thread.id, window)?);
+        let read = store.newest_messages_in(t.thread.id, window, cap)?;
+        base.extend(read.messages);
+        left_out += read.left_out;
     }
     base.sort_by_key(|m| (m.timestamp, m.id.0));
-    Ok(base)
+    Ok((base, left_out))
 }
 
 /// Ids of the messages that are not in `channel`: citations of them would link to the wrong
@@ -227,8 +232,10 @@ mod tests {
             .collect();
         assert_eq!(names, [("two", 2), ("one", 1)]);
 
-        let merged = with_thread_messages(&s, vec![msg(1, 5, 250, "parent")], &got, window())
-            .expect("merge");
+        let (merged, left_out) =
+            with_thread_messages(&s, vec![msg(1, 5, 250, "parent")], &got, window(), 100)
+                .expect("merge");
+        assert_eq!(left_out, 0);
         let ids: Vec<u64> = merged.iter().map(|m| m.id.0).collect();
         assert_eq!(ids, [2, 5, 3, 4], "oldest first across channels");
         let foreign = foreign_ids(&merged, ChannelId(1));

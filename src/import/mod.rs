@@ -15,6 +15,7 @@ mod dce;
 mod input;
 mod parse;
 mod progress;
+mod tail;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{ChannelInfo, ChatMessage, MessageId};
 
 use parse::parse_file;
+pub use tail::{read_export_tail, ExportTail};
 
 /// Counts from one import.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -17,6 +17,15 @@ pub(super) type MessageTable<'t> = Table<'t, (u64, i64, u64), &'static [u8]>;
 /// The id index inside a write transaction.
 pub(super) type IdTable<'t> = Table<'t, (u64, u64), i64>;
 
+/// A window read with a cap: its newest messages and how many older ones were left out.
+#[derive(Debug, Default, PartialEq)]
+pub struct Newest {
+    /// The newest messages of the window, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Messages of the window older than those, not read.
+    pub left_out: usize,
+}
+
 impl Store {
     /// Store a batch of messages in ONE durable transaction (group commit). A message whose id
     /// is already stored replaces it, moving it if its timestamp changed. Returns how many were written.
@@ -112,6 +121,40 @@ impl Store {
                     codec::decode(WHAT, value.value())
                 })
                 .collect()
+        })
+    }
+
+    /// The newest `cap` of the channel's messages in `[window.start, window.end)`, oldest first,
+    /// and how many older ones of the window were left out (counted, never decoded): reading
+    /// a window costs memory for `cap` messages at most, however long it is.
+    pub fn newest_messages_in(
+        &self,
+        channel: ChannelId,
+        window: TimeWindow,
+        cap: usize,
+    ) -> Result<Newest, StoreError> {
+        if window.end <= window.start {
+            return Ok(Newest::default());
+        }
+        self.read(|txn| {
+            let messages = txn.open_table(MESSAGES).or_store()?;
+            let range = (channel.0, window.start.0, 0)..(channel.0, window.end.0, 0);
+            let mut entries = messages.range(range).or_store()?.rev();
+            let mut newest = Vec::new();
+            for entry in entries.by_ref().take(cap) {
+                let (_, value) = entry.or_store()?;
+                newest.push(codec::decode(WHAT, value.value())?);
+            }
+            let mut left_out = 0;
+            for entry in entries {
+                entry.or_store()?;
+                left_out += 1;
+            }
+            newest.reverse();
+            Ok(Newest {
+                messages: newest,
+                left_out,
+            })
         })
     }
 
@@ -391,6 +434,31 @@ pub(crate) mod tests {
 
     fn ids(v: &[ChatMessage]) -> Vec<u64> {
         v.iter().map(|m| m.id.0).collect()
+    }
+
+    #[test]
+    fn a_capped_read_keeps_the_newest_and_counts_the_rest() {
+        let (_d, s) = temp_store();
+        let batch: Vec<ChatMessage> = (0..10)
+            .map(|i| msg(1, 100 + i, 1_000 + i as i64 * 10, "m"))
+            .chain([msg(2, 500, 1_050, "other channel")])
+            .collect();
+        s.upsert_messages(&batch).expect("upsert");
+        let got = s
+            .newest_messages_in(ChannelId(1), window(1_020, 1_090), 3)
+            .expect("scan");
+        // The window holds 102..=108 (1,090 is outside): the newest three, oldest first.
+        assert_eq!(ids(&got.messages), vec![106, 107, 108]);
+        assert_eq!(got.left_out, 4);
+        let all = s
+            .newest_messages_in(ChannelId(1), window(0, 10_000), 100)
+            .expect("scan");
+        assert_eq!(all.messages, s.messages_in(ChannelId(1), window(0, 10_000)).expect("scan"));
+        assert_eq!(all.left_out, 0);
+        let none = s
+            .newest_messages_in(ChannelId(1), window(2_000, 1_000), 3)
+            .expect("scan");
+        assert_eq!(none, Newest::default());
     }
 
     #[test]

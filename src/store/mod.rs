@@ -37,6 +37,7 @@ pub use handle::{StoreFailure, RETRY_EVERY};
 pub use history::{HourCount, LatencyDay, HISTORY_DAYS};
 pub use job_batch::{JobBatch, JobBatchResult, JobOutcome};
 pub use jobs::{Enqueued, KeyedJob};
+pub use messages::Newest;
 pub use privacy::{Forgotten, JobRedaction, UserData};
 pub use schema::SCHEMA_VERSION;
 pub use usage::UsageRow;

@@ -92,6 +92,7 @@ impl StoredSummary {
             // fills both in from the request on a hit.
             language: None,
             withheld: 0,
+            left_out: 0,
             cache_entry: None,
         }
     }
@@ -314,6 +315,7 @@ pub(super) mod tests {
             created_at: Timestamp(created),
             language: None,
             withheld: 0,
+            left_out: 0,
             cache_entry: None,
         }
     }

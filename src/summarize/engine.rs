@@ -350,6 +350,7 @@ impl Engine {
             created_at: now,
             language: req.language.clone(),
             withheld: 0,
+            left_out: 0,
             cache_entry: None,
         }
     }

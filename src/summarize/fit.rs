@@ -119,6 +119,7 @@ mod tests {
             created_at: Timestamp(0),
             language: None,
             withheld: 0,
+            left_out: 0,
             cache_entry: None,
         }
     }

@@ -442,6 +442,9 @@ pub struct Strings {
     pub cached: &'static str,
     /// Footer note: this many secrets were withheld from the LLM.
     pub withheld: Plural,
+    /// Footer note: this many older messages of the window were left out
+    /// (`summary.max_window_messages`).
+    pub left_out: Plural,
     /// What joins the last two names of a list, spaces included (" and ").
     pub and: &'static str,
     /// What joins the other names of a list (", ").
@@ -585,6 +588,11 @@ static EN: Strings = Strings {
         few: "{n} secrets withheld from the LLM",
         many: "{n} secrets withheld from the LLM",
     },
+    left_out: Plural {
+        one: "{n} older message left out (window limit)",
+        few: "{n} older messages left out (window limit)",
+        many: "{n} older messages left out (window limit)",
+    },
     and: " and ",
     list_sep: ", ",
     unnamed_thread: "(unnamed thread)",
@@ -625,6 +633,11 @@ static DE: Strings = Strings {
         few: "{n} Geheimnisse dem LLM vorenthalten",
         many: "{n} Geheimnisse dem LLM vorenthalten",
     },
+    left_out: Plural {
+        one: "{n} ältere Nachricht ausgelassen (Fensterlimit)",
+        few: "{n} ältere Nachrichten ausgelassen (Fensterlimit)",
+        many: "{n} ältere Nachrichten ausgelassen (Fensterlimit)",
+    },
     and: " und ",
     list_sep: ", ",
     unnamed_thread: "(unbenannter Thread)",
@@ -663,6 +676,11 @@ static FR: Strings = Strings {
         one: "{n} secret caché au LLM",
         few: "{n} secrets cachés au LLM",
         many: "{n} secrets cachés au LLM",
+    },
+    left_out: Plural {
+        one: "{n} message plus ancien omis (limite de la fenêtre)",
+        few: "{n} messages plus anciens omis (limite de la fenêtre)",
+        many: "{n} messages plus anciens omis (limite de la fenêtre)",
     },
     and: " et ",
     list_sep: ", ",
@@ -703,6 +721,11 @@ static ES: Strings = Strings {
         one: "{n} secreto ocultado al LLM",
         few: "{n} secretos ocultados al LLM",
         many: "{n} secretos ocultados al LLM",
+    },
+    left_out: Plural {
+        one: "{n} mensaje más antiguo omitido (límite de la ventana)",
+        few: "{n} mensajes más antiguos omitidos (límite de la ventana)",
+        many: "{n} mensajes más antiguos omitidos (límite de la ventana)",
     },
     and: " y ",
     list_sep: ", ",
@@ -745,6 +768,11 @@ static PT: Strings = Strings {
         few: "{n} segredos omitidos do LLM",
         many: "{n} segredos omitidos do LLM",
     },
+    left_out: Plural {
+        one: "{n} mensagem mais antiga omitida (limite da janela)",
+        few: "{n} mensagens mais antigas omitidas (limite da janela)",
+        many: "{n} mensagens mais antigas omitidas (limite da janela)",
+    },
     and: " e ",
     list_sep: ", ",
     unnamed_thread: "(tópico sem nome)",
@@ -786,6 +814,11 @@ static IT: Strings = Strings {
         few: "{n} segreti nascosti all'LLM",
         many: "{n} segreti nascosti all'LLM",
     },
+    left_out: Plural {
+        one: "{n} messaggio più vecchio omesso (limite della finestra)",
+        few: "{n} messaggi più vecchi omessi (limite della finestra)",
+        many: "{n} messaggi più vecchi omessi (limite della finestra)",
+    },
     and: " e ",
     list_sep: ", ",
     unnamed_thread: "(thread senza nome)",
@@ -824,6 +857,11 @@ static NL: Strings = Strings {
         one: "{n} geheim achtergehouden voor het LLM",
         few: "{n} geheimen achtergehouden voor het LLM",
         many: "{n} geheimen achtergehouden voor het LLM",
+    },
+    left_out: Plural {
+        one: "{n} ouder bericht weggelaten (vensterlimiet)",
+        few: "{n} oudere berichten weggelaten (vensterlimiet)",
+        many: "{n} oudere berichten weggelaten (vensterlimiet)",
     },
     and: " en ",
     list_sep: ", ",
@@ -864,6 +902,11 @@ static PL: Strings = Strings {
         few: "{n} sekrety ukryte przed LLM",
         many: "{n} sekretów ukrytych przed LLM",
     },
+    left_out: Plural {
+        one: "{n} starsza wiadomość pominięta (limit okna)",
+        few: "{n} starsze wiadomości pominięte (limit okna)",
+        many: "{n} starszych wiadomości pominiętych (limit okna)",
+    },
     and: " i ",
     list_sep: ", ",
     unnamed_thread: "(wątek bez nazwy)",
@@ -902,6 +945,11 @@ static RU: Strings = Strings {
         one: "{n} секрет скрыт от LLM",
         few: "{n} секрета скрыто от LLM",
         many: "{n} секретов скрыто от LLM",
+    },
+    left_out: Plural {
+        one: "{n} более старое сообщение пропущено (лимит окна)",
+        few: "{n} более старых сообщения пропущено (лимит окна)",
+        many: "{n} более старых сообщений пропущено (лимит окна)",
     },
     and: " и ",
     list_sep: ", ",
@@ -942,6 +990,11 @@ static JA: Strings = Strings {
         few: "{n}件の秘密情報を LLM に送信しませんでした",
         many: "{n}件の秘密情報を LLM に送信しませんでした",
     },
+    left_out: Plural {
+        one: "古いメッセージ {n} 件を省略しました（ウィンドウの上限）",
+        few: "古いメッセージ {n} 件を省略しました（ウィンドウの上限）",
+        many: "古いメッセージ {n} 件を省略しました（ウィンドウの上限）",
+    },
     and: "と",
     list_sep: "、",
     unnamed_thread: "（名前のないスレッド）",
@@ -981,6 +1034,11 @@ static ZH: Strings = Strings {
         few: "已向 LLM 隐去 {n} 项机密信息",
         many: "已向 LLM 隐去 {n} 项机密信息",
     },
+    left_out: Plural {
+        one: "已省略 {n} 条较早的消息（窗口上限）",
+        few: "已省略 {n} 条较早的消息（窗口上限）",
+        many: "已省略 {n} 条较早的消息（窗口上限）",
+    },
     and: "和",
     list_sep: "、",
     unnamed_thread: "（未命名子区）",
@@ -1019,6 +1077,11 @@ static KO: Strings = Strings {
         one: "비밀 정보 {n}개를 LLM에 보내지 않았습니다",
         few: "비밀 정보 {n}개를 LLM에 보내지 않았습니다",
         many: "비밀 정보 {n}개를 LLM에 보내지 않았습니다",
+    },
+    left_out: Plural {
+        one: "오래된 메시지 {n}개를 생략했습니다(창 한도)",
+        few: "오래된 메시지 {n}개를 생략했습니다(창 한도)",
+        many: "오래된 메시지 {n}개를 생략했습니다(창 한도)",
     },
     and: " 및 ",
     list_sep: ", ",

@@ -229,6 +229,7 @@ mod tests {
             created_at: Timestamp(1),
             language: None,
             withheld: 0,
+            left_out: 0,
             cache_entry: None,
         };
         summary.sections = vec![

@@ -445,6 +445,7 @@ fn sample_markdown_in(detail: crate::model::Detail, language: Option<&str>) -> S
         created_at: window.end,
         language: language.map(str::to_owned),
         withheld: 0,
+        left_out: 0,
         cache_entry: None,
     };
     crate::summarize::render::markdown(&summary)

@@ -59,7 +59,7 @@ pub fn markdown(summary: &Summary) -> String {
             lines.push(format!("- {}{cites}", one_line(&point.text)));
         }
     }
-    if let Some(note) = withheld_note(summary) {
+    for note in footnotes(summary) {
         lines.push(String::new());
         lines.push(format!("_{note}_"));
     }
@@ -110,7 +110,7 @@ pub fn plain_text(summary: &Summary) -> String {
             lines.push(format!("  [{}] {}", i + 1, numbers.link(*id)));
         }
     }
-    if let Some(note) = withheld_note(summary) {
+    for note in footnotes(summary) {
         lines.push(String::new());
         lines.push(note);
     }
@@ -135,12 +135,19 @@ pub fn empty_note(summary: &Summary) -> Option<&'static str> {
     }
 }
 
-/// "3 secrets withheld from the LLM" (in the summary's language) when any were.
-pub fn withheld_note(summary: &Summary) -> Option<String> {
-    (summary.withheld > 0).then(|| {
-        let lang = Lang::for_output(summary.language.as_deref());
-        lang.count(&lang.strings().withheld, summary.withheld)
-    })
+/// The notes closing a summary, in its language: "50,000 older messages left out (window
+/// limit)" when the window held more than `summary.max_window_messages`, and "3 secrets withheld
+/// from the LLM" when any were.
+pub fn footnotes(summary: &Summary) -> impl Iterator<Item = String> {
+    let lang = Lang::for_output(summary.language.as_deref());
+    let words = lang.strings();
+    [
+        (&words.left_out, summary.left_out),
+        (&words.withheld, summary.withheld),
+    ]
+    .into_iter()
+    .filter(|&(_, n)| n > 0)
+    .map(move |(forms, n)| lang.count(forms, n))
 }
 
 /// The builtin summary's note (in English) that it has no words for the language asked for.
@@ -208,6 +215,7 @@ pub fn json(summary: &Summary) -> String {
         created_at: summary.created_at,
         language: summary.language.as_deref(),
         withheld: summary.withheld,
+        left_out: summary.left_out,
     };
     // Every field is a string, number, bool or a struct of those: serializing cannot fail.
     serde_json::to_string_pretty(&doc)
@@ -233,6 +241,8 @@ struct JsonSummary<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<&'a str>,
     withheld: usize,
+    #[serde(skip_serializing_if = "crate::model::is_zero")]
+    left_out: usize,
 }
 
 #[derive(Serialize)]

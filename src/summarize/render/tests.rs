@@ -48,6 +48,7 @@ fn summary(sections: Vec<Section>) -> Summary {
         created_at: Timestamp(1_709_337_600_000),
         language: None,
         withheld: 0,
+        left_out: 0,
         cache_entry: None,
     }
 }
