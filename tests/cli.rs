@@ -830,3 +830,131 @@ fn forget_deletes_a_members_messages_also_beside_the_running_service_and_undo_re
     import();
     assert_eq!(summary()["message_count"], 276 - 38);
 }
+
+/// A DiscordChatExporter export of `n` chat messages, one a minute from 2026-03-01 10:00 UTC.
+fn big_export(sb: &Sandbox, n: usize) -> PathBuf {
+    let start = 1_772_359_200_i64; // 2026-03-01T10:00:00Z
+    let messages: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let at = chrono::DateTime::from_timestamp(start + 60 * i as i64, 0).expect("time");
+            serde_json::json!({
+                "id": (900_000 + i).to_string(),
+                "type": "Default",
+                "timestamp": at.to_rfc3339(),
+                "content": format!("we shipped parser release {i}; please review issue #{}", i % 97),
+                "author": {"id": (10 + i % 7).to_string(), "name": format!("member{}", i % 7), "isBot": false},
+            })
+        })
+        .collect();
+    let export = serde_json::json!({
+        "guild": {"id": "5", "name": "Big"},
+        "channel": {"id": "77", "name": "busy", "type": "GuildTextChat"},
+        "messages": messages,
+    });
+    sb.write("big.json", &export.to_string())
+}
+
+#[test]
+fn a_window_over_max_window_messages_is_summarized_from_its_newest_and_says_so() {
+    let sb = Sandbox::new();
+    let export = big_export(&sb, 1_200);
+    let export = export.to_str().expect("utf8");
+    let capped = |args: &[&str]| {
+        sb.cmd(args)
+            .env("SUMMARYBOT_SUMMARY__MAX_WINDOW_MESSAGES", "1000")
+            .output()
+            .expect("runs")
+    };
+    let json_of = |out: &Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", stderr(out));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let whole = json_of(&capped(&[
+        "summarize",
+        "--input",
+        export,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        (whole["message_count"].as_u64(), whole["left_out"].as_u64()),
+        (Some(1_000), Some(200)),
+        "{whole}"
+    );
+    // The last 19 hours (1,140 messages): the newest 1,000 of them.
+    let hours = json_of(&capped(&[
+        "summarize",
+        "--input",
+        export,
+        "--hours",
+        "19",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        (hours["message_count"].as_u64(), hours["left_out"].as_u64()),
+        (Some(1_000), Some(140)),
+        "{hours}"
+    );
+    // A window ending before the export does: its newest 1,000 of 1,100.
+    let until = json_of(&capped(&[
+        "summarize",
+        "--input",
+        export,
+        "--until",
+        "2026-03-02T04:20:00Z",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        (until["message_count"].as_u64(), until["left_out"].as_u64()),
+        (Some(1_000), Some(100)),
+        "{until}"
+    );
+    let text = capped(&["summarize", "--input", export]);
+    assert!(
+        stdout(&text).contains("200 older messages left out (window limit)"),
+        "{}",
+        stdout(&text)
+    );
+    // The default cap (100,000) leaves nothing out and says nothing.
+    let all = json_of(&sb.run(&["summarize", "--input", export, "--format", "json"]));
+    assert_eq!(
+        (all["message_count"].as_u64(), all.get("left_out")),
+        (Some(1_200), None),
+        "{all}"
+    );
+
+    // From the store, through the one summary path: the same cap.
+    assert!(sb.run(&["import", export]).status.success());
+    let stored = json_of(&capped(&[
+        "summarize",
+        "--channel",
+        "77",
+        "--all",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        (
+            stored["message_count"].as_u64(),
+            stored["left_out"].as_u64()
+        ),
+        (Some(1_000), Some(200)),
+        "{stored}"
+    );
+
+    // A cap out of range is a config error that names the key and the range.
+    let bad = sb
+        .cmd(&["summarize", "--input", export])
+        .env("SUMMARYBOT_SUMMARY__MAX_WINDOW_MESSAGES", "10")
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("summary.max_window_messages"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(stderr(&bad).contains("1000"), "{}", stderr(&bad));
+}

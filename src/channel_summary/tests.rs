@@ -445,3 +445,71 @@ async fn an_opted_out_members_messages_reach_no_summary_and_no_gap_fill() {
         "{cited:?}"
     );
 }
+
+#[tokio::test]
+async fn a_window_over_the_cap_is_summarized_from_its_newest_messages_and_says_so() {
+    let (_d, store) = temp_store();
+    let store = Arc::new(store);
+    let base = Timestamp::now().0 - 10 * HOUR;
+    let batch: Vec<ChatMessage> = (0..1_250u64)
+        .map(|i| {
+            let text = format!("release {i} of the parser shipped, please review issue #{i}");
+            guild_msg(
+                4,
+                10_000 + i,
+                base + i64::try_from(i).unwrap_or(0) * 1_000,
+                &text,
+            )
+        })
+        .collect();
+    store.upsert_messages(&batch).expect("store");
+    let mut config = Config::default();
+    config.summary.max_window_messages = 1_000;
+    let service = service_over(&store, config);
+    let w = window(base - HOUR, base + 2 * HOUR);
+    let served = service
+        .summarize(ChannelRequest::new(info(4, None), w), &|_| {})
+        .await
+        .expect("summary");
+    assert_eq!(served.summary.message_count, 1_000, "the newest 1,000");
+    assert_eq!(served.summary.left_out, 250);
+    let cited: Vec<u64> = served
+        .summary
+        .sections
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .flat_map(|p| p.citations.iter().map(|c| c.0))
+        })
+        .collect();
+    assert!(!cited.is_empty(), "{:?}", served.summary.sections);
+    assert!(
+        cited.iter().all(|&id| id >= 10_250),
+        "only the newest are read: {cited:?}"
+    );
+    let text = crate::summarize::render::markdown(&served.summary);
+    assert!(
+        text.contains("_250 older messages left out (window limit)_"),
+        "{text}"
+    );
+
+    // Served from the cache the next time, still saying what it left out.
+    let again = service
+        .summarize(ChannelRequest::new(info(4, None), w), &|_| {})
+        .await
+        .expect("again");
+    assert!(again.summary.cached);
+    assert_eq!(again.summary.left_out, 250);
+    // Under the cap nothing is left out and nothing is said.
+    let small = window(base + 900_000, base + 2 * HOUR);
+    let served = service
+        .summarize(ChannelRequest::new(info(4, None), small), &|_| {})
+        .await
+        .expect("summary");
+    assert_eq!(
+        (served.summary.message_count, served.summary.left_out),
+        (350, 0)
+    );
+    assert!(!crate::summarize::render::markdown(&served.summary).contains("left out"));
+}

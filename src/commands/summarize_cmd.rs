@@ -17,7 +17,7 @@ use crate::model::{ChannelId, ChannelInfo, ChannelKind, ChatMessage, TimeWindow,
 use crate::store::Store;
 use crate::summarize::engine::Request;
 use crate::summarize::lang::Lang;
-use crate::summarize::{render, Progress};
+use crate::summarize::{render, Progress, ProgressFn};
 
 use super::output::outln;
 use super::{Context, Failure};
@@ -41,31 +41,10 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
     let served =
         match (&args.input, args.channel) {
             (Some(path), _) => {
-                let until = parse_time("--until", args.until.as_ref())?;
-                let export = import::read_export_tail(
-                    path,
-                    &ReadOptions { progress: true },
-                    until,
-                    config.summary.max_window_messages,
-                )
-                .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-                let window = window_for_export(args, &export.timestamps)?;
-                let (channel, messages, left_out) = export.into_window(window);
-                let request = export_request(&config, args, channel, window, messages);
-                if args.dry_run {
-                    return super::dry_run::print(&config, &request, args.format);
-                }
-                let engine = Engines::new(Arc::new(config.clone()), None, !args.no_fallback)
-                    .and_then(|e| e.get(None))
-                    .map_err(Failure::Usage)?;
-                let mut summary = rt
-                    .block_on(engine.summarize(&request, &progress))
-                    .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-                summary.left_out = left_out;
-                Served {
-                    summary,
-                    completeness: Completeness::Complete,
-                }
+                let Some(served) = from_export(&config, args, path, &rt, &progress)? else {
+                    return Ok(()); // --dry-run printed what would be sent
+                };
+                served
             }
             (None, Some(channel)) => {
                 let store = ctx.store_for_one_read(&config)?;
@@ -129,6 +108,43 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
     };
     outln!("{}", text.trim_end());
     Ok(())
+}
+
+/// Summarize the export at `path` (its newest `summary.max_window_messages` in the window);
+/// None when `--dry-run` printed what would be sent instead.
+fn from_export(
+    config: &Config,
+    args: &SummarizeArgs,
+    path: &std::path::Path,
+    rt: &tokio::runtime::Runtime,
+    progress: ProgressFn<'_>,
+) -> Result<Option<Served>, Failure> {
+    let until = parse_time("--until", args.until.as_ref())?;
+    let export = import::read_export_tail(
+        path,
+        &ReadOptions { progress: true },
+        until,
+        config.summary.max_window_messages,
+    )
+    .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let window = window_for_export(args, &export.timestamps)?;
+    let (channel, messages, left_out) = export.into_window(window);
+    let request = export_request(config, args, channel, window, messages);
+    if args.dry_run {
+        super::dry_run::print(config, &request, args.format)?;
+        return Ok(None);
+    }
+    let engine = Engines::new(Arc::new(config.clone()), None, !args.no_fallback)
+        .and_then(|e| e.get(None))
+        .map_err(Failure::Usage)?;
+    let mut summary = rt
+        .block_on(engine.summarize(&request, progress))
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    summary.left_out = left_out;
+    Ok(Some(Served {
+        summary,
+        completeness: Completeness::Complete,
+    }))
 }
 
 fn kind_of(arg: KindArg) -> ChannelKind {

@@ -133,7 +133,10 @@ mod tests {
             end: ts("2026-01-01T14:00:01Z"),
         };
         let (channel, messages, left_out) = tail.clone().into_window(whole);
-        assert_eq!((channel.id.0, ids(&messages), left_out), (2, vec![3, 4, 5], 2));
+        assert_eq!(
+            (channel.id.0, ids(&messages), left_out),
+            (2, vec![3, 4, 5], 2)
+        );
 
         // With a cap above the export's size it reads what `read_export` reads.
         let all = read_export_tail(&path, &ReadOptions::default(), None, 100).expect("read");

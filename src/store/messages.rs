@@ -453,7 +453,11 @@ pub(crate) mod tests {
         let all = s
             .newest_messages_in(ChannelId(1), window(0, 10_000), 100)
             .expect("scan");
-        assert_eq!(all.messages, s.messages_in(ChannelId(1), window(0, 10_000)).expect("scan"));
+        assert_eq!(
+            all.messages,
+            s.messages_in(ChannelId(1), window(0, 10_000))
+                .expect("scan")
+        );
         assert_eq!(all.left_out, 0);
         let none = s
             .newest_messages_in(ChannelId(1), window(2_000, 1_000), 3)
