@@ -39,11 +39,21 @@ mod rng;
 use dce_export::{write_export, CHANNEL_ID};
 use fake_openai::FakeOpenAi;
 use peak::{measure, Run};
+use summarybot::config::DEFAULT_MAX_WINDOW_MESSAGES;
 
-/// The summary's message count, checked so a case cannot pass by summarizing nothing.
-fn message_count(run: &Run) -> u64 {
+/// The summary's message count and how many older messages it left out, checked so a case
+/// cannot pass by summarizing nothing.
+fn message_count(run: &Run) -> (u64, u64) {
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).expect("summary JSON");
-    json["message_count"].as_u64().expect("message_count")
+    let count = json["message_count"].as_u64().expect("message_count");
+    (count, json["left_out"].as_u64().unwrap_or(0))
+}
+
+/// What a window of `n` messages is summarized from with the default
+/// `summary.max_window_messages`: its newest messages, and how many older ones are left out.
+fn expected(n: usize) -> (u64, u64) {
+    let read = n.min(DEFAULT_MAX_WINDOW_MESSAGES);
+    (read as u64, (n - read) as u64)
 }
 
 fn report(case: &str, messages: usize, run: &Run) {
@@ -94,13 +104,10 @@ fn measure_llm(
     let mut full = args.to_vec();
     full.extend(llm);
     let run = measure(bin, work, &full);
-    assert_eq!(
-        message_count(&run),
-        n as u64,
-        "the whole window is reported"
-    );
+    assert_eq!(message_count(&run), expected(n), "the window is reported");
     let calls = fake.chat_requests().len() - before;
-    let note = format!("{} of {n} messages sent, {calls} calls", n as u64 - omitted);
+    let sent = expected(n).0 - omitted;
+    let note = format!("{sent} of {n} messages sent, {calls} calls");
     (run, note)
 }
 
@@ -151,7 +158,11 @@ fn main() {
         let mut args = vec!["summarize", "--input", export];
         args.extend(builtin);
         let run = measure(&bin, &work, &args);
-        assert_eq!(message_count(&run), n as u64, "every message summarized");
+        assert_eq!(
+            message_count(&run),
+            expected(n),
+            "the newest messages summarized"
+        );
         report("`summarize --input` (export)", n, &run);
 
         let import = measure(&bin, &work, &["import", export]);
@@ -160,7 +171,11 @@ fn main() {
         let mut args = vec!["summarize", "--channel", &channel, "--all"];
         args.extend(builtin);
         let run = measure(&bin, &work, &args);
-        assert_eq!(message_count(&run), n as u64, "every message summarized");
+        assert_eq!(
+            message_count(&run),
+            expected(n),
+            "the newest messages summarized"
+        );
         report("`summarize --channel --all` (store)", n, &run);
 
         write_llm_config(&work, &fake);

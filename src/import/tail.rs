@@ -1,8 +1,8 @@
 //! Reading the newest messages of an export with bounded memory: `summarize --input` on an
-//! export of any size holds at most `cap` messages, plus one id and timestamp for every other
+//! export of any size holds at most 1.25 × `cap` messages, plus one id and timestamp for every
 //! message (to know the window and how many were left out).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::parse::parse_file;
@@ -39,7 +39,9 @@ impl ExportTail {
 
 /// Read the export at `path`, keeping only the newest `cap` messages sent before `before` (all
 /// of them when None). The window's end must be `before` or the export's last message, so that
-/// the kept messages are the newest of any window ending there.
+/// the kept messages are the newest of any window ending there. Up to `cap` messages it reads as
+/// [`super::read_export`] does (one vector, one index); past it, the oldest are dropped each time
+/// a quarter of `cap` more has arrived, so at most 1.25 × `cap` are held.
 pub fn read_export_tail(
     path: &Path,
     opts: &ReadOptions,
@@ -47,20 +49,15 @@ pub fn read_export_tail(
     cap: usize,
 ) -> Result<ExportTail, ImportError> {
     let mut sent: HashMap<MessageId, Timestamp> = HashMap::new();
-    let mut kept: BTreeMap<(Timestamp, MessageId), ChatMessage> = BTreeMap::new();
+    let mut kept = Kept::new(cap);
     let parsed = parse_file(path, *opts, &mut |_, msg| {
-        if let Some(earlier) = sent.insert(msg.id, msg.timestamp) {
-            kept.remove(&(earlier, msg.id));
-        }
+        sent.insert(msg.id, msg.timestamp);
         if before.is_none_or(|end| msg.timestamp < end) {
-            kept.insert((msg.timestamp, msg.id), msg);
-            if kept.len() > cap {
-                kept.pop_first();
-            }
+            kept.push(msg);
         }
         Ok(())
     })?;
-    let mut newest: Vec<ChatMessage> = kept.into_values().collect();
+    let mut newest = kept.finish();
     if parsed.final_channel.id != parsed.message_channel.id
         || parsed.final_channel.guild_id != parsed.message_channel.guild_id
     {
@@ -76,6 +73,56 @@ pub fn read_export_tail(
         newest,
         timestamps,
     })
+}
+
+/// The newest messages so far, deduplicated by id (a later copy replaces an earlier one).
+struct Kept {
+    messages: Vec<ChatMessage>,
+    index: HashMap<MessageId, usize>,
+    cap: usize,
+    slack: usize,
+}
+
+impl Kept {
+    fn new(cap: usize) -> Self {
+        Self {
+            messages: Vec::new(),
+            index: HashMap::new(),
+            cap,
+            slack: (cap / 4).max(1),
+        }
+    }
+
+    fn push(&mut self, msg: ChatMessage) {
+        if let Some(&at) = self.index.get(&msg.id) {
+            self.messages[at] = msg;
+            return;
+        }
+        self.index.insert(msg.id, self.messages.len());
+        self.messages.push(msg);
+        if self.messages.len() >= self.cap + self.slack {
+            self.drop_oldest();
+        }
+    }
+
+    /// Sort, keep the newest `cap`, and index them again.
+    fn drop_oldest(&mut self) {
+        self.messages.sort_by_key(|m| (m.timestamp, m.id));
+        let over = self.messages.len().saturating_sub(self.cap);
+        self.messages.drain(..over);
+        self.index.clear();
+        for (at, m) in self.messages.iter().enumerate() {
+            self.index.insert(m.id, at);
+        }
+    }
+
+    fn finish(mut self) -> Vec<ChatMessage> {
+        self.index = HashMap::new();
+        self.messages.sort_by_key(|m| (m.timestamp, m.id));
+        let over = self.messages.len().saturating_sub(self.cap);
+        self.messages.drain(..over);
+        self.messages
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +206,39 @@ mod tests {
         };
         let early = read_export_tail(&path, &ReadOptions::default(), Some(until), 2).expect("read");
         assert_eq!(early.into_window(window).2, 1);
+    }
+
+    #[test]
+    fn any_order_and_duplicates_give_the_newest_of_a_whole_read() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut state = 0x2545_F491_u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % n
+        };
+        let texts: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+        let mut items: Vec<(u64, String, &str)> = Vec::new();
+        for text in &texts {
+            // Ids 1..=120 (so some repeat), each id's time fixed by the id.
+            let id = 1 + next(120);
+            let minute = id * 7 % 1_440;
+            let at = format!("2026-01-01T{:02}:{:02}:00Z", minute / 60, minute % 60);
+            items.push((id, at, text));
+        }
+        let listed: Vec<(u64, &str, &str)> = items
+            .iter()
+            .map(|(id, at, t)| (*id, at.as_str(), *t))
+            .collect();
+        let path = export(dir.path(), &listed);
+        let reference = read_export(&path, &ReadOptions::default()).expect("read");
+        for cap in [1, 7, 50, 119, 500] {
+            let tail = read_export_tail(&path, &ReadOptions::default(), None, cap).expect("read");
+            let skip = reference.messages.len().saturating_sub(cap);
+            assert_eq!(tail.newest, reference.messages[skip..], "cap {cap}");
+            assert_eq!(tail.timestamps.len(), reference.messages.len());
+        }
     }
 
     #[test]
