@@ -448,8 +448,15 @@ impl ChannelSummaries {
                 &mut prepared.messages,
                 self.config.summary.max_window_messages,
             );
-        let request = prepared.request();
+        let mut request = prepared.request();
         let mut summary = engine.summarize(&request, progress).await?;
+        // A member who opted out while it was made (an LLM call takes seconds): the summary may
+        // quote them, so its cache entry goes and it is made again without them.
+        if self.drop_opted_out(&mut request.messages)? > 0 {
+            self.store
+                .invalidate_channel_summaries(request.channel.id)?;
+            summary = engine.summarize(&request, progress).await?;
+        }
         self.admit(&request.channel).map_err(SummaryError::Barred)?;
         // A cached summary keeps the channel as it was then: show it as it is now.
         summary.channel = request.channel;
@@ -462,12 +469,14 @@ impl ChannelSummaries {
 
     /// Leave out the messages of members who opted out (`/summarybot forget-me`): no summary
     /// quotes or cites them, whichever trigger asked and wherever the window came from.
-    fn drop_opted_out(&self, messages: &mut Vec<ChatMessage>) -> Result<(), StoreError> {
+    /// Returns how many were left out.
+    fn drop_opted_out(&self, messages: &mut Vec<ChatMessage>) -> Result<usize, StoreError> {
         let opted_out = self.store.opted_out_users()?;
+        let before = messages.len();
         if !opted_out.is_empty() {
             messages.retain(|m| !opted_out.contains(&m.author.id));
         }
-        Ok(())
+        Ok(before - messages.len())
     }
 
     /// The whole path for one channel window.

@@ -10,6 +10,10 @@ use crate::model::{snowflake_at, GuildId, UserId};
 use crate::settings::Change;
 use crate::store::test_support::{msg, temp_store};
 
+#[path = "../../tests/support/fake_openai.rs"]
+#[allow(dead_code, reason = "one test here uses the fake OpenAI server")]
+mod fake_openai;
+
 const HOUR: i64 = 3_600_000;
 
 /// Discord's side: the messages it has; a fetch stores those in the window.
@@ -512,4 +516,81 @@ async fn a_window_over_the_cap_is_summarized_from_its_newest_messages_and_says_s
         (350, 0)
     );
     assert!(!crate::summarize::render::markdown(&served.summary).contains("left out"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_opts_out_while_the_llm_works_is_not_in_the_summary_served() {
+    let fake = fake_openai::FakeOpenAi::start();
+    // The first call takes a while: the member runs forget-me meanwhile.
+    fake.push_fault(fake_openai::Fault::Hang(std::time::Duration::from_millis(
+        1_500,
+    )));
+    let (_d, store) = temp_store();
+    let store = Arc::new(store);
+    let base = Timestamp::now().0 - HOUR;
+    let mut batch = Vec::new();
+    for i in 0..6u64 {
+        let at = base + i64::try_from(i).unwrap_or(0) * 1_000;
+        let mut theirs = guild_msg(4, 100 + i, at, &format!("leaver plan number {i}"));
+        theirs.author.id = UserId(66);
+        batch.push(theirs);
+        batch.push(guild_msg(
+            4,
+            200 + i,
+            at + 500,
+            &format!("ordinary note {i}"),
+        ));
+    }
+    store.upsert_messages(&batch).expect("store");
+    let mut config = Config::default();
+    config.llm.provider = LlmProvider::OpenAi;
+    config.llm.base_url = fake.base_url();
+    config.llm.model = fake_openai::FAKE_MODEL.into();
+    config.llm.max_retries = 1;
+    let service = Arc::new(service_over(&store, config));
+    let w = window(base - HOUR, base + HOUR);
+    let task = tokio::spawn({
+        let service = Arc::clone(&service);
+        async move {
+            service
+                .summarize(ChannelRequest::new(info(4, None), w), &|_| {})
+                .await
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fake.chat_requests().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LLM was never asked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    store
+        .forget_user(UserId(66), Timestamp::now(), None)
+        .expect("forget");
+    let served = task.await.expect("joined").expect("summary");
+    let calls = fake.chat_requests();
+    assert_eq!(calls.len(), 2, "made again without them");
+    assert!(calls[0].prompt_text().contains("leaver plan"));
+    assert!(!calls[1].prompt_text().contains("leaver plan"));
+    assert_eq!(served.summary.message_count, 6);
+    let cited: Vec<u64> = served
+        .summary
+        .sections
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .flat_map(|p| p.citations.iter().map(|c| c.0))
+        })
+        .collect();
+    assert!(!cited.is_empty());
+    assert!(cited.iter().all(|&id| id >= 200), "{cited:?}");
+    // And the first summary, which may quote them, is not served from the cache later.
+    let again = service
+        .summarize(ChannelRequest::new(info(4, None), w), &|_| {})
+        .await
+        .expect("again");
+    assert!(again.summary.cached);
+    assert_eq!(again.summary.sections, served.summary.sections);
 }
