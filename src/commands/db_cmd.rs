@@ -84,6 +84,13 @@ fn verify(path: &Path) -> Result<(), Failure> {
         c.idempotency_keys,
         c.feedback_votes
     );
+    outln!(
+        "           {} schedules, {} personal digests, {} server settings, {} channels",
+        c.schedules,
+        c.subscriptions,
+        c.server_settings,
+        c.channels
+    );
     if c.is_ok() {
         outln!("indexes:   consistent");
         return Ok(());

@@ -195,8 +195,6 @@ fn parse_time(flag: &str, value: Option<&String>) -> Result<Option<Timestamp>, F
         .transpose()
 }
 
-/// The window for an export: `--hours` back from `--until` (or the last message), `--since`/`--until`,
-/// or the whole file.
 /// The window for an export (`timestamps`: every message's, ascending): `--hours` back from
 /// `--until` (or the last message), or `--since`, else the whole export.
 fn window_for_export(

@@ -64,7 +64,7 @@ impl From<ScheduleV1> for Schedule {
 /// A stored schedule in the current layout, else in the layout before `detail`. The two cannot
 /// be confused: each is exactly the other's length plus or minus the `detail` field, and
 /// decoding refuses both missing and trailing bytes.
-fn decode(bytes: &[u8]) -> Result<Schedule, StoreError> {
+pub(super) fn decode(bytes: &[u8]) -> Result<Schedule, StoreError> {
     codec::decode::<Schedule>(WHAT, bytes).or_else(|current| {
         codec::decode::<ScheduleV1>(WHAT, bytes)
             .map(Schedule::from)

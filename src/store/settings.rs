@@ -49,7 +49,7 @@ impl From<SettingsV1> for GuildSettings {
 
 /// Stored settings in the current layout, else in the layout before `personal_digests_off`
 /// (decoding refuses both missing and trailing bytes, so the two cannot be confused).
-fn decode(bytes: &[u8]) -> Result<GuildSettings, StoreError> {
+pub(super) fn decode(bytes: &[u8]) -> Result<GuildSettings, StoreError> {
     codec::decode::<GuildSettings>(WHAT, bytes).or_else(|current| {
         codec::decode::<SettingsV1>(WHAT, bytes)
             .map(GuildSettings::from)

@@ -3,15 +3,16 @@
 
 use std::path::Path;
 
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::feedback::{Vote, FEEDBACK};
 use super::schema::{
-    IDEMPOTENCY, IDEMPOTENCY_EXPIRY, JOBS, JOB_QUEUE, MESSAGES, MESSAGE_IDS, SUMMARIES,
-    SUMMARY_CHANNELS, SUMMARY_EXPIRY, SUMMARY_ORDER,
+    CHANNELS, GUILD_SETTINGS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, JOBS, JOB_QUEUE, MESSAGES,
+    MESSAGE_IDS, SCHEDULES, SUBSCRIPTIONS, SUMMARIES, SUMMARY_CHANNELS, SUMMARY_EXPIRY,
+    SUMMARY_ORDER,
 };
-use super::{codec, jobs, OrStore, Store, StoreError, StoreStats};
-use crate::model::{ChatMessage, Job};
+use super::{codec, jobs, schedules, settings, OrStore, Store, StoreError, StoreStats};
+use crate::model::{ChannelInfo, ChatMessage, Job, Subscription};
 
 /// At most this many problems are listed; the count is still exact.
 const MAX_LISTED: usize = 50;
@@ -29,6 +30,14 @@ pub struct ConsistencyReport {
     pub idempotency_keys: u64,
     /// Feedback votes on summaries.
     pub feedback_votes: u64,
+    /// Digest schedules.
+    pub schedules: u64,
+    /// Personal digest subscriptions.
+    pub subscriptions: u64,
+    /// Servers with stored settings.
+    pub server_settings: u64,
+    /// Known channels (names, servers, kinds).
+    pub channels: u64,
     /// Number of problems found.
     pub problem_count: u64,
     /// Descriptions of the first problems found.
@@ -105,6 +114,20 @@ impl Store {
             check_summaries(txn, &mut report)?;
             check_idempotency(txn, &mut report)?;
             check_feedback(txn, &mut report)?;
+            report.schedules = check_records(txn, &mut report, SCHEDULES, "schedule", |b| {
+                schedules::decode(b).map(|s| s.id)
+            })?;
+            report.subscriptions =
+                check_records(txn, &mut report, SUBSCRIPTIONS, "personal digest", |b| {
+                    codec::decode::<Subscription>("personal digest", b).map(|s| s.id)
+                })?;
+            report.server_settings =
+                check_records(txn, &mut report, GUILD_SETTINGS, "server settings", |b| {
+                    settings::decode(b).map(|_| None::<u64>)
+                })?;
+            report.channels = check_records(txn, &mut report, CHANNELS, "channel", |b| {
+                codec::decode::<ChannelInfo>("channel", b).map(|c| c.id.0)
+            })?;
             Ok(report)
         })
     }
@@ -240,6 +263,33 @@ fn check_idempotency(
     Ok(())
 }
 
+/// Every record of a table keyed by id decodes (a damaged one is what the scheduler, the digest
+/// jobs or the permission checks would otherwise fail on later) and, when the record carries
+/// its id (`id_of` gives `Some`), names its own key. Returns the table's rows.
+fn check_records<I: Into<Option<u64>>>(
+    txn: &ReadTransaction,
+    report: &mut ConsistencyReport,
+    table: TableDefinition<u64, &[u8]>,
+    what: &str,
+    id_of: impl Fn(&[u8]) -> Result<I, StoreError>,
+) -> Result<u64, StoreError> {
+    let table = txn.open_table(table).or_store()?;
+    let mut rows = 0;
+    for entry in table.iter().or_store()? {
+        let (key, value) = entry.or_store()?;
+        let key = key.value();
+        rows += 1;
+        match id_of(value.value()).map(Into::into) {
+            Ok(Some(id)) if id != key => {
+                report.problem(format!("{what} {key} holds the record of {what} {id}"));
+            }
+            Ok(_) => {}
+            Err(e) => report.problem(format!("{what} {key}: {e}")),
+        }
+    }
+    Ok(rows)
+}
+
 /// Every feedback vote decodes.
 fn check_feedback(txn: &ReadTransaction, report: &mut ConsistencyReport) -> Result<(), StoreError> {
     let votes = txn.open_table(FEEDBACK).or_store()?;
@@ -297,5 +347,64 @@ mod tests {
         let report = s.check_consistency().expect("check");
         assert!(!report.is_ok());
         assert_eq!(report.problem_count, 3, "{report:?}");
+    }
+
+    #[test]
+    fn damaged_schedules_subscriptions_settings_and_channels_are_named() {
+        let (_d, s) = temp_store();
+        s.put_channel(&crate::model::ChannelInfo::unknown(
+            crate::model::ChannelId(7),
+            None,
+        ))
+        .expect("channel");
+        let report = s.check_consistency().expect("check");
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.channels, 1);
+        s.write(|txn| {
+            let garbage: &[u8] = &[0xff, 0xff, 0xff];
+            txn.open_table(SCHEDULES)
+                .or_store()?
+                .insert(3, garbage)
+                .or_store()?;
+            txn.open_table(SUBSCRIPTIONS)
+                .or_store()?
+                .insert(4, garbage)
+                .or_store()?;
+            txn.open_table(GUILD_SETTINGS)
+                .or_store()?
+                .insert(5, garbage)
+                .or_store()?;
+            // A channel record under another channel's id.
+            let moved = codec::encode(
+                "channel",
+                &crate::model::ChannelInfo::unknown(crate::model::ChannelId(7), None),
+            )?;
+            txn.open_table(CHANNELS)
+                .or_store()?
+                .insert(8, moved.as_slice())
+                .or_store()?;
+            Ok(())
+        })
+        .expect("damage");
+        let report = s.check_consistency().expect("check");
+        assert_eq!(
+            (
+                report.schedules,
+                report.subscriptions,
+                report.server_settings,
+                report.channels
+            ),
+            (1, 1, 1, 2)
+        );
+        assert_eq!(report.problem_count, 4, "{report:?}");
+        let text = report.problems.join("\n");
+        for expected in [
+            "schedule 3: ",
+            "personal digest 4: ",
+            "server settings 5: ",
+            "channel 8 holds the record of channel 7",
+        ] {
+            assert!(text.contains(expected), "{expected:?} in {text}");
+        }
     }
 }
