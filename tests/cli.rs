@@ -854,21 +854,26 @@ fn big_export(sb: &Sandbox, n: usize) -> PathBuf {
     sb.write("big.json", &export.to_string())
 }
 
+/// `summarybot ARGS` with `summary.max_window_messages = 1000` (from the environment).
+fn run_capped(sb: &Sandbox, args: &[&str]) -> Output {
+    sb.cmd(args)
+        .env("SUMMARYBOT_SUMMARY__MAX_WINDOW_MESSAGES", "1000")
+        .output()
+        .expect("runs")
+}
+
+/// The JSON a successful command printed.
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 #[test]
 fn a_window_over_max_window_messages_is_summarized_from_its_newest_and_says_so() {
     let sb = Sandbox::new();
     let export = big_export(&sb, 1_200);
     let export = export.to_str().expect("utf8");
-    let capped = |args: &[&str]| {
-        sb.cmd(args)
-            .env("SUMMARYBOT_SUMMARY__MAX_WINDOW_MESSAGES", "1000")
-            .output()
-            .expect("runs")
-    };
-    let json_of = |out: &Output| -> serde_json::Value {
-        assert!(out.status.success(), "{}", stderr(out));
-        serde_json::from_slice(&out.stdout).expect("json")
-    };
+    let capped = |args: &[&str]| run_capped(&sb, args);
     let whole = json_of(&capped(&[
         "summarize",
         "--input",
@@ -942,6 +947,35 @@ fn a_window_over_max_window_messages_is_summarized_from_its_newest_and_says_so()
         ),
         (Some(1_000), Some(200)),
         "{stored}"
+    );
+}
+
+#[test]
+fn the_dry_run_says_what_the_window_cap_leaves_out_and_a_bad_cap_is_refused() {
+    let sb = Sandbox::new();
+    let export = big_export(&sb, 1_200);
+    let export = export.to_str().expect("utf8");
+    let capped = |args: &[&str]| run_capped(&sb, args);
+    let dry = json_of(&capped(&[
+        "summarize",
+        "--input",
+        export,
+        "--dry-run",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        (dry["messages"].as_u64(), dry["left_out"].as_u64()),
+        (Some(1_000), Some(200)),
+        "{dry}"
+    );
+    let dry = capped(&["summarize", "--input", export, "--dry-run"]);
+    assert!(
+        stdout(&dry).contains(
+            "the 200 oldest messages of the window (summary.max_window_messages = 1,000)"
+        ),
+        "{}",
+        stdout(&dry)
     );
 
     // A cap out of range is a config error that names the key and the range.

@@ -278,7 +278,10 @@ fn db_verify_passes_a_good_file_and_fails_a_damaged_or_missing_one() {
     assert!(out.contains("every checksum matches"), "{out}");
     assert!(out.contains(&format!("{messages} messages")), "{out}");
     assert!(out.contains("indexes:   consistent"), "{out}");
-    assert!(out.contains("schedules,") && out.contains("channels"), "{out}");
+    assert!(
+        out.contains("schedules,") && out.contains("channels"),
+        "{out}"
+    );
 
     let damaged = dir.path().join("damaged.redb");
     std::fs::write(

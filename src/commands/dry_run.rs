@@ -21,8 +21,14 @@ use crate::usage::Pricing;
 use super::output::outln;
 use super::Failure;
 
-/// Print the dry run of `req` under `config` (its provider, model and prices).
-pub fn print(config: &Config, req: &Request, format: OutputFormat) -> Result<(), Failure> {
+/// Print the dry run of `req` under `config` (its provider, model and prices); `left_out`: older
+/// messages of the window not read (over `summary.max_window_messages`).
+pub fn print(
+    config: &Config,
+    req: &Request,
+    left_out: usize,
+    format: OutputFormat,
+) -> Result<(), Failure> {
     let messages: Cow<'_, [ChatMessage]> = match &req.topic {
         Some(topic) => Cow::Owned(focus::select(&req.messages, topic)),
         None => Cow::Borrowed(&req.messages),
@@ -32,9 +38,9 @@ pub fn print(config: &Config, req: &Request, format: OutputFormat) -> Result<(),
         LlmProvider::OpenAi => Some(estimate(config, req, &messages).map_err(Failure::Usage)?),
     };
     let text = match format {
-        OutputFormat::Json => json_report(config, req, messages.len(), llm),
+        OutputFormat::Json => json_report(config, req, messages.len(), left_out, llm),
         OutputFormat::Markdown | OutputFormat::Text => {
-            text_report(config, req, messages.len(), llm)
+            text_report(config, req, messages.len(), left_out, llm)
         }
     };
     outln!("{}", text.trim_end());
@@ -76,6 +82,7 @@ fn text_report(
     config: &Config,
     req: &Request,
     kept: usize,
+    left_out: usize,
     llm: Option<(Estimate, Rate)>,
 ) -> String {
     let mut out = String::from("Dry run: nothing was sent to an LLM.\n");
@@ -96,6 +103,16 @@ fn text_report(
             None => thousands(total as u64),
         },
     );
+    if left_out > 0 {
+        line(
+            "not read:",
+            format!(
+                "the {} oldest messages of the window (summary.max_window_messages = {})",
+                thousands(left_out as u64),
+                thousands(config.summary.max_window_messages as u64)
+            ),
+        );
+    }
     line("detail:", req.detail.to_string());
     let Some((e, rate)) = llm else {
         line(
@@ -183,6 +200,7 @@ fn json_report(
     config: &Config,
     req: &Request,
     kept: usize,
+    left_out: usize,
     llm: Option<(Estimate, Rate)>,
 ) -> String {
     let mut doc = json!({
@@ -193,6 +211,9 @@ fn json_report(
         "detail": req.detail,
         "provider": config.llm.provider.as_str(),
     });
+    if left_out > 0 {
+        doc["left_out"] = json!(left_out);
+    }
     if let Some(t) = &req.topic {
         doc["topic"] = json!(t.as_str());
         doc["messages_on_topic"] = json!(kept);

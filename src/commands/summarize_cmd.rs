@@ -38,55 +38,57 @@ pub fn run(ctx: &Context, args: &SummarizeArgs) -> Result<(), Failure> {
             eprintln!("summarizing: part {} of {}", p.done, p.total);
         }
     };
-    let served =
-        match (&args.input, args.channel) {
-            (Some(path), _) => {
-                let Some(served) = from_export(&config, args, path, &rt, &progress)? else {
-                    return Ok(()); // --dry-run printed what would be sent
-                };
-                served
+    let served = match (&args.input, args.channel) {
+        (Some(path), _) => {
+            let Some(served) = from_export(&config, args, path, &rt, &progress)? else {
+                return Ok(()); // --dry-run printed what would be sent
+            };
+            served
+        }
+        (None, Some(channel)) => {
+            let store = ctx.store_for_one_read(&config)?;
+            let window = window_for_store(args, &store, ChannelId(channel))?;
+            let service =
+                ChannelSummaries::new(config.clone(), Arc::clone(&store), !args.no_fallback)
+                    .map_err(Failure::Usage)?;
+            // An excluded channel is refused with its reason even when nothing of it is
+            // stored.
+            if let Err(why @ Barred::Excluded { .. }) =
+                service.admit(&ChannelInfo::unknown(ChannelId(channel), None))
+            {
+                return Err(Failure::Usage(why.to_string()));
             }
-            (None, Some(channel)) => {
-                let store = ctx.store_for_one_read(&config)?;
-                let window = window_for_store(args, &store, ChannelId(channel))?;
-                let service =
-                    ChannelSummaries::new(config.clone(), Arc::clone(&store), !args.no_fallback)
-                        .map_err(Failure::Usage)?;
-                // An excluded channel is refused with its reason even when nothing of it is
-                // stored.
-                if let Err(why @ Barred::Excluded { .. }) =
-                    service.admit(&ChannelInfo::unknown(ChannelId(channel), None))
-                {
-                    return Err(Failure::Usage(why.to_string()));
-                }
-                known_channel(&store, ChannelId(channel))?;
-                let refused = |e| match e {
-                    SummaryError::Barred(why) => Failure::Usage(why.to_string()),
-                    other => Failure::Runtime(anyhow::anyhow!("{other}")),
-                };
-                let prepared = rt
-                    .block_on(async {
-                        let info = service.channel(ChannelId(channel), None).await;
-                        let mut request = ChannelRequest::new(info, window);
-                        request.kind = args.kind.map(kind_of);
-                        request.language.clone_from(&args.language);
-                        request.detail = args.detail;
-                        request.topic.clone_from(&args.topic);
-                        request.use_cache = !args.no_cache;
-                        service.prepare(request).await
-                    })
-                    .map_err(refused)?;
-                if args.dry_run {
-                    return super::dry_run::print(&config, &prepared.request(), args.format);
-                }
-                rt.block_on(service.finish(prepared, &progress))
-                    .map_err(refused)?
+            known_channel(&store, ChannelId(channel))?;
+            let refused = |e| match e {
+                SummaryError::Barred(why) => Failure::Usage(why.to_string()),
+                other => Failure::Runtime(anyhow::anyhow!("{other}")),
+            };
+            let prepared = rt
+                .block_on(async {
+                    let info = service.channel(ChannelId(channel), None).await;
+                    let mut request = ChannelRequest::new(info, window);
+                    request.kind = args.kind.map(kind_of);
+                    request.language.clone_from(&args.language);
+                    request.detail = args.detail;
+                    request.topic.clone_from(&args.topic);
+                    request.use_cache = !args.no_cache;
+                    service.prepare(request).await
+                })
+                .map_err(refused)?;
+            if args.dry_run {
+                let left_out = prepared.left_out;
+                return super::dry_run::print(&config, &prepared.request(), left_out, args.format);
             }
-            (None, None) => return Err(Failure::Usage(
+            rt.block_on(service.finish(prepared, &progress))
+                .map_err(refused)?
+        }
+        (None, None) => {
+            return Err(Failure::Usage(
                 "say what to summarize: --input FILE (an export) or --channel ID (stored messages)"
                     .into(),
-            )),
-        };
+            ))
+        }
+    };
     let strings = Lang::for_output(served.summary.language.as_deref()).strings();
     let note = served.completeness.note(strings);
     let text = match args.format {
@@ -131,7 +133,7 @@ fn from_export(
     let (channel, messages, left_out) = export.into_window(window);
     let request = export_request(config, args, channel, window, messages);
     if args.dry_run {
-        super::dry_run::print(config, &request, args.format)?;
+        super::dry_run::print(config, &request, left_out, args.format)?;
         return Ok(None);
     }
     let engine = Engines::new(Arc::new(config.clone()), None, !args.no_fallback)
