@@ -30,6 +30,9 @@ use crate::summarize::ProgressFn;
 /// Most messages fetched over REST to complete one window (100 pages of 100).
 pub const MAX_WINDOW_FETCH: usize = 10_000;
 
+/// Most times a summary is made again because members opted out while it was being made.
+const MAX_REMAKES: usize = 3;
+
 /// Why no summary was made.
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
@@ -50,6 +53,9 @@ pub enum SummaryError {
     /// The engine failed (and fallback is off, or the cache failed).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Members kept opting out while the summary was being made; none of the drafts was kept.
+    #[error("members kept opting out of summaries while this one was being made; try again")]
+    OptOutRace,
 }
 
 impl SummaryError {
@@ -58,7 +64,7 @@ impl SummaryError {
         match self {
             Self::Barred(b) => !b.is_decision(),
             Self::Provider { .. } | Self::Engine(EngineError::OffTopic(_)) => false,
-            Self::Store(_) | Self::Engine(_) => true,
+            Self::Store(_) | Self::Engine(_) | Self::OptOutRace => true,
         }
     }
 }
@@ -451,10 +457,16 @@ impl ChannelSummaries {
         let mut request = prepared.request();
         let mut summary = engine.summarize(&request, progress).await?;
         // A member who opted out while it was made (an LLM call takes seconds): the summary may
-        // quote them, so its cache entry goes and it is made again without them.
-        if self.drop_opted_out(&mut request.messages)? > 0 {
+        // quote them, so its cache entry goes and it is made again without them, as often as
+        // that happens, up to a limit.
+        let mut remade = 0;
+        while self.drop_opted_out(&mut request.messages)? > 0 {
             self.store
                 .invalidate_channel_summaries(request.channel.id)?;
+            if remade == MAX_REMAKES {
+                return Err(SummaryError::OptOutRace);
+            }
+            remade += 1;
             summary = engine.summarize(&request, progress).await?;
         }
         self.admit(&request.channel).map_err(SummaryError::Barred)?;

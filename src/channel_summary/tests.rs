@@ -593,4 +593,11 @@ async fn a_member_who_opts_out_while_the_llm_works_is_not_in_the_summary_served(
         .expect("again");
     assert!(again.summary.cached);
     assert_eq!(again.summary.sections, served.summary.sections);
+    // The draft that read them is gone from the cache: only the summary made without them is.
+    assert_eq!(
+        store
+            .invalidate_channel_summaries(ChannelId(4))
+            .expect("cache"),
+        1
+    );
 }

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 
+use crate::channel_summary::keep_newest;
 use crate::model::{
     ChannelId, ChannelInfo, ChatMessage, GuildId, MessageId, Point, Section, SectionKind,
     TimeWindow,
@@ -152,8 +153,9 @@ fn link_label(name: &str, lang: Lang) -> String {
     }
 }
 
-/// `base` plus the newest `cap` messages of each of `threads` in `window`, oldest first, and
-/// how many older thread messages were left out (the caller keeps the newest `cap` of all).
+/// The newest `cap` of `base` (oldest first) and the messages of `threads` in `window`, and how
+/// many older ones were left out. Kept to `cap` after each thread, so memory stays within two
+/// caps' worth however many threads there are.
 pub fn with_thread_messages(
     store: &Store,
     mut base: Vec<ChatMessage>,
@@ -166,6 +168,8 @@ pub fn with_thread_messages(
         let read = store.newest_messages_in(t.thread.id, window, cap)?;
         base.extend(read.messages);
         left_out += read.left_out;
+        base.sort_by_key(|m| (m.timestamp, m.id.0));
+        left_out += keep_newest(&mut base, cap);
     }
     base.sort_by_key(|m| (m.timestamp, m.id.0));
     Ok((base, left_out))
@@ -236,6 +240,12 @@ mod tests {
             with_thread_messages(&s, vec![msg(1, 5, 250, "parent")], &got, window(), 100)
                 .expect("merge");
         assert_eq!(left_out, 0);
+        // With a cap of 2: the newest two of all four, the other two counted.
+        let (capped, left_out) =
+            with_thread_messages(&s, vec![msg(1, 5, 250, "parent")], &got, window(), 2)
+                .expect("merge");
+        let newest: Vec<u64> = capped.iter().map(|m| m.id.0).collect();
+        assert_eq!((newest, left_out), (vec![3, 4], 2));
         let ids: Vec<u64> = merged.iter().map(|m| m.id.0).collect();
         assert_eq!(ids, [2, 5, 3, 4], "oldest first across channels");
         let foreign = foreign_ids(&merged, ChannelId(1));

@@ -48,12 +48,16 @@ pub fn read_export_tail(
     before: Option<Timestamp>,
     cap: usize,
 ) -> Result<ExportTail, ImportError> {
-    let mut sent: HashMap<MessageId, Timestamp> = HashMap::new();
+    // Every copy's id and time (16 bytes a message), deduplicated at the end.
+    let mut sent: Vec<(MessageId, Timestamp)> = Vec::new();
     let mut kept = Kept::new(cap);
     let parsed = parse_file(path, *opts, &mut |_, msg| {
-        sent.insert(msg.id, msg.timestamp);
+        sent.push((msg.id, msg.timestamp));
         if before.is_none_or(|end| msg.timestamp < end) {
             kept.push(msg);
+        } else {
+            // A later copy moved past the end: an earlier copy kept must not stand in for it.
+            kept.remove(msg.id);
         }
         Ok(())
     })?;
@@ -66,13 +70,22 @@ pub fn read_export_tail(
             m.guild_id = parsed.final_channel.guild_id;
         }
     }
-    let mut timestamps: Vec<Timestamp> = sent.into_values().collect();
+    let mut timestamps = last_copies(sent);
     timestamps.sort_unstable();
     Ok(ExportTail {
         channel: parsed.final_channel,
         newest,
         timestamps,
     })
+}
+
+/// The time of the last copy of each id, in no particular order.
+fn last_copies(mut sent: Vec<(MessageId, Timestamp)>) -> Vec<Timestamp> {
+    // Reversed, a stable sort by id puts each id's last copy first; dedup keeps the first.
+    sent.reverse();
+    sent.sort_by_key(|&(id, _)| id);
+    sent.dedup_by_key(|&mut (id, _)| id);
+    sent.into_iter().map(|(_, at)| at).collect()
 }
 
 /// The newest messages so far, deduplicated by id (a later copy replaces an earlier one).
@@ -102,6 +115,16 @@ impl Kept {
         self.messages.push(msg);
         if self.messages.len() >= self.cap + self.slack {
             self.drop_oldest();
+        }
+    }
+
+    /// Forget the copy of `id` kept, if any.
+    fn remove(&mut self, id: MessageId) {
+        if let Some(at) = self.index.remove(&id) {
+            self.messages.swap_remove(at);
+            if let Some(moved) = self.messages.get(at) {
+                self.index.insert(moved.id, at);
+            }
         }
     }
 
@@ -206,6 +229,36 @@ mod tests {
         };
         let early = read_export_tail(&path, &ReadOptions::default(), Some(until), 2).expect("read");
         assert_eq!(early.into_window(window).2, 1);
+    }
+
+    #[test]
+    fn a_later_copy_past_the_end_replaces_an_earlier_one_before_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = export(
+            dir.path(),
+            &[
+                (1, "2026-01-01T10:00:00Z", "a"),
+                (2, "2026-01-01T11:00:00Z", "b"),
+                (3, "2026-01-01T12:00:00Z", "c"),
+                (2, "2026-01-01T15:00:00Z", "b, as exported again later"),
+            ],
+        );
+        let until = ts("2026-01-01T13:00:00Z");
+        let window = TimeWindow {
+            start: ts("2026-01-01T00:00:00Z"),
+            end: until,
+        };
+        let tail = read_export_tail(&path, &ReadOptions::default(), Some(until), 10).expect("read");
+        // As `read_export` has it: message 2 is at 15:00, outside the window.
+        let reference = read_export(&path, &ReadOptions::default()).expect("read");
+        let expected: Vec<ChatMessage> = reference
+            .messages
+            .into_iter()
+            .filter(|m| window.contains(m.timestamp))
+            .collect();
+        let (_, messages, left_out) = tail.into_window(window);
+        assert_eq!((ids(&messages), left_out), (vec![1, 3], 0));
+        assert_eq!(messages, expected);
     }
 
     #[test]

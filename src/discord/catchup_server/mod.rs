@@ -224,7 +224,11 @@ async fn answer(shared: &Shared, req: &Request) -> Result<Value, StoreError> {
     let note = since.note_from(now, w.since, w.last);
     let mut found: Vec<((ChannelId, MessageId), Signals)> = Vec::new();
     for place in &req.readable {
-        let messages = shared.store.messages_in(place.id, window)?;
+        // Its newest `summary.max_window_messages` at most, one channel at a time.
+        let messages = shared
+            .store
+            .newest_messages_in(place.id, window, shared.config.summary.max_window_messages)?
+            .messages;
         let Some(first) = messages.first().map(|m| m.id) else {
             continue;
         };

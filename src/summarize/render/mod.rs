@@ -135,7 +135,7 @@ pub fn empty_note(summary: &Summary) -> Option<&'static str> {
     }
 }
 
-/// The notes closing a summary, in its language: "50,000 older messages left out (window
+/// The notes closing a summary, in its language: "50000 older messages left out (window
 /// limit)" when the window held more than `summary.max_window_messages`, and "3 secrets withheld
 /// from the LLM" when any were.
 pub fn footnotes(summary: &Summary) -> impl Iterator<Item = String> {
