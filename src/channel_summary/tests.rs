@@ -450,6 +450,19 @@ async fn an_opted_out_members_messages_reach_no_summary_and_no_gap_fill() {
     );
 }
 
+/// Every message id the summary cites.
+fn cited_ids(summary: &Summary) -> Vec<u64> {
+    summary
+        .sections
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .flat_map(|p| p.citations.iter().map(|c| c.0))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_window_over_the_cap_is_summarized_from_its_newest_messages_and_says_so() {
     let (_d, store) = temp_store();
@@ -477,16 +490,7 @@ async fn a_window_over_the_cap_is_summarized_from_its_newest_messages_and_says_s
         .expect("summary");
     assert_eq!(served.summary.message_count, 1_000, "the newest 1,000");
     assert_eq!(served.summary.left_out, 250);
-    let cited: Vec<u64> = served
-        .summary
-        .sections
-        .iter()
-        .flat_map(|s| {
-            s.points
-                .iter()
-                .flat_map(|p| p.citations.iter().map(|c| c.0))
-        })
-        .collect();
+    let cited = cited_ids(&served.summary);
     assert!(!cited.is_empty(), "{:?}", served.summary.sections);
     assert!(
         cited.iter().all(|&id| id >= 10_250),
@@ -574,16 +578,7 @@ async fn a_member_who_opts_out_while_the_llm_works_is_not_in_the_summary_served(
     assert!(calls[0].prompt_text().contains("leaver plan"));
     assert!(!calls[1].prompt_text().contains("leaver plan"));
     assert_eq!(served.summary.message_count, 6);
-    let cited: Vec<u64> = served
-        .summary
-        .sections
-        .iter()
-        .flat_map(|s| {
-            s.points
-                .iter()
-                .flat_map(|p| p.citations.iter().map(|c| c.0))
-        })
-        .collect();
+    let cited = cited_ids(&served.summary);
     assert!(!cited.is_empty());
     assert!(cited.iter().all(|&id| id >= 200), "{cited:?}");
     // And the first summary, which may quote them, is not served from the cache later.
