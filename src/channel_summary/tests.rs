@@ -435,15 +435,7 @@ async fn an_opted_out_members_messages_reach_no_summary_and_no_gap_fill() {
     );
     let text = format!("{summary:?}");
     assert!(!text.contains("secret"), "{text}");
-    let cited: Vec<u64> = summary
-        .sections
-        .iter()
-        .flat_map(|s| {
-            s.points
-                .iter()
-                .flat_map(|p| p.citations.iter().map(|c| c.0))
-        })
-        .collect();
+    let cited = cited_ids(&summary);
     assert!(
         !cited.is_empty() && !cited.contains(&id(now - 2 * HOUR)),
         "{cited:?}"
